@@ -1,0 +1,24 @@
+"""Builds the alerts service (skeleton: health, readiness, metrics, migrations, relay)."""
+
+from __future__ import annotations
+
+from pingan_shared.clock import Clock, clock_from_scale
+from pingan_shared.db.migrations import load_migrations
+from pingan_shared.service import Service, ServiceRuntime, create_service_app
+from pingan_shared.settings import PlatformSettings
+
+from alerts.settings import AlertsSettings
+
+
+def bootstrap(
+    *, platform: PlatformSettings | None = None, settings: AlertsSettings | None = None, clock: Clock | None = None
+) -> Service:
+    platform = platform or PlatformSettings()
+    runtime = ServiceRuntime(
+        name="alerts",
+        platform=platform,
+        settings=settings or AlertsSettings(),
+        clock=clock or clock_from_scale(platform.pingan_clock_scale),
+        migrations=load_migrations("alerts", "alerts"),
+    )
+    return Service(runtime, create_service_app(runtime, []))

@@ -1,0 +1,143 @@
+"""patrol HTTP API: checkpoints (organiser/admin) and scan upload (patrol devices)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.errors import ApiError
+from pingan_shared.http.security import require_roles
+from pingan_shared.service import ServiceRuntime
+
+from patrol import store
+from patrol.domain.checkpoints import CheckpointIn
+from patrol.domain.scans import Outcome, ScanPolicy
+from patrol.ingest import ItemResult, ingest_scans
+from patrol.settings import PatrolSettings
+
+
+@dataclass(frozen=True)
+class PatrolContext:
+    runtime: ServiceRuntime
+    settings: PatrolSettings
+
+    @property
+    def policy(self) -> ScanPolicy:
+        return ScanPolicy(
+            max_future_skew=timedelta(seconds=self.settings.max_future_skew_seconds),
+            max_offline_age=timedelta(hours=self.settings.max_offline_age_hours),
+        )
+
+
+def context(request: Request) -> PatrolContext:
+    ctx: PatrolContext = request.app.state.patrol
+    return ctx
+
+
+Context = Annotated[PatrolContext, Depends(context)]
+router = APIRouter(prefix="/v1")
+
+_ALL_ROLES = tuple(Role)
+
+
+@router.post("/checkpoints", status_code=201, tags=["checkpoints"])
+async def register_checkpoint(
+    checkpoint: CheckpointIn,
+    ctx: Context,
+    _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))],
+) -> JSONResponse:
+    """Register a checkpoint. Repeating an identical registration is harmless (200)."""
+    async with ctx.runtime.pool.acquire() as conn:
+        if await store.insert_checkpoint(conn, checkpoint):
+            return JSONResponse(status_code=201, content=checkpoint.model_dump(mode="json"))
+        existing = await store.checkpoint_by_id_or_tag(conn, checkpoint.id, checkpoint.tag)
+    for found in existing:
+        if CheckpointIn(**found.__dict__) == checkpoint:
+            return JSONResponse(status_code=200, content=checkpoint.model_dump(mode="json"))
+    clash = "id" if any(f.id == checkpoint.id for f in existing) else "tag"
+    raise ApiError(409, f"a different checkpoint already has this {clash}", field=clash)
+
+
+@router.get("/checkpoints", tags=["checkpoints"])
+async def list_checkpoints(
+    ctx: Context,
+    _: Annotated[Principal, Depends(require_roles(*_ALL_ROLES))],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    after: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    async with ctx.runtime.pool.acquire() as conn:
+        found = await store.list_checkpoints(conn, limit=limit, after=after)
+    return {"checkpoints": [c.__dict__ for c in found], "next_after": found[-1].id if len(found) == limit else None}
+
+
+_SINGLE_STATUS = {Outcome.ACCEPTED: 201, Outcome.DUPLICATE: 200, Outcome.CONFLICT: 409, Outcome.REJECTED: 422}
+
+
+@router.post("/scans", tags=["scans"])
+async def post_scans(
+    request: Request,
+    ctx: Context,
+    principal: Annotated[Principal, Depends(require_roles(Role.PATROL_DEVICE))],
+) -> JSONResponse:
+    """Upload one scan (a JSON object) or a batch (``{"scans": [...]}`` or a JSON array).
+
+    Each item is answered on its own: accepted, duplicate (same id, same content), conflict (same
+    id, different content) or rejected (with the field and the reason). A single scan's status
+    code follows its outcome; a batch answers 200 with the per-item results.
+    """
+    items, single = _read_items(await request.body(), ctx.settings.max_batch_items)
+    assert principal.team_id is not None
+    async with ctx.runtime.pool.acquire() as conn, conn.transaction():
+        results = await ingest_scans(
+            conn, items, token_team=principal.team_id, now=ctx.runtime.clock.now(), policy=ctx.policy,
+            events=ctx.runtime.events,
+        )
+    body = _report(results)
+    status = _SINGLE_STATUS[results[0].status] if single else 200
+    return JSONResponse(status_code=status, content=body)
+
+
+def _read_items(raw: bytes, max_items: int) -> tuple[list[Any], bool]:
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", field="(body)") from exc
+    if isinstance(document, dict) and "scans" in document:
+        items, single = document["scans"], False
+        if not isinstance(items, list):
+            raise ApiError(422, "scans must be a list", field="scans")
+    elif isinstance(document, list):
+        items, single = document, False
+    elif isinstance(document, dict):
+        items, single = [document], True
+    else:
+        raise ApiError(422, "expected a scan object, a list of scans or {\"scans\": [...]}", field="(body)")
+    if not items:
+        raise ApiError(422, "the batch is empty", field="scans")
+    if len(items) > max_items:
+        raise ApiError(413, f"a batch holds at most {max_items} scans, got {len(items)}", field="scans")
+    return items, single
+
+
+def _report(results: list[ItemResult]) -> dict[str, Any]:
+    counts = {outcome.value: 0 for outcome in Outcome}
+    for result in results:
+        counts[result.status.value] += 1
+    return {
+        **counts,
+        "results": [
+            {
+                "index": r.index,
+                "scan_id": r.scan_id,
+                "status": r.status.value,
+                **({"errors": [{"field": e.field, "reason": e.reason} for e in r.errors]} if r.errors else {}),
+            }
+            for r in results
+        ],
+    }

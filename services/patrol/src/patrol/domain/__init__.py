@@ -1,0 +1,1 @@
+"""patrol's domain rules: pure functions and values, no I/O."""

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_EARTH_RADIUS_M = 6_371_008.8
+
+
+class CheckpointIn(BaseModel):
+    """A checkpoint as an organiser registers it: an NFC/QR tag placed at a key place (重点地段)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    tag: str = Field(min_length=1, max_length=256, description="the payload the device reads from the tag")
+    name: str = Field(min_length=1, max_length=200, description="e.g. 安阳街道万松路口")
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float = Field(default=50, gt=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _both_coordinates_or_none(self) -> CheckpointIn:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together")
+        return self
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    id: str
+    tag: str
+    name: str
+    latitude: float | None
+    longitude: float | None
+    radius_m: float
+
+    def distance_m(self, latitude: float | None, longitude: float | None) -> float | None:
+        if None in (self.latitude, self.longitude, latitude, longitude):
+            return None
+        return haversine_m(self.latitude, self.longitude, latitude, longitude)  # type: ignore[arg-type]
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    d_phi, d_lambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    return 2 * _EARTH_RADIUS_M * math.asin(math.sqrt(a))

@@ -1,0 +1,98 @@
+"""Judging checkpoint scans posted by patrol team apps.
+
+A scan is judged by its device time (when it was made), not its arrival time: offline phones sync
+hours later. The device clock is trusted within a bounded skew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from patrol.domain.checkpoints import Checkpoint
+
+
+class ScanIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    scan_id: str = Field(min_length=1, max_length=100, description="client-generated id, unique per team")
+    member_id: str = Field(min_length=1, max_length=64)
+    team_id: str = Field(min_length=1, max_length=64)
+    checkpoint_id: str | None = Field(default=None, min_length=1, max_length=64)
+    tag: str | None = Field(default=None, min_length=1, max_length=256, description="tag payload as read")
+    device_time: AwareDatetime
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _identifies_a_checkpoint(self) -> ScanIn:
+        if self.checkpoint_id is None and self.tag is None:
+            raise ValueError("give checkpoint_id or tag")
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together")
+        return self
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanPolicy:
+    max_future_skew: timedelta
+    max_offline_age: timedelta
+
+
+def judge_scan(
+    scan: ScanIn,
+    *,
+    token_team: str,
+    checkpoint: Checkpoint | None,
+    now: datetime,
+    policy: ScanPolicy,
+) -> list[FieldError]:
+    """Why the scan cannot be accepted; an empty list means it can."""
+    errors: list[FieldError] = []
+    if scan.team_id != token_team:
+        errors.append(FieldError("team_id", f"this device posts for team {token_team}, not {scan.team_id}"))
+    if checkpoint is None:
+        if scan.checkpoint_id is not None:
+            errors.append(FieldError("checkpoint_id", f"unknown checkpoint {scan.checkpoint_id}"))
+        else:
+            errors.append(FieldError("tag", "no checkpoint has this tag"))
+    elif scan.checkpoint_id is not None and scan.tag is not None and checkpoint.tag != scan.tag:
+        errors.append(FieldError("tag", f"tag does not belong to checkpoint {scan.checkpoint_id}"))
+    if scan.device_time > now + policy.max_future_skew:
+        errors.append(FieldError(
+            "device_time", f"{scan.device_time.isoformat()} is in the future beyond the allowed skew "
+            f"of {int(policy.max_future_skew.total_seconds())} s",
+        ))
+    elif scan.device_time < now - policy.max_offline_age:
+        errors.append(FieldError(
+            "device_time", f"older than the {int(policy.max_offline_age.total_seconds() // 3600)} h "
+            "offline window",
+        ))
+    return errors
+
+
+def fingerprint(scan: ScanIn) -> str:
+    """Stable digest of a scan's content: same id + same fingerprint = harmless retry."""
+    content = scan.model_dump(mode="json")
+    content["device_time"] = scan.device_time.timestamp()  # same instant written with another offset
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

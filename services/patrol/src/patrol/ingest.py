@@ -1,0 +1,137 @@
+"""Scan ingestion: judge a batch item by item, store and announce the accepted ones atomically.
+
+One bad item never sinks the batch: each gets its own answer. Accepted scans and their
+``patrol.scan-accepted`` events are written in one transaction (the outbox rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+
+from pingan_shared.events.catalog import SCAN_ACCEPTED
+from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.factory import EventFactory
+from pingan_shared.messaging.outbox import enqueue
+
+from patrol import store
+from patrol.domain.checkpoints import Checkpoint
+from patrol.domain.scans import FieldError, Outcome, ScanIn, ScanPolicy, fingerprint, judge_scan
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    index: int
+    scan_id: str | None
+    status: Outcome
+    errors: list[FieldError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    index: int
+    scan: ScanIn
+    fingerprint: str
+    checkpoint: Checkpoint
+
+
+def _parse(index: int, raw: Any) -> ScanIn | ItemResult:
+    scan_id = raw.get("scan_id") if isinstance(raw, dict) else None
+    try:
+        return ScanIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "(item)", e["msg"]) for e in exc.errors()
+        ]
+        return ItemResult(index, scan_id if isinstance(scan_id, str) else None, Outcome.REJECTED, errors)
+
+
+async def ingest_scans(
+    conn: asyncpg.Connection,
+    raw_items: Sequence[Any],
+    *,
+    token_team: str,
+    now: datetime,
+    policy: ScanPolicy,
+    events: EventFactory,
+) -> list[ItemResult]:
+    results: dict[int, ItemResult] = {}
+    parsed: list[tuple[int, ScanIn]] = []
+    for index, raw in enumerate(raw_items):
+        outcome = _parse(index, raw)
+        if isinstance(outcome, ItemResult):
+            results[index] = outcome
+        else:
+            parsed.append((index, outcome))
+
+    by_id, by_tag = await store.find_checkpoints(
+        conn, (s.checkpoint_id for _, s in parsed if s.checkpoint_id),
+        (s.tag for _, s in parsed if s.tag),
+    )
+    candidates: list[_Candidate] = []
+    first_in_batch: dict[tuple[str, str], str] = {}
+    for index, scan in parsed:
+        checkpoint = by_id.get(scan.checkpoint_id) if scan.checkpoint_id else by_tag.get(scan.tag or "")
+        errors = judge_scan(scan, token_team=token_team, checkpoint=checkpoint, now=now, policy=policy)
+        if errors:
+            results[index] = ItemResult(index, scan.scan_id, Outcome.REJECTED, errors)
+            continue
+        assert checkpoint is not None
+        digest = fingerprint(scan)
+        key = (scan.team_id, scan.scan_id)
+        if key in first_in_batch:  # the same scan twice in one upload
+            results[index] = _repeat(index, scan.scan_id, same=first_in_batch[key] == digest)
+            continue
+        first_in_batch[key] = digest
+        candidates.append(_Candidate(index, scan, digest, checkpoint))
+
+    rows, outgoing = [], []
+    for candidate in candidates:
+        row, message = _accept(candidate, now, events)
+        rows.append(row)
+        outgoing.append(message)
+    inserted = await store.insert_scans(conn, rows)
+    await enqueue(conn, [m for row, m in zip(rows, outgoing, strict=True) if (row.team_id, row.scan_id) in inserted])
+
+    already = await store.stored_fingerprints(
+        conn, ((r.team_id, r.scan_id) for r in rows if (r.team_id, r.scan_id) not in inserted)
+    )
+    for candidate in candidates:
+        key = (candidate.scan.team_id, candidate.scan.scan_id)
+        if key in inserted:
+            results[candidate.index] = ItemResult(candidate.index, candidate.scan.scan_id, Outcome.ACCEPTED)
+        else:
+            results[candidate.index] = _repeat(candidate.index, candidate.scan.scan_id,
+                                               same=already.get(key) == candidate.fingerprint)
+    return [results[i] for i in range(len(raw_items))]
+
+
+def _repeat(index: int, scan_id: str, *, same: bool) -> ItemResult:
+    if same:
+        return ItemResult(index, scan_id, Outcome.DUPLICATE)
+    return ItemResult(index, scan_id, Outcome.CONFLICT, [FieldError(
+        "scan_id", "this scan id was already used for a scan with different content")])
+
+
+def _accept(candidate: _Candidate, now: datetime, events: EventFactory) -> tuple[store.ScanRow, Any]:
+    scan, checkpoint = candidate.scan, candidate.checkpoint
+    distance = checkpoint.distance_m(scan.latitude, scan.longitude)
+    within = None if distance is None else distance <= checkpoint.radius_m + (scan.accuracy_m or 0)
+    payload = ScanAcceptedV1(
+        scan_id=scan.scan_id, team_id=scan.team_id, member_id=scan.member_id, checkpoint_id=checkpoint.id,
+        device_time=scan.device_time, received_at=now, latitude=scan.latitude, longitude=scan.longitude,
+        accuracy_m=scan.accuracy_m, distance_m=distance, within_radius=within,
+    )
+    topic, envelope = events.make(SCAN_ACCEPTED, payload, key=scan.team_id)
+    row = store.ScanRow(
+        team_id=scan.team_id, scan_id=scan.scan_id, member_id=scan.member_id, checkpoint_id=checkpoint.id,
+        device_time=scan.device_time, received_at=now, latitude=scan.latitude, longitude=scan.longitude,
+        accuracy_m=scan.accuracy_m, distance_m=distance, within_radius=within,
+        fingerprint=candidate.fingerprint, event_id=envelope.event_id,
+    )
+    return row, (topic, envelope)

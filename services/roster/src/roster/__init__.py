@@ -1,0 +1,1 @@
+"""roster: members, rotation periods, shifts and attendance (this issue: attendance from scans)."""

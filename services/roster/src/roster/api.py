@@ -1,0 +1,37 @@
+"""roster HTTP API (this issue: attendance read-out for organisers and supervisors)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.security import require_roles
+from pingan_shared.service import ServiceRuntime
+
+from roster.attendance import attendance_rows, scan_total
+
+router = APIRouter(prefix="/v1")
+
+
+def runtime(request: Request) -> ServiceRuntime:
+    rt: ServiceRuntime = request.app.state.runtime
+    return rt
+
+
+@router.get("/attendance", tags=["attendance"])
+async def get_attendance(
+    rt: Annotated[ServiceRuntime, Depends(runtime)],
+    _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))],
+    day: Annotated[date | None, Query(description="local date, e.g. 2026-11-22")] = None,
+    team_id: Annotated[str | None, Query(max_length=64)] = None,
+    member_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    async with rt.pool.acquire() as conn:
+        rows = await attendance_rows(conn, day=day, team_id=team_id, member_id=member_id, limit=limit)
+        total = await scan_total(conn, day=day, team_id=team_id) if member_id is None else sum(
+            r["scan_count"] for r in rows)
+    return {"total_scans": total, "attendance": rows}

@@ -1,0 +1,29 @@
+"""Builds the roster service: every dependency wired here, nothing connects until start."""
+
+from __future__ import annotations
+
+from pingan_shared.clock import Clock, clock_from_scale
+from pingan_shared.db.migrations import load_migrations
+from pingan_shared.events.catalog import SCAN_ACCEPTED
+from pingan_shared.messaging.consumer import ConsumerSpec
+from pingan_shared.service import Service, ServiceRuntime, create_service_app
+from pingan_shared.settings import PlatformSettings
+
+from roster.api import router
+from roster.attendance import scan_handler
+from roster.settings import RosterSettings
+
+
+def bootstrap(
+    *, platform: PlatformSettings | None = None, settings: RosterSettings | None = None, clock: Clock | None = None
+) -> Service:
+    platform = platform or PlatformSettings()
+    runtime = ServiceRuntime(
+        name="roster",
+        platform=platform,
+        settings=settings or RosterSettings(),
+        clock=clock or clock_from_scale(platform.pingan_clock_scale),
+        migrations=load_migrations("roster", "roster"),
+        consumers=[ConsumerSpec("roster.attendance", {SCAN_ACCEPTED: scan_handler(platform.timezone)})],
+    )
+    return Service(runtime, create_service_app(runtime, [router]))

@@ -1,0 +1,1 @@
+"""Pingan shared library: imported by every service, never run on its own."""

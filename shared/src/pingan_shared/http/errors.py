@@ -1,0 +1,42 @@
+"""One error shape for every 4xx: ``{"detail": ..., "errors": [{"field": "a.b", "reason": ...}]}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+
+def field_errors(exc: ValidationError | RequestValidationError, *, drop_prefix: int = 0) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors():
+        location = [str(p) for p in error.get("loc", ())][drop_prefix:]
+        errors.append({"field": ".".join(location) or "(body)", "reason": error.get("msg", "invalid")})
+    return errors
+
+
+class ApiError(HTTPException):
+    def __init__(self, status_code: int, detail: str, *, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
+        self.field = field
+
+
+async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # FastAPI locations start with "body"/"query"/"path": keep them, they tell where to look.
+    return JSONResponse(
+        status_code=422, content={"detail": "request is invalid", "errors": field_errors(exc)}
+    )
+
+
+async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    content: dict[str, Any] = {"detail": exc.detail}
+    field = getattr(exc, "field", None)
+    if field:
+        content["errors"] = [{"field": field, "reason": str(exc.detail)}]
+    return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)

@@ -1,0 +1,1 @@
+"""Kafka plumbing: producer/admin helpers, transactional outbox + relay, idempotent inbox consumer."""

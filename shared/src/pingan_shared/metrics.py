@@ -1,0 +1,43 @@
+"""Prometheus metrics, one registry per service instance (tests run several in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = {"service": service}
+        self._http_requests = Counter(
+            "pingan_http_requests_total", "HTTP requests", ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self._http_seconds = Histogram(
+            "pingan_http_request_seconds", "HTTP request latency", ["method", "route"], registry=self.registry
+        )
+        self.events_published = Counter(
+            "pingan_events_published_total", "Events published by the outbox relay", ["topic"],
+            registry=self.registry,
+        )
+        self.events_consumed = Counter(
+            "pingan_events_consumed_total", "Events consumed, by outcome", ["group", "type", "outcome"],
+            registry=self.registry,
+        )
+        self.outbox_backlog = Gauge(
+            "pingan_outbox_backlog", "Outbox rows not yet published (as last seen by the relay)",
+            registry=self.registry,
+        )
+        self.timers_fired = Counter(
+            "pingan_timers_fired_total", "Durable timers fired, by outcome", ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.info = Gauge("pingan_service_info", "Service identity", ["service"], registry=self.registry)
+        self.info.labels(**labels).set(1)
+
+    def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        self._http_requests.labels(method=method, route=route, status=str(status)).inc()
+        self._http_seconds.labels(method=method, route=route).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

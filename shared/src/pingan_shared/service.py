@@ -1,0 +1,238 @@
+"""One process per service: HTTP API + inbox consumers + outbox relay + durable timers, one loop.
+
+Each service's ``bootstrap()`` builds a ``ServiceRuntime`` (nothing connects at construction) and a
+FastAPI app whose lifespan starts and stops it. ``run_service`` serves it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from pingan_shared.clock import Clock
+from pingan_shared.db.migrations import Migration, apply_migrations, pending_migrations, platform_migrations
+from pingan_shared.db.pool import create_pool
+from pingan_shared.events.catalog import CATALOG, deadletter_topic
+from pingan_shared.events.factory import EventFactory
+from pingan_shared.logs import configure_logging, get_logger
+from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
+from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_shared.messaging.outbox import OutboxRelay
+from pingan_shared.metrics import Metrics
+from pingan_shared.settings import PlatformSettings, ServiceSettings
+from pingan_shared.timers import TimerHandler, TimerRunner
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    platform: PlatformSettings
+    settings: ServiceSettings
+    clock: Clock
+    migrations: Sequence[Migration] = ()
+    produces: Sequence[str] = ()  # catalog topic names, without prefix
+    consumers: Sequence[ConsumerSpec] = ()
+    timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    metrics: Metrics = field(init=False)
+    events: EventFactory = field(init=False)
+    failure: BaseException | None = field(default=None, init=False)
+    _pool: asyncpg.Pool | None = field(default=None, init=False)
+    _producer: AIOKafkaProducer | None = field(default=None, init=False)
+    _consumers: list[InboxConsumer] = field(default_factory=list, init=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.name)
+        self.events = EventFactory(self.name, self.clock, self.platform.kafka_topic_prefix)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name} runtime is not started")
+        return self._pool
+
+    @property
+    def deadletter_topic(self) -> str:
+        return self.platform.topic(deadletter_topic(self.name))
+
+    def all_migrations(self) -> list[Migration]:
+        return [*platform_migrations(), *self.migrations]
+
+    def topics(self) -> list[str]:
+        names = set(self.produces)
+        for spec in self.consumers:
+            names.update(spec.subscribed_topics(CATALOG))
+        return sorted({self.platform.topic(n) for n in names} | {self.deadletter_topic})
+
+    async def start(self) -> None:
+        self._pool = await create_pool(self.settings.database_url, max_size=self.settings.database_pool_size)
+        async with self._pool.acquire() as conn:
+            applied = await apply_migrations(conn, self.all_migrations())
+        if applied:
+            log.info("migrations applied", migrations=[f"{m.component}/{m.version:04d}_{m.name}" for m in applied])
+        await ensure_topics(
+            self.platform.kafka_bootstrap_servers, self.topics(),
+            partitions=self.platform.kafka_topic_partitions,
+            replication_factor=self.platform.kafka_replication_factor,
+        )
+        self._producer = build_producer(self.platform.kafka_bootstrap_servers, client_id=self.name)
+        await self._producer.start()
+        relay = OutboxRelay(self._pool, self._producer, self.metrics, batch_size=self.settings.relay_batch_size)
+        self._spawn("outbox-relay", relay.run())
+        for spec in self.consumers:
+            consumer = InboxConsumer(
+                service=self.name, spec=spec, pool=self._pool, clock=self.clock, metrics=self.metrics,
+                bootstrap_servers=self.platform.kafka_bootstrap_servers,
+                topic_prefix=self.platform.kafka_topic_prefix, deadletter_topic=self.deadletter_topic,
+                batch_size=self.settings.consumer_batch_size,
+            )
+            await consumer.start()
+            self._consumers.append(consumer)
+            self._spawn(f"consumer:{spec.group_id}", consumer.run())
+        if self.timer_handlers:
+            runner = TimerRunner(self._pool, self.clock, self.timer_handlers, self.metrics,
+                                 poll_seconds=self.settings.timer_poll_seconds)
+            self._spawn("timers", runner.run())
+        log.info("service started", topics=self.topics(), consumers=[c.group_id for c in self._consumers])
+
+    def _spawn(self, name: str, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine, name=f"{self.name}:{name}")
+        task.add_done_callback(self._on_task_done)
+        self._tasks.append(task)
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        # A background loop that ends is a bug or an unrecoverable fault: stop the process loudly
+        # so the supervisor (pingan up, compose, Kubernetes) restarts it, rather than serve half-alive.
+        self.failure = error or RuntimeError(f"{task.get_name()} ended unexpectedly")
+        log.error("background task died; shutting down", task=task.get_name(), error=repr(self.failure))
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for consumer in self._consumers:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        self._consumers.clear()
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+                pending = await pending_migrations(conn, self.all_migrations())
+            checks["database"] = "ok"
+            checks["migrations"] = "ok" if not pending else f"{len(pending)} pending"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+            checks["migrations"] = "unknown"
+        try:
+            if self._producer is None:
+                raise RuntimeError("producer not started")
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), 3)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        checks["workers"] = "ok" if self.failure is None else f"failed: {self.failure!r}"
+        return checks
+
+    def lifespan(self) -> Any:
+        @asynccontextmanager
+        async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return _lifespan
+
+
+@dataclass(frozen=True)
+class Service:
+    """A bootstrapped service: its runtime and its app (started by the app's lifespan)."""
+
+    runtime: ServiceRuntime
+    app: FastAPI
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def check_port_free(host: str, port: int, setting_name: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} on {host} is already in use (set {setting_name})") from exc
+            raise
+
+
+def run_service(service: Service, port_setting: str) -> None:
+    """Entry point of ``python -m <service>``."""
+    runtime, app = service.runtime, service.app
+    configure_logging(runtime.name, runtime.platform.pingan_log_level)
+    settings = runtime.settings
+    try:
+        if settings.http_port:
+            check_port_free(settings.http_host, settings.http_port, port_setting)
+    except PortInUse as exc:
+        log.error("cannot start", reason=str(exc))
+        print(f"{runtime.name}: {exc}", file=sys.stderr)
+        sys.exit(2)
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
+                            access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    asyncio.run(server.serve())
+    if runtime.failure is not None or not server.started:
+        sys.exit(1)
+
+
+def create_service_app(runtime: ServiceRuntime, routers: Sequence[Any]) -> FastAPI:
+    """The service's FastAPI app, its lifespan running the runtime."""
+    from pingan_shared.http.app import Edge, create_app
+
+    edge = Edge(
+        service=runtime.name,
+        auth_secret=runtime.platform.pingan_auth_secret.get_secret_value(),
+        clock=runtime.clock,
+        metrics=runtime.metrics,
+        readiness=runtime.readiness,
+    )
+    app = create_app(edge, routers, max_request_bytes=runtime.settings.max_request_bytes,
+                     lifespan=runtime.lifespan())
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,83 @@
+"""Typed configuration from the environment (pydantic-settings).
+
+Two layers, the same names in the embedded stack, docker compose and Kubernetes:
+
+* ``PlatformSettings`` — what every service shares and must agree on: ``PINGAN_ENV``,
+  ``KAFKA_BOOTSTRAP_SERVERS``, ``PINGAN_AUTH_SECRET``, ``PINGAN_TIMEZONE`` ...
+* ``ServiceSettings`` subclasses — one env prefix per service (``PATROL_``, ``ROSTER_``, ...)
+  for what is the service's own: its database, its HTTP port.
+
+Outside the dev stack the platform refuses to start with the published development secret.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Published on purpose so the dev stack works out of the box; refused when PINGAN_ENV is not dev/test.
+DEV_AUTH_SECRET = "pingan-dev-only-secret-do-not-use-in-production-0123456789"
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureConfiguration(ValueError):
+    """Raised when a non-dev environment is configured with a default or weak secret."""
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    pingan_env: Literal["dev", "test", "prod"] = "dev"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = Field(default="", description="prefix for every topic and consumer group")
+    kafka_topic_partitions: int = Field(default=6, ge=1, le=1000)
+    kafka_replication_factor: int = Field(default=1, ge=1, le=10)
+    pingan_auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
+    pingan_timezone: str = "Asia/Shanghai"
+    pingan_clock_scale: float = Field(default=1.0, gt=0, description="1 = real time; 60 = a minute per second")
+    pingan_log_level: str = "INFO"
+
+    @field_validator("pingan_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone name
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_dev(self) -> PlatformSettings:
+        secret = self.pingan_auth_secret.get_secret_value()
+        if self.pingan_env == "prod":
+            if secret == DEV_AUTH_SECRET:
+                raise InsecureConfiguration(
+                    "PINGAN_AUTH_SECRET is the published development secret; set a real one for PINGAN_ENV=prod"
+                )
+            if len(secret) < MIN_SECRET_LENGTH:
+                raise InsecureConfiguration(
+                    f"PINGAN_AUTH_SECRET must be at least {MIN_SECRET_LENGTH} characters for PINGAN_ENV=prod"
+                )
+        return self
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.pingan_timezone)
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"
+
+
+class ServiceSettings(BaseSettings):
+    """Base for a service's own settings; subclasses set ``env_prefix``."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
+    timer_poll_seconds: float = Field(default=1.0, gt=0)
+    max_request_bytes: int = Field(default=2_000_000, ge=1024)
