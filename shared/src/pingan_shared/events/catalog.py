@@ -33,7 +33,7 @@ class EventType:
     description: str = ""
 
 
-@dataclass
+@dataclass(eq=False)
 class Catalog:
     types: dict[str, EventType] = field(default_factory=dict)
     upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
