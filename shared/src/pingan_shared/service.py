@@ -101,6 +101,8 @@ class ServiceRuntime:
                 bootstrap_servers=self.platform.kafka_bootstrap_servers,
                 topic_prefix=self.platform.kafka_topic_prefix, deadletter_topic=self.deadletter_topic,
                 batch_size=self.settings.consumer_batch_size,
+                session_timeout_ms=self.platform.kafka_session_timeout_ms,
+                heartbeat_interval_ms=self.platform.kafka_heartbeat_interval_ms,
             )
             await consumer.start()
             self._consumers.append(consumer)

@@ -35,6 +35,10 @@ class PlatformSettings(BaseSettings):
     kafka_topic_prefix: str = Field(default="", description="prefix for every topic and consumer group")
     kafka_topic_partitions: int = Field(default=6, ge=1, le=1000)
     kafka_replication_factor: int = Field(default=1, ge=1, le=10)
+    # How long a silent consumer keeps its partitions. Shorter = faster takeover after a crash
+    # (the embedded broker also waits on it when members join), longer = fewer spurious rebalances.
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
+    kafka_heartbeat_interval_ms: int = Field(default=1_000, ge=100, le=60_000)
     pingan_auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
     pingan_timezone: str = "Asia/Shanghai"
     pingan_clock_scale: float = Field(default=1.0, gt=0, description="1 = real time; 60 = a minute per second")
@@ -45,6 +49,12 @@ class PlatformSettings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone name
         return value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> PlatformSettings:
+        if self.kafka_heartbeat_interval_ms * 3 > self.kafka_session_timeout_ms:
+            raise ValueError("KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> PlatformSettings:

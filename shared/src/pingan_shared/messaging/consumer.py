@@ -81,6 +81,8 @@ class InboxConsumer:
         deadletter_topic: str,
         catalog: Catalog = CATALOG,
         batch_size: int = 500,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 1_000,
     ) -> None:
         self._service = service
         self._spec = spec
@@ -99,6 +101,9 @@ class InboxConsumer:
             client_id=f"{service}-{spec.group_id}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            # a batch retried while the database is away must not cost the partitions
             max_poll_interval_ms=600_000,
         )
 

@@ -1,0 +1,1 @@
+"""The `pingan` command: the one-machine embedded stack, dev tokens, event schemas; test fixtures."""

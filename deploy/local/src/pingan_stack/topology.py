@@ -1,0 +1,58 @@
+"""What the stack is made of: the four services, their ports, databases and env names.
+
+The same names are used by `pingan up`, docker-compose.yml and deploy/k8s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pingan_shared.events.catalog import CATALOG, deadletter_topic
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    default_port: int
+
+    @property
+    def env_prefix(self) -> str:
+        return f"{self.name.upper()}_"
+
+    @property
+    def database(self) -> str:
+        return f"pingan_{self.name}"
+
+    @property
+    def module(self) -> str:
+        return self.name
+
+
+SERVICES = (
+    ServiceSpec("patrol", 8001),
+    ServiceSpec("roster", 8002),
+    ServiceSpec("inspection", 8003),
+    ServiceSpec("alerts", 8004),
+)
+
+
+def all_topics(prefix: str = "") -> list[str]:
+    names = set(CATALOG.topics()) | {deadletter_topic(s.name) for s in SERVICES}
+    return sorted(f"{prefix}{n}" for n in names)
+
+
+def with_database(server_url: str, database: str) -> str:
+    """Swap the database name in a postgresql:// URL (keeps credentials, host and query)."""
+    head, _, tail = server_url.partition("://")
+    authority, _, rest = tail.partition("/")
+    _, _, query = rest.partition("?")
+    return f"{head}://{authority}/{database}" + (f"?{query}" if query else "")
+
+
+def service_env(spec: ServiceSpec, *, database_url: str, port: int, host: str = "127.0.0.1") -> dict[str, str]:
+    """The service's own settings; platform settings (KAFKA_*, PINGAN_*) are passed through as they are."""
+    return {
+        f"{spec.env_prefix}DATABASE_URL": database_url,
+        f"{spec.env_prefix}HTTP_PORT": str(port),
+        f"{spec.env_prefix}HTTP_HOST": host,
+    }
