@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from pingan_shared.clock import FixedClock, ScaledClock, SystemClock
+from pingan_shared.events.catalog import CATALOG, SCAN_ACCEPTED, Catalog, EventType, UnknownEventType
+from pingan_shared.events.contracts import Contract, ScanAcceptedV1
+from pingan_shared.events.envelope import Envelope, EnvelopeError
+from pingan_shared.events.factory import EventFactory
+
+T0 = datetime(2026, 11, 22, 20, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+def _scan(**overrides: object) -> ScanAcceptedV1:
+    fields: dict[str, object] = dict(scan_id="s1", team_id="安阳巡逻一队", member_id="张三", checkpoint_id="CP-1",
+                                     device_time=T0, received_at=T0)
+    fields.update(overrides)
+    return ScanAcceptedV1(**fields)  # type: ignore[arg-type]
+
+
+def test_clocks() -> None:
+    fixed = FixedClock(T0)
+    fixed.advance(timedelta(days=28))
+    assert fixed.now() == T0 + timedelta(days=28)
+    assert fixed.now().tzinfo == UTC
+    with pytest.raises(ValueError):
+        FixedClock(datetime(2026, 1, 1))
+    scaled = ScaledClock(3600, origin=T0)
+    assert scaled.now() >= T0
+    assert SystemClock().now().tzinfo == UTC
+
+
+def test_envelope_round_trip_keeps_chinese_text_and_lineage() -> None:
+    factory = EventFactory("patrol", FixedClock(T0), "dev.")
+    topic, first = factory.make(SCAN_ACCEPTED, _scan(), key="安阳巡逻一队")
+    _, caused = factory.make(SCAN_ACCEPTED, _scan(scan_id="s2"), key="安阳巡逻一队", causation=first)
+    assert topic == "dev.patrol.scans"
+    raw = first.to_bytes()
+    assert "安阳巡逻一队".encode() in raw  # UTF-8, not \\u escapes
+    assert Envelope.from_bytes(raw) == first
+    assert caused.correlation_id == first.correlation_id and caused.causation_id == first.event_id
+    decoded = CATALOG.decode(Envelope.from_bytes(raw))
+    assert decoded == _scan()
+
+
+@pytest.mark.parametrize("raw", [None, b"", b"{}", b"[1]", b'{"event_id": "x"}', "平安".encode()])
+def test_envelope_rejects_garbage_with_a_reason(raw: bytes | None) -> None:
+    with pytest.raises(EnvelopeError) as info:
+        Envelope.from_bytes(raw)
+    assert str(info.value)
+
+
+def test_payloads_are_frozen_and_strict() -> None:
+    scan = _scan()
+    with pytest.raises(ValidationError):
+        scan.scan_id = "other"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        _scan(unexpected="field")
+    with pytest.raises(ValidationError):
+        _scan(device_time=datetime(2026, 11, 22, 20, 0))  # naive time is ambiguous
+
+
+def test_factory_refuses_the_wrong_payload_model() -> None:
+    class Other(Contract):
+        x: int
+
+    with pytest.raises(TypeError):
+        EventFactory("patrol", FixedClock(T0)).make(SCAN_ACCEPTED, Other(x=1), key="k")
+
+
+class GreetingV2(Contract):
+    text: str
+    language: str
+
+
+def _greeting_catalog() -> Catalog:
+    catalog = Catalog()
+    catalog.register(EventType("demo.greeting", 2, "demo", GreetingV2))
+    catalog.register_upcaster("demo.greeting", 1, lambda p: {"text": p["message"], "language": "zh"})
+    return catalog
+
+
+def _envelope(version: int, payload: dict[str, object]) -> Envelope:
+    return Envelope(event_id=uuid.uuid4(), type="demo.greeting", schema_version=version, occurred_at=T0,
+                    producer="test", key="k", correlation_id=uuid.uuid4(), payload=payload)
+
+
+def test_old_versions_are_upcast_and_newer_ones_refused() -> None:
+    catalog = _greeting_catalog()
+    upcast = catalog.decode(_envelope(1, {"message": "你好"}))
+    assert upcast == GreetingV2(text="你好", language="zh")
+    with pytest.raises(UnknownEventType, match="newer"):
+        catalog.decode(_envelope(3, {}))
+    with pytest.raises(UnknownEventType):
+        catalog.get("no.such.type")
+    with pytest.raises(ValueError):
+        catalog.register(EventType("demo.greeting", 1, "demo", GreetingV2))
+
+
+def test_every_event_type_exports_a_json_schema(tmp_path: Path) -> None:
+    written = CATALOG.export_json_schemas(tmp_path)
+    assert {p.name for p in written} == {f"{name}.v{t.version}.schema.json" for name, t in CATALOG.types.items()}
+    schema = json.loads((tmp_path / "patrol.scan-accepted.v1.schema.json").read_text())
+    assert schema["properties"]["type"] == {"const": "patrol.scan-accepted"}
+    assert "device_time" in schema["properties"]["payload"]["properties"]
+    assert schema["x-topic"] == "patrol.scans"
+    for event_type in CATALOG.types.values():
+        assert issubclass(event_type.payload, BaseModel)
+        assert event_type.payload.model_config.get("frozen"), f"{event_type.name} payload must be frozen"

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from pydantic import ValidationError
+
+from pingan_shared.auth import AuthError, Role, issue_token, verify_token
+from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+SECRET = "a-test-secret-that-is-long-enough-0123456789"
+
+
+def test_dev_stack_runs_with_the_published_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PINGAN_AUTH_SECRET", raising=False)
+    monkeypatch.setenv("PINGAN_ENV", "dev")
+    assert PlatformSettings().pingan_auth_secret.get_secret_value() == DEV_AUTH_SECRET
+
+
+@pytest.mark.parametrize("secret", [None, DEV_AUTH_SECRET, "short"])
+def test_production_refuses_default_or_weak_secrets(monkeypatch: pytest.MonkeyPatch, secret: str | None) -> None:
+    monkeypatch.setenv("PINGAN_ENV", "prod")
+    if secret is None:
+        monkeypatch.delenv("PINGAN_AUTH_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("PINGAN_AUTH_SECRET", secret)
+    with pytest.raises(ValidationError, match="PINGAN_AUTH_SECRET"):
+        PlatformSettings()
+
+
+def test_production_starts_with_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINGAN_ENV", "prod")
+    monkeypatch.setenv("PINGAN_AUTH_SECRET", SECRET)
+    assert PlatformSettings().pingan_env == "prod"
+
+
+def test_settings_reject_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINGAN_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValidationError):
+        PlatformSettings()
+    monkeypatch.setenv("PINGAN_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("KAFKA_TOPIC_PARTITIONS", "zero")
+    with pytest.raises(ValidationError, match="kafka_topic_partitions"):
+        PlatformSettings()
+
+
+def test_service_settings_use_their_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from patrol.settings import PatrolSettings
+    from roster.settings import RosterSettings
+
+    monkeypatch.setenv("PATROL_HTTP_PORT", "9101")
+    monkeypatch.setenv("ROSTER_DATABASE_URL", "postgresql://x@db/roster")
+    assert PatrolSettings().http_port == 9101
+    assert RosterSettings().http_port == 8002
+    assert RosterSettings().database_url == "postgresql://x@db/roster"
+
+
+def test_token_round_trip_with_scope() -> None:
+    token = issue_token(SECRET, role=Role.PATROL_DEVICE, subject="device-07", issued_at=NOW, team_id="一队")
+    principal = verify_token(SECRET, token, now=NOW + timedelta(hours=1))
+    assert (principal.role, principal.subject, principal.team_id) == (Role.PATROL_DEVICE, "device-07", "一队")
+    unit = verify_token(SECRET, issue_token(SECRET, role=Role.UNIT, subject="u", issued_at=NOW, unit_id="安阳街道"),
+                        now=NOW)
+    assert unit.unit_id == "安阳街道"
+
+
+def test_scoped_roles_need_their_scope() -> None:
+    with pytest.raises(ValueError, match="team"):
+        issue_token(SECRET, role=Role.PATROL_DEVICE, subject="d", issued_at=NOW)
+    with pytest.raises(ValueError, match="unit"):
+        issue_token(SECRET, role=Role.UNIT, subject="u", issued_at=NOW)
+    forged = jwt.encode({"iss": "pingan", "sub": "d", "role": "patrol_device", "iat": 0, "exp": 2**40},
+                        SECRET, algorithm="HS256")
+    with pytest.raises(AuthError, match="without a team"):
+        verify_token(SECRET, forged, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # bad signature
+        lambda t: "not.a.token",
+        lambda t: "",
+        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": 0, "exp": 2**40},
+                             "another-secret-of-sufficient-length-123", algorithm="HS256"),
+        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "emperor", "iat": 0, "exp": 2**40},
+                             SECRET, algorithm="HS256"),
+        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": 0, "exp": 2**40},
+                             None, algorithm="none"),
+    ],
+)
+def test_invalid_tokens_are_refused(mangle: object) -> None:
+    token = issue_token(SECRET, role=Role.ADMIN, subject="admin", issued_at=NOW)
+    with pytest.raises(AuthError):
+        verify_token(SECRET, mangle(token), now=NOW)  # type: ignore[operator]
+
+
+def test_expiry_follows_the_injected_clock() -> None:
+    token = issue_token(SECRET, role=Role.SUPERVISOR, subject="s", issued_at=NOW, ttl=timedelta(hours=1))
+    verify_token(SECRET, token, now=NOW + timedelta(minutes=59))
+    with pytest.raises(AuthError, match="expired"):
+        verify_token(SECRET, token, now=NOW + timedelta(hours=2))
