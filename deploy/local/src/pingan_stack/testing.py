@@ -12,6 +12,7 @@ fresh database and a fresh topic prefix (hence fresh topics and consumer groups)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -19,14 +20,17 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
+from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
-from pingan_shared.settings import PlatformSettings
+from pingan_shared.service import Service
+from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
 
 from pingan_stack.databases import drop_database, ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
@@ -196,3 +200,24 @@ def sample_scan_event(factory: EventFactory, team: str, seq: int, member: str = 
 
 def sample_factory(prefix: str) -> EventFactory:
     return EventFactory("test", FixedClock(SAMPLE_TIME), prefix)
+
+
+# --- services in-process ------------------------------------------------------------------------
+
+@contextlib.asynccontextmanager
+async def running_service(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    """Start a bootstrapped service's runtime (real DB + broker) and talk to its app in-process."""
+    await service.runtime.start()
+    try:
+        transport = httpx.ASGITransport(app=service.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+    finally:
+        await service.runtime.stop()
+
+
+def bearer(role: Role, subject: str = "tester", *, team: str | None = None, unit: str | None = None,
+           secret: str = DEV_AUTH_SECRET, issued_at: datetime | None = None) -> dict[str, str]:
+    token = issue_token(secret, role=role, subject=subject, issued_at=issued_at or datetime.now(UTC),
+                        team_id=team, unit_id=unit)
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,173 @@
+"""patrol's HTTP API over a real PostgreSQL and broker: per-item answers, auth, misuse."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from pingan_shared.auth import Role
+from pingan_shared.clock import FixedClock
+from pingan_shared.settings import PlatformSettings
+from pingan_stack.testing import SAMPLE_TIME, bearer, read_topic, running_service
+
+from patrol.bootstrap import bootstrap
+from patrol.settings import PatrolSettings
+
+NOW = SAMPLE_TIME
+DEVICE = bearer(Role.PATROL_DEVICE, "device-07", team="一队", issued_at=NOW)
+ORGANISER = bearer(Role.ORGANISER, "平安办", issued_at=NOW)
+
+
+@pytest.fixture
+async def client(database_url: str, platform_settings: PlatformSettings) -> AsyncIterator[httpx.AsyncClient]:
+    settings = PatrolSettings(database_url=database_url, max_request_bytes=200_000)
+    service = bootstrap(platform=platform_settings, settings=settings, clock=FixedClock(NOW))
+    async with running_service(service) as client:
+        for checkpoint in [
+            {"id": "CP-1", "tag": "tag-万松路口", "name": "万松路口", "latitude": 27.78, "longitude": 120.65},
+            {"id": "CP-2", "tag": "tag-安阳菜场", "name": "安阳菜场"},
+        ]:
+            response = await client.post("/v1/checkpoints", json=checkpoint, headers=ORGANISER)
+            assert response.status_code == 201, response.text
+        yield client
+
+
+def scan(scan_id: str, **overrides: Any) -> dict[str, Any]:
+    item = {"scan_id": scan_id, "member_id": "张三", "team_id": "一队", "checkpoint_id": "CP-1",
+            "device_time": (NOW - timedelta(minutes=10)).isoformat()}
+    item.update(overrides)
+    return item
+
+
+async def test_a_batch_gets_an_answer_per_item(client: httpx.AsyncClient, platform_settings: PlatformSettings) -> None:
+    first = await client.post("/v1/scans", json={"scans": [scan("s-1"), scan("s-2", tag="tag-安阳菜场",
+                                                                               checkpoint_id=None)]}, headers=DEVICE)
+    assert first.status_code == 200
+    assert first.json()["accepted"] == 2
+
+    batch = [
+        scan("s-3"),                                                    # accepted
+        scan("s-1"),                                                    # duplicate of an earlier upload
+        scan("s-2", member_id="李四", tag="tag-安阳菜场", checkpoint_id=None),  # same id, other content
+        scan("s-4", checkpoint_id="CP-404"),                            # unknown checkpoint
+        scan("s-5", device_time=(NOW + timedelta(hours=2)).isoformat()),  # future beyond skew
+        scan("s-6", team_id="二队"),                                     # not this device's team
+        {"scan_id": "s-7", "member_id": 7},                             # malformed
+        "not an object",
+        scan("s-3"),                                                    # repeated inside the batch
+        scan("s-8", device_time=(NOW - timedelta(days=30)).isoformat()),  # far past
+    ]
+    response = await client.post("/v1/scans", json={"scans": batch}, headers=DEVICE)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    statuses = [r["status"] for r in body["results"]]
+    assert statuses == ["accepted", "duplicate", "conflict", "rejected", "rejected", "rejected", "rejected",
+                        "rejected", "duplicate", "rejected"]
+    fields = {r["index"]: {e["field"] for e in r.get("errors", [])} for r in body["results"]}
+    assert fields[2] == {"scan_id"}
+    assert fields[3] == {"checkpoint_id"}
+    assert fields[4] == {"device_time"}
+    assert fields[5] == {"team_id"}
+    assert {"member_id", "team_id", "device_time"} <= fields[6]
+    assert fields[7] == {"(item)"}
+    assert fields[9] == {"device_time"}
+    assert (body["accepted"], body["duplicate"], body["conflict"], body["rejected"]) == (1, 2, 1, 6)
+
+    # exactly the three accepted scans were announced, through the outbox, in one topic
+    records = await read_topic(platform_settings.kafka_bootstrap_servers,
+                               platform_settings.topic("patrol.scans"), expected=3)
+    announced = sorted(json.loads(r.value)["payload"]["scan_id"] for r in records)  # type: ignore[attr-defined]
+    assert announced == ["s-1", "s-2", "s-3"]
+    within = {json.loads(r.value)["payload"]["scan_id"]: json.loads(r.value)["payload"]["within_radius"]  # type: ignore[attr-defined]
+              for r in records}
+    assert within == {"s-1": None, "s-2": None, "s-3": None}
+
+
+async def test_single_scan_status_codes(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/v1/scans", json=scan("one"), headers=DEVICE)).status_code == 201
+    assert (await client.post("/v1/scans", json=scan("one"), headers=DEVICE)).status_code == 200
+    conflict = await client.post("/v1/scans", json=scan("one", member_id="王五"), headers=DEVICE)
+    assert conflict.status_code == 409
+    assert conflict.json()["results"][0]["errors"][0]["field"] == "scan_id"
+    rejected = await client.post("/v1/scans", json=scan("two", checkpoint_id="nope"), headers=DEVICE)
+    assert rejected.status_code == 422
+
+
+async def test_position_is_checked_against_the_checkpoint_radius(client: httpx.AsyncClient) -> None:
+    near = await client.post("/v1/scans", json=scan("near", latitude=27.7801, longitude=120.6501, accuracy_m=5),
+                             headers=DEVICE)
+    far = await client.post("/v1/scans", json=scan("far", latitude=27.79, longitude=120.66, accuracy_m=5),
+                            headers=DEVICE)
+    assert near.status_code == far.status_code == 201  # stored either way; the event says within_radius
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        (b"{not json", 400, "(body)"),
+        (b"\xff\xfe", 400, "(body)"),
+        (b"42", 422, "(body)"),
+        (b'{"scans": "all of them"}', 422, "scans"),
+        (b'{"scans": []}', 422, "scans"),
+    ],
+)
+async def test_malformed_bodies_get_a_clear_4xx(client: httpx.AsyncClient, body: bytes, status: int,
+                                                field: str) -> None:
+    response = await client.post("/v1/scans", content=body, headers={**DEVICE, "content-type": "application/json"})
+    assert response.status_code == status
+    assert response.json()["errors"][0]["field"] == field
+
+
+async def test_batch_and_body_limits(client: httpx.AsyncClient) -> None:
+    too_many = await client.post("/v1/scans", json=[scan(f"n{i}", device_time=NOW.isoformat()) for i in range(501)],
+                                 headers=DEVICE)
+    assert too_many.status_code == 413
+    assert too_many.json()["errors"][0]["field"] == "scans"
+    huge = await client.post("/v1/scans", json=scan("big", member_id="巡" * 300_000), headers=DEVICE)
+    assert huge.status_code == 413
+
+
+async def test_auth_is_required_and_role_checked(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/v1/scans", json=scan("a"))).status_code == 401
+    bad = await client.post("/v1/scans", json=scan("a"), headers={"Authorization": "Bearer nonsense"})
+    assert bad.status_code == 401 and bad.headers["www-authenticate"].startswith("Bearer")
+    forged = bearer(Role.PATROL_DEVICE, "d", team="一队", secret="x" * 40, issued_at=NOW)
+    assert (await client.post("/v1/scans", json=scan("a"), headers=forged)).status_code == 401
+    expired = bearer(Role.PATROL_DEVICE, "d", team="一队", issued_at=NOW - timedelta(days=2))
+    assert (await client.post("/v1/scans", json=scan("a"), headers=expired)).status_code == 401
+    assert (await client.post("/v1/scans", json=scan("a"), headers=ORGANISER)).status_code == 403
+    device_registering = await client.post("/v1/checkpoints", json={"id": "X", "tag": "x", "name": "x"},
+                                           headers=DEVICE)
+    assert device_registering.status_code == 403
+    assert (await client.get("/v1/checkpoints")).status_code == 401
+
+
+async def test_checkpoint_registration_is_idempotent_and_detects_clashes(client: httpx.AsyncClient) -> None:
+    same = {"id": "CP-1", "tag": "tag-万松路口", "name": "万松路口", "latitude": 27.78, "longitude": 120.65}
+    assert (await client.post("/v1/checkpoints", json=same, headers=ORGANISER)).status_code == 200
+    other_name = await client.post("/v1/checkpoints", json={**same, "name": "别的"}, headers=ORGANISER)
+    assert other_name.status_code == 409 and other_name.json()["errors"][0]["field"] == "id"
+    tag_taken = await client.post("/v1/checkpoints", json={"id": "CP-9", "tag": "tag-万松路口", "name": "x"},
+                                  headers=ORGANISER)
+    assert tag_taken.status_code == 409 and tag_taken.json()["errors"][0]["field"] == "tag"
+    invalid = await client.post("/v1/checkpoints", json={"id": "CP 9", "tag": "t", "name": "x", "radius_m": -1},
+                                headers=ORGANISER)
+    assert invalid.status_code == 422
+    assert {e["field"] for e in invalid.json()["errors"]} == {"body.id", "body.radius_m"}
+    listed = await client.get("/v1/checkpoints", headers=DEVICE)
+    assert [c["name"] for c in listed.json()["checkpoints"]] == ["万松路口", "安阳菜场"]
+
+
+async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json()["status"] == "ok"
+    ready = await client.get("/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "broker": "ok", "workers": "ok"}
+    await client.post("/v1/scans", json=scan("m"), headers=DEVICE)
+    metrics = (await client.get("/metrics")).text
+    assert 'pingan_http_requests_total{method="POST",route="/v1/scans",status="201"}' in metrics
