@@ -12,8 +12,6 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from pydantic import BaseModel
-
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
@@ -22,6 +20,7 @@ from pingan_shared.messaging.consumer import ConsumerSpec, HandlerRejected, Inbo
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.metrics import Metrics
 from pingan_stack.testing import SAMPLE_TIME, eventually, read_topic, sample_factory, sample_scan_event
+from pydantic import BaseModel
 
 
 async def _counting_handler(conn: asyncpg.Connection, envelope: Envelope, payload: BaseModel) -> None:
@@ -151,8 +150,10 @@ async def test_poison_events_are_dead_lettered_and_the_next_event_is_processed(
 
     await _consume(pool, metrics, kafka_bootstrap_servers, topic_prefix, good_after_handled)
 
+    deadletter_topic = f"{topic_prefix}deadletter.test"
+
     async def dead_letters_written() -> bool:
-        return await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", f"{topic_prefix}deadletter.test") == 6
+        return await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", deadletter_topic) == 6
 
     await eventually(dead_letters_written, what="six dead letters in the outbox")
     rows = await pool.fetch("SELECT value FROM outbox WHERE topic = $1 ORDER BY id", f"{topic_prefix}deadletter.test")

@@ -4,7 +4,6 @@ import asyncio
 
 import asyncpg
 import pytest
-
 from pingan_shared.db.migrations import (
     Migration,
     MigrationError,

@@ -9,14 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-
+from patrol.bootstrap import bootstrap
+from patrol.settings import PatrolSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.testing import SAMPLE_TIME, bearer, read_topic, running_service
-
-from patrol.bootstrap import bootstrap
-from patrol.settings import PatrolSettings
 
 NOW = SAMPLE_TIME
 DEVICE = bearer(Role.PATROL_DEVICE, "device-07", team="一队", issued_at=NOW)

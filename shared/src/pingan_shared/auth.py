@@ -83,7 +83,7 @@ def verify_token(secret: str, token: str, *, now: datetime) -> Principal:
     if claims["exp"] < now.timestamp():
         raise AuthError("token expired")
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError:
         raise AuthError(f"unknown role {claims.get('role')!r}") from None
     principal = Principal(subject=claims["sub"], role=role, team_id=claims.get("team"), unit_id=claims.get("unit"))

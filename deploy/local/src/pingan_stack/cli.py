@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import SystemClock
 from pingan_shared.events.catalog import CATALOG

@@ -12,9 +12,11 @@ fresh database and a fresh topic prefix (hence fresh topics and consumer groups)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
+from aiokafka import AIOKafkaConsumer
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SCAN_ACCEPTED
@@ -146,9 +148,6 @@ def platform_settings(kafka_bootstrap_servers: str, topic_prefix: str) -> Platfo
 
 async def eventually(check: object, *, timeout: float = 30, interval: float = 0.1, what: str = "condition") -> None:
     """Await ``check()`` until it returns truthy; fail with ``what`` after ``timeout`` seconds."""
-    import asyncio
-    import time
-
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
@@ -161,11 +160,6 @@ async def eventually(check: object, *, timeout: float = 30, interval: float = 0.
 
 async def read_topic(bootstrap_servers: str, topic: str, *, expected: int, timeout: float = 30) -> list[object]:
     """Read a topic from the beginning until ``expected`` records arrived (or fail)."""
-    import asyncio
-    import time
-
-    from aiokafka import AIOKafkaConsumer
-
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
@@ -176,7 +170,6 @@ async def read_topic(bootstrap_servers: str, topic: str, *, expected: int, timeo
             batch = await consumer.getmany(timeout_ms=500)
             for partition_records in batch.values():
                 records.extend(partition_records)
-        await asyncio.sleep(0)
     finally:
         await consumer.stop()
     if len(records) < expected:

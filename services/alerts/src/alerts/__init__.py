@@ -1,1 +1,3 @@
-"""alerts: alerts, escalation policies, acknowledgement and notification delivery (skeleton: its domain comes with its own issue)."""
+"""alerts: alerts, escalation policies, acknowledgement, notification delivery.
+
+Skeleton for now: its domain comes with its own issue."""

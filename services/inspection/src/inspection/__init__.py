@@ -1,1 +1,3 @@
-"""inspection: 211 cycles, sealed findings, rectification, revisits and accountability (skeleton: its domain comes with its own issue)."""
+"""inspection: 211 cycles, sealed findings, rectification, revisits and accountability.
+
+Skeleton for now: its domain comes with its own issue."""

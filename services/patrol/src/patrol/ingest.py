@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pydantic import ValidationError
-
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.messaging.outbox import enqueue
+from pydantic import ValidationError
 
 from patrol import store
 from patrol.domain.checkpoints import Checkpoint

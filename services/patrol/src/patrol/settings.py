@@ -1,7 +1,6 @@
+from pingan_shared.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-
-from pingan_shared.settings import ServiceSettings
 
 
 class PatrolSettings(ServiceSettings):
