@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+
 from pingan_shared.db.migrations import apply_migrations, platform_migrations
 from pingan_shared.db.pool import create_pool
 from pingan_shared.metrics import Metrics

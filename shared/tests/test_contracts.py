@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ValidationError
+
 from pingan_shared.clock import FixedClock, ScaledClock, SystemClock
 from pingan_shared.events.catalog import CATALOG, SCAN_ACCEPTED, Catalog, EventType, UnknownEventType
 from pingan_shared.events.contracts import Contract, ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope, EnvelopeError
 from pingan_shared.events.factory import EventFactory
-from pydantic import BaseModel, ValidationError
 
 T0 = datetime(2026, 11, 22, 20, 0, tzinfo=timezone(timedelta(hours=8)))
 

@@ -12,6 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
+
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
@@ -20,7 +22,6 @@ from pingan_shared.messaging.consumer import ConsumerSpec, HandlerRejected, Inbo
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.metrics import Metrics
 from pingan_stack.testing import SAMPLE_TIME, eventually, read_topic, sample_factory, sample_scan_event
-from pydantic import BaseModel
 
 
 async def _counting_handler(conn: asyncpg.Connection, envelope: Envelope, payload: BaseModel) -> None:

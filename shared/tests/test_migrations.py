@@ -4,6 +4,7 @@ import asyncio
 
 import asyncpg
 import pytest
+
 from pingan_shared.db.migrations import (
     Migration,
     MigrationError,

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
+
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay, enqueue
 from pingan_shared.metrics import Metrics

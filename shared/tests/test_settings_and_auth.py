@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from pydantic import ValidationError
+
 from pingan_shared.auth import AuthError, Role, issue_token, verify_token
 from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
-from pydantic import ValidationError
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECRET = "a-test-secret-that-is-long-enough-0123456789"

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import asyncpg
+
 from pingan_shared.clock import FixedClock
 from pingan_shared.metrics import Metrics
 from pingan_shared.timers import Timer, TimerRunner, cancel, schedule

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from pydantic import ValidationError
+
 from patrol.domain.checkpoints import Checkpoint, CheckpointIn, haversine_m
 from patrol.domain.scans import ScanIn, ScanPolicy, fingerprint, judge_scan
-from pydantic import ValidationError
 
 NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
 POLICY = ScanPolicy(max_future_skew=timedelta(minutes=5), max_offline_age=timedelta(hours=72))

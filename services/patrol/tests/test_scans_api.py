@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from patrol.bootstrap import bootstrap
 from patrol.settings import PatrolSettings
 from pingan_shared.auth import Role

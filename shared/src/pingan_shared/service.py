@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from pingan_shared.clock import Clock
 from pingan_shared.db.migrations import Migration, apply_migrations, pending_migrations, platform_migrations
@@ -33,7 +34,7 @@ from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay
 from pingan_shared.metrics import Metrics
-from pingan_shared.settings import PlatformSettings, ServiceSettings
+from pingan_shared.settings import PlatformSettings, ServiceSettings, explain
 from pingan_shared.timers import TimerHandler, TimerRunner
 
 log = get_logger(__name__)
@@ -203,8 +204,15 @@ def check_port_free(host: str, port: int, setting_name: str) -> None:
             raise
 
 
-def run_service(service: Service, port_setting: str) -> None:
-    """Entry point of ``python -m <service>``."""
+def run_service(build: Callable[[], Service], port_setting: str) -> None:
+    """Entry point of ``python -m <service>``: build, check the port, serve until SIGTERM/SIGINT."""
+    try:
+        service = build()
+    except ValidationError as exc:  # includes InsecureConfiguration: refuse to start, say why
+        # platform settings are unprefixed; a service's own carry its prefix (PATROL_HTTP_PORT)
+        prefix = "" if exc.title == PlatformSettings.__name__ else port_setting.removesuffix("HTTP_PORT")
+        print(f"configuration error: {explain(exc, prefix)}", file=sys.stderr)
+        sys.exit(2)
     runtime, app = service.runtime, service.app
     configure_logging(runtime.name, runtime.platform.pingan_log_level)
     settings = runtime.settings

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Published on purpose so the dev stack works out of the box; refused when PINGAN_ENV is not dev/test.
@@ -94,3 +94,13 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
     max_request_bytes: int = Field(default=2_000_000, ge=1024)
+
+
+def explain(exc: ValidationError, env_prefix: str = "") -> str:
+    """A settings error as one line an operator can act on (env names, not pydantic internals)."""
+    parts = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        names = [str(p).upper() for p in error.get("loc", ())]
+        parts.append(f"{env_prefix}{'.'.join(names)}: {message}" if names else message)
+    return "; ".join(parts)

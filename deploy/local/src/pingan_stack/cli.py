@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import SystemClock
 from pingan_shared.events.catalog import CATALOG
-from pingan_shared.settings import PlatformSettings
+from pingan_shared.settings import PlatformSettings, explain
 
 app = typer.Typer(help="Pingan 平安 — community safety services. `pingan up` runs everything on this machine.",
                   no_args_is_help=True, add_completion=False)
@@ -45,7 +47,11 @@ def token_issue(
     hours: Annotated[float, typer.Option(min=0.01, max=24 * 366, help="validity")] = 12,
 ) -> None:
     """Mint a signed token with PINGAN_AUTH_SECRET (the dev secret unless set)."""
-    settings = PlatformSettings()
+    try:
+        settings = PlatformSettings()
+    except ValidationError as exc:
+        typer.echo(f"configuration error: {explain(exc)}", err=True)
+        raise typer.Exit(2) from exc
     try:
         token = issue_token(
             settings.pingan_auth_secret.get_secret_value(), role=role, subject=subject,

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.settings import PlatformSettings
-
 from pingan_stack.databases import ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedServerError, port_is_free
 from pingan_stack.processes import ServiceNotReady, ServiceProcess

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SCAN_ACCEPTED
@@ -33,7 +34,6 @@ from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.service import Service
 from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
-
 from pingan_stack.databases import drop_database, ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from pingan_stack.topology import with_database

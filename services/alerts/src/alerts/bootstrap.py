@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from alerts.settings import AlertsSettings
 from pingan_shared.clock import Clock, clock_from_scale
 from pingan_shared.db.migrations import load_migrations
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
-
-from alerts.settings import AlertsSettings
 
 
 def bootstrap(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from inspection.settings import InspectionSettings
 from pingan_shared.clock import Clock, clock_from_scale
 from pingan_shared.db.migrations import load_migrations
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
-
-from inspection.settings import InspectionSettings
 
 
 def bootstrap(

@@ -1,6 +1,7 @@
-from pingan_shared.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from pingan_shared.settings import ServiceSettings
 
 
 class InspectionSettings(ServiceSettings):

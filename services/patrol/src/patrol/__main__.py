@@ -1,10 +1,9 @@
-from pingan_shared.service import run_service
-
 from patrol.bootstrap import bootstrap
+from pingan_shared.service import run_service
 
 
 def main() -> None:
-    run_service(bootstrap(), "PATROL_HTTP_PORT")
+    run_service(bootstrap, "PATROL_HTTP_PORT")
 
 
 if __name__ == "__main__":

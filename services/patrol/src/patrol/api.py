@@ -9,16 +9,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pingan_shared.auth import Principal, Role
-from pingan_shared.http.errors import ApiError
-from pingan_shared.http.security import require_roles
-from pingan_shared.service import ServiceRuntime
 
 from patrol import store
 from patrol.domain.checkpoints import CheckpointIn
 from patrol.domain.scans import Outcome, ScanPolicy
 from patrol.ingest import ItemResult, ingest_scans
 from patrol.settings import PatrolSettings
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.errors import ApiError
+from pingan_shared.http.security import require_roles
+from pingan_shared.service import ServiceRuntime
 
 
 @dataclass(frozen=True)

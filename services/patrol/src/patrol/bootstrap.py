@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from patrol.api import PatrolContext, router
+from patrol.settings import PatrolSettings
 from pingan_shared.clock import Clock, clock_from_scale
 from pingan_shared.db.migrations import load_migrations
 from pingan_shared.events.catalog import TOPIC_PATROL_SCANS
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
-
-from patrol.api import PatrolContext, router
-from patrol.settings import PatrolSettings
 
 
 def bootstrap(

@@ -12,15 +12,15 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pingan_shared.events.catalog import SCAN_ACCEPTED
-from pingan_shared.events.contracts import ScanAcceptedV1
-from pingan_shared.events.factory import EventFactory
-from pingan_shared.messaging.outbox import enqueue
 from pydantic import ValidationError
 
 from patrol import store
 from patrol.domain.checkpoints import Checkpoint
 from patrol.domain.scans import FieldError, Outcome, ScanIn, ScanPolicy, fingerprint, judge_scan
+from pingan_shared.events.catalog import SCAN_ACCEPTED
+from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.factory import EventFactory
+from pingan_shared.messaging.outbox import enqueue
 
 
 @dataclass(frozen=True)

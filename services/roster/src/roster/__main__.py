@@ -1,10 +1,9 @@
 from pingan_shared.service import run_service
-
 from roster.bootstrap import bootstrap
 
 
 def main() -> None:
-    run_service(bootstrap(), "ROSTER_HTTP_PORT")
+    run_service(bootstrap, "ROSTER_HTTP_PORT")
 
 
 if __name__ == "__main__":

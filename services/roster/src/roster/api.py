@@ -6,10 +6,10 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.security import require_roles
 from pingan_shared.service import ServiceRuntime
-
 from roster.attendance import attendance_rows, scan_total
 
 router = APIRouter(prefix="/v1")

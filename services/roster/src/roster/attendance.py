@@ -7,9 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from pydantic import BaseModel
+
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope
-from pydantic import BaseModel
 
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:

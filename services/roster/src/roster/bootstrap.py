@@ -8,7 +8,6 @@ from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.messaging.consumer import ConsumerSpec
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
-
 from roster.api import router
 from roster.attendance import scan_handler
 from roster.settings import RosterSettings

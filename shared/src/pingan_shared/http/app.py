@@ -15,7 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pingan_shared.clock import Clock
-from pingan_shared.http.errors import api_error_handler, validation_error_handler
+from pingan_shared.http.errors import (
+    DATABASE_UNAVAILABLE,
+    api_error_handler,
+    database_unavailable_handler,
+    validation_error_handler,
+)
 from pingan_shared.metrics import Metrics
 
 
@@ -89,6 +94,8 @@ def create_app(
     app.state.edge = edge
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, api_error_handler)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, database_unavailable_handler)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+# Errors that mean "the database is not there right now", not "this request is wrong".
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.ObjectNotInPrerequisiteStateError,  # "database is not accepting connections"
+)
 
 
 def field_errors(exc: ValidationError | RequestValidationError, *, drop_prefix: int = 0) -> list[dict[str, str]]:
@@ -34,9 +47,15 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
+    assert isinstance(exc, StarletteHTTPException)  # FastAPI's HTTPException and routing's 404/405
     content: dict[str, Any] = {"detail": exc.detail}
     field = getattr(exc, "field", None)
     if field:
         content["errors"] = [{"field": field, "reason": str(exc.detail)}]
     return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
+
+
+async def database_unavailable_handler(_: Request, exc: Exception) -> JSONResponse:
+    """The database is away (restart, failover): nothing was stored; the client should retry."""
+    return JSONResponse(status_code=503, content={"detail": "database unavailable, retry shortly"},
+                        headers={"Retry-After": "1"})

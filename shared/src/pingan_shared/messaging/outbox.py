@@ -64,17 +64,19 @@ class OutboxRelay:
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
-        listener = await self._pool.acquire()
-        await listener.add_listener("outbox", self._on_notify)
+        listener: asyncpg.Connection | None = None
         backoff = 0.1
         try:
             while True:
                 try:
+                    if listener is None or listener.is_closed():
+                        listener = await self._listen()
                     published = await self.publish_batch()
                     backoff = 0.1
                 except Exception as exc:
-                    # Broker or database away: keep the rows, retry with backoff. Nothing is lost.
+                    # Broker or database away: the rows stay unsent; retry with backoff. Nothing is lost.
                     log.warning("outbox relay failed; will retry", error=repr(exc), retry_in=backoff)
+                    listener = await self._drop(listener)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
@@ -83,9 +85,22 @@ class OutboxRelay:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_poll)
         finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener("outbox", self._on_notify)
+            await self._drop(listener)
+
+    async def _listen(self) -> asyncpg.Connection:
+        """A dedicated connection LISTENing for new outbox rows (polling covers a lost notification)."""
+        listener: asyncpg.Connection = await self._pool.acquire()
+        await listener.add_listener("outbox", self._on_notify)
+        return listener
+
+    async def _drop(self, listener: asyncpg.Connection | None) -> None:
+        if listener is None:
+            return None
+        with contextlib.suppress(Exception):
+            await listener.remove_listener("outbox", self._on_notify)
+        with contextlib.suppress(Exception):
             await self._pool.release(listener)
+        return None
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -1,0 +1,3 @@
+from pingan_stack.cli import app
+
+app()
