@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
+
 from pingan_shared.auth import Role
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import bearer, eventually

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+
 from pingan_shared.auth import Role
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import bearer, eventually
