@@ -111,3 +111,22 @@ async def test_only_one_relay_publishes_at_a_time(
     finally:
         await pool.release(other)
     assert await OutboxRelay(pool, producer, metrics, batch_size=1000).publish_batch() == len(TEAMS) * PER_TEAM
+
+
+async def test_sent_rows_are_purged_after_the_retention(
+    pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, topic_prefix: str,
+    kafka_bootstrap_servers: str,
+) -> None:
+    from datetime import timedelta
+
+    await ensure_topics(kafka_bootstrap_servers, [f"{topic_prefix}patrol.scans"], partitions=3,
+                        replication_factor=1)
+    await _fill_outbox(pool, topic_prefix)
+    relay = OutboxRelay(pool, producer, metrics, batch_size=1000, retention=timedelta(hours=1))
+    await relay.publish_batch()
+    await pool.execute("UPDATE outbox SET sent_at = now() - interval '2 hours' WHERE id % 2 = 0")
+    await pool.execute("INSERT INTO outbox (event_id, topic, key, event_type, schema_version, value) "
+                       "VALUES (gen_random_uuid(), 'x', 'k', 't', 1, '\\x00')")  # unsent: never purged
+    purged = await relay.purge_sent()
+    assert purged == len(TEAMS) * PER_TEAM // 2
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ from pingan_shared.http.errors import (
     database_unavailable_handler,
     validation_error_handler,
 )
+from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.metrics import Metrics
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,10 @@ class Edge:
     clock: Clock
     metrics: Metrics
     readiness: Callable[[], Awaitable[dict[str, Any]]]
+
+
+# Probes and scrapes run every few seconds; logging them would drown the useful lines.
+_QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
 
 class BodyTooLarge(Exception):
@@ -100,10 +108,17 @@ def create_app(
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        edge.metrics.observe_http(request.method, path, response.status_code, time.perf_counter() - started)
+        request_id = request.headers.get("x-request-id", "")[:100] or uuid.uuid4().hex
+        with bound_context(request_id=request_id):
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            seconds = time.perf_counter() - started
+            edge.metrics.observe_http(request.method, path, response.status_code, seconds)
+            if path not in _QUIET_ROUTES:
+                log.info("http request", method=request.method, route=path, status=response.status_code,
+                         ms=round(seconds * 1000, 1))
+        response.headers["X-Request-ID"] = request_id
         return response
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_request_bytes)

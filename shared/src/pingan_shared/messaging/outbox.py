@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -54,6 +55,7 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_poll_seconds: float = 1.0,
         retention: timedelta = timedelta(days=7),
+        purge_every_seconds: float = 600,
     ) -> None:
         self._pool = pool
         self._producer = producer
@@ -62,6 +64,8 @@ class OutboxRelay:
         self._idle_poll = idle_poll_seconds
         self._retention = retention
         self._wake = asyncio.Event()
+        self._purge_every = purge_every_seconds
+        self._last_purge = time.monotonic()
 
     async def run(self) -> None:
         listener: asyncpg.Connection | None = None
@@ -76,11 +80,13 @@ class OutboxRelay:
                 except Exception as exc:
                     # Broker or database away: the rows stay unsent; retry with backoff. Nothing is lost.
                     log.warning("outbox relay failed; will retry", error=repr(exc), retry_in=backoff)
-                    listener = await self._drop(listener)
+                    await self._drop(listener)
+                    listener = None
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if published < self._batch_size:
+                    await self._purge_if_due()
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_poll)
@@ -95,12 +101,11 @@ class OutboxRelay:
 
     async def _drop(self, listener: asyncpg.Connection | None) -> None:
         if listener is None:
-            return None
+            return
         with contextlib.suppress(Exception):
             await listener.remove_listener("outbox", self._on_notify)
         with contextlib.suppress(Exception):
             await self._pool.release(listener)
-        return None
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -141,6 +146,15 @@ class OutboxRelay:
             if len(rows) < self._batch_size:
                 self._metrics.outbox_backlog.set(0)
             return len(rows)
+
+    async def _purge_if_due(self) -> None:
+        """Sent rows are kept a while for audit and replay, then removed (only when idle)."""
+        if time.monotonic() - self._last_purge < self._purge_every:
+            return
+        self._last_purge = time.monotonic()
+        purged = await self.purge_sent()
+        if purged:
+            log.info("outbox rows purged", rows=purged)
 
     async def purge_sent(self) -> int:
         result = await self._pool.execute(
