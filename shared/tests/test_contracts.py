@@ -113,3 +113,10 @@ def test_every_event_type_exports_a_json_schema(tmp_path: Path) -> None:
     for event_type in CATALOG.types.values():
         assert issubclass(event_type.payload, BaseModel)
         assert event_type.payload.model_config.get("frozen"), f"{event_type.name} payload must be frozen"
+
+
+def test_committed_schemas_match_the_catalog() -> None:
+    """shared/schemas is the contract other teams read: regenerate with `make schemas` after a change."""
+    directory = Path(__file__).parents[1] / "schemas"
+    committed = {p.name.removesuffix(".schema.json"): json.loads(p.read_text()) for p in directory.glob("*.json")}
+    assert committed == CATALOG.json_schemas(), "event contracts changed: run `make schemas` and commit"
