@@ -24,8 +24,14 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from pingan_shared.clock import Clock
-from pingan_shared.db.migrations import Migration, apply_migrations, pending_migrations, platform_migrations
+from pingan_shared.clock import Clock, clock_from_scale
+from pingan_shared.db.migrations import (
+    Migration,
+    apply_migrations,
+    load_migrations,
+    pending_migrations,
+    platform_migrations,
+)
 from pingan_shared.db.pool import create_pool
 from pingan_shared.events.catalog import CATALOG, deadletter_topic
 from pingan_shared.events.factory import EventFactory
@@ -61,6 +67,32 @@ class ServiceRuntime:
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.name)
         self.events = EventFactory(self.name, self.clock, self.platform.kafka_topic_prefix)
+
+    @classmethod
+    def for_service(
+        cls,
+        name: str,
+        settings: ServiceSettings,
+        *,
+        platform: PlatformSettings | None = None,
+        clock: Clock | None = None,
+        produces: Sequence[str] = (),
+        consumers: Sequence[ConsumerSpec] = (),
+        timer_handlers: Mapping[str, TimerHandler] | None = None,
+    ) -> ServiceRuntime:
+        """The runtime of service ``name``: migrations from the ``name`` package, platform settings from
+        the environment and the clock they configure, unless a test passes its own."""
+        platform = platform or PlatformSettings()
+        return cls(
+            name=name,
+            platform=platform,
+            settings=settings,
+            clock=clock or clock_from_scale(platform.pingan_clock_scale),
+            migrations=load_migrations(name, name),
+            produces=produces,
+            consumers=consumers,
+            timer_handlers=timer_handlers or {},
+        )
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -56,6 +56,18 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
     raise EmbeddedServerError(f"nothing listening on {host}:{port} after {timeout:.0f} s")
 
 
+def _stop_process(process: subprocess.Popen[bytes] | None, stop_signal: int, timeout: float) -> None:
+    """Ask politely with ``stop_signal``; SIGKILL after ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(stop_signal)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _running_as_root() -> bool:
     return platform.system() != "Windows" and os.geteuid() == 0
 
@@ -135,15 +147,7 @@ class EmbeddedPostgres:
 
     def stop(self, timeout: float = 20) -> None:
         """Fast shutdown (SIGINT): open client connections do not hold it up."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop_process(self.process, signal.SIGINT, timeout)
         self.process = None
         if self._log:
             self._log.close()
@@ -185,13 +189,5 @@ class EmbeddedKafka:
         wait_for_port(self.host, self.port, timeout, self.process)
 
     def stop(self, timeout: float = 10) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop_process(self.process, signal.SIGTERM, timeout)
         self.process = None

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from alerts.settings import AlertsSettings
-from pingan_shared.clock import Clock, clock_from_scale
-from pingan_shared.db.migrations import load_migrations
+from pingan_shared.clock import Clock
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 
@@ -12,12 +11,5 @@ from pingan_shared.settings import PlatformSettings
 def bootstrap(
     *, platform: PlatformSettings | None = None, settings: AlertsSettings | None = None, clock: Clock | None = None
 ) -> Service:
-    platform = platform or PlatformSettings()
-    runtime = ServiceRuntime(
-        name="alerts",
-        platform=platform,
-        settings=settings or AlertsSettings(),
-        clock=clock or clock_from_scale(platform.pingan_clock_scale),
-        migrations=load_migrations("alerts", "alerts"),
-    )
+    runtime = ServiceRuntime.for_service("alerts", settings or AlertsSettings(), platform=platform, clock=clock)
     return Service(runtime, create_service_app(runtime, []))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pingan_shared.clock import Clock, clock_from_scale
-from pingan_shared.db.migrations import load_migrations
+from pingan_shared.clock import Clock
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.messaging.consumer import ConsumerSpec
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
@@ -17,12 +16,8 @@ def bootstrap(
     *, platform: PlatformSettings | None = None, settings: RosterSettings | None = None, clock: Clock | None = None
 ) -> Service:
     platform = platform or PlatformSettings()
-    runtime = ServiceRuntime(
-        name="roster",
-        platform=platform,
-        settings=settings or RosterSettings(),
-        clock=clock or clock_from_scale(platform.pingan_clock_scale),
-        migrations=load_migrations("roster", "roster"),
-        consumers=[ConsumerSpec("roster.attendance", {SCAN_ACCEPTED: scan_handler(platform.timezone)})],
+    attendance = ConsumerSpec("roster.attendance", {SCAN_ACCEPTED: scan_handler(platform.timezone)})
+    runtime = ServiceRuntime.for_service(
+        "roster", settings or RosterSettings(), platform=platform, clock=clock, consumers=[attendance]
     )
     return Service(runtime, create_service_app(runtime, [router]))
