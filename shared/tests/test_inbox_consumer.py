@@ -180,3 +180,38 @@ async def test_poison_events_are_dead_lettered_and_the_next_event_is_processed(
         await relay_producer.stop()
     published = await read_topic(kafka_bootstrap_servers, f"{topic_prefix}deadletter.test", expected=6)
     assert {json.loads(r.value)["type"] for r in published} == {"platform.dead-lettered"}  # type: ignore[attr-defined]
+
+
+async def test_replaying_a_topic_from_the_start_changes_nothing(
+    pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, kafka_bootstrap_servers: str,
+    topic_prefix: str, handled_table: None,
+) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    factory = sample_factory(topic_prefix)
+    for topic, envelope in (sample_scan_event(factory, f"team-{i % 3}", i) for i in range(60)):
+        await _publish(producer, topic, envelope.to_bytes(), envelope.key.encode())
+
+    async def all_claimed() -> bool:
+        return await pool.fetchval("SELECT count(*) FROM inbox") == 60
+
+    await _consume(pool, metrics, kafka_bootstrap_servers, topic_prefix, all_claimed)
+    # an operator rewinds the group to offset 0 on every partition (a replay)
+    group = f"{topic_prefix}test.counter"
+    rewinder = AIOKafkaConsumer(f"{topic_prefix}patrol.scans", bootstrap_servers=kafka_bootstrap_servers,
+                                group_id=group, enable_auto_commit=False, session_timeout_ms=3_000,
+                                heartbeat_interval_ms=500)
+    await rewinder.start()
+    try:
+        while not rewinder.assignment():
+            await rewinder.getmany(timeout_ms=200)
+        await rewinder.commit(dict.fromkeys(rewinder.assignment(), 0))
+    finally:
+        await rewinder.stop()
+    duplicates = metrics.events_consumed.labels(group, SCAN_ACCEPTED, "duplicate")
+
+    async def replayed() -> bool:
+        return duplicates._value.get() == 60
+
+    await _consume(pool, metrics, kafka_bootstrap_servers, topic_prefix, replayed)
+    assert await pool.fetchval("SELECT sum(times) FROM handled") == 60
