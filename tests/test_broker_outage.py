@@ -1,0 +1,93 @@
+"""The broker goes away mid-stream and comes back: scans are still accepted (the outbox holds their
+events), readiness says what is missing, and roster ends with every scan exactly once.
+
+Uses its own embedded broker (it is stopped and started here), whatever the session's broker is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pingan_shared.auth import Role
+from pingan_shared.settings import PlatformSettings
+from pingan_stack.embedded import EmbeddedKafka, free_port
+from pingan_stack.testing import bearer, eventually, running_service
+
+DEVICE = bearer(Role.PATROL_DEVICE, "device-1", team="一队")
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EmbeddedKafka]:
+    broker = EmbeddedKafka(port=free_port(), log_path=tmp_path / "broker.log")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def scans(start: int, stop: int) -> dict[str, object]:
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    return {"scans": [{"scan_id": f"s-{i}", "member_id": f"队员{i % 4}", "team_id": "一队", "checkpoint_id": "CP-1",
+                       "device_time": (now + timedelta(seconds=i)).isoformat()} for i in range(start, stop)]}
+
+
+@pytest.fixture
+async def services(
+    own_broker: EmbeddedKafka, topic_prefix: str, database_factory: Callable[[], Awaitable[str]]
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    from patrol.bootstrap import bootstrap as patrol_bootstrap
+    from patrol.settings import PatrolSettings
+    from roster.bootstrap import bootstrap as roster_bootstrap
+    from roster.settings import RosterSettings
+
+    platform = PlatformSettings(pingan_env="test", kafka_bootstrap_servers=own_broker.bootstrap_servers,
+                                kafka_topic_prefix=topic_prefix, kafka_topic_partitions=3,
+                                kafka_session_timeout_ms=3_000, kafka_heartbeat_interval_ms=500)
+    patrol = patrol_bootstrap(platform=platform, settings=PatrolSettings(database_url=await database_factory()))
+    roster = roster_bootstrap(platform=platform, settings=RosterSettings(database_url=await database_factory()))
+    async with AsyncExitStack() as stack:
+        patrol_client = await stack.enter_async_context(running_service(patrol))
+        roster_client = await stack.enter_async_context(running_service(roster))
+        yield patrol_client, roster_client
+
+
+async def test_scans_accepted_while_the_broker_is_down_arrive_once_it_is_back(
+    own_broker: EmbeddedKafka, services: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    patrol, roster = services
+    supervisor = bearer(Role.SUPERVISOR)
+
+    async def roster_total() -> int:
+        response = await roster.get("/v1/attendance", headers=supervisor, params={"limit": 1})
+        return int(response.json()["total_scans"])
+
+    registered = await patrol.post("/v1/checkpoints", json={"id": "CP-1", "tag": "t", "name": "路口"},
+                                   headers=bearer(Role.ADMIN))
+    assert registered.status_code == 201
+    assert (await patrol.post("/v1/scans", json=scans(0, 50), headers=DEVICE)).json()["accepted"] == 50
+
+    async def first_half_counted() -> bool:
+        return await roster_total() == 50
+
+    await eventually(first_half_counted, timeout=60, what="the first 50 scans in roster")
+
+    own_broker.stop()
+    during = await patrol.post("/v1/scans", json=scans(50, 100), headers=DEVICE)
+    assert during.status_code == 200 and during.json()["accepted"] == 50  # the outbox holds their events
+    ready = await patrol.get("/ready")
+    assert ready.status_code == 503 and ready.json()["checks"]["broker"].startswith("unreachable")
+    assert ready.json()["checks"]["database"] == "ok"
+
+    own_broker.start()  # same address; the embedded broker starts empty
+
+    async def all_counted() -> bool:
+        return await roster_total() >= 100
+
+    await eventually(all_counted, timeout=120, interval=0.5, what="every scan in roster after the outage")
+    assert await roster_total() == 100
+    assert (await patrol.get("/ready")).status_code == 200
