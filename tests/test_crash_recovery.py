@@ -116,3 +116,46 @@ async def test_sigkill_patrol_and_roster_during_load_loses_and_doubles_nothing(
 
 async def _at_least(value: Callable[[], int], target: int) -> bool:
     return value() >= target
+
+
+async def test_two_roster_replicas_share_the_stream_and_one_dies(
+    cluster: ProcessCluster, database_factory: Callable[[], Awaitable[str]]
+) -> None:
+    """Replicas of one service share a consumer group and a database; SIGKILL one mid-stream: the
+    survivor takes its partitions over, and the inbox absorbs what both saw."""
+    patrol = cluster.start("patrol", await database_factory())
+    roster_db = await database_factory()
+    cluster.start("roster", roster_db)
+    cluster.start("roster", roster_db, replica="#2")
+    uploads = build_load(datetime.now(UTC) - timedelta(minutes=1))[:30]  # 3,000 scans
+    expected = sum(len(batch) for _, batch in uploads)
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        for n in range(4):
+            await http.post(f"{patrol.url}/v1/checkpoints", headers=bearer(Role.ORGANISER, "平安办"),
+                            json={"id": f"CP-{n}", "tag": f"tag-{n}", "name": f"检查点{n}"})
+        for team, batch in uploads[:10]:
+            await post_until_answered(http, f"{patrol.url}/v1/scans", team, batch)
+        roster_conn = await asyncpg.connect(roster_db)
+        try:
+            async def counted() -> int:
+                return int(await roster_conn.fetchval("SELECT coalesce(sum(scan_count), 0) FROM attendance"))
+
+            await eventually(lambda: _at_least_async(counted, 500), what="both replicas consuming")
+            cluster.processes["roster#2"].kill()
+            for team, batch in uploads[10:]:
+                await post_until_answered(http, f"{patrol.url}/v1/scans", team, batch)
+
+            async def all_counted() -> bool:
+                return await counted() >= expected
+
+            await eventually(all_counted, timeout=120, interval=0.5, what="the survivor to count everything")
+            await asyncio.sleep(3)
+            assert await counted() == expected
+            assert await roster_conn.fetchval("SELECT count(*) FROM inbox") == expected
+        finally:
+            await roster_conn.close()
+
+
+async def _at_least_async(value: Callable[[], Awaitable[int]], target: int) -> bool:
+    return await value() >= target

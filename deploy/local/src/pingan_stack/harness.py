@@ -19,7 +19,8 @@ class ProcessCluster:
     platform_env: Mapping[str, str] = field(default_factory=dict)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def start(self, name: str, database_url: str, *, ready_timeout: float = 60) -> ServiceProcess:
+    def start(self, name: str, database_url: str, *, ready_timeout: float = 60, replica: str = "") -> ServiceProcess:
+        """Start service ``name``; a ``replica`` suffix runs another instance (same database and group)."""
         spec = next(s for s in SERVICES if s.name == name)
         port = free_port()
         env = {
@@ -36,16 +37,16 @@ class ProcessCluster:
         process = ServiceProcess(name, port, env)
         process.start()
         process.wait_ready(ready_timeout)
-        self.processes[name] = process
+        self.processes[name + replica] = process
         return process
 
-    def restart(self, name: str, *, ready_timeout: float = 60) -> ServiceProcess:
-        """Start a stopped or killed service again on the same port and database."""
-        old = self.processes[name]
-        process = ServiceProcess(name, old.port, old.env)
+    def restart(self, key: str, *, ready_timeout: float = 60) -> ServiceProcess:
+        """Start a stopped or killed service (or replica) again on the same port and database."""
+        old = self.processes[key]
+        process = ServiceProcess(old.name, old.port, old.env)
         process.start()
         process.wait_ready(ready_timeout)
-        self.processes[name] = process
+        self.processes[key] = process
         return process
 
     def stop_all(self) -> None:
