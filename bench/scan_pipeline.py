@@ -1,0 +1,222 @@
+"""Scan-pipeline benchmark: accepted-and-consumed scans per second, next to the raw broker rate.
+
+What is measured, on this machine, in one run:
+
+* **raw broker**: aiokafka produces N scan-accepted envelopes (the real bytes the pipeline carries, keyed
+  by team, acks=all, the services' producer settings) and consumes them back: messages per second from
+  the first send to the last message read. This is the ceiling any Kafka pipeline here can reach.
+* **pipeline**: patrol and roster run as separate processes. N scans are POSTed to patrol in batches;
+  patrol validates them, stores them and their outbox rows in one transaction, its relay publishes
+  them; roster consumes them through its inbox into attendance. Time from the first POST until
+  roster's attendance holds all N.
+
+The ratio pipeline ÷ raw broker is the figure to watch across changes: it is what the durability rules
+(PostgreSQL writes on both sides, outbox, inbox) cost relative to bare Kafka on the same machine, and it
+stays meaningful on a faster or slower machine where absolute rates do not.
+
+    python bench/scan_pipeline.py [--scans 20000] [--batch 500] [--concurrency 4] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from pingan_shared.auth import Role
+from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_stack.databases import ensure_database
+from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from pingan_stack.harness import ProcessCluster
+from pingan_stack.testing import bearer, sample_factory, sample_scan_event
+from pingan_stack.topology import with_database
+
+TEAMS = [f"队{i:02d}" for i in range(10)]
+CHECKPOINTS = 8
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- baseline --------------------------------------------------------------------------------------
+
+async def raw_broker_rate(bootstrap: str, count: int) -> float:
+    """Messages per second for produce (acks=all) + consume of ``count`` real scan envelopes."""
+    prefix = f"raw{uuid.uuid4().hex[:6]}."
+    factory = sample_factory(prefix)
+    messages = [sample_scan_event(factory, TEAMS[i % len(TEAMS)], i) for i in range(count)]
+    topic = messages[0][0]
+    await ensure_topics(bootstrap, [topic], partitions=3, replication_factor=1)
+    producer = build_producer(bootstrap, client_id="bench-raw")
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await producer.start()
+    await consumer.start()
+    try:
+        started = time.perf_counter()
+        deliveries = [await producer.send(topic, value=env.to_bytes(), key=env.key.encode()) for _, env in messages]
+        await asyncio.gather(*deliveries)
+        read = 0
+        while read < count:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            read += sum(len(records) for records in batch.values())
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+# --- pipeline --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PipelineRun:
+    accept_rate: float  # scans/s until the last upload was answered
+    end_to_end_rate: float  # scans/s until roster counted them all
+
+
+def build_uploads(count: int, batch: int) -> list[tuple[str, list[dict[str, object]]]]:
+    now = datetime.now(UTC) - timedelta(minutes=30)
+    scans = [
+        {"scan_id": f"s-{i}", "team_id": TEAMS[i % len(TEAMS)], "member_id": f"队员{i % 40}",
+         "checkpoint_id": f"CP-{i % CHECKPOINTS}", "device_time": (now + timedelta(milliseconds=i)).isoformat()}
+        for i in range(count)
+    ]
+    uploads = []
+    for team in TEAMS:
+        mine = [s for s in scans if s["team_id"] == team]
+        uploads += [(team, mine[k:k + batch]) for k in range(0, len(mine), batch)]
+    return uploads
+
+
+async def post_all(patrol_url: str, uploads: list[tuple[str, list[dict[str, object]]]], concurrency: int) -> None:
+    tokens = {team: bearer(Role.PATROL_DEVICE, f"device-{team}", team=team) for team in TEAMS}
+    queue: asyncio.Queue[tuple[str, list[dict[str, object]]]] = asyncio.Queue()
+    for upload in uploads:
+        queue.put_nowait(upload)
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            team, batch = queue.get_nowait()
+            response = await http.post(f"{patrol_url}/v1/scans", json={"scans": batch}, headers=tokens[team])
+            body = response.json()
+            if response.status_code != 200 or body["accepted"] != len(batch):
+                raise RuntimeError(f"upload not fully accepted: {response.status_code} {str(body)[:300]}")
+
+    async with httpx.AsyncClient(timeout=60) as http:
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+
+
+async def wait_for_count(roster_db: str, expected: int, timeout: float = 600) -> int:
+    conn = await asyncpg.connect(roster_db)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            counted = int(await conn.fetchval("SELECT coalesce(sum(scan_count), 0) FROM attendance"))
+            if counted >= expected:
+                return counted
+            await asyncio.sleep(0.05)
+        return counted
+    finally:
+        await conn.close()
+
+
+async def pipeline_run(server_url: str, bootstrap: str, scans: int, batch: int, concurrency: int) -> PipelineRun:
+    tag = uuid.uuid4().hex[:6]
+    patrol_db, roster_db = (with_database(server_url, f"bench_{name}_{tag}") for name in ("patrol", "roster"))
+    for url in (patrol_db, roster_db):
+        await ensure_database(server_url, url.rsplit("/", 1)[1])
+    cluster = ProcessCluster(bootstrap, f"bench{tag}.")
+    try:
+        patrol = await asyncio.to_thread(cluster.start, "patrol", patrol_db)
+        await asyncio.to_thread(cluster.start, "roster", roster_db)
+        async with httpx.AsyncClient(timeout=30) as http:
+            for n in range(CHECKPOINTS):
+                await http.post(f"{patrol.url}/v1/checkpoints", headers=bearer(Role.ORGANISER, "bench"),
+                                json={"id": f"CP-{n}", "tag": f"tag-{n}", "name": f"检查点{n}"})
+        uploads = build_uploads(scans, batch)
+        started = time.perf_counter()
+        await post_all(patrol.url, uploads, concurrency)
+        accepted_after = time.perf_counter() - started
+        counted = await wait_for_count(roster_db, scans)
+        consumed_after = time.perf_counter() - started
+        if counted != scans:
+            say(f"ERROR: roster counted {counted} scans, expected exactly {scans}")
+            sys.exit(1)
+        return PipelineRun(scans / accepted_after, scans / consumed_after)
+    finally:
+        await asyncio.to_thread(cluster.stop_all)
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+def spread(values: list[float]) -> str:
+    return f"min {min(values):>9,.0f}   median {statistics.median(values):>9,.0f}   max {max(values):>9,.0f}"
+
+
+async def measure(args: argparse.Namespace, workdir: Path) -> None:
+    say(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    postgres = EmbeddedPostgres(workdir / "pgdata", port=free_port(), durable=True)
+    kafka = EmbeddedKafka(port=free_port(), log_path=workdir / "broker.log")
+    stoppers: list[Callable[[], None]] = []
+    try:
+        say("starting embedded PostgreSQL (fsync on, as `make up`) and the tansu broker …")
+        postgres.start()
+        stoppers.append(postgres.stop)
+        kafka.start()
+        stoppers.append(kafka.stop)
+        raw = []
+        pipeline: list[PipelineRun] = []
+        for run in range(1, args.runs + 1):
+            raw.append(await raw_broker_rate(kafka.bootstrap_servers, args.scans))
+            say(f"run {run}: raw broker produce+consume   {raw[-1]:>9,.0f} msg/s")
+            result = await pipeline_run(postgres.url, kafka.bootstrap_servers, args.scans, args.batch,
+                                        args.concurrency)
+            pipeline.append(result)
+            say(f"run {run}: HTTP accepted                  {result.accept_rate:>9,.0f} scans/s")
+            say(f"run {run}: accepted and consumed (e2e)   {result.end_to_end_rate:>9,.0f} scans/s"
+                f"   ratio e2e / raw {result.end_to_end_rate / raw[-1]:.3f}")
+        ratios = [p.end_to_end_rate / r for p, r in zip(pipeline, raw, strict=True)]
+        say("")
+        say(f"scan pipeline, {args.scans:,} scans per run, batches of {args.batch}, {args.concurrency} uploads "
+            f"in flight, {args.runs} run(s)")
+        say(f"  raw broker produce+consume   msg/s    {spread(raw)}")
+        say(f"  HTTP accepted                scans/s  {spread([p.accept_rate for p in pipeline])}")
+        say(f"  accepted and consumed (e2e)  scans/s  {spread([p.end_to_end_rate for p in pipeline])}")
+        say(f"  ratio e2e / raw broker                 min {min(ratios):.3f}   median "
+            f"{statistics.median(ratios):.3f}   max {max(ratios):.3f}")
+    finally:
+        for stop in reversed(stoppers):
+            stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scans", type=int, default=20_000, help="scans per run")
+    parser.add_argument("--batch", type=int, default=500, help="scans per upload (max 500)")
+    parser.add_argument("--concurrency", type=int, default=4, help="uploads in flight")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="pingan-bench-") as tmp:
+        try:
+            asyncio.run(measure(args, Path(tmp)))
+        except KeyboardInterrupt:
+            say("interrupted")
+
+
+if __name__ == "__main__":
+    main()
