@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -51,6 +53,26 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
 )
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    record: ConsumerRecord
+    envelope: Envelope
+    handler: Handler
+
+    def log_context(self) -> AbstractContextManager[Mapping[str, Any]]:
+        return bound_context(event_id=str(self.envelope.event_id), event_type=self.envelope.type,
+                             correlation_id=str(self.envelope.correlation_id))
+
+
+@dataclass(frozen=True)
+class _Letter:
+    """A message that goes to the dead-letter topic instead of its handler."""
+
+    record: ConsumerRecord
+    envelope: Envelope | None
+    reason: str
 
 
 class HandlerRejected(Exception):
@@ -145,66 +167,111 @@ class InboxConsumer:
             log.warning("offset commit failed after a rebalance", error=repr(exc))
 
     async def _process(self, records: list[ConsumerRecord]) -> None:
+        letters: list[_Letter] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            for record in records:
-                await self._process_one(conn, record)
+            claimed = await self._claim_batch(conn, records, letters)
+            if claimed and not await self._handle_together(conn, claimed):
+                for item in claimed:
+                    await self._handle_alone(conn, item, letters)
+            # dead letters in the order of the messages they replace, whatever the failure kind
+            letters.sort(key=lambda letter: letter.record.offset)
+            await enqueue(conn, [self._dead_letter(letter) for letter in letters])
 
-    async def _process_one(self, conn: asyncpg.Connection, record: ConsumerRecord) -> None:
-        try:
-            envelope = Envelope.from_bytes(record.value)
-        except EnvelopeError as exc:
-            message_id = f"raw:{record.topic}/{record.partition}/{record.offset}"
-            if await self._claim(conn, record, message_id, None, "dead-lettered"):
-                await self._dead_letter(conn, record, None, f"unparseable envelope: {exc}")
-            return
-        handler = self._spec.handlers.get(envelope.type)
-        if handler is None:
-            return  # not ours: another event type sharing the topic
-        with bound_context(event_id=str(envelope.event_id), correlation_id=str(envelope.correlation_id),
-                           event_type=envelope.type):
-            if not await self._claim(conn, record, str(envelope.event_id), envelope.type, "handled"):
-                self._metrics.events_consumed.labels(self._group, envelope.type, "duplicate").inc()
-                return
+    async def _claim_batch(
+        self, conn: asyncpg.Connection, records: list[ConsumerRecord], letters: list[_Letter]
+    ) -> list[_Claimed]:
+        """Parse the batch, dead-letter what cannot be parsed, and claim the rest in the inbox in one
+        statement; returns the messages this group has not handled before, in offset order."""
+        candidates: list[_Claimed] = []
+        for record in records:
             try:
-                payload = self._catalog.decode(envelope)
+                envelope = Envelope.from_bytes(record.value)
+            except EnvelopeError as exc:
+                if await self._claim_unparseable(conn, record):
+                    letters.append(_Letter(record, None, f"unparseable envelope: {exc}"))
+                continue
+            handler = self._spec.handlers.get(envelope.type)
+            if handler is not None:  # else: another event type sharing the topic
+                candidates.append(_Claimed(record, envelope, handler))
+        if not candidates:
+            return []
+        rows = await conn.fetch(
+            """
+            INSERT INTO inbox (message_id, consumer_group, event_type, topic, partition, "offset", outcome)
+            SELECT m, $2, t, r, p, o, 'handled'
+            FROM unnest($1::text[], $3::text[], $4::text[], $5::int[], $6::bigint[]) AS u(m, t, r, p, o)
+            ON CONFLICT DO NOTHING RETURNING message_id
+            """,
+            [str(c.envelope.event_id) for c in candidates], self._group, [c.envelope.type for c in candidates],
+            [c.record.topic for c in candidates], [c.record.partition for c in candidates],
+            [c.record.offset for c in candidates],
+        )
+        fresh = {row["message_id"] for row in rows}
+        claimed = []
+        for candidate in candidates:
+            message_id = str(candidate.envelope.event_id)
+            if message_id in fresh:
+                fresh.discard(message_id)  # the same event twice in one batch is handled once
+                claimed.append(candidate)
+            else:
+                self._metrics.events_consumed.labels(self._group, candidate.envelope.type, "duplicate").inc()
+        return claimed
+
+    async def _handle_together(self, conn: asyncpg.Connection, claimed: list[_Claimed]) -> bool:
+        """Fast path: every handler of the batch under one savepoint. False, with nothing applied, when
+        one of them fails deterministically; the caller then isolates the culprit message by message."""
+        try:
+            async with conn.transaction():
+                for item in claimed:
+                    with item.log_context():
+                        await item.handler(conn, item.envelope, self._catalog.decode(item.envelope))
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            return False
+        for item in claimed:
+            self._metrics.events_consumed.labels(self._group, item.envelope.type, "handled").inc()
+        return True
+
+    async def _handle_alone(self, conn: asyncpg.Connection, item: _Claimed, letters: list[_Letter]) -> None:
+        with item.log_context():
+            try:
+                payload = self._catalog.decode(item.envelope)
                 async with conn.transaction():  # savepoint: a failing handler leaves no partial effects
-                    await handler(conn, envelope, payload)
+                    await item.handler(conn, item.envelope, payload)
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:  # deterministic: ValidationError, UnknownEventType, HandlerRejected, bugs
                 await conn.execute(
                     "UPDATE inbox SET outcome = 'dead-lettered' WHERE consumer_group = $1 AND message_id = $2",
-                    self._group, str(envelope.event_id),
+                    self._group, str(item.envelope.event_id),
                 )
-                await self._dead_letter(conn, record, envelope, f"{type(exc).__name__}: {exc}")
+                letters.append(_Letter(item.record, item.envelope, f"{type(exc).__name__}: {exc}"))
                 return
-            self._metrics.events_consumed.labels(self._group, envelope.type, "handled").inc()
+        self._metrics.events_consumed.labels(self._group, item.envelope.type, "handled").inc()
 
-    async def _claim(
-        self, conn: asyncpg.Connection, record: ConsumerRecord, message_id: str, event_type: str | None,
-        outcome: str,
-    ) -> bool:
-        """Insert the inbox row; False when this group already handled the message."""
+    async def _claim_unparseable(self, conn: asyncpg.Connection, record: ConsumerRecord) -> bool:
+        """Inbox row for a message without an event id, keyed by its position; False if seen before."""
         inserted = await conn.fetchval(
             """
             INSERT INTO inbox (message_id, consumer_group, event_type, topic, partition, "offset", outcome)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            VALUES ($1, $2, NULL, $3, $4, $5, 'dead-lettered')
             ON CONFLICT DO NOTHING RETURNING 1
             """,
-            message_id, self._group, event_type, record.topic, record.partition, record.offset, outcome,
+            f"raw:{record.topic}/{record.partition}/{record.offset}", self._group, record.topic,
+            record.partition, record.offset,
         )
         return inserted is not None
 
-    async def _dead_letter(
-        self, conn: asyncpg.Connection, record: ConsumerRecord, envelope: Envelope | None, reason: str
-    ) -> None:
+    def _dead_letter(self, letter: _Letter) -> tuple[str, Envelope]:
+        record, envelope = letter.record, letter.envelope
         log.error("event dead-lettered", topic=record.topic, partition=record.partition,
-                  offset=record.offset, reason=reason)
+                  offset=record.offset, reason=letter.reason)
         self._metrics.events_consumed.labels(
             self._group, envelope.type if envelope else "unparseable", "dead-lettered"
         ).inc()
         key = record.key.decode("utf-8", "replace") if record.key else None
-        letter = DeadLetteredV1(
+        payload = DeadLetteredV1(
             consumer_group=self._group,
             source_topic=record.topic,
             source_partition=record.partition,
@@ -212,14 +279,14 @@ class InboxConsumer:
             source_key=key,
             source_event_id=str(envelope.event_id) if envelope else None,
             source_event_type=envelope.type if envelope else None,
-            reason=reason[:2000],
+            reason=letter.reason[:2000],
             raw_value=_as_text(record.value),
         )
         dead = new_envelope(
-            type=DEAD_LETTERED, schema_version=1, payload=letter, key=key or f"{record.topic}/{record.partition}",
+            type=DEAD_LETTERED, schema_version=1, payload=payload, key=key or f"{record.topic}/{record.partition}",
             producer=self._service, occurred_at=self._clock.now(), causation=envelope,
         )
-        await enqueue(conn, [(self._deadletter_topic, dead)])
+        return self._deadletter_topic, dead
 
 
 # A dead letter must fit in a Kafka message even when the original was near the size limit.
