@@ -17,3 +17,21 @@ def test_a_night_patrol_after_midnight_counts_for_the_local_date() -> None:
 def test_the_zone_is_a_setting_not_a_constant() -> None:
     moment = datetime(2026, 11, 21, 17, 30, tzinfo=UTC)
     assert local_day(moment, ZoneInfo("Europe/Berlin")) == date(2026, 11, 21)
+
+
+def test_a_batch_folds_into_one_tally_per_member_and_local_day() -> None:
+    from pingan_shared.events.contracts import ScanAcceptedV1
+
+    from roster.attendance import tally_scans
+
+    def scan(member: str, hour_utc: int, minute: int = 0) -> ScanAcceptedV1:
+        moment = datetime(2026, 11, 21, hour_utc, minute, tzinfo=UTC)
+        return ScanAcceptedV1(scan_id=f"{member}{hour_utc}{minute}", team_id="一队", member_id=member,
+                              checkpoint_id="CP", device_time=moment, received_at=moment)
+
+    tallies = tally_scans([scan("张三", 13), scan("张三", 12, 30), scan("张三", 17), scan("李四", 13)], BEIJING)
+    zhang_21 = tallies[("张三", date(2026, 11, 21))]
+    assert (zhang_21.scans, zhang_21.first.hour, zhang_21.last.hour) == (2, 12, 13)
+    assert tallies[("张三", date(2026, 11, 22))].scans == 1  # 17:00 UTC is 01:00 next day in Ruian
+    assert tallies[("李四", date(2026, 11, 21))].scans == 1
+    assert sum(t.scans for t in tallies.values()) == 4

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +13,7 @@ from pydantic import BaseModel
 
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope
+from pingan_shared.messaging.consumer import BatchHandler
 
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
@@ -18,22 +21,49 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
-def scan_handler(zone: ZoneInfo) -> Any:
-    async def record_scan(conn: asyncpg.Connection, _: Envelope, payload: BaseModel) -> None:
-        assert isinstance(payload, ScanAcceptedV1)
+@dataclass
+class _DayTally:
+    team_id: str
+    scans: int
+    first: datetime
+    last: datetime
+
+
+def tally_scans(scans: Iterable[ScanAcceptedV1], zone: ZoneInfo) -> dict[tuple[str, date], _DayTally]:
+    """Fold scans into one tally per (member, local day): what a batch adds to attendance."""
+    tallies: dict[tuple[str, date], _DayTally] = {}
+    for scan in scans:
+        key = (scan.member_id, local_day(scan.device_time, zone))
+        tally = tallies.get(key)
+        if tally is None:
+            tallies[key] = _DayTally(scan.team_id, 1, scan.device_time, scan.device_time)
+        else:
+            tally.scans += 1
+            tally.first = min(tally.first, scan.device_time)
+            tally.last = max(tally.last, scan.device_time)
+    return tallies
+
+
+def scans_handler(zone: ZoneInfo) -> BatchHandler:
+    async def record_scans(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
+        scans = [payload for _, payload in events if isinstance(payload, ScanAcceptedV1)]
+        tallies = tally_scans(scans, zone)
+        # one statement per batch; each (member, day) appears once, as ON CONFLICT DO UPDATE requires
         await conn.execute(
             """
             INSERT INTO attendance (member_id, day, team_id, scan_count, first_scan_at, last_scan_at)
-            VALUES ($1, $2, $3, 1, $4, $4)
+            SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::int[], $5::timestamptz[], $6::timestamptz[])
             ON CONFLICT (member_id, day) DO UPDATE SET
-                scan_count = attendance.scan_count + 1,
+                scan_count = attendance.scan_count + EXCLUDED.scan_count,
                 first_scan_at = LEAST(attendance.first_scan_at, EXCLUDED.first_scan_at),
                 last_scan_at = GREATEST(attendance.last_scan_at, EXCLUDED.last_scan_at)
             """,
-            payload.member_id, local_day(payload.device_time, zone), payload.team_id, payload.device_time,
+            [member for member, _ in tallies], [day for _, day in tallies],
+            [t.team_id for t in tallies.values()], [t.scans for t in tallies.values()],
+            [t.first for t in tallies.values()], [t.last for t in tallies.values()],
         )
 
-    return record_scan
+    return record_scans
 
 
 async def attendance_rows(

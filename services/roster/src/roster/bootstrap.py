@@ -8,7 +8,7 @@ from pingan_shared.messaging.consumer import ConsumerSpec
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 from roster.api import router
-from roster.attendance import scan_handler
+from roster.attendance import scans_handler
 from roster.settings import RosterSettings
 
 
@@ -16,7 +16,7 @@ def bootstrap(
     *, platform: PlatformSettings | None = None, settings: RosterSettings | None = None, clock: Clock | None = None
 ) -> Service:
     platform = platform or PlatformSettings()
-    attendance = ConsumerSpec("roster.attendance", {SCAN_ACCEPTED: scan_handler(platform.timezone)})
+    attendance = ConsumerSpec("roster.attendance", batch_handlers={SCAN_ACCEPTED: scans_handler(platform.timezone)})
     runtime = ServiceRuntime.for_service(
         "roster", settings or RosterSettings(), platform=platform, clock=clock, consumers=[attendance]
     )

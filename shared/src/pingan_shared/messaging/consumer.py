@@ -22,7 +22,7 @@ import asyncio
 import base64
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -41,6 +41,18 @@ from pingan_shared.metrics import Metrics
 log = get_logger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Envelope, BaseModel], Awaitable[None]]
+# Takes a run of consecutive events of one type: lets a handler fold a batch into a few statements.
+BatchHandler = Callable[[asyncpg.Connection, Sequence[tuple[Envelope, BaseModel]]], Awaitable[None]]
+
+
+def one_at_a_time(handler: Handler) -> BatchHandler:
+    async def handle(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
+        for envelope, payload in events:
+            with bound_context(event_id=str(envelope.event_id), event_type=envelope.type,
+                               correlation_id=str(envelope.correlation_id)):
+                await handler(conn, envelope, payload)
+
+    return handle
 
 # Failures that say nothing about the message itself: retry the batch instead of dead-lettering.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -59,7 +71,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 class _Claimed:
     record: ConsumerRecord
     envelope: Envelope
-    handler: Handler
+    handler: BatchHandler
 
     def log_context(self) -> AbstractContextManager[Mapping[str, Any]]:
         return bound_context(event_id=str(self.envelope.event_id), event_type=self.envelope.type,
@@ -81,12 +93,29 @@ class HandlerRejected(Exception):
 
 @dataclass(frozen=True)
 class ConsumerSpec:
+    """A consumer group and what it handles: per-event ``handlers`` and/or ``batch_handlers``."""
+
     group_id: str
-    handlers: dict[str, Handler]
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
     topics: Sequence[str] = ()
 
+    def __post_init__(self) -> None:
+        both = set(self.handlers) & set(self.batch_handlers)
+        if both:
+            raise ValueError(f"{self.group_id}: {sorted(both)} have both a handler and a batch handler")
+
+    def batch_handler_for(self, event_type: str) -> BatchHandler | None:
+        if event_type in self.batch_handlers:
+            return self.batch_handlers[event_type]
+        handler = self.handlers.get(event_type)
+        return one_at_a_time(handler) if handler is not None else None
+
+    def event_types(self) -> set[str]:
+        return set(self.handlers) | set(self.batch_handlers)
+
     def subscribed_topics(self, catalog: Catalog) -> list[str]:
-        return sorted(set(self.topics) | {catalog.topic_for(name) for name in self.handlers})
+        return sorted(set(self.topics) | {catalog.topic_for(name) for name in self.event_types()})
 
 
 class InboxConsumer:
@@ -114,6 +143,7 @@ class InboxConsumer:
         self._metrics = metrics
         self._catalog = catalog
         self._batch_size = batch_size
+        self._handlers = {name: spec.batch_handler_for(name) for name in spec.event_types()}
         self._deadletter_topic = deadletter_topic
         self._topics = [f"{topic_prefix}{t}" for t in spec.subscribed_topics(catalog)]
         self._consumer = AIOKafkaConsumer(
@@ -190,7 +220,7 @@ class InboxConsumer:
                 if await self._claim_unparseable(conn, record):
                     letters.append(_Letter(record, None, f"unparseable envelope: {exc}"))
                 continue
-            handler = self._spec.handlers.get(envelope.type)
+            handler = self._handlers.get(envelope.type)
             if handler is not None:  # else: another event type sharing the topic
                 candidates.append(_Claimed(record, envelope, handler))
         if not candidates:
@@ -218,13 +248,14 @@ class InboxConsumer:
         return claimed
 
     async def _handle_together(self, conn: asyncpg.Connection, claimed: list[_Claimed]) -> bool:
-        """Fast path: every handler of the batch under one savepoint. False, with nothing applied, when
-        one of them fails deterministically; the caller then isolates the culprit message by message."""
+        """Fast path: the whole batch under one savepoint, each run of consecutive same-type events in one
+        handler call. False, with nothing applied, when a handler fails deterministically; the caller then
+        isolates the culprit message by message."""
         try:
             async with conn.transaction():
-                for item in claimed:
-                    with item.log_context():
-                        await item.handler(conn, item.envelope, self._catalog.decode(item.envelope))
+                for run in _runs_of_one_type(claimed):
+                    events = [(item.envelope, self._catalog.decode(item.envelope)) for item in run]
+                    await run[0].handler(conn, events)
         except TRANSIENT_ERRORS:
             raise
         except Exception:
@@ -238,7 +269,7 @@ class InboxConsumer:
             try:
                 payload = self._catalog.decode(item.envelope)
                 async with conn.transaction():  # savepoint: a failing handler leaves no partial effects
-                    await item.handler(conn, item.envelope, payload)
+                    await item.handler(conn, [(item.envelope, payload)])
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:  # deterministic: ValidationError, UnknownEventType, HandlerRejected, bugs
@@ -287,6 +318,17 @@ class InboxConsumer:
             producer=self._service, occurred_at=self._clock.now(), causation=envelope,
         )
         return self._deadletter_topic, dead
+
+
+def _runs_of_one_type(claimed: list[_Claimed]) -> list[list[_Claimed]]:
+    """Consecutive events of one type, in order: batching never reorders events of different types."""
+    runs: list[list[_Claimed]] = []
+    for item in claimed:
+        if runs and runs[-1][0].envelope.type == item.envelope.type:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 # A dead letter must fit in a Kafka message even when the original was near the size limit.
