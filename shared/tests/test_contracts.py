@@ -120,3 +120,16 @@ def test_committed_schemas_match_the_catalog() -> None:
     directory = Path(__file__).parents[1] / "schemas"
     committed = {p.name.removesuffix(".schema.json"): json.loads(p.read_text()) for p in directory.glob("*.json")}
     assert committed == CATALOG.json_schemas(), "event contracts changed: run `make schemas` and commit"
+
+
+def test_consumer_spec_takes_one_kind_of_handler_per_event_type() -> None:
+    from pingan_shared.messaging.consumer import ConsumerSpec
+
+    async def handler(*_: object) -> None: ...
+
+    with pytest.raises(ValueError, match="both"):
+        ConsumerSpec("g", handlers={SCAN_ACCEPTED: handler}, batch_handlers={SCAN_ACCEPTED: handler})
+    spec = ConsumerSpec("g", handlers={SCAN_ACCEPTED: handler})
+    assert spec.batch_handler_for(SCAN_ACCEPTED) is not None
+    assert spec.batch_handler_for("other.type") is None
+    assert spec.subscribed_topics(CATALOG) == ["patrol.scans"]

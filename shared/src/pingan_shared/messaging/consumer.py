@@ -1,8 +1,9 @@
 """Idempotent inbox consumer with dead-lettering.
 
-For each partition batch, one PostgreSQL transaction holds, per message: the inbox row (message
-id + consumer group) and the handler's effects (in a savepoint). Offsets are committed to Kafka
-only after that transaction commits, so:
+For each partition batch, one PostgreSQL transaction holds the inbox rows (message id + consumer
+group, claimed for the whole batch in one statement) and the handlers' effects. Handlers run under one
+savepoint for the batch; only when one fails are they re-run one message at a time, each in its own
+savepoint, to isolate the culprit. Offsets are committed to Kafka only after the transaction commits, so:
 
 * a crash before the commit redelivers the batch, and the handler runs again from scratch;
 * a crash after the DB commit but before the offset commit redelivers too, and the inbox turns
@@ -53,6 +54,7 @@ def one_at_a_time(handler: Handler) -> BatchHandler:
                 await handler(conn, envelope, payload)
 
     return handle
+
 
 # Failures that say nothing about the message itself: retry the batch instead of dead-lettering.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
