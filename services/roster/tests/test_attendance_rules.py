@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from roster.attendance import local_day
+from pingan_shared.events.contracts import ScanAcceptedV1
+from roster.attendance import local_day, tally_scans
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -20,10 +21,6 @@ def test_the_zone_is_a_setting_not_a_constant() -> None:
 
 
 def test_a_batch_folds_into_one_tally_per_member_and_local_day() -> None:
-    from pingan_shared.events.contracts import ScanAcceptedV1
-
-    from roster.attendance import tally_scans
-
     def scan(member: str, hour_utc: int, minute: int = 0) -> ScanAcceptedV1:
         moment = datetime(2026, 11, 21, hour_utc, minute, tzinfo=UTC)
         return ScanAcceptedV1(scan_id=f"{member}{hour_utc}{minute}", team_id="一队", member_id=member,
