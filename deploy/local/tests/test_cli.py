@@ -75,7 +75,14 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     yield env
 
 
-def test_pingan_up_reaches_ready_and_stops_cleanly(tmp_path: Path, stack_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("servers", ["embedded", "external"])
+def test_pingan_up_reaches_ready_and_stops_cleanly(
+    tmp_path: Path, stack_env: dict[str, str], servers: str, request: pytest.FixtureRequest
+) -> None:
+    if servers == "external":  # the test session's servers stand in for a company's PostgreSQL and Kafka
+        stack_env["DATABASE_URL"] = request.getfixturevalue("postgres_server_url")
+        stack_env["KAFKA_BOOTSTRAP_SERVERS"] = request.getfixturevalue("kafka_bootstrap_servers")
+        stack_env["KAFKA_TOPIC_PREFIX"] = f"up{os.getpid()}."
     process = subprocess.Popen([*PINGAN, "up", "--data-dir", str(tmp_path / "data")], env={**os.environ, **stack_env},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
@@ -89,6 +96,12 @@ def test_pingan_up_reaches_ready_and_stops_cleanly(tmp_path: Path, stack_env: di
         assert output and output[-1].startswith("Pingan is ready"), "".join(output[-40:])
         elapsed = time.monotonic() - started
         assert elapsed < 60, f"ready after {elapsed:.0f} s"
+        said = "".join(output)
+        if servers == "external":
+            assert "PostgreSQL: external server" in said and "Kafka: external brokers" in said
+            assert not (tmp_path / "data" / "pgdata").exists()
+        else:
+            assert "PostgreSQL: embedded" in said and "Kafka: embedded" in said
         for spec in SERVICES:
             url = f"http://127.0.0.1:{stack_env[f'{spec.env_prefix}HTTP_PORT']}"
             assert any(url in line for line in output), f"{spec.name} URL not printed"
