@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -34,7 +35,9 @@ class CrashingProducer:
         return await self._inner.send(*args, **kwargs)
 
 
-async def _fill_outbox(pool: asyncpg.Pool, prefix: str) -> list[str]:
+async def _fill_outbox(pool: asyncpg.Pool, prefix: str, bootstrap: str) -> list[str]:
+    """The scans topic, and the outbox holding PER_TEAM events for each team; returns their event ids."""
+    await ensure_topics(bootstrap, [f"{prefix}patrol.scans"], partitions=3, replication_factor=1)
     factory = sample_factory(prefix)
     items = [sample_scan_event(factory, team, seq) for seq in range(PER_TEAM) for team in TEAMS]
     async with pool.acquire() as conn, conn.transaction():
@@ -55,8 +58,7 @@ async def test_relay_publishes_in_order_per_key_and_loses_nothing_across_a_crash
     topic_prefix: str,
 ) -> None:
     topic = f"{topic_prefix}patrol.scans"
-    await ensure_topics(kafka_bootstrap_servers, [topic], partitions=3, replication_factor=1)
-    event_ids = await _fill_outbox(pool, topic_prefix)
+    event_ids = await _fill_outbox(pool, topic_prefix, kafka_bootstrap_servers)
     total = len(event_ids)
 
     crashing = OutboxRelay(pool, CrashingProducer(producer, fail_after=130), metrics,  # type: ignore[arg-type]
@@ -99,9 +101,7 @@ async def test_only_one_relay_publishes_at_a_time(
     pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, topic_prefix: str,
     kafka_bootstrap_servers: str,
 ) -> None:
-    await ensure_topics(kafka_bootstrap_servers, [f"{topic_prefix}patrol.scans"], partitions=3,
-                        replication_factor=1)
-    await _fill_outbox(pool, topic_prefix)
+    await _fill_outbox(pool, topic_prefix, kafka_bootstrap_servers)
     other = await pool.acquire()
     try:
         async with other.transaction():
@@ -117,11 +117,7 @@ async def test_sent_rows_are_purged_after_the_retention(
     pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, topic_prefix: str,
     kafka_bootstrap_servers: str,
 ) -> None:
-    from datetime import timedelta
-
-    await ensure_topics(kafka_bootstrap_servers, [f"{topic_prefix}patrol.scans"], partitions=3,
-                        replication_factor=1)
-    await _fill_outbox(pool, topic_prefix)
+    await _fill_outbox(pool, topic_prefix, kafka_bootstrap_servers)
     relay = OutboxRelay(pool, producer, metrics, batch_size=1000, retention=timedelta(hours=1))
     await relay.publish_batch()
     await pool.execute("UPDATE outbox SET sent_at = now() - interval '2 hours' WHERE id % 2 = 0")
