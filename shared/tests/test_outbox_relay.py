@@ -126,3 +126,28 @@ async def test_sent_rows_are_purged_after_the_retention(
     purged = await relay.purge_sent()
     assert purged == len(TEAMS) * PER_TEAM // 2
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 1
+
+
+async def test_the_relay_wakes_on_new_rows_instead_of_waiting_for_its_poll(
+    pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, topic_prefix: str,
+    kafka_bootstrap_servers: str,
+) -> None:
+    import asyncio
+    import contextlib
+    import time
+
+    await ensure_topics(kafka_bootstrap_servers, [f"{topic_prefix}patrol.scans"], partitions=3, replication_factor=1)
+    relay = OutboxRelay(pool, producer, metrics, idle_poll_seconds=60)  # polling alone would take a minute
+    running = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.5)  # idle: listening
+        started = time.monotonic()
+        async with pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, [sample_scan_event(sample_factory(topic_prefix), "一队", 1)])
+        while await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+            assert time.monotonic() - started < 5, "the relay did not wake on NOTIFY"
+            await asyncio.sleep(0.02)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
