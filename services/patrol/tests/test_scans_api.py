@@ -93,8 +93,11 @@ async def test_single_scan_status_codes(client: httpx.AsyncClient) -> None:
     conflict = await client.post("/v1/scans", json=scan("one", member_id="王五"), headers=DEVICE)
     assert conflict.status_code == 409
     assert conflict.json()["results"][0]["errors"][0]["field"] == "scan_id"
+    assert conflict.json()["errors"] == [{"field": "scan_id", "reason": conflict.json()["errors"][0]["reason"]}]
     rejected = await client.post("/v1/scans", json=scan("two", checkpoint_id="nope"), headers=DEVICE)
     assert rejected.status_code == 422
+    assert rejected.json()["detail"] == "scan rejected"
+    assert [e["field"] for e in rejected.json()["errors"]] == ["checkpoint_id"]
 
 
 async def test_position_is_checked_against_the_checkpoint_radius(client: httpx.AsyncClient) -> None:
@@ -122,6 +125,26 @@ async def test_malformed_bodies_get_a_clear_4xx(client: httpx.AsyncClient, body:
     assert response.json()["errors"][0]["field"] == field
 
 
+async def test_text_postgresql_cannot_store_is_refused_per_field(client: httpx.AsyncClient) -> None:
+    # Both are valid JSON and valid Python strings; PostgreSQL refuses both, so they must stop at the edge.
+    raw = (b'{"scans": [' + json.dumps(scan("nul", member_id="张\u0000三")).encode() + b", "
+           + json.dumps(scan("lone\ud800")).encode() + b", " + json.dumps(scan("fine-平安")).encode() + b"]}")
+    response = await client.post("/v1/scans", content=raw, headers={**DEVICE, "content-type": "application/json"})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "accepted"]
+    assert [e["field"] for e in results[0]["errors"]] == ["member_id"]
+    assert [e["field"] for e in results[1]["errors"]] == ["scan_id"] and results[1]["scan_id"] == "lone?"
+
+    checkpoint = json.dumps({"id": "CP-9", "tag": "t-9", "name": "\ud800\u0000"}).encode()  # escaped ASCII
+    registered = await client.post("/v1/checkpoints", content=checkpoint,
+                                   headers={**ORGANISER, "content-type": "application/json"})
+    assert registered.status_code == 422
+    assert [e["field"] for e in registered.json()["errors"]] == ["body.name"]
+    listed = await client.get("/v1/checkpoints", params={"after": "CP\x00"}, headers=ORGANISER)
+    assert listed.status_code == 422 and listed.json()["errors"][0]["field"] == "query.after"
+
+
 async def test_batch_and_body_limits(client: httpx.AsyncClient) -> None:
     too_many = await client.post("/v1/scans", json=[scan(f"n{i}", device_time=NOW.isoformat()) for i in range(501)],
                                  headers=DEVICE)
@@ -139,7 +162,8 @@ async def test_auth_is_required_and_role_checked(client: httpx.AsyncClient) -> N
     assert (await client.post("/v1/scans", json=scan("a"), headers=forged)).status_code == 401
     expired = bearer(Role.PATROL_DEVICE, "d", team="一队", issued_at=NOW - timedelta(days=2))
     assert (await client.post("/v1/scans", json=scan("a"), headers=expired)).status_code == 401
-    assert (await client.post("/v1/scans", json=scan("a"), headers=ORGANISER)).status_code == 403
+    wrong_role = await client.post("/v1/scans", json=scan("a"), headers=ORGANISER)
+    assert wrong_role.status_code == 403 and wrong_role.json()["errors"][0]["field"] == "Authorization"
     device_registering = await client.post("/v1/checkpoints", json={"id": "X", "tag": "x", "name": "x"},
                                            headers=DEVICE)
     assert device_registering.status_code == 403

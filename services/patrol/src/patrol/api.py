@@ -19,6 +19,7 @@ from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 from pingan_shared.service import ServiceRuntime
+from pingan_shared.text import StorableStr
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ async def list_checkpoints(
     ctx: Context,
     _: Annotated[Principal, Depends(require_roles(*_ALL_ROLES))],
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[str | None, Query(max_length=64)] = None,
+    after: Annotated[StorableStr | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     async with ctx.runtime.pool.acquire() as conn:
         found = await store.list_checkpoints(conn, limit=limit, after=after)
@@ -98,7 +99,12 @@ async def post_scans(
             events=ctx.runtime.events,
         )
     body = _report(results)
-    status = _SINGLE_STATUS[results[0].status] if single else 200
+    if not single:
+        return JSONResponse(status_code=200, content=body)
+    status = _SINGLE_STATUS[results[0].status]
+    if status >= 400:  # the one error shape of every 4xx, beside the per-item result
+        item = body["results"][0]
+        body = {"detail": f"scan {item['status']}", "errors": item["errors"], **body}
     return JSONResponse(status_code=status, content=body)
 
 

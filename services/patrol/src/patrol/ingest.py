@@ -21,6 +21,7 @@ from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.text import echoable
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,9 @@ def _parse(index: int, raw: Any) -> ScanIn | ItemResult:
         return ScanIn.model_validate(raw)
     except ValidationError as exc:
         errors = [
-            FieldError(".".join(str(p) for p in e["loc"]) or "(item)", e["msg"]) for e in exc.errors()
+            FieldError(".".join(echoable(str(p)) for p in e["loc"]) or "(item)", e["msg"]) for e in exc.errors()
         ]
-        return ItemResult(index, scan_id if isinstance(scan_id, str) else None, Outcome.REJECTED, errors)
+        return ItemResult(index, echoable(scan_id) if isinstance(scan_id, str) else None, Outcome.REJECTED, errors)
 
 
 async def ingest_scans(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.security import require_roles
 from pingan_shared.service import ServiceRuntime
+from pingan_shared.text import StorableStr
 from roster.attendance import attendance_rows, scan_total
 
 router = APIRouter(prefix="/v1")
@@ -25,8 +26,8 @@ async def get_attendance(
     rt: Annotated[ServiceRuntime, Depends(runtime)],
     _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))],
     day: Annotated[date | None, Query(description="local date, e.g. 2026-11-22")] = None,
-    team_id: Annotated[str | None, Query(max_length=64)] = None,
-    member_id: Annotated[str | None, Query(max_length=64)] = None,
+    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     async with rt.pool.acquire() as conn:

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pingan_shared.text import echoable
+
 # Errors that mean "the database is not there right now", not "this request is wrong".
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
@@ -26,7 +28,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 def field_errors(exc: ValidationError | RequestValidationError, *, drop_prefix: int = 0) -> list[dict[str, str]]:
     errors = []
     for error in exc.errors():
-        location = [str(p) for p in error.get("loc", ())][drop_prefix:]
+        location = [echoable(str(p)) for p in error.get("loc", ())][drop_prefix:]
         errors.append({"field": ".".join(location) or "(body)", "reason": error.get("msg", "invalid")})
     return errors
 

@@ -29,7 +29,7 @@ def require_roles(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Princ
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
         if principal.role not in allowed:
             raise ApiError(403, f"role {principal.role.value} may not do this; allowed: "
-                           + ", ".join(sorted(r.value for r in allowed)))
+                           + ", ".join(sorted(r.value for r in allowed)), field="Authorization")
         return principal
 
     return dependency

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pingan_shared.text import StorableStr
+
 _EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -13,9 +15,9 @@ class CheckpointIn(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    tag: str = Field(min_length=1, max_length=256, description="the payload the device reads from the tag")
-    name: str = Field(min_length=1, max_length=200, description="e.g. 安阳街道万松路口")
+    id: StorableStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    tag: StorableStr = Field(min_length=1, max_length=256, description="the payload the device reads from the tag")
+    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 安阳街道万松路口")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float = Field(default=50, gt=0, le=10_000)

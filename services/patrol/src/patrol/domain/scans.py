@@ -15,16 +15,17 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from patrol.domain.checkpoints import Checkpoint
+from pingan_shared.text import StorableStr
 
 
 class ScanIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    scan_id: str = Field(min_length=1, max_length=100, description="client-generated id, unique per team")
-    member_id: str = Field(min_length=1, max_length=64)
-    team_id: str = Field(min_length=1, max_length=64)
-    checkpoint_id: str | None = Field(default=None, min_length=1, max_length=64)
-    tag: str | None = Field(default=None, min_length=1, max_length=256, description="tag payload as read")
+    scan_id: StorableStr = Field(min_length=1, max_length=100, description="client-generated id, unique per team")
+    member_id: StorableStr = Field(min_length=1, max_length=64)
+    team_id: StorableStr = Field(min_length=1, max_length=64)
+    checkpoint_id: StorableStr | None = Field(default=None, min_length=1, max_length=64)
+    tag: StorableStr | None = Field(default=None, min_length=1, max_length=256, description="tag payload as read")
     device_time: AwareDatetime
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
