@@ -33,6 +33,7 @@ async def test_scan_events_become_attendance_per_member_and_local_day(
 ) -> None:
     factory = sample_factory(platform_settings.kafka_topic_prefix)
     events = [sample_scan_event(factory, "一队", i, member) for i, member in enumerate(["张三", "张三", "李四"])]
+    events.append(sample_scan_event(factory, "二队", 0, "张三"))  # another team's 张三 is another person
     producer = build_producer(platform_settings.kafka_bootstrap_servers, client_id="test")
     await producer.start()
     try:
@@ -41,18 +42,19 @@ async def test_scan_events_become_attendance_per_member_and_local_day(
     finally:
         await producer.stop()
 
-    async def counts() -> dict[str, int]:
-        response = await client.get("/v1/attendance", params={"team_id": "一队"}, headers=SUPERVISOR)
+    async def counts(team: str) -> dict[str, int]:
+        response = await client.get("/v1/attendance", params={"team_id": team}, headers=SUPERVISOR)
         assert response.status_code == 200, response.text
         return {row["member_id"]: row["scan_count"] for row in response.json()["attendance"]}
 
     async def counted() -> bool:
-        return await counts() == {"张三": 2, "李四": 1}
+        return await counts("一队") == {"张三": 2, "李四": 1} and await counts("二队") == {"张三": 1}
 
-    await eventually(counted, what="attendance of the three scans, the redelivery counted once")
+    await eventually(counted, what="attendance of the four scans, the redelivery counted once")
     # SAMPLE_TIME is 20:00 in Ruian: the local day is the UTC day here
     by_day = await client.get("/v1/attendance", params={"day": "2026-11-22", "member_id": "张三"}, headers=SUPERVISOR)
-    assert by_day.json()["total_scans"] == 2
+    assert by_day.json()["total_scans"] == 3  # both teams' 张三, each on its own row
+    assert len(by_day.json()["attendance"]) == 2
     other_day = await client.get("/v1/attendance", params={"day": "2026-11-21"}, headers=SUPERVISOR)
     assert other_day.json() == {"total_scans": 0, "attendance": []}
 

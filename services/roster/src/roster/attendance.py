@@ -21,22 +21,30 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
-@dataclass
-class _DayTally:
+@dataclass(frozen=True)
+class AttendanceKey:
+    """Whose day it is: a member id is only unique within its team (two teams' 张三 are two people)."""
+
     team_id: str
+    member_id: str
+    day: date
+
+
+@dataclass
+class DayTally:
     scans: int
     first: datetime
     last: datetime
 
 
-def tally_scans(scans: Iterable[ScanAcceptedV1], zone: ZoneInfo) -> dict[tuple[str, date], _DayTally]:
-    """Fold scans into one tally per (member, local day): what a batch adds to attendance."""
-    tallies: dict[tuple[str, date], _DayTally] = {}
+def tally_scans(scans: Iterable[ScanAcceptedV1], zone: ZoneInfo) -> dict[AttendanceKey, DayTally]:
+    """Fold scans into one tally per team member and local day: what a batch adds to attendance."""
+    tallies: dict[AttendanceKey, DayTally] = {}
     for scan in scans:
-        key = (scan.member_id, local_day(scan.device_time, zone))
+        key = AttendanceKey(scan.team_id, scan.member_id, local_day(scan.device_time, zone))
         tally = tallies.get(key)
         if tally is None:
-            tallies[key] = _DayTally(scan.team_id, 1, scan.device_time, scan.device_time)
+            tallies[key] = DayTally(1, scan.device_time, scan.device_time)
         else:
             tally.scans += 1
             tally.first = min(tally.first, scan.device_time)
@@ -48,19 +56,19 @@ def scans_handler(zone: ZoneInfo) -> BatchHandler:
     async def record_scans(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
         scans = [payload for _, payload in events if isinstance(payload, ScanAcceptedV1)]
         tallies = tally_scans(scans, zone)
-        # one statement per batch; each (member, day) appears once, as ON CONFLICT DO UPDATE requires
+        # one statement per batch; each key appears once, as ON CONFLICT DO UPDATE requires
         await conn.execute(
             """
-            INSERT INTO attendance (member_id, day, team_id, scan_count, first_scan_at, last_scan_at)
-            SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::int[], $5::timestamptz[], $6::timestamptz[])
-            ON CONFLICT (member_id, day) DO UPDATE SET
+            INSERT INTO attendance (team_id, member_id, day, scan_count, first_scan_at, last_scan_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::int[], $5::timestamptz[], $6::timestamptz[])
+            ON CONFLICT (team_id, day, member_id) DO UPDATE SET
                 scan_count = attendance.scan_count + EXCLUDED.scan_count,
                 first_scan_at = LEAST(attendance.first_scan_at, EXCLUDED.first_scan_at),
                 last_scan_at = GREATEST(attendance.last_scan_at, EXCLUDED.last_scan_at)
             """,
-            [member for member, _ in tallies], [day for _, day in tallies],
-            [t.team_id for t in tallies.values()], [t.scans for t in tallies.values()],
-            [t.first for t in tallies.values()], [t.last for t in tallies.values()],
+            [k.team_id for k in tallies], [k.member_id for k in tallies], [k.day for k in tallies],
+            [t.scans for t in tallies.values()], [t.first for t in tallies.values()],
+            [t.last for t in tallies.values()],
         )
 
     return record_scans

@@ -4,6 +4,12 @@
 the two commit or vanish together. ``OutboxRelay`` publishes unsent rows in id order (hence in
 order per key and partition), waits for acks=all, then marks them sent. A crash between publish
 and mark re-publishes on restart: duplicates, never loss; consumers' inboxes absorb duplicates.
+
+What "in order per key" means exactly: ids are taken at insert, rows become visible at commit. Writes that
+serialize on their aggregate (a row lock, as every state change of one finding or alert does) commit in id
+order, so their events are published in that order. Two independent transactions of one key running at
+the same moment (two uploads of one team's scans) may become visible out of id order and be published in
+commit order instead; nothing is skipped, since the relay always takes every unsent row.
 """
 
 from __future__ import annotations
