@@ -14,6 +14,7 @@ from patrol.bootstrap import bootstrap
 from patrol.settings import PatrolSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
+from pingan_shared.http.app import correlation_id_for
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.testing import SAMPLE_TIME, bearer, read_topic, running_service
 
@@ -85,6 +86,21 @@ async def test_a_batch_gets_an_answer_per_item(client: httpx.AsyncClient, platfo
     within = {json.loads(r.value)["payload"]["scan_id"]: json.loads(r.value)["payload"]["within_radius"]  # type: ignore[attr-defined]
               for r in records}
     assert within == {"s-1": None, "s-2": None, "s-3": None}
+
+
+async def test_an_uploads_events_carry_its_request_id_as_correlation_id(
+    client: httpx.AsyncClient, platform_settings: PlatformSettings
+) -> None:
+    given = await client.post("/v1/scans", json=[scan("c-1"), scan("c-2")],
+                              headers={**DEVICE, "X-Request-ID": "app-upload-7"})
+    generated = await client.post("/v1/scans", json=scan("c-3"), headers=DEVICE)
+    assert given.headers["x-request-id"] == "app-upload-7"
+    records = await read_topic(platform_settings.kafka_bootstrap_servers,
+                               platform_settings.topic("patrol.scans"), expected=3)
+    correlation = {json.loads(r.value)["payload"]["scan_id"]: json.loads(r.value)["correlation_id"]  # type: ignore[attr-defined]
+                   for r in records}
+    assert correlation["c-1"] == correlation["c-2"] == str(correlation_id_for("app-upload-7"))
+    assert correlation["c-3"] == generated.headers["x-request-id"]
 
 
 async def test_single_scan_status_codes(client: httpx.AsyncClient) -> None:

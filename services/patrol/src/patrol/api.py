@@ -16,6 +16,7 @@ from patrol.domain.scans import Outcome, ScanPolicy
 from patrol.ingest import ItemResult, ingest_scans
 from patrol.settings import PatrolSettings
 from pingan_shared.auth import Principal, Role
+from pingan_shared.http.app import request_correlation_id
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 from pingan_shared.service import ServiceRuntime
@@ -96,7 +97,7 @@ async def post_scans(
     async with ctx.runtime.pool.acquire() as conn, conn.transaction():
         results = await ingest_scans(
             conn, items, token_team=principal.team_id, now=ctx.runtime.clock.now(), policy=ctx.policy,
-            events=ctx.runtime.events,
+            events=ctx.runtime.events, correlation_id=request_correlation_id(request),
         )
     body = _report(results)
     if not single:

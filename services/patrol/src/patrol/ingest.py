@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
@@ -59,7 +60,9 @@ async def ingest_scans(
     now: datetime,
     policy: ScanPolicy,
     events: EventFactory,
+    correlation_id: UUID | None = None,
 ) -> list[ItemResult]:
+    """Judge, store and announce; ``correlation_id`` (the upload's request) goes on every event."""
     results: dict[int, ItemResult] = {}
     parsed: list[tuple[int, ScanIn]] = []
     for index, raw in enumerate(raw_items):
@@ -92,7 +95,7 @@ async def ingest_scans(
 
     rows, outgoing = [], []
     for candidate in candidates:
-        row, message = _accept(candidate, now, events)
+        row, message = _accept(candidate, now, events, correlation_id)
         rows.append(row)
         outgoing.append(message)
     inserted = await store.insert_scans(conn, rows)
@@ -118,7 +121,9 @@ def _repeat(index: int, scan_id: str, *, same: bool) -> ItemResult:
         "scan_id", "this scan id was already used for a scan with different content")])
 
 
-def _accept(candidate: _Candidate, now: datetime, events: EventFactory) -> tuple[store.ScanRow, Any]:
+def _accept(
+    candidate: _Candidate, now: datetime, events: EventFactory, correlation_id: UUID | None
+) -> tuple[store.ScanRow, Any]:
     scan, checkpoint = candidate.scan, candidate.checkpoint
     distance = checkpoint.distance_m(scan.latitude, scan.longitude)
     within = None if distance is None else distance <= checkpoint.radius_m + (scan.accuracy_m or 0)
@@ -127,7 +132,7 @@ def _accept(candidate: _Candidate, now: datetime, events: EventFactory) -> tuple
         device_time=scan.device_time, received_at=now, latitude=scan.latitude, longitude=scan.longitude,
         accuracy_m=scan.accuracy_m, distance_m=distance, within_radius=within,
     )
-    topic, envelope = events.make(SCAN_ACCEPTED, payload, key=scan.team_id)
+    topic, envelope = events.make(SCAN_ACCEPTED, payload, key=scan.team_id, correlation_id=correlation_id)
     row = store.ScanRow(
         team_id=scan.team_id, scan_id=scan.scan_id, member_id=scan.member_id, checkpoint_id=checkpoint.id,
         device_time=scan.device_time, received_at=now, latitude=scan.latitude, longitude=scan.longitude,

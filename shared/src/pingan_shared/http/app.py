@@ -39,6 +39,24 @@ class Edge:
     readiness: Callable[[], Awaitable[dict[str, Any]]]
 
 
+# Request ids that are not UUIDs (a client's own "upload-42") map to a stable UUID in this namespace.
+_REQUEST_NAMESPACE = uuid.UUID("5f0c6d2e-8b7a-4c1e-9a53-70696e67616e")
+
+
+def correlation_id_for(request_id: str) -> uuid.UUID:
+    """The correlation id of every event a request causes: its request id, as a UUID. One upload can
+    then be followed from the access log through each service's consumer logs."""
+    try:
+        return uuid.UUID(request_id)
+    except ValueError:
+        return uuid.uuid5(_REQUEST_NAMESPACE, request_id)
+
+
+def request_correlation_id(request: Request) -> uuid.UUID:
+    correlation: uuid.UUID = request.state.correlation_id
+    return correlation
+
+
 # Probes and scrapes run every few seconds; logging them would drown the useful lines.
 _QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
@@ -108,8 +126,9 @@ def create_app(
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
-        request_id = request.headers.get("x-request-id", "")[:100] or uuid.uuid4().hex
-        with bound_context(request_id=request_id):
+        request_id = request.headers.get("x-request-id", "")[:100] or str(uuid.uuid4())
+        request.state.correlation_id = correlation_id_for(request_id)
+        with bound_context(request_id=request_id, correlation_id=str(request.state.correlation_id)):
             response = await call_next(request)
             route = request.scope.get("route")
             path = getattr(route, "path", "unmatched")
