@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -111,21 +110,6 @@ async def test_only_one_relay_publishes_at_a_time(
     finally:
         await pool.release(other)
     assert await OutboxRelay(pool, producer, metrics, batch_size=1000).publish_batch() == len(TEAMS) * PER_TEAM
-
-
-async def test_sent_rows_are_purged_after_the_retention(
-    pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, topic_prefix: str,
-    kafka_bootstrap_servers: str,
-) -> None:
-    await _fill_outbox(pool, topic_prefix, kafka_bootstrap_servers)
-    relay = OutboxRelay(pool, producer, metrics, batch_size=1000, retention=timedelta(hours=1))
-    await relay.publish_batch()
-    await pool.execute("UPDATE outbox SET sent_at = now() - interval '2 hours' WHERE id % 2 = 0")
-    await pool.execute("INSERT INTO outbox (event_id, topic, key, event_type, schema_version, value) "
-                       "VALUES (gen_random_uuid(), 'x', 'k', 't', 1, '\\x00')")  # unsent: never purged
-    purged = await relay.purge_sent()
-    assert purged == len(TEAMS) * PER_TEAM // 2
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 1
 
 
 async def test_the_relay_wakes_on_new_rows_instead_of_waiting_for_its_poll(

@@ -16,6 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -37,6 +38,7 @@ from pingan_shared.events.catalog import CATALOG, deadletter_topic
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.logs import configure_logging, get_logger
 from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
+from pingan_shared.messaging.housekeeping import Housekeeper
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay
 from pingan_shared.metrics import Metrics
@@ -128,6 +130,12 @@ class ServiceRuntime:
         await self._producer.start()
         relay = OutboxRelay(self._pool, self._producer, self.metrics, batch_size=self.settings.relay_batch_size)
         self._spawn("outbox-relay", relay.run())
+        housekeeper = Housekeeper(
+            self._pool, outbox_retention=timedelta(hours=self.settings.outbox_retention_hours),
+            inbox_retention=timedelta(days=self.settings.inbox_retention_days),
+            interval_seconds=self.settings.housekeeping_interval_seconds,
+        )
+        self._spawn("housekeeping", housekeeper.run())
         for spec in self.consumers:
             consumer = InboxConsumer(
                 service=self.name, spec=spec, pool=self._pool, clock=self.clock, metrics=self.metrics,

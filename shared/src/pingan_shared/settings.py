@@ -94,6 +94,12 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
     max_request_bytes: int = Field(default=2_000_000, ge=1024)
+    # Sent outbox rows are kept this long (audit, republishing by hand), then purged.
+    outbox_retention_hours: int = Field(default=168, ge=1)
+    # Inbox rows turn redeliveries into no-ops: keep them longer than the longest retention of the topics
+    # the service consumes (deploy/k8s: 30 days), or a replay from the start would count old events again.
+    inbox_retention_days: int = Field(default=35, ge=1)
+    housekeeping_interval_seconds: float = Field(default=600, gt=0)
 
 
 def explain(exc: ValidationError, env_prefix: str = "") -> str:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
-from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -60,18 +58,13 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         idle_poll_seconds: float = 1.0,
-        retention: timedelta = timedelta(days=7),
-        purge_every_seconds: float = 600,
     ) -> None:
         self._pool = pool
         self._producer = producer
         self._metrics = metrics
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
-        self._retention = retention
         self._wake = asyncio.Event()
-        self._purge_every = purge_every_seconds
-        self._last_purge = time.monotonic()
 
     async def run(self) -> None:
         listener: asyncpg.Connection | None = None
@@ -92,7 +85,6 @@ class OutboxRelay:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if published < self._batch_size:
-                    await self._purge_if_due()
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_poll)
@@ -152,18 +144,3 @@ class OutboxRelay:
             if len(rows) < self._batch_size:
                 self._metrics.outbox_backlog.set(0)
             return len(rows)
-
-    async def _purge_if_due(self) -> None:
-        """Sent rows are kept a while for audit and replay, then removed (only when idle)."""
-        if time.monotonic() - self._last_purge < self._purge_every:
-            return
-        self._last_purge = time.monotonic()
-        purged = await self.purge_sent()
-        if purged:
-            log.info("outbox rows purged", rows=purged)
-
-    async def purge_sent(self) -> int:
-        result = await self._pool.execute(
-            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - $1::interval", self._retention
-        )
-        return int(result.split()[-1])

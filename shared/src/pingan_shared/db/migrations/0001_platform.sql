@@ -36,6 +36,8 @@ CREATE TABLE inbox (
     handled_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer_group, message_id)
 );
+-- Housekeeping removes rows past the inbox retention (longer than any topic's retention).
+CREATE INDEX inbox_handled_at ON inbox (handled_at);
 
 -- Durable timers: business deadlines fire from any replica exactly once, also after restarts.
 CREATE TABLE timers (
