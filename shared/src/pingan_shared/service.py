@@ -61,6 +61,9 @@ class ServiceRuntime:
     metrics: Metrics = field(init=False)
     events: EventFactory = field(init=False)
     failure: BaseException | None = field(default=None, init=False)
+    # In a service process a dying background loop stops the process (see _on_task_done); a test that runs
+    # the service in-process turns this off and checks ``failure`` instead of being killed with it.
+    exit_on_failure: bool = field(default=True, init=False)
     _pool: asyncpg.Pool | None = field(default=None, init=False)
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _consumers: list[InboxConsumer] = field(default_factory=list, init=False)
@@ -166,8 +169,10 @@ class ServiceRuntime:
         # A background loop that ends is a bug or an unrecoverable fault: stop the process loudly
         # so the supervisor (pingan up, compose, Kubernetes) restarts it, rather than serve half-alive.
         self.failure = error or RuntimeError(f"{task.get_name()} ended unexpectedly")
-        log.error("background task died; shutting down", task=task.get_name(), error=repr(self.failure))
-        os.kill(os.getpid(), signal.SIGTERM)
+        log.error("background task died; shutting down", task=task.get_name(), error=repr(self.failure),
+                  exc_info=self.failure)
+        if self.exit_on_failure:
+            os.kill(os.getpid(), signal.SIGTERM)
 
     async def stop(self) -> None:
         for task in self._tasks:

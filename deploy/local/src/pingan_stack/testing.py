@@ -199,14 +199,20 @@ def sample_factory(prefix: str) -> EventFactory:
 
 @contextlib.asynccontextmanager
 async def running_service(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    """Start a bootstrapped service's runtime (real DB + broker) and talk to its app in-process."""
-    await service.runtime.start()
+    """Start a bootstrapped service's runtime (real DB + broker) and talk to its app in-process.
+
+    A background loop (consumer, relay, timers) that dies fails the test instead of killing pytest."""
+    runtime = service.runtime
+    runtime.exit_on_failure = False
+    await runtime.start()
     try:
         transport = httpx.ASGITransport(app=service.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
     finally:
-        await service.runtime.stop()
+        await runtime.stop()
+    if runtime.failure is not None:
+        raise AssertionError(f"a background task of {runtime.name} died: {runtime.failure!r}") from runtime.failure
 
 
 def bearer(role: Role, subject: str = "tester", *, team: str | None = None, unit: str | None = None,

@@ -11,15 +11,14 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pingan_shared.db.errors import CONNECTION_LOST, DatabaseUnavailable
 from pingan_shared.text import echoable
 
-# Errors that mean "the database is not there right now", not "this request is wrong".
+# Errors that mean "the database is not there right now", not "this request is wrong". Routes acquire
+# from the pool directly, so the failures to connect are listed here too.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
+    DatabaseUnavailable,
+    *CONNECTION_LOST,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.ObjectNotInPrerequisiteStateError,  # "database is not accepting connections"
 )

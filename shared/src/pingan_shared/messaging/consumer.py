@@ -10,8 +10,8 @@ savepoint, to isolate the culprit. Offsets are committed to Kafka only after the
   the redelivery into a no-op;
 * a message that cannot be parsed or whose handler fails deterministically is dead-lettered
   (through the outbox, in the same transaction) and the partition moves on;
-* a transient failure (database or network away) retries the whole batch with backoff, never
-  skipping it.
+* a transient failure (no database connection, a connection lost, a deadlock) retries the whole
+  batch with backoff, never skipping it and never dead-lettering it.
 
 Partitions are handled one batch at a time, in offset order: no concurrency that could commit past
 an in-flight message.
@@ -32,6 +32,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import BaseModel
 
 from pingan_shared.clock import Clock
+from pingan_shared.db.errors import CONNECTION_LOST, DatabaseUnavailable, connection
 from pingan_shared.events.catalog import CATALOG, DEAD_LETTERED, Catalog
 from pingan_shared.events.contracts import DeadLetteredV1
 from pingan_shared.events.envelope import Envelope, EnvelopeError, new_envelope
@@ -58,14 +59,11 @@ def one_at_a_time(handler: Handler) -> BatchHandler:
 
 # Failures that say nothing about the message itself: retry the batch instead of dead-lettering.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
+    DatabaseUnavailable,
+    *CONNECTION_LOST,
     asyncio.TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
 )
 
 
@@ -200,7 +198,7 @@ class InboxConsumer:
 
     async def _process(self, records: list[ConsumerRecord]) -> None:
         letters: list[_Letter] = []
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with connection(self._pool) as conn, conn.transaction():
             claimed = await self._claim_batch(conn, records, letters)
             if claimed and not await self._handle_together(conn, claimed):
                 for item in claimed:
