@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from pingan_shared.clock import Clock, clock_from_scale
+from pingan_shared.db.errors import connection
 from pingan_shared.db.migrations import (
     Migration,
     apply_migrations,
@@ -104,6 +105,10 @@ class ServiceRuntime:
         if self._pool is None:
             raise RuntimeError(f"{self.name} runtime is not started")
         return self._pool
+
+    def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A pooled connection for a request or a job (see ``pingan_shared.db.errors.connection``)."""
+        return connection(self.pool)
 
     @property
     def deadletter_topic(self) -> str:

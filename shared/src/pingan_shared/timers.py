@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from pingan_shared.clock import Clock
+from pingan_shared.db.errors import connection
 from pingan_shared.logs import get_logger
 from pingan_shared.metrics import Metrics
 
@@ -92,7 +93,7 @@ class TimerRunner:
     async def fire_due(self) -> int:
         """Fire one batch of due timers; returns how many were taken."""
         now = self._clock.now()
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with connection(self._pool) as conn, conn.transaction():
             rows = await conn.fetch(
                 """
                 SELECT id, kind, timer_key, due_at, payload, attempts FROM timers

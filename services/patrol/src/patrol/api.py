@@ -54,7 +54,7 @@ async def register_checkpoint(
     _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))],
 ) -> JSONResponse:
     """Register a checkpoint. Repeating an identical registration is harmless (200)."""
-    async with ctx.runtime.pool.acquire() as conn:
+    async with ctx.runtime.connection() as conn:
         if await store.insert_checkpoint(conn, checkpoint):
             return JSONResponse(status_code=201, content=checkpoint.model_dump(mode="json"))
         existing = await store.checkpoint_by_id_or_tag(conn, checkpoint.id, checkpoint.tag)
@@ -72,7 +72,7 @@ async def list_checkpoints(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     after: Annotated[StorableStr | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    async with ctx.runtime.pool.acquire() as conn:
+    async with ctx.runtime.connection() as conn:
         found = await store.list_checkpoints(conn, limit=limit, after=after)
     return {"checkpoints": [c.__dict__ for c in found], "next_after": found[-1].id if len(found) == limit else None}
 
@@ -94,7 +94,7 @@ async def post_scans(
     """
     items, single = _read_items(await request.body(), ctx.settings.max_batch_items)
     assert principal.team_id is not None
-    async with ctx.runtime.pool.acquire() as conn, conn.transaction():
+    async with ctx.runtime.connection() as conn, conn.transaction():
         results = await ingest_scans(
             conn, items, token_team=principal.team_id, now=ctx.runtime.clock.now(), policy=ctx.policy,
             events=ctx.runtime.events, correlation_id=request_correlation_id(request),

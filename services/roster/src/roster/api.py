@@ -30,7 +30,7 @@ async def get_attendance(
     member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
-    async with rt.pool.acquire() as conn:
+    async with rt.connection() as conn:
         rows = await attendance_rows(conn, day=day, team_id=team_id, member_id=member_id, limit=limit)
         total = await scan_total(conn, day=day, team_id=team_id) if member_id is None else sum(
             r["scan_count"] for r in rows)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from pingan_shared.db.errors import connection
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.logs import get_logger
 from pingan_shared.metrics import Metrics
@@ -110,7 +111,7 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish one batch of unsent rows; returns how many were published."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with connection(self._pool) as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_ID):
                 return 0  # another replica's relay is publishing
             rows = await conn.fetch(
