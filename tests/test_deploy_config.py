@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.topology import SERVICES, ServiceSpec, all_topics
@@ -121,6 +122,13 @@ def test_k8s_deployments_have_probes_and_the_same_env_names() -> None:
         assert env <= known, env - known
         assert f"{spec.env_prefix}DATABASE_URL" in secret
         assert deployment["spec"]["replicas"] >= 2
+
+
+def test_the_k8s_secret_placeholder_cannot_start_production() -> None:
+    """Applied unedited, the manifests must not run production on a secret published in this repository."""
+    secret = next(d for d in _k8s_documents() if d["kind"] == "Secret")["stringData"]
+    with pytest.raises(ValidationError, match="PINGAN_AUTH_SECRET"):
+        PlatformSettings(pingan_env="prod", pingan_auth_secret=secret["PINGAN_AUTH_SECRET"])
 
 
 def test_k8s_topics_are_the_stacks_topics() -> None:
