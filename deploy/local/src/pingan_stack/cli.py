@@ -1,4 +1,4 @@
-"""`pingan`: run the embedded stack, mint dev tokens, export event schemas."""
+"""`pingan`: run the embedded stack, mint dev tokens, read dead letters, export event schemas."""
 
 from __future__ import annotations
 
@@ -47,11 +47,7 @@ def token_issue(
     hours: Annotated[float, typer.Option(min=0.01, max=24 * 366, help="validity")] = 12,
 ) -> None:
     """Mint a signed token with PINGAN_AUTH_SECRET (the dev secret unless set)."""
-    try:
-        settings = PlatformSettings()
-    except ValidationError as exc:
-        typer.echo(f"configuration error: {explain(exc)}", err=True)
-        raise typer.Exit(2) from exc
+    settings = _platform_settings()
     try:
         token = issue_token(
             settings.pingan_auth_secret.get_secret_value(), role=role, subject=subject,
@@ -60,6 +56,61 @@ def token_issue(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(token)
+
+
+@app.command()
+def deadletters(
+    service: Annotated[list[str] | None, typer.Option(
+        metavar="NAME", help="roster, patrol, inspection or alerts; repeatable (default: all)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="newest dead letters per service")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Show what each service could not parse or handle (its deadletter.<service> topic), and why.
+
+    Reads KAFKA_BOOTSTRAP_SERVERS and KAFKA_TOPIC_PREFIX; moves no consumer group's offsets.
+    """
+    import asyncio
+
+    from pingan_shared.events.catalog import deadletter_topic
+    from pingan_stack.deadletters import read_dead_letters
+    from pingan_stack.topology import SERVICES
+
+    known = [spec.name for spec in SERVICES]
+    unknown = sorted(set(service or ()) - set(known))
+    if unknown:
+        raise typer.BadParameter(f"unknown service {', '.join(unknown)}; choose from {', '.join(known)}",
+                                 param_hint="--service")
+    settings = _platform_settings()
+    topics = {name: settings.topic(deadletter_topic(name)) for name in (service or known)}
+    try:
+        found = asyncio.run(read_dead_letters(settings.kafka_bootstrap_servers, list(topics.values()), limit=limit))
+    except Exception as exc:  # the broker is not there: say so, no traceback
+        typer.echo(f"cannot read from Kafka at {settings.kafka_bootstrap_servers}: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+    for name, topic in topics.items():
+        letters = found.get(topic)
+        if as_json:
+            for d in letters or []:
+                typer.echo(json.dumps({"service": name, "topic": d.topic, "offset": d.offset,
+                                       "occurred_at": d.occurred_at.isoformat() if d.occurred_at else None,
+                                       "dead_letter": d.letter.model_dump(mode="json") if d.letter else None,
+                                       "problem": d.problem}, ensure_ascii=False))
+            continue
+        if letters is None:
+            typer.echo(f"{name}: no dead-letter topic {topic} yet (the service has not started against this broker)")
+        else:
+            typer.echo(f"{name}: {len(letters)} dead letter(s) in {topic}" + (" (newest shown)" if
+                                                                               len(letters) == limit else ""))
+            for d in letters:
+                typer.echo("  " + d.line())
+
+
+def _platform_settings() -> PlatformSettings:
+    try:
+        return PlatformSettings()
+    except ValidationError as exc:
+        typer.echo(f"configuration error: {explain(exc)}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @events_app.command("schemas")
