@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -210,3 +211,13 @@ async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
     await client.post("/v1/scans", json=scan("m"), headers=DEVICE)
     metrics = (await client.get("/metrics")).text
     assert 'pingan_http_requests_total{method="POST",route="/v1/scans",status="201"}' in metrics
+
+
+async def test_overlapping_uploads_in_opposite_orders_never_deadlock(client: httpx.AsyncClient) -> None:
+    # an offline app that re-merged its queue retries while its first upload is still in flight
+    scans = [scan(f"o-{i}", device_time=(NOW - timedelta(seconds=i)).isoformat()) for i in range(300)]
+    uploads = [scans, scans[::-1], scans[100:] + scans[:100], scans[::-1]]
+    answers = await asyncio.gather(*(client.post("/v1/scans", json={"scans": u}, headers=DEVICE) for u in uploads))
+    assert [a.status_code for a in answers] == [200] * len(uploads), [a.text[:200] for a in answers]
+    assert sum(a.json()["accepted"] for a in answers) == len(scans)
+    assert sum(a.json()["duplicate"] for a in answers) == len(scans) * (len(uploads) - 1)

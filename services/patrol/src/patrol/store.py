@@ -87,6 +87,9 @@ async def insert_scans(conn: asyncpg.Connection, rows: Sequence[ScanRow]) -> set
     """Insert what is new; returns the (team, scan id) pairs this call inserted."""
     if not rows:
         return set()
+    # Key order, whatever the upload's order: concurrent uploads overlapping in scan ids (an app retrying a
+    # re-merged queue) then take their row locks in the same order and wait for each other, never deadlock.
+    rows = sorted(rows, key=lambda row: (row.team_id, row.scan_id))
     columns = [[getattr(row, name) for row in rows] for name, _ in _SCAN_COLUMNS]
     inserted = await conn.fetch(_INSERT_SCANS, *columns)
     return {(r["team_id"], r["scan_id"]) for r in inserted}

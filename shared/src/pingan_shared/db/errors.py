@@ -8,7 +8,8 @@ Two kinds, told apart by when they happen:
 * a live connection is lost mid-work (``CONNECTION_LOST``): the server was restarted or the session
   was terminated.
 
-Both mean "retry later"; neither may dead-letter a message or answer a client 4xx/500.
+Both mean "retry later"; neither may dead-letter a message or answer a client 4xx/500. So does a
+transaction that lost a race (``RETRY_TRANSACTION``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ CONNECTION_LOST: tuple[type[Exception], ...] = (
     # server's error; the ROLLBACK or the pool's reset then fails with "cannot switch to state 15; another
     # operation (2) is in progress" (MagicStack/asyncpg#784, open). A client-state error, never the data's.
     asyncpg.exceptions.InternalClientError,
+)
+
+
+# The transaction lost a race (deadlock, serialization failure): running it again is the cure.
+RETRY_TRANSACTION: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
 )
 
 

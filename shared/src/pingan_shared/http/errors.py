@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pingan_shared.db.errors import CONNECTION_LOST, DatabaseUnavailable
+from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable
 from pingan_shared.text import echoable
 
 # Errors that mean "the database is not there right now", not "this request is wrong". Routes acquire
@@ -21,6 +21,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     *CONNECTION_LOST,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.ObjectNotInPrerequisiteStateError,  # "database is not accepting connections"
+    *RETRY_TRANSACTION,  # nothing was stored; the same request again will go through
 )
 
 
@@ -57,6 +58,7 @@ async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def database_unavailable_handler(_: Request, exc: Exception) -> JSONResponse:
-    """The database is away (restart, failover): nothing was stored; the client should retry."""
-    return JSONResponse(status_code=503, content={"detail": "database unavailable, retry shortly"},
+    """The database is away (restart, failover) or the transaction lost a race: nothing was stored; retry."""
+    return JSONResponse(status_code=503,
+                        content={"detail": "database busy or unavailable; nothing was stored, retry shortly"},
                         headers={"Retry-After": "1"})

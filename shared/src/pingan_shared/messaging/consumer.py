@@ -32,7 +32,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import BaseModel
 
 from pingan_shared.clock import Clock
-from pingan_shared.db.errors import CONNECTION_LOST, DatabaseUnavailable, connection
+from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable, connection
 from pingan_shared.events.catalog import CATALOG, DEAD_LETTERED, Catalog
 from pingan_shared.events.contracts import DeadLetteredV1
 from pingan_shared.events.envelope import Envelope, EnvelopeError, new_envelope
@@ -61,9 +61,8 @@ def one_at_a_time(handler: Handler) -> BatchHandler:
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     DatabaseUnavailable,
     *CONNECTION_LOST,
+    *RETRY_TRANSACTION,
     asyncio.TimeoutError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.DeadlockDetectedError,
 )
 
 
