@@ -58,6 +58,13 @@ async def test_scan_events_become_attendance_per_member_and_local_day(
     other_day = await client.get("/v1/attendance", params={"day": "2026-11-21"}, headers=SUPERVISOR)
     assert other_day.json() == {"total_scans": 0, "attendance": []}
 
+    metrics = (await client.get("/metrics")).text
+    group = f"{platform_settings.kafka_topic_prefix}roster.attendance"
+    consumed = f'pingan_events_consumed_total{{group="{group}",outcome="%s",type="patrol.scan-accepted"}} %s'
+    assert consumed % ("handled", "4.0") in metrics and consumed % ("duplicate", "1.0") in metrics
+    lags = [line for line in metrics.splitlines() if line.startswith(f'pingan_consumer_lag{{group="{group}"')]
+    assert lags and all(line.endswith(" 0.0") for line in lags), lags  # caught up
+
 
 @pytest.mark.parametrize(
     ("params", "field"),

@@ -24,6 +24,10 @@ class Metrics:
             "pingan_events_consumed_total", "Events consumed, by outcome", ["group", "type", "outcome"],
             registry=self.registry,
         )
+        self.consumer_lag = Gauge(
+            "pingan_consumer_lag", "Messages behind the partition's end, after the last handled batch",
+            ["group", "topic", "partition"], registry=self.registry,
+        )
         self.outbox_backlog = Gauge(
             "pingan_outbox_backlog", "Outbox rows not yet published (as last seen by the relay)",
             registry=self.registry,

@@ -188,12 +188,20 @@ class InboxConsumer:
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+        next_offset = records[-1].offset + 1
         try:
-            await self._consumer.commit({partition: records[-1].offset + 1})
+            await self._consumer.commit({partition: next_offset})
         except (CommitFailedError, KafkaError) as exc:
             # The partition moved to another member mid-batch; it will redeliver and the inbox
             # will recognise what we already committed.
             log.warning("offset commit failed after a rebalance", error=repr(exc))
+        self._report_lag(partition, next_offset)
+
+    def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
+        highwater = self._consumer.highwater(partition)  # from the last fetch response; None before one
+        if highwater is not None:
+            self._metrics.consumer_lag.labels(self._group, partition.topic, str(partition.partition)).set(
+                max(0, highwater - next_offset))
 
     async def _process(self, records: list[ConsumerRecord]) -> None:
         letters: list[_Letter] = []
