@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -221,3 +222,68 @@ async def test_overlapping_uploads_in_opposite_orders_never_deadlock(client: htt
     assert [a.status_code for a in answers] == [200] * len(uploads), [a.text[:200] for a in answers]
     assert sum(a.json()["accepted"] for a in answers) == len(scans)
     assert sum(a.json()["duplicate"] for a in answers) == len(scans) * (len(uploads) - 1)
+
+
+@pytest.fixture
+async def clocked(database_url: str, platform_settings: PlatformSettings
+                  ) -> AsyncIterator[tuple[httpx.AsyncClient, FixedClock]]:
+    """A patrol API whose clock the test moves (the `client` fixture's stands still)."""
+    clock = FixedClock(NOW)
+    service = bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url), clock=clock)
+    async with running_service(service) as client:
+        checkpoint = {"id": "CP-1", "tag": "tag-万松路口", "name": "万松路口"}
+        assert (await client.post("/v1/checkpoints", json=checkpoint, headers=ORGANISER)).status_code == 201
+        yield client, clock
+
+
+async def test_a_retry_of_a_stored_scan_is_a_duplicate_even_after_the_offline_window(
+    clocked: tuple[httpx.AsyncClient, FixedClock],
+) -> None:
+    # stored at T+71:59 after the scan; the phone never saw the answer and resends at T+72:01
+    client, clock = clocked
+    late = scan("late", device_time=(NOW - timedelta(hours=71, minutes=59)).isoformat())
+    assert (await client.post("/v1/scans", json=late, headers=DEVICE)).status_code == 201
+    clock.advance(timedelta(minutes=2))
+
+    retry = await client.post("/v1/scans", json=late, headers=DEVICE)
+    assert (retry.status_code, retry.json()["results"][0]["status"]) == (200, "duplicate"), retry.text
+    changed = await client.post("/v1/scans", json={**late, "member_id": "王五"}, headers=DEVICE)
+    assert (changed.status_code, changed.json()["errors"][0]["field"]) == (409, "scan_id"), changed.text
+
+    never_stored = scan("never", device_time=late["device_time"])
+    batch = await client.post("/v1/scans", json=[late, never_stored, late, {**late, "member_id": "王五"}],
+                              headers=DEVICE)
+    assert [r["status"] for r in batch.json()["results"]] == ["duplicate", "rejected", "duplicate", "conflict"]
+    assert [e["field"] for e in batch.json()["results"][1]["errors"]] == ["device_time"]
+
+
+async def test_a_retry_of_a_stored_scan_is_a_duplicate_when_its_tag_no_longer_resolves(
+    clocked: tuple[httpx.AsyncClient, FixedClock], database_url: str,
+) -> None:
+    client, _ = clocked
+    by_tag = scan("by-tag", checkpoint_id=None, tag="tag-万松路口")
+    assert (await client.post("/v1/scans", json=by_tag, headers=DEVICE)).status_code == 201
+    # the NFC tag was replaced since (there is no API for it yet: straight in the database)
+    await _execute(database_url, "UPDATE checkpoints SET tag = 'tag-新' WHERE id = 'CP-1'")
+    retry = await client.post("/v1/scans", json=by_tag, headers=DEVICE)
+    assert (retry.status_code, retry.json()["results"][0]["status"]) == (200, "duplicate"), retry.text
+
+
+async def test_a_device_of_another_team_learns_nothing_about_stored_scans(
+    clocked: tuple[httpx.AsyncClient, FixedClock],
+) -> None:
+    client, _ = clocked
+    assert (await client.post("/v1/scans", json=scan("mine"), headers=DEVICE)).status_code == 201
+    other_team = bearer(Role.PATROL_DEVICE, "device-99", team="二队", issued_at=NOW)
+    for probe in (scan("mine"), scan("mine", member_id="王五")):
+        answer = await client.post("/v1/scans", json=probe, headers=other_team)
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == ["team_id"]
+
+
+async def _execute(database_url: str, statement: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()

@@ -2,6 +2,12 @@
 
 One bad item never sinks the batch: each gets its own answer. Accepted scans and their
 ``patrol.scan-accepted`` events are written in one transaction (the outbox rule).
+
+A resent scan is looked up before it is judged: the phone that never got the answer to an upload
+accepted at 71:59 into the offline window resends it at 72:01, and must hear ``duplicate`` (or
+``conflict``), not ``rejected`` — the rules a new scan must pass (age, skew, checkpoint) were
+passed when it was stored. Only the team check comes first: a device learns nothing about another
+team's scan ids.
 """
 
 from __future__ import annotations
@@ -17,7 +23,15 @@ from pydantic import ValidationError
 
 from patrol import store
 from patrol.domain.checkpoints import Checkpoint
-from patrol.domain.scans import FieldError, Outcome, ScanIn, ScanPolicy, fingerprint, judge_scan
+from patrol.domain.scans import (
+    FieldError,
+    Outcome,
+    ScanIn,
+    ScanPolicy,
+    fingerprint,
+    judge_scan,
+    speaks_for_its_team,
+)
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.factory import EventFactory
@@ -76,17 +90,23 @@ async def ingest_scans(
         conn, (s.checkpoint_id for _, s in parsed if s.checkpoint_id),
         (s.tag for _, s in parsed if s.tag),
     )
+    stored = await store.stored_fingerprints(
+        conn, {(s.team_id, s.scan_id) for _, s in parsed if speaks_for_its_team(s, token_team)}
+    )
     candidates: list[_Candidate] = []
     first_in_batch: dict[tuple[str, str], str] = {}
     for index, scan in parsed:
+        digest = fingerprint(scan)
+        key = (scan.team_id, scan.scan_id)
+        if key in stored:  # a retry (only the token's own team was looked up): what is stored answers it
+            results[index] = _repeat(index, scan.scan_id, same=stored[key] == digest)
+            continue
         checkpoint = by_id.get(scan.checkpoint_id) if scan.checkpoint_id else by_tag.get(scan.tag or "")
         errors = judge_scan(scan, token_team=token_team, checkpoint=checkpoint, now=now, policy=policy)
         if errors:
             results[index] = ItemResult(index, scan.scan_id, Outcome.REJECTED, errors)
             continue
         assert checkpoint is not None
-        digest = fingerprint(scan)
-        key = (scan.team_id, scan.scan_id)
         if key in first_in_batch:  # the same scan twice in one upload
             results[index] = _repeat(index, scan.scan_id, same=first_in_batch[key] == digest)
             continue

@@ -59,6 +59,11 @@ class ScanPolicy:
     max_offline_age: timedelta
 
 
+def speaks_for_its_team(scan: ScanIn, token_team: str) -> bool:
+    """Whether the device may post, and so also learn about, this scan's team's scans."""
+    return scan.team_id == token_team
+
+
 def judge_scan(
     scan: ScanIn,
     *,
@@ -67,9 +72,13 @@ def judge_scan(
     now: datetime,
     policy: ScanPolicy,
 ) -> list[FieldError]:
-    """Why the scan cannot be accepted; an empty list means it can."""
+    """Why the scan cannot be accepted as new; an empty list means it can.
+
+    These are the rules for a scan not stored yet: a retry of a stored one is answered from what is
+    stored (``duplicate`` or ``conflict``), whatever its age or checkpoint has become since.
+    """
     errors: list[FieldError] = []
-    if scan.team_id != token_team:
+    if not speaks_for_its_team(scan, token_team):
         errors.append(FieldError("team_id", f"this device posts for team {token_team}, not {scan.team_id}"))
     if checkpoint is None:
         if scan.checkpoint_id is not None:
