@@ -14,7 +14,24 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pingan_shared.events.alert_contracts import (
+    AlertAcknowledgedV1,
+    AlertEscalatedV1,
+    AlertRaisedV1,
+    AlertResolvedV1,
+    AlertSignalV1,
+)
 from pingan_shared.events.contracts import DeadLetteredV1, ScanAcceptedV1
+from pingan_shared.events.inspection_contracts import (
+    CycleOpenedV1,
+    CyclePhaseChangedV1,
+    NoticeIssuedV1,
+    TaskOpenedV1,
+    TaskOverdueV1,
+    TaskReminderV1,
+    TaskVerifiedV1,
+)
+from pingan_shared.events.patrol_contracts import HazardReportedV1
 from pingan_shared.events.envelope import Envelope
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -103,9 +120,28 @@ class Catalog:
 
 
 SCAN_ACCEPTED = "patrol.scan-accepted"
+HAZARD_REPORTED = "patrol.hazard-reported"
 DEAD_LETTERED = "platform.dead-lettered"
+ALERT_SIGNAL = "alerts.signal"
+ALERT_RAISED = "alerts.alert-raised"
+ALERT_ESCALATED = "alerts.alert-escalated"
+ALERT_ACKNOWLEDGED = "alerts.alert-acknowledged"
+ALERT_RESOLVED = "alerts.alert-resolved"
+CYCLE_OPENED = "inspection.cycle-opened"
+CYCLE_PHASE_CHANGED = "inspection.cycle-phase-changed"
+NOTICE_ISSUED = "inspection.notice-issued"
+TASK_OPENED = "inspection.task-opened"
+TASK_REMINDER = "inspection.task-reminder"
+TASK_OVERDUE = "inspection.task-overdue"
+TASK_VERIFIED = "inspection.task-verified"
 
 TOPIC_PATROL_SCANS = "patrol.scans"
+TOPIC_PATROL_HAZARDS = "patrol.hazards"
+TOPIC_ALERT_SIGNALS = "alerts.signals"
+TOPIC_ALERTS = "alerts.alerts"
+TOPIC_INSPECTION_CYCLES = "inspection.cycles"
+TOPIC_INSPECTION_NOTICES = "inspection.notices"
+TOPIC_INSPECTION_TASKS = "inspection.tasks"
 
 
 def deadletter_topic(service: str) -> str:
@@ -128,6 +164,44 @@ CATALOG = _build_catalog(
         EventType(
             DEAD_LETTERED, 1, None, DeadLetteredV1,
             "An event a consumer could not parse or handle; published to deadletter.<service>.",
+        ),
+        EventType(
+            HAZARD_REPORTED, 1, TOPIC_PATROL_HAZARDS, HazardReportedV1,
+            "A hazard seen on patrol; key = hazard id. Inspection opens a 24-hour rectification task.",
+        ),
+        EventType(
+            ALERT_SIGNAL, 1, TOPIC_ALERT_SIGNALS, AlertSignalV1,
+            "Any source asks alerts to raise (trigger) or close (resolve) the alert of a dedup key; key = dedup key.",
+        ),
+        EventType(ALERT_RAISED, 1, TOPIC_ALERTS, AlertRaisedV1, "An alert opened; key = dedup key."),
+        EventType(
+            ALERT_ESCALATED, 1, TOPIC_ALERTS, AlertEscalatedV1,
+            "An escalation step was taken (通报, 挂牌督办, 约谈, 问责 …); key = dedup key.",
+        ),
+        EventType(ALERT_ACKNOWLEDGED, 1, TOPIC_ALERTS, AlertAcknowledgedV1, "An alert acknowledged; key = dedup key."),
+        EventType(ALERT_RESOLVED, 1, TOPIC_ALERTS, AlertResolvedV1, "An alert closed; key = dedup key."),
+        EventType(
+            CYCLE_OPENED, 1, TOPIC_INSPECTION_CYCLES, CycleOpenedV1, "A 211 cycle was scheduled; key = cycle id.",
+        ),
+        EventType(
+            CYCLE_PHASE_CHANGED, 1, TOPIC_INSPECTION_CYCLES, CyclePhaseChangedV1,
+            "A 211 cycle entered rectification (findings released) or closed; key = cycle id.",
+        ),
+        EventType(
+            NOTICE_ISSUED, 1, TOPIC_INSPECTION_NOTICES, NoticeIssuedV1,
+            "A numbered circulated notice (通报) to a unit, or tasks merged into it; key = notice id.",
+        ),
+        EventType(TASK_OPENED, 1, TOPIC_INSPECTION_TASKS, TaskOpenedV1, "A rectification task opened; key = task id."),
+        EventType(
+            TASK_REMINDER, 1, TOPIC_INSPECTION_TASKS, TaskReminderV1, "A deadline is near (催办); key = task id.",
+        ),
+        EventType(
+            TASK_OVERDUE, 1, TOPIC_INSPECTION_TASKS, TaskOverdueV1,
+            "A task not verified by its deadline; once per task; key = task id.",
+        ),
+        EventType(
+            TASK_VERIFIED, 1, TOPIC_INSPECTION_TASKS, TaskVerifiedV1,
+            "A revisit verified a task's rectification; key = task id.",
         ),
     ]
 )

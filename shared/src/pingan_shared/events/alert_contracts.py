@@ -1,0 +1,95 @@
+"""The alert-signal contract (DESIGN.md §3) and the alerts service's lifecycle events.
+
+Sources decide what is alert-worthy and publish an ``AlertSignalV1`` through their own outbox, beside their
+domain events: ``trigger`` opens (or keeps open) the one alert of its dedup key, ``resolve`` closes it. The
+alerts service stays generic. Its lifecycle events (raised, escalated, acknowledged, resolved) are keyed by the
+dedup key, so a source can follow its own alerts and record accountability (inspection does).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from pingan_shared.events.contracts import Contract
+
+
+class SignalAction(StrEnum):
+    TRIGGER = "trigger"
+    RESOLVE = "resolve"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class SourceLink(Contract):
+    """Where the alert came from, so a supervisor can open the source entity."""
+
+    service: str = Field(min_length=1, max_length=50, description="producing service, e.g. inspection")
+    entity_type: str = Field(min_length=1, max_length=50, description="e.g. task, round, shift")
+    entity_id: str = Field(min_length=1, max_length=200)
+    url: str | None = Field(default=None, max_length=2000, description="a link a person can follow, if any")
+
+
+class AlertSignalV1(Contract):
+    """any source → alerts (``alerts.signal``; key = dedup key): raise or close the alert of a dedup key."""
+
+    action: SignalAction
+    dedup_key: str = Field(min_length=1, max_length=300, description="e.g. inspection:task:<id>:overdue")
+    kind: str = Field(min_length=1, max_length=100, description="what happened, e.g. inspection.task-overdue; "
+                      "selects the escalation policy")
+    severity: Severity = Severity.MEDIUM
+    unit_id: str | None = Field(default=None, max_length=64, description="the responsible unit, if any")
+    area: str | None = Field(default=None, max_length=200, description="township, route or place, if any")
+    summary: str = Field(min_length=1, max_length=500, description="one line in Chinese for the supervisor")
+    source: SourceLink
+    occurred_at: AwareDatetime
+    sequence: int | None = Field(default=None, ge=0, description=(
+        "the source's per-key sequence; signals published through an outbox carry it in the envelope instead"))
+
+
+class AlertLifecycle(Contract):
+    """What every alerts lifecycle event says about its alert."""
+
+    alert_id: str
+    dedup_key: str
+    kind: str
+    unit_id: str | None = None
+    source: SourceLink
+    at: AwareDatetime
+
+
+class AlertRaisedV1(AlertLifecycle):
+    """alerts → everyone (``alerts.alert-raised``): an alert opened for a trigger signal."""
+
+    severity: Severity
+    summary: str
+    policy: str = Field(description="the escalation policy frozen onto the alert")
+
+
+class AlertEscalatedV1(AlertLifecycle):
+    """alerts → everyone (``alerts.alert-escalated``): a step of the ladder was taken."""
+
+    step: int = Field(ge=0, description="0-based index of the step in the frozen policy")
+    label: str = Field(description="the step's name, e.g. 通报, 挂牌督办, 约谈, 问责")
+    loop: int = Field(default=0, ge=0, description="how many times the ladder has repeated")
+    targets: list[str] = Field(default_factory=list)
+
+
+class AlertAcknowledgedV1(AlertLifecycle):
+    """alerts → everyone (``alerts.alert-acknowledged``)."""
+
+    by: str
+
+
+class AlertResolvedV1(AlertLifecycle):
+    """alerts → everyone (``alerts.alert-resolved``): closed by the source's resolve signal or by a person."""
+
+    by: str | None = None
+    reason: str = ""
