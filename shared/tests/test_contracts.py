@@ -31,7 +31,7 @@ def test_clocks() -> None:
     assert fixed.now().tzinfo == UTC
     with pytest.raises(ValueError):
         FixedClock(datetime(2026, 1, 1))
-    scaled = ScaledClock(3600, origin=T0)
+    scaled = ScaledClock(3600, epoch=T0)
     assert scaled.now() >= T0
     assert SystemClock().now().tzinfo == UTC
 

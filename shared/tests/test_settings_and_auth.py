@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -102,3 +103,61 @@ def test_expiry_follows_the_injected_clock() -> None:
     verify_token(SECRET, token, now=NOW + timedelta(minutes=59))
     with pytest.raises(AuthError, match="expired"):
         verify_token(SECRET, token, now=NOW + timedelta(hours=2))
+
+
+# --- tokens under the injected clock (a scaled demo clock runs far ahead of the wall clock) ---------------------
+
+FAR_AHEAD = datetime.now(UTC) + timedelta(days=400)  # where a scaled clock's "now" may well be
+
+
+def _signed(claims: dict[str, object]) -> str:
+    """A correctly signed token with ``claims`` over sane defaults, whatever their types (jwt.encode would
+    refuse some of them; a buggy or hostile issuer holding the secret would not)."""
+    payload = {"iss": "pingan", "sub": "s", "role": "admin", "iat": int(NOW.timestamp()),
+               "exp": int((NOW + timedelta(hours=1)).timestamp()), **claims}
+    return jwt.api_jws.encode(json.dumps(payload).encode(), SECRET, algorithm="HS256")
+
+
+def test_a_token_issued_on_a_clock_ahead_of_the_wall_clock_is_accepted_on_that_clock() -> None:
+    token = issue_token(SECRET, role=Role.ADMIN, subject="a", issued_at=FAR_AHEAD)
+    assert verify_token(SECRET, token, now=FAR_AHEAD + timedelta(minutes=1)).subject == "a"
+
+
+def test_issued_at_and_not_before_are_judged_by_the_injected_clock() -> None:
+    later = issue_token(SECRET, role=Role.ADMIN, subject="a", issued_at=NOW + timedelta(hours=1))
+    with pytest.raises(AuthError, match="not yet valid"):
+        verify_token(SECRET, later, now=NOW)
+    not_before = _signed({"nbf": int((NOW + timedelta(hours=1)).timestamp())})
+    with pytest.raises(AuthError, match="not yet valid"):
+        verify_token(SECRET, not_before, now=NOW)
+    assert verify_token(SECRET, not_before, now=NOW + timedelta(hours=1)).role is Role.ADMIN
+
+
+def test_a_little_clock_skew_between_issuer_and_service_is_tolerated() -> None:
+    token = issue_token(SECRET, role=Role.ADMIN, subject="a", issued_at=NOW + timedelta(seconds=20))
+    assert verify_token(SECRET, token, now=NOW).subject == "a"
+
+
+MALFORMED_CLAIMS = [
+    {"exp": "tomorrow"},
+    {"exp": True},
+    {"exp": [1]},
+    {"exp": float("nan")},
+    {"exp": float("inf")},
+    {"iat": "yesterday"},
+    {"iat": None},
+    {"nbf": "now"},
+    {"sub": ["a", "b"]},
+    {"sub": 42},
+    {"sub": ""},
+    {"role": ["admin"]},
+    {"role": "patrol_device", "team": ["一队"]},
+    {"role": "unit", "unit": {"id": "u"}},
+    {"iss": ["pingan"]},
+]
+
+
+@pytest.mark.parametrize("claims", MALFORMED_CLAIMS, ids=[repr(c) for c in MALFORMED_CLAIMS])
+def test_a_malformed_claim_is_an_auth_error(claims: dict[str, object]) -> None:
+    with pytest.raises(AuthError):
+        verify_token(SECRET, _signed(claims), now=NOW)

@@ -7,7 +7,6 @@ All clocks return timezone-aware UTC datetimes; local time zones are applied at 
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -40,19 +39,40 @@ class FixedClock:
 
 
 class ScaledClock:
-    """Runs ``factor`` times faster than real time from ``origin``: for demos in compressed time."""
+    """Compressed time for demos, anchored to a configured ``epoch``: ``epoch + (wall - epoch) * factor``.
 
-    def __init__(self, factor: float, origin: datetime | None = None) -> None:
+    Scaled time is a function of the wall clock alone, so every process configured with the same epoch
+    and factor reads the same "now" (give or take their hosts' clock skew, times the factor), and a
+    restarted process continues from where the wall clock is, never going back. At the epoch itself
+    scaled time equals the epoch; choose it when the demo starts, as time runs ``factor`` times faster
+    from there on.
+    """
+
+    def __init__(self, factor: float, *, epoch: datetime, wall: Clock | None = None) -> None:
         if factor <= 0:
             raise ValueError("clock scale factor must be positive")
+        if epoch.tzinfo is None:
+            raise ValueError("the clock epoch needs a timezone (a UTC offset)")
         self._factor = factor
-        self._origin = (origin or datetime.now(UTC)).astimezone(UTC)
-        self._started = time.monotonic()
+        self._epoch = epoch.astimezone(UTC)
+        self._wall = wall or SystemClock()
 
     def now(self) -> datetime:
-        elapsed = time.monotonic() - self._started
-        return self._origin + timedelta(seconds=elapsed * self._factor)
+        return self._epoch + (self._wall.now() - self._epoch) * self._factor
 
 
-def clock_from_scale(scale: float) -> Clock:
-    return SystemClock() if scale == 1.0 else ScaledClock(scale)
+class ClockSettings(Protocol):
+    @property
+    def pingan_clock_scale(self) -> float: ...
+
+    @property
+    def pingan_clock_epoch(self) -> datetime | None: ...
+
+
+def clock_from_settings(settings: ClockSettings, *, wall: Clock | None = None) -> Clock:
+    """The clock the platform settings configure: real time, or time scaled from PINGAN_CLOCK_EPOCH."""
+    if settings.pingan_clock_scale == 1.0:
+        return wall or SystemClock()
+    if settings.pingan_clock_epoch is None:
+        raise ValueError("a scaled clock needs PINGAN_CLOCK_EPOCH")  # PlatformSettings refuses this earlier
+    return ScaledClock(settings.pingan_clock_scale, epoch=settings.pingan_clock_epoch, wall=wall)

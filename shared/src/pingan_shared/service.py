@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from pingan_shared.clock import Clock, clock_from_scale
+from pingan_shared.clock import Clock, clock_from_settings
 from pingan_shared.db.errors import connection
 from pingan_shared.db.migrations import (
     Migration,
@@ -93,7 +93,7 @@ class ServiceRuntime:
             name=name,
             platform=platform,
             settings=settings,
-            clock=clock or clock_from_scale(platform.pingan_clock_scale),
+            clock=clock or clock_from_settings(platform),
             migrations=load_migrations(name, name),
             produces=produces,
             consumers=consumers,

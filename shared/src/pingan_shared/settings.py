@@ -12,6 +12,7 @@ Outside the dev stack the platform refuses to start with the published developme
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,10 @@ class PlatformSettings(BaseSettings):
     pingan_auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
     pingan_timezone: str = "Asia/Shanghai"
     pingan_clock_scale: float = Field(default=1.0, gt=0, description="1 = real time; 60 = a minute per second")
+    # Compressed time runs from this instant: scaled "now" = epoch + (wall clock - epoch) * scale, so every
+    # process agrees and a restart continues forward. Required when the scale is not 1: a default (each
+    # process's own start) is exactly what made replicas disagree.
+    pingan_clock_epoch: datetime | None = Field(default=None, description="ISO 8601 with a UTC offset")
     pingan_log_level: str = "INFO"
 
     @field_validator("pingan_timezone")
@@ -52,6 +57,22 @@ class PlatformSettings(BaseSettings):
         except (KeyError, ValueError) as exc:  # ZoneInfoNotFoundError is a KeyError
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("pingan_clock_epoch")
+    @classmethod
+    def _epoch_with_offset(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("needs a UTC offset (e.g. 2026-11-01T08:00:00+08:00): hosts may differ in time zone")
+        return value
+
+    @model_validator(mode="after")
+    def _scaled_clock_has_an_epoch(self) -> PlatformSettings:
+        if self.pingan_clock_scale != 1.0 and self.pingan_clock_epoch is None:
+            raise ValueError(
+                "PINGAN_CLOCK_EPOCH (the instant compressed time runs from, with a UTC offset) is required when "
+                "PINGAN_CLOCK_SCALE is not 1, so every process agrees on the time"
+            )
+        return self
 
     @model_validator(mode="after")
     def _heartbeat_within_session(self) -> PlatformSettings:

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from pingan_shared.auth import Role, issue_token
-from pingan_shared.clock import SystemClock
+from pingan_shared.clock import clock_from_settings
 from pingan_shared.events.catalog import CATALOG
 from pingan_shared.settings import PlatformSettings, explain
 
@@ -44,14 +44,18 @@ def token_issue(
     subject: Annotated[str, typer.Option(help="user or device id, e.g. device-07 or 张三")],
     team: Annotated[str | None, typer.Option(help="team id (required for patrol_device)")] = None,
     unit: Annotated[str | None, typer.Option(help="unit id (required for unit)")] = None,
-    hours: Annotated[float, typer.Option(min=0.01, max=24 * 366, help="validity")] = 12,
+    hours: Annotated[float, typer.Option(min=0.01, max=24 * 366, help="validity, in real hours")] = 12,
 ) -> None:
-    """Mint a signed token with PINGAN_AUTH_SECRET (the dev secret unless set)."""
+    """Mint a signed token with PINGAN_AUTH_SECRET (the dev secret unless set).
+
+    Times are on the services' clock (PINGAN_CLOCK_SCALE / PINGAN_CLOCK_EPOCH), so a token works under a
+    compressed-time demo; its validity is stretched by the scale to last the real hours asked for."""
     settings = _platform_settings()
     try:
         token = issue_token(
             settings.pingan_auth_secret.get_secret_value(), role=role, subject=subject,
-            issued_at=SystemClock().now(), ttl=timedelta(hours=hours), team_id=team, unit_id=unit,
+            issued_at=clock_from_settings(settings).now(),
+            ttl=timedelta(hours=hours * settings.pingan_clock_scale), team_id=team, unit_id=unit,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
