@@ -34,7 +34,7 @@ from pingan_shared.db.migrations import (
     pending_migrations,
     platform_migrations,
 )
-from pingan_shared.db.pool import create_pool
+from pingan_shared.db.pool import ConnectionLiveness, create_pool
 from pingan_shared.events.catalog import CATALOG, deadletter_topic
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.logs import configure_logging, get_logger
@@ -124,7 +124,8 @@ class ServiceRuntime:
         return sorted({self.platform.topic(n) for n in names} | {self.deadletter_topic})
 
     async def start(self) -> None:
-        self._pool = await create_pool(self.settings.database_url, max_size=self.settings.database_pool_size)
+        self._pool = await create_pool(self.settings.database_url, max_size=self.settings.database_pool_size,
+                                       liveness=ConnectionLiveness.from_settings(self.settings))
         async with self._pool.acquire() as conn:
             applied = await apply_migrations(conn, self.all_migrations())
         if applied:

@@ -111,6 +111,13 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # A session idle inside a transaction this long is ended by PostgreSQL, releasing its locks (a hung relay
+    # or timer loop); keep it above the longest legitimate pause in a transaction (the relay awaiting acks).
+    database_idle_in_transaction_timeout_seconds: float = Field(default=60, ge=1)
+    # TCP keepalive, both ends: a vanished peer is noticed after idle + interval * count seconds.
+    database_tcp_keepalives_idle_seconds: int = Field(default=30, ge=1, le=7200)
+    database_tcp_keepalives_interval_seconds: int = Field(default=10, ge=1, le=600)
+    database_tcp_keepalives_count: int = Field(default=3, ge=1, le=100)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
