@@ -1,8 +1,13 @@
 """The envelope every event travels in.
 
 The envelope carries identity and lineage (event id, correlation and causation ids), the contract
-(type + schema version) and the partition key; the payload is a frozen pydantic model chosen by
-the catalog. Serialised as UTF-8 JSON so any Kafka tool can read it.
+(type + schema version), the partition key and the key's sequence number; the payload is a frozen pydantic
+model chosen by the catalog. Serialised as UTF-8 JSON so any Kafka tool can read it.
+
+``sequence`` numbers a key's events 1, 2, 3 … in the order their transactions committed. The outbox assigns
+it (``messaging.outbox.enqueue``); ``None`` means unsequenced: an event written before sequences existed,
+or one made outside an outbox. Consumers use it to recognise a transition that arrived out of order
+(``messaging.ordering``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ class Envelope(BaseModel):
     key: str = Field(min_length=1, max_length=500)
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None
+    sequence: int | None = Field(
+        default=None, ge=1,
+        description="the key's sequence number from the producing outbox: 1, 2, 3 … in commit order, with "
+        "gaps allowed; a consumer ignores a transition older than the one it applied; null = unsequenced",
+    )
     payload: dict[str, Any]
 
     def to_bytes(self) -> bytes:

@@ -1,7 +1,10 @@
 """Keeps the outbox and the inbox from growing without end.
 
 * Sent outbox rows are kept a while (audit, and republishing by hand after a broker loss), then removed.
-  Unsent rows are never touched.
+  Unsent rows are never touched, parked ones included: a row the broker refused for good stays, with its
+  error, until an operator retries it (``pingan outbox retry``) and it is sent. The per-key sequence
+  counters (``outbox_key_sequence``) are never purged either: a counter that restarted would make a key's
+  new events look older than those consumers already applied.
 * Inbox rows are what makes a redelivery a no-op, so one may go only when its event can no longer be
   delivered again: after the retention of the topics the service consumes. ``inbox_retention`` must
   therefore exceed the longest topic retention (deploy/k8s keeps topics up to 30 days; the default here

@@ -5,17 +5,29 @@ the two commit or vanish together. ``OutboxRelay`` publishes unsent rows in id o
 order per key and partition), waits for acks=all, then marks them sent. A crash between publish
 and mark re-publishes on restart: duplicates, never loss; consumers' inboxes absorb duplicates.
 
-What "in order per key" means exactly: ids are taken at insert, rows become visible at commit. Writes that
-serialize on their aggregate (a row lock, as every state change of one finding or alert does) commit in id
-order, so their events are published in that order. Two independent transactions of one key running at
-the same moment (two uploads of one team's scans) may become visible out of id order and be published in
-commit order instead; nothing is skipped, since the relay always takes every unsent row.
+Per-key sequence: ``enqueue`` gives every event its key's next sequence number (1, 2, 3 …) from the
+``outbox_key_sequence`` counter, in the caller's transaction, and writes it into the envelope bytes. The
+counter row stays locked until that transaction ends, so two transactions on one key run their enqueues
+one after the other and commit in sequence order (and in id order). Delivery can still reorder a key's
+events (an expired producer batch re-sent after a later one, a re-publish after a crash, a row re-sent
+alone after its batch was refused): consumers tell by the sequence (``messaging.ordering``). Keep the
+enqueue near the end of a transaction: from there to the commit, every other writer of the same key waits.
+Writers that take several keys take them in key order within one enqueue; two enqueues in one transaction
+on overlapping keys can deadlock with another such transaction, which then retries (a RETRY_TRANSACTION).
+
+Parking: a row the broker refuses for good (too large, an illegal topic) would otherwise be retried
+forever and hold back every row after it. The relay parks it instead (``parked_at``, ``parked_error``),
+counts it in ``pingan_outbox_parked`` and goes on; ``pingan outbox parked`` lists parked rows and
+``pingan outbox retry`` puts one back once its cause is fixed. Transient failures (broker away, timeouts,
+leader moves, an expired batch) never park: the batch is retried with backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import Counter
 from collections.abc import Sequence
 
 import asyncpg
@@ -24,6 +36,7 @@ from aiokafka import AIOKafkaProducer
 from pingan_shared.db.errors import connection
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.logs import get_logger
+from pingan_shared.messaging.refusals import illegal_topic, refused_for_good
 from pingan_shared.metrics import Metrics
 
 log = get_logger(__name__)
@@ -31,23 +44,43 @@ log = get_logger(__name__)
 # Only one relay per database publishes at a time, so order per key survives several replicas.
 _RELAY_LOCK_ID = 0x4F555442  # "OUTB"
 
+# One statement per enqueue, whatever the number of events: a count per distinct key. Keys are locked in
+# key order so two writers of overlapping key sets cannot deadlock inside it.
+_BUMP_SEQUENCES = """
+    INSERT INTO outbox_key_sequence AS s (key, last_sequence)
+    SELECT key, count(*) FROM unnest($1::text[]) AS key GROUP BY key ORDER BY key
+    ON CONFLICT (key) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
+    RETURNING key, last_sequence
+"""
 
-async def enqueue(conn: asyncpg.Connection, items: Sequence[tuple[str, Envelope]]) -> None:
-    """Add (topic, envelope) pairs to the outbox inside the caller's transaction."""
+
+async def enqueue(conn: asyncpg.Connection, items: Sequence[tuple[str, Envelope]]) -> list[Envelope]:
+    """Add (topic, envelope) pairs to the outbox inside the caller's transaction; returns the envelopes as
+    stored, each with its key's next sequence number (in the order given)."""
     if not items:
-        return
+        return []
+    keys = [envelope.key for _, envelope in items]
+    bumped = {row["key"]: row["last_sequence"] for row in await conn.fetch(_BUMP_SEQUENCES, keys)}
+    next_sequence = {key: bumped[key] - count + 1 for key, count in Counter(keys).items()}
+    stored = []
+    for _, envelope in items:
+        sequence = next_sequence[envelope.key]
+        next_sequence[envelope.key] = sequence + 1
+        stored.append(envelope.model_copy(update={"sequence": sequence}))
     await conn.execute(
         """
-        INSERT INTO outbox (event_id, topic, key, event_type, schema_version, value)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bytea[])
+        INSERT INTO outbox (event_id, topic, key, event_type, schema_version, sequence, value)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bytea[])
         """,
-        [env.event_id for _, env in items],
+        [env.event_id for env in stored],
         [topic for topic, _ in items],
-        [env.key for _, env in items],
-        [env.type for _, env in items],
-        [env.schema_version for _, env in items],
-        [env.to_bytes() for _, env in items],
+        keys,
+        [env.type for env in stored],
+        [env.schema_version for env in stored],
+        [env.sequence for env in stored],
+        [env.to_bytes() for env in stored],
     )
+    return stored
 
 
 class OutboxRelay:
@@ -59,12 +92,17 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         idle_poll_seconds: float = 1.0,
+        count_interval_seconds: float = 5.0,
     ) -> None:
         self._pool = pool
         self._producer = producer
         self._metrics = metrics
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
+        # The gauges come from counting the outbox's partial indexes; at most this often, so a large
+        # backlog is not counted on every batch.
+        self._count_interval = count_interval_seconds
+        self._counted_at = float("-inf")
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -75,17 +113,18 @@ class OutboxRelay:
                 try:
                     if listener is None or listener.is_closed():
                         listener = await self._listen()
-                    published = await self.publish_batch()
+                    handled = await self.publish_batch()
                     backoff = 0.1
                 except Exception as exc:
                     # Broker or database away: the rows stay unsent; retry with backoff. Nothing is lost.
                     log.warning("outbox relay failed; will retry", error=repr(exc), retry_in=backoff)
                     await self._drop(listener)
                     listener = None
+                    await self._count_while_stuck()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
-                if published < self._batch_size:
+                if handled < self._batch_size:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_poll)
@@ -110,38 +149,114 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_batch(self) -> int:
-        """Publish one batch of unsent rows; returns how many were published."""
+        """Publish one batch of unsent rows, parking those refused for good; returns how many rows left the
+        backlog (published or parked). A transient failure raises and leaves the whole batch unsent."""
         async with connection(self._pool) as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_ID):
                 return 0  # another replica's relay is publishing
             rows = await conn.fetch(
                 """
                 SELECT id, topic, key, event_id, event_type, schema_version, value
-                FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1
+                FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1
                 """,
                 self._batch_size,
             )
-            if not rows:
-                self._metrics.outbox_backlog.set(0)
-                return 0
-            deliveries = []
-            for row in rows:
-                headers = [
-                    ("event_type", row["event_type"].encode()),
-                    ("schema_version", str(row["schema_version"]).encode()),
-                    ("event_id", str(row["event_id"]).encode()),
-                ]
-                deliveries.append(
-                    await self._producer.send(
-                        row["topic"], value=row["value"], key=row["key"].encode(), headers=headers
-                    )
+            refused = await self._deliver(rows) if rows else {}
+            sent = [row for row in rows if row["id"] not in refused]
+            if sent:
+                await conn.execute(
+                    "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in sent]
                 )
-            await asyncio.gather(*deliveries)
-            await conn.execute(
-                "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-            )
-            for row in rows:
+            if refused:
+                await self._park(conn, rows, refused)
+            for row in sent:
                 self._metrics.events_published.labels(topic=row["topic"]).inc()
             if len(rows) < self._batch_size:
-                self._metrics.outbox_backlog.set(0)
+                self._metrics.outbox_backlog.set(0)  # exact, as of this batch: nothing more was waiting
+            if refused or time.monotonic() - self._counted_at >= self._count_interval:
+                await self._count(conn)
             return len(rows)
+
+    async def _deliver(self, rows: Sequence[asyncpg.Record]) -> dict[int, str]:
+        """Send every row and wait for the acks; returns the rows refused for good, by id, with the reason.
+        Raises on the first transient failure."""
+        refused: dict[int, str] = {}
+        in_flight: list[tuple[asyncpg.Record, asyncio.Future[object]]] = []
+        for row in rows:
+            problem = illegal_topic(row["topic"])
+            if problem is not None:
+                refused[row["id"]] = problem
+                continue
+            try:
+                in_flight.append((row, await self._send(row)))
+            except Exception as exc:
+                if not refused_for_good(exc):
+                    raise
+                refused[row["id"]] = _describe(exc)  # refused before sending: this row and no other
+        outcomes = await asyncio.gather(*(future for _, future in in_flight), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not refused_for_good(outcome):
+                if not isinstance(outcome, Exception):  # a cancelled delivery: the producer is stopping
+                    raise RuntimeError(f"delivery interrupted: {outcome!r}") from outcome
+                raise outcome
+        # The broker refuses a produce batch as a whole, so every row sharing a batch with the culprit got
+        # the same refusal. Send each of them alone to find which rows are refused for themselves.
+        for (row, _), outcome in zip(in_flight, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                try:
+                    await (await self._send(row))
+                except Exception as exc:
+                    if not refused_for_good(exc):
+                        raise
+                    refused[row["id"]] = _describe(exc)
+        return refused
+
+    async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
+        headers = [
+            ("event_type", row["event_type"].encode()),
+            ("schema_version", str(row["schema_version"]).encode()),
+            ("event_id", str(row["event_id"]).encode()),
+        ]
+        future: asyncio.Future[object] = await self._producer.send(
+            row["topic"], value=row["value"], key=row["key"].encode(), headers=headers
+        )
+        return future
+
+    async def _park(self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], refused: dict[int, str]) -> None:
+        ids = sorted(refused)
+        await conn.execute(
+            """
+            UPDATE outbox SET parked_at = now(), parked_error = p.error
+            FROM unnest($1::bigint[], $2::text[]) AS p(id, error) WHERE outbox.id = p.id
+            """,
+            ids, [refused[i] for i in ids],
+        )
+        for row in rows:
+            if row["id"] in refused:
+                log.error("outbox row refused for good; parked", outbox_id=row["id"], topic=row["topic"],
+                          key=row["key"], event_id=str(row["event_id"]), event_type=row["event_type"],
+                          size=len(row["value"]), error=refused[row["id"]])
+
+    async def _count(self, conn: asyncpg.Connection) -> None:
+        """Set both gauges from the outbox itself (each count reads only its partial index)."""
+        backlog, parked = await conn.fetchrow(
+            """
+            SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL),
+                   (SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL)
+            """
+        )
+        self._metrics.outbox_backlog.set(backlog)
+        self._metrics.outbox_parked.set(parked)
+        self._counted_at = time.monotonic()
+
+    async def _count_while_stuck(self) -> None:
+        """While publishing fails the backlog grows: keep the gauges true if the database answers."""
+        if time.monotonic() - self._counted_at < self._count_interval:
+            return
+        with contextlib.suppress(Exception):
+            async with connection(self._pool) as conn:
+                await self._count(conn)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]

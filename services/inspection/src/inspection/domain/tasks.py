@@ -1,0 +1,108 @@
+"""A rectification task (整改任务) and what may happen to it.
+
+    triage ──assign──▶ open ──submit (with evidence)──▶ submitted ──revisit: verified──▶ verified
+                        ▲                                   │
+                        └──────── revisit: rejected ────────┘   (deadline unchanged)
+
+Overdue is not a state but a fact that happens once: at its deadline a task not yet verified is overdue, and
+stays in whatever state it is (a unit may still rectify; the later verification resolves the overdue alert).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from inspection.domain.calendar import DayBasis
+
+
+class TaskStatus(StrEnum):
+    TRIAGE = "triage"
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+
+
+class TaskRuleBroken(Exception):
+    """The task cannot do this now. ``field`` names what to change; ``conflict`` says the state is at fault
+    (HTTP 409) rather than the request (422)."""
+
+    def __init__(self, reason: str, *, field: str = "status", conflict: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+        self.conflict = conflict
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    unit_id: str | None
+    status: TaskStatus
+    deadline: datetime
+    day_basis: DayBasis
+    listed: bool = False
+    overdue_at: datetime | None = None
+    verified_at: datetime | None = None
+    rejections: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not TaskStatus.VERIFIED
+
+
+def assign(task: Task, unit_id: str) -> Task:
+    if task.status is not TaskStatus.TRIAGE:
+        raise TaskRuleBroken(f"only a task in triage can be assigned; this one is {task.status.value}")
+    return replace(task, unit_id=unit_id, status=TaskStatus.OPEN)
+
+
+def submit(task: Task, *, text: str, evidence: list[str]) -> Task:
+    if not evidence:
+        raise TaskRuleBroken("evidence is required before a rectification can be submitted", field="evidence",
+                             conflict=False)
+    if not text.strip():
+        raise TaskRuleBroken("say what was rectified", field="text", conflict=False)
+    if task.status is TaskStatus.SUBMITTED:
+        raise TaskRuleBroken("a rectification is already waiting for its revisit")
+    if task.status is not TaskStatus.OPEN:
+        raise TaskRuleBroken(f"a {task.status.value} task takes no rectification")
+    return replace(task, status=TaskStatus.SUBMITTED)
+
+
+def verify(task: Task, *, now: datetime) -> Task:
+    if task.status is not TaskStatus.SUBMITTED:
+        raise TaskRuleBroken(f"nothing submitted to revisit; the task is {task.status.value}")
+    return replace(task, status=TaskStatus.VERIFIED, verified_at=now)
+
+
+def reject(task: Task, *, remaining: str) -> Task:
+    """The revisit found the rectification incomplete: back to the unit, with what remains, same deadline."""
+    if not remaining.strip():
+        raise TaskRuleBroken("say what remains to be rectified", field="remaining", conflict=False)
+    if task.status is not TaskStatus.SUBMITTED:
+        raise TaskRuleBroken(f"nothing submitted to revisit; the task is {task.status.value}")
+    return replace(task, status=TaskStatus.OPEN, rejections=task.rejections + 1)
+
+
+def list_under_supervision(task: Task, *, deadline: datetime, now: datetime) -> Task:
+    """挂牌督办: the task gets its own deadline (e.g. two months for a residential compound)."""
+    if not task.is_open:
+        raise TaskRuleBroken("a verified task cannot be listed")
+    if deadline <= now:
+        raise TaskRuleBroken("the deadline must be in the future", field="deadline", conflict=False)
+    return replace(task, listed=True, deadline=deadline)
+
+
+def falls_overdue(task: Task, *, now: datetime) -> bool:
+    """True once, when the deadline has come and the task is still not verified."""
+    return task.is_open and task.overdue_at is None and now >= task.deadline
+
+
+def mark_overdue(task: Task, *, now: datetime) -> Task:
+    return replace(task, overdue_at=now)
+
+
+def on_time(task: Task) -> bool:
+    return task.verified_at is not None and task.verified_at <= task.deadline
