@@ -29,8 +29,13 @@ class Metrics:
             ["group", "topic", "partition"], registry=self.registry,
         )
         self.outbox_backlog = Gauge(
-            "pingan_outbox_backlog", "Outbox rows not yet published (as last seen by the relay)",
+            "pingan_outbox_backlog", "Outbox rows waiting to be published, parked rows not included "
+            "(as last counted by the relay, at most a few seconds old)",
             registry=self.registry,
+        )
+        self.outbox_parked = Gauge(
+            "pingan_outbox_parked", "Outbox rows the broker refused for good, kept until "
+            "`pingan outbox retry` (as last counted by the relay)", registry=self.registry,
         )
         self.timers_fired = Counter(
             "pingan_timers_fired_total", "Durable timers fired, by outcome", ["kind", "outcome"],
