@@ -26,6 +26,7 @@ class Role(StrEnum):
     PATROL_DEVICE = "patrol_device"
     ORGANISER = "organiser"
     INSPECTOR = "inspector"
+    SUPERVISION_MEMBER = "supervision_member"  # 平安市民监督团: records findings, sees only their own
     UNIT = "unit"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
