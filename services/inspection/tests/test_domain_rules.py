@@ -160,3 +160,20 @@ def test_scorecard_counts_units_and_bundles_and_ranks() -> None:
     (bundle,) = card["bundles"]
     assert bundle["subject"] == "镇A+局B" and bundle["findings"] == 1 and bundle["rectified_late"] == 1
     assert bundle["revisit_rejections"] == 1
+
+
+def test_reminders_come_at_nine_on_the_days_that_leave_three_and_one() -> None:
+    from inspection.domain.reminders import next_reminder
+
+    deadline = datetime(2026, 11, 30, tzinfo=SHANGHAI)  # end of Sun 29 Nov
+    first = next_reminder(deadline, DayBasis.CALENDAR, SHANGHAI, after=datetime(2026, 11, 16, tzinfo=SHANGHAI))
+    assert first == (datetime(2026, 11, 26, 9, tzinfo=SHANGHAI), 3)
+    second = next_reminder(deadline, DayBasis.CALENDAR, SHANGHAI, after=first[0])
+    assert second == (datetime(2026, 11, 28, 9, tzinfo=SHANGHAI), 1)
+    assert next_reminder(deadline, DayBasis.CALENDAR, SHANGHAI, after=second[0]) is None
+    # working basis, deadline end of Tue 13 Oct 2026: on Fri 9 Oct three working days are left (Sat 10 Oct
+    # is a make-up workday, then Mon 12 and Tue 13)
+    working = datetime(2026, 10, 14, tzinfo=SHANGHAI)
+    start = datetime(2026, 9, 20, tzinfo=SHANGHAI)
+    assert next_reminder(working, DayBasis.WORKING, SHANGHAI, after=start) == (
+        datetime(2026, 10, 9, 9, tzinfo=SHANGHAI), 3)

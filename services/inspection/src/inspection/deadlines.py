@@ -1,0 +1,41 @@
+"""Arming a task's deadline and reminder timers (durable, in the caller's transaction).
+
+``task-deadline`` fires once at the deadline (overdue if not verified); ``task-reminder`` fires at each
+reminder (催办) and re-arms itself for the next one. Moving a deadline (listed supervision) re-arms both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from inspection.domain.calendar import DayBasis
+from inspection.domain.reminders import next_reminder
+from pingan_shared.timers import cancel, schedule
+
+TASK_DEADLINE = "task-deadline"
+TASK_REMINDER = "task-reminder"
+
+
+async def arm(conn: asyncpg.Connection, task_id: str, *, deadline: datetime, basis: DayBasis, zone: ZoneInfo,
+              now: datetime) -> None:
+    await schedule(conn, TASK_DEADLINE, task_id, deadline)
+    await arm_reminder(conn, task_id, deadline=deadline, basis=basis, zone=zone, after=now)
+
+
+async def arm_reminder(conn: asyncpg.Connection, task_id: str, *, deadline: datetime, basis: DayBasis,
+                       zone: ZoneInfo, after: datetime) -> None:
+    reminder = next_reminder(deadline, basis, zone, after=after)
+    if reminder is None:
+        await cancel(conn, TASK_REMINDER, task_id)
+    else:
+        moment, days = reminder
+        await schedule(conn, TASK_REMINDER, task_id, moment, {"days_left": days})
+
+
+async def disarm(conn: asyncpg.Connection, task_id: str) -> None:
+    """A verified task needs neither reminders nor an overdue notice."""
+    await cancel(conn, TASK_DEADLINE, task_id)
+    await cancel(conn, TASK_REMINDER, task_id)
