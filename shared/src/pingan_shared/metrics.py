@@ -41,6 +41,10 @@ class Metrics:
             "pingan_timers_fired_total", "Durable timers fired, by outcome", ["kind", "outcome"],
             registry=self.registry,
         )
+        self.timers_failed = Gauge(
+            "pingan_timers_failed", "Timers whose handler failed every attempt: they fire no more until "
+            "`pingan timers retry` (as last counted by the timer runner)", ["kind"], registry=self.registry,
+        )
         self.info = Gauge("pingan_service_info", "Service identity", ["service"], registry=self.registry)
         self.info.labels(**labels).set(1)
 
