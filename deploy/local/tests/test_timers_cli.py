@@ -1,0 +1,98 @@
+"""`pingan timers failed` and `pingan timers retry` against a real service database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from pingan_shared.clock import FixedClock
+from pingan_shared.db.migrations import apply_migrations, platform_migrations
+from pingan_shared.db.pool import create_pool
+from pingan_shared.metrics import Metrics
+from pingan_shared.timers import Timer, TimerRunner, schedule
+from pingan_stack.testing import SAMPLE_TIME
+from pingan_stack.timers_cli import service_database_url
+from pingan_stack.topology import SERVICES
+
+ALERTS = next(s for s in SERVICES if s.name == "alerts")
+
+
+def pingan(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ALERTS_DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "pingan_stack", *args], capture_output=True, text=True,
+                          timeout=60, env=env)
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, max_size=4)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn, platform_migrations())
+    yield pool
+    await pool.close()
+
+
+async def test_a_failed_timer_is_listed_and_fires_once_retried(pool: asyncpg.Pool, database_url: str) -> None:
+    clock = FixedClock(SAMPLE_TIME)
+    delivered: list[str] = []
+
+    async def deliver(conn: asyncpg.Connection, timer: Timer) -> None:
+        if not delivered and timer.key == "notice-3":
+            delivered.append("refused")
+            raise RuntimeError("template for 约谈 notices is missing")
+        delivered.append(timer.key)
+
+    runner = TimerRunner(pool, clock, {"escalate": deliver}, Metrics("t"), max_attempts=1)
+    async with pool.acquire() as conn:
+        await schedule(conn, "escalate", "notice-3", SAMPLE_TIME - timedelta(hours=1), {"step": "约谈"})
+        await schedule(conn, "escalate", "notice-4", SAMPLE_TIME)
+    assert await runner.fire_due() == 2
+    timer_id = await pool.fetchval("SELECT id FROM timers WHERE timer_key = 'notice-3'")
+
+    listed = pingan("timers", "failed", "--service", "alerts", "--json", database_url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    [line] = listed.stdout.splitlines()
+    assert json.loads(line) == {
+        "service": "alerts", "id": timer_id, "kind": "escalate", "key": "notice-3",
+        "due_at": (SAMPLE_TIME - timedelta(hours=1)).isoformat(), "attempts": 1,
+        "last_error": "RuntimeError('template for 约谈 notices is missing')", "payload": {"step": "约谈"},
+    }
+    human = pingan("timers", "failed", "--service", "alerts", database_url=database_url)
+    assert human.stdout.startswith("alerts: 1 failed timer(s)\n"), human.stdout
+    assert f"#{timer_id}  escalate notice-3" in human.stdout and "约谈 notices is missing" in human.stdout
+
+    retried = pingan("timers", "retry", str(timer_id), "--service", "alerts", database_url=database_url)
+    assert retried.returncode == 0, retried.stderr
+    again = pingan("timers", "retry", str(timer_id), "--service", "alerts", database_url=database_url)
+    assert again.returncode == 1 and f"no failed timer #{timer_id}" in again.stderr
+    assert pingan("timers", "failed", "--service", "alerts", "--json", database_url=database_url).stdout == ""
+
+    assert await runner.fire_due() == 1
+    assert await runner.fire_due() == 0
+    assert delivered == ["refused", "notice-4", "notice-3"]
+
+
+def test_an_unreachable_database_is_reported_without_a_traceback() -> None:
+    done = pingan("timers", "failed", "--service", "alerts",
+                  database_url="postgresql://postgres:secret@127.0.0.1:1/pingan_alerts")
+    assert done.returncode == 1
+    assert "alerts: cannot read timers from postgresql://postgres:***@127.0.0.1:1/pingan_alerts" in done.stderr
+    assert "Traceback" not in done.stderr and "secret" not in done.stderr
+    unknown = pingan("timers", "failed", "--service", "nope", database_url="")
+    assert unknown.returncode == 2 and "unknown service nope" in unknown.stderr
+
+
+def test_each_service_database_is_found_as_pingan_up_sets_it() -> None:
+    own = {"ALERTS_DATABASE_URL": "postgresql://a@db:5432/alerts_here", "DATABASE_URL": "postgresql://s@srv:5433/x"}
+    assert service_database_url(ALERTS, own) == "postgresql://a@db:5432/alerts_here"
+    assert service_database_url(ALERTS, {"DATABASE_URL": "postgresql://s:pw@srv:5433/postgres?sslmode=require"}) == (
+        "postgresql://s:pw@srv:5433/pingan_alerts?sslmode=require")
+    assert service_database_url(ALERTS, {"PINGAN_PG_PORT": "6000"}) == "postgresql://postgres@127.0.0.1:6000/pingan_alerts"
+    assert service_database_url(ALERTS, {}) == "postgresql://postgres@127.0.0.1:54320/pingan_alerts"
