@@ -14,6 +14,7 @@ from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import clock_from_settings
 from pingan_shared.events.catalog import CATALOG
 from pingan_shared.settings import PlatformSettings, explain
+from pingan_stack.outbox_cli import outbox_app
 from pingan_stack.timers_cli import timers_app
 
 app = typer.Typer(help="Pingan 平安 — community safety services. `pingan up` runs everything on this machine.",
@@ -22,6 +23,7 @@ token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
 events_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(events_app, name="events")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(timers_app, name="timers")
 
 

@@ -10,8 +10,9 @@ Per-key sequence: ``enqueue`` gives every event its key's next sequence number (
 counter row stays locked until that transaction ends, so two transactions on one key run their enqueues
 one after the other and commit in sequence order (and in id order). Delivery can still reorder a key's
 events (an expired producer batch re-sent after a later one, a re-publish after a crash, a row re-sent
-alone after its batch was refused): consumers tell by the sequence (``messaging.ordering``). Keep the
-enqueue near the end of a transaction: from there to the commit, every other writer of the same key waits.
+alone after its batch was refused, a parked row handed back): consumers tell by the sequence
+(``messaging.ordering``). Keep the enqueue near the end of a transaction: from there to the commit, every
+other writer of the same key waits.
 Writers that take several keys take them in key order within one enqueue; two enqueues in one transaction
 on overlapping keys can deadlock with another such transaction, which then retries (a RETRY_TRANSACTION).
 
