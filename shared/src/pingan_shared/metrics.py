@@ -45,6 +45,10 @@ class Metrics:
             "pingan_timers_failed", "Timers whose handler failed every attempt: they fire no more until "
             "`pingan timers retry` (as last counted by the timer runner)", ["kind"], registry=self.registry,
         )
+        self.broker_up = Gauge(
+            "pingan_broker_up", "1 if the broker answered the service's last probe, else 0 (the service "
+            "stays ready without it: writes wait in the outbox)", registry=self.registry,
+        )
         self.info = Gauge("pingan_service_info", "Service identity", ["service"], registry=self.registry)
         self.info.labels(**labels).set(1)
 

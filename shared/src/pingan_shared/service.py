@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import os
 import signal
 import socket
@@ -25,6 +26,8 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from pingan_shared.broker_link import BrokerStatus, until_reachable
+from pingan_shared.broker_link import watch as watch_broker
 from pingan_shared.clock import Clock, clock_from_settings
 from pingan_shared.db.errors import connection
 from pingan_shared.db.migrations import (
@@ -43,10 +46,18 @@ from pingan_shared.messaging.housekeeping import Housekeeper
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay
 from pingan_shared.metrics import Metrics
+from pingan_shared.readiness import Readiness
 from pingan_shared.settings import PlatformSettings, ServiceSettings, explain
 from pingan_shared.timers import TimerHandler, TimerRunner
 
 log = get_logger(__name__)
+
+# How long start() waits for the broker's clients before serving without them (a broker that refuses
+# connections fails at once; an unreachable address takes up to a connect timeout).
+BROKER_START_GRACE_SECONDS = 15.0
+# How often the broker is probed for /ready's body and pingan_broker_up, and how long a probe may take.
+BROKER_PROBE_SECONDS = 5.0
+BROKER_PROBE_TIMEOUT_SECONDS = 3.0
 
 
 @dataclass
@@ -61,6 +72,7 @@ class ServiceRuntime:
     timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)
     metrics: Metrics = field(init=False)
     events: EventFactory = field(init=False)
+    broker: BrokerStatus = field(init=False)
     failure: BaseException | None = field(default=None, init=False)
     # In a service process a dying background loop stops the process (see _on_task_done); a test that runs
     # the service in-process turns this off and checks ``failure`` instead of being killed with it.
@@ -69,10 +81,12 @@ class ServiceRuntime:
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _consumers: list[InboxConsumer] = field(default_factory=list, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+    _broker_settled: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.name)
         self.events = EventFactory(self.name, self.clock, self.platform.kafka_topic_prefix)
+        self.broker = BrokerStatus(self.metrics.broker_up)
 
     @classmethod
     def for_service(
@@ -124,44 +138,85 @@ class ServiceRuntime:
         return sorted({self.platform.topic(n) for n in names} | {self.deadletter_topic})
 
     async def start(self) -> None:
+        """Database and migrations first (a service cannot take writes without them, so these fail the
+        start); the broker's clients come up in the background, so intake does not depend on the broker."""
         self._pool = await create_pool(self.settings.database_url, max_size=self.settings.database_pool_size,
                                        liveness=ConnectionLiveness.from_settings(self.settings))
         async with self._pool.acquire() as conn:
             applied = await apply_migrations(conn, self.all_migrations())
         if applied:
             log.info("migrations applied", migrations=[f"{m.component}/{m.version:04d}_{m.name}" for m in applied])
-        await ensure_topics(
-            self.platform.kafka_bootstrap_servers, self.topics(),
-            partitions=self.platform.kafka_topic_partitions,
-            replication_factor=self.platform.kafka_replication_factor,
-        )
-        self._producer = build_producer(self.platform.kafka_bootstrap_servers, client_id=self.name)
-        await self._producer.start()
-        relay = OutboxRelay(self._pool, self._producer, self.metrics, batch_size=self.settings.relay_batch_size)
-        self._spawn("outbox-relay", relay.run())
         housekeeper = Housekeeper(
             self._pool, outbox_retention=timedelta(hours=self.settings.outbox_retention_hours),
             inbox_retention=timedelta(days=self.settings.inbox_retention_days),
             interval_seconds=self.settings.housekeeping_interval_seconds,
         )
         self._spawn("housekeeping", housekeeper.run())
-        for spec in self.consumers:
-            consumer = InboxConsumer(
-                service=self.name, spec=spec, pool=self._pool, clock=self.clock, metrics=self.metrics,
-                bootstrap_servers=self.platform.kafka_bootstrap_servers,
-                topic_prefix=self.platform.kafka_topic_prefix, deadletter_topic=self.deadletter_topic,
-                batch_size=self.settings.consumer_batch_size,
-                session_timeout_ms=self.platform.kafka_session_timeout_ms,
-                heartbeat_interval_ms=self.platform.kafka_heartbeat_interval_ms,
-            )
-            await consumer.start()
-            self._consumers.append(consumer)
-            self._spawn(f"consumer:{spec.group_id}", consumer.run())
         if self.timer_handlers:
             runner = TimerRunner(self._pool, self.clock, self.timer_handlers, self.metrics,
                                  poll_seconds=self.settings.timer_poll_seconds)
             self._spawn("timers", runner.run())
-        log.info("service started", topics=self.topics(), consumers=[c.group_id for c in self._consumers])
+        self._broker_settled.clear()
+        self._spawn("broker", self._connect_broker())
+        # When the broker answers, its clients are up before the service serves (consumers are members of
+        # their group from the first request); when it does not, serve anyway after the first failure.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._broker_settled.wait(), BROKER_START_GRACE_SECONDS)
+        log.info("service started", topics=self.topics(), broker=self.broker.describe(),
+                 consumers=[c.group_id for c in self._consumers])
+
+    async def _connect_broker(self) -> None:
+        """Topics, then the producer (the relay publishes only through a started one), then each consumer;
+        each step retried until the broker answers. Then watch the broker for /ready and the metric."""
+        settle = self._broker_settled.set
+        await until_reachable("topics", self._ensure_topics, self.broker, on_failure=settle)
+        producer = await until_reachable("producer", self._start_producer, self.broker, on_failure=settle)
+        self._producer = producer
+        relay = OutboxRelay(self.pool, producer, self.metrics, batch_size=self.settings.relay_batch_size)
+        self._spawn("outbox-relay", relay.run())
+        for spec in self.consumers:
+            consumer = await until_reachable(f"consumer {spec.group_id}", functools.partial(self._start_consumer, spec),
+                                             self.broker, on_failure=settle)
+            self._consumers.append(consumer)
+            self._spawn(f"consumer:{spec.group_id}", consumer.run())
+        settle()
+        log.info("broker clients started", consumers=[c.group_id for c in self._consumers])
+        await watch_broker(producer, self.broker, every_seconds=BROKER_PROBE_SECONDS,
+                           timeout_seconds=BROKER_PROBE_TIMEOUT_SECONDS)
+
+    async def _ensure_topics(self) -> None:
+        await ensure_topics(
+            self.platform.kafka_bootstrap_servers, self.topics(),
+            partitions=self.platform.kafka_topic_partitions,
+            replication_factor=self.platform.kafka_replication_factor,
+        )
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        producer = build_producer(self.platform.kafka_bootstrap_servers, client_id=self.name)
+        try:
+            await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):  # a failed start leaves a client to close; the next try builds anew
+                await producer.stop()
+            raise
+        return producer
+
+    async def _start_consumer(self, spec: ConsumerSpec) -> InboxConsumer:
+        consumer = InboxConsumer(
+            service=self.name, spec=spec, pool=self.pool, clock=self.clock, metrics=self.metrics,
+            bootstrap_servers=self.platform.kafka_bootstrap_servers,
+            topic_prefix=self.platform.kafka_topic_prefix, deadletter_topic=self.deadletter_topic,
+            batch_size=self.settings.consumer_batch_size,
+            session_timeout_ms=self.platform.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.platform.kafka_heartbeat_interval_ms,
+        )
+        try:
+            await consumer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):  # an aiokafka consumer cannot be started twice: build anew
+                await consumer.stop()
+            raise
+        return consumer
 
     def _spawn(self, name: str, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine, name=f"{self.name}:{name}")
@@ -199,7 +254,9 @@ class ServiceRuntime:
             await self._pool.close()
             self._pool = None
 
-    async def readiness(self) -> dict[str, str]:
+    async def readiness(self) -> Readiness:
+        """Ready = able to take writes: database reachable, migrations applied, background workers alive.
+        The broker is reported, not required: writes wait in the outbox while it is away."""
         checks: dict[str, str] = {}
         try:
             async with self.pool.acquire(timeout=2) as conn:
@@ -210,15 +267,8 @@ class ServiceRuntime:
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
             checks["migrations"] = "unknown"
-        try:
-            if self._producer is None:
-                raise RuntimeError("producer not started")
-            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), 3)
-            checks["broker"] = "ok"
-        except Exception as exc:
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
         checks["workers"] = "ok" if self.failure is None else f"failed: {self.failure!r}"
-        return checks
+        return Readiness(checks=checks, reported={"broker": self.broker.describe()})
 
     def lifespan(self) -> Any:
         @asynccontextmanager

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +23,7 @@ from pingan_shared.http.errors import (
 )
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.metrics import Metrics
+from pingan_shared.readiness import Readiness
 
 log = get_logger(__name__)
 
@@ -36,7 +36,7 @@ class Edge:
     auth_secret: str
     clock: Clock
     metrics: Metrics
-    readiness: Callable[[], Awaitable[dict[str, Any]]]
+    readiness: Callable[[], Awaitable[Readiness]]
 
 
 # Request ids that are not UUIDs (a client's own "upload-42") map to a stable UUID in this namespace.
@@ -148,10 +148,8 @@ def create_app(
 
     @app.get("/ready", tags=["ops"])
     async def ready() -> JSONResponse:
-        checks = await edge.readiness()
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(status_code=200 if ok else 503,
-                            content={"status": "ready" if ok else "not ready", "checks": checks})
+        readiness = await edge.readiness()
+        return JSONResponse(status_code=200 if readiness.ready else 503, content=readiness.body())
 
     @app.get("/metrics", tags=["ops"])
     async def metrics() -> Response:

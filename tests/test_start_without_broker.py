@@ -1,0 +1,88 @@
+"""A service starts and takes writes with its database up and its broker down: readiness is about what
+intake needs (database, migrations, workers); the broker's state is reported beside it. Once a broker
+answers at the configured address, topics, producer and consumers come up and the outbox drains."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pingan_shared.auth import Role
+from pingan_shared.events.catalog import TOPIC_PATROL_SCANS
+from pingan_shared.settings import PlatformSettings
+from pingan_stack.embedded import EmbeddedKafka, free_port
+from pingan_stack.testing import bearer, eventually, read_topic, running_service
+
+
+@pytest.fixture
+def broker_not_yet_there(tmp_path: Path) -> Iterator[EmbeddedKafka]:
+    """A broker on a chosen port, not started: nothing listens there until the test starts it."""
+    broker = EmbeddedKafka(port=free_port(), log_path=tmp_path / "broker.log")
+    yield broker
+    broker.stop()
+
+
+async def test_a_service_starts_ready_and_accepts_writes_while_the_broker_is_down(
+    broker_not_yet_there: EmbeddedKafka, topic_prefix: str, database_factory: Callable[[], Awaitable[str]]
+) -> None:
+    from patrol.bootstrap import bootstrap as patrol_bootstrap
+    from patrol.settings import PatrolSettings
+    from roster.bootstrap import bootstrap as roster_bootstrap
+    from roster.settings import RosterSettings
+
+    platform = PlatformSettings(pingan_env="test", kafka_bootstrap_servers=broker_not_yet_there.bootstrap_servers,
+                                kafka_topic_prefix=topic_prefix, kafka_topic_partitions=3,
+                                kafka_session_timeout_ms=3_000, kafka_heartbeat_interval_ms=500)
+    patrol_service = patrol_bootstrap(platform=platform,
+                                      settings=PatrolSettings(database_url=await database_factory()))
+    roster_service = roster_bootstrap(platform=platform,
+                                      settings=RosterSettings(database_url=await database_factory()))
+    scan = {"scan_id": "s-1", "member_id": "张三", "team_id": "一队", "checkpoint_id": "CP-1",
+            "device_time": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}
+
+    async with AsyncExitStack() as stack:
+        patrol = await stack.enter_async_context(running_service(patrol_service))
+        roster = await stack.enter_async_context(running_service(roster_service))
+
+        ready = await patrol.get("/ready")
+        assert ready.status_code == 200, ready.text
+        checks = ready.json()["checks"]
+        assert (checks["database"], checks["migrations"], checks["workers"]) == ("ok", "ok", "ok")
+        assert checks["broker"].startswith("unreachable since "), checks
+        assert (await roster.get("/ready")).status_code == 200
+        assert "pingan_broker_up 0.0" in (await patrol.get("/metrics")).text
+
+        registered = await patrol.post("/v1/checkpoints", json={"id": "CP-1", "tag": "t1", "name": "路口"},
+                                       headers=bearer(Role.ORGANISER))
+        assert registered.status_code == 201, registered.text
+        accepted = await patrol.post("/v1/scans", json=scan, headers=bearer(Role.PATROL_DEVICE, team="一队"))
+        assert accepted.status_code == 201, accepted.text
+        unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+        assert await patrol_service.runtime.pool.fetchval(unsent) == 1
+
+        broker_not_yet_there.start()  # the broker comes up at the configured address
+
+        async def published() -> bool:
+            return await patrol_service.runtime.pool.fetchval(unsent) == 0
+
+        await eventually(published, timeout=90, interval=0.5, what="the outbox to drain once the broker is up")
+        records = await read_topic(broker_not_yet_there.bootstrap_servers, platform.topic(TOPIC_PATROL_SCANS),
+                                   expected=1)
+        assert b"s-1" in records[0].value  # type: ignore[attr-defined]
+
+        async def counted_by_roster() -> bool:
+            response = await roster.get("/v1/attendance", headers=bearer(Role.SUPERVISOR),
+                                        params={"team_id": "一队"})
+            return bool(response.json()["total_scans"] == 1)
+
+        await eventually(counted_by_roster, timeout=90, interval=0.5, what="roster's consumer to start and count")
+
+        async def broker_reported_ok() -> bool:
+            return bool((await patrol.get("/ready")).json()["checks"]["broker"] == "ok")
+
+        await eventually(broker_reported_ok, timeout=30, what="/ready to report the broker ok")
+        assert "pingan_broker_up 1.0" in (await patrol.get("/metrics")).text
