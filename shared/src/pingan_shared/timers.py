@@ -42,6 +42,8 @@ class Timer:
     attempts: int
 
 
+# Runs in a savepoint of the batch's transaction, its timer's row already marked fired: schedule() for
+# its own kind and key re-arms it, raising undoes all it wrote and counts an attempt.
 TimerHandler = Callable[[asyncpg.Connection, Timer], Awaitable[None]]
 
 
