@@ -1,29 +1,39 @@
 """Poison on a live stream: roster dead-letters what it cannot parse or apply, keeps counting the rest,
-and an operator reads the dead letters, with their reasons, through `pingan deadletters`."""
+and an operator reads the dead letters, with their reasons, through `pingan deadletters` — for one service
+or all of them at once, and with a clear answer when the broker is not there."""
 
 from __future__ import annotations
 
 import json
-import os
+import socket
 import subprocess
-import sys
 import uuid
+from collections.abc import Iterator
+
+import pytest
 
 from pingan_shared.clock import FixedClock
-from pingan_shared.events.catalog import SCAN_ACCEPTED
+from pingan_shared.events.catalog import SCAN_ACCEPTED, deadletter_topic
 from pingan_shared.events.envelope import Envelope
-from pingan_shared.messaging.kafka import build_producer
+from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import SAMPLE_TIME, eventually, running_service, sample_factory, sample_scan_event
+from pingan_stack.embedded import free_port
+from pingan_stack.testing import (
+    SAMPLE_TIME,
+    eventually,
+    kafka_env,
+    run_pingan,
+    running_service,
+    sample_factory,
+    sample_scan_event,
+)
+from pingan_stack.topology import all_topics
 from roster.bootstrap import bootstrap
 from roster.settings import RosterSettings
 
 
 def pingan(platform: PlatformSettings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap_servers,
-           "KAFKA_TOPIC_PREFIX": platform.kafka_topic_prefix}
-    return subprocess.run([sys.executable, "-m", "pingan_stack", *args], capture_output=True, text=True,
-                          timeout=60, env=env)
+    return run_pingan(*args, env=kafka_env(platform))
 
 
 async def test_poison_is_dead_lettered_counted_around_and_shown_to_the_operator(
@@ -81,3 +91,58 @@ async def test_poison_is_dead_lettered_counted_around_and_shown_to_the_operator(
     assert "no dead-letter topic" in absent.stdout
     wrong = pingan(platform_settings, "deadletters", "--service", "rosta")
     assert wrong.returncode == 2 and "unknown service rosta" in wrong.stderr
+
+
+async def test_all_services_at_once_on_a_fresh_stack(platform_settings: PlatformSettings) -> None:
+    """Without --service every dead-letter topic is read, the empty ones of a fresh stack included.
+
+    It used to hang in the consumer's stop (a reassignment per topic races aiokafka's fetcher, which
+    swallows the cancellation, aiokafka#983) and to report the topics after the first as empty (after
+    assign(), the consumer's metadata only knows the assigned topic)."""
+    prefix = platform_settings.kafka_topic_prefix
+    await ensure_topics(platform_settings.kafka_bootstrap_servers, all_topics(prefix),
+                        partitions=platform_settings.kafka_topic_partitions, replication_factor=1)
+    letters = {"patrol": 1, "roster": 3}  # inspection and alerts stay empty, as on a fresh `make up`
+    producer = build_producer(platform_settings.kafka_bootstrap_servers, client_id="test")
+    await producer.start()
+    try:
+        for service, count in letters.items():
+            for n in range(count):
+                await (await producer.send(prefix + deadletter_topic(service), value=f"junk {n}".encode(),
+                                           key=f"k{n}".encode()))
+    finally:
+        await producer.stop()
+
+    shown = pingan(platform_settings, "deadletters")
+    assert shown.returncode == 0, shown.stderr
+    for service, count in {"patrol": 1, "roster": 3, "inspection": 0, "alerts": 0}.items():
+        assert f"{service}: {count} dead letter(s) in {prefix}deadletter.{service}" in shown.stdout, shown.stdout
+    as_json = pingan(platform_settings, "deadletters", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    services = [json.loads(line)["service"] for line in as_json.stdout.splitlines()]
+    assert services == ["patrol", "roster", "roster", "roster"]
+
+
+@pytest.fixture
+def silent_broker() -> Iterator[str]:
+    """A port that accepts connections and never answers: a hung broker, or one behind a dropping firewall."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_broker_that_never_answers_is_given_up_on_with_a_clear_message(silent_broker: str) -> None:
+    # The default deadline, not a test-only one; the subprocess timeout only catches a command that hangs.
+    done = run_pingan("deadletters", env={"KAFKA_BOOTSTRAP_SERVERS": silent_broker}, timeout=30)
+    assert done.returncode == 1, done.stdout
+    assert f"no answer from Kafka at {silent_broker} within 10 s (KAFKA_BOOTSTRAP_SERVERS)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_broker_that_is_not_there_is_named() -> None:
+    address = f"127.0.0.1:{free_port()}"
+    done = run_pingan("deadletters", "--timeout", "3", env={"KAFKA_BOOTSTRAP_SERVERS": address}, timeout=30)
+    assert done.returncode == 1, done.stdout
+    assert f"cannot reach Kafka at {address}" in done.stderr and "KAFKA_BOOTSTRAP_SERVERS" in done.stderr
+    assert "Traceback" not in done.stderr

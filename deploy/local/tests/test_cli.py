@@ -18,18 +18,14 @@ import pytest
 from pingan_shared.auth import Role, verify_token
 from pingan_shared.settings import DEV_AUTH_SECRET
 from pingan_stack.embedded import free_port
+from pingan_stack.testing import PINGAN_COMMAND, run_pingan
 from pingan_stack.topology import SERVICES
 
-PINGAN = [sys.executable, "-m", "pingan_stack"]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*PINGAN, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+PINGAN = list(PINGAN_COMMAND)
 
 
 def test_token_issue_mints_a_token_the_services_accept() -> None:
-    done = run("token", "issue", "--role", "patrol_device", "--subject", "设备-07", "--team", "安阳一队")
+    done = run_pingan("token", "issue", "--role", "patrol_device", "--subject", "设备-07", "--team", "安阳一队")
     assert done.returncode == 0, done.stderr
     principal = verify_token(DEV_AUTH_SECRET, done.stdout.strip(), now=datetime.now(UTC))
     assert (principal.role, principal.subject, principal.team_id) == (Role.PATROL_DEVICE, "设备-07", "安阳一队")
@@ -45,13 +41,13 @@ def test_token_issue_mints_a_token_the_services_accept() -> None:
     ],
 )
 def test_token_issue_refuses_bad_input(args: list[str], message: str) -> None:
-    done = run("token", "issue", *args)
+    done = run_pingan("token", "issue", *args)
     assert done.returncode == 2
     assert message in done.stderr
 
 
 def test_token_issue_refuses_the_dev_secret_in_production() -> None:
-    done = run("token", "issue", "--role", "admin", "--subject", "a",
+    done = run_pingan("token", "issue", "--role", "admin", "--subject", "a",
                env={"PINGAN_ENV": "prod", "PINGAN_AUTH_SECRET": DEV_AUTH_SECRET})
     assert done.returncode == 2
     assert "configuration error" in done.stderr and "published development secret" in done.stderr
@@ -59,9 +55,9 @@ def test_token_issue_refuses_the_dev_secret_in_production() -> None:
 
 
 def test_events_schemas_are_printed_and_written(tmp_path: Path) -> None:
-    printed = run("events", "schemas")
+    printed = run_pingan("events", "schemas")
     assert "patrol.scan-accepted.v1" in json.loads(printed.stdout)
-    written = run("events", "schemas", "--out", str(tmp_path))
+    written = run_pingan("events", "schemas", "--out", str(tmp_path))
     assert written.returncode == 0
     assert (tmp_path / "patrol.scan-accepted.v1.schema.json").exists()
 

@@ -72,15 +72,16 @@ def deadletters(
         metavar="NAME", help="roster, patrol, inspection or alerts; repeatable (default: all)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="newest dead letters per service")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    timeout: Annotated[float, typer.Option(min=0.5, max=600, help="give up after this many seconds")] = 10,
 ) -> None:
     """Show what each service could not parse or handle (its deadletter.<service> topic), and why.
 
     Reads KAFKA_BOOTSTRAP_SERVERS and KAFKA_TOPIC_PREFIX; moves no consumer group's offsets.
     """
-    import asyncio
+    import logging
 
     from pingan_shared.events.catalog import deadletter_topic
-    from pingan_stack.deadletters import read_dead_letters
+    from pingan_stack.deadletters import DeadLetterReadError, read_dead_letters
     from pingan_stack.topology import SERVICES
 
     known = [spec.name for spec in SERVICES]
@@ -90,10 +91,12 @@ def deadletters(
                                  param_hint="--service")
     settings = _platform_settings()
     topics = {name: settings.topic(deadletter_topic(name)) for name in (service or known)}
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its connection retries would drown our one line
     try:
-        found = asyncio.run(read_dead_letters(settings.kafka_bootstrap_servers, list(topics.values()), limit=limit))
-    except Exception as exc:  # the broker is not there: say so, no traceback
-        typer.echo(f"cannot read from Kafka at {settings.kafka_bootstrap_servers}: {exc!r}", err=True)
+        found = read_dead_letters(settings.kafka_bootstrap_servers, list(topics.values()), limit=limit,
+                                  timeout=timeout)
+    except DeadLetterReadError as exc:  # the broker is not there or does not answer: say so, no traceback
+        typer.echo(f"pingan deadletters: {exc} (KAFKA_BOOTSTRAP_SERVERS)", err=True)
         raise typer.Exit(1) from exc
     for name, topic in topics.items():
         letters = found.get(topic)

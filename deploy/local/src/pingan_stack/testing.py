@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -220,3 +222,22 @@ def bearer(role: Role, subject: str = "tester", *, team: str | None = None, unit
     token = issue_token(secret, role=role, subject=subject, issued_at=issued_at or datetime.now(UTC),
                         team_id=team, unit_id=unit)
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- the `pingan` command as a user runs it -------------------------------------------------------
+
+PINGAN_COMMAND = (sys.executable, "-m", "pingan_stack")
+
+
+def run_pingan(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``pingan <args>`` as a separate process (our environment plus ``env``) and capture its output.
+
+    ``timeout`` only guards the test run against a command that never returns: it fails the test."""
+    return subprocess.run([*PINGAN_COMMAND, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def kafka_env(platform: PlatformSettings) -> dict[str, str]:
+    """The environment that points the `pingan` command at a test's broker and topic prefix."""
+    return {"KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap_servers,
+            "KAFKA_TOPIC_PREFIX": platform.kafka_topic_prefix}
