@@ -11,7 +11,10 @@ savepoint, to isolate the culprit. Offsets are committed to Kafka only after the
 * a message that cannot be parsed or whose handler fails deterministically is dead-lettered
   (through the outbox, in the same transaction) and the partition moves on;
 * a transient failure (no database connection, a connection lost, a deadlock) retries the whole
-  batch with backoff, never skipping it and never dead-lettering it.
+  batch with backoff, never skipping it and never dead-lettering it;
+* a partition revoked by a rebalance while its batch runs is let go: the batch's transaction still
+  commits, the new owner reads the batch again from the last committed offset and the inbox turns what
+  was already handled into no-ops. A rebalance never stops the consumer.
 
 Partitions are handled one batch at a time, in offset order: no concurrency that could commit past
 an in-flight message.
@@ -162,6 +165,10 @@ class InboxConsumer:
     def group_id(self) -> str:
         return self._group
 
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this member holds now (changes with every rebalance)."""
+        return set(self._consumer.assignment())
+
     async def start(self) -> None:
         await self._consumer.start()
 
@@ -175,9 +182,18 @@ class InboxConsumer:
                 if records:
                     await self._process_until_done(partition, records)
 
+    def _holds(self, partition: TopicPartition) -> bool:
+        # A rebalance runs in aiokafka's background task and may take a partition between any two awaits.
+        return partition in self._consumer.assignment()
+
     async def _process_until_done(self, partition: TopicPartition, records: list[ConsumerRecord]) -> None:
         backoff = 0.1
         while True:
+            if not self._holds(partition):
+                # revoked since the fetch (or during a retry): its new owner reads these records itself
+                log.info("partition revoked; batch left to its new owner", topic=partition.topic,
+                         partition=partition.partition, offset=records[0].offset)
+                return
             try:
                 await self._process(records)
                 break
@@ -189,15 +205,22 @@ class InboxConsumer:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
         next_offset = records[-1].offset + 1
+        if not self._holds(partition):
+            log.info("partition revoked mid-batch; its new owner redelivers the batch to the inbox",
+                     topic=partition.topic, partition=partition.partition, offset=next_offset)
+            return
         try:
             await self._consumer.commit({partition: next_offset})
         except (CommitFailedError, KafkaError) as exc:
-            # The partition moved to another member mid-batch; it will redeliver and the inbox
+            # The partition moved to another member during the commit; it will redeliver and the inbox
             # will recognise what we already committed.
             log.warning("offset commit failed after a rebalance", error=repr(exc))
+            return
         self._report_lag(partition, next_offset)
 
     def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
+        if not self._holds(partition):  # highwater() asserts the partition is assigned
+            return
         highwater = self._consumer.highwater(partition)  # from the last fetch response; None before one
         if highwater is not None:
             self._metrics.consumer_lag.labels(self._group, partition.topic, str(partition.partition)).set(
