@@ -33,8 +33,11 @@ class DeadLetteredV1(Contract):
     source_topic: str
     source_partition: int
     source_offset: int
-    source_key: str | None
+    source_key: str | None = Field(description="the original Kafka key, encoded as raw_value is (at most 2 KiB)")
     source_event_id: str | None
     source_event_type: str | None
-    reason: str
-    raw_value: str = Field(description="the original value, UTF-8 text (or base64: prefix if binary)")
+    reason: str = Field(description="why; NUL and lone surrogates replaced by U+FFFD, cut to 8 KiB of JSON")
+    raw_value: str = Field(description=(
+        "the original value: UTF-8 text as it was, or 'base64:' + base64 when it is not UTF-8, contains NUL "
+        "or would more than double once escaped in JSON; cut to 256 KiB of JSON with a marker "
+        "'…[truncated from N bytes]'; empty for a tombstone"))

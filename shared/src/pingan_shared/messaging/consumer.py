@@ -16,6 +16,9 @@ savepoint, to isolate the culprit. Offsets are committed to Kafka only after the
   commits, the new owner reads the batch again from the last committed offset and the inbox turns what
   was already handled into no-ops. A rebalance never stops the consumer.
 
+Any record, whatever its key and value bytes, ends handled, ignored (another event type on the topic)
+or dead-lettered: ``dead_letters`` makes what a dead letter carries storable and bounded.
+
 Partitions are handled one batch at a time, in offset order: no concurrency that could commit past
 an in-flight message.
 """
@@ -23,7 +26,6 @@ an in-flight message.
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -37,9 +39,9 @@ from pydantic import BaseModel
 from pingan_shared.clock import Clock
 from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable, connection
 from pingan_shared.events.catalog import CATALOG, DEAD_LETTERED, Catalog
-from pingan_shared.events.contracts import DeadLetteredV1
 from pingan_shared.events.envelope import Envelope, EnvelopeError, new_envelope
 from pingan_shared.logs import bound_context, get_logger
+from pingan_shared.messaging.dead_letters import dead_letter_key, dead_letter_payload
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.metrics import Metrics
 
@@ -326,25 +328,14 @@ class InboxConsumer:
 
     def _dead_letter(self, letter: _Letter) -> tuple[str, Envelope]:
         record, envelope = letter.record, letter.envelope
+        payload = dead_letter_payload(record, envelope, letter.reason, self._group)
         log.error("event dead-lettered", topic=record.topic, partition=record.partition,
-                  offset=record.offset, reason=letter.reason)
+                  offset=record.offset, reason=payload.reason)
         self._metrics.events_consumed.labels(
             self._group, envelope.type if envelope else "unparseable", "dead-lettered"
         ).inc()
-        key = record.key.decode("utf-8", "replace") if record.key else None
-        payload = DeadLetteredV1(
-            consumer_group=self._group,
-            source_topic=record.topic,
-            source_partition=record.partition,
-            source_offset=record.offset,
-            source_key=key,
-            source_event_id=str(envelope.event_id) if envelope else None,
-            source_event_type=envelope.type if envelope else None,
-            reason=letter.reason[:2000],
-            raw_value=_as_text(record.value),
-        )
         dead = new_envelope(
-            type=DEAD_LETTERED, schema_version=1, payload=payload, key=key or f"{record.topic}/{record.partition}",
+            type=DEAD_LETTERED, schema_version=1, payload=payload, key=dead_letter_key(record),
             producer=self._service, occurred_at=self._clock.now(), causation=envelope,
         )
         return self._deadletter_topic, dead
@@ -360,18 +351,3 @@ def _runs_of_one_type(claimed: list[_Claimed]) -> list[list[_Claimed]]:
             runs.append([item])
     return runs
 
-
-# A dead letter must fit in a Kafka message even when the original was near the size limit.
-MAX_RAW_BYTES = 256 * 1024
-
-
-def _as_text(raw: bytes | None) -> str:
-    if raw is None:
-        return ""
-    suffix = ""
-    if len(raw) > MAX_RAW_BYTES:
-        raw, suffix = raw[:MAX_RAW_BYTES], f"…[truncated from {len(raw)} bytes]"
-    try:
-        return raw.decode("utf-8") + suffix
-    except UnicodeDecodeError:
-        return "base64:" + base64.b64encode(raw).decode("ascii") + suffix
