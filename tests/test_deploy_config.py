@@ -58,9 +58,8 @@ def test_compose_has_kafka_in_kraft_mode_and_postgres(compose: dict[str, Any]) -
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_compose_service_matches_the_stack(compose: dict[str, Any], name: str) -> None:
     spec, service = SPECS[name], compose["services"][name]
-    dockerfile = ROOT / service["build"]["dockerfile"]
-    assert service["build"]["context"] == "."
-    assert dockerfile == ROOT / "services" / name / "Dockerfile" and dockerfile.exists()
+    assert service["build"] == {"context": ".", "dockerfile": "Dockerfile",
+                                "args": {"SERVICE": name, "PORT": str(spec.default_port)}}
     assert f"{spec.default_port}:{spec.default_port}" in service["ports"]
     assert service["depends_on"] == {"kafka": {"condition": "service_healthy"},
                                      "postgres": {"condition": "service_healthy"}}
@@ -83,15 +82,87 @@ def test_compose_databases_are_created(compose: dict[str, Any]) -> None:
     assert set(re.findall(r"CREATE DATABASE (\w+);", sql)) == {spec.database for spec in SERVICES}
 
 
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_dockerfile_runs_the_service(name: str) -> None:
-    text = (ROOT / "services" / name / "Dockerfile").read_text()
-    port = SPECS[name].default_port
-    assert f'CMD ["python", "-m", "{name}"]' in text
-    assert f"EXPOSE {port}" in text
-    assert f"--package pingan-{name}" in text and "--frozen" in text and "--no-dev" in text
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def _instruction(text: str, keyword: str) -> str:
+    """The last ``keyword`` instruction of the final stage, continuation lines joined."""
+    joined = text.replace("\\\n", " ")
+    return [line for line in joined.splitlines() if line.startswith(keyword + " ")][-1][len(keyword) + 1:]
+
+
+def test_one_dockerfile_for_every_service() -> None:
+    assert DOCKERFILE.exists()
+    assert not list(ROOT.glob("services/*/Dockerfile")), "the per-service copies are gone"
+    text = DOCKERFILE.read_text()
+    # both stages declare the arguments they use (an ARG does not cross a FROM)
+    assert text.count("ARG SERVICE") == 2 and text.count("ARG PORT") == 2
+    assert 'test -n "$SERVICE"' in text, "a build without --build-arg SERVICE fails with a message"
+    assert '--package "pingan-${SERVICE}"' in text and "--frozen" in text and "--no-dev" in text
     assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE), "runs as a non-root user"
-    assert "HEALTHCHECK" in text
+    assert "EXPOSE ${PORT}" in text
+    assert "PINGAN_SERVICE=${SERVICE}" in text and "PINGAN_SERVICE_PORT=${PORT}" in text
+
+
+@pytest.mark.parametrize("name", ["alerts", "roster"])
+def test_the_dockerfile_command_starts_the_named_service_on_all_interfaces(name: str) -> None:
+    """Run the image's CMD here, as the container would, with its port taken: the service named by the
+    build argument starts, listening on 0.0.0.0 and the built-in port unless the environment says otherwise."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from pingan_stack.embedded import free_port
+
+    command = json.loads(_instruction(DOCKERFILE.read_text(), "CMD"))
+    assert command[0] == "python"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SPECS[name].env_prefix)}
+    env |= {"PINGAN_SERVICE": name, "PINGAN_SERVICE_PORT": str(port), "PINGAN_ENV": "test"}
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", port))
+        holder.listen()
+        done = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"port {port} on 0.0.0.0 is already in use (set {SPECS[name].env_prefix}HTTP_PORT)" in done.stderr
+
+
+def test_the_dockerfile_healthcheck_asks_the_service_port() -> None:
+    import http.server
+    import json
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    healthcheck = _instruction(DOCKERFILE.read_text(), "HEALTHCHECK")
+    command = json.loads(healthcheck[healthcheck.index("CMD ") + 4:])
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {**os.environ, "PINGAN_SERVICE": "roster", "PINGAN_SERVICE_PORT": "1"}
+        down = subprocess.run([sys.executable, *command[1:]], capture_output=True, timeout=30, env=env)
+        env["ROSTER_HTTP_PORT"] = str(server.server_address[1])  # the service's own setting wins
+        up = subprocess.run([sys.executable, *command[1:]], capture_output=True, timeout=30, env=env)
+    finally:
+        server.shutdown()
+    assert down.returncode != 0 and up.returncode == 0, up.stderr
+
+
+def test_k8s_readme_builds_the_images_from_the_one_dockerfile() -> None:
+    text = (ROOT / "deploy/k8s/README.md").read_text()
+    assert "services/<name>/Dockerfile" not in text
+    assert "--build-arg SERVICE=" in text and "--build-arg PORT=" in text
 
 
 def _k8s_documents() -> list[dict[str, Any]]:
