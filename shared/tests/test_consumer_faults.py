@@ -16,7 +16,8 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import BaseModel
 
 from pingan_shared.clock import FixedClock
@@ -336,6 +337,60 @@ async def test_a_dead_letter_of_control_bytes_stays_publishable(
     assert "truncated" in raw_value or raw_value.startswith("base64:")
     assert await _publish_outbox(pool, kafka_bootstrap_servers, metrics) == 1
     await read_topic(kafka_bootstrap_servers, f"{topic_prefix}deadletter.test", expected=1)
+
+
+# --- item 15: poison at a position a recreated topic reuses -------------------------------------------------
+
+
+async def test_new_poison_at_a_reused_offset_is_dead_lettered_after_the_topic_was_recreated(
+    pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, kafka_bootstrap_servers: str,
+    topic_prefix: str, handled_table: None,
+) -> None:
+    topic = f"{topic_prefix}patrol.scans"
+    factory = sample_factory(topic_prefix)
+
+    async def poison_then_good(poison: bytes, seq: int) -> None:
+        await ensure_topics(kafka_bootstrap_servers, [topic, f"{topic_prefix}deadletter.test"], partitions=1,
+                            replication_factor=1)
+        good = sample_scan_event(factory, "team-p", seq)[1]
+        for value in (poison, good.to_bytes()):
+            await (await producer.send(topic, value=value, key=b"team-p"))
+        async with _running(_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix)) as task:
+            async def good_handled() -> bool:
+                _alive(task)
+                return await pool.fetchval("SELECT count(*) FROM handled WHERE event_id = $1", good.event_id) == 1
+
+            await eventually(good_handled, what="the good event after the poison handled")
+
+    await poison_then_good(b"first poison", 1)
+    # What a restart of the embedded broker does (memory storage): the topic and the group's offsets are gone,
+    # the database keeps its inbox. New records start again at offset 0.
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers, client_id="test-admin")
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])
+    finally:
+        await admin.close()
+    await _forget_group_offsets(kafka_bootstrap_servers, topic, f"{topic_prefix}{GROUP}")
+    await poison_then_good(b"second poison, other bytes", 2)
+
+    raw_values = [letter["envelope"].payload["raw_value"] for letter in await _dead_letters(pool, topic_prefix)]
+    assert raw_values == ["first poison", "second poison, other bytes"]
+
+
+async def _forget_group_offsets(bootstrap: str, topic: str, group: str) -> None:
+    """Rewind the group to offset 0 on the recreated topic, as a broker that forgot it would have it."""
+    await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=1)
+    rewinder = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+                                session_timeout_ms=3_000, heartbeat_interval_ms=500)
+    await rewinder.start()
+    try:
+        while not rewinder.assignment():
+            await rewinder.getmany(timeout_ms=200)
+        await rewinder.commit(dict.fromkeys(rewinder.assignment(), 0))
+    finally:
+        await rewinder.stop()
+
 
 
 # --- what a dead letter carries, without I/O ------------------------------------------------------------

@@ -26,6 +26,7 @@ an in-flight message.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -314,14 +315,14 @@ class InboxConsumer:
         self._metrics.events_consumed.labels(self._group, item.envelope.type, "handled").inc()
 
     async def _claim_unparseable(self, conn: asyncpg.Connection, record: ConsumerRecord) -> bool:
-        """Inbox row for a message without an event id, keyed by its position; False if seen before."""
+        """Inbox row for a message without an event id; False if seen before."""
         inserted = await conn.fetchval(
             """
             INSERT INTO inbox (message_id, consumer_group, event_type, topic, partition, "offset", outcome)
             VALUES ($1, $2, NULL, $3, $4, $5, 'dead-lettered')
             ON CONFLICT DO NOTHING RETURNING 1
             """,
-            f"raw:{record.topic}/{record.partition}/{record.offset}", self._group, record.topic,
+            _raw_message_id(record), self._group, record.topic,
             record.partition, record.offset,
         )
         return inserted is not None
@@ -339,6 +340,16 @@ class InboxConsumer:
             producer=self._service, occurred_at=self._clock.now(), causation=envelope,
         )
         return self._deadletter_topic, dead
+
+
+def _raw_message_id(record: ConsumerRecord) -> str:
+    """Inbox id of a record without an event id: its position and a digest of its content. The position
+    alone is not enough: a broker that forgot a topic (the embedded one on restart) hands out offsets
+    again while the inbox remembers them. Redeliveries of one record keep their bytes and timestamp."""
+    digest = hashlib.sha256(str(record.timestamp).encode())
+    for part in (record.key, record.value):
+        digest.update(b"-" if part is None else len(part).to_bytes(8, "big") + part)
+    return f"raw:{record.topic}/{record.partition}/{record.offset}/{digest.hexdigest()[:32]}"
 
 
 def _runs_of_one_type(claimed: list[_Claimed]) -> list[list[_Claimed]]:
