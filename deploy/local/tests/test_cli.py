@@ -153,3 +153,16 @@ def test_a_service_refuses_to_start_in_production_with_the_default_secret(
     assert done.returncode == 2
     assert "configuration error" in done.stderr and "PINGAN_AUTH_SECRET" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_pingan_up_shows_initdbs_own_message(tmp_path: Path, stack_env: dict[str, str]) -> None:
+    """A data directory initdb refuses (here: not empty, and no cluster in it) is explained in initdb's words."""
+    pgdata = tmp_path / "data" / "pgdata"
+    pgdata.mkdir(parents=True)
+    (pgdata / "notes.txt").write_text("something else lives here")
+    done = subprocess.run([*PINGAN, "up", "--data-dir", str(tmp_path / "data")], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **stack_env})
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert f"initdb could not create {pgdata}" in done.stderr, done.stderr[-2000:]
+    assert "exists but is not empty" in done.stderr  # initdb's own words
+    assert "Traceback" not in done.stderr

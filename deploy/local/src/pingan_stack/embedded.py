@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import signal
@@ -112,11 +113,14 @@ class EmbeddedPostgres:
             for path in [self.data_dir, *self.data_dir.rglob("*")]:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            done = subprocess.run(
                 [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "-U", "postgres",
                  "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
-                check=True, capture_output=True, **self._user_kwargs(),  # type: ignore[call-overload]
+                check=False, capture_output=True, **self._user_kwargs(),  # type: ignore[call-overload]
             )
+            if done.returncode != 0:  # initdb says best what is wrong (not empty, not writable, locale …)
+                said = (done.stderr or done.stdout or b"").decode(errors="replace").strip()
+                raise EmbeddedServerError(f"initdb could not create {self.data_dir} (exit {done.returncode}):\n{said}")
 
     def start(self, timeout: float = 30) -> None:
         if not port_is_free(self.host, self.port):
@@ -144,6 +148,20 @@ class EmbeddedPostgres:
                 return
             time.sleep(0.1)
         raise EmbeddedServerError(f"PostgreSQL on port {self.port} did not accept connections in {timeout} s")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def restart(self, timeout: float = 30) -> None:
+        """Start again after the postmaster died: its orphaned backends (same process group) go first,
+        since they would hold the shared memory a new postmaster needs."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.stop()
+        self.start(timeout)
 
     def stop(self, timeout: float = 20) -> None:
         """Fast shutdown (SIGINT): open client connections do not hold it up."""
@@ -187,6 +205,15 @@ class EmbeddedKafka:
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for_port(self.host, self.port, timeout, self.process)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def restart(self, timeout: float = 30) -> None:
+        """Start again after the broker died (memory storage: it comes back with no topics)."""
+        self.stop()
+        self.start(timeout)
 
     def stop(self, timeout: float = 10) -> None:
         _stop_process(self.process, signal.SIGTERM, timeout)
