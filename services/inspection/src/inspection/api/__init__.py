@@ -1,0 +1,14 @@
+"""inspection's HTTP API: one router per resource, all under /v1. Add a resource's router here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from inspection.api import cycles, findings, notices, units
+
+ROUTERS: list[APIRouter] = [
+    units.router,
+    cycles.router,
+    findings.router,
+    notices.router,
+]

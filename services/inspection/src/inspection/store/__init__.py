@@ -1,0 +1,1 @@
+"""SQL of inspection, one module per aggregate (units, cycles, findings, notices, tasks, alerts)."""

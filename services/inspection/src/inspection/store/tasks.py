@@ -1,0 +1,161 @@
+"""SQL for rectification tasks: insert (merging into the open task of the same unit and hazard key, which
+the database keeps unique), and reads.
+
+A task never carries who recorded its finding: the recorder stays with the finding (sealed table) and in
+the timeline, which the API shows to a unit by role only.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+# What a task is, as the API shows it (without its accountability and alert state, read separately).
+TASK_COLUMNS = """
+    t.id, t.unit_id, t.origin, t.cycle_id, t.notice_id,
+    CASE WHEN n.id IS NULL THEN NULL ELSE '〔' || n.year || '〕' || n.number || '号' END AS notice_number,
+    t.category, t.severity, t.hazard_key, t.place, t.latitude, t.longitude, t.description, t.evidence,
+    t.status, t.day_basis, t.deadline, t.listed, t.listed_note, t.opened_at, t.submitted_at, t.verified_at,
+    t.overdue_at, t.rejections, t.finding_id, t.hazard_id, t.version
+"""
+TASK_FROM = "tasks t LEFT JOIN notices n ON n.id = t.notice_id"
+
+
+def new_task_id() -> str:
+    """Random, so a task id says nothing about how many tasks other units have."""
+    return f"T-{uuid.uuid4().hex[:16]}"
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task to insert. Field order = the columns of ``_INSERT``."""
+
+    id: str
+    unit_id: str | None
+    origin: str  # finding | hazard
+    finding_id: str | None
+    hazard_id: str | None
+    cycle_id: str | None
+    notice_id: str | None
+    category: str
+    severity: str
+    hazard_key: str
+    place: str
+    latitude: float | None
+    longitude: float | None
+    description: str
+    evidence: list[str] = field(default_factory=list)
+    status: str = "open"
+    day_basis: str = "calendar"
+    deadline: datetime | None = None
+    opened_at: datetime | None = None
+
+
+_COLUMNS = ("id, unit_id, origin, finding_id, hazard_id, cycle_id, notice_id, category, severity, hazard_key, "
+            "place, latitude, longitude, description, evidence, status, day_basis, deadline, opened_at")
+_TYPES = ("text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]",
+          "text[]", "float8[]", "float8[]", "text[]", "text[]", "text[]", "text[]", "timestamptz[]",
+          "timestamptz[]")
+_UNNEST = ", ".join(f"${i}::{t}" for i, t in enumerate(_TYPES, start=1))
+_NAMES = [f"c{i}" for i in range(1, len(_TYPES) + 1)]
+_SELECT = ", ".join(f"{n}::jsonb" if i == 15 else n for i, n in enumerate(_NAMES, start=1))  # evidence as JSON text
+# A task whose (unit, hazard key) already has an open task is not inserted: the caller merges it.
+_INSERT_MANY = f"""
+    INSERT INTO tasks ({_COLUMNS})
+    SELECT {_SELECT} FROM unnest({_UNNEST}) AS u ({", ".join(_NAMES)})
+    ON CONFLICT (unit_id, hazard_key) WHERE status <> 'verified' DO NOTHING
+    RETURNING id
+"""
+
+
+async def insert_many(conn: asyncpg.Connection, rows: Sequence[TaskRow]) -> set[str]:
+    """Insert tasks in one statement; returns the ids inserted (the others clashed with an open task of their
+    unit and hazard key, or with each other)."""
+    if not rows:
+        return set()
+    columns = [list(c) for c in zip(*(astuple(r) for r in rows), strict=True)]
+    columns[14] = [json.dumps(e, ensure_ascii=False) for e in columns[14]]
+    inserted = await conn.fetch(_INSERT_MANY, *columns)
+    return {r["id"] for r in inserted}
+
+
+async def insert(conn: asyncpg.Connection, row: TaskRow) -> bool:
+    """Insert one task; False when its unit already has an open task of its hazard key."""
+    return row.id in await insert_many(conn, [row])
+
+
+async def find_open(conn: asyncpg.Connection, unit_id: str, hazard_key: str, *,
+                    for_update: bool = False) -> asyncpg.Record | None:
+    """The open (not verified) task of ``unit_id`` for ``hazard_key``, if any."""
+    lock = " FOR UPDATE" if for_update else ""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT id, unit_id, hazard_key, notice_id, status, deadline FROM tasks "
+        f"WHERE unit_id = $1 AND hazard_key = $2 AND status <> 'verified'{lock}",
+        unit_id, hazard_key,
+    )
+    return row
+
+
+async def find_open_many(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(unit, hazard key) → id of its open task, for the pairs that have one (locked)."""
+    if not pairs:
+        return {}
+    rows = await conn.fetch(
+        """
+        SELECT t.id, t.unit_id, t.hazard_key FROM tasks t
+        JOIN unnest($1::text[], $2::text[]) AS p (unit_id, hazard_key)
+          ON t.unit_id = p.unit_id AND t.hazard_key = p.hazard_key
+        WHERE t.status <> 'verified'
+        ORDER BY t.id
+        FOR UPDATE OF t
+        """,
+        [p[0] for p in pairs], [p[1] for p in pairs],
+    )
+    return {(r["unit_id"], r["hazard_key"]): r["id"] for r in rows}
+
+
+async def by_hazard_id(conn: asyncpg.Connection, hazard_id: str) -> str | None:
+    task_id: str | None = await conn.fetchval("SELECT id FROM tasks WHERE hazard_id = $1", hazard_id)
+    return task_id
+
+
+async def get(conn: asyncpg.Connection, task_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    """A task as the API shows it (plus finding_id, hazard_id and version), with its notice number."""
+    lock = " FOR UPDATE OF t" if for_update else ""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.id = $1{lock}", task_id)
+    return row
+
+
+async def link_findings(conn: asyncpg.Connection, links: Sequence[tuple[str, str]]) -> None:
+    """(task_id, finding_id): a task's own finding and findings merged into it."""
+    if links:
+        await conn.execute(
+            "INSERT INTO task_findings (task_id, finding_id) SELECT * FROM unnest($1::text[], $2::text[]) "
+            "ON CONFLICT DO NOTHING",
+            [t for t, _ in links], [f for _, f in links],
+        )
+
+
+async def set_notice(conn: asyncpg.Connection, task_ids: Sequence[str], notice_id: str) -> None:
+    await conn.execute("UPDATE tasks SET notice_id = $2 WHERE id = ANY($1::text[])", list(task_ids), notice_id)
+
+
+async def summaries_of_notices(conn: asyncpg.Connection, notice_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each notice's tasks, briefly, in the order they joined it."""
+    rows = await conn.fetch(
+        "SELECT notice_id, id, category, severity, place, status, deadline, listed, opened_at FROM tasks "
+        "WHERE notice_id = ANY($1::text[]) ORDER BY opened_at, id",
+        list(notice_ids),
+    )
+    out: dict[str, list[dict[str, Any]]] = {n: [] for n in notice_ids}
+    for r in rows:
+        out[r["notice_id"]].append({k: r[k] for k in ("id", "category", "severity", "place", "status", "deadline",
+                                                       "listed")})
+    return out
