@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from patrol.ingest import ItemResult, ingest_scans
 from patrol.settings import PatrolSettings
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.app import request_correlation_id
+from pingan_shared.http.body import parse_json_body
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 from pingan_shared.service import ServiceRuntime
@@ -110,10 +110,7 @@ async def post_scans(
 
 
 def _read_items(raw: bytes, max_items: int) -> tuple[list[Any], bool]:
-    try:
-        document = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}", field="(body)") from exc
+    document = parse_json_body(raw)
     if isinstance(document, dict) and "scans" in document:
         items, single = document["scans"], False
         if not isinstance(items, list):

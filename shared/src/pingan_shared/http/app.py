@@ -12,7 +12,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pingan_shared.clock import Clock
 from pingan_shared.http.errors import (
@@ -21,6 +20,7 @@ from pingan_shared.http.errors import (
     database_unavailable_handler,
     validation_error_handler,
 )
+from pingan_shared.http.limits import BodyLimitMiddleware
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.metrics import Metrics
 from pingan_shared.readiness import Readiness
@@ -61,54 +61,6 @@ def request_correlation_id(request: Request) -> uuid.UUID:
 _QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413 before they are buffered (huge payloads)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or {}).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        response = JSONResponse(
-            status_code=413,
-            content={"detail": f"request body over {self.max_bytes} bytes",
-                     "errors": [{"field": "(body)", "reason": "too large"}]},
-        )
-        await response({"type": "http"}, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
-
-
 def create_app(
     edge: Edge,
     routers: Sequence[APIRouter],
@@ -122,6 +74,9 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, api_error_handler)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, database_unavailable_handler)
+
+    # Inside ``observe`` (middleware added first is innermost), so a 413 carries X-Request-ID and is counted.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_request_bytes)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -139,8 +94,6 @@ def create_app(
                          ms=round(seconds * 1000, 1))
         response.headers["X-Request-ID"] = request_id
         return response
-
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_request_bytes)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""One error shape for every 4xx: ``{"detail": ..., "errors": [{"field": "a.b", "reason": ...}]}``."""
+"""One error shape for every error answer: ``{"detail": ..., "errors": [{"field": "a.b", "reason": ...}]}``.
+
+``errors`` is always there: it names the fields at fault, or is empty when no field is (404, 405, 503)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,12 @@ def field_errors(exc: ValidationError | RequestValidationError, *, drop_prefix: 
     return errors
 
 
+# What json.loads raises on a body it cannot parse: JSONDecodeError and UnicodeDecodeError are ValueErrors, and
+# so is an integer literal over sys.get_int_max_str_digits() digits; nesting past the recursion limit is a
+# RecursionError. All of them are the client's fault (400), never the server's.
+UNPARSEABLE_BODY: tuple[type[Exception], ...] = (ValueError, RecursionError)
+
+
 class ApiError(HTTPException):
     def __init__(self, status_code: int, detail: str, *, field: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -40,8 +48,26 @@ class ApiError(HTTPException):
         self.field = field
 
 
+def body_not_json(exc: BaseException) -> ApiError:
+    reason = "nested too deeply" if isinstance(exc, RecursionError) else echoable(str(exc))[:200]
+    return ApiError(400, f"body is not valid JSON: {reason}", field="(body)")
+
+
+def error_response(exc: StarletteHTTPException) -> JSONResponse:
+    content: dict[str, Any] = {"detail": exc.detail, "errors": []}
+    field = getattr(exc, "field", None)
+    if field:
+        content["errors"] = [{"field": field, "reason": str(exc.detail)}]
+    return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
+
+
 async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    # FastAPI reports a body that is not JSON at all as a validation error; it is a 400 like on every route.
+    not_json = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+    if not_json is not None:
+        return error_response(ApiError(400, f"body is not valid JSON: {not_json.get('ctx', {}).get('error', '')}",
+                                       field="(body)"))
     # FastAPI locations start with "body"/"query"/"path": keep them, they tell where to look.
     return JSONResponse(
         status_code=422, content={"detail": "request is invalid", "errors": field_errors(exc)}
@@ -50,15 +76,16 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
 
 async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # FastAPI's HTTPException and routing's 404/405
-    content: dict[str, Any] = {"detail": exc.detail}
-    field = getattr(exc, "field", None)
-    if field:
-        content["errors"] = [{"field": field, "reason": str(exc.detail)}]
-    return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UNPARSEABLE_BODY) and not getattr(exc, "field", None):
+        # FastAPI's own JSON parsing for pydantic-body routes: json.loads raised something other than
+        # JSONDecodeError (too many digits, too deep) and FastAPI answered "error parsing the body".
+        exc = body_not_json(exc.__cause__)
+    return error_response(exc)
 
 
 async def database_unavailable_handler(_: Request, exc: Exception) -> JSONResponse:
     """The database is away (restart, failover) or the transaction lost a race: nothing was stored; retry."""
     return JSONResponse(status_code=503,
-                        content={"detail": "database busy or unavailable; nothing was stored, retry shortly"},
+                        content={"detail": "database busy or unavailable; nothing was stored, retry shortly",
+                                 "errors": []},
                         headers={"Retry-After": "1"})

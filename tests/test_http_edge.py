@@ -1,0 +1,97 @@
+"""The shared HTTP edge over a real service (patrol: a raw-body route and a pydantic-body route).
+
+Bodies that break the JSON parser itself (an integer past Python's digit limit, nesting past the recursion
+limit) and oversized bodies that arrive chunked, without a content-length, must get the one error shape
+with the body named, never a 500 or a 400 that hides a 413.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from patrol.bootstrap import bootstrap
+from patrol.settings import PatrolSettings
+from pingan_shared.auth import Role
+from pingan_shared.clock import FixedClock
+from pingan_shared.settings import PlatformSettings
+from pingan_stack.testing import SAMPLE_TIME, bearer, running_service
+
+MAX_REQUEST_BYTES = 50_000
+JSON = {"content-type": "application/json"}
+DEVICE = {**bearer(Role.PATROL_DEVICE, "device-07", team="一队", issued_at=SAMPLE_TIME), **JSON}
+ORGANISER = {**bearer(Role.ORGANISER, "平安办", issued_at=SAMPLE_TIME), **JSON}
+
+# json.loads raises ValueError for an integer literal over 4,300 digits (CVE-2020-10735's limit) ...
+HUGE_INTEGER = b'{"id": "CP-1", "tag": "t", "name": "n", "radius_m": ' + b"9" * 5_000 + b"}"
+# ... and RecursionError for nesting deeper than the interpreter's recursion limit; both stay under the byte limit.
+DEEP_NESTING = b'{"id": "CP-1", "tag": "t", "name": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+
+ROUTES = [("/v1/scans", DEVICE), ("/v1/checkpoints", ORGANISER)]
+
+
+@pytest.fixture
+async def client(database_url: str, platform_settings: PlatformSettings) -> AsyncIterator[httpx.AsyncClient]:
+    settings = PatrolSettings(database_url=database_url, max_request_bytes=MAX_REQUEST_BYTES)
+    service = bootstrap(platform=platform_settings, settings=settings, clock=FixedClock(SAMPLE_TIME))
+    async with running_service(service) as client:
+        yield client
+
+
+def assert_names_the_body(response: httpx.Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["detail"]
+    assert [e["field"] for e in body["errors"]] == ["(body)"], body
+    assert "x-request-id" in response.headers  # answered by the app's edge, not a bare server error
+
+
+@pytest.mark.parametrize(("path", "headers"), ROUTES, ids=["raw-body", "pydantic-body"])
+@pytest.mark.parametrize("body", [HUGE_INTEGER, DEEP_NESTING], ids=["huge-integer", "deep-nesting"])
+async def test_a_body_that_breaks_the_json_parser_is_400_naming_the_body(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], body: bytes
+) -> None:
+    assert len(body) < MAX_REQUEST_BYTES
+    assert_names_the_body(await client.post(path, content=body, headers=headers), 400)
+
+
+@pytest.mark.parametrize(("path", "headers"), ROUTES, ids=["raw-body", "pydantic-body"])
+async def test_text_that_is_not_json_is_400_naming_the_body_on_every_route(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> None:
+    assert_names_the_body(await client.post(path, content=b'{"id": ', headers=headers), 400)
+    assert_names_the_body(await client.post(path, content=b'"\xff\xfe"', headers=headers), 400)
+
+
+async def chunks(total: int, size: int = 8_192) -> AsyncIterator[bytes]:
+    """A body streamed in pieces: httpx sends it chunked, with no content-length to refuse it by."""
+    yield b'{"id": "CP-1", "tag": "t", "name": "'
+    for _ in range(total // size):
+        yield b"x" * size
+    yield b'"}'
+
+
+@pytest.mark.parametrize(("path", "headers"), ROUTES, ids=["raw-body", "pydantic-body"])
+async def test_an_oversized_chunked_body_is_413(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> None:
+    response = await client.post(path, content=chunks(2 * MAX_REQUEST_BYTES), headers=headers)
+    assert response.request.headers.get("content-length") is None
+    assert_names_the_body(response, 413)
+
+
+async def test_an_oversized_body_with_content_length_is_413(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/checkpoints", content=b"x" * (MAX_REQUEST_BYTES + 1), headers=ORGANISER)
+    assert_names_the_body(response, 413)
+
+
+async def test_a_chunked_body_under_the_limit_still_goes_through(client: httpx.AsyncClient) -> None:
+    async def pieces() -> AsyncIterator[bytes]:
+        for piece in (b'{"id": "CP-1", ', b'"tag": "t-1", ', b'"name": "', "万松路口".encode(), b'"}'):
+            yield piece
+
+    response = await client.post("/v1/checkpoints", content=pieces(), headers=ORGANISER)
+    assert response.request.headers.get("content-length") is None
+    assert response.status_code == 201, response.text
