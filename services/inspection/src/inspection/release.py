@@ -1,14 +1,149 @@
-"""Release at the covert phase's end (filled in below)."""
+"""The release (发布) at the end of a cycle's covert phase: every sealed finding becomes a rectification task
+per responsible unit, grouped into each unit's numbered circulated notice (通报).
+
+A bundled finding (township and department) gives one task to each, both linked to it. A finding whose unit
+already has an open task of its hazard key (from an earlier cycle, a patrol hazard or another finding of
+this cycle) merges into that task. A unit's tasks join its open notice, or a notice issued now with the
+year's next number. Everything — tasks, links, notices, timelines, deadline timers, the findings' release
+mark, the phase and every event (``task-opened`` per task, ``notice-issued`` per unit,
+``cycle-phase-changed``) — is written in the timer's transaction, set-based: one statement per table.
+
+Called by the ``cycle-phase`` timer with the cycle's row locked; it acts only on a covert cycle.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
+from inspection import deadlines, timeline
 from inspection.context import InspectionContext
+from inspection.domain.calendar import DayBasis
+from inspection.opening import TaskDraft, open_task
+from inspection.store import findings as finding_store
+from inspection.store import notices as notice_store
+from inspection.store import tasks as task_store
+from pingan_shared.events.catalog import CYCLE_PHASE_CHANGED, NOTICE_ISSUED, TASK_OPENED
+from pingan_shared.events.inspection_contracts import CyclePhaseChangedV1, NoticeIssuedV1, TaskOpenedV1
+from pingan_shared.messaging.outbox import enqueue
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Released:
+    tasks: int
+    merged: int
+    notices: int
+
+
+def _draft(finding: asyncpg.Record, unit_id: str, cycle: asyncpg.Record) -> TaskDraft:
+    return TaskDraft(
+        unit_id=unit_id, origin="finding", category=finding["category"], severity=finding["severity"],
+        hazard_key=finding["hazard_key"], place=finding["place"], description=finding["description"],
+        deadline=cycle["closes_at"], day_basis=DayBasis(cycle["day_basis"]), latitude=finding["latitude"],
+        longitude=finding["longitude"], evidence=list(finding["evidence"]), cycle_id=cycle["id"],
+        finding_id=finding["id"],
+    )
+
+
+def _recorded(finding: asyncpg.Record) -> dict[str, Any]:
+    # The recorder's identity stays with inspectors: units are shown ``actor_role`` only (see the timeline API).
+    return {"finding_id": finding["id"], "actor_role": finding["recorded_role"], "category": finding["category"],
+            "place": finding["place"]}
 
 
 async def release_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: asyncpg.Record, *,
-                        now: datetime) -> None:
-    raise NotImplementedError
+                        now: datetime) -> Released:
+    if cycle["phase"] != "covert":
+        return Released(0, 0, 0)
+    found = await finding_store.of_cycle(conn, cycle["id"])
+    pairs = [(f, unit) for f in found for unit in (f["township_unit_id"], f["department_unit_id"]) if unit]
+    open_before = await task_store.find_open_many(conn, sorted({(u, f["hazard_key"]) for f, u in pairs}))
+
+    # Which (unit, hazard key) pairs get a new task (its first finding), which findings merge where.
+    new: dict[tuple[str, str], task_store.TaskRow] = {}
+    drafts: dict[str, tuple[TaskDraft, asyncpg.Record]] = {}
+    merges: list[tuple[str, asyncpg.Record, str]] = []  # (task id, finding, unit)
+    for finding, unit in pairs:
+        key = (unit, finding["hazard_key"])
+        if key in open_before:
+            merges.append((open_before[key], finding, unit))
+        elif key in new:
+            merges.append((new[key].id, finding, unit))
+        else:
+            draft = _draft(finding, unit, cycle)
+            row = task_store.TaskRow(
+                id=task_store.new_task_id(), unit_id=unit, origin="finding", finding_id=finding["id"],
+                hazard_id=None, cycle_id=cycle["id"], notice_id=None, category=draft.category,
+                severity=draft.severity, hazard_key=draft.hazard_key, place=draft.place, latitude=draft.latitude,
+                longitude=draft.longitude, description=draft.description, evidence=list(draft.evidence),
+                status="open", day_basis=draft.day_basis.value, deadline=draft.deadline, opened_at=now,
+            )
+            new[key] = row
+            drafts[row.id] = (draft, finding)
+
+    inserted = await task_store.insert_many(conn, list(new.values()))
+    # A task that clashed at insert (an open task of its pair committed since we looked, e.g. a patrol
+    # hazard): opened one by one, which merges it.
+    for row in new.values():
+        if row.id not in inserted:
+            draft, finding = drafts.pop(row.id)
+            opened = await open_task(conn, ctx, draft, now=now, actor=SYSTEM)
+            merges = [(opened.task_id if t == row.id else t, f, u) for t, f, u in merges]
+    new_rows = [r for r in new.values() if r.id in inserted]
+
+    by_unit: dict[str, list[str]] = defaultdict(list)
+    for row in new_rows:
+        assert row.unit_id is not None
+        by_unit[row.unit_id].append(row.id)
+    year = now.astimezone(ctx.zone).year
+    notices = await notice_store.open_notices_for(conn, list(by_unit), year=year, cycle_id=cycle["id"], now=now)
+    await conn.execute(
+        "UPDATE tasks t SET notice_id = m.notice_id FROM unnest($1::text[], $2::text[]) AS m (task_id, notice_id) "
+        "WHERE t.id = m.task_id",
+        [t for ids in by_unit.values() for t in ids],
+        [notices[u].id for u, ids in by_unit.items() for _ in ids],
+    )
+    await task_store.link_findings(conn, [(r.id, drafts[r.id][1]["id"]) for r in new_rows]
+                                   + [(t, f["id"]) for t, f, _ in merges])
+    await finding_store.mark_released(conn, cycle["id"], now)
+
+    entries: list[tuple[str, datetime, str, str, dict[str, Any]]] = []
+    for row in new_rows:
+        finding = drafts[row.id][1]
+        entries.append((row.id, finding["recorded_at"], finding["recorded_by"], "recorded", _recorded(finding)))
+        entries.append((row.id, now, SYSTEM, "released", {
+            "notice_number": notices[row.unit_id or ""].label, "deadline": row.deadline.isoformat()
+            if row.deadline else None, "day_basis": row.day_basis}))
+    for task_id, finding, _ in merges:
+        entries.append((task_id, finding["recorded_at"], finding["recorded_by"], "merged",
+                        _recorded(finding) | {"description": finding["description"],
+                                              "evidence": list(finding["evidence"])}))
+    await timeline.record_many(conn, entries)
+
+    for row in new_rows:
+        await deadlines.arm(conn, row.id, deadline=cycle["closes_at"], basis=DayBasis(cycle["day_basis"]),
+                            zone=ctx.zone, now=now)
+
+    outgoing = []
+    for row in new_rows:
+        assert row.unit_id is not None and row.deadline is not None
+        outgoing.append(ctx.events.make(TASK_OPENED, TaskOpenedV1(
+            task_id=row.id, unit_id=row.unit_id, cycle_id=cycle["id"], notice_number=notices[row.unit_id].label,
+            category=row.category, severity=row.severity, deadline=row.deadline, origin="finding"), key=row.id))
+    for unit, task_ids in sorted(by_unit.items()):
+        notice = notices[unit]
+        outgoing.append(ctx.events.make(NOTICE_ISSUED, NoticeIssuedV1(
+            notice_id=notice.id, number=notice.label, unit_id=unit, cycle_id=cycle["id"], task_ids=task_ids,
+            at=now), key=notice.id))
+    await conn.execute("UPDATE cycles SET phase = 'rectification', released_at = $2 WHERE id = $1", cycle["id"], now)
+    outgoing.append(ctx.events.make(CYCLE_PHASE_CHANGED, CyclePhaseChangedV1(
+        cycle_id=cycle["id"], phase="rectification", at=now, released_tasks=len(new_rows), notices=len(by_unit)),
+        key=cycle["id"]))
+    await enqueue(conn, outgoing)
+    return Released(tasks=len(new_rows), merged=len(merges), notices=len(by_unit))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime
+
 import asyncpg
 
 CYCLE_COLUMNS = ("id, name, start_date, covert_days, rectification_days, day_basis, starts_at, covert_ends_at, "
@@ -13,4 +16,79 @@ async def get(conn: asyncpg.Connection, cycle_id: str, *, for_update: bool = Fal
     lock = " FOR UPDATE" if for_update else ""
     row: asyncpg.Record | None = await conn.fetchrow(f"SELECT {CYCLE_COLUMNS} FROM cycles WHERE id = $1{lock}",
                                                      cycle_id)
+    return row
+
+
+async def insert(conn: asyncpg.Connection, *, id: str, name: str, start_date: date, covert_days: int,
+                 rectification_days: int, day_basis: str, starts_at: datetime, covert_ends_at: datetime,
+                 closes_at: datetime, auto_next: bool, previous_cycle_id: str | None, opened_by: str,
+                 fingerprint: str, created_at: datetime) -> bool:
+    """False when the id is taken, or (with ``previous_cycle_id``) the predecessor already has its successor."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO cycles (id, name, start_date, covert_days, rectification_days, day_basis, starts_at,
+                            covert_ends_at, closes_at, phase, auto_next, previous_cycle_id, opened_by, fingerprint,
+                            created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'covert', $10, $11, $12, $13, $14)
+        ON CONFLICT DO NOTHING RETURNING id
+        """,
+        id, name, start_date, covert_days, rectification_days, day_basis, starts_at, covert_ends_at, closes_at,
+        auto_next, previous_cycle_id, opened_by, fingerprint, created_at,
+    )
+    return inserted is not None
+
+
+async def clashes(conn: asyncpg.Connection, unit_ids: Sequence[str], starts_at: datetime, closes_at: datetime,
+                  *, other_than: str | None = None) -> list[asyncpg.Record]:
+    """Units already in a cycle whose period overlaps [starts_at, closes_at), with that cycle."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT cu.unit_id, u.name AS unit_name, c.id AS cycle_id, c.name AS cycle_name, c.starts_at, c.closes_at
+        FROM cycle_units cu JOIN cycles c ON c.id = cu.cycle_id JOIN units u ON u.id = cu.unit_id
+        WHERE cu.unit_id = ANY($1::text[]) AND cu.period && tstzrange($2, $3)
+          AND ($4::text IS NULL OR cu.cycle_id <> $4)
+        ORDER BY cu.unit_id, c.starts_at
+        """,
+        list(unit_ids), starts_at, closes_at, other_than,
+    )
+    return rows
+
+
+async def add_units(conn: asyncpg.Connection, cycle_id: str, unit_ids: Sequence[str], starts_at: datetime,
+                    closes_at: datetime) -> None:
+    """The cycle's scope; the exclusion constraint refuses a unit already in an overlapping cycle."""
+    await conn.execute(
+        "INSERT INTO cycle_units (cycle_id, unit_id, period) SELECT $1, u, tstzrange($3, $4) "
+        "FROM unnest($2::text[]) AS u",
+        cycle_id, list(unit_ids), starts_at, closes_at,
+    )
+
+
+async def unit_ids(conn: asyncpg.Connection, cycle_id: str) -> list[str]:
+    rows = await conn.fetch("SELECT unit_id FROM cycle_units WHERE cycle_id = $1 ORDER BY unit_id", cycle_id)
+    return [r["unit_id"] for r in rows]
+
+
+async def page(conn: asyncpg.Connection, *, phase: str | None, limit: int, after: str | None) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {CYCLE_COLUMNS} FROM cycles WHERE ($1::text IS NULL OR phase = $1) "
+        "AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        phase, after, limit,
+    )
+    return rows
+
+
+async def units_of(conn: asyncpg.Connection, cycle_ids: Sequence[str]) -> dict[str, list[str]]:
+    rows = await conn.fetch(
+        "SELECT cycle_id, unit_id FROM cycle_units WHERE cycle_id = ANY($1::text[]) ORDER BY unit_id",
+        list(cycle_ids))
+    out: dict[str, list[str]] = {c: [] for c in cycle_ids}
+    for r in rows:
+        out[r["cycle_id"]].append(r["unit_id"])
+    return out
+
+
+async def scorecard(conn: asyncpg.Connection, cycle_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT id, phase, closed_at, scorecard FROM cycles WHERE id = $1", cycle_id)
     return row

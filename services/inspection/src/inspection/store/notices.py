@@ -93,12 +93,3 @@ async def page(conn: asyncpg.Connection, *, unit_id: str | None, status: str | N
     )
     return rows
 
-
-async def close_if_done(conn: asyncpg.Connection, notice_id_: str, now: datetime) -> bool:
-    """Close a notice once none of its tasks is open any more (call after verifying one); True if closed."""
-    result = await conn.execute(
-        "UPDATE notices SET status = 'closed', closed_at = $2 WHERE id = $1 AND status = 'open' "
-        "AND NOT EXISTS (SELECT 1 FROM tasks WHERE notice_id = $1 AND status <> 'verified')",
-        notice_id_, now,
-    )
-    return result.endswith(" 1")

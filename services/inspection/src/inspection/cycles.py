@@ -1,0 +1,129 @@
+"""Opening a 211 cycle: its schedule, its scope (refused, naming each clash, when a unit is already in an
+overlapping cycle — the database's exclusion constraint is the backstop), ``cycle-opened`` and the durable
+``cycle-phase`` timer that will release and close it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import asyncpg
+
+from inspection.context import InspectionContext
+from inspection.domain.cycles import CycleIn, schedule
+from inspection.store import cycles as store
+from inspection.store import units as unit_store
+from pingan_shared.events.catalog import CYCLE_OPENED
+from pingan_shared.events.inspection_contracts import CycleOpenedV1
+from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.timers import schedule as schedule_timer
+
+CYCLE_PHASE = "cycle-phase"  # the timer kind (handled in inspection.timers)
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+
+
+class CycleRefused(Exception):
+    """``status`` 409 (conflict: id taken, clash) or 422 (unknown unit, schedule); ``errors`` by field."""
+
+    def __init__(self, status: int, detail: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.errors = status, detail, errors
+
+
+@dataclass(frozen=True)
+class Opened:
+    cycle: asyncpg.Record
+    outcome: Outcome
+
+
+def fingerprint(cycle: CycleIn) -> str:
+    content = cycle.model_dump(mode="json", exclude={"id"})
+    content["unit_ids"] = sorted(content["unit_ids"])
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _clash_reason(row: asyncpg.Record, ctx: InspectionContext) -> str:
+    first = row["starts_at"].astimezone(ctx.zone).date()
+    last = (row["closes_at"] - timedelta(microseconds=1)).astimezone(ctx.zone).date()
+    return (f"{row['unit_name']}（{row['unit_id']}）已在周期 {row['cycle_name']}（{row['cycle_id']}，"
+            f"{first.isoformat()}–{last.isoformat()}）中")
+
+
+async def _refuse_clashes(conn: asyncpg.Connection, ctx: InspectionContext, unit_ids: list[str],
+                          starts_at: datetime, closes_at: datetime) -> None:
+    found = await store.clashes(conn, unit_ids, starts_at, closes_at)
+    if found:
+        raise CycleRefused(409, "范围内的单位已在时间重叠的周期中 (units already in an overlapping cycle)",
+                           [{"field": "unit_ids", "reason": _clash_reason(r, ctx)} for r in found])
+
+
+async def open_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: CycleIn, *, actor: str, now: datetime,
+                     previous_cycle_id: str | None = None) -> Opened:
+    """Open ``cycle`` (inside the caller's transaction) or say why not (``CycleRefused``)."""
+    cycle_id = cycle.id or f"C-{uuid.uuid4().hex[:12]}"
+    digest = fingerprint(cycle)
+    existing = await store.get(conn, cycle_id)
+    if existing is not None:
+        if existing["fingerprint"] == digest:
+            return Opened(existing, Outcome.UNCHANGED)
+        raise CycleRefused(409, "该编号已用于内容不同的周期 (a different cycle already has this id)",
+                           [{"field": "id", "reason": "id taken by a different cycle"}])
+    known = await unit_store.many(conn, cycle.unit_ids)
+    unknown = [u for u in cycle.unit_ids if u not in known]
+    if unknown:
+        raise CycleRefused(422, "范围内有不存在的单位 (unknown units in scope)",
+                           [{"field": "unit_ids", "reason": f"单位 {u} 不存在 (no such unit)"} for u in unknown])
+    plan = schedule(cycle.start_date, cycle.covert_days, cycle.rectification_days, cycle.day_basis, ctx.zone)
+    if plan.covert_ends_at <= now:
+        raise CycleRefused(422, "暗访阶段已过 (the covert phase would already be over)",
+                           [{"field": "start_date", "reason": "the covert phase of this start date has ended"}])
+    await _refuse_clashes(conn, ctx, list(cycle.unit_ids), plan.starts_at, plan.closes_at)
+    inserted = await store.insert(
+        conn, id=cycle_id, name=cycle.name, start_date=cycle.start_date, covert_days=cycle.covert_days,
+        rectification_days=cycle.rectification_days, day_basis=cycle.day_basis.value, starts_at=plan.starts_at,
+        covert_ends_at=plan.covert_ends_at, closes_at=plan.closes_at, auto_next=cycle.auto_next,
+        previous_cycle_id=previous_cycle_id, opened_by=actor, fingerprint=digest, created_at=now,
+    )
+    if not inserted:  # opened concurrently (same id, or the predecessor's successor): the caller retries
+        raise CycleRefused(409, "周期已被同时创建 (the cycle was opened concurrently; retry)",
+                           [{"field": "id", "reason": "opened concurrently"}])
+    try:
+        async with conn.transaction():
+            await store.add_units(conn, cycle_id, list(cycle.unit_ids), plan.starts_at, plan.closes_at)
+    except asyncpg.ExclusionViolationError:  # a cycle committed since the check: name its units all the same
+        await _refuse_clashes(conn, ctx, list(cycle.unit_ids), plan.starts_at, plan.closes_at)
+        raise
+    await schedule_timer(conn, CYCLE_PHASE, cycle_id, plan.covert_ends_at)
+    topic, envelope = ctx.events.make(CYCLE_OPENED, CycleOpenedV1(
+        cycle_id=cycle_id, name=cycle.name, start_date=cycle.start_date, starts_at=plan.starts_at,
+        covert_ends_at=plan.covert_ends_at, closes_at=plan.closes_at, day_basis=cycle.day_basis.value,
+        unit_count=len(cycle.unit_ids)), key=cycle_id)
+    await enqueue(conn, [(topic, envelope)])
+    row = await store.get(conn, cycle_id)
+    assert row is not None
+    return Opened(row, Outcome.CREATED)
+
+
+def successor_name(name: str) -> str:
+    """2026年第23期 → 2026年第24期; another name gets （续）."""
+    match = re.search(r"第(\d+)期", name)
+    if match:
+        return f"{name[:match.start(1)]}{int(match.group(1)) + 1}{name[match.end(1):]}"
+    return f"{name}（续）"[:200]
+
+
+def successor_id(cycle_id: str) -> str:
+    """c-7 → c-8; another id gets -2 (a clash with an unrelated cycle is the caller's to handle)."""
+    match = re.search(r"(\d+)$", cycle_id)
+    if match:
+        return f"{cycle_id[:match.start()]}{int(match.group(1)) + 1}"[:64]
+    return f"{cycle_id[:62]}-2"

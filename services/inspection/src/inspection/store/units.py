@@ -1,0 +1,39 @@
+"""SQL for responsible units (镇街 and 部门)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+UNIT_COLUMNS = "id, name, kind, contact, supervising_unit_id"
+
+
+async def get(conn: asyncpg.Connection, unit_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(f"SELECT {UNIT_COLUMNS} FROM units WHERE id = $1", unit_id)
+    return row
+
+
+async def insert(conn: asyncpg.Connection, *, id: str, name: str, kind: str, contact: str,
+                 supervising_unit_id: str | None) -> bool:
+    """False when the id is taken (the caller compares)."""
+    inserted = await conn.fetchval(
+        "INSERT INTO units (id, name, kind, contact, supervising_unit_id) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (id) DO NOTHING RETURNING id",
+        id, name, kind, contact, supervising_unit_id,
+    )
+    return inserted is not None
+
+
+async def many(conn: asyncpg.Connection, unit_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(f"SELECT {UNIT_COLUMNS} FROM units WHERE id = ANY($1::text[])", list(unit_ids))
+    return {r["id"]: r for r in rows}
+
+
+async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int, after: str | None) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {UNIT_COLUMNS} FROM units WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR id > $2) "
+        "ORDER BY id LIMIT $3",
+        kind, after, limit,
+    )
+    return rows

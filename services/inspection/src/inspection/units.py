@@ -1,0 +1,148 @@
+"""Responsible units (责任单位): townships/streets (镇街) and departments (部门), one at a time or from CSV.
+
+Registering the same unit again is harmless; the same id with other content is a conflict. A CSV import
+answers row by row (a bad row never sinks the file) and a row may name as its supervising unit a unit
+defined on an earlier row of the same file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from inspection.store import units as store
+from pingan_shared.text import StorableStr, echoable
+
+
+class UnitKind(StrEnum):
+    TOWNSHIP = "township"
+    DEPARTMENT = "department"
+
+
+class UnitIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    id: StorableStr = Field(min_length=1, max_length=64, pattern=r"^[^/?#]+$")
+    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 安阳街道, 市应急管理局")
+    kind: UnitKind
+    contact: StorableStr = Field(default="", max_length=200, description="contact person and phone")
+    supervising_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64)
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+    UNKNOWN_SUPERVISOR = "unknown_supervisor"
+
+
+def _same(row: asyncpg.Record, unit: UnitIn) -> bool:
+    return UnitIn(**dict(row)) == unit
+
+
+async def register(conn: asyncpg.Connection, unit: UnitIn) -> Outcome:
+    """Insert ``unit`` unless its id is taken; says what happened. Call inside a transaction."""
+    existing = await store.get(conn, unit.id)
+    if existing is not None:
+        return Outcome.UNCHANGED if _same(existing, unit) else Outcome.CONFLICT
+    supervisor = unit.supervising_unit_id
+    if supervisor is not None and (supervisor == unit.id or await store.get(conn, supervisor) is None):
+        return Outcome.UNKNOWN_SUPERVISOR
+    if await store.insert(conn, **unit.model_dump()):
+        return Outcome.CREATED
+    existing = await store.get(conn, unit.id)  # registered by someone else in between
+    return Outcome.UNCHANGED if existing is not None and _same(existing, unit) else Outcome.CONFLICT
+
+
+class NotCsv(ValueError):
+    """The body is not a CSV file with the expected header."""
+
+
+REQUIRED_COLUMNS = ("id", "name", "kind")
+KNOWN_COLUMNS = ("id", "name", "kind", "contact", "supervising_unit_id")
+
+
+@dataclass
+class ImportReport:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(r["status"] == status for r in self.rows)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.count("created"), "unchanged": self.count("unchanged"),
+                "rejected": self.count("rejected"), "rows": self.rows}
+
+
+def read_csv(raw: bytes, *, max_rows: int) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs of a UTF-8 CSV (BOM tolerated) whose header names the unit columns."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotCsv(f"CSV 须为 UTF-8 编码 (the file is not UTF-8: {exc.reason} at byte {exc.start})") from exc
+    if "\x00" in text:
+        raise NotCsv("CSV 含有空字符 (the file holds NUL bytes: not a CSV text)")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise NotCsv("CSV 为空，缺少表头 (empty: expected a header id,name,kind,contact,supervising_unit_id)") from None
+    except csv.Error as exc:
+        raise NotCsv(f"无法解析 CSV (not CSV: {exc})") from exc
+    header = [h.strip().lower() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise NotCsv(f"CSV 表头缺少列 {', '.join(missing)} (the header must name id,name,kind,contact,"
+                     f"supervising_unit_id)") from None
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue  # blank line
+            if len(rows) >= max_rows:
+                raise NotCsv(f"CSV 行数超过上限 {max_rows} (at most {max_rows} rows per import)")
+            rows.append((reader.line_num, {h: v for h, v in zip(header, values, strict=False)} | (
+                {"(extra)": "x"} if len(values) > len(header) else {})))
+    except csv.Error as exc:
+        raise NotCsv(f"无法解析 CSV 第 {reader.line_num} 行 (not CSV: {exc})") from exc
+    return rows
+
+
+async def import_csv(conn: asyncpg.Connection, raw: bytes, *, max_rows: int) -> ImportReport:
+    """Register each row in order; each row answered on its own. Call inside a transaction."""
+    report = ImportReport()
+    for line, row in read_csv(raw, max_rows=max_rows):
+        unit_id = echoable(row.get("id", "").strip()) or None
+        if "(extra)" in row:
+            report.rows.append(_rejected(line, unit_id, [("(row)", "该行字段多于表头 (more fields than the header)")]))
+            continue
+        values: dict[str, Any] = {k: row.get(k, "") for k in KNOWN_COLUMNS}
+        if not values["supervising_unit_id"].strip():
+            values["supervising_unit_id"] = None
+        try:
+            unit = UnitIn.model_validate(values)
+        except ValidationError as exc:
+            errors = [(".".join(str(p) for p in e["loc"]) or "(row)", e["msg"]) for e in exc.errors()]
+            report.rows.append(_rejected(line, unit_id, errors))
+            continue
+        outcome = await register(conn, unit)
+        if outcome is Outcome.CONFLICT:
+            report.rows.append(_rejected(line, unit.id, [("id", "该编号已用于内容不同的单位 (this id is taken by a "
+                                                               "different unit)")]))
+        elif outcome is Outcome.UNKNOWN_SUPERVISOR:
+            report.rows.append(_rejected(line, unit.id, [("supervising_unit_id", "主管单位不存在 (no such unit, "
+                                                                                "here or on an earlier row)")]))
+        else:
+            report.rows.append({"line": line, "id": unit.id, "status": outcome.value})
+    return report
+
+
+def _rejected(line: int, unit_id: str | None, errors: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"line": line, "id": unit_id, "status": "rejected",
+            "errors": [{"field": f, "reason": echoable(r)} for f, r in errors]}
