@@ -6,6 +6,7 @@ Adding a thing is one line: a router in ``inspection.api.ROUTERS``, a timer hand
 
 from __future__ import annotations
 
+from inspection import consumers as inspection_consumers
 from inspection import timers
 from inspection.api import ROUTERS
 from inspection.context import InspectionContext
@@ -27,6 +28,7 @@ PRODUCES = [TOPIC_INSPECTION_CYCLES, TOPIC_INSPECTION_NOTICES, TOPIC_INSPECTION_
 def consumers(ctx: InspectionContext) -> list[ConsumerSpec]:
     """The inbox consumers, each with ``ctx`` bound into its handlers."""
     return [
+        *inspection_consumers.specs(ctx),  # inspection.hazards, inspection.accountability
     ]
 
 

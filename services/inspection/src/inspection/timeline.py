@@ -25,6 +25,7 @@ async def record_many(conn: asyncpg.Connection, rows: list[tuple[str, datetime, 
 
 
 async def read(conn: asyncpg.Connection, task_id: str) -> list[dict[str, Any]]:
+    """In the order things happened (a patrol's report is dated when it was seen), then as written."""
     rows = await conn.fetch(
-        "SELECT at, actor, action, detail FROM task_timeline WHERE task_id = $1 ORDER BY id", task_id)
+        "SELECT at, actor, action, detail FROM task_timeline WHERE task_id = $1 ORDER BY at, id", task_id)
     return [dict(r) for r in rows]

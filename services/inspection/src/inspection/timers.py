@@ -4,6 +4,9 @@ Add a handler to ``HANDLERS`` (kind → ``async (ctx, conn, timer)``). Every han
 its row FOR UPDATE and acts only if the state still calls for it (a timer may fire late, after a restart,
 or find its work already done).
 
+``task-deadline`` and ``task-reminder`` (key: task id, armed by ``inspection.deadlines``): overdue once at the
+deadline, reminders (催办) before it.
+
 ``cycle-phase`` (key: cycle id) fires at the covert phase's end (release) and at the close, re-arming
 itself for the next change; a cycle whose both changes passed while the service was down is released and
 closed by one firing.
@@ -13,12 +16,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import asyncpg
 
-from inspection import release, scorecards
+from inspection import deadlines, release, scorecards, timeline
 from inspection.context import InspectionContext
+from inspection.domain.calendar import DayBasis, days_left
+from inspection.domain.reminders import last_day
+from inspection.domain.tasks import TaskStatus, falls_overdue
+from inspection.rectification import as_task
+from inspection.signals import overdue_signal
 from inspection.store import cycles as cycle_store
+from inspection.store import tasks as task_store
+from pingan_shared.events.alert_contracts import SignalAction
+from pingan_shared.events.catalog import TASK_OVERDUE, TASK_REMINDER
+from pingan_shared.events.inspection_contracts import TaskOverdueV1, TaskReminderV1
+from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.timers import Timer, TimerHandler, schedule
 
 CYCLE_PHASE = "cycle-phase"
@@ -50,3 +64,54 @@ HANDLERS: dict[str, BoundHandler] = {
 
 def handlers(ctx: InspectionContext) -> dict[str, TimerHandler]:
     return {kind: functools.partial(handler, ctx) for kind, handler in HANDLERS.items()}
+
+
+# --- a task's deadline (overdue, once) and its reminders (催办) ----------------------------------------------
+
+async def on_task_deadline(ctx: InspectionContext, conn: asyncpg.Connection, timer: Timer) -> None:
+    """At the deadline a task not verified is overdue, once: ``inspection.task-overdue`` and the alert signal
+    that raises its alert. A timer that finds the deadline moved later (listed supervision) waits for it."""
+    row = await task_store.task_for_update(conn, timer.key)
+    if row is None or row["status"] == TaskStatus.TRIAGE.value:
+        return  # a triage task is armed when it is assigned
+    now = ctx.now()
+    task = as_task(row)
+    if task.is_open and task.overdue_at is None and now < task.deadline:
+        await schedule(conn, deadlines.TASK_DEADLINE, task.id, task.deadline)
+        return
+    if not falls_overdue(task, now=now):
+        return  # verified, or overdue already
+    await task_store.update(conn, task.id, overdue_at=now)
+    await timeline.record(conn, task.id, at=now, actor="system", action="overdue",
+                          detail={"deadline": task.deadline.isoformat(), "listed": task.listed})
+    overdue = TaskOverdueV1(task_id=task.id, unit_id=row["unit_id"], deadline=task.deadline, listed=task.listed,
+                            at=now)
+    await enqueue(conn, [
+        ctx.events.make(TASK_OVERDUE, overdue, key=task.id),
+        overdue_signal(ctx.events, row, action=SignalAction.TRIGGER, unit_name=row["unit_name"],
+                       notice_number=row["notice_number"], at=now),
+    ])
+
+
+async def on_task_reminder(ctx: InspectionContext, conn: asyncpg.Connection, timer: Timer) -> None:
+    """催办: tell the unit how many days (on the task's basis) are left, then arm the next reminder."""
+    row = await task_store.task_for_update(conn, timer.key)
+    if row is None or row["status"] in (TaskStatus.TRIAGE.value, TaskStatus.VERIFIED.value):
+        return
+    now = ctx.now()
+    basis = DayBasis(row["day_basis"])
+    deadline: datetime = row["deadline"]
+    if now < deadline:
+        left = days_left(now.astimezone(ctx.zone).date(), last_day(deadline, ctx.zone).date(), basis)
+        await timeline.record(conn, row["id"], at=now, actor="system", action="reminded",
+                              detail={"days_left": left, "day_basis": basis.value})
+        await enqueue(conn, [ctx.events.make(
+            TASK_REMINDER,
+            TaskReminderV1(task_id=row["id"], unit_id=row["unit_id"], deadline=deadline, days_left=left,
+                           day_basis=basis.value, at=now),
+            key=row["id"])])
+    await deadlines.arm_reminder(conn, row["id"], deadline=deadline, basis=basis, zone=ctx.zone,
+                                 after=max(now, timer.due_at))
+
+
+HANDLERS.update({deadlines.TASK_DEADLINE: on_task_deadline, deadlines.TASK_REMINDER: on_task_reminder})

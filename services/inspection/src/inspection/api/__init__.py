@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from inspection.api import cycles, findings, notices, units
+from inspection.api import cycles, findings, notices, tasks, units
 
 ROUTERS: list[APIRouter] = [
     units.router,
     cycles.router,
     findings.router,
     notices.router,
+    tasks.router,
 ]

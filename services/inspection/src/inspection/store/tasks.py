@@ -159,3 +159,103 @@ async def summaries_of_notices(conn: asyncpg.Connection, notice_ids: Sequence[st
         out[r["notice_id"]].append({k: r[k] for k in ("id", "category", "severity", "place", "status", "deadline",
                                                        "listed")})
     return out
+
+
+# --- reads and changes of one task: rectification, revisits, listing, deadlines, hazards (engineer I2) -----
+
+# A task with its unit's name (for the signals' summary), as the API shows it.
+_TASK_SELECT = f"SELECT {TASK_COLUMNS}, u.name AS unit_name FROM {TASK_FROM} LEFT JOIN units u ON u.id = t.unit_id"
+
+
+async def task_for_update(conn: asyncpg.Connection, task_id: str) -> asyncpg.Record | None:
+    """The task, locked for a change."""
+    row: asyncpg.Record | None = await conn.fetchrow(f"{_TASK_SELECT} WHERE t.id = $1 FOR UPDATE OF t", task_id)
+    return row
+
+
+async def task_row(conn: asyncpg.Connection, task_id: str, *, unit_id: str | None = None) -> asyncpg.Record | None:
+    """The task; with ``unit_id``, only if it stands against that unit (what a unit may read)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"{_TASK_SELECT} WHERE t.id = $1 AND ($2::text IS NULL OR t.unit_id = $2)", task_id, unit_id)
+    return row
+
+
+async def task_rows(conn: asyncpg.Connection, *, unit_id: str | None, status: str | None, cycle_id: str | None,
+                    overdue: bool | None, limit: int, after: str | None) -> list[asyncpg.Record]:
+    """A page of tasks in id order after ``after``; every filter optional."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""{_TASK_SELECT}
+        WHERE ($1::text IS NULL OR t.unit_id = $1) AND ($2::text IS NULL OR t.status = $2)
+          AND ($3::text IS NULL OR t.cycle_id = $3)
+          AND ($4::boolean IS NULL OR (t.overdue_at IS NOT NULL) = $4)
+          AND ($5::text IS NULL OR t.id > $5)
+        ORDER BY t.id LIMIT $6""",
+        unit_id, status, cycle_id, overdue, after, limit,
+    )
+    return rows
+
+
+_CHANGEABLE = frozenset({"status", "unit_id", "submitted_at", "verified_at", "overdue_at", "rejections", "listed",
+                         "listed_note", "deadline"})
+
+
+async def update(conn: asyncpg.Connection, task_id: str, **columns: object) -> None:
+    """Set the named columns of a task (and bump its version)."""
+    unknown = set(columns) - _CHANGEABLE
+    if unknown:
+        raise ValueError(f"not a changeable task column: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=2))
+    await conn.execute(f"UPDATE tasks SET {assignments}, version = version + 1 WHERE id = $1",
+                       task_id, *columns.values())
+
+
+async def insert_rectification(conn: asyncpg.Connection, task_id: str, *, by: str, text: str,
+                               evidence: list[str], at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO rectifications (task_id, submitted_by, text, evidence, submitted_at) VALUES ($1, $2, $3, $4, $5)",
+        task_id, by, text, evidence, at,
+    )
+
+
+async def insert_revisit(conn: asyncpg.Connection, task_id: str, *, inspector: str, outcome: str,
+                         remaining: str, at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO revisits (task_id, inspector, outcome, remaining, at) VALUES ($1, $2, $3, $4, $5)",
+        task_id, inspector, outcome, remaining, at,
+    )
+
+
+async def close_notice_if_done(conn: asyncpg.Connection, notice_id: str, at: datetime) -> bool:
+    """Close the notice once every task in it is verified. The unit's row is locked first, as
+    ``notices.open_notices_for`` locks it before adding tasks to the unit's open notice: two verifications of
+    its last two tasks cannot both see the other still open, and no task joins a notice being closed."""
+    await conn.execute("SELECT 1 FROM units WHERE id = (SELECT unit_id FROM notices WHERE id = $1) "
+                       "FOR NO KEY UPDATE", notice_id)
+    status = await conn.fetchval("SELECT status FROM notices WHERE id = $1 FOR UPDATE", notice_id)
+    if status != "open":
+        return False
+    if await conn.fetchval("SELECT 1 FROM tasks WHERE notice_id = $1 AND status <> 'verified' LIMIT 1", notice_id):
+        return False
+    await conn.execute("UPDATE notices SET status = 'closed', closed_at = $2 WHERE id = $1", notice_id, at)
+    return True
+
+
+async def task_of_hazard(conn: asyncpg.Connection, hazard_id: str) -> str | None:
+    """The task a patrol hazard report opened or was merged into, if it was applied already."""
+    found: str | None = await conn.fetchval(
+        """SELECT id FROM tasks WHERE hazard_id = $1
+           UNION ALL
+           SELECT task_id FROM task_timeline WHERE action = 'merged' AND detail ->> 'hazard_id' = $1
+           LIMIT 1""",
+        hazard_id,
+    )
+    return found
+
+
+async def open_task_of(conn: asyncpg.Connection, unit_id: str, hazard_key: str) -> asyncpg.Record | None:
+    """The unit's open (not verified) task for this hazard key, whole and locked."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"{_TASK_SELECT} WHERE t.unit_id = $1 AND t.hazard_key = $2 AND t.status <> 'verified' FOR UPDATE OF t",
+        unit_id, hazard_key,
+    )
+    return row
