@@ -166,3 +166,78 @@ def test_pingan_up_shows_initdbs_own_message(tmp_path: Path, stack_env: dict[str
     assert f"initdb could not create {pgdata}" in done.stderr, done.stderr[-2000:]
     assert "exists but is not empty" in done.stderr  # initdb's own words
     assert "Traceback" not in done.stderr
+
+
+def _pid_listening_with(*words: str) -> int:
+    """An embedded server's process, found by its command line the way an operator would with ps."""
+    wanted = [word.encode() for word in words]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if all(word in argv for word in wanted):
+                return int(entry.name)
+    raise AssertionError(f"no process with {words} in its command line")
+
+
+SERVERS = {  # what `pingan up` calls it, and how to find its process from the stack's environment
+    "Kafka broker": lambda env: _pid_listening_with("broker", f"tcp://127.0.0.1:{env['PINGAN_KAFKA_PORT']}"),
+    "PostgreSQL": lambda env: _pid_listening_with("-p", env["PINGAN_PG_PORT"], "-h", "127.0.0.1"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", sorted(SERVERS))
+def test_pingan_up_restarts_a_dead_server_and_the_services_recover(
+    tmp_path: Path, stack_env: dict[str, str], server: str
+) -> None:
+    import queue
+    import threading
+
+    process = subprocess.Popen([*PINGAN, "up", "--data-dir", str(tmp_path / "data")], env={**os.environ, **stack_env},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True).start()
+    seen: list[str] = []
+
+    def wait_for(text: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if text in line:
+                return
+        quiet = [line for line in seen if '"level": "info"' not in line]
+        raise AssertionError(f"no line with {text!r}; output without info logs:\n" + "".join(quiet)[-6000:])
+
+    urls = [f"http://127.0.0.1:{stack_env[f'{spec.env_prefix}HTTP_PORT']}" for spec in SERVICES]
+
+    def all_ready() -> bool:
+        try:
+            return all(httpx.get(f"{url}/ready", timeout=5).status_code == 200 for url in urls)
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for("Pingan is ready", timeout=180)
+        os.kill(SERVERS[server](stack_env), signal.SIGKILL)
+        wait_for(f"{server} exited (code -9); restarting (1/5)")
+        wait_for(f"{server} restarted")
+        deadline = time.monotonic() + 120
+        while not all_ready():
+            assert time.monotonic() < deadline, f"services not ready again after {server} came back:\n" + "".join(
+                seen[-40:])
+            time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, "".join(seen[-40:])

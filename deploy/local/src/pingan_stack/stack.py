@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.databases import ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedServerError, port_is_free
 from pingan_stack.processes import ServiceNotReady, ServiceProcess
+from pingan_stack.supervision import RestartBudgetExhausted, Supervised, Supervisor
 from pingan_stack.topology import SERVICES, all_topics, service_env, with_database
-
-MAX_RESTARTS = 5
 
 
 class StackError(RuntimeError):
@@ -35,6 +36,8 @@ class StackOptions:
     external_database_url: str | None = None  # a server URL; databases pingan_<service> are created on it
     external_kafka: str | None = None
     ready_timeout: float = 60
+    max_restarts: int = 5  # in a row for one process, before `pingan up` gives up
+    restart_budget_refill_seconds: float = 120  # up this long after a restart: the count starts again
 
 
 class Stack:
@@ -119,19 +122,36 @@ class Stack:
 
     # --- run and stop ----------------------------------------------------------------------
     def supervise(self, stop: threading.Event) -> None:
-        """Restart a service that dies (with backoff), until asked to stop."""
-        restarts = dict.fromkeys(self.services, 0)
+        """Restart PostgreSQL, the broker or a service that dies (servers first, with backoff), until asked
+        to stop. The services reconnect to a restarted server by themselves."""
+        supervisor = Supervisor(self._supervised(), say=self.say, max_restarts=self.options.max_restarts,
+                                healthy_after=self.options.restart_budget_refill_seconds)
         while not stop.wait(0.5):
-            for name, process in self.services.items():
-                if process.running:
-                    continue
-                if restarts[name] >= MAX_RESTARTS:
-                    raise StackError(f"{name} keeps dying ({MAX_RESTARTS} restarts); see its log above")
-                restarts[name] += 1
-                self.say(f"{name} exited (code {process.process.returncode if process.process else None}); "
-                         f"restarting ({restarts[name]}/{MAX_RESTARTS})")
-                time.sleep(min(2 ** restarts[name], 10) * 0.25)
-                process.start()
+            try:
+                supervisor.check()
+            except RestartBudgetExhausted as exc:
+                raise StackError(str(exc)) from exc
+
+    def _supervised(self) -> list[Supervised]:
+        items = []
+        if self.postgres is not None:
+            postgres = self.postgres
+            items.append(Supervised("PostgreSQL", running=lambda: postgres.running,
+                                    exit_code=lambda: _exit_code(postgres.process), restart=postgres.restart))
+        if self.kafka is not None:
+            kafka = self.kafka
+            items.append(Supervised("Kafka broker", running=lambda: kafka.running,
+                                    exit_code=lambda: _exit_code(kafka.process), restart=self._restart_kafka))
+        return items + [_supervised_service(process) for process in self.services.values()]
+
+    def _restart_kafka(self) -> None:
+        """The embedded broker keeps topics in memory: a restarted one needs them created again."""
+        assert self.kafka is not None
+        self.kafka.restart()
+        platform = PlatformSettings(kafka_bootstrap_servers=self.kafka.bootstrap_servers)
+        asyncio.run(ensure_topics(platform.kafka_bootstrap_servers, all_topics(platform.kafka_topic_prefix),
+                                  partitions=platform.kafka_topic_partitions,
+                                  replication_factor=platform.kafka_replication_factor))
 
     def stop(self) -> None:
         for process in self.services.values():
@@ -140,6 +160,15 @@ class Stack:
             self.kafka.stop()
         if self.postgres:
             self.postgres.stop()
+
+
+def _supervised_service(process: ServiceProcess) -> Supervised:
+    return Supervised(process.name, running=lambda: process.running, exit_code=lambda: _exit_code(process.process),
+                      restart=process.start)
+
+
+def _exit_code(process: subprocess.Popen[Any] | None) -> int | None:
+    return None if process is None else process.poll()
 
 
 def _redact(url: str) -> str:
