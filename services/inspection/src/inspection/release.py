@@ -51,10 +51,13 @@ def _draft(finding: asyncpg.Record, unit_id: str, cycle: asyncpg.Record) -> Task
     )
 
 
+def _recorder(finding: asyncpg.Record) -> str:
+    """``role:subject``, as the timeline stores actors: a unit is shown the role only (see the timeline API)."""
+    return f"{finding['recorded_role']}:{finding['recorded_by']}"
+
+
 def _recorded(finding: asyncpg.Record) -> dict[str, Any]:
-    # The recorder's identity stays with inspectors: units are shown ``actor_role`` only (see the timeline API).
-    return {"finding_id": finding["id"], "actor_role": finding["recorded_role"], "category": finding["category"],
-            "place": finding["place"]}
+    return {"finding_id": finding["id"], "category": finding["category"], "place": finding["place"]}
 
 
 async def release_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: asyncpg.Record, *,
@@ -116,12 +119,12 @@ async def release_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle:
     entries: list[tuple[str, datetime, str, str, dict[str, Any]]] = []
     for row in new_rows:
         finding = drafts[row.id][1]
-        entries.append((row.id, finding["recorded_at"], finding["recorded_by"], "recorded", _recorded(finding)))
+        entries.append((row.id, finding["recorded_at"], _recorder(finding), "recorded", _recorded(finding)))
         entries.append((row.id, now, SYSTEM, "released", {
             "notice_number": notices[row.unit_id or ""].label, "deadline": row.deadline.isoformat()
             if row.deadline else None, "day_basis": row.day_basis}))
     for task_id, finding, _ in merges:
-        entries.append((task_id, finding["recorded_at"], finding["recorded_by"], "merged",
+        entries.append((task_id, finding["recorded_at"], _recorder(finding), "merged",
                         _recorded(finding) | {"description": finding["description"],
                                               "evidence": list(finding["evidence"])}))
     await timeline.record_many(conn, entries)
