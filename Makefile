@@ -1,13 +1,16 @@
 # Pingan — the two commands: `make up` (run everything on this machine) and `make test`.
-# Both install what they need first: uv (from PyPI, with the machine's Python) and the workspace.
+# Both install what they need first: uv (see below) and the workspace.
 
 PYTHON ?= python3
-UV := $(PYTHON) -m uv
+# uv: the one on PATH, else $(PYTHON)'s uv module, else installed from PyPI with $(PYTHON)'s pip, or, where
+# that Python refuses pip install (PEP 668), into this small virtual environment.
+BOOTSTRAP_VENV ?= .pingan/uv-venv
+UV_BOOTSTRAP = PYTHON='$(PYTHON)' BOOTSTRAP_VENV='$(BOOTSTRAP_VENV)' sh deploy/local/bootstrap-uv.sh
 export UV_PYTHON_DOWNLOADS := never
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: help install up test test-fast lint typecheck check bench schemas clean
+.PHONY: help uv install up test test-fast lint typecheck check bench schemas clean
 
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
@@ -15,12 +18,15 @@ help:
 	@echo "make test-fast  unit and integration tests without the slow fault scenarios"
 	@echo "make check      ruff + mypy"
 	@echo "make bench      scan-pipeline benchmark (prints figures)"
+	@echo "make uv         print the uv command the others use (installing uv first if needed)"
 
-# uv itself comes from PyPI through the machine's pip; the interpreter is the machine's.
+# uv's own command may be two words ("python3 -m uv"): left unquoted on purpose. The interpreter is the machine's.
 $(SYNC_STAMP): pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml deploy/local/pyproject.toml
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
-	$(UV) sync --all-packages --frozen --python $(PYTHON)
+	@uv="$$($(UV_BOOTSTRAP))" && echo "uv: $$uv" && $$uv sync --all-packages --frozen --python $(PYTHON)
 	@touch $@
+
+uv:
+	@$(UV_BOOTSTRAP)
 
 install: $(SYNC_STAMP)
 
