@@ -28,11 +28,11 @@ def finding(finding_id: str, township: str | None, department: str | None, categ
             "evidence": [f"photo:{finding_id}"], **more}
 
 
-async def covert_phase_with_findings(inspection: Inspection) -> None:
+async def covert_phase_with_findings(inspection: Inspection, **cycle_more: Any) -> None:
     for unit in UNITS:
         await inspection.ok("POST", "/v1/units", inspection.inspector, json=unit)
     await inspection.ok("POST", "/v1/cycles", inspection.inspector,
-                        json=cycle("c-1", units=[u["id"] for u in UNITS]))
+                        json=cycle("c-1", units=[u["id"] for u in UNITS], **cycle_more))
     await inspection.advance_to(local(date(2026, 3, 4), 15))
     await inspection.ok("POST", "/v1/findings", inspection.inspector,
                         json=finding("f1", "U-AY", None, "fire", "万松路12号"))
