@@ -9,7 +9,7 @@ import asyncpg
 
 from pingan_shared.clock import FixedClock
 from pingan_shared.metrics import Metrics
-from pingan_shared.timers import Timer, TimerRunner, cancel, schedule
+from pingan_shared.timers import Timer, TimerRunner, cancel, schedule, schedule_many
 from pingan_stack.testing import SAMPLE_TIME
 
 
@@ -101,3 +101,18 @@ async def test_failing_handler_retries_with_backoff_then_gives_up(pool: asyncpg.
     assert (row["status"], row["attempts"]) == ("failed", 3)
     assert "downstream bug" in row["last_error"]
     assert await pool.fetchval("SELECT to_regclass('side_effect')") is None
+
+
+
+async def test_schedule_many_arms_and_re_arms_like_schedule(pool: asyncpg.Pool) -> None:
+    due = SAMPLE_TIME + timedelta(days=14)
+    async with pool.acquire() as conn:
+        await schedule(conn, "k", "fired-one", due)
+        await conn.execute("UPDATE timers SET status = 'fired' WHERE timer_key = 'fired-one'")
+        await schedule_many(conn, [("k", "a", due, {"n": 1}), ("k", "fired-one", due, None),
+                                   ("k", "a", due + timedelta(hours=1), {"n": 2})])
+        await schedule_many(conn, [])
+        rows = {r["timer_key"]: r for r in await conn.fetch("SELECT * FROM timers WHERE kind = 'k'")}
+    assert set(rows) == {"a", "fired-one"}
+    assert rows["a"]["due_at"] == due + timedelta(hours=1) and rows["a"]["payload"] == {"n": 2}
+    assert rows["fired-one"]["status"] == "pending"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +59,27 @@ async def schedule(
             attempts = 0, last_error = NULL, fired_at = NULL
         """,
         kind, key, due_at, dict(payload or {}),
+    )
+
+
+async def schedule_many(
+    conn: asyncpg.Connection, timers: Sequence[tuple[str, str, datetime, Mapping[str, Any] | None]]
+) -> None:
+    """``schedule()`` for many (kind, key, due_at, payload) at once, in one statement: a release that opens
+    thousands of deadlines arms them without a round trip each. A (kind, key) given twice keeps the last."""
+    latest = {(kind, key): (due_at, dict(payload or {})) for kind, key, due_at, payload in timers}
+    if not latest:
+        return
+    await conn.execute(
+        """
+        INSERT INTO timers (kind, timer_key, due_at, payload)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[])
+        ON CONFLICT (kind, timer_key) DO UPDATE
+        SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, status = 'pending',
+            attempts = 0, last_error = NULL, fired_at = NULL
+        """,
+        [kind for kind, _ in latest], [key for _, key in latest], [due for due, _ in latest.values()],
+        [payload for _, payload in latest.values()],
     )
 
 

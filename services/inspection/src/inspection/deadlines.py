@@ -6,6 +6,7 @@ reminder (催办) and re-arms itself for the next one. Moving a deadline (listed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ import asyncpg
 
 from inspection.domain.calendar import DayBasis
 from inspection.domain.reminders import next_reminder
-from pingan_shared.timers import cancel, schedule
+from pingan_shared.timers import cancel, schedule, schedule_many
 
 TASK_DEADLINE = "task-deadline"
 TASK_REMINDER = "task-reminder"
@@ -23,6 +24,18 @@ async def arm(conn: asyncpg.Connection, task_id: str, *, deadline: datetime, bas
               now: datetime) -> None:
     await schedule(conn, TASK_DEADLINE, task_id, deadline)
     await arm_reminder(conn, task_id, deadline=deadline, basis=basis, zone=zone, after=now)
+
+
+async def arm_new(conn: asyncpg.Connection, task_ids: Sequence[str], *, deadline: datetime, basis: DayBasis,
+                  zone: ZoneInfo, now: datetime) -> None:
+    """``arm`` for tasks just opened with one deadline (a release): two statements for all of them."""
+    reminder = next_reminder(deadline, basis, zone, after=now)
+    timers: list[tuple[str, str, datetime, dict[str, int] | None]] = [
+        (TASK_DEADLINE, task_id, deadline, None) for task_id in task_ids]
+    if reminder is not None:
+        moment, days = reminder
+        timers += [(TASK_REMINDER, task_id, moment, {"days_left": days}) for task_id in task_ids]
+    await schedule_many(conn, timers)
 
 
 async def arm_reminder(conn: asyncpg.Connection, task_id: str, *, deadline: datetime, basis: DayBasis,

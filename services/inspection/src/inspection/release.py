@@ -129,9 +129,8 @@ async def release_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle:
                                               "evidence": list(finding["evidence"])}))
     await timeline.record_many(conn, entries)
 
-    for row in new_rows:
-        await deadlines.arm(conn, row.id, deadline=cycle["closes_at"], basis=DayBasis(cycle["day_basis"]),
-                            zone=ctx.zone, now=now)
+    await deadlines.arm_new(conn, [row.id for row in new_rows], deadline=cycle["closes_at"],
+                            basis=DayBasis(cycle["day_basis"]), zone=ctx.zone, now=now)
 
     outgoing = []
     for row in new_rows:

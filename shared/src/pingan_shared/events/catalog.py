@@ -22,6 +22,7 @@ from pingan_shared.events.alert_contracts import (
     AlertSignalV1,
 )
 from pingan_shared.events.contracts import DeadLetteredV1, ScanAcceptedV1
+from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.inspection_contracts import (
     CycleOpenedV1,
     CyclePhaseChangedV1,
@@ -32,7 +33,6 @@ from pingan_shared.events.inspection_contracts import (
     TaskVerifiedV1,
 )
 from pingan_shared.events.patrol_contracts import HazardReportedV1
-from pingan_shared.events.envelope import Envelope
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
