@@ -49,6 +49,13 @@ async def apply_report(conn: asyncpg.Connection, report: HazardReportedV1, *, en
     applied = await store.task_of_hazard(conn, report.hazard_id)
     if applied is not None:
         return applied  # a re-sent report
+    task_id = await _apply_new(conn, report, envelope=envelope, ctx=ctx, now=now)
+    await store.record_hazard(conn, report.hazard_id, task_id, reported_at=report.reported_at, applied_at=now)
+    return task_id
+
+
+async def _apply_new(conn: asyncpg.Connection, report: HazardReportedV1, *, envelope: Envelope | None,
+                     ctx: InspectionContext, now: datetime) -> str:
     unit_id = report.unit_id if report.unit_id and await conn.fetchval(
         "SELECT 1 FROM units WHERE id = $1", report.unit_id) else None
     key = key_of(report)

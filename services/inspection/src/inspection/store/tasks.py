@@ -242,14 +242,16 @@ async def close_notice_if_done(conn: asyncpg.Connection, notice_id: str, at: dat
 
 async def task_of_hazard(conn: asyncpg.Connection, hazard_id: str) -> str | None:
     """The task a patrol hazard report opened or was merged into, if it was applied already."""
-    found: str | None = await conn.fetchval(
-        """SELECT id FROM tasks WHERE hazard_id = $1
-           UNION ALL
-           SELECT task_id FROM task_timeline WHERE action = 'merged' AND detail ->> 'hazard_id' = $1
-           LIMIT 1""",
-        hazard_id,
-    )
+    found: str | None = await conn.fetchval("SELECT task_id FROM hazard_reports WHERE hazard_id = $1", hazard_id)
     return found
+
+
+async def record_hazard(conn: asyncpg.Connection, hazard_id: str, task_id: str, *, reported_at: datetime,
+                        applied_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO hazard_reports (hazard_id, task_id, reported_at, applied_at) VALUES ($1, $2, $3, $4)",
+        hazard_id, task_id, reported_at, applied_at,
+    )
 
 
 async def open_task_of(conn: asyncpg.Connection, unit_id: str, hazard_key: str) -> asyncpg.Record | None:
