@@ -139,7 +139,7 @@ class Inspection:
         self.clock.set(moment)
 
     async def cycle(self, cycle_id: str) -> dict[str, Any]:
-        return await self.ok("GET", f"/v1/cycles/{cycle_id}", self.inspector, expect=200)  # type: ignore[no-any-return]
+        return await self.ok("GET", f"/v1/cycles/{cycle_id}", self.inspector, expect=200)
 
     async def wait_phase(self, cycle_id: str, phase: str, timeout: float = 30) -> dict[str, Any]:
         async def reached() -> bool:
@@ -167,7 +167,7 @@ class Inspection:
         """Wait until the relay has published everything enqueued so far."""
         async def empty() -> bool:
             async with self.db() as conn:
-                return await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0  # type: ignore[no-any-return]
+                return await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
         await self.until(empty, "the outbox drained", timeout)
 
     def topic(self, name: str) -> str:

@@ -20,6 +20,24 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pingan_shared.clock import FixedClock
+from pingan_shared.events.alert_contracts import (
+    AlertAcknowledgedV1,
+    AlertEscalatedV1,
+    AlertRaisedV1,
+    AlertResolvedV1,
+    Severity,
+    SourceLink,
+)
+from pingan_shared.events.catalog import (
+    ALERT_ACKNOWLEDGED,
+    ALERT_ESCALATED,
+    ALERT_RAISED,
+    ALERT_RESOLVED,
+    HAZARD_REPORTED,
+)
+from pingan_shared.events.envelope import Envelope
+from pingan_shared.events.factory import EventFactory
+from pingan_shared.events.patrol_contracts import HazardReportedV1
 
 from .conftest import ZONE, Inspection, local
 
@@ -71,7 +89,7 @@ async def task_by(h: Inspection, unit: str, place: str) -> dict[str, Any]:
 
 
 async def refreshed(h: Inspection, task: dict[str, Any]) -> dict[str, Any]:
-    return await h.ok("GET", f"/v1/tasks/{task['id']}", h.inspector, expect=200)  # type: ignore[no-any-return]
+    return await h.ok("GET", f"/v1/tasks/{task['id']}", h.inspector, expect=200)
 
 
 async def rectify(h: Inspection, task: dict[str, Any], text: str = "已按要求整改") -> None:
@@ -419,3 +437,63 @@ async def test_a_cycle_that_asks_for_it_is_followed_by_the_next(inspection_facto
     await h.until(successor, "the next cycle")
     [nxt] = await successor()
     assert nxt["start_date"] == "2026-03-30" and nxt["unit_ids"] == ["AY"] and nxt["phase"] == "covert"
+
+
+async def test_consumed_events_duplicated_and_reordered_change_nothing(inspection: Inspection) -> None:
+    """A patrol hazard becomes one 24-hour task however often it is delivered or re-sent; the alerts service's
+    lifecycle of its overdue alert, delivered shuffled and twice, ends as the newest sequence says."""
+    h = inspection
+    await h.ok("POST", "/v1/units", h.inspector, expect=201,
+               json={"id": "AY", "name": "安阳街道", "kind": "township", "contact": "x"})
+    reported = h.clock.now() - timedelta(hours=1)
+    patrol = EventFactory("patrol", h.clock, h.platform.kafka_topic_prefix)
+
+    def hazard() -> tuple[str, Envelope]:
+        return patrol.make(HAZARD_REPORTED, HazardReportedV1(
+            hazard_id="H-1", team_id="一队", member_id="张三", category="fire", description="电动车楼道充电",
+            place="安阳新村5幢", unit_id="AY", reported_at=reported, received_at=h.clock.now()), key="H-1")
+
+    first, resent = hazard(), hazard()  # the same report sent twice: two events, one hazard id
+    await h.publish([first, first, resent, first])
+
+    async def hazard_tasks() -> list[dict[str, Any]]:
+        return await h.all_pages("/v1/tasks", h.unit("AY"))
+    await h.until(hazard_tasks, "the hazard's task")
+    await h.drained()
+    [task] = await hazard_tasks()
+    assert task["origin"] == "hazard" and at(task["deadline"]) == reported + timedelta(hours=24)
+
+    await h.advance_to(reported + timedelta(hours=24, minutes=1))
+    await wait_overdue(h, task)
+    dedup = f"inspection:task:{task['id']}:overdue"
+    alerts = EventFactory("alerts", h.clock, h.platform.kafka_topic_prefix)
+    source = SourceLink(service="inspection", entity_type="task", entity_id=task["id"])
+    common = {"alert_id": "A-1", "dedup_key": dedup, "kind": "inspection.task-overdue", "unit_id": "AY",
+              "source": source, "at": h.clock.now()}
+    lifecycle = [
+        alerts.make(ALERT_RAISED, AlertRaisedV1(**common, severity=Severity.MEDIUM, summary="逾期", policy="p"),
+                    key=dedup),
+        alerts.make(ALERT_ESCALATED, AlertEscalatedV1(**common, step=0, label="通报"), key=dedup),
+        alerts.make(ALERT_ESCALATED, AlertEscalatedV1(**common, step=1, label="挂牌督办"), key=dedup),
+        alerts.make(ALERT_ACKNOWLEDGED, AlertAcknowledgedV1(**common, by="督查室"), key=dedup),
+        alerts.make(ALERT_RESOLVED, AlertResolvedV1(**common, by="督查室", reason="已整改"), key=dedup),
+    ]
+    sequenced = [(topic, env.model_copy(update={"sequence": n})) for n, (topic, env) in enumerate(lifecycle, 1)]
+    raised, step0, step1, acked, resolved = sequenced
+    await h.publish([resolved, step1, raised, step0, step1, acked, raised, resolved])
+
+    async def settled() -> Any:
+        now = await refreshed(h, task)
+        return len(now["accountability"]) == 2 and now["alert_status"] == "resolved" and now
+    await h.until(settled, "accountability recorded and the alert resolved")
+    await h.drained()
+    final = await refreshed(h, task)
+    assert sorted((a["step"], a["label"], a["loop"], a["alert_id"]) for a in final["accountability"]) == [
+        (0, "通报", 0, "A-1"), (1, "挂牌督办", 0, "A-1")]
+    assert final["alert_status"] == "resolved"
+    mine = await h.ok("GET", f"/v1/tasks/{task['id']}", h.unit("AY"), expect=200)
+    assert [a["label"] for a in sorted(mine["accountability"], key=lambda a: a["step"])] == ["通报", "挂牌督办"]
+    overdue = [e for e in await h.outbox() if e["type"] == "inspection.task-overdue"]
+    assert len(overdue) == 1
+    opened = [e for e in await h.outbox() if e["type"] == "inspection.task-opened"]
+    assert len(opened) == 1

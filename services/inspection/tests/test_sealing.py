@@ -38,7 +38,7 @@ UNITS = [
     {"id": W, "name": "瑞安市消防救援大队", "kind": "department", "contact": "0577-65833333",
      "supervising_unit_id": "dept-police"},
 ]
-FINDINGS = [
+FINDINGS: list[dict[str, Any]] = [
     {"id": "F-seal-1", "cycle_id": CYCLE, "township_unit_id": U, "category": "fire", "severity": "high",
      "place": "万松路12号沿街店铺", "latitude": 27.7801, "longitude": 120.6502,
      "description": "消防通道被电动车占用，灭火器过期", "evidence": ["oss://evidence/f1-1.jpg"]},
@@ -48,8 +48,9 @@ FINDINGS = [
     {"id": "F-seal-4", "cycle_id": CYCLE, "department_unit_id": W, "category": "enterprise",
      "place": "塘下工业区3号厂房", "description": "安全出口锁闭"},
 ]
-MEMBER_FINDING = {"id": "F-seal-3", "cycle_id": CYCLE, "township_unit_id": U, "category": "public-order",
-                  "place": "西山公园北门", "description": "夜间路灯损坏，无人巡逻"}
+MEMBER_FINDING: dict[str, Any] = {
+    "id": "F-seal-3", "cycle_id": CYCLE, "township_unit_id": U, "category": "public-order", "place": "西山公园北门",
+    "description": "夜间路灯损坏，无人巡逻"}
 SECRETS = [f["id"] for f in [*FINDINGS, MEMBER_FINDING]] + [U, W] + [
     str(f[k]) for f in [*FINDINGS, MEMBER_FINDING] for k in ("place", "description")]
 
@@ -57,10 +58,12 @@ TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d
 VOLATILE_HEADERS = {"x-request-id", "date"}
 
 
-def answer(response: httpx.Response) -> tuple[Any, ...]:
+def answer(response: httpx.Response, asked: str | None = None) -> tuple[Any, ...]:
     """What an attacker can observe of a response, minus request ids and timestamps (which are not the
-    clock's here: a row's created_at is the database's own now())."""
-    body = TIMESTAMP.sub("<time>", response.text)
+    clock's here: a row's created_at is the database's own now()); ``asked``, the id the caller put in the
+    path, may be echoed back without telling anything."""
+    text = response.text if asked is None else response.text.replace(asked, "<asked>")
+    body = TIMESTAMP.sub("<time>", text)
     dropped = VOLATILE_HEADERS | ({"content-length"} if body != response.text else set())
     headers = sorted((k.lower(), v) for k, v in response.headers.items() if k.lower() not in dropped)
     return response.status_code, headers, body
@@ -198,7 +201,7 @@ async def test_findings_are_sealed_until_the_phase_change(inspection_factory: An
     for who in (sealed.unit(U), sealed.supervisor):
         real = await sealed.client.get("/v1/findings/F-seal-1", headers={**who, "X-Request-ID": "x"})
         ghost = await sealed.client.get("/v1/findings/F-ghost", headers={**who, "X-Request-ID": "x"})
-        assert real.status_code == 403 and answer(real) == answer(ghost)
+        assert real.status_code == 403 and answer(real, "F-seal-1") == answer(ghost, "F-ghost")
 
     # nothing enqueued or published mentions a finding or the units it is about
     sealed_outbox, twin_outbox = await sealed.outbox(), await twin.outbox()
@@ -244,13 +247,13 @@ async def test_findings_are_sealed_until_the_phase_change(inspection_factory: An
 
     # U asking for W's task or notice gets the 404 of an id that never existed
     w_notice = next(n["id"] for n in all_notices if n["unit_id"] == W)
-    for path, ghost in [*((f"/v1/tasks/{t['id']}", "/v1/tasks/T-ghost") for t in others),
-                        *((f"/v1/tasks/{t['id']}/timeline", "/v1/tasks/T-ghost/timeline") for t in others),
-                        (f"/v1/notices/{w_notice}", "/v1/notices/N-ghost")]:
-        real = await sealed.client.get(path, headers={**sealed.unit(U), "X-Request-ID": "same"})
-        fake = await sealed.client.get(ghost, headers={**sealed.unit(U), "X-Request-ID": "same"})
-        assert real.status_code == 404, (path, real.text)
-        assert answer(real) == answer(fake), (path, real.text, fake.text)
+    for template, real_id, ghost_id in [*(("/v1/tasks/{}", t["id"], "T-ghost") for t in others),
+                                        *(("/v1/tasks/{}/timeline", t["id"], "T-ghost") for t in others),
+                                        ("/v1/notices/{}", w_notice, "N-ghost")]:
+        real = await sealed.client.get(template.format(real_id), headers={**sealed.unit(U), "X-Request-ID": "same"})
+        fake = await sealed.client.get(template.format(ghost_id), headers={**sealed.unit(U), "X-Request-ID": "same"})
+        assert real.status_code == 404, (template, real.text)
+        assert answer(real, real_id) == answer(fake, ghost_id), (template, real.text, fake.text)
     for task in others:
         response = await sealed.client.post(f"/v1/tasks/{task['id']}/rectifications", headers=sealed.unit(U),
                                             json={"text": "已整改", "evidence": ["oss://x.jpg"]})
@@ -272,7 +275,7 @@ async def test_a_supervision_member_sees_only_their_own_findings(inspection: Ins
     assert len(await h.all_pages("/v1/findings", h.admin, {"unit_id": W})) == 2
     other = await h.client.get("/v1/findings/F-seal-1", headers={**h.member(), "X-Request-ID": "m"})
     ghost = await h.client.get("/v1/findings/F-ghost", headers={**h.member(), "X-Request-ID": "m"})
-    assert other.status_code == 404 and answer(other) == answer(ghost)
+    assert other.status_code == 404 and answer(other, "F-seal-1") == answer(ghost, "F-ghost")
     mine = await h.client.get(f"/v1/findings/{MEMBER_FINDING['id']}", headers=h.member())
     assert mine.status_code == 200 and mine.json()["place"] == MEMBER_FINDING["place"]
     for role in (Role.UNIT, Role.SUPERVISOR):
