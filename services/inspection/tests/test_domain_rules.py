@@ -177,3 +177,12 @@ def test_reminders_come_at_nine_on_the_days_that_leave_three_and_one() -> None:
     start = datetime(2026, 9, 20, tzinfo=SHANGHAI)
     assert next_reminder(working, DayBasis.WORKING, SHANGHAI, after=start) == (
         datetime(2026, 10, 9, 9, tzinfo=SHANGHAI), 3)
+
+
+@pytest.mark.parametrize("start", [date(9999, 12, 25), date(1, 1, 1), date(2100, 1, 1)])
+def test_a_cycle_cannot_start_where_its_phases_would_leave_the_calendar(start: date) -> None:
+    with pytest.raises(ValidationError, match="start_date"):
+        CycleIn(name="第3期", start_date=start, unit_ids=["YH"])
+    assert CycleIn(name="第3期", start_date=date(2099, 12, 31), unit_ids=["YH"], covert_days=366,
+                   rectification_days=366).start_date.year == 2099
+    schedule(date(2099, 12, 31), 366, 366, DayBasis.WORKING, SHANGHAI)  # the far edge still computes

@@ -8,7 +8,6 @@ finding: the task has no recorder fields and the timeline shows it only the acto
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from inspection import rectification, timeline
 from inspection.context import Context, InspectionContext
+from inspection.domain.calendar import PlannableDate
 from inspection.domain.tasks import TaskRuleBroken, TaskStatus
 from inspection.rectification import Actor, Step, TaskNotFound, number_of
 from inspection.store import alerts as alert_store
@@ -58,7 +58,7 @@ class RevisitIn(BaseModel):
 class ListingIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    deadline: date | None = Field(default=None, description="the task is due at the end of this local day")
+    deadline: PlannableDate | None = Field(default=None, description="the task is due at the end of this local day")
     days: int | None = Field(default=None, ge=0, le=366, description="or: due this many days (on the task's "
                              "basis: calendar or working days) after today")
     note: StorableStr = Field(default="", max_length=1000, description="e.g. 挂牌督办 reason")

@@ -10,8 +10,23 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Annotated
 
 import chinese_calendar
+from pydantic import AfterValidator
+
+FIRST_PLANNABLE = date(2000, 1, 1)
+LAST_PLANNABLE = date(2099, 12, 31)
+
+
+def _plannable(day: date) -> date:
+    if not FIRST_PLANNABLE <= day <= LAST_PLANNABLE:
+        raise ValueError(f"须在 {FIRST_PLANNABLE} 与 {LAST_PLANNABLE} 之间 (a date this calendar can plan with)")
+    return day
+
+
+# A date a cycle or deadline may name: far enough from date.min/max that adding phases can never overflow.
+PlannableDate = Annotated[date, AfterValidator(_plannable)]
 
 
 class DayBasis(StrEnum):

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from inspection.domain.calendar import DayBasis, add_days
+from inspection.domain.calendar import DayBasis, PlannableDate, add_days
 from pingan_shared.text import StorableStr
 
 MAX_UNITS_PER_CYCLE = 5000
@@ -34,7 +34,7 @@ class CycleIn(BaseModel):
     id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[^/?#]+$",
                                    description="your id (retrying with it is harmless); made up if absent")
     name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 2026年第23期")
-    start_date: date = Field(description="local date the covert phase starts")
+    start_date: PlannableDate = Field(description="local date the covert phase starts")
     covert_days: int = Field(default=14, ge=1, le=366)
     rectification_days: int = Field(default=14, ge=1, le=366)
     day_basis: DayBasis = DayBasis.CALENDAR
