@@ -95,3 +95,19 @@ async def test_a_chunked_body_under_the_limit_still_goes_through(client: httpx.A
     response = await client.post("/v1/checkpoints", content=pieces(), headers=ORGANISER)
     assert response.request.headers.get("content-length") is None
     assert response.status_code == 201, response.text
+
+
+async def test_a_405_allows_every_method_the_path_serves(client: httpx.AsyncClient) -> None:
+    # GET and POST /v1/checkpoints are two routes; Starlette's 405 named only the first ("Allow: POST").
+    response = await client.delete("/v1/checkpoints", headers=ORGANISER)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.json() == {"detail": "Method Not Allowed", "errors": []}
+
+
+async def test_a_boolean_is_not_a_coordinate(client: httpx.AsyncClient) -> None:
+    # pydantic's lax mode read false as 0.0: a checkpoint at the equator that nobody registered
+    body = b'{"id": "CP-1", "tag": "t", "name": "n", "latitude": 27.7, "longitude": false}'
+    response = await client.post("/v1/checkpoints", content=body, headers=ORGANISER)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["body.longitude"]

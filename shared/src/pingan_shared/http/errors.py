@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -74,8 +75,23 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path. Starlette's 405 names only the methods of the
+    first route that matched the path, so a path with a GET route and a POST route answered "Allow: POST"."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        regex = getattr(context.route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(context.methods or ())
+    return sorted(methods)
+
+
+async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # FastAPI's HTTPException and routing's 404/405
+    if exc.status_code == 405:
+        exc = StarletteHTTPException(405, exc.detail, headers={**(exc.headers or {}),
+                                                               "Allow": ", ".join(allowed_methods(request))})
     if exc.status_code == 400 and isinstance(exc.__cause__, UNPARSEABLE_BODY) and not getattr(exc, "field", None):
         # FastAPI's own JSON parsing for pydantic-body routes: json.loads raised something other than
         # JSONDecodeError (too many digits, too deep) and FastAPI answered "error parsing the body".

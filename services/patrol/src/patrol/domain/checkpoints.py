@@ -13,14 +13,23 @@ _EARTH_RADIUS_M = 6_371_008.8
 class CheckpointIn(BaseModel):
     """A checkpoint as an organiser registers it: an NFC/QR tag placed at a key place (重点地段)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # The JSON Schema (and so the OpenAPI) states what the validator below enforces: coordinates go together.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, json_schema_extra={"anyOf": [
+        {"required": ["latitude", "longitude"],
+         "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
+        {"properties": {"latitude": {"type": "null"}, "longitude": {"type": "null"}}},
+    ]})
 
     id: StorableStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    tag: StorableStr = Field(min_length=1, max_length=256, description="the payload the device reads from the tag")
-    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 安阳街道万松路口")
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    radius_m: float = Field(default=50, gt=0, le=10_000)
+    # Text is stripped before its length is checked: the schema says it must hold a non-space character.
+    tag: StorableStr = Field(min_length=1, max_length=256, description="the payload the device reads from the tag",
+                             json_schema_extra={"pattern": r"\S"})
+    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 安阳街道万松路口",
+                              json_schema_extra={"pattern": r"\S"})
+    # strict: a JSON true/false is not a coordinate (lax mode would read it as 1.0/0.0)
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
+    radius_m: float = Field(default=50, gt=0, le=10_000, strict=True)
 
     @model_validator(mode="after")
     def _both_coordinates_or_none(self) -> CheckpointIn:
