@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from patrol import store
+from patrol.api_docs import CHECKPOINT_RESPONSES, SCANS_RESPONSES, scans_request_body
 from patrol.domain.checkpoints import CheckpointIn
 from patrol.domain.scans import Outcome, ScanPolicy
 from patrol.ingest import ItemResult, ingest_scans
@@ -47,7 +48,8 @@ router = APIRouter(prefix="/v1")
 _ALL_ROLES = tuple(Role)
 
 
-@router.post("/checkpoints", status_code=201, tags=["checkpoints"])
+@router.post("/checkpoints", status_code=201, tags=["checkpoints"], response_model=None,
+             responses=CHECKPOINT_RESPONSES)
 async def register_checkpoint(
     checkpoint: CheckpointIn,
     ctx: Context,
@@ -80,7 +82,8 @@ async def list_checkpoints(
 _SINGLE_STATUS = {Outcome.ACCEPTED: 201, Outcome.DUPLICATE: 200, Outcome.CONFLICT: 409, Outcome.REJECTED: 422}
 
 
-@router.post("/scans", tags=["scans"])
+@router.post("/scans", tags=["scans"], response_model=None, responses=SCANS_RESPONSES,
+             openapi_extra=scans_request_body())
 async def post_scans(
     request: Request,
     ctx: Context,

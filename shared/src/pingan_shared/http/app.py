@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pingan_shared.clock import Clock
@@ -21,6 +21,7 @@ from pingan_shared.http.errors import (
     validation_error_handler,
 )
 from pingan_shared.http.limits import BodyLimitMiddleware
+from pingan_shared.http.openapi import ReadyBody, install_openapi
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.metrics import Metrics
 from pingan_shared.readiness import Readiness
@@ -99,15 +100,22 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": edge.service}
 
-    @app.get("/ready", tags=["ops"])
+    @app.get("/ready", tags=["ops"], response_model=None, responses={
+        200: {"model": ReadyBody, "description": "Ready: every required check is ok."},
+        503: {"model": ReadyBody, "description": "Not ready: a required check is not ok (each says why)."},
+    })
     async def ready() -> JSONResponse:
         readiness = await edge.readiness()
         return JSONResponse(status_code=200 if readiness.ready else 503, content=readiness.body())
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, responses={
+        200: {"description": "Prometheus text exposition format 0.0.4.",
+              "content": {"text/plain": {"schema": {"type": "string"}}}},
+    })
     async def metrics() -> Response:
         return Response(edge.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
     return app

@@ -5,31 +5,40 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pingan_shared.auth import AuthError, Principal, Role, verify_token
 from pingan_shared.http.errors import ApiError
 
-_BEARER = "bearer "
+# Declares the bearer scheme in the OpenAPI; it refuses nothing itself (auto_error=False) so that every
+# refusal is ours, a 401 in the shared error shape.
+BEARER_SCHEME = HTTPBearer(auto_error=False, scheme_name="bearer",
+                           description="a token from `pingan token issue --role ROLE`")
 
 
-def require_roles(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     allowed = frozenset(roles)
+    names = sorted(r.value for r in allowed)
 
-    async def dependency(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith(_BEARER):
+    # The roles go into the operation's security requirement: OpenAPI 3.1 lets a non-OAuth scheme list
+    # "role names which are required for the execution" there, so the docs say who may call what.
+    async def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
+    ) -> Principal:
+        if credentials is None:
             raise ApiError(401, "missing bearer token", field="Authorization",
                            headers={"WWW-Authenticate": "Bearer"})
         edge = request.app.state.edge
         try:
-            principal = verify_token(edge.auth_secret, header[len(_BEARER):].strip(), now=edge.clock.now())
+            principal = verify_token(edge.auth_secret, credentials.credentials, now=edge.clock.now())
         except AuthError as exc:
             raise ApiError(401, str(exc), field="Authorization",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
         if principal.role not in allowed:
-            raise ApiError(403, f"role {principal.role.value} may not do this; allowed: "
-                           + ", ".join(sorted(r.value for r in allowed)), field="Authorization")
+            raise ApiError(403, f"role {principal.role.value} may not do this; allowed: " + ", ".join(names),
+                           field="Authorization")
         return principal
 
     return dependency

@@ -1,0 +1,96 @@
+"""What patrol's API documents beyond its routes' signatures: the scan upload's body and answers.
+
+``POST /v1/scans`` reads its raw body (so that one bad item is answered on its own, not as a 422 for the
+whole upload); its request body is therefore described here, for the OpenAPI only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from patrol.domain.checkpoints import CheckpointIn
+from patrol.domain.scans import Outcome, ScanIn
+from patrol.settings import PatrolSettings
+from pingan_shared.http.openapi import ErrorBody, FieldError, error_response
+
+MAX_BATCH_ITEMS_DEFAULT: int = PatrolSettings.model_fields["max_batch_items"].default
+
+
+class ItemAnswer(BaseModel):
+    index: int
+    scan_id: str | None
+    status: Outcome
+    errors: list[FieldError] | None = None
+
+
+class ScanReport(BaseModel):
+    """The answer to an upload: a count per outcome and one result per item, in order."""
+
+    accepted: int
+    duplicate: int
+    conflict: int
+    rejected: int
+    results: list[ItemAnswer]
+
+
+class ScanErrorReport(ErrorBody, ScanReport):
+    """A single scan in conflict or rejected: the error shape and the per-item report together."""
+
+
+# A text the model strips to nothing fails its min_length; the schema says "holds a non-space character".
+_NOT_BLANK = r"\S"
+
+
+def _scan_schema() -> dict[str, Any]:
+    schema = ScanIn.model_json_schema()
+    for name in ("scan_id", "member_id", "team_id"):
+        schema["properties"][name]["pattern"] = _NOT_BLANK
+    # The model's own rules, stated in the schema: a checkpoint by id or by tag; a position is both coordinates.
+    schema["allOf"] = [
+        {"anyOf": [{"required": ["checkpoint_id"], "properties": {"checkpoint_id": {"type": "string"}}},
+                   {"required": ["tag"], "properties": {"tag": {"type": "string"}}}]},
+        {"anyOf": [{"required": ["latitude", "longitude"],
+                    "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
+                   {"properties": {"latitude": {"type": "null"}, "longitude": {"type": "null"}}}]},
+    ]
+    return schema
+
+
+def scans_request_body() -> dict[str, Any]:
+    """``openapi_extra`` of POST /v1/scans: one scan, an array of them, or ``{"scans": [...]}``."""
+    batch = {
+        "type": "array", "minItems": 1, "maxItems": MAX_BATCH_ITEMS_DEFAULT,
+        "description": f"up to PATROL_MAX_BATCH_ITEMS ({MAX_BATCH_ITEMS_DEFAULT}) items, each a scan; an item "
+                       "that is not a valid scan is answered as rejected in its place",
+        "items": {},
+    }
+    schema = {"anyOf": [
+        {**_scan_schema(), "title": "Scan"},
+        {**batch, "title": "Batch"},
+        {"title": "Wrapped batch", "type": "object", "required": ["scans"], "properties": {"scans": batch}},
+    ]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+SCANS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": ScanReport, "description": "A batch (each item answered in its place), or a single duplicate."},
+    201: {"model": ScanReport, "description": "A single scan, accepted."},
+    409: error_response(409, "A single scan whose scan_id this team already sent with other content.",
+                        model=ScanErrorReport),
+    413: error_response(413, "The body is over PATROL_MAX_REQUEST_BYTES, or the batch over PATROL_MAX_BATCH_ITEMS."),
+    422: {
+        "description": "A single scan rejected (malformed, unknown checkpoint or tag, another team, device time out "
+                       "of range): the error and its report; or a body that is not a scan, an array or "
+                       "{\"scans\": [...]}, or an empty batch: the error alone.",
+        "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ScanErrorReport"},
+                                                              {"$ref": "#/components/schemas/ErrorBody"}]}}},
+    },
+}
+
+CHECKPOINT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": CheckpointIn, "description": "The same checkpoint was registered before: nothing changed."},
+    201: {"model": CheckpointIn, "description": "Registered."},
+    409: error_response(409, "A different checkpoint already has this id or tag."),
+}
