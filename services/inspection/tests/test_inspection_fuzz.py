@@ -89,8 +89,7 @@ class Verdicts:
             errors = answer.get("errors")
             if not isinstance(errors, list):
                 self.add("4xx without an errors list", what, response)
-            elif not errors and response.status_code != 404:
-                # the platform leaves errors[] empty only when no field is at fault: an unknown id in the path
+            elif not errors:  # an unknown id in the path names its path parameter too
                 self.add("4xx with no errors[{field, reason}]", what, response)
             elif not all(isinstance(e, dict) and e.get("field") and e.get("reason") for e in errors):
                 self.add("4xx with an error lacking field or reason", what, response)

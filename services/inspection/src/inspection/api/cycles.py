@@ -68,7 +68,7 @@ async def get_cycle(cycle_id: str, ctx: Context, _: Reader) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         row = await store.get(conn, cycle_id)
         if row is None:
-            raise ApiError(404, "周期不存在 (no such cycle)")
+            raise ApiError(404, "周期不存在 (no such cycle)", field="cycle_id")
         return cycle_json(row, await store.unit_ids(conn, cycle_id))
 
 
@@ -80,7 +80,7 @@ async def get_scorecard(
     async with ctx.runtime.connection() as conn:
         row = await store.scorecard(conn, cycle_id)
     if row is None:
-        raise ApiError(404, "周期不存在 (no such cycle)")
+        raise ApiError(404, "周期不存在 (no such cycle)", field="cycle_id")
     if row["phase"] != Phase.CLOSED or row["scorecard"] is None:
         raise ApiError(409, "周期尚未结束，暂无考核结果 (made when the cycle closes)", field="cycle_id")
     card: dict[str, Any] = row["scorecard"]

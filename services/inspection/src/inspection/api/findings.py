@@ -67,5 +67,5 @@ async def get_finding(finding_id: str, ctx: Context, principal: Recorder) -> dic
         row = await store.get(conn, finding_id)
     own = _own_only(principal)
     if row is None or (own is not None and row["recorded_by"] != own):
-        raise ApiError(404, "发现不存在 (no such finding)")
+        raise ApiError(404, "发现不存在 (no such finding)", field="finding_id")
     return finding_json(row)

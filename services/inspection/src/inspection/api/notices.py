@@ -47,6 +47,6 @@ async def get_notice(notice_id: str, ctx: Context, principal: Reader) -> dict[st
     async with ctx.runtime.connection() as conn:
         row = await store.get(conn, notice_id)
         if row is None or (principal.role is Role.UNIT and row["unit_id"] != principal.unit_id):
-            raise ApiError(404, NOT_FOUND)
+            raise ApiError(404, NOT_FOUND, field="notice_id")
         tasks = await task_store.summaries_of_notices(conn, [notice_id])
     return jsonable_encoder(store.as_dict(row) | {"tasks": tasks[notice_id]})

@@ -115,7 +115,7 @@ def _own_unit(principal: Principal) -> str | None:
 async def _visible(conn: asyncpg.Connection, task_id: str, principal: Principal) -> asyncpg.Record:
     row = await store.task_row(conn, task_id, unit_id=_own_unit(principal))
     if row is None:
-        raise ApiError(404, NOT_FOUND)
+        raise ApiError(404, NOT_FOUND, field="task_id")
     return row
 
 
@@ -185,7 +185,7 @@ async def _change_and_show(ctx: InspectionContext, task_id: str, status_code: in
             async with conn.transaction():
                 await change(conn)
         except TaskNotFound:
-            raise ApiError(404, NOT_FOUND) from None
+            raise ApiError(404, NOT_FOUND, field="task_id") from None
         except TaskRuleBroken as exc:
             raise _refused(exc) from None
         row = await store.task_row(conn, task_id)

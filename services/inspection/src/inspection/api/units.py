@@ -71,5 +71,5 @@ async def get_unit(unit_id: str, ctx: Context, _: Anyone) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         row = await store.get(conn, unit_id)
     if row is None:
-        raise ApiError(404, "单位不存在 (no such unit)")
+        raise ApiError(404, "单位不存在 (no such unit)", field="unit_id")
     return unit_json(row)
