@@ -79,6 +79,8 @@ def toml_string(value: str) -> str:
 BUSINESS_RULE_REFUSALS = {
     # a scan of an unknown checkpoint or tag, for another team, or with a device time out of range: 422
     "POST /v1/scans": ["422"],
+    # a cycle whose scope names units that are not registered: 422
+    "POST /v1/cycles": ["422"],
 }
 POSITIVE_DATA_ACCEPTANCE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # 413 refuses a schema-violating request too: a batch over its documented maxItems is "too large", as documented.
