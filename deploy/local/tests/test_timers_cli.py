@@ -17,8 +17,8 @@ from pingan_shared.db.migrations import apply_migrations, platform_migrations
 from pingan_shared.db.pool import create_pool
 from pingan_shared.metrics import Metrics
 from pingan_shared.timers import Timer, TimerRunner, schedule
+from pingan_stack.service_databases import service_database_url
 from pingan_stack.testing import SAMPLE_TIME
-from pingan_stack.timers_cli import service_database_url
 from pingan_stack.topology import SERVICES
 
 ALERTS = next(s for s in SERVICES if s.name == "alerts")

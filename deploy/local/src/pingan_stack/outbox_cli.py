@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -23,13 +23,11 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from pingan_stack.topology import SERVICES, ServiceSpec, with_database
+from pingan_stack.service_databases import redact, service_database_url, service_named
+from pingan_stack.topology import SERVICES
 
 outbox_app = typer.Typer(help="Transactional outbox: rows the broker refused for good, and retrying them.",
                          no_args_is_help=True)
-
-_EMBEDDED_SERVER = "postgresql://postgres@127.0.0.1:{port}/postgres"
-
 
 @dataclass(frozen=True)
 class ParkedRow:
@@ -86,23 +84,6 @@ async def unpark(conn: asyncpg.Connection, ids: Sequence[int]) -> list[int]:
     return sorted(r["id"] for r in rows)
 
 
-def service_database_url(spec: ServiceSpec, environ: Mapping[str, str]) -> str:
-    own = environ.get(f"{spec.env_prefix}DATABASE_URL")
-    if own:
-        return own
-    server = environ.get("DATABASE_URL") or _EMBEDDED_SERVER.format(port=environ.get("PINGAN_PG_PORT", "54320"))
-    return with_database(server, spec.database)
-
-
-def _redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, _, tail = url.partition("://")
-    credentials, at, rest = tail.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    return f"{head}://{credentials.split(':', 1)[0]}:***@{rest}"
-
-
 async def _read(url: str, limit: int) -> list[ParkedRow]:
     conn = await asyncpg.connect(url, timeout=10)
     try:
@@ -119,14 +100,6 @@ async def _unpark(url: str, ids: Sequence[int]) -> list[int]:
         await conn.close()
 
 
-def _spec(name: str) -> ServiceSpec:
-    for spec in SERVICES:
-        if spec.name == name:
-            return spec
-    raise typer.BadParameter(f"unknown service {name}; choose from {', '.join(s.name for s in SERVICES)}",
-                             param_hint="--service")
-
-
 @outbox_app.command("parked")
 def parked(
     service: Annotated[list[str] | None, typer.Option(
@@ -135,14 +108,14 @@ def parked(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """List the outbox rows the broker refused for good, with their error: they wait for `pingan outbox retry`."""
-    specs = [_spec(name) for name in service] if service else list(SERVICES)
+    specs = [service_named(name) for name in service] if service else list(SERVICES)
     unreadable = 0
     for spec in specs:
         url = service_database_url(spec, os.environ)
         try:
             found = asyncio.run(_read(url, limit))
         except Exception as exc:  # the server or the database is not there, or not migrated: say so
-            typer.echo(f"{spec.name}: cannot read the outbox from {_redact(url)}: {exc!r}", err=True)
+            typer.echo(f"{spec.name}: cannot read the outbox from {redact(url)}: {exc!r}", err=True)
             unreadable += 1
             continue
         if as_json:
@@ -163,11 +136,11 @@ def retry(
     service: Annotated[str, typer.Option(metavar="NAME", help="the service whose database holds them")],
 ) -> None:
     """Hand parked rows back to the relay once the cause is fixed; refused again, they are parked again."""
-    url = service_database_url(_spec(service), os.environ)
+    url = service_database_url(service_named(service), os.environ)
     try:
         retried = asyncio.run(_unpark(url, row_ids))
     except Exception as exc:
-        typer.echo(f"{service}: cannot reach {_redact(url)}: {exc!r}", err=True)
+        typer.echo(f"{service}: cannot reach {redact(url)}: {exc!r}", err=True)
         raise typer.Exit(1) from exc
     for row_id in retried:
         typer.echo(f"{service}: outbox row {row_id} is waiting to be published again")

@@ -13,37 +13,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Mapping
 from typing import Annotated
 
 import typer
 
 from pingan_shared.db.pool import create_pool
 from pingan_shared.timers import FailedTimer, failed_timers, retry_failed
-from pingan_stack.topology import SERVICES, ServiceSpec, with_database
+from pingan_stack.service_databases import redact, service_database_url, service_named
+from pingan_stack.topology import SERVICES
 
 timers_app = typer.Typer(help="Durable timers: the ones that failed for good, and retrying them.",
                          no_args_is_help=True)
-
-_EMBEDDED_SERVER = "postgresql://postgres@127.0.0.1:{port}/postgres"
-
-
-def service_database_url(spec: ServiceSpec, environ: Mapping[str, str]) -> str:
-    own = environ.get(f"{spec.env_prefix}DATABASE_URL")
-    if own:
-        return own
-    server = environ.get("DATABASE_URL") or _EMBEDDED_SERVER.format(port=environ.get("PINGAN_PG_PORT", "54320"))
-    return with_database(server, spec.database)
-
-
-def _redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, _, tail = url.partition("://")
-    credentials, at, rest = tail.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    return f"{head}://{credentials.split(':', 1)[0]}:***@{rest}"
-
 
 async def _read_failed(url: str, limit: int) -> list[FailedTimer]:
     pool = await create_pool(url, min_size=1, max_size=1)
@@ -61,14 +41,6 @@ async def _retry(url: str, timer_id: int) -> bool:
             return await retry_failed(conn, timer_id)
     finally:
         await pool.close()
-
-
-def _spec(name: str) -> ServiceSpec:
-    for spec in SERVICES:
-        if spec.name == name:
-            return spec
-    raise typer.BadParameter(f"unknown service {name}; choose from {', '.join(s.name for s in SERVICES)}",
-                             param_hint="--service")
 
 
 def _as_json(service: str, timer: FailedTimer) -> str:
@@ -90,14 +62,14 @@ def failed(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """List the timers that failed every attempt and fire no more, with their last error."""
-    specs = [_spec(name) for name in service] if service else list(SERVICES)
+    specs = [service_named(name) for name in service] if service else list(SERVICES)
     unreadable = 0
     for spec in specs:
         url = service_database_url(spec, os.environ)
         try:
             found = asyncio.run(_read_failed(url, limit))
         except Exception as exc:  # the server or the database is not there: say so, no traceback
-            typer.echo(f"{spec.name}: cannot read timers from {_redact(url)}: {exc!r}", err=True)
+            typer.echo(f"{spec.name}: cannot read timers from {redact(url)}: {exc!r}", err=True)
             unreadable += 1
             continue
         if as_json:
@@ -117,11 +89,11 @@ def retry(
     service: Annotated[str, typer.Option(metavar="NAME", help="the service whose database holds it")],
 ) -> None:
     """Give a failed timer its attempts back: the service fires it on its next poll."""
-    url = service_database_url(_spec(service), os.environ)
+    url = service_database_url(service_named(service), os.environ)
     try:
         retried = asyncio.run(_retry(url, timer_id))
     except Exception as exc:
-        typer.echo(f"{service}: cannot reach {_redact(url)}: {exc!r}", err=True)
+        typer.echo(f"{service}: cannot reach {redact(url)}: {exc!r}", err=True)
         raise typer.Exit(1) from exc
     if not retried:
         typer.echo(f"{service}: no failed timer #{timer_id}", err=True)
