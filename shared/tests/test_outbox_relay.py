@@ -135,3 +135,29 @@ async def test_the_relay_wakes_on_new_rows_instead_of_waiting_for_its_poll(
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_a_relay_stopped_while_it_starts_listening_gives_its_connection_back(
+    database_url: str, metrics: Metrics, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Stopping a service right after it started (a short test, a quick restart) cancelled the relay inside
+    # add_listener: the connection it had just acquired was never released and pool.close() waited forever.
+    import asyncio
+
+    from pingan_shared.db.pool import create_pool
+
+    started = asyncio.Event()
+
+    async def slow_add_listener(self: asyncpg.Connection, *_: object) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(asyncpg.Connection, "add_listener", slow_add_listener)
+    pool = await create_pool(database_url, max_size=2)
+    relay = OutboxRelay(pool, producer=None, metrics=metrics)  # type: ignore[arg-type]
+    running = asyncio.create_task(relay.run())
+    await asyncio.wait_for(started.wait(), 10)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await asyncio.wait_for(pool.close(), 10)  # timed out before: a connection never came home

@@ -14,6 +14,7 @@ transaction that lost a race (``RETRY_TRANSACTION``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -55,7 +56,10 @@ async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     try:
         yield conn
     except CONNECTION_LOST:
-        conn.terminate()
+        # asyncpg may already have detached a connection the server ended ("released back to the pool"):
+        # terminate() then raises InterfaceError, which would replace the error that tells what happened
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
         raise
     finally:
         await pool.release(conn)  # a terminated connection is recycled by the pool

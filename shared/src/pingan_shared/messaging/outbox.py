@@ -135,7 +135,13 @@ class OutboxRelay:
     async def _listen(self) -> asyncpg.Connection:
         """A dedicated connection LISTENing for new outbox rows (polling covers a lost notification)."""
         listener: asyncpg.Connection = await self._pool.acquire()
-        await listener.add_listener("outbox", self._on_notify)
+        try:
+            await listener.add_listener("outbox", self._on_notify)
+        except BaseException:
+            # cancelled (the service stopping) or failed before the caller holds it: hand it back here, or
+            # the pool never closes (pool.close() waits for every connection to come home)
+            await self._pool.release(listener)
+            raise
         return listener
 
     async def _drop(self, listener: asyncpg.Connection | None) -> None:
