@@ -111,3 +111,12 @@ async def test_a_boolean_is_not_a_coordinate(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/checkpoints", content=body, headers=ORGANISER)
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["body.longitude"]
+
+
+async def test_a_made_up_method_is_counted_as_other(client: httpx.AsyncClient) -> None:
+    # each spelling of an unknown method ("QUERY", "XYZ"…) became its own metric series: unbounded cardinality
+    for method in ("QUERY", "XYZ1", "XYZ2"):
+        await client.request(method, "/v1/checkpoints", headers=ORGANISER)
+    metrics = (await client.get("/metrics")).text
+    assert 'method="OTHER"' in metrics
+    assert "XYZ1" not in metrics and "QUERY" not in metrics

@@ -56,6 +56,8 @@ def test_wrong_team_unknown_checkpoint_and_foreign_tag() -> None:
         ({"checkpoint_id": None}, ""),
         ({"latitude": 91, "longitude": 0}, "latitude"),
         ({"latitude": 30.0}, ""),
+        ({"latitude": True, "longitude": 120.6}, "latitude"),  # lax mode read a boolean as 1.0
+        ({"accuracy_m": "8"}, "accuracy_m"),
         ({"scan_id": ""}, "scan_id"),
         ({"scan_id": "x" * 101}, "scan_id"),
         ({"member_id": 42}, "member_id"),

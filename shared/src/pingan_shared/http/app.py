@@ -58,6 +58,8 @@ def request_correlation_id(request: Request) -> uuid.UUID:
     return correlation
 
 
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 # Probes and scrapes run every few seconds; logging them would drown the useful lines.
 _QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
@@ -89,7 +91,9 @@ def create_app(
             route = request.scope.get("route")
             path = getattr(route, "path", "unmatched")
             seconds = time.perf_counter() - started
-            edge.metrics.observe_http(request.method, path, response.status_code, seconds)
+            # a made-up method ("QUERY", "XYZ") would otherwise mint a metric series per spelling
+            method = request.method if request.method in _KNOWN_METHODS else "OTHER"
+            edge.metrics.observe_http(method, path, response.status_code, seconds)
             if path not in _QUIET_ROUTES:
                 log.info("http request", method=request.method, route=path, status=response.status_code,
                          ms=round(seconds * 1000, 1))

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from inspection.domain.schema import ID, ID_PATTERN, NOT_BLANK, WHOLE_POSITION, present
 from pingan_shared.text import StorableStr
 
 
@@ -39,23 +40,33 @@ class FindingSeverity(StrEnum):
 
 
 class FindingIn(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # The JSON Schema (and so the OpenAPI) states what the validator below enforces: a township, a department
+    # or both; coordinates together.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, json_schema_extra={"allOf": [
+        {"anyOf": [present("township_unit_id", "string"), present("department_unit_id", "string")]},
+        WHOLE_POSITION,
+    ]})
 
-    id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[^/?#]+$",
-                                   description="your id (retrying with it is harmless); made up if absent")
-    cycle_id: StorableStr = Field(min_length=1, max_length=64)
-    township_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64)
-    department_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64)
+    id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN,
+                                   description="your id (retrying with it is harmless); made up if absent",
+                                   json_schema_extra=ID)
+    cycle_id: StorableStr = Field(min_length=1, max_length=64, json_schema_extra=NOT_BLANK)
+    township_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,
+                                                 description="the township (镇街); this, a department or both",
+                                                 json_schema_extra=NOT_BLANK)
+    department_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,
+                                                   description="the department (部门); this, a township or both",
+                                                   json_schema_extra=NOT_BLANK)
     category: Category
     severity: FindingSeverity = FindingSeverity.MEDIUM
-    place: StorableStr = Field(min_length=1, max_length=200)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    description: StorableStr = Field(min_length=1, max_length=4000)
+    place: StorableStr = Field(min_length=1, max_length=200, json_schema_extra=NOT_BLANK)
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
+    description: StorableStr = Field(min_length=1, max_length=4000, json_schema_extra=NOT_BLANK)
     evidence: list[StorableStr] = Field(default_factory=list, max_length=50,
                                         description="references to photos, videos or documents")
     hazard_key: StorableStr | None = Field(default=None, min_length=1, max_length=200, description=(
-        "what makes two findings the same hazard; default: category and place"))
+        "what makes two findings the same hazard; default: category and place"), json_schema_extra=NOT_BLANK)
 
     @model_validator(mode="after")
     def _has_a_unit_and_a_whole_position(self) -> FindingIn:

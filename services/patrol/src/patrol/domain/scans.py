@@ -27,9 +27,9 @@ class ScanIn(BaseModel):
     checkpoint_id: StorableStr | None = Field(default=None, min_length=1, max_length=64)
     tag: StorableStr | None = Field(default=None, min_length=1, max_length=256, description="tag payload as read")
     device_time: AwareDatetime
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000, strict=True)
 
     @model_validator(mode="after")
     def _identifies_a_checkpoint(self) -> ScanIn:
