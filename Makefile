@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: help uv install up test test-fast lint typecheck check bench schemas clean
+.PHONY: help uv install up test test-fast lint typecheck check bench bench-inspection schemas clean
 
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-fast  unit and integration tests without the slow fault scenarios"
 	@echo "make check      ruff + mypy"
 	@echo "make bench      scan-pipeline benchmark (prints figures)"
+	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
 	@echo "make uv         print the uv command the others use (installing uv first if needed)"
 
 # uv's own command may be two words ("python3 -m uv"): left unquoted on purpose. The interpreter is the machine's.
@@ -49,6 +50,9 @@ check: lint typecheck
 
 bench: install
 	$(VENV)/bin/python bench/scan_pipeline.py
+
+bench-inspection: install
+	$(VENV)/bin/python bench/inspection_release.py
 
 schemas: install
 	$(VENV)/bin/pingan events schemas --out shared/schemas
