@@ -14,8 +14,9 @@ from enum import StrEnum
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from inspection.domain.schema import ID_PATTERN, NOT_BLANK
 from inspection.store import units as store
 from pingan_shared.text import StorableStr, echoable
 
@@ -25,14 +26,30 @@ class UnitKind(StrEnum):
     DEPARTMENT = "department"
 
 
+# /v1/units/import is the CSV import, so no unit may be called "import": GET /v1/units/import could not read it.
+RESERVED_ID = "import"
+
+
 class UnitIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    id: StorableStr = Field(min_length=1, max_length=64, pattern=r"^[^/?#]+$")
-    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 安阳街道, 市应急管理局")
+    # The schema states the id as sent: stripped, it holds no / ? # and is not the reserved "import".
+    id: StorableStr = Field(min_length=1, max_length=64, pattern=ID_PATTERN, description=(
+        f'not "{RESERVED_ID}" (the path /v1/units/{RESERVED_ID} is the CSV import)'),
+        json_schema_extra={"pattern": rf"^\s*(?!{RESERVED_ID}\s*$)[^/?#\s][^/?#]*$"})
+    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 安阳街道, 市应急管理局",
+                              json_schema_extra=NOT_BLANK)
     kind: UnitKind
     contact: StorableStr = Field(default="", max_length=200, description="contact person and phone")
-    supervising_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64)
+    supervising_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,
+                                                    json_schema_extra=NOT_BLANK)
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == RESERVED_ID:
+            raise ValueError(f'"{RESERVED_ID}" is reserved (the path /v1/units/{RESERVED_ID} is the CSV import)')
+        return value
 
 
 class Outcome(StrEnum):

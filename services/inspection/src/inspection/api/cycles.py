@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from inspection import cycles, scorecards
+from inspection.api.docs import CYCLE_RESPONSES, SCORECARD_RESPONSES
 from inspection.context import Context
 from inspection.domain.cycles import CycleIn, Phase
 from inspection.store import cycles as store
@@ -35,7 +36,7 @@ def cycle_json(row: Any, unit_ids: list[str]) -> dict[str, Any]:
     return jsonable_encoder(out)
 
 
-@router.post("/cycles", status_code=201)
+@router.post("/cycles", status_code=201, response_model=None, responses=CYCLE_RESPONSES)
 async def open_cycle(cycle: CycleIn, ctx: Context, principal: Opener) -> JSONResponse:
     """Open a cycle; the same request again (same id) is harmless (200). A unit already in an overlapping
     cycle is refused (409), each clash named."""
@@ -72,7 +73,7 @@ async def get_cycle(cycle_id: str, ctx: Context, _: Reader) -> dict[str, Any]:
         return cycle_json(row, await store.unit_ids(conn, cycle_id))
 
 
-@router.get("/cycles/{cycle_id}/scorecard", response_model=None)
+@router.get("/cycles/{cycle_id}/scorecard", response_model=None, responses=SCORECARD_RESPONSES)
 async def get_scorecard(
     cycle_id: str, ctx: Context, _: Reader, format: Literal["json", "csv"] = "json",
 ) -> Response | dict[str, Any]:

@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from inspection import findings
+from inspection.api.docs import FINDING_RESPONSES
 from inspection.context import Context
 from inspection.domain.findings import FindingIn
 from inspection.store import findings as store
@@ -34,7 +35,7 @@ def _own_only(principal: Principal) -> str | None:
     return principal.subject if principal.role is Role.SUPERVISION_MEMBER else None
 
 
-@router.post("/findings", status_code=201)
+@router.post("/findings", status_code=201, response_model=None, responses=FINDING_RESPONSES)
 async def record_finding(finding: FindingIn, ctx: Context, principal: Recorder) -> JSONResponse:
     """Record a finding during the cycle's covert phase; the same request again (same id) is harmless (200).
     Nothing is published: the finding is sealed until the cycle's release."""

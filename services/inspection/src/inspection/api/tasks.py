@@ -14,11 +14,13 @@ import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inspection import rectification, timeline
+from inspection.api.docs import TASK_STEP_RESPONSES
 from inspection.context import Context, InspectionContext
 from inspection.domain.calendar import PlannableDate
+from inspection.domain.schema import NOT_BLANK, json_integer
 from inspection.domain.tasks import TaskRuleBroken, TaskStatus
 from inspection.rectification import Actor, Step, TaskNotFound, number_of
 from inspection.store import alerts as alert_store
@@ -41,33 +43,50 @@ TaskId = Annotated[StorableStr, Path(max_length=200)]
 
 
 class RectificationIn(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # The schema states what the task's rules require (checked once the task is found): some text, some evidence.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"required": ["text", "evidence"]})
 
-    text: StorableStr = Field(default="", max_length=4000, description="what was rectified")
-    evidence: list[Annotated[StorableStr, Field(min_length=1, max_length=500)]] = Field(
-        default_factory=list, max_length=50, description="references to photos, videos or documents; required")
+    text: StorableStr = Field(default="", max_length=4000, description="what was rectified; required",
+                              json_schema_extra=NOT_BLANK)
+    evidence: list[Annotated[StorableStr, Field(min_length=1, max_length=500, json_schema_extra=NOT_BLANK)]] = Field(
+        default_factory=list, max_length=50, description="references to photos, videos or documents; required",
+        json_schema_extra={"minItems": 1})
 
 
 class RevisitIn(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # A rejection says what remains (the task's rule, checked once the task is found).
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, json_schema_extra={"anyOf": [
+        {"properties": {"outcome": {"const": "verified"}}},
+        {"required": ["remaining"], "properties": {"remaining": {"type": "string", **NOT_BLANK}}},
+    ]})
 
     outcome: Literal["verified", "rejected"]
     remaining: StorableStr = Field(default="", max_length=4000, description="what remains (required if rejected)")
 
 
 class ListingIn(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # A deadline or a number of days, not both (the route refuses anything else).
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, json_schema_extra={"anyOf": [
+        {"required": ["deadline"], "properties": {"deadline": {"type": "string"}, "days": {"type": "null"}}},
+        {"required": ["days"], "properties": {"days": {"type": "integer"}, "deadline": {"type": "null"}}},
+    ]})
 
     deadline: PlannableDate | None = Field(default=None, description="the task is due at the end of this local day")
-    days: int | None = Field(default=None, ge=0, le=366, description="or: due this many days (on the task's "
-                             "basis: calendar or working days) after today")
+    days: int | None = Field(default=None, ge=0, le=366, description=(
+        "or: due this many days (on the task's basis: calendar or working days) after today"))
     note: StorableStr = Field(default="", max_length=1000, description="e.g. 挂牌督办 reason")
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _integer(cls, value: Any) -> Any:
+        return json_integer(value)
 
 
 class AssignmentIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    unit_id: StorableStr = Field(min_length=1, max_length=64)
+    unit_id: StorableStr = Field(min_length=1, max_length=64, json_schema_extra=NOT_BLANK)
 
 
 # Chinese first, the rule's own words after.
@@ -194,7 +213,7 @@ async def _change_and_show(ctx: InspectionContext, task_id: str, status_code: in
     return JSONResponse(status_code=status_code, content=jsonable_encoder(view))
 
 
-@router.post("/tasks/{task_id}/rectifications", status_code=201)
+@router.post("/tasks/{task_id}/rectifications", status_code=201, responses=TASK_STEP_RESPONSES)
 async def submit_rectification(task_id: TaskId, body: RectificationIn, ctx: Context, principal: Unit,
                                request: Request) -> JSONResponse:
     """The unit's rectification, with evidence (required); the task then waits for its revisit."""
@@ -205,7 +224,7 @@ async def submit_rectification(task_id: TaskId, body: RectificationIn, ctx: Cont
         conn, task_id, unit_id=unit_id, text=body.text, evidence=list(body.evidence), step=step))
 
 
-@router.post("/tasks/{task_id}/revisits", status_code=201)
+@router.post("/tasks/{task_id}/revisits", status_code=201, responses=TASK_STEP_RESPONSES)
 async def record_revisit(task_id: TaskId, body: RevisitIn, ctx: Context, principal: Staff,
                          request: Request) -> JSONResponse:
     """回访: verified closes the task (and resolves its overdue alert); rejected returns it to the unit with
@@ -215,7 +234,7 @@ async def record_revisit(task_id: TaskId, body: RevisitIn, ctx: Context, princip
         conn, task_id, outcome=body.outcome, remaining=body.remaining, step=step))
 
 
-@router.put("/tasks/{task_id}/listing")
+@router.put("/tasks/{task_id}/listing", responses=TASK_STEP_RESPONSES)
 async def list_under_supervision(task_id: TaskId, body: ListingIn, ctx: Context, principal: Staff,
                                  request: Request) -> JSONResponse:
     """挂牌督办: the task gets its own deadline (a date, or a number of days on the task's basis)."""
@@ -226,7 +245,7 @@ async def list_under_supervision(task_id: TaskId, body: ListingIn, ctx: Context,
         conn, task_id, deadline=body.deadline, days=body.days, note=body.note, step=step))
 
 
-@router.post("/tasks/{task_id}/assignment")
+@router.post("/tasks/{task_id}/assignment", responses=TASK_STEP_RESPONSES)
 async def assign_task(task_id: TaskId, body: AssignmentIn, ctx: Context, principal: Staff,
                       request: Request) -> JSONResponse:
     """分流交办: a triage task (a patrol hazard without a known unit) goes to a unit."""

@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from inspection import units
+from inspection.api.docs import CSV_TYPES, IMPORT_RESPONSES, UNIT_RESPONSES, units_import_request_body
 from inspection.context import Context
 from inspection.store import units as store
 from pingan_shared.auth import Principal, Role
@@ -18,14 +20,29 @@ from pingan_shared.text import StorableStr
 router = APIRouter(prefix="/v1", tags=["units"])
 Editor = Annotated[Principal, Depends(require_roles(Role.INSPECTOR, Role.ADMIN))]
 Anyone = Annotated[Principal, Depends(require_roles(*Role))]
-CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
+
+
+class UnitIdConvertor(Convertor[str]):
+    """A unit id in a path: any segment but the reserved "import", which is the CSV import's own path. Without it
+    GET /v1/units/{unit_id} matched /v1/units/import too, and a 405 there said "Allow: GET, POST"."""
+
+    regex = rf"(?!{units.RESERVED_ID}$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("inspection_unit_id", UnitIdConvertor())
 
 
 def unit_json(row: Any) -> dict[str, Any]:
     return {k: row[k] for k in store.UNIT_COLUMNS.split(", ")}
 
 
-@router.post("/units", status_code=201)
+@router.post("/units", status_code=201, response_model=None, responses=UNIT_RESPONSES)
 async def register_unit(unit: units.UnitIn, ctx: Context, _: Editor) -> JSONResponse:
     """Register a unit; the identical registration again is harmless (200)."""
     async with ctx.runtime.connection() as conn, conn.transaction():
@@ -38,7 +55,8 @@ async def register_unit(unit: units.UnitIn, ctx: Context, _: Editor) -> JSONResp
     return JSONResponse(status_code=status, content=unit.model_dump(mode="json"))
 
 
-@router.post("/units/import")
+@router.post("/units/import", response_model=None, responses=IMPORT_RESPONSES,
+             openapi_extra=units_import_request_body())
 async def import_units(request: Request, ctx: Context, _: Editor) -> dict[str, Any]:
     """Units from a CSV file (UTF-8, BOM tolerated) with the header id,name,kind,contact,supervising_unit_id.
     Each row is answered on its own: created, unchanged or rejected (with its errors)."""
@@ -66,7 +84,7 @@ async def list_units(
     return {"items": [unit_json(r) for r in rows], "next_after": rows[-1]["id"] if len(rows) == limit else None}
 
 
-@router.get("/units/{unit_id}")
+@router.get("/units/{unit_id:inspection_unit_id}")
 async def get_unit(unit_id: str, ctx: Context, _: Anyone) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         row = await store.get(conn, unit_id)

@@ -8,12 +8,15 @@ in the year before) weekends are off and weekdays on, and ``provisional`` says s
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import chinese_calendar
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 FIRST_PLANNABLE = date(2000, 1, 1)
 LAST_PLANNABLE = date(2099, 12, 31)
@@ -25,8 +28,30 @@ def _plannable(day: date) -> date:
     return day
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_as_documented(value: object) -> object:
+    # The schema says a date, YYYY-MM-DD; lax mode would also read 946684800 or "946684800" as a Unix time and
+    # "2026-01-01T00:00:00" as a day.
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+class _PlannableInSchema:
+    """The JSON Schema of a ``PlannableDate`` states its range: a year 20xx (what the validator enforces)."""
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema: dict[str, Any] = handler(core_schema)
+        schema["pattern"] = r"^20[0-9]{2}-"
+        return schema
+
+
 # A date a cycle or deadline may name: far enough from date.min/max that adding phases can never overflow.
-PlannableDate = Annotated[date, AfterValidator(_plannable)]
+PlannableDate = Annotated[date, BeforeValidator(_date_as_documented), AfterValidator(_plannable), _PlannableInSchema()]
 
 
 class DayBasis(StrEnum):
