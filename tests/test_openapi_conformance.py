@@ -81,6 +81,8 @@ BUSINESS_RULE_REFUSALS = {
     "POST /v1/scans": ["422"],
     # a cycle whose scope names units that are not registered: 422
     "POST /v1/cycles": ["422"],
+    # a unit whose supervising_unit_id is not registered (or is its own id): 422
+    "POST /v1/units": ["422"],
 }
 POSITIVE_DATA_ACCEPTANCE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # 413 refuses a schema-violating request too: a batch over its documented maxItems is "too large", as documented.
