@@ -86,3 +86,43 @@ async def test_a_service_starts_ready_and_accepts_writes_while_the_broker_is_dow
 
         await eventually(broker_reported_ok, timeout=30, what="/ready to report the broker ok")
         assert "pingan_broker_up 1.0" in (await patrol.get("/metrics")).text
+
+
+def _backlog_gauge(metrics_text: str) -> float | None:
+    for line in metrics_text.splitlines():
+        if line.startswith("pingan_outbox_backlog "):
+            return float(line.split()[1])
+    return None
+
+
+async def test_the_backlog_gauge_counts_the_writes_waiting_for_a_broker_that_never_answered(
+    broker_not_yet_there: EmbeddedKafka, topic_prefix: str, database_url: str
+) -> None:
+    # The relay used to be built only once the producer had started: through an outage that began before
+    # the service did, writes piled up in the outbox while pingan_outbox_backlog stayed 0.
+    from patrol.bootstrap import bootstrap as patrol_bootstrap
+    from patrol.settings import PatrolSettings
+
+    platform = PlatformSettings(pingan_env="test", kafka_bootstrap_servers=broker_not_yet_there.bootstrap_servers,
+                                kafka_topic_prefix=topic_prefix, kafka_topic_partitions=3)
+    service = patrol_bootstrap(platform=platform, settings=PatrolSettings(database_url=database_url))
+    async with running_service(service) as patrol:
+        registered = await patrol.post("/v1/checkpoints", json={"id": "CP-1", "tag": "t1", "name": "路口"},
+                                       headers=bearer(Role.ORGANISER))
+        assert registered.status_code == 201, registered.text
+        for n in range(3):
+            scan = {"scan_id": f"s-{n}", "member_id": "张三", "team_id": "一队", "checkpoint_id": "CP-1",
+                    "device_time": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}
+            accepted = await patrol.post("/v1/scans", json=scan, headers=bearer(Role.PATROL_DEVICE, team="一队"))
+            assert accepted.status_code == 201, accepted.text
+        unsent = await service.runtime.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL")
+        assert unsent >= 3  # nothing can leave: no broker ever answered
+        assert not service.runtime.broker.ok
+
+        async def gauge_is_the_backlog() -> float | None:
+            gauge = _backlog_gauge((await patrol.get("/metrics")).text)
+            return gauge if gauge == unsent else None
+
+        await eventually(gauge_is_the_backlog, timeout=30, interval=0.5,
+                         what=f"pingan_outbox_backlog to report the {unsent} unsent rows")

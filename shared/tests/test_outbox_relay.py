@@ -161,3 +161,20 @@ async def test_a_relay_stopped_while_it_starts_listening_gives_its_connection_ba
     with pytest.raises(asyncio.CancelledError):
         await running
     await asyncio.wait_for(pool.close(), 10)  # timed out before: a connection never came home
+
+
+async def test_a_relay_that_does_not_hold_the_lock_still_reports_the_backlog(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, topic_prefix: str, kafka_bootstrap_servers: str,
+) -> None:
+    # A standby replica's relay returned before counting: its gauge kept whatever it last saw, forever.
+    await _fill_outbox(pool, topic_prefix, kafka_bootstrap_servers)
+    standby_metrics = Metrics("standby")
+    standby_metrics.outbox_backlog.set(7)  # a stale value from when this replica last published
+    other = await pool.acquire()
+    try:
+        async with other.transaction():
+            await other.execute("SELECT pg_advisory_xact_lock($1)", 0x4F555442)  # another replica publishes
+            assert await OutboxRelay(pool, producer, standby_metrics).publish_batch() == 0
+    finally:
+        await pool.release(other)
+    assert standby_metrics.registry.get_sample_value("pingan_outbox_backlog") == len(TEAMS) * PER_TEAM

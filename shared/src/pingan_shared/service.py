@@ -44,7 +44,7 @@ from pingan_shared.logs import configure_logging, get_logger
 from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
 from pingan_shared.messaging.housekeeping import Housekeeper
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
-from pingan_shared.messaging.outbox import OutboxRelay
+from pingan_shared.messaging.outbox import OutboxGauges, OutboxRelay
 from pingan_shared.metrics import Metrics
 from pingan_shared.readiness import Readiness
 from pingan_shared.settings import PlatformSettings, ServiceSettings, explain
@@ -78,6 +78,7 @@ class ServiceRuntime:
     # the service in-process turns this off and checks ``failure`` instead of being killed with it.
     exit_on_failure: bool = field(default=True, init=False)
     _pool: asyncpg.Pool | None = field(default=None, init=False)
+    _outbox_gauges: OutboxGauges | None = field(default=None, init=False)
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _consumers: list[InboxConsumer] = field(default_factory=list, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
@@ -152,6 +153,10 @@ class ServiceRuntime:
             interval_seconds=self.settings.housekeeping_interval_seconds,
         )
         self._spawn("housekeeping", housekeeper.run())
+        # The outbox is counted from now on, on every replica: its backlog grows exactly while nothing
+        # publishes (no broker yet, or another replica's relay holding the lock).
+        self._outbox_gauges = OutboxGauges(self._pool, self.metrics)
+        self._spawn("outbox-gauges", self._outbox_gauges.run())
         if self.timer_handlers:
             runner = TimerRunner(self._pool, self.clock, self.timer_handlers, self.metrics,
                                  poll_seconds=self.settings.timer_poll_seconds)
@@ -172,7 +177,8 @@ class ServiceRuntime:
         await until_reachable("topics", self._ensure_topics, self.broker, on_failure=settle)
         producer = await until_reachable("producer", self._start_producer, self.broker, on_failure=settle)
         self._producer = producer
-        relay = OutboxRelay(self.pool, producer, self.metrics, batch_size=self.settings.relay_batch_size)
+        relay = OutboxRelay(self.pool, producer, self.metrics, batch_size=self.settings.relay_batch_size,
+                            gauges=self._outbox_gauges)
         self._spawn("outbox-relay", relay.run())
         for spec in self.consumers:
             consumer = await until_reachable(f"consumer {spec.group_id}", functools.partial(self._start_consumer, spec),

@@ -94,16 +94,16 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_poll_seconds: float = 1.0,
         count_interval_seconds: float = 5.0,
+        gauges: OutboxGauges | None = None,
     ) -> None:
         self._pool = pool
         self._producer = producer
         self._metrics = metrics
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
-        # The gauges come from counting the outbox's partial indexes; at most this often, so a large
-        # backlog is not counted on every batch.
-        self._count_interval = count_interval_seconds
-        self._counted_at = float("-inf")
+        # A service passes the gauges its counting loop keeps (so the two never count twice in an interval);
+        # a relay on its own counts for itself.
+        self._gauges = gauges or OutboxGauges(pool, metrics, interval_seconds=count_interval_seconds)
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -160,6 +160,7 @@ class OutboxRelay:
         backlog (published or parked). A transient failure raises and leaves the whole batch unsent."""
         async with connection(self._pool) as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_ID):
+                await self._gauges.count_if_due(conn)  # standing by, yet the backlog is this database's too
                 return 0  # another replica's relay is publishing
             rows = await conn.fetch(
                 """
@@ -180,8 +181,10 @@ class OutboxRelay:
                 self._metrics.events_published.labels(topic=row["topic"]).inc()
             if len(rows) < self._batch_size:
                 self._metrics.outbox_backlog.set(0)  # exact, as of this batch: nothing more was waiting
-            if refused or time.monotonic() - self._counted_at >= self._count_interval:
-                await self._count(conn)
+            if refused:
+                await self._gauges.count(conn)
+            else:
+                await self._gauges.count_if_due(conn)
             return len(rows)
 
     async def _deliver(self, rows: Sequence[asyncpg.Record]) -> dict[int, str]:
@@ -244,8 +247,32 @@ class OutboxRelay:
                           key=row["key"], event_id=str(row["event_id"]), event_type=row["event_type"],
                           size=len(row["value"]), error=refused[row["id"]])
 
-    async def _count(self, conn: asyncpg.Connection) -> None:
-        """Set both gauges from the outbox itself (each count reads only its partial index)."""
+    async def _count_while_stuck(self) -> None:
+        """While publishing fails the backlog grows: keep the gauges true if the database answers."""
+        await self._gauges.count_if_due_on_pool()
+
+
+class OutboxGauges:
+    """``pingan_outbox_backlog`` and ``pingan_outbox_parked``, counted from the outbox itself.
+
+    Every replica runs ``run()`` from the start of its service, whether or not a broker ever answered and
+    whether or not its relay holds the publishing lock: the backlog grows precisely while nothing publishes.
+    Each count reads only a partial index (unsent and unparked rows; parked rows), at most once every
+    ``interval_seconds`` whoever asks (the loop, or the relay after a batch), so a large backlog is not
+    counted on every batch.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, metrics: Metrics, *, interval_seconds: float = 5.0) -> None:
+        self._pool = pool
+        self._metrics = metrics
+        self._interval = interval_seconds
+        self._counted_at = float("-inf")
+
+    def _due_in(self) -> float:
+        return self._counted_at + self._interval - time.monotonic()
+
+    async def count(self, conn: asyncpg.Connection) -> None:
+        """Set both gauges now."""
         backlog, parked = await conn.fetchrow(
             """
             SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL),
@@ -256,13 +283,27 @@ class OutboxRelay:
         self._metrics.outbox_parked.set(parked)
         self._counted_at = time.monotonic()
 
-    async def _count_while_stuck(self) -> None:
-        """While publishing fails the backlog grows: keep the gauges true if the database answers."""
-        if time.monotonic() - self._counted_at < self._count_interval:
+    async def count_if_due(self, conn: asyncpg.Connection) -> None:
+        if self._due_in() <= 0:
+            await self.count(conn)
+
+    async def count_if_due_on_pool(self) -> None:
+        """Count on a pooled connection if due; a database that does not answer leaves the gauges as they
+        were (tried again an interval later)."""
+        if self._due_in() > 0:
             return
-        with contextlib.suppress(Exception):
+        try:
             async with connection(self._pool) as conn:
-                await self._count(conn)
+                await self.count(conn)
+        except Exception as exc:
+            self._counted_at = time.monotonic()
+            log.debug("outbox not counted", error=repr(exc))
+
+    async def run(self) -> None:
+        """Keep the gauges at most ``interval_seconds`` old, forever."""
+        while True:
+            await self.count_if_due_on_pool()
+            await asyncio.sleep(max(self._due_in(), 0.05))
 
 
 def _describe(exc: BaseException) -> str:
