@@ -126,3 +126,53 @@ async def test_the_backlog_gauge_counts_the_writes_waiting_for_a_broker_that_nev
 
         await eventually(gauge_is_the_backlog, timeout=30, interval=0.5,
                          what=f"pingan_outbox_backlog to report the {unsent} unsent rows")
+
+
+async def test_a_broker_refusing_to_create_the_topics_is_reported_as_refusing_and_retried(
+    kafka_bootstrap_servers: str, topic_prefix: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # KAFKA_REPLICATION_FACTOR=3 against a single broker: Kafka answers CreateTopics with error 38 for each
+    # topic. It looked like "broker unreachable" forever while /ready was 200 and nothing was ever published.
+    # The embedded broker (tansu) creates topics of any replication factor, so its answer is replaced with
+    # the one Kafka gives; every other request (metadata, the topic listing) goes to the real broker.
+    from types import SimpleNamespace
+
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from structlog.testing import capture_logs
+
+    from patrol.bootstrap import bootstrap as patrol_bootstrap
+    from patrol.settings import PatrolSettings
+
+    real_create_topics = AIOKafkaAdminClient.create_topics
+    brokers = 1
+
+    async def create_topics(self: AIOKafkaAdminClient, new_topics: list[NewTopic], *args: object,
+                            **kwargs: object) -> object:
+        if any(t.replication_factor > brokers for t in new_topics):
+            return SimpleNamespace(topic_errors=[
+                (t.name, 38, f"Replication factor: {t.replication_factor} larger than available brokers: {brokers}.")
+                for t in new_topics])
+        return await real_create_topics(self, new_topics, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AIOKafkaAdminClient, "create_topics", create_topics)
+    platform = PlatformSettings(pingan_env="test", kafka_bootstrap_servers=kafka_bootstrap_servers,
+                                kafka_topic_prefix=topic_prefix, kafka_topic_partitions=3,
+                                kafka_replication_factor=3)
+    service = patrol_bootstrap(platform=platform, settings=PatrolSettings(database_url=database_url))
+    with capture_logs() as logs:
+        async with running_service(service) as patrol:
+            ready = await patrol.get("/ready")
+            assert ready.status_code == 200, ready.text  # intake goes on: writes wait in the outbox
+            broker = ready.json()["checks"]["broker"]
+            assert broker.startswith("refusing: "), broker
+            assert "error code 38" in broker and "larger than available brokers" in broker, broker
+            assert "pingan_broker_up 0.0" in (await patrol.get("/metrics")).text
+            refusals = [e for e in logs if e.get("step") == "topics" and e["log_level"] == "error"]
+            assert refusals, logs
+
+            brokers = 3  # the operator adds brokers: the next attempt succeeds, the service comes up
+
+            async def broker_ok() -> bool:
+                return bool((await patrol.get("/ready")).json()["checks"]["broker"] == "ok")
+
+            await eventually(broker_ok, timeout=60, interval=0.5, what="the topics created on a later attempt")

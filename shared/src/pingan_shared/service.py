@@ -23,10 +23,11 @@ from typing import Any
 import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from pingan_shared.broker_link import BrokerStatus, until_reachable
+from pingan_shared.broker_link import BrokerRefused, BrokerStatus, until_reachable
 from pingan_shared.broker_link import watch as watch_broker
 from pingan_shared.clock import Clock, clock_from_settings
 from pingan_shared.db.errors import connection
@@ -191,11 +192,18 @@ class ServiceRuntime:
                            timeout_seconds=BROKER_PROBE_TIMEOUT_SECONDS)
 
     async def _ensure_topics(self) -> None:
-        await ensure_topics(
-            self.platform.kafka_bootstrap_servers, self.topics(),
-            partitions=self.platform.kafka_topic_partitions,
-            replication_factor=self.platform.kafka_replication_factor,
-        )
+        try:
+            await ensure_topics(
+                self.platform.kafka_bootstrap_servers, self.topics(),
+                partitions=self.platform.kafka_topic_partitions,
+                replication_factor=self.platform.kafka_replication_factor,
+            )
+        except KafkaError:  # no answer, or an error aiokafka raised (broker_link tells which kind)
+            raise
+        except RuntimeError as exc:
+            # ensure_topics' own error: the broker answered CreateTopics with an error code for a topic
+            # (replication factor above the broker count, not authorised, an invalid config)
+            raise BrokerRefused(str(exc)) from exc
 
     async def _start_producer(self) -> AIOKafkaProducer:
         producer = build_producer(self.platform.kafka_bootstrap_servers, client_id=self.name)
