@@ -133,3 +133,20 @@ def test_consumer_spec_takes_one_kind_of_handler_per_event_type() -> None:
     assert spec.batch_handler_for(SCAN_ACCEPTED) is not None
     assert spec.batch_handler_for("other.type") is None
     assert spec.subscribed_topics(CATALOG) == ["patrol.scans"]
+
+
+def test_an_alert_signal_sequence_starts_at_one_like_the_envelope_sequence() -> None:
+    # AlertSignalV1.sequence allowed 0 while Envelope.sequence requires >= 1: one key's sequence, two contracts
+    # disagreeing on its first value (a signal could carry a number no envelope can).
+    from pingan_shared.events.alert_contracts import AlertSignalV1, SignalAction, SourceLink
+
+    def signal(sequence: int | None) -> AlertSignalV1:
+        return AlertSignalV1(action=SignalAction.TRIGGER, dedup_key="k", kind="inspection.task-overdue",
+                             summary="逾期", source=SourceLink(service="inspection", entity_type="task",
+                                                               entity_id="t1"), occurred_at=T0, sequence=sequence)
+
+    assert signal(1).sequence == 1 and signal(None).sequence is None
+    with pytest.raises(ValidationError):
+        signal(0)
+    assert Envelope.model_json_schema()["properties"]["sequence"]["anyOf"][0]["minimum"] == 1
+    assert AlertSignalV1.model_json_schema()["properties"]["sequence"]["anyOf"][0]["minimum"] == 1

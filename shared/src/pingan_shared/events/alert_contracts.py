@@ -50,8 +50,9 @@ class AlertSignalV1(Contract):
     summary: str = Field(min_length=1, max_length=500, description="one line in Chinese for the supervisor")
     source: SourceLink
     occurred_at: AwareDatetime
-    sequence: int | None = Field(default=None, ge=0, description=(
-        "the source's per-key sequence; signals published through an outbox carry it in the envelope instead"))
+    sequence: int | None = Field(default=None, ge=1, description=(
+        "the source's per-key sequence (1, 2, 3 …, like the envelope's); signals published through an outbox "
+        "carry it in the envelope instead"))
 
 
 class AlertLifecycle(Contract):
