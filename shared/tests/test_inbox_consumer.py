@@ -215,3 +215,23 @@ async def test_replaying_a_topic_from_the_start_changes_nothing(
 
     await _consume(pool, metrics, kafka_bootstrap_servers, topic_prefix, replayed)
     assert await pool.fetchval("SELECT sum(times) FROM handled") == 60
+
+
+async def test_a_started_consumer_is_already_a_member_of_its_group(
+    pool: asyncpg.Pool, metrics: Metrics, kafka_bootstrap_servers: str, topic_prefix: str,
+) -> None:
+    # ServiceRuntime.start() relies on it ("consumers are members of their group from the first request"):
+    # aiokafka's start() waits for the group's assignment when the topics are given at construction, so
+    # membership does not wait for the first getmany.
+    consumer = InboxConsumer(
+        service="test", spec=ConsumerSpec("test.member", {SCAN_ACCEPTED: _counting_handler}), pool=pool,
+        clock=FixedClock(SAMPLE_TIME), metrics=metrics, bootstrap_servers=kafka_bootstrap_servers,
+        topic_prefix=topic_prefix, deadletter_topic=f"{topic_prefix}deadletter.test", batch_size=50,
+        session_timeout_ms=3_000, heartbeat_interval_ms=500,
+    )
+    await consumer.start()
+    try:
+        assert {(p.topic, p.partition) for p in consumer.assignment()} == {
+            (f"{topic_prefix}patrol.scans", n) for n in range(3)}
+    finally:
+        await consumer.stop()

@@ -164,8 +164,10 @@ class ServiceRuntime:
             self._spawn("timers", runner.run())
         self._broker_settled.clear()
         self._spawn("broker", self._connect_broker())
-        # When the broker answers, its clients are up before the service serves (consumers are members of
-        # their group from the first request); when it does not, serve anyway after the first failure.
+        # When the broker answers, its clients are up before the service serves: consumer.start() returns
+        # once the group gave the consumer its partitions (aiokafka waits for the assignment when the topics
+        # are given at construction), so consumers are members of their group from the first request.
+        # When a step fails (broker away or refusing), serve at once; when it is slow, after the grace.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._broker_settled.wait(), BROKER_START_GRACE_SECONDS)
         log.info("service started", topics=self.topics(), broker=self.broker.describe(),

@@ -70,8 +70,10 @@ async def parked_rows(conn: asyncpg.Connection, *, limit: int) -> list[ParkedRow
 
 
 async def unpark(conn: asyncpg.Connection, ids: Sequence[int]) -> list[int]:
-    """Hand parked rows back to the relay (it sends them in id order, before the rows written after them);
-    returns the ids that were parked. The notification wakes the relay at once."""
+    """Hand parked rows back to the relay: its next batch sends them (it reads unsent rows in id order).
+    The rows written after them were normally published long ago, so a retried row reaches its topic after
+    them; consumers place it by its sequence (a stale transition is ignored). Returns the ids that were
+    parked. The notification wakes the relay at once."""
     async with conn.transaction():
         rows = await conn.fetch(
             """

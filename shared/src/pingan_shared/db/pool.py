@@ -35,8 +35,13 @@ class LivenessSettings(Protocol):
 
 @dataclass(frozen=True)
 class ConnectionLiveness:
-    # Longer than any legitimate pause inside a transaction: the relay waits for the broker's acks
-    # (request timeout 15 s) while holding its lock. A session idle in a transaction beyond this is ended.
+    # A session idle in a transaction beyond this is ended (its transaction rolled back, its locks freed).
+    # The relay pauses inside its transaction, lock held, between reading a batch and marking it sent: it
+    # waits for the batch's acks (request timeout 15 s) and, when the broker refused that batch, once more
+    # for each of its rows re-sent alone, one after the other (each up to 15 s again). A broker that stops
+    # answering ends that within a request timeout (the relay gives the batch up); one that answers each
+    # re-send slowly could pass the minute: the session is then ended, nothing is marked sent, and the batch
+    # is published again (duplicates, which the consumers' inboxes absorb).
     idle_in_transaction_timeout: timedelta = timedelta(minutes=1)
     # A silent peer is probed after ``keepalives_idle`` s, every ``keepalives_interval`` s, and given up
     # after ``keepalives_count`` unanswered probes: 30 + 10 * 3 = one minute.

@@ -3,7 +3,19 @@
 Kafka keeps a partition's order, yet a key's events can still arrive out of order: a producer batch that
 expired is re-sent after a later one succeeded, or the relay re-publishes after a crash. Every event the
 outbox writes therefore carries its key's sequence number (``Envelope.sequence``: 1, 2, 3 … in the order
-the writing transactions committed; numbers may skip, since a key's counter is shared by all its topics).
+the writing transactions committed).
+
+What a sequence can be compared with: the counters live in the producing service's own database
+(``outbox_key_sequence``), one per key string, whatever the topic. So
+
+* sequences compare only between events of one producing service (``Envelope.producer``): two services
+  writing the same key count independently, and their numbers say nothing about each other's order;
+* one service's events of one key share one counter across all the topics it writes them to, so the
+  sequences seen on one topic may skip numbers (taken by the key's events on another topic).
+
+The rule below therefore assumes that one service produces an aggregate's transitions (an alert's signals
+come from the source that owns its dedup key). Between the events of two producers the sequence gives no
+order at all: such a handler needs its own rule (at least a "highest applied" per producer).
 
 **The rule for a state-machine handler** (alerts, inspection, anything whose transitions overwrite state):
 keep, next to the aggregate's state, the highest sequence applied to it, and ignore a transition whose
