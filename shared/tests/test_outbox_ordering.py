@@ -114,6 +114,59 @@ async def test_two_transactions_on_one_key_get_consecutive_sequences_and_commit_
     assert await _stored_sequences(pool) == [("一队", 1), ("一队", 2), ("一队", 3)]
 
 
+async def test_enqueues_spread_over_a_transaction_can_deadlock_one_sorted_enqueue_cannot(pool: asyncpg.Pool) -> None:
+    # What outbox.py documents: one enqueue locks its keys in key order, so two of them on overlapping keys
+    # only wait for each other; a transaction that enqueues several times (a consumer batch, once per
+    # handled event; a timer batch, once per timer) takes its keys in call order, and two such
+    # transactions taking them in opposite orders deadlock: PostgreSQL ends one after deadlock_timeout.
+    factory = sample_factory("seq.")
+    first = await pool.acquire()
+    second = await pool.acquire()
+
+    async def lock_waiter(conn: asyncpg.Connection) -> None:
+        pid = conn.get_server_pid()
+
+        async def waits() -> bool:
+            return bool(await pool.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid))
+
+        await eventually(waits, timeout=20, what="a writer to wait for the other's key")
+
+    try:
+        first_tx, second_tx = first.transaction(), second.transaction()
+        await first_tx.start()
+        await second_tx.start()
+        await enqueue(first, [sample_scan_event(factory, "A", 1)])   # first event of the first batch
+        await enqueue(second, [sample_scan_event(factory, "B", 1)])  # first event of the second batch
+        first_next = asyncio.create_task(enqueue(first, [sample_scan_event(factory, "B", 2)]))
+        await lock_waiter(first)
+        second_next = asyncio.create_task(enqueue(second, [sample_scan_event(factory, "A", 2)]))
+        outcomes = await asyncio.gather(first_next, second_next, return_exceptions=True)
+        deadlocked = [o for o in outcomes if isinstance(o, asyncpg.exceptions.DeadlockDetectedError)]
+        assert len(deadlocked) == 1, outcomes  # one of the two is ended (and retried by its caller) ...
+        for tx, outcome in zip((first_tx, second_tx), outcomes, strict=True):
+            await (tx.rollback() if isinstance(outcome, BaseException) else tx.commit())  # ... the other commits
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
+
+        # The same two batches, each with one enqueue at its end: the keys are taken in key order whatever
+        # the order given, so the second waits for the first and both commit.
+        await pool.execute("DELETE FROM outbox")
+        first_tx, second_tx = first.transaction(), second.transaction()
+        await first_tx.start()
+        await second_tx.start()
+        await enqueue(first, [sample_scan_event(factory, "A", 3), sample_scan_event(factory, "B", 3)])
+        second_all = asyncio.create_task(
+            enqueue(second, [sample_scan_event(factory, "B", 4), sample_scan_event(factory, "A", 4)]))
+        await lock_waiter(second)
+        await first_tx.commit()
+        await second_all
+        await second_tx.commit()
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 4
+    finally:
+        await pool.release(first)
+        await pool.release(second)
+
+
 # --- a reordered pair through the real broker into a real consumer ----------------------------------
 
 

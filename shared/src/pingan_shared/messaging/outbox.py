@@ -13,8 +13,23 @@ events (an expired producer batch re-sent after a later one, a re-publish after 
 alone after its batch was refused, a parked row handed back): consumers tell by the sequence
 (``messaging.ordering``). Keep the enqueue near the end of a transaction: from there to the commit, every
 other writer of the same key waits.
-Writers that take several keys take them in key order within one enqueue; two enqueues in one transaction
-on overlapping keys can deadlock with another such transaction, which then retries (a RETRY_TRANSACTION).
+
+The counters (``outbox_key_sequence``, one row per key ever written) are never purged, not even by
+housekeeping: a purged counter would start its key again at 1, and every consumer that had applied a higher
+sequence of that key would ignore the key's new events as stale. The table grows with the number of distinct
+keys, not of events.
+
+Deadlocks: one ``enqueue`` locks its keys' counter rows in key order, so two enqueues on overlapping keys only
+wait for each other. But the locks are held until the transaction ends, and a transaction that calls
+``enqueue`` several times takes its keys in call order: a consumer batch (once per handled event, or per run
+of same-type events, each handler's own enqueue, then the dead letters) or a timer batch (once per timer)
+can deadlock with another such transaction enqueuing overlapping keys in another order (A then B against B
+then A). PostgreSQL notices after ``deadlock_timeout`` (1 s by default) and ends one of them with a
+``DeadlockDetectedError``, a ``RETRY_TRANSACTION``: a consumer retries its whole batch, a timer is deferred
+(its savepoint undone, no attempt used), a request gets a 503 to retry. Nothing is lost, but each costs
+``deadlock_timeout`` and the work redone. So: call ``enqueue`` once per transaction, with all its events (the
+order given is kept per key; the keys are locked sorted), as late as possible before the commit. A
+transaction that must enqueue in several steps should take its keys in one agreed order.
 
 Parking: a row the broker refuses for good (too large, an illegal topic) would otherwise be retried
 forever and hold back every row after it. The relay parks it instead (``parked_at``, ``parked_error``),
