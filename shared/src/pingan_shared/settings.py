@@ -121,6 +121,9 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
+    # A timer handler running longer is stopped and charged an attempt: keep it well below the idle-in-transaction
+    # timeout above, or the server ends the session of the handler's whole batch first.
+    timer_handler_timeout_seconds: float = Field(default=30, gt=0)
     max_request_bytes: int = Field(default=2_000_000, ge=1024)
     # Sent outbox rows are kept this long (audit, republishing by hand), then purged.
     outbox_retention_hours: int = Field(default=168, ge=1)
