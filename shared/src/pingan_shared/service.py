@@ -160,7 +160,8 @@ class ServiceRuntime:
         self._spawn("outbox-gauges", self._outbox_gauges.run())
         if self.timer_handlers:
             runner = TimerRunner(self._pool, self.clock, self.timer_handlers, self.metrics,
-                                 poll_seconds=self.settings.timer_poll_seconds)
+                                 poll_seconds=self.settings.timer_poll_seconds,
+                                 handler_timeout_seconds=self.settings.timer_handler_timeout_seconds)
             self._spawn("timers", runner.run())
         self._broker_settled.clear()
         self._spawn("broker", self._connect_broker())
