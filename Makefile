@@ -3,7 +3,8 @@
 
 PYTHON ?= python3
 # uv: the one on PATH, else $(PYTHON)'s uv module, else installed from PyPI with $(PYTHON)'s pip, or, where
-# that Python refuses pip install (PEP 668), into this small virtual environment.
+# that fails (PEP 668 refusal, no pip module), into this small virtual environment. A uv older than
+# pyproject.toml's [tool.uv] required-version (what uv.lock needs) is passed over.
 BOOTSTRAP_VENV ?= .pingan/uv-venv
 UV_BOOTSTRAP = PYTHON='$(PYTHON)' BOOTSTRAP_VENV='$(BOOTSTRAP_VENV)' sh deploy/local/bootstrap-uv.sh
 export UV_PYTHON_DOWNLOADS := never

@@ -13,19 +13,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+UV_FLOOR = "0.12.22"  # the first uv that keeps uv.lock's `revision = 5` when it rewrites the lock
 
 FAKE_PYTHON = r"""#!/bin/sh
 # A machine's python3: logs each call; behaviour from FAKE_* variables.
 echo "python $*" >> "$FAKE_LOG"
 case "$1 $2" in
   "-m uv")
-    [ -e "$FAKE_STATE/uv-module" ] && { echo "uv 0.0-module"; exit 0; }
+    [ -e "$FAKE_STATE/uv-module" ] && { echo "uv ${FAKE_MODULE_UV_VERSION:-0.13.9}-module"; exit 0; }
     echo "No module named uv" >&2; exit 1;;
   "-m pip")
     if [ "$FAKE_PIP" = refuse ]; then
       echo "error: externally-managed-environment" >&2
       echo "This environment is externally managed (PEP 668)" >&2; exit 1
     fi
+    [ "$FAKE_PIP" = missing ] && { echo "/usr/bin/python3: No module named pip" >&2; exit 1; }
     touch "$FAKE_STATE/uv-module"; exit 0;;
   "-m venv")
     [ "$FAKE_VENV" = fail ] && { echo "The virtual environment was not created: ensurepip is not available" >&2
@@ -39,7 +41,7 @@ FAKE_VENV_PYTHON = r"""#!/bin/sh
 # python of the bootstrap venv: pip install puts a uv next to it.
 echo "venv-python $*" >> "$FAKE_LOG"
 [ "$1 $2" = "-m pip" ] || { echo "unexpected call: $*" >&2; exit 3; }
-printf '#!/bin/sh\necho "uv 0.0-venv $*"\n' > "$(dirname "$0")/uv" && chmod +x "$(dirname "$0")/uv"
+printf '#!/bin/sh\necho "uv 0.13.9-venv $*"\n' > "$(dirname "$0")/uv" && chmod +x "$(dirname "$0")/uv"
 """
 
 
@@ -80,11 +82,46 @@ def calls(machine: dict[str, str]) -> list[str]:
 
 
 def test_a_uv_on_path_is_used_as_it_is(machine: dict[str, str], tmp_path: Path) -> None:
-    uv = _executable(Path(machine["PATH"]) / "uv", "#!/bin/sh\necho uv 0.0-path\n")
+    uv = _executable(Path(machine["PATH"]) / "uv", "#!/bin/sh\necho 'uv 0.13.9 (x86_64-unknown-linux-gnu)'\n")
     done = make_uv(machine, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(uv)
     assert calls(machine) == []  # the machine's Python is not even asked
+
+
+@pytest.mark.parametrize("version", ["0.4.30", "0.11.33 (Homebrew 2026-07-20)", "0.12.21", "garbled"])
+def test_a_uv_on_path_too_old_for_the_lock_is_passed_over(
+    machine: dict[str, str], tmp_path: Path, version: str
+) -> None:
+    _executable(Path(machine["PATH"]) / "uv", f"#!/bin/sh\necho 'uv {version}'\n")
+    done = make_uv(machine, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "python3 -m uv"  # installed with pip, as on a machine without uv
+    assert f"older than {UV_FLOOR}" in done.stderr or "cannot tell" in done.stderr
+    assert calls(machine) == ["python -m uv", "python -m pip"]
+
+
+def test_a_uv_on_path_new_enough_is_used(machine: dict[str, str], tmp_path: Path) -> None:
+    uv = _executable(Path(machine["PATH"]) / "uv", f"#!/bin/sh\necho 'uv {UV_FLOOR}'\n")
+    done = make_uv(machine, tmp_path)
+    assert done.stdout.strip() == str(uv) and calls(machine) == []
+
+
+def test_an_old_uv_module_is_passed_over_too(machine: dict[str, str], tmp_path: Path) -> None:
+    (Path(machine["FAKE_STATE"]) / "uv-module").touch()
+    done = make_uv(machine, tmp_path, module_uv_version="0.5.0")
+    assert done.returncode == 0, done.stderr
+    assert calls(machine) == ["python -m uv", "python -m pip"]  # pip brings it up to the floor
+
+
+def test_the_floor_is_the_projects_required_uv_version() -> None:
+    """The bootstrap's floor and `[tool.uv] required-version` (which uv itself enforces) are one number."""
+    import tomllib
+
+    required = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["required-version"]
+    assert required == f">={UV_FLOOR}"
+    script = (ROOT / "deploy" / "local" / "bootstrap-uv.sh").read_text()
+    assert f"UV_REQUIREMENT='uv>={UV_FLOOR}'" in script
 
 
 def test_the_pythons_uv_module_is_used(machine: dict[str, str], tmp_path: Path) -> None:
@@ -109,11 +146,20 @@ def test_where_pip_is_refused_uv_goes_into_a_virtual_environment(machine: dict[s
     assert done.stdout.strip() == str(uv)
     assert "refuses pip install (PEP 668)" in done.stderr
     assert calls(machine) == ["python -m uv", "python -m pip", "python -m venv", "venv-python -m pip"]
-    assert subprocess.run([str(uv), "--version"], capture_output=True, text=True).stdout.startswith("uv 0.0-venv")
+    assert subprocess.run([str(uv), "--version"], capture_output=True, text=True).stdout.startswith("uv 0.13.9-venv")
 
     again = make_uv(machine, tmp_path, pip="refuse")  # the next `make` finds it there
     assert again.stdout.strip() == str(uv)
     assert calls(machine)[4:] == ["python -m uv"]
+
+
+def test_a_python_without_pip_puts_uv_into_a_virtual_environment(machine: dict[str, str], tmp_path: Path) -> None:
+    """Fedora/RHEL containers: python3 has no pip module at all, but `python3 -m venv` brings its own pip."""
+    done = make_uv(machine, tmp_path, pip="missing")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "uv-venv" / "bin" / "uv")
+    assert "No module named pip" in done.stderr  # pip's own words, then what is done instead
+    assert calls(machine) == ["python -m uv", "python -m pip", "python -m venv", "venv-python -m pip"]
 
 
 def test_no_venv_module_either_says_what_to_install(machine: dict[str, str], tmp_path: Path) -> None:
