@@ -146,3 +146,31 @@ def test_a_broker_that_is_not_there_is_named() -> None:
     assert done.returncode == 1, done.stdout
     assert f"cannot reach Kafka at {address}" in done.stderr and "KAFKA_BOOTSTRAP_SERVERS" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_an_event_that_is_not_a_dead_letter_is_reported_as_a_line(platform_settings: PlatformSettings) -> None:
+    """A dead-letter topic may hold a valid event of another type (a misrouted producer, a hand-made test):
+    it is one line naming its type and offset, and the dead letters around it are still shown."""
+    prefix = platform_settings.kafka_topic_prefix
+    topic = prefix + deadletter_topic("roster")
+    await ensure_topics(platform_settings.kafka_bootstrap_servers, [topic], partitions=1, replication_factor=1)
+    _, scan = sample_scan_event(sample_factory(prefix), "一队", 1)
+    producer = build_producer(platform_settings.kafka_bootstrap_servers, client_id="test")
+    await producer.start()
+    try:  # junk, then a well-formed scan event, then junk again: offsets 0, 1, 2
+        for value in (b"junk before", scan.to_bytes(), b"junk after"):
+            await (await producer.send(topic, value=value, key=b"k"))
+    finally:
+        await producer.stop()
+
+    shown = pingan(platform_settings, "deadletters", "--service", "roster")
+    assert shown.returncode == 0, shown.stderr
+    assert "Traceback" not in shown.stderr and "AssertionError" not in shown.stderr
+    assert f"roster: 3 dead letter(s) in {topic}" in shown.stdout, shown.stdout
+    assert f"not a dead letter: {SCAN_ACCEPTED} v1 at offset 1" in shown.stdout, shown.stdout
+    assert shown.stdout.count("unreadable dead letter") == 2
+    as_json = pingan(platform_settings, "deadletters", "--service", "roster", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    rows = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [(row["offset"], row["dead_letter"]) for row in rows if "not a dead letter" in row["problem"]] == [
+        (1, None)]

@@ -35,12 +35,12 @@ class DeadLetter:
     offset: int
     occurred_at: datetime | None
     letter: DeadLetteredV1 | None
-    problem: str | None = None  # the dead letter itself could not be read
+    problem: str | None = None  # the record is not a dead letter one can read: why, as said on its line
 
     def line(self) -> str:
         when = self.occurred_at.isoformat(timespec="seconds") if self.occurred_at else "?"
         if self.letter is None:
-            return f"{when}  {self.topic}@{self.offset}  unreadable dead letter: {self.problem}"
+            return f"{when}  {self.topic}@{self.offset}  {self.problem}"
         d = self.letter
         event = f"{d.source_event_type} {d.source_event_id}" if d.source_event_id else "(no envelope)"
         return (f"{when}  {d.consumer_group}  {d.source_topic}[{d.source_partition}]@{d.source_offset}  "
@@ -132,6 +132,9 @@ def _decode(topic: str, offset: int, raw: bytes | None) -> DeadLetter:
         envelope = Envelope.from_bytes(raw)
         letter = CATALOG.decode(envelope)
     except (EnvelopeError, ValueError, LookupError) as exc:
-        return DeadLetter(topic, offset, None, None, problem=str(exc)[:300])
-    assert isinstance(letter, DeadLetteredV1)
+        return DeadLetter(topic, offset, None, None, problem=f"unreadable dead letter: {str(exc)[:300]}")
+    if not isinstance(letter, DeadLetteredV1):  # a valid event of another type on a dead-letter topic
+        return DeadLetter(topic, offset, envelope.occurred_at, None, problem=(
+            f"not a dead letter: {envelope.type} v{envelope.schema_version} at offset {offset} "
+            f"(event {envelope.event_id}, from {envelope.producer})"))
     return DeadLetter(topic, offset, envelope.occurred_at, letter)
