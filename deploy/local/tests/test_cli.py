@@ -16,10 +16,14 @@ import httpx
 import pytest
 
 from pingan_shared.auth import Role, verify_token
-from pingan_shared.settings import DEV_AUTH_SECRET
-from pingan_stack.embedded import free_port
-from pingan_stack.testing import PINGAN_COMMAND, run_pingan
-from pingan_stack.topology import SERVICES
+from pingan_shared.service import BROKER_PROBE_SECONDS, BROKER_PROBE_TIMEOUT_SECONDS
+from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
+from pingan_stack import stack as stack_module
+from pingan_stack.embedded import EmbeddedKafka, free_port
+from pingan_stack.stack import Stack, StackOptions
+from pingan_stack.supervision import Supervised, Supervisor
+from pingan_stack.testing import PINGAN_COMMAND, bearer, run_pingan
+from pingan_stack.topology import SERVICES, all_topics
 
 PINGAN = list(PINGAN_COMMAND)
 
@@ -224,16 +228,55 @@ def test_pingan_up_restarts_a_dead_server_and_the_services_recover(
         except httpx.HTTPError:
             return False
 
+    def broker_checks() -> list[str]:  # /ready does not wait for the broker: its body says how it is
+        try:
+            return [httpx.get(f"{url}/ready", timeout=5).json()["checks"]["broker"] for url in urls]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            return [repr(exc)]
+
     try:
         wait_for("Pingan is ready", timeout=180)
         os.kill(SERVERS[server](stack_env), signal.SIGKILL)
         wait_for(f"{server} exited (code -9); restarting (1/5)")
+        if server == "Kafka broker":  # what a restart of the memory-only broker costs is said, not hidden
+            assert "not yet consumed are lost" in seen[-1], seen[-1]
         wait_for(f"{server} restarted")
-        deadline = time.monotonic() + 120
-        while not all_ready():
-            assert time.monotonic() < deadline, f"services not ready again after {server} came back:\n" + "".join(
-                seen[-40:])
+        # Ready, and each service's broker check "ok" — seen twice, a full probe apart, so that it is the verdict
+        # of a probe made after the restart and not one left over from before the kill.
+        deadline, ok_since = time.monotonic() + 120, None
+        while ok_since is None or time.monotonic() - ok_since <= BROKER_PROBE_SECONDS + BROKER_PROBE_TIMEOUT_SECONDS:
+            assert time.monotonic() < deadline, (
+                f"services not ready and connected again after {server} came back: {broker_checks()}\n"
+                + "".join(seen[-40:]))
             time.sleep(1)
+            if not (all_ready() and broker_checks() == ["ok"] * len(urls)):
+                ok_since = None
+            elif ok_since is None:
+                ok_since = time.monotonic()
+        # and an event goes end to end again: a scan posted to patrol is counted by roster
+        patrol, roster = urls[[spec.name for spec in SERVICES].index("patrol")], urls[
+            [spec.name for spec in SERVICES].index("roster")]
+        registered = httpx.post(f"{patrol}/v1/checkpoints", headers=bearer(Role.ORGANISER, "平安办"), timeout=30,
+                                json={"id": "CP-R", "tag": "NFC-重启", "name": "重启路口"})
+        assert registered.status_code == 201, registered.text
+        scan = {"scan_id": "after-restart", "member_id": "张三", "team_id": "安阳一队", "tag": "NFC-重启",
+                "device_time": datetime.now(UTC).isoformat()}
+        posted = httpx.post(f"{patrol}/v1/scans", json={"scans": [scan]}, timeout=30,
+                            headers=bearer(Role.PATROL_DEVICE, "device-r", team="安阳一队"))
+        assert posted.status_code == 200 and posted.json()["results"][0]["status"] == "accepted", posted.text
+
+        def counted() -> list[dict[str, object]]:
+            response = httpx.get(f"{roster}/v1/attendance", params={"team_id": "安阳一队"}, timeout=10,
+                                 headers=bearer(Role.SUPERVISOR, "督导"))
+            assert response.status_code == 200, response.text
+            return list(response.json()["attendance"])
+
+        deadline = time.monotonic() + 120
+        while not counted():
+            assert time.monotonic() < deadline, f"roster never counted the scan after {server} came back:\n" + (
+                "".join(seen[-40:]))
+            time.sleep(1)
+        assert [(row["member_id"], row["scan_count"]) for row in counted()] == [("张三", 1)]
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
     finally:
@@ -241,3 +284,93 @@ def test_pingan_up_restarts_a_dead_server_and_the_services_recover(
             process.kill()
             process.wait()
     assert process.returncode == 0, "".join(seen[-40:])
+
+
+# --- the supervisor as `pingan up` wires it, over a real embedded broker --------------------------------------
+
+
+class SteppedClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_restarted_broker_gets_its_topics_even_when_the_first_try_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded broker comes back from a restart with no topics. Creating them can fail although the broker
+    process runs again; then it is retried on later rounds until it succeeds, the broker's restart budget is
+    not refilled meanwhile, and the cost of the restart (events in memory only) is said."""
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    said: list[str] = []
+    stack = Stack(StackOptions(data_dir=tmp_path, kafka_port=free_port()), say=said.append)
+    stack.kafka = kafka = EmbeddedKafka(port=stack.options.kafka_port, log_path=tmp_path / "broker.log")
+    kafka.start()
+    real_ensure_topics, attempts = stack_module.ensure_topics, []
+
+    async def refused_once(*args: object, **kwargs: object) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("broker not answering yet")
+        await real_ensure_topics(*args, **kwargs)  # type: ignore[arg-type]
+
+    async def topics() -> set[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+        await admin.start()
+        try:
+            return set(await admin.list_topics())
+        finally:
+            await admin.close()
+
+    monkeypatch.setattr(stack_module, "ensure_topics", refused_once)
+    clock = SteppedClock()
+    try:
+        watch = Supervisor(stack._supervised(), say=said.append, clock=clock, sleep=lambda _: None,
+                           healthy_after=120)
+        clock.now += 500  # up a long while before it dies
+        assert kafka.process is not None
+        kafka.process.kill()
+        kafka.process.wait()
+        watch.check()  # restarted; creating the topics fails
+        assert kafka.running and len(attempts) == 1
+        assert any("Kafka broker exited (code -9); restarting (1/5)" in line and "not yet consumed are lost"
+                   in line for line in said), said
+        watch.check()  # same instant: the broker is up, but not for 120 s yet — and not ready
+        assert not any("budget refilled" in line for line in said), said
+        for _ in range(10):  # later rounds, time passing: the topics are created again
+            clock.now += 5
+            watch.check()
+        wanted = set(all_topics(PlatformSettings(kafka_bootstrap_servers=kafka.bootstrap_servers).kafka_topic_prefix))
+        assert wanted <= asyncio.run(topics()), said
+        assert len(attempts) == 2 and said[-1].startswith("Kafka broker restarted"), said
+    finally:
+        kafka.stop()
+
+
+def test_a_half_failed_restart_that_left_the_process_running_counts_its_time_up_from_then() -> None:
+    """A restart may start the process and still fail (it never listened in time): the process runs, and its
+    time up — which refills the restart budget — counts from that restart, not from before the death."""
+    said: list[str] = []
+    clock = SteppedClock()
+    alive = [True]
+
+    def start_but_fail() -> None:
+        alive[0] = True
+        raise RuntimeError("nothing listening on 127.0.0.1:9092 after 30 s")
+
+    watch = Supervisor([Supervised("Kafka broker", running=lambda: alive[0], exit_code=lambda: -9,
+                                   restart=start_but_fail)],
+                       say=said.append, clock=clock, sleep=lambda _: None, healthy_after=120)
+    clock.now += 500
+    alive[0] = False
+    watch.check()
+    watch.check()
+    assert not any("budget refilled" in line for line in said), said
+    clock.now += 120
+    watch.check()
+    assert said[-1] == "Kafka broker up for 120 s since its last restart: restart budget refilled"

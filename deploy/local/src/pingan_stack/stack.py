@@ -27,6 +27,10 @@ class StackError(RuntimeError):
     pass
 
 
+BROKER_RESTART_COST = ("the embedded broker keeps everything in memory: events published before it died but not "
+                       "yet consumed are lost (their outbox rows are already marked sent)")
+
+
 @dataclass
 class StackOptions:
     data_dir: Path
@@ -141,13 +145,14 @@ class Stack:
         if self.kafka is not None:
             kafka = self.kafka
             items.append(Supervised("Kafka broker", running=lambda: kafka.running,
-                                    exit_code=lambda: _exit_code(kafka.process), restart=self._restart_kafka))
+                                    exit_code=lambda: _exit_code(kafka.process), restart=kafka.restart,
+                                    settle=self._create_topics, note=BROKER_RESTART_COST))
         return items + [_supervised_service(process) for process in self.services.values()]
 
-    def _restart_kafka(self) -> None:
-        """The embedded broker keeps topics in memory: a restarted one needs them created again."""
+    def _create_topics(self) -> None:
+        """The embedded broker keeps topics in memory: a restarted one needs them created again. The
+        supervisor retries this until it succeeds (the broker process may be up before it answers)."""
         assert self.kafka is not None
-        self.kafka.restart()
         platform = PlatformSettings(kafka_bootstrap_servers=self.kafka.bootstrap_servers)
         asyncio.run(ensure_topics(platform.kafka_bootstrap_servers, all_topics(platform.kafka_topic_prefix),
                                   partitions=platform.kafka_topic_partitions,
