@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -48,6 +48,28 @@ def test_token_issue_refuses_bad_input(args: list[str], message: str) -> None:
     done = run_pingan("token", "issue", *args)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+@pytest.mark.parametrize(("hours", "scale"), [("8784", "1e5"), ("12", "1e9"), ("8784", "1e7")])
+def test_token_issue_refuses_a_validity_beyond_the_calendar(hours: str, scale: str) -> None:
+    """Real hours × PINGAN_CLOCK_SCALE past year 9999 (or past what a timedelta holds) is a usage error about
+    --hours, not a traceback."""
+    done = run_pingan("token", "issue", "--role", "admin", "--subject", "a", "--hours", hours,
+                      env={"PINGAN_CLOCK_SCALE": scale, "PINGAN_CLOCK_EPOCH": datetime.now(UTC).isoformat()})
+    assert done.returncode == 2, done.stdout
+    assert "--hours" in done.stderr and "PINGAN_CLOCK_SCALE" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "OverflowError" not in done.stderr
+
+
+def test_token_issue_names_a_clock_scale_that_leaves_the_calendar() -> None:
+    """The scaled clock itself can run past year 9999 (an extreme scale, an epoch long ago): a configuration
+    error naming the settings, not --hours."""
+    epoch = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    done = run_pingan("token", "issue", "--role", "admin", "--subject", "a",
+                      env={"PINGAN_CLOCK_SCALE": "1e12", "PINGAN_CLOCK_EPOCH": epoch})
+    assert done.returncode == 2, done.stdout
+    assert "configuration error" in done.stderr and "PINGAN_CLOCK_SCALE" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_token_issue_refuses_the_dev_secret_in_production() -> None:

@@ -55,12 +55,22 @@ def token_issue(
     Times are on the services' clock (PINGAN_CLOCK_SCALE / PINGAN_CLOCK_EPOCH), so a token works under a
     compressed-time demo; its validity is stretched by the scale to last the real hours asked for."""
     settings = _platform_settings()
+    scale = settings.pingan_clock_scale
     try:
-        token = issue_token(
-            settings.pingan_auth_secret.get_secret_value(), role=role, subject=subject,
-            issued_at=clock_from_settings(settings).now(),
-            ttl=timedelta(hours=hours * settings.pingan_clock_scale), team_id=team, unit_id=unit,
-        )
+        now = clock_from_settings(settings).now()
+    except OverflowError as exc:  # (wall clock - epoch) × scale is past year 9999: no time to issue at
+        typer.echo(f"configuration error: PINGAN_CLOCK_SCALE {scale:g} from PINGAN_CLOCK_EPOCH "
+                   f"{settings.pingan_clock_epoch} puts the services' clock past year 9999", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        ttl = timedelta(hours=hours * scale)
+        _expires = now + ttl  # the expiry must be a date (9999 at most): checked before any claim is built
+    except OverflowError as exc:
+        raise typer.BadParameter(f"{hours:g} real hours at PINGAN_CLOCK_SCALE {scale:g} end past year 9999; "
+                                 "ask for fewer", param_hint="--hours") from exc
+    try:
+        token = issue_token(settings.pingan_auth_secret.get_secret_value(), role=role, subject=subject,
+                            issued_at=now, ttl=ttl, team_id=team, unit_id=unit)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(token)
