@@ -24,14 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import statistics
-import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -40,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
+from baseline import raw_broker_rate, run_benchmark, say, servers
 
 from inspection.bootstrap import bootstrap
 from inspection.domain.findings import Category, FindingIn
@@ -47,12 +44,11 @@ from inspection.settings import InspectionSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import TASK_OPENED, TOPIC_INSPECTION_NOTICES
+from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.events.inspection_contracts import TaskOpenedV1
-from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.databases import ensure_database
-from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from pingan_stack.testing import bearer, running_service
 from pingan_stack.topology import with_database
 
@@ -62,38 +58,15 @@ COVERT_ENDS = datetime.combine(date(2026, 3, 16), dtime(0), tzinfo=ZONE)
 CATEGORIES = list(Category)
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
 # --- baseline --------------------------------------------------------------------------------------
 
-async def raw_broker_rate(bootstrap_servers: str, count: int) -> float:
-    """Messages per second for produce (acks=all) + consume of ``count`` real task-opened envelopes."""
+def raw_messages(count: int) -> list[tuple[str, Envelope]]:
+    """``count`` real task-opened envelopes, keyed by task: what the raw broker rate is measured over."""
     factory = EventFactory("bench", FixedClock(COVERT_ENDS), f"raw{uuid.uuid4().hex[:6]}.")
-    messages = [factory.make(TASK_OPENED, TaskOpenedV1(
+    return [factory.make(TASK_OPENED, TaskOpenedV1(
         task_id=f"T-{i:016x}", unit_id=f"U-{i % 300:03d}", cycle_id="c-1", notice_number="〔2026〕12号",
         category="fire", severity="medium", deadline=COVERT_ENDS + timedelta(days=14), origin="finding"),
         key=f"T-{i:016x}") for i in range(count)]
-    topic = messages[0][0]
-    await ensure_topics(bootstrap_servers, [topic], partitions=3, replication_factor=1)
-    producer = build_producer(bootstrap_servers, client_id="bench-raw")
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await producer.start()
-    await consumer.start()
-    try:
-        started = time.perf_counter()
-        deliveries = [await producer.send(topic, value=env.to_bytes(), key=env.key.encode()) for _, env in messages]
-        await asyncio.gather(*deliveries)
-        read = 0
-        while read < count:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            read += sum(len(records) for records in batch.values())
-        return count / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-        await producer.stop()
 
 
 # --- the city --------------------------------------------------------------------------------------
@@ -225,22 +198,13 @@ def spread(values: list[float], unit: str = "") -> str:
 
 
 async def measure(args: argparse.Namespace, workdir: Path) -> None:
-    say(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
-    postgres = EmbeddedPostgres(workdir / "pgdata", port=free_port(), durable=True)
-    kafka = EmbeddedKafka(port=free_port(), log_path=workdir / "broker.log")
-    stoppers: list[Callable[[], None]] = []
-    try:
-        say("starting embedded PostgreSQL (fsync on, as `make up`) and the tansu broker …")
-        postgres.start()
-        stoppers.append(postgres.stop)
-        kafka.start()
-        stoppers.append(kafka.stop)
+    async with servers(workdir) as (postgres, kafka):
         raw: list[float] = []
         runs: list[ReleaseRun] = []
         for run in range(1, args.runs + 1):
             result = await release_run(postgres.url, kafka.bootstrap_servers, args.units, args.findings)
             runs.append(result)
-            raw.append(await raw_broker_rate(kafka.bootstrap_servers, result.events))
+            raw.append(await raw_broker_rate(kafka.bootstrap_servers, raw_messages(result.events)))
             rate = result.events / result.last_notice
             say(f"run {run}: {result.tasks:,} tasks in {result.notices} notices, {result.events:,} events: "
                 f"committed {result.committed:.2f} s, relayed {result.relayed:.2f} s, last notice read "
@@ -254,9 +218,6 @@ async def measure(args: argparse.Namespace, workdir: Path) -> None:
         say(f"  raw broker produce+consume, same count  msg/s {spread(raw)}")
         ratios = [r.events / r.last_notice / b for r, b in zip(runs, raw, strict=True)]
         say(f"  ratio (release events/s ÷ raw broker)        {spread(ratios)}")
-    finally:
-        for stop in reversed(stoppers):
-            stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -264,12 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--units", type=int, default=300)
     parser.add_argument("--findings", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="pingan-bench-") as tmp:
-        try:
-            asyncio.run(measure(args, Path(tmp)))
-        except KeyboardInterrupt:
-            say("interrupted")
+    run_benchmark(measure, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -21,26 +21,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer
+from baseline import raw_broker_rate, run_benchmark, say, servers
 
 from pingan_shared.auth import Role
-from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_shared.events.envelope import Envelope
 from pingan_stack.databases import ensure_database
-from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import bearer, sample_factory, sample_scan_event
 from pingan_stack.topology import with_database
@@ -49,36 +44,12 @@ TEAMS = [f"队{i:02d}" for i in range(10)]
 CHECKPOINTS = 8
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
 # --- baseline --------------------------------------------------------------------------------------
 
-async def raw_broker_rate(bootstrap: str, count: int) -> float:
-    """Messages per second for produce (acks=all) + consume of ``count`` real scan envelopes."""
-    prefix = f"raw{uuid.uuid4().hex[:6]}."
-    factory = sample_factory(prefix)
-    messages = [sample_scan_event(factory, TEAMS[i % len(TEAMS)], i) for i in range(count)]
-    topic = messages[0][0]
-    await ensure_topics(bootstrap, [topic], partitions=3, replication_factor=1)
-    producer = build_producer(bootstrap, client_id="bench-raw")
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False)
-    await producer.start()
-    await consumer.start()
-    try:
-        started = time.perf_counter()
-        deliveries = [await producer.send(topic, value=env.to_bytes(), key=env.key.encode()) for _, env in messages]
-        await asyncio.gather(*deliveries)
-        read = 0
-        while read < count:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            read += sum(len(records) for records in batch.values())
-        return count / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-        await producer.stop()
+def raw_messages(count: int) -> list[tuple[str, Envelope]]:
+    """``count`` real scan-accepted envelopes, keyed by team: what the raw broker rate is measured over."""
+    factory = sample_factory(f"raw{uuid.uuid4().hex[:6]}.")
+    return [sample_scan_event(factory, TEAMS[i % len(TEAMS)], i) for i in range(count)]
 
 
 # --- pipeline --------------------------------------------------------------------------------------
@@ -169,20 +140,11 @@ def spread(values: list[float]) -> str:
 
 
 async def measure(args: argparse.Namespace, workdir: Path) -> None:
-    say(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
-    postgres = EmbeddedPostgres(workdir / "pgdata", port=free_port(), durable=True)
-    kafka = EmbeddedKafka(port=free_port(), log_path=workdir / "broker.log")
-    stoppers: list[Callable[[], None]] = []
-    try:
-        say("starting embedded PostgreSQL (fsync on, as `make up`) and the tansu broker …")
-        postgres.start()
-        stoppers.append(postgres.stop)
-        kafka.start()
-        stoppers.append(kafka.stop)
+    async with servers(workdir) as (postgres, kafka):
         raw = []
         pipeline: list[PipelineRun] = []
         for run in range(1, args.runs + 1):
-            raw.append(await raw_broker_rate(kafka.bootstrap_servers, args.scans))
+            raw.append(await raw_broker_rate(kafka.bootstrap_servers, raw_messages(args.scans)))
             say(f"run {run}: raw broker produce+consume   {raw[-1]:>9,.0f} msg/s")
             result = await pipeline_run(postgres.url, kafka.bootstrap_servers, args.scans, args.batch,
                                         args.concurrency)
@@ -199,9 +161,6 @@ async def measure(args: argparse.Namespace, workdir: Path) -> None:
         say(f"  accepted and consumed (e2e)  scans/s  {spread([p.end_to_end_rate for p in pipeline])}")
         say(f"  ratio e2e / raw broker                 min {min(ratios):.3f}   median "
             f"{statistics.median(ratios):.3f}   max {max(ratios):.3f}")
-    finally:
-        for stop in reversed(stoppers):
-            stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -210,12 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=500, help="scans per upload (max 500)")
     parser.add_argument("--concurrency", type=int, default=4, help="uploads in flight")
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="pingan-bench-") as tmp:
-        try:
-            asyncio.run(measure(args, Path(tmp)))
-        except KeyboardInterrupt:
-            say("interrupted")
+    run_benchmark(measure, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

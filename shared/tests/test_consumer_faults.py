@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import BaseModel
 
-from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import DEAD_LETTERED, SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope, new_envelope
@@ -37,17 +35,11 @@ from pingan_shared.messaging.outbox import OutboxRelay
 from pingan_shared.metrics import Metrics
 from pingan_stack.testing import SAMPLE_TIME, eventually, read_topic, sample_factory, sample_scan_event
 
+from .conftest import inbox_consumer, rewind_group, running
+
 GROUP = "test.faults"
 # What a producer with default settings can send at most; a dead letter must always fit under it.
 PRODUCER_MAX_REQUEST_BYTES = 1_048_576
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = build_producer(kafka_bootstrap_servers, client_id="test")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 @pytest.fixture
@@ -75,24 +67,9 @@ def _recording_handler(member: str = "only", before: Callable[[], Awaitable[None
 
 def _consumer(pool: asyncpg.Pool, metrics: Metrics, bootstrap: str, prefix: str, *, service: str = "test",
               handler: Handler | None = None) -> InboxConsumer:
-    return InboxConsumer(
-        service=service, spec=ConsumerSpec(GROUP, {SCAN_ACCEPTED: handler or _recording_handler()}), pool=pool,
-        clock=FixedClock(SAMPLE_TIME), metrics=metrics, bootstrap_servers=bootstrap, topic_prefix=prefix,
-        deadletter_topic=f"{prefix}deadletter.test", batch_size=50, session_timeout_ms=3_000,
-        heartbeat_interval_ms=500,
-    )
-
-
-@contextlib.asynccontextmanager
-async def _running(consumer: InboxConsumer) -> AsyncIterator[asyncio.Task[None]]:
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
-        yield task
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.stop()
+    return inbox_consumer(pool, metrics, bootstrap, prefix,
+                          ConsumerSpec(GROUP, {SCAN_ACCEPTED: handler or _recording_handler()}), service=service,
+                          batch_size=50)
 
 
 def _alive(task: asyncio.Task[None]) -> None:
@@ -157,13 +134,13 @@ async def test_a_partition_revoked_mid_batch_never_stops_the_consumer(
     second = _consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix, service="aa-second",
                        handler=_recording_handler("second"))
     e1 = await publish(1)
-    async with _running(first) as first_task:
+    async with running(first) as first_task:
         async def first_blocked() -> bool:
             _alive(first_task)
             return entered.is_set()
 
         await eventually(first_blocked, what="the first member blocked in its handler")
-        async with _running(second) as second_task:
+        async with running(second) as second_task:
             async def moved() -> bool:
                 _alive(first_task)
                 return partition not in first.assignment() and partition in second.assignment()
@@ -284,7 +261,7 @@ async def test_any_record_ends_handled_or_dead_lettered_and_the_consumer_keeps_r
         expected[(metadata.partition, metadata.offset)] = envelope.event_id
         sentinels.append(envelope.event_id)
 
-    async with _running(_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix)) as task:
+    async with running(_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix)) as task:
         async def sentinels_handled() -> bool:
             _alive(task)
             return await pool.fetchval("SELECT count(*) FROM handled WHERE event_id = ANY($1::uuid[])",
@@ -324,7 +301,7 @@ async def test_a_dead_letter_of_control_bytes_stays_publishable(
     good = sample_scan_event(sample_factory(topic_prefix), "team-c", 1)[1]
     await (await producer.send(topic, value=good.to_bytes(), key=b"team-c"))
 
-    async with _running(_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix)) as task:
+    async with running(_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix)) as task:
         async def good_handled() -> bool:
             _alive(task)
             return await pool.fetchval("SELECT count(*) FROM handled") == 1
@@ -355,7 +332,7 @@ async def test_new_poison_at_a_reused_offset_is_dead_lettered_after_the_topic_wa
         good = sample_scan_event(factory, "team-p", seq)[1]
         for value in (poison, good.to_bytes()):
             await (await producer.send(topic, value=value, key=b"team-p"))
-        async with _running(_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix)) as task:
+        async with running(_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix)) as task:
             async def good_handled() -> bool:
                 _alive(task)
                 return await pool.fetchval("SELECT count(*) FROM handled WHERE event_id = $1", good.event_id) == 1
@@ -381,15 +358,7 @@ async def test_new_poison_at_a_reused_offset_is_dead_lettered_after_the_topic_wa
 async def _forget_group_offsets(bootstrap: str, topic: str, group: str) -> None:
     """Rewind the group to offset 0 on the recreated topic, as a broker that forgot it would have it."""
     await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=1)
-    rewinder = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                session_timeout_ms=3_000, heartbeat_interval_ms=500)
-    await rewinder.start()
-    try:
-        while not rewinder.assignment():
-            await rewinder.getmany(timeout_ms=200)
-        await rewinder.commit(dict.fromkeys(rewinder.assignment(), 0))
-    finally:
-        await rewinder.stop()
+    await rewind_group(bootstrap, topic, group)
 
 
 

@@ -3,10 +3,8 @@ the dead-letter topic while the partition keeps moving."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -14,14 +12,15 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
-from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope
-from pingan_shared.messaging.consumer import ConsumerSpec, HandlerRejected, InboxConsumer
+from pingan_shared.messaging.consumer import ConsumerSpec, HandlerRejected
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.metrics import Metrics
-from pingan_stack.testing import SAMPLE_TIME, eventually, read_topic, sample_factory, sample_scan_event
+from pingan_stack.testing import eventually, read_topic, sample_factory, sample_scan_event
+
+from .conftest import inbox_consumer, rewind_group, running
 
 
 async def _counting_handler(conn: asyncpg.Connection, envelope: Envelope, payload: BaseModel) -> None:
@@ -41,14 +40,6 @@ async def handled_table(pool: asyncpg.Pool) -> None:
     await pool.execute("CREATE TABLE handled (team_id text PRIMARY KEY, times int NOT NULL)")
 
 
-@pytest.fixture
-async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = build_producer(kafka_bootstrap_servers, client_id="test")
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
 @pytest.fixture(autouse=True)
 async def _topics(kafka_bootstrap_servers: str, topic_prefix: str) -> None:
     await ensure_topics(kafka_bootstrap_servers, [f"{topic_prefix}patrol.scans", f"{topic_prefix}deadletter.test"],
@@ -61,21 +52,10 @@ async def _publish(producer: AIOKafkaProducer, topic: str, value: bytes, key: by
 
 async def _consume(pool: asyncpg.Pool, metrics: Metrics, bootstrap: str, prefix: str,
                    until: Callable[[], Any]) -> None:
-    consumer = InboxConsumer(
-        service="test", spec=ConsumerSpec("test.counter", {SCAN_ACCEPTED: _counting_handler}), pool=pool,
-        clock=FixedClock(SAMPLE_TIME), metrics=metrics, bootstrap_servers=bootstrap, topic_prefix=prefix,
-        deadletter_topic=f"{prefix}deadletter.test", batch_size=50, session_timeout_ms=3_000,
-        heartbeat_interval_ms=500,
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    consumer = inbox_consumer(pool, metrics, bootstrap, prefix,
+                              ConsumerSpec("test.counter", {SCAN_ACCEPTED: _counting_handler}), batch_size=50)
+    async with running(consumer):
         await eventually(until, timeout=30, what="consumer to catch up")
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await consumer.stop()
 
 
 async def test_redelivered_events_are_handled_once(
@@ -186,7 +166,6 @@ async def test_replaying_a_topic_from_the_start_changes_nothing(
     pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, kafka_bootstrap_servers: str,
     topic_prefix: str, handled_table: None,
 ) -> None:
-    from aiokafka import AIOKafkaConsumer
 
     factory = sample_factory(topic_prefix)
     for topic, envelope in (sample_scan_event(factory, f"team-{i % 3}", i) for i in range(60)):
@@ -198,16 +177,7 @@ async def test_replaying_a_topic_from_the_start_changes_nothing(
     await _consume(pool, metrics, kafka_bootstrap_servers, topic_prefix, all_claimed)
     # an operator rewinds the group to offset 0 on every partition (a replay)
     group = f"{topic_prefix}test.counter"
-    rewinder = AIOKafkaConsumer(f"{topic_prefix}patrol.scans", bootstrap_servers=kafka_bootstrap_servers,
-                                group_id=group, enable_auto_commit=False, session_timeout_ms=3_000,
-                                heartbeat_interval_ms=500)
-    await rewinder.start()
-    try:
-        while not rewinder.assignment():
-            await rewinder.getmany(timeout_ms=200)
-        await rewinder.commit(dict.fromkeys(rewinder.assignment(), 0))
-    finally:
-        await rewinder.stop()
+    await rewind_group(kafka_bootstrap_servers, f"{topic_prefix}patrol.scans", group)
     duplicates = metrics.events_consumed.labels(group, SCAN_ACCEPTED, "duplicate")
 
     async def replayed() -> bool:
@@ -223,12 +193,8 @@ async def test_a_started_consumer_is_already_a_member_of_its_group(
     # ServiceRuntime.start() relies on it ("consumers are members of their group from the first request"):
     # aiokafka's start() waits for the group's assignment when the topics are given at construction, so
     # membership does not wait for the first getmany.
-    consumer = InboxConsumer(
-        service="test", spec=ConsumerSpec("test.member", {SCAN_ACCEPTED: _counting_handler}), pool=pool,
-        clock=FixedClock(SAMPLE_TIME), metrics=metrics, bootstrap_servers=kafka_bootstrap_servers,
-        topic_prefix=topic_prefix, deadletter_topic=f"{topic_prefix}deadletter.test", batch_size=50,
-        session_timeout_ms=3_000, heartbeat_interval_ms=500,
-    )
+    consumer = inbox_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix,
+                              ConsumerSpec("test.member", {SCAN_ACCEPTED: _counting_handler}), batch_size=50)
     await consumer.start()
     try:
         assert {(p.topic, p.partition) for p in consumer.assignment()} == {

@@ -4,9 +4,7 @@ for a state-machine handler to end in the newer state when a key's events arrive
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -17,12 +15,14 @@ from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import Catalog, EventType
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
-from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
-from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_shared.messaging.consumer import ConsumerSpec
+from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.messaging.ordering import highest_applied, should_apply
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.metrics import Metrics
 from pingan_stack.testing import SAMPLE_TIME, eventually, sample_factory, sample_scan_event
+
+from .conftest import inbox_consumer, running
 
 # --- the rule on its own ---------------------------------------------------------------------------
 
@@ -201,14 +201,6 @@ async def _apply_alert_transition(conn: asyncpg.Connection, envelope: Envelope, 
         payload.alert_id, state, highest_applied(last, envelope))
 
 
-@pytest.fixture
-async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = build_producer(kafka_bootstrap_servers, client_id="test")
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
 async def test_a_resolve_that_overtook_its_trigger_still_wins(
     pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, kafka_bootstrap_servers: str,
     topic_prefix: str,
@@ -229,25 +221,15 @@ async def test_a_resolve_that_overtook_its_trigger_still_wins(
     for value in (resolve, trigger):
         await (await producer.send(topic, value=value, key=b"A-1"))
 
-    consumer = InboxConsumer(
-        service="test", spec=ConsumerSpec("test.alerts", {"demo.alert-triggered": _apply_alert_transition,
-                                                          "demo.alert-resolved": _apply_alert_transition}),
-        pool=pool, clock=FixedClock(SAMPLE_TIME), metrics=metrics, bootstrap_servers=kafka_bootstrap_servers,
-        topic_prefix=topic_prefix, deadletter_topic=f"{topic_prefix}deadletter.test", catalog=catalog,
-        session_timeout_ms=3_000, heartbeat_interval_ms=500,
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    consumer = inbox_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix,
+                              ConsumerSpec("test.alerts", {"demo.alert-triggered": _apply_alert_transition,
+                                                           "demo.alert-resolved": _apply_alert_transition}),
+                              catalog=catalog)
+    async with running(consumer):
         async def both_handled() -> bool:
             return await pool.fetchval("SELECT count(*) FROM inbox WHERE outcome = 'handled'") == 2
 
         await eventually(both_handled, timeout=30, what="both events to be handled")
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await consumer.stop()
 
     assert await pool.fetchrow("SELECT state, last_sequence FROM alert_state WHERE alert_id = 'A-1'") == (
         "resolved", 2)

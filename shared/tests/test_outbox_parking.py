@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaTimeoutError, RecordListTooLargeError
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.housekeeping import Housekeeper
-from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay, enqueue
 from pingan_shared.metrics import Metrics
 from pingan_stack.testing import SAMPLE_TIME, eventually, read_topic, sample_factory, sample_scan_event
@@ -41,14 +41,6 @@ def _gauge(metrics: Metrics, name: str) -> float:
     value = metrics.registry.get_sample_value(name)
     assert value is not None, f"{name} is not exported"
     return value
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap_servers: str) -> Any:
-    producer = build_producer(kafka_bootstrap_servers, client_id="test")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def test_an_oversized_row_is_parked_and_every_row_after_it_is_published(

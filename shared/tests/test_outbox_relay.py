@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
-from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay, enqueue
 from pingan_shared.metrics import Metrics
 from pingan_stack.testing import read_topic, sample_factory, sample_scan_event
@@ -42,14 +42,6 @@ async def _fill_outbox(pool: asyncpg.Pool, prefix: str, bootstrap: str) -> list[
     async with pool.acquire() as conn, conn.transaction():
         await enqueue(conn, items)
     return [str(envelope.event_id) for _, envelope in items]
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap_servers: str) -> Any:
-    producer = build_producer(kafka_bootstrap_servers, client_id="test")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def test_relay_publishes_in_order_per_key_and_loses_nothing_across_a_crash(

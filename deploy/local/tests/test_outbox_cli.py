@@ -4,42 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 from aiokafka import AIOKafkaProducer
 
-from pingan_shared.db.migrations import apply_migrations, platform_migrations
-from pingan_shared.db.pool import create_pool
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay, enqueue
 from pingan_shared.metrics import Metrics
-from pingan_stack.testing import SAMPLE_TIME, read_topic, sample_factory, sample_scan_event
-
-PINGAN = [sys.executable, "-m", "pingan_stack"]
+from pingan_stack.testing import SAMPLE_TIME, read_topic, run_pingan, sample_factory, sample_scan_event
 
 
 async def pingan(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
     """The CLI in a subprocess, with patrol's database where an operator's environment would point it."""
-    env = {**os.environ, "PATROL_DATABASE_URL": database_url}
-    return await asyncio.to_thread(subprocess.run, [*PINGAN, *args], capture_output=True, text=True, timeout=60,
-                                   env=env)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, max_size=4)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, platform_migrations())
-    yield pool
-    await pool.close()
+    return await asyncio.to_thread(run_pingan, *args, env={"PATROL_DATABASE_URL": database_url})
 
 
 async def _producer(bootstrap: str, max_request_size: int) -> AIOKafkaProducer:

@@ -3,40 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
+import socket
 import subprocess
-import sys
-from collections.abc import AsyncIterator
+import time
 from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from pingan_shared.clock import FixedClock
-from pingan_shared.db.migrations import apply_migrations, platform_migrations
-from pingan_shared.db.pool import create_pool
 from pingan_shared.metrics import Metrics
 from pingan_shared.timers import Timer, TimerRunner, schedule
-from pingan_stack.service_databases import service_database_url
-from pingan_stack.testing import SAMPLE_TIME
+from pingan_stack.service_databases import CONNECT_TIMEOUT_SECONDS, service_database_url
+from pingan_stack.testing import SAMPLE_TIME, run_pingan
 from pingan_stack.topology import SERVICES
 
 ALERTS = next(s for s in SERVICES if s.name == "alerts")
 
 
 def pingan(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ALERTS_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "pingan_stack", *args], capture_output=True, text=True,
-                          timeout=60, env=env)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, max_size=4)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, platform_migrations())
-    yield pool
-    await pool.close()
+    return run_pingan(*args, env={"ALERTS_DATABASE_URL": database_url})
 
 
 async def test_a_failed_timer_is_listed_and_fires_once_retried(pool: asyncpg.Pool, database_url: str) -> None:
@@ -96,3 +82,20 @@ def test_each_service_database_is_found_as_pingan_up_sets_it() -> None:
         "postgresql://s:pw@srv:5433/pingan_alerts?sslmode=require")
     assert service_database_url(ALERTS, {"PINGAN_PG_PORT": "6000"}) == "postgresql://postgres@127.0.0.1:6000/pingan_alerts"
     assert service_database_url(ALERTS, {}) == "postgresql://postgres@127.0.0.1:54320/pingan_alerts"
+
+
+@pytest.mark.parametrize(("command", "variable"), [
+    (("outbox", "parked", "--service", "patrol"), "PATROL_DATABASE_URL"),
+    (("timers", "retry", "1", "--service", "alerts"), "ALERTS_DATABASE_URL"),
+])
+def test_a_database_server_that_never_answers_is_reported_within_seconds(
+    command: tuple[str, ...], variable: str,
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never says a word
+        url = f"postgresql://postgres:secret@127.0.0.1:{silent.getsockname()[1]}/pingan"
+        started = time.monotonic()
+        done = run_pingan(*command, env={variable: url})
+        took = time.monotonic() - started
+    assert done.returncode == 1 and "TimeoutError" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "secret" not in done.stderr
+    assert took < CONNECT_TIMEOUT_SECONDS + 15, f"took {took:.1f} s"

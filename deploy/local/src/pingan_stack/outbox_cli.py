@@ -12,9 +12,7 @@ else ``pingan_<service>`` on the server of ``DATABASE_URL``, else on the embedde
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +21,7 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from pingan_stack.service_databases import redact, service_database_url, service_named
-from pingan_stack.topology import SERVICES
+from pingan_stack.service_databases import list_per_service, on_service_database
 
 outbox_app = typer.Typer(help="Transactional outbox: rows the broker refused for good, and retrying them.",
                          no_args_is_help=True)
@@ -86,22 +83,6 @@ async def unpark(conn: asyncpg.Connection, ids: Sequence[int]) -> list[int]:
     return sorted(r["id"] for r in rows)
 
 
-async def _read(url: str, limit: int) -> list[ParkedRow]:
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        return await parked_rows(conn, limit=limit)
-    finally:
-        await conn.close()
-
-
-async def _unpark(url: str, ids: Sequence[int]) -> list[int]:
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        return await unpark(conn, ids)
-    finally:
-        await conn.close()
-
-
 @outbox_app.command("parked")
 def parked(
     service: Annotated[list[str] | None, typer.Option(
@@ -110,26 +91,9 @@ def parked(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """List the outbox rows the broker refused for good, with their error: they wait for `pingan outbox retry`."""
-    specs = [service_named(name) for name in service] if service else list(SERVICES)
-    unreadable = 0
-    for spec in specs:
-        url = service_database_url(spec, os.environ)
-        try:
-            found = asyncio.run(_read(url, limit))
-        except Exception as exc:  # the server or the database is not there, or not migrated: say so
-            typer.echo(f"{spec.name}: cannot read the outbox from {redact(url)}: {exc!r}", err=True)
-            unreadable += 1
-            continue
-        if as_json:
-            for row in found:
-                typer.echo(row.as_json(spec.name))
-            continue
-        typer.echo(f"{spec.name}: {len(found)} parked outbox row(s)" + (" (oldest shown)" if len(found) == limit
-                                                                          else ""))
-        for row in found:
-            typer.echo(row.line())
-    if unreadable:
-        raise typer.Exit(1)
+    list_per_service(service, limit=limit, as_json=as_json, source="the outbox", found_what="parked outbox row(s)",
+                     read=lambda conn, limit: parked_rows(conn, limit=limit), line=ParkedRow.line,
+                     json_line=lambda name, row: row.as_json(name))
 
 
 @outbox_app.command("retry")
@@ -138,12 +102,7 @@ def retry(
     service: Annotated[str, typer.Option(metavar="NAME", help="the service whose database holds them")],
 ) -> None:
     """Hand parked rows back to the relay once the cause is fixed; refused again, they are parked again."""
-    url = service_database_url(service_named(service), os.environ)
-    try:
-        retried = asyncio.run(_unpark(url, row_ids))
-    except Exception as exc:
-        typer.echo(f"{service}: cannot reach {redact(url)}: {exc!r}", err=True)
-        raise typer.Exit(1) from exc
+    retried = on_service_database(service, lambda conn: unpark(conn, row_ids))
     for row_id in retried:
         typer.echo(f"{service}: outbox row {row_id} is waiting to be published again")
     missing = sorted(set(row_ids) - set(retried))

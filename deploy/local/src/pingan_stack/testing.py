@@ -24,12 +24,15 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import FixedClock
+from pingan_shared.db.migrations import apply_migrations, platform_migrations
+from pingan_shared.db.pool import create_pool
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope
@@ -241,3 +244,15 @@ def kafka_env(platform: PlatformSettings) -> dict[str, str]:
     """The environment that points the `pingan` command at a test's broker and topic prefix."""
     return {"KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap_servers,
             "KAFKA_TOPIC_PREFIX": platform.kafka_topic_prefix}
+
+
+# --- a service database's platform tables ----------------------------------------------------------
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database with the platform tables (outbox, inbox, timers)."""
+    pool = await create_pool(database_url, max_size=10)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn, platform_migrations())
+    yield pool
+    await pool.close()

@@ -10,38 +10,16 @@ starts (``PINGAN_PG_PORT``, 54320).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from typing import Annotated
 
 import typer
 
-from pingan_shared.db.pool import create_pool
 from pingan_shared.timers import FailedTimer, failed_timers, retry_failed
-from pingan_stack.service_databases import redact, service_database_url, service_named
-from pingan_stack.topology import SERVICES
+from pingan_stack.service_databases import list_per_service, on_service_database
 
 timers_app = typer.Typer(help="Durable timers: the ones that failed for good, and retrying them.",
                          no_args_is_help=True)
-
-async def _read_failed(url: str, limit: int) -> list[FailedTimer]:
-    pool = await create_pool(url, min_size=1, max_size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await failed_timers(conn, limit=limit)
-    finally:
-        await pool.close()
-
-
-async def _retry(url: str, timer_id: int) -> bool:
-    pool = await create_pool(url, min_size=1, max_size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await retry_failed(conn, timer_id)
-    finally:
-        await pool.close()
-
 
 def _as_json(service: str, timer: FailedTimer) -> str:
     return json.dumps({"service": service, "id": timer.id, "kind": timer.kind, "key": timer.key,
@@ -62,25 +40,8 @@ def failed(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """List the timers that failed every attempt and fire no more, with their last error."""
-    specs = [service_named(name) for name in service] if service else list(SERVICES)
-    unreadable = 0
-    for spec in specs:
-        url = service_database_url(spec, os.environ)
-        try:
-            found = asyncio.run(_read_failed(url, limit))
-        except Exception as exc:  # the server or the database is not there: say so, no traceback
-            typer.echo(f"{spec.name}: cannot read timers from {redact(url)}: {exc!r}", err=True)
-            unreadable += 1
-            continue
-        if as_json:
-            for timer in found:
-                typer.echo(_as_json(spec.name, timer))
-            continue
-        typer.echo(f"{spec.name}: {len(found)} failed timer(s)" + (" (oldest shown)" if len(found) == limit else ""))
-        for timer in found:
-            typer.echo(_line(timer))
-    if unreadable:
-        raise typer.Exit(1)
+    list_per_service(service, limit=limit, as_json=as_json, source="timers", found_what="failed timer(s)",
+                     read=lambda conn, limit: failed_timers(conn, limit=limit), line=_line, json_line=_as_json)
 
 
 @timers_app.command("retry")
@@ -89,12 +50,7 @@ def retry(
     service: Annotated[str, typer.Option(metavar="NAME", help="the service whose database holds it")],
 ) -> None:
     """Give a failed timer its attempts back: the service fires it on its next poll."""
-    url = service_database_url(service_named(service), os.environ)
-    try:
-        retried = asyncio.run(_retry(url, timer_id))
-    except Exception as exc:
-        typer.echo(f"{service}: cannot reach {redact(url)}: {exc!r}", err=True)
-        raise typer.Exit(1) from exc
+    retried = on_service_database(service, lambda conn: retry_failed(conn, timer_id))
     if not retried:
         typer.echo(f"{service}: no failed timer #{timer_id}", err=True)
         raise typer.Exit(1)

@@ -1,0 +1,82 @@
+"""What every benchmark here measures next to its own figure, in the same run: the raw broker rate, and how a
+run is set up (embedded PostgreSQL with fsync on and the tansu broker in a temporary directory) and reported.
+
+Imported by the benchmarks as a sibling module (they run as ``python bench/<name>.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from pingan_shared.events.envelope import Envelope
+from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+async def raw_broker_rate(bootstrap_servers: str, messages: Sequence[tuple[str, Envelope]]) -> float:
+    """Messages per second for produce (acks=all, the services' producer settings) + consume of ``messages``
+    (real envelopes, all on one topic, keyed as the services key them), from the first send to the last read."""
+    count = len(messages)
+    topic = messages[0][0]
+    await ensure_topics(bootstrap_servers, [topic], partitions=3, replication_factor=1)
+    producer = build_producer(bootstrap_servers, client_id="bench-raw")
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await producer.start()
+    await consumer.start()
+    try:
+        started = time.perf_counter()
+        deliveries = [await producer.send(topic, value=env.to_bytes(), key=env.key.encode()) for _, env in messages]
+        await asyncio.gather(*deliveries)
+        read = 0
+        while read < count:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            read += sum(len(records) for records in batch.values())
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+@asynccontextmanager
+async def servers(workdir: Path) -> AsyncIterator[tuple[EmbeddedPostgres, EmbeddedKafka]]:
+    """The machine line, then embedded PostgreSQL (fsync on, as `make up`) and the tansu broker, stopped after."""
+    say(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    postgres = EmbeddedPostgres(workdir / "pgdata", port=free_port(), durable=True)
+    kafka = EmbeddedKafka(port=free_port(), log_path=workdir / "broker.log")
+    stoppers: list[Callable[[], None]] = []
+    try:
+        say("starting embedded PostgreSQL (fsync on, as `make up`) and the tansu broker …")
+        postgres.start()
+        stoppers.append(postgres.stop)
+        kafka.start()
+        stoppers.append(kafka.stop)
+        yield postgres, kafka
+    finally:
+        for stop in reversed(stoppers):
+            stop()
+
+
+def run_benchmark(measure: Callable[[argparse.Namespace, Path], Coroutine[Any, Any, None]],
+                  args: argparse.Namespace) -> None:
+    """``measure(args, workdir)`` in a fresh temporary directory; Ctrl-C ends it with one line."""
+    with tempfile.TemporaryDirectory(prefix="pingan-bench-") as tmp:
+        try:
+            asyncio.run(measure(args, Path(tmp)))
+        except KeyboardInterrupt:
+            say("interrupted")
