@@ -29,6 +29,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from inspection.bootstrap import bootstrap
+from inspection.context import InspectionContext
 from inspection.settings import InspectionSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
@@ -39,6 +40,7 @@ from pingan_shared.events.catalog import (
     TOPIC_INSPECTION_TASKS,
 )
 from pingan_shared.messaging.kafka import build_producer
+from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.testing import bearer, eventually, running_service
 
@@ -63,6 +65,7 @@ class Inspection:
         self.clock = clock
         self._stack: contextlib.AsyncExitStack | None = None
         self._client: httpx.AsyncClient | None = None
+        self._service: Service | None = None
 
     # --- life ------------------------------------------------------------------------------------
 
@@ -72,12 +75,23 @@ class Inspection:
         service = bootstrap(platform=self.platform, settings=settings, clock=self.clock)
         stack = contextlib.AsyncExitStack()
         self._client = await stack.enter_async_context(running_service(service))
-        self._stack = stack
+        self._stack, self._service = stack, service
 
     async def stop(self) -> None:
         if self._stack is not None:
-            stack, self._stack, self._client = self._stack, None, None
+            stack, self._stack, self._client, self._service = self._stack, None, None, None
             await stack.aclose()
+
+    @property
+    def service(self) -> Service:
+        assert self._service is not None, "the service is not running"
+        return self._service
+
+    @property
+    def ctx(self) -> InspectionContext:
+        """The running service's context, for calling a use case the way its handlers do."""
+        ctx: InspectionContext = self.service.app.state.inspection
+        return ctx
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,6 @@ from inspection.domain.tasks import (
     TaskStatus,
     falls_overdue,
     list_under_supervision,
-    mark_overdue,
     reject,
     submit,
     verify,
@@ -127,7 +127,7 @@ def test_overdue_happens_once_and_never_to_a_verified_task() -> None:
     task = _task()
     assert not falls_overdue(task, now=task.deadline - timedelta(seconds=1))
     assert falls_overdue(task, now=task.deadline)
-    overdue = mark_overdue(task, now=task.deadline)
+    overdue = replace(task, overdue_at=task.deadline)
     assert not falls_overdue(overdue, now=task.deadline + timedelta(days=3))
     verified = verify(submit(task, text="ok", evidence=["e"]), now=T0)
     assert not falls_overdue(verified, now=task.deadline)

@@ -111,7 +111,7 @@ async def wait_overdue(h: Inspection, task: dict[str, Any]) -> dict[str, Any]:
 
 def independent_scorecard(tasks: list[dict[str, Any]], findings: list[dict[str, Any]],
                           scope: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Count it here: a task verified by its deadline is on time, after it late, not verified still open; a
+    """Count it here: a task verified before its deadline is on time, at or after it late, not verified still open; a
     bundled finding counts once for its pair, on time only when both units were."""
     def outcome(task: dict[str, Any]) -> str:
         verified = at(task["verified_at"])
@@ -119,7 +119,7 @@ def independent_scorecard(tasks: list[dict[str, Any]], findings: list[dict[str, 
             return "open"
         deadline = at(task["deadline"])
         assert deadline is not None
-        return "on_time" if verified <= deadline else "late"
+        return "on_time" if verified < deadline else "late"  # at the deadline it is overdue
 
     def tally(outcomes: list[str], rejections: int) -> dict[str, Any]:
         counts = Counter(outcomes)

@@ -29,32 +29,39 @@ async def revisit(inspection: Inspection, task: dict[str, Any], outcome: str = "
 
 
 def independent_count(tasks: list[dict[str, Any]], findings: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per unit and per bundled pair, from the tasks' own fields (not the service's scoring code)."""
-    units: dict[str, dict[str, int]] = {u["id"]: defaultdict(int) for u in UNITS}
-    for t in tasks:
-        row = units[t["unit_id"]]
-        row["findings"] += 1
-        row["revisit_rejections"] += t["rejections"]
+    """Per unit and per bundled pair, one per (finding, responsible unit), judged by the task that unit has for
+    the finding's hazard, from the tasks' own fields (not the service's scoring code); a task's rejections count
+    once per row however many findings it holds."""
+    def task_for(unit: str, f: dict[str, Any]) -> dict[str, Any]:
+        return next(t for t in tasks if t["unit_id"] == unit and t["hazard_key"] == f["hazard_key"])
+
+    def outcome(t: dict[str, Any]) -> str:
         if t["verified_at"] is None:
-            row["still_open"] += 1
-        elif datetime.fromisoformat(t["verified_at"]) <= datetime.fromisoformat(t["deadline"]):
-            row["rectified_on_time"] += 1
-        else:
-            row["rectified_late"] += 1
+            return "still_open"
+        late = datetime.fromisoformat(t["verified_at"]) >= datetime.fromisoformat(t["deadline"])
+        return "rectified_late" if late else "rectified_on_time"
+
+    def add(row: dict[str, int], counted: set[str], result: str, held_in: list[dict[str, Any]]) -> None:
+        row["findings"] += 1
+        row[result] += 1
+        for t in held_in:
+            if t["id"] not in counted:
+                counted.add(t["id"])
+                row["revisit_rejections"] += t["rejections"]
+
+    units: dict[str, dict[str, int]] = {u["id"]: defaultdict(int) for u in UNITS}
     bundles: dict[str, dict[str, int]] = {}
+    counted: dict[str, set[str]] = defaultdict(set)
     for f in findings:
-        if f["township_unit_id"] and f["department_unit_id"]:
-            pair = [t for t in tasks if t["unit_id"] in (f["township_unit_id"], f["department_unit_id"])
-                    and t["category"] == f["category"] and t["place"] == f["place"]]
-            row = bundles.setdefault(f"{f['township_unit_id']}+{f['department_unit_id']}", defaultdict(int))
-            row["findings"] += 1
-            row["revisit_rejections"] += sum(t["rejections"] for t in pair)
-            if any(t["verified_at"] is None for t in pair):
-                row["still_open"] += 1
-            elif all(datetime.fromisoformat(t["verified_at"]) <= datetime.fromisoformat(t["deadline"]) for t in pair):
-                row["rectified_on_time"] += 1
-            else:
-                row["rectified_late"] += 1
+        named = [u for u in (f["township_unit_id"], f["department_unit_id"]) if u]
+        for unit in named:
+            add(units[unit], counted[unit], outcome(task_for(unit, f)), [task_for(unit, f)])
+        if len(named) == 2:
+            pair = [task_for(u, f) for u in named]
+            results = {outcome(t) for t in pair}
+            result = next(r for r in ("still_open", "rectified_late", "rectified_on_time") if r in results)
+            subject = "+".join(named)
+            add(bundles.setdefault(subject, defaultdict(int)), counted[subject], result, pair)
     return {"units": units, "bundles": bundles}
 
 
@@ -97,7 +104,8 @@ async def test_a_whole_cycle_to_its_scorecard_and_the_next_cycle(inspection: Ins
     assert got_units == {u: {k: row[k] for k in FIGURES} for u, row in expected["units"].items()}
     got_bundles = {r["subject"]: {k: r[k] for k in FIGURES} for r in card["bundles"]}
     assert got_bundles == {p: {k: row[k] for k in FIGURES} for p, row in expected["bundles"].items()}
-    assert got_units["U-AY"] == {"findings": 2, "rectified_on_time": 1, "rectified_late": 0, "still_open": 1,
+    # f1 and f2 (one hazard, one task) are two findings; the campus task's one rejection counts once
+    assert got_units["U-AY"] == {"findings": 3, "rectified_on_time": 2, "rectified_late": 0, "still_open": 1,
                                  "revisit_rejections": 1}
     assert got_units["D-YJ"]["rectified_late"] == 1 and got_bundles["U-YH+D-YJ"]["still_open"] == 1
     # ranked across the city: best on-time rate first, ties share a rank

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from inspection import timeline
 from inspection.signals import task_id_of
 from inspection.store import alerts as store
+from inspection.store import tasks as task_store
 from pingan_shared.events.alert_contracts import (
     AlertAcknowledgedV1,
     AlertEscalatedV1,
@@ -51,7 +52,7 @@ async def on_alert_lifecycle(conn: asyncpg.Connection, envelope: Envelope, paylo
     task_id = task_id_of(payload.dedup_key)
     if task_id is None:
         return  # another source's alert
-    if not await conn.fetchval("SELECT 1 FROM tasks WHERE id = $1", task_id):
+    if not await task_store.exists(conn, task_id):
         raise HandlerRejected(f"alert {payload.alert_id} names task {task_id!r}, which inspection does not have")
     status = _status(payload)
     at: datetime = payload.at

@@ -113,12 +113,17 @@ async def open_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: Cy
     return Opened(row, Outcome.CREATED)
 
 
+MAX_NAME = 200  # CycleIn.name's limit
+
+
 def successor_name(name: str) -> str:
-    """2026年第23期 → 2026年第24期; another name gets （续）."""
+    """2026年第23期 → 2026年第24期; another name gets （续）. Never longer than a cycle's name may be: a name at
+    the limit loses the end of what precedes the number (第99期 → 第100期 keeps its number and what follows)."""
     match = re.search(r"第(\d+)期", name)
     if match:
-        return f"{name[:match.start(1)]}{int(match.group(1)) + 1}{name[match.end(1):]}"
-    return f"{name}（续）"[:200]
+        number_on = f"第{int(match.group(1)) + 1}期{name[match.end():]}"
+        return f"{name[:match.start()][:max(0, MAX_NAME - len(number_on))]}{number_on}"[:MAX_NAME]
+    return f"{name}（续）"[:MAX_NAME]
 
 
 def successor_id(cycle_id: str) -> str:

@@ -18,6 +18,7 @@ from pingan_shared.timers import cancel, schedule, schedule_many
 
 TASK_DEADLINE = "task-deadline"
 TASK_REMINDER = "task-reminder"
+KINDS = (TASK_DEADLINE, TASK_REMINDER)  # a task's timers: locked before the task by a change that moves them
 
 
 async def arm(conn: asyncpg.Connection, task_id: str, *, deadline: datetime, basis: DayBasis, zone: ZoneInfo,

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from inspection.domain.findings import FindingIn
+from inspection.store import cycles as cycle_store
 from inspection.store import findings as store
 from inspection.store import units as unit_store
 from pingan_shared.auth import Principal
@@ -50,17 +51,14 @@ async def record(conn: asyncpg.Connection, finding: FindingIn, *, principal: Pri
         if existing["fingerprint"] == digest and existing["recorded_by"] == principal.subject:
             return Recorded(existing, Outcome.UNCHANGED)
         raise FindingRefused(409, "该编号已用于内容不同的发现 (a different finding already has this id)", "id")
-    cycle = await conn.fetchrow(
-        "SELECT id, phase, starts_at, covert_ends_at FROM cycles WHERE id = $1 FOR SHARE", finding.cycle_id)
+    cycle = await cycle_store.get(conn, finding.cycle_id, for_share=True)
     if cycle is None:
         raise FindingRefused(404, "周期不存在 (no such cycle)", "cycle_id")
     if cycle["phase"] != "covert" or not cycle["starts_at"] <= now < cycle["covert_ends_at"]:
         when = "尚未开始 (has not started)" if now < cycle["starts_at"] else "已结束 (is over)"
         raise FindingRefused(409, f"该周期的暗访阶段{when}", "cycle_id")
     units = await unit_store.many(conn, finding.unit_ids())
-    in_scope = {r["unit_id"] for r in await conn.fetch(
-        "SELECT unit_id FROM cycle_units WHERE cycle_id = $1 AND unit_id = ANY($2::text[])", cycle["id"],
-        finding.unit_ids())}
+    in_scope = await cycle_store.in_scope(conn, cycle["id"], finding.unit_ids())
     for field, kind, label in _KIND_FIELDS:
         unit_id = getattr(finding, field)
         if unit_id is None:

@@ -1,6 +1,15 @@
 """整改与回访: a unit's rectification, the inspector's revisit, listed supervision (挂牌督办) and the assignment
 of a triage task. Each use case runs in the caller's transaction: it locks the task, asks the domain whether
 the step is allowed, writes the change, its timeline entry, its events (outbox) and its timers together.
+
+Locks: a step that moves or cancels the task's timers locks them before the task (``store.task_for_update``:
+the timer runner's order), so a request and a deadline or reminder firing for the same task wait for each other
+instead of deadlocking. A unit's step locks only a task that is the unit's own. A step's time is read before the
+lock; a verification that waited for the deadline timer is dated no earlier than the overdue it waited for.
+
+Once overdue a task is not listed by hand (409): the alert ladder escalates it, and its 挂牌督办 step is
+recorded on the task as accountability. A triage task assigned to a unit that already has the same hazard open
+(also one whose patrol report commits while the assignment runs) merges into that task and ends ``merged``.
 """
 
 from __future__ import annotations
@@ -16,8 +25,10 @@ from inspection import deadlines, timeline
 from inspection.domain import tasks as rules
 from inspection.domain.calendar import DayBasis, add_days
 from inspection.domain.cycles import end_of_day
+from inspection.opening import TaskDraft, locked_open_task, merge
 from inspection.signals import overdue_signal
 from inspection.store import tasks as store
+from inspection.store import units as unit_store
 from pingan_shared.events.alert_contracts import SignalAction
 from pingan_shared.events.catalog import TASK_OPENED, TASK_VERIFIED
 from pingan_shared.events.envelope import Envelope
@@ -65,9 +76,11 @@ def number_of(row: asyncpg.Record) -> str | None:
     return number
 
 
-async def _locked(conn: asyncpg.Connection, task_id: str, *, unit_id: str | None = None) -> asyncpg.Record:
-    row = await store.task_for_update(conn, task_id)
-    if row is None or (unit_id is not None and row["unit_id"] != unit_id):
+async def _locked(conn: asyncpg.Connection, task_id: str, *, unit_id: str | None = None,
+                  timers: bool = True) -> asyncpg.Record:
+    """The task, locked (with its timers first when the step may change them); a unit's own task only."""
+    row = await store.task_for_update(conn, task_id, unit_id=unit_id, timer_kinds=deadlines.KINDS if timers else ())
+    if row is None:
         raise TaskNotFound(task_id)
     return row
 
@@ -75,7 +88,7 @@ async def _locked(conn: asyncpg.Connection, task_id: str, *, unit_id: str | None
 async def submit(conn: asyncpg.Connection, task_id: str, *, unit_id: str, text: str, evidence: list[str],
                  step: Step) -> None:
     """The unit says what it rectified, with evidence; the task waits for its revisit."""
-    row = await _locked(conn, task_id, unit_id=unit_id)
+    row = await _locked(conn, task_id, unit_id=unit_id, timers=False)
     rules.submit(as_task(row), text=text, evidence=evidence)
     await store.update(conn, task_id, status=rules.TaskStatus.SUBMITTED.value, submitted_at=step.now)
     await store.insert_rectification(conn, task_id, by=str(step.actor), text=text, evidence=evidence, at=step.now)
@@ -88,35 +101,37 @@ async def revisit(conn: asyncpg.Connection, task_id: str, *, outcome: str, remai
     unit with what remains, deadline unchanged)."""
     row = await _locked(conn, task_id)
     task = as_task(row)
+    # Dated no earlier than an overdue that committed while this step waited for the lock.
+    now = step.now if row["overdue_at"] is None else max(step.now, row["overdue_at"])
     if outcome == "rejected":
         rules.reject(task, remaining=remaining)
         await store.update(conn, task_id, status=rules.TaskStatus.OPEN.value, submitted_at=None,
                                rejections=row["rejections"] + 1)
         await store.insert_revisit(conn, task_id, inspector=str(step.actor), outcome=outcome, remaining=remaining,
-                                   at=step.now)
-        await timeline.record(conn, task_id, at=step.now, actor=str(step.actor), action="revisit-rejected",
+                                   at=now)
+        await timeline.record(conn, task_id, at=now, actor=str(step.actor), action="revisit-rejected",
                               detail={"remaining": remaining, "deadline": row["deadline"].isoformat()})
         return
-    verified = rules.verify(task, now=step.now)
-    await store.update(conn, task_id, status=verified.status.value, verified_at=step.now)
-    await store.insert_revisit(conn, task_id, inspector=str(step.actor), outcome=outcome, remaining="", at=step.now)
+    verified = rules.verify(task, now=now)
+    await store.update(conn, task_id, status=verified.status.value, verified_at=now)
+    await store.insert_revisit(conn, task_id, inspector=str(step.actor), outcome=outcome, remaining="", at=now)
     await deadlines.disarm(conn, task_id)
     on_time = rules.on_time(verified)
-    await timeline.record(conn, task_id, at=step.now, actor=str(step.actor), action="revisit-verified",
+    await timeline.record(conn, task_id, at=now, actor=str(step.actor), action="revisit-verified",
                           detail={"on_time": on_time})
-    closed = row["notice_id"] is not None and await store.close_notice_if_done(conn, row["notice_id"], step.now)
+    closed = row["notice_id"] is not None and await store.close_notice_if_done(conn, row["notice_id"], now)
     if closed:
-        await timeline.record(conn, task_id, at=step.now, actor="system", action="notice-closed",
+        await timeline.record(conn, task_id, at=now, actor="system", action="notice-closed",
                               detail={"notice_id": row["notice_id"], "number": number_of(row)})
     items = [step.events.make(
         TASK_VERIFIED,
         TaskVerifiedV1(task_id=task_id, unit_id=row["unit_id"], deadline=row["deadline"], on_time=on_time,
-                       was_overdue=row["overdue_at"] is not None, at=step.now),
+                       was_overdue=row["overdue_at"] is not None, at=now),
         key=task_id, correlation_id=step.correlation_id,
     )]
     if row["overdue_at"] is not None:
         items.append(overdue_signal(step.events, row, action=SignalAction.RESOLVE, unit_name=row["unit_name"],
-                                    notice_number=number_of(row), at=step.now, correlation_id=step.correlation_id))
+                                    notice_number=number_of(row), at=now, correlation_id=step.correlation_id))
     await enqueue(conn, items)
 
 
@@ -132,7 +147,8 @@ def listing_deadline(*, deadline: date | None, days: int | None, basis: DayBasis
 
 async def list_task(conn: asyncpg.Connection, task_id: str, *, deadline: date | None, days: int | None,
                     note: str, step: Step) -> None:
-    """Listed supervision: the task gets its own deadline; its deadline and reminder timers move with it."""
+    """Listed supervision: the task gets its own deadline; its deadline and reminder timers move with it. Not
+    an overdue task (409): the alert ladder escalates it."""
     row = await _locked(conn, task_id)
     task = as_task(row)
     new_deadline = listing_deadline(deadline=deadline, days=days, basis=task.day_basis, now=step.now, zone=step.zone)
@@ -153,17 +169,23 @@ async def list_task(conn: asyncpg.Connection, task_id: str, *, deadline: date | 
 
 async def assign(conn: asyncpg.Connection, task_id: str, *, unit_id: str, step: Step,
                  causation: Envelope | None = None) -> None:
-    """A triage task (a hazard with no known unit) goes to a unit: it opens there, due when it was due."""
+    """A triage task (a hazard with no known unit) goes to a unit: it opens there, due when it was due; or, when
+    the unit already has the same hazard open, it merges into that task (and ends ``merged``)."""
     row = await _locked(conn, task_id)
     assigned = rules.assign(as_task(row), unit_id)
-    if not await conn.fetchval("SELECT 1 FROM units WHERE id = $1", unit_id):
+    if not await unit_store.exists(conn, unit_id):
         raise rules.TaskRuleBroken(f"单位 {unit_id} 不存在", field="unit_id", conflict=False)
-    clash = await conn.fetchval(
-        "SELECT id FROM tasks WHERE unit_id = $1 AND hazard_key = $2 AND status <> 'verified' AND id <> $3",
-        unit_id, row["hazard_key"], task_id)
-    if clash is not None:
-        raise rules.TaskRuleBroken(f"该单位已有同一隐患的未结任务 {clash}", field="unit_id")
-    await store.update(conn, task_id, unit_id=unit_id, status=assigned.status.value)
+    while True:
+        target = await locked_open_task(conn, unit_id, row["hazard_key"])
+        if target is not None:
+            await _merge_triage(conn, row, target, unit_id=unit_id, step=step)
+            return
+        try:
+            async with conn.transaction():
+                await store.update(conn, task_id, unit_id=unit_id, status=assigned.status.value)
+            break
+        except asyncpg.UniqueViolationError:
+            continue  # a report of the same hazard for the unit committed since we looked: merge into its task
     await deadlines.arm(conn, task_id, deadline=row["deadline"], basis=assigned.day_basis, zone=step.zone,
                         now=step.now)
     await timeline.record(conn, task_id, at=step.now, actor=str(step.actor), action="assigned",
@@ -175,3 +197,23 @@ async def assign(conn: asyncpg.Connection, task_id: str, *, unit_id: str, step: 
                      origin=row["origin"]),
         key=task_id, causation=causation, correlation_id=step.correlation_id,
     )])
+
+
+async def _merge_triage(conn: asyncpg.Connection, row: asyncpg.Record, target: asyncpg.Record, *, unit_id: str,
+                        step: Step) -> None:
+    """The triage task ``row`` joins the unit's open task ``target`` (both locked): recorded on both, its
+    patrol reports re-pointed there, and it ends ``merged``."""
+    draft = TaskDraft(
+        unit_id=unit_id, origin=row["origin"], category=row["category"], severity=row["severity"],
+        hazard_key=row["hazard_key"], place=row["place"], description=row["description"], deadline=row["deadline"],
+        day_basis=DayBasis(row["day_basis"]), latitude=row["latitude"], longitude=row["longitude"],
+        evidence=list(row["evidence"]), cycle_id=row["cycle_id"], finding_id=row["finding_id"],
+        hazard_id=row["hazard_id"],
+    )
+    await merge(conn, step.zone, target, draft, now=step.now, actor=str(step.actor), detail={"task_id": row["id"]})
+    await store.update(conn, row["id"], unit_id=unit_id, status=rules.TaskStatus.MERGED.value,
+                       merged_into_task_id=target["id"])
+    await deadlines.disarm(conn, row["id"])
+    await store.repoint_hazards(conn, row["id"], target["id"])
+    await timeline.record(conn, row["id"], at=step.now, actor=str(step.actor), action="merged-into",
+                          detail={"task_id": target["id"], "unit_id": unit_id})

@@ -3,10 +3,11 @@ per responsible unit, grouped into each unit's numbered circulated notice (通�
 
 A bundled finding (township and department) gives one task to each, both linked to it. A finding whose unit
 already has an open task of its hazard key (from an earlier cycle, a patrol hazard or another finding of
-this cycle) merges into that task. A unit's tasks join its open notice, or a notice issued now with the
-year's next number. Everything — tasks, links, notices, timelines, deadline timers, the findings' release
-mark, the phase and every event (``task-opened`` per task, ``notice-issued`` per unit,
-``cycle-phase-changed``) — is written in the timer's transaction, set-based: one statement per table.
+this cycle) merges into that task, raising its severity to the highest merged. A unit's tasks join its open
+notice, or a notice issued now with the year's next number. Everything — tasks, links, notices, timelines,
+deadline timers, the findings' release mark, the phase and every event (``task-opened`` per task,
+``notice-issued`` per unit, ``cycle-phase-changed``) — is written in the timer's transaction, set-based: one
+statement per table.
 
 Called by the ``cycle-phase`` timer with the cycle's row locked; it acts only on a covert cycle.
 """
@@ -23,7 +24,8 @@ import asyncpg
 from inspection import deadlines, timeline
 from inspection.context import InspectionContext
 from inspection.domain.calendar import DayBasis
-from inspection.opening import TaskDraft, open_task
+from inspection.opening import TaskDraft, higher_severity, open_task, task_row
+from inspection.store import cycles as cycle_store
 from inspection.store import findings as finding_store
 from inspection.store import notices as notice_store
 from inspection.store import tasks as task_store
@@ -80,13 +82,7 @@ async def release_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle:
             merges.append((new[key].id, finding, unit))
         else:
             draft = _draft(finding, unit, cycle)
-            row = task_store.TaskRow(
-                id=task_store.new_task_id(), unit_id=unit, origin="finding", finding_id=finding["id"],
-                hazard_id=None, cycle_id=cycle["id"], notice_id=None, category=draft.category,
-                severity=draft.severity, hazard_key=draft.hazard_key, place=draft.place, latitude=draft.latitude,
-                longitude=draft.longitude, description=draft.description, evidence=list(draft.evidence),
-                status="open", day_basis=draft.day_basis.value, deadline=draft.deadline, opened_at=now,
-            )
+            row = task_row(draft, task_store.new_task_id(), "open", now)
             new[key] = row
             drafts[row.id] = (draft, finding)
 
@@ -106,14 +102,14 @@ async def release_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle:
         by_unit[row.unit_id].append(row.id)
     year = now.astimezone(ctx.zone).year
     notices = await notice_store.open_notices_for(conn, list(by_unit), year=year, cycle_id=cycle["id"], now=now)
-    await conn.execute(
-        "UPDATE tasks t SET notice_id = m.notice_id FROM unnest($1::text[], $2::text[]) AS m (task_id, notice_id) "
-        "WHERE t.id = m.task_id",
-        [t for ids in by_unit.values() for t in ids],
-        [notices[u].id for u, ids in by_unit.items() for _ in ids],
-    )
+    await task_store.set_notices(conn, {t: notices[u].id for u, ids in by_unit.items() for t in ids})
     await task_store.link_findings(conn, [(r.id, drafts[r.id][1]["id"]) for r in new_rows]
                                    + [(t, f["id"]) for t, f, _ in merges])
+    # A merged finding raises its task's severity to the highest merged one.
+    highest: dict[str, str] = {}
+    for task_id, finding, _ in merges:
+        highest[task_id] = higher_severity(highest.get(task_id, finding["severity"]), finding["severity"])
+    await task_store.raise_severity(conn, highest)
     await finding_store.mark_released(conn, cycle["id"], now)
 
     entries: list[tuple[str, datetime, str, str, dict[str, Any]]] = []
@@ -143,7 +139,7 @@ async def release_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle:
         outgoing.append(ctx.events.make(NOTICE_ISSUED, NoticeIssuedV1(
             notice_id=notice.id, number=notice.label, unit_id=unit, cycle_id=cycle["id"], task_ids=task_ids,
             at=now), key=notice.id))
-    await conn.execute("UPDATE cycles SET phase = 'rectification', released_at = $2 WHERE id = $1", cycle["id"], now)
+    await cycle_store.mark_released(conn, cycle["id"], now)
     outgoing.append(ctx.events.make(CYCLE_PHASE_CHANGED, CyclePhaseChangedV1(
         cycle_id=cycle["id"], phase="rectification", at=now, released_tasks=len(new_rows), notices=len(by_unit)),
         key=cycle["id"]))

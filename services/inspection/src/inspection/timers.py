@@ -5,7 +5,9 @@ its row FOR UPDATE and acts only if the state still calls for it (a timer may fi
 or find its work already done).
 
 ``task-deadline`` and ``task-reminder`` (key: task id, armed by ``inspection.deadlines``): overdue once at the
-deadline, reminders (催办) before it.
+deadline, reminders (催办) before it and never once the task is overdue. Their handlers hold their own timer
+row (the runner's batch) and then lock the task, never another timer row: a request changing a task's timers
+locks them in the same order (``store.tasks.task_for_update``).
 
 ``cycle-phase`` (key: cycle id) fires at the covert phase's end (release) and at the close, re-arming
 itself for the next change; a cycle whose both changes passed while the service was down is released and
@@ -20,8 +22,9 @@ from datetime import datetime
 
 import asyncpg
 
-from inspection import deadlines, release, scorecards, timeline
+from inspection import close, deadlines, release, timeline
 from inspection.context import InspectionContext
+from inspection.cycles import CYCLE_PHASE
 from inspection.domain.calendar import DayBasis, days_left
 from inspection.domain.reminders import last_day
 from inspection.domain.tasks import TaskStatus, falls_overdue
@@ -34,8 +37,6 @@ from pingan_shared.events.catalog import TASK_OVERDUE, TASK_REMINDER
 from pingan_shared.events.inspection_contracts import TaskOverdueV1, TaskReminderV1
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.timers import Timer, TimerHandler, schedule
-
-CYCLE_PHASE = "cycle-phase"
 
 BoundHandler = Callable[[InspectionContext, asyncpg.Connection, Timer], Awaitable[None]]
 
@@ -50,7 +51,7 @@ async def on_cycle_phase(ctx: InspectionContext, conn: asyncpg.Connection, timer
         cycle = await cycle_store.get(conn, timer.key, for_update=True)
         assert cycle is not None
     if cycle["phase"] == "rectification" and now >= cycle["closes_at"]:
-        await scorecards.close_cycle(conn, ctx, cycle, now=now)
+        await close.close_cycle(conn, ctx, cycle, now=now)
         return
     next_change = {"covert": cycle["covert_ends_at"], "rectification": cycle["closes_at"]}.get(cycle["phase"])
     if next_change is not None:
@@ -94,9 +95,11 @@ async def on_task_deadline(ctx: InspectionContext, conn: asyncpg.Connection, tim
 
 
 async def on_task_reminder(ctx: InspectionContext, conn: asyncpg.Connection, timer: Timer) -> None:
-    """催办: tell the unit how many days (on the task's basis) are left, then arm the next reminder."""
+    """催办: tell the unit how many days (on the task's basis) are left, then arm the next reminder. An overdue
+    task is not reminded (the alert ladder escalates it) and its reminders end."""
     row = await task_store.task_for_update(conn, timer.key)
-    if row is None or row["status"] in (TaskStatus.TRIAGE.value, TaskStatus.VERIFIED.value):
+    if (row is None or row["status"] not in (TaskStatus.OPEN.value, TaskStatus.SUBMITTED.value)
+            or row["overdue_at"] is not None):
         return
     now = ctx.now()
     basis = DayBasis(row["day_basis"])

@@ -1,8 +1,10 @@
 """Scorecards (考核) at a cycle's close: per unit, per bundled township + department (捆绑考核), ranked.
 
-Counted from the cycle's tasks as they stand at the close: a task verified by its deadline is rectified on
-time, verified after it is late, not verified is still open. A bundled finding (against a township and a
-department together) counts for each unit and once for the pair; the pair is on time only when both are.
+Counted from the cycle's findings, one fact per (finding, responsible unit), each judged by the task it lives
+in at the close — its own, or the open task it merged into (an earlier cycle's, a patrol hazard's, another
+finding's of this cycle): verified before that task's deadline is rectified on time, verified at or after it
+late, not verified still open. A bundled finding (against a township and a department together) counts for
+each unit and once for the pair; the pair is on time only when both halves are, open while either is.
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class TaskFact:
+    """One finding of the cycle for one of its units, and the task it lives in."""
+
     task_id: str
     unit_id: str
     finding_id: str | None
     bundle: tuple[str, str] | None  # (township, department) when the finding named both
     deadline: datetime
     verified_at: datetime | None
-    rejections: int
+    rejections: int  # revisits rejected in the task since the finding joined it (a row counts a task's once)
 
     @property
     def outcome(self) -> str:
         if self.verified_at is None:
             return "open"
-        return "on_time" if self.verified_at <= self.deadline else "late"
+        return "on_time" if self.verified_at < self.deadline else "late"
 
 
 @dataclass
@@ -60,6 +64,17 @@ class Row:
     units: list[str]
     tally: Tally = field(default_factory=Tally)
     rank: int = 0
+    _tasks: set[str] = field(default_factory=set)  # tasks whose rejections are counted
+
+    def add(self, outcome: str, facts: Iterable[TaskFact]) -> None:
+        """One finding (of this row's unit, or of the pair) with its outcome; the rejections of each task it
+        lives in are counted once per row, however many of the cycle's findings live in that task."""
+        rejections = 0
+        for fact in facts:
+            if fact.task_id not in self._tasks:
+                self._tasks.add(fact.task_id)
+                rejections += fact.rejections
+        self.tally.add(outcome, rejections)
 
     def as_dict(self) -> dict[str, object]:
         t = self.tally
@@ -87,7 +102,7 @@ def scorecard(unit_ids: Iterable[str], facts: Iterable[TaskFact]) -> dict[str, l
     by_bundled_finding: dict[tuple[str, tuple[str, str]], list[TaskFact]] = defaultdict(list)
     for fact in facts:
         row = units.setdefault(fact.unit_id, Row(fact.unit_id, [fact.unit_id]))
-        row.tally.add(fact.outcome, fact.rejections)
+        row.add(fact.outcome, [fact])
         if fact.bundle is not None and fact.finding_id is not None:
             by_bundled_finding[(fact.finding_id, fact.bundle)].append(fact)
     bundles: dict[tuple[str, str], Row] = {}
@@ -95,7 +110,7 @@ def scorecard(unit_ids: Iterable[str], facts: Iterable[TaskFact]) -> dict[str, l
         row = bundles.setdefault(pair, Row(f"{pair[0]}+{pair[1]}", list(pair)))
         outcomes = {f.outcome for f in pair_facts}
         outcome = "open" if "open" in outcomes else ("late" if "late" in outcomes else "on_time")
-        row.tally.add(outcome, sum(f.rejections for f in pair_facts))
+        row.add(outcome, pair_facts)
     return {
         "units": [r.as_dict() for r in _rank(list(units.values()))],
         "bundles": [r.as_dict() for r in _rank(list(bundles.values()))],

@@ -1,11 +1,17 @@
 """A rectification task (整改任务) and what may happen to it.
 
     triage ──assign──▶ open ──submit (with evidence)──▶ submitted ──revisit: verified──▶ verified
-                        ▲                                   │
-                        └──────── revisit: rejected ────────┘   (deadline unchanged)
+      │                 ▲                                   │
+      │                 └──────── revisit: rejected ────────┘   (deadline unchanged)
+      └──assign to a unit that has the hazard open──▶ merged (into that unit's open task)
 
 Overdue is not a state but a fact that happens once: at its deadline a task not yet verified is overdue, and
 stays in whatever state it is (a unit may still rectify; the later verification resolves the overdue alert).
+Verified before its deadline is on time; at or after it, late (the deadline is the instant it falls overdue).
+
+Once overdue, a task is no longer listed by hand (挂牌督办 with a new deadline would leave it overdue and due at
+once): the alert ladder escalates it (通报 → 挂牌督办 → 约谈 → 问责), each step recorded on the task as
+accountability, and it is no longer reminded.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ class TaskStatus(StrEnum):
     OPEN = "open"
     SUBMITTED = "submitted"
     VERIFIED = "verified"
+    MERGED = "merged"  # a triage task that went to a unit already rectifying the same hazard: it lives on there
 
 
 class TaskRuleBroken(Exception):
@@ -49,7 +56,7 @@ class Task:
 
     @property
     def is_open(self) -> bool:
-        return self.status is not TaskStatus.VERIFIED
+        return self.status not in (TaskStatus.VERIFIED, TaskStatus.MERGED)
 
 
 def assign(task: Task, unit_id: str) -> Task:
@@ -86,10 +93,16 @@ def reject(task: Task, *, remaining: str) -> Task:
     return replace(task, status=TaskStatus.OPEN, rejections=task.rejections + 1)
 
 
+OVERDUE_NOT_LISTED = "任务已逾期，督办由预警升级处理 (an overdue task is escalated by the alert ladder)"
+
+
 def list_under_supervision(task: Task, *, deadline: datetime, now: datetime) -> Task:
-    """挂牌督办: the task gets its own deadline (e.g. two months for a residential compound)."""
+    """挂牌督办: the task gets its own deadline (e.g. two months for a residential compound). Not once it is
+    overdue: the alert ladder's 挂牌督办 step then takes over (recorded as accountability)."""
     if not task.is_open:
-        raise TaskRuleBroken("a verified task cannot be listed")
+        raise TaskRuleBroken(f"a {task.status.value} task cannot be listed")
+    if task.overdue_at is not None:
+        raise TaskRuleBroken(OVERDUE_NOT_LISTED)
     if deadline <= now:
         raise TaskRuleBroken("the deadline must be in the future", field="deadline", conflict=False)
     return replace(task, listed=True, deadline=deadline)
@@ -100,9 +113,6 @@ def falls_overdue(task: Task, *, now: datetime) -> bool:
     return task.is_open and task.overdue_at is None and now >= task.deadline
 
 
-def mark_overdue(task: Task, *, now: datetime) -> Task:
-    return replace(task, overdue_at=now)
-
-
 def on_time(task: Task) -> bool:
-    return task.verified_at is not None and task.verified_at <= task.deadline
+    """Verified before the deadline: at the deadline the task falls overdue (``falls_overdue``)."""
+    return task.verified_at is not None and task.verified_at < task.deadline

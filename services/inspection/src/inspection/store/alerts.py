@@ -36,10 +36,6 @@ async def set_alert_state(conn: asyncpg.Connection, dedup_key: str, *, alert_id:
     )
 
 
-async def set_last_sequence(conn: asyncpg.Connection, dedup_key: str, last_sequence: int | None) -> None:
-    await conn.execute("UPDATE task_alerts SET last_sequence = $2 WHERE dedup_key = $1", dedup_key, last_sequence)
-
-
 async def record_step(conn: asyncpg.Connection, *, task_id: str, alert_id: str, step: int, loop: int, label: str,
                       targets: list[str], at: datetime, event_id: uuid.UUID) -> bool:
     """One accountability record per (alert, step, loop); False when it was already recorded."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 
@@ -12,8 +13,9 @@ CYCLE_COLUMNS = ("id, name, start_date, covert_days, rectification_days, day_bas
                  "closed_at")
 
 
-async def get(conn: asyncpg.Connection, cycle_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
+async def get(conn: asyncpg.Connection, cycle_id: str, *, for_update: bool = False,
+              for_share: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else " FOR SHARE" if for_share else ""
     row: asyncpg.Record | None = await conn.fetchrow(f"SELECT {CYCLE_COLUMNS} FROM cycles WHERE id = $1{lock}",
                                                      cycle_id)
     return row
@@ -56,12 +58,39 @@ async def clashes(conn: asyncpg.Connection, unit_ids: Sequence[str], starts_at: 
 
 async def add_units(conn: asyncpg.Connection, cycle_id: str, unit_ids: Sequence[str], starts_at: datetime,
                     closes_at: datetime) -> None:
-    """The cycle's scope; the exclusion constraint refuses a unit already in an overlapping cycle."""
+    """The cycle's scope; the exclusion constraint refuses a unit already in an overlapping cycle.
+
+    Inserted in unit id order, whatever order the request named them in: two overlapping cycles opened at once
+    wait for each other in one order (one commits, the other is refused), never each for the other."""
     await conn.execute(
-        "INSERT INTO cycle_units (cycle_id, unit_id, period) SELECT $1, u, tstzrange($3, $4) "
-        "FROM unnest($2::text[]) AS u",
-        cycle_id, list(unit_ids), starts_at, closes_at,
+        "INSERT INTO cycle_units (cycle_id, unit_id, period) "
+        "SELECT $1, u, tstzrange($3, $4) FROM unnest($2::text[]) WITH ORDINALITY AS s (u, n) ORDER BY n",
+        cycle_id, sorted(unit_ids), starts_at, closes_at,
     )
+
+
+async def in_scope(conn: asyncpg.Connection, cycle_id: str, unit_ids: Sequence[str]) -> set[str]:
+    """Those of ``unit_ids`` in the cycle's scope."""
+    rows = await conn.fetch("SELECT unit_id FROM cycle_units WHERE cycle_id = $1 AND unit_id = ANY($2::text[])",
+                            cycle_id, list(unit_ids))
+    return {r["unit_id"] for r in rows}
+
+
+async def mark_released(conn: asyncpg.Connection, cycle_id: str, at: datetime) -> None:
+    await conn.execute("UPDATE cycles SET phase = 'rectification', released_at = $2 WHERE id = $1", cycle_id, at)
+
+
+async def mark_closed(conn: asyncpg.Connection, cycle_id: str, at: datetime, scorecard: dict[str, Any]) -> None:
+    await conn.execute("UPDATE cycles SET phase = 'closed', closed_at = $2, scorecard = $3 WHERE id = $1",
+                       cycle_id, at, scorecard)
+
+
+async def has_successor(conn: asyncpg.Connection, cycle_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM cycles WHERE previous_cycle_id = $1", cycle_id))
+
+
+async def note_no_successor(conn: asyncpg.Connection, cycle_id: str, why: str) -> None:
+    await conn.execute("UPDATE cycles SET successor_note = $2 WHERE id = $1", cycle_id, why[:2000])
 
 
 async def unit_ids(conn: asyncpg.Connection, cycle_id: str) -> list[str]:

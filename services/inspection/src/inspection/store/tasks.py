@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+# A task that still holds its (unit, hazard key) place: the predicate of the unique index tasks_one_open_per_hazard.
+OPEN = "status NOT IN ('verified', 'merged')"
 
 # What a task is, as the API shows it (without its accountability and alert state, read separately).
 TASK_COLUMNS = """
@@ -69,7 +72,7 @@ _SELECT = ", ".join(f"{n}::jsonb" if i == 15 else n for i, n in enumerate(_NAMES
 _INSERT_MANY = f"""
     INSERT INTO tasks ({_COLUMNS})
     SELECT {_SELECT} FROM unnest({_UNNEST}) AS u ({", ".join(_NAMES)})
-    ON CONFLICT (unit_id, hazard_key) WHERE status <> 'verified' DO NOTHING
+    ON CONFLICT (unit_id, hazard_key) WHERE {OPEN} DO NOTHING
     RETURNING id
 """
 
@@ -90,16 +93,12 @@ async def insert(conn: asyncpg.Connection, row: TaskRow) -> bool:
     return row.id in await insert_many(conn, [row])
 
 
-async def find_open(conn: asyncpg.Connection, unit_id: str, hazard_key: str, *,
-                    for_update: bool = False) -> asyncpg.Record | None:
-    """The open (not verified) task of ``unit_id`` for ``hazard_key``, if any."""
-    lock = " FOR UPDATE" if for_update else ""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT id, unit_id, hazard_key, notice_id, status, deadline FROM tasks "
-        f"WHERE unit_id = $1 AND hazard_key = $2 AND status <> 'verified'{lock}",
-        unit_id, hazard_key,
-    )
-    return row
+async def open_task_of(conn: asyncpg.Connection, unit_id: str, hazard_key: str) -> str | None:
+    """The id of the unit's open task for this hazard key, if any (not locked: lock it with ``task_for_update``
+    and check it still is, as a task's timers are locked before the task)."""
+    found: str | None = await conn.fetchval(
+        f"SELECT id FROM tasks WHERE unit_id = $1 AND hazard_key = $2 AND {OPEN}", unit_id, hazard_key)
+    return found
 
 
 async def find_open_many(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -107,22 +106,17 @@ async def find_open_many(conn: asyncpg.Connection, pairs: Sequence[tuple[str, st
     if not pairs:
         return {}
     rows = await conn.fetch(
-        """
+        f"""
         SELECT t.id, t.unit_id, t.hazard_key FROM tasks t
         JOIN unnest($1::text[], $2::text[]) AS p (unit_id, hazard_key)
           ON t.unit_id = p.unit_id AND t.hazard_key = p.hazard_key
-        WHERE t.status <> 'verified'
+        WHERE t.{OPEN}
         ORDER BY t.id
         FOR UPDATE OF t
         """,
         [p[0] for p in pairs], [p[1] for p in pairs],
     )
     return {(r["unit_id"], r["hazard_key"]): r["id"] for r in rows}
-
-
-async def by_hazard_id(conn: asyncpg.Connection, hazard_id: str) -> str | None:
-    task_id: str | None = await conn.fetchval("SELECT id FROM tasks WHERE hazard_id = $1", hazard_id)
-    return task_id
 
 
 async def get(conn: asyncpg.Connection, task_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
@@ -143,8 +137,32 @@ async def link_findings(conn: asyncpg.Connection, links: Sequence[tuple[str, str
         )
 
 
-async def set_notice(conn: asyncpg.Connection, task_ids: Sequence[str], notice_id: str) -> None:
-    await conn.execute("UPDATE tasks SET notice_id = $2 WHERE id = ANY($1::text[])", list(task_ids), notice_id)
+async def set_notices(conn: asyncpg.Connection, notice_of: Mapping[str, str]) -> None:
+    """task id → the notice it joins, in one statement."""
+    if notice_of:
+        await conn.execute(
+            "UPDATE tasks t SET notice_id = m.notice_id FROM unnest($1::text[], $2::text[]) AS m (task_id, notice_id) "
+            "WHERE t.id = m.task_id",
+            list(notice_of), list(notice_of.values()),
+        )
+
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+async def raise_severity(conn: asyncpg.Connection, severity_of: Mapping[str, str]) -> None:
+    """task id → a severity merged into it: the task takes it if it is higher than its own."""
+    if severity_of:
+        await conn.execute(
+            """
+            UPDATE tasks t SET severity = m.severity, version = t.version + 1
+            FROM unnest($1::text[], $2::text[]) AS m (task_id, severity)
+            WHERE t.id = m.task_id
+              AND coalesce(array_position($3::text[], m.severity), 0)
+                  > coalesce(array_position($3::text[], t.severity), 0)
+            """,
+            list(severity_of), list(severity_of.values()), list(SEVERITIES),
+        )
 
 
 async def summaries_of_notices(conn: asyncpg.Connection, notice_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -167,10 +185,26 @@ async def summaries_of_notices(conn: asyncpg.Connection, notice_ids: Sequence[st
 _TASK_SELECT = f"SELECT {TASK_COLUMNS}, u.name AS unit_name FROM {TASK_FROM} LEFT JOIN units u ON u.id = t.unit_id"
 
 
-async def task_for_update(conn: asyncpg.Connection, task_id: str) -> asyncpg.Record | None:
-    """The task, locked for a change."""
-    row: asyncpg.Record | None = await conn.fetchrow(f"{_TASK_SELECT} WHERE t.id = $1 FOR UPDATE OF t", task_id)
+async def task_for_update(conn: asyncpg.Connection, task_id: str, *, unit_id: str | None = None,
+                          timer_kinds: Sequence[str] = ()) -> asyncpg.Record | None:
+    """The task, locked for a change; with ``unit_id`` only if it stands against that unit (another unit's task
+    is neither locked nor waited for).
+
+    One lock order for a task everywhere: its timer rows of ``timer_kinds`` first, then the task. The timer
+    runner holds a batch of timer rows and then its handler locks the task; a change that moves or cancels the
+    task's timers takes them in the same order (the runner skips a row a change holds; a change waits for a
+    batch to commit and then proceeds), never the task and then its timers. A timer handler, already holding
+    its own row, passes none."""
+    if timer_kinds:
+        await conn.execute("SELECT 1 FROM timers WHERE kind = ANY($1::text[]) AND timer_key = $2 ORDER BY kind "
+                           "FOR UPDATE", list(timer_kinds), task_id)
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"{_TASK_SELECT} WHERE t.id = $1 AND ($2::text IS NULL OR t.unit_id = $2) FOR UPDATE OF t", task_id, unit_id)
     return row
+
+
+async def exists(conn: asyncpg.Connection, task_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM tasks WHERE id = $1", task_id))
 
 
 async def task_row(conn: asyncpg.Connection, task_id: str, *, unit_id: str | None = None) -> asyncpg.Record | None:
@@ -196,7 +230,7 @@ async def task_rows(conn: asyncpg.Connection, *, unit_id: str | None, status: st
 
 
 _CHANGEABLE = frozenset({"status", "unit_id", "submitted_at", "verified_at", "overdue_at", "rejections", "listed",
-                         "listed_note", "deadline"})
+                         "listed_note", "deadline", "merged_into_task_id"})
 
 
 async def update(conn: asyncpg.Connection, task_id: str, **columns: object) -> None:
@@ -234,7 +268,7 @@ async def close_notice_if_done(conn: asyncpg.Connection, notice_id: str, at: dat
     status = await conn.fetchval("SELECT status FROM notices WHERE id = $1 FOR UPDATE", notice_id)
     if status != "open":
         return False
-    if await conn.fetchval("SELECT 1 FROM tasks WHERE notice_id = $1 AND status <> 'verified' LIMIT 1", notice_id):
+    if await conn.fetchval(f"SELECT 1 FROM tasks WHERE notice_id = $1 AND {OPEN} LIMIT 1", notice_id):
         return False
     await conn.execute("UPDATE notices SET status = 'closed', closed_at = $2 WHERE id = $1", notice_id, at)
     return True
@@ -254,10 +288,26 @@ async def record_hazard(conn: asyncpg.Connection, hazard_id: str, task_id: str, 
     )
 
 
-async def open_task_of(conn: asyncpg.Connection, unit_id: str, hazard_key: str) -> asyncpg.Record | None:
-    """The unit's open (not verified) task for this hazard key, whole and locked."""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"{_TASK_SELECT} WHERE t.unit_id = $1 AND t.hazard_key = $2 AND t.status <> 'verified' FOR UPDATE OF t",
-        unit_id, hazard_key,
+async def repoint_hazards(conn: asyncpg.Connection, from_task: str, to_task: str) -> None:
+    """The patrol reports applied to ``from_task`` now live in ``to_task`` (a re-sent one finds it there)."""
+    await conn.execute("UPDATE hazard_reports SET task_id = $2 WHERE task_id = $1", from_task, to_task)
+
+
+async def scorecard_facts(conn: asyncpg.Connection, cycle_id: str) -> list[asyncpg.Record]:
+    """Each finding of the cycle with each task it lives in (its own, or one it merged into), the task's
+    outcome fields, and the revisits rejected in that task since the finding was released into it."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT f.id AS finding_id, f.township_unit_id, f.department_unit_id,
+               t.id AS task_id, t.unit_id, t.deadline, t.verified_at,
+               (SELECT count(*) FROM revisits r WHERE r.task_id = t.id AND r.outcome = 'rejected'
+                  AND r.at >= coalesce(f.released_at, '-infinity')) AS rejections
+        FROM findings f
+        JOIN task_findings tf ON tf.finding_id = f.id
+        JOIN tasks t ON t.id = tf.task_id
+        WHERE f.cycle_id = $1 AND t.unit_id IS NOT NULL
+        ORDER BY f.recorded_at, f.id, t.unit_id
+        """,
+        cycle_id,
     )
-    return row
+    return rows

@@ -25,6 +25,10 @@ async def insert(conn: asyncpg.Connection, *, id: str, name: str, kind: str, con
     return inserted is not None
 
 
+async def exists(conn: asyncpg.Connection, unit_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM units WHERE id = $1", unit_id))
+
+
 async def many(conn: asyncpg.Connection, unit_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
     rows = await conn.fetch(f"SELECT {UNIT_COLUMNS} FROM units WHERE id = ANY($1::text[])", list(unit_ids))
     return {r["id"]: r for r in rows}
