@@ -27,7 +27,8 @@ Opener = Annotated[Principal, Depends(require_roles(Role.INSPECTOR, Role.ADMIN))
 Reader = Annotated[Principal, Depends(require_roles(Role.INSPECTOR, Role.ADMIN, Role.SUPERVISOR))]
 
 _FIELDS = ("id", "name", "start_date", "covert_days", "rectification_days", "day_basis", "auto_next", "phase",
-           "starts_at", "covert_ends_at", "closes_at", "previous_cycle_id", "released_at", "closed_at")
+           "starts_at", "covert_ends_at", "closes_at", "previous_cycle_id", "released_at", "closed_at",
+           "successor_note")
 
 
 def cycle_json(row: Any, unit_ids: list[str]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import asyncpg
 
 CYCLE_COLUMNS = ("id, name, start_date, covert_days, rectification_days, day_basis, starts_at, covert_ends_at, "
                  "closes_at, phase, auto_next, previous_cycle_id, opened_by, fingerprint, created_at, released_at, "
-                 "closed_at")
+                 "closed_at, successor_note")
 
 
 async def get(conn: asyncpg.Connection, cycle_id: str, *, for_update: bool = False,
