@@ -78,6 +78,7 @@ class ServiceRuntime:
     # In a service process a dying background loop stops the process (see _on_task_done); a test that runs
     # the service in-process turns this off and checks ``failure`` instead of being killed with it.
     exit_on_failure: bool = field(default=True, init=False)
+    stop_grace_seconds: float = field(default=10.0, init=False)
     _pool: asyncpg.Pool | None = field(default=None, init=False)
     _outbox_gauges: OutboxGauges | None = field(default=None, init=False)
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
@@ -253,11 +254,15 @@ class ServiceRuntime:
             os.kill(os.getpid(), signal.SIGTERM)
 
     async def stop(self) -> None:
+        """Stop everything, within a bound: a shutdown that hangs keeps a pod Terminating and a test waiting.
+        A background loop that ignores its cancellation, or a connection never handed back (pool.close() waits
+        for every one), is logged by name and left behind or terminated after ``stop_grace_seconds``."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=self.stop_grace_seconds)
+            for task in stuck:
+                log.error("background task did not stop in time", task=task.get_name())
         self._tasks.clear()
         for consumer in self._consumers:
             with contextlib.suppress(Exception):
@@ -268,7 +273,12 @@ class ServiceRuntime:
                 await self._producer.stop()
             self._producer = None
         if self._pool is not None:
-            await self._pool.close()
+            try:
+                await asyncio.wait_for(self._pool.close(), self.stop_grace_seconds)
+            except TimeoutError:
+                log.error("database connections still in use at shutdown; terminating them",
+                          grace_seconds=self.stop_grace_seconds)
+                self._pool.terminate()
             self._pool = None
 
     async def readiness(self) -> Readiness:
