@@ -90,21 +90,16 @@ async def ingest_scans(
         conn, (s.checkpoint_id for _, s in parsed if s.checkpoint_id),
         (s.tag for _, s in parsed if s.tag),
     )
-    stored = await store.stored_fingerprints(
-        conn, {(s.team_id, s.scan_id) for _, s in parsed if speaks_for_its_team(s, token_team)}
-    )
     candidates: list[_Candidate] = []
     first_in_batch: dict[tuple[str, str], str] = {}
+    refused: list[tuple[int, ScanIn, str, list[FieldError]]] = []
     for index, scan in parsed:
         digest = fingerprint(scan)
         key = (scan.team_id, scan.scan_id)
-        if key in stored:  # a retry (only the token's own team was looked up): what is stored answers it
-            results[index] = _repeat(index, scan.scan_id, same=stored[key] == digest)
-            continue
         checkpoint = by_id.get(scan.checkpoint_id) if scan.checkpoint_id else by_tag.get(scan.tag or "")
         errors = judge_scan(scan, token_team=token_team, checkpoint=checkpoint, now=now, policy=policy)
         if errors:
-            results[index] = ItemResult(index, scan.scan_id, Outcome.REJECTED, errors)
+            refused.append((index, scan, digest, errors))
             continue
         assert checkpoint is not None
         if key in first_in_batch:  # the same scan twice in one upload
@@ -113,17 +108,27 @@ async def ingest_scans(
         first_in_batch[key] = digest
         candidates.append(_Candidate(index, scan, digest, checkpoint))
 
+    # A refused item may be the retry of a scan already stored (its answer lost, now past the offline window or
+    # its checkpoint re-tagged): what is stored answers it. Only the token's own team is looked up, and only for
+    # refused items — an accepted retry is recognised by the insert itself, below.
+    stored = await store.stored_fingerprints(
+        conn, {(s.team_id, s.scan_id) for _, s, _, _ in refused if speaks_for_its_team(s, token_team)})
+    for index, scan, digest, errors in refused:
+        key = (scan.team_id, scan.scan_id)
+        results[index] = (_repeat(index, scan.scan_id, same=stored[key] == digest) if key in stored
+                          else ItemResult(index, scan.scan_id, Outcome.REJECTED, errors))
+
     rows, outgoing = [], []
     for candidate in candidates:
         row, message = _accept(candidate, now, events, correlation_id)
         rows.append(row)
         outgoing.append(message)
     inserted = await store.insert_scans(conn, rows)
-    await enqueue(conn, [m for row, m in zip(rows, outgoing, strict=True) if (row.team_id, row.scan_id) in inserted])
-
     already = await store.stored_fingerprints(
         conn, ((r.team_id, r.scan_id) for r in rows if (r.team_id, r.scan_id) not in inserted)
     )
+    # last, so the key's sequence counter stays locked (serialising this team's writers) only until the commit
+    await enqueue(conn, [m for row, m in zip(rows, outgoing, strict=True) if (row.team_id, row.scan_id) in inserted])
     for candidate in candidates:
         key = (candidate.scan.team_id, candidate.scan.scan_id)
         if key in inserted:
