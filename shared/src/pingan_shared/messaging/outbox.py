@@ -64,7 +64,7 @@ _RELAY_LOCK_ID = 0x4F555442  # "OUTB"
 # key order so two writers of overlapping key sets cannot deadlock inside it.
 _BUMP_SEQUENCES = """
     INSERT INTO outbox_key_sequence AS s (key, last_sequence)
-    SELECT key, count(*) FROM unnest($1::text[]) AS key GROUP BY key ORDER BY key
+    SELECT key, n FROM unnest($1::text[], $2::bigint[]) AS k(key, n) ORDER BY key
     ON CONFLICT (key) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
     RETURNING key, last_sequence
 """
@@ -76,8 +76,10 @@ async def enqueue(conn: asyncpg.Connection, items: Sequence[tuple[str, Envelope]
     if not items:
         return []
     keys = [envelope.key for _, envelope in items]
-    bumped = {row["key"]: row["last_sequence"] for row in await conn.fetch(_BUMP_SEQUENCES, keys)}
-    next_sequence = {key: bumped[key] - count + 1 for key, count in Counter(keys).items()}
+    counts = Counter(keys)  # one row per distinct key: a scan upload is 500 events of one team
+    bumped = {row["key"]: row["last_sequence"]
+              for row in await conn.fetch(_BUMP_SEQUENCES, list(counts), list(counts.values()))}
+    next_sequence = {key: bumped[key] - count + 1 for key, count in counts.items()}
     stored = []
     for _, envelope in items:
         sequence = next_sequence[envelope.key]
