@@ -10,19 +10,26 @@ import asyncpg
 from patrol.bootstrap import bootstrap
 from patrol.settings import PatrolSettings
 from pingan_shared.clock import FixedClock
+from pingan_shared.service import ServiceRuntime
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.testing import SAMPLE_TIME, eventually
 
 
-async def test_a_connection_never_handed_back_does_not_hang_the_stop(
-    database_url: str, platform_settings: PlatformSettings
-) -> None:
+async def started_patrol(database_url: str, platform_settings: PlatformSettings) -> ServiceRuntime:
+    """patrol's runtime, started, with a short grace so a hang shows in seconds."""
     service = bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url),
                         clock=FixedClock(SAMPLE_TIME))
     runtime = service.runtime
     runtime.exit_on_failure = False
     runtime.stop_grace_seconds = 1.0
     await runtime.start()
+    return runtime
+
+
+async def test_a_connection_never_handed_back_does_not_hang_the_stop(
+    database_url: str, platform_settings: PlatformSettings
+) -> None:
+    runtime = await started_patrol(database_url, platform_settings)
     leaked = await runtime.pool.acquire()  # a code path that lost its connection: pool.close() waited forever
     pid = await leaked.fetchval("SELECT pg_backend_pid()")
     started = time.monotonic()
@@ -42,12 +49,7 @@ async def test_a_connection_never_handed_back_does_not_hang_the_stop(
 async def test_a_background_loop_that_ignores_cancellation_does_not_hang_the_stop(
     database_url: str, platform_settings: PlatformSettings
 ) -> None:
-    service = bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url),
-                        clock=FixedClock(SAMPLE_TIME))
-    runtime = service.runtime
-    runtime.exit_on_failure = False
-    runtime.stop_grace_seconds = 1.0
-    await runtime.start()
+    runtime = await started_patrol(database_url, platform_settings)
     release = asyncio.Event()
 
     async def stubborn() -> None:

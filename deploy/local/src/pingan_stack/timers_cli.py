@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from pingan_shared.timers import FailedTimer, failed_timers, retry_failed
+from pingan_shared.timer_failures import FailedTimer, failed_timers, retry_failed
 from pingan_stack.service_databases import list_per_service, on_service_database
 
 timers_app = typer.Typer(help="Durable timers: the ones that failed for good, and retrying them.",
