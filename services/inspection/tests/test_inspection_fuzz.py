@@ -21,6 +21,7 @@ import pytest
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_stack.testing import bearer
+from pingan_stack.testing import random_json as shared_random_json
 
 from .conftest import Inspection, local
 
@@ -347,19 +348,8 @@ async def test_csv_imports_that_are_not_csv_or_have_no_header(world: World) -> N
 
 # --- seeded random bodies and queries ----------------------------------------------------------------
 
-def random_json(rng: random.Random, keys: list[str], depth: int = 0) -> Any:
-    kind = rng.randrange(8 if depth < 3 else 5)
-    if kind == 0:
-        return None
-    if kind == 1:
-        return rng.choice([True, False])
-    if kind == 2:
-        return rng.choice(WEIRD_NUMBERS)
-    if kind in (3, 4):
-        return rng.choice(WEIRD_STRINGS)
-    if kind in (5, 6):
-        return {rng.choice([*keys, "x", "名"]): random_json(rng, keys, depth + 1) for _ in range(rng.randrange(4))}
-    return [random_json(rng, keys, depth + 1) for _ in range(rng.randrange(4))]
+def random_json(rng: random.Random, keys: list[str]) -> Any:
+    return shared_random_json(rng, keys, WEIRD_STRINGS, WEIRD_NUMBERS)
 
 
 def mutate(rng: random.Random, body: dict[str, Any], keys: list[str]) -> dict[str, Any]:

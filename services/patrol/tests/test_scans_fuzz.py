@@ -18,6 +18,7 @@ from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.testing import SAMPLE_TIME, bearer, running_service
+from pingan_stack.testing import random_json as shared_random_json
 
 DEVICE = bearer(Role.PATROL_DEVICE, "device-07", team="一队", issued_at=SAMPLE_TIME)
 ADMIN = bearer(Role.ADMIN, "admin", issued_at=SAMPLE_TIME)
@@ -26,20 +27,8 @@ WEIRD_STRINGS = ["", " ", "平安", "巡" * 300, "\u0000", "'; DROP TABLE scans;
 WEIRD_NUMBERS = [0, -1, 1e308, -1e308, 2**63, 3.5, 91, -181, 10**30]
 
 
-def random_json(rng: random.Random, depth: int = 0) -> Any:
-    kind = rng.randrange(8 if depth < 3 else 5)
-    if kind == 0:
-        return None
-    if kind == 1:
-        return rng.choice([True, False])
-    if kind == 2:
-        return rng.choice(WEIRD_NUMBERS)
-    if kind in (3, 4):
-        return rng.choice(WEIRD_STRINGS)
-    if kind in (5, 6):
-        return {rng.choice(["scan_id", "scans", "team_id", "x", "名"]): random_json(rng, depth + 1)
-                for _ in range(rng.randrange(4))}
-    return [random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+def random_json(rng: random.Random) -> Any:
+    return shared_random_json(rng, ["scan_id", "scans", "team_id"], WEIRD_STRINGS, WEIRD_NUMBERS)
 
 
 def valid_scan(n: int) -> dict[str, Any]:

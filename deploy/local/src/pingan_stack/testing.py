@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -256,3 +258,24 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         await apply_migrations(conn, platform_migrations())
     yield pool
     await pool.close()
+
+
+# --- seeded fuzzing ---------------------------------------------------------------------------------------
+
+def random_json(rng: random.Random, keys: Sequence[str], strings: Sequence[Any], numbers: Sequence[Any],
+                depth: int = 0) -> Any:
+    """A seeded random JSON value for misuse tests: nulls, booleans, odd numbers and strings, and objects (keyed
+    by ``keys`` plus two strangers) and lists nested at most three deep."""
+    kind = rng.randrange(8 if depth < 3 else 5)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.choice(numbers)
+    if kind in (3, 4):
+        return rng.choice(strings)
+    if kind in (5, 6):
+        return {rng.choice([*keys, "x", "名"]): random_json(rng, keys, strings, numbers, depth + 1)
+                for _ in range(rng.randrange(4))}
+    return [random_json(rng, keys, strings, numbers, depth + 1) for _ in range(rng.randrange(4))]
