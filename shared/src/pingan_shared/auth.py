@@ -28,8 +28,10 @@ class Role(StrEnum):
     INSPECTOR = "inspector"
     SUPERVISION_MEMBER = "supervision_member"  # 平安市民监督团: records findings, sees only their own
     UNIT = "unit"
-    SUPERVISOR = "supervisor"
+    SUPERVISOR = "supervisor"  # with a scope (a township or area); no scope = city-wide
     ADMIN = "admin"
+    MEMBER = "member"  # a volunteer (subject = member id): own shifts, swap requests
+    INTEGRATION = "integration"  # an outside system (e.g. the grid platform) sending alert signals
 
 
 class AuthError(Exception):
@@ -42,6 +44,7 @@ class Principal:
     role: Role
     team_id: str | None = None
     unit_id: str | None = None
+    scope: str | None = None  # a supervisor's township/area; None = everything
 
 
 def issue_token(
@@ -53,6 +56,7 @@ def issue_token(
     ttl: timedelta = timedelta(hours=12),
     team_id: str | None = None,
     unit_id: str | None = None,
+    scope: str | None = None,
 ) -> str:
     if role is Role.PATROL_DEVICE and not team_id:
         raise ValueError("a patrol_device token needs --team")
@@ -71,6 +75,8 @@ def issue_token(
         claims["team"] = team_id
     if unit_id:
         claims["unit"] = unit_id
+    if scope:
+        claims["scope"] = scope
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -101,7 +107,7 @@ def verify_token(secret: str, token: str, *, now: datetime, leeway: timedelta = 
         raise AuthError(f"unknown role {role_name!r}")
     role = Role(role_name)
     principal = Principal(subject=_text(claims, "sub"), role=role, team_id=_optional_text(claims, "team"),
-                          unit_id=_optional_text(claims, "unit"))
+                          unit_id=_optional_text(claims, "unit"), scope=_optional_text(claims, "scope"))
     if role is Role.PATROL_DEVICE and not principal.team_id:
         raise AuthError("patrol_device token without a team")
     if role is Role.UNIT and not principal.unit_id:

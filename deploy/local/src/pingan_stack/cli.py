@@ -48,6 +48,7 @@ def token_issue(
     subject: Annotated[str, typer.Option(help="user or device id, e.g. device-07 or 张三")],
     team: Annotated[str | None, typer.Option(help="team id (required for patrol_device)")] = None,
     unit: Annotated[str | None, typer.Option(help="unit id (required for unit)")] = None,
+    scope: Annotated[str | None, typer.Option(help="a supervisor's township or area (none: city-wide)")] = None,
     hours: Annotated[float, typer.Option(min=0.01, max=24 * 366, help="validity, in real hours")] = 12,
 ) -> None:
     """Mint a signed token with PINGAN_AUTH_SECRET (the dev secret unless set).
@@ -70,7 +71,8 @@ def token_issue(
                                  "ask for fewer", param_hint="--hours") from exc
     try:
         token = issue_token(settings.pingan_auth_secret.get_secret_value(), role=role, subject=subject,
-                            issued_at=now, ttl=ttl, team_id=team, unit_id=unit)
+                            issued_at=now, ttl=ttl, team_id=team, unit_id=unit,
+                            scope=scope)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(token)

@@ -223,9 +223,10 @@ async def running_service(service: Service) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def bearer(role: Role, subject: str = "tester", *, team: str | None = None, unit: str | None = None,
-           secret: str = DEV_AUTH_SECRET, issued_at: datetime | None = None) -> dict[str, str]:
+           scope: str | None = None, secret: str = DEV_AUTH_SECRET,
+           issued_at: datetime | None = None) -> dict[str, str]:
     token = issue_token(secret, role=role, subject=subject, issued_at=issued_at or datetime.now(UTC),
-                        team_id=team, unit_id=unit)
+                        team_id=team, unit_id=unit, scope=scope)
     return {"Authorization": f"Bearer {token}"}
 
 

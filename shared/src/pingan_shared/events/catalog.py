@@ -33,6 +33,7 @@ from pingan_shared.events.inspection_contracts import (
     TaskVerifiedV1,
 )
 from pingan_shared.events.patrol_contracts import HazardReportedV1
+from pingan_shared.events.roster_contracts import NoShowV1, ShiftAssignedV1, ShiftCancelledV1, ShiftChangedV1
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -134,6 +135,10 @@ TASK_OPENED = "inspection.task-opened"
 TASK_REMINDER = "inspection.task-reminder"
 TASK_OVERDUE = "inspection.task-overdue"
 TASK_VERIFIED = "inspection.task-verified"
+SHIFT_ASSIGNED = "roster.shift-assigned"
+SHIFT_CHANGED = "roster.shift-changed"
+SHIFT_CANCELLED = "roster.shift-cancelled"
+NO_SHOW = "roster.no-show"
 
 TOPIC_PATROL_SCANS = "patrol.scans"
 TOPIC_PATROL_HAZARDS = "patrol.hazards"
@@ -142,6 +147,8 @@ TOPIC_ALERTS = "alerts.alerts"
 TOPIC_INSPECTION_CYCLES = "inspection.cycles"
 TOPIC_INSPECTION_NOTICES = "inspection.notices"
 TOPIC_INSPECTION_TASKS = "inspection.tasks"
+TOPIC_ROSTER_SHIFTS = "roster.shifts"
+TOPIC_ROSTER_ATTENDANCE = "roster.attendance"
 
 
 def deadletter_topic(service: str) -> str:
@@ -202,6 +209,21 @@ CATALOG = _build_catalog(
         EventType(
             TASK_VERIFIED, 1, TOPIC_INSPECTION_TASKS, TaskVerifiedV1,
             "A revisit verified a task's rectification; key = task id.",
+        ),
+        EventType(
+            SHIFT_ASSIGNED, 1, TOPIC_ROSTER_SHIFTS, ShiftAssignedV1,
+            "A published shift (night patrols name their team and route); key = shift id.",
+        ),
+        EventType(
+            SHIFT_CHANGED, 1, TOPIC_ROSTER_SHIFTS, ShiftChangedV1,
+            "A shift's whole new state after a swap, override or re-plan; key = shift id.",
+        ),
+        EventType(
+            SHIFT_CANCELLED, 1, TOPIC_ROSTER_SHIFTS, ShiftCancelledV1, "A shift no longer happens; key = shift id.",
+        ),
+        EventType(
+            NO_SHOW, 1, TOPIC_ROSTER_ATTENDANCE, NoShowV1,
+            "A rostered member with no presence by the shift's grace; key = shift id.",
         ),
     ]
 )
