@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -71,6 +71,9 @@ class ServiceRuntime:
     produces: Sequence[str] = ()  # catalog topic names, without prefix
     consumers: Sequence[ConsumerSpec] = ()
     timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    # A service's own long-running loops (a delivery worker, an auditor, a stream app): name → a function that
+    # makes the coroutine, called once the pool is up. They run and stop with the service like its relay.
+    background: Mapping[str, Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=dict)
     metrics: Metrics = field(init=False)
     events: EventFactory = field(init=False)
     broker: BrokerStatus = field(init=False)
@@ -164,6 +167,8 @@ class ServiceRuntime:
                                  poll_seconds=self.settings.timer_poll_seconds,
                                  handler_timeout_seconds=self.settings.timer_handler_timeout_seconds)
             self._spawn("timers", runner.run())
+        for job_name, make_job in self.background.items():
+            self._spawn(job_name, make_job())
         self._broker_settled.clear()
         self._spawn("broker", self._connect_broker())
         # When the broker answers, its clients are up before the service serves: consumer.start() returns
