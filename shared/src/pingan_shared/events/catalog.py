@@ -32,7 +32,16 @@ from pingan_shared.events.inspection_contracts import (
     TaskReminderV1,
     TaskVerifiedV1,
 )
-from pingan_shared.events.patrol_contracts import HazardReportedV1
+from pingan_shared.events.patrol_contracts import (
+    CheckpointMissedV1,
+    HazardReportedV1,
+    RoundCompletedV1,
+    RoundExpiredV1,
+    RoundIncompleteV1,
+    RoundNotStartedV1,
+    RoundStartedV1,
+    RoutePublishedV1,
+)
 from pingan_shared.events.roster_contracts import NoShowV1, ShiftAssignedV1, ShiftCancelledV1, ShiftChangedV1
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -122,6 +131,13 @@ class Catalog:
 
 SCAN_ACCEPTED = "patrol.scan-accepted"
 HAZARD_REPORTED = "patrol.hazard-reported"
+ROUTE_PUBLISHED = "patrol.route-published"
+ROUND_STARTED = "patrol.round-started"
+ROUND_COMPLETED = "patrol.round-completed"
+ROUND_INCOMPLETE = "patrol.round-incomplete"
+ROUND_EXPIRED = "patrol.round-expired"
+ROUND_NOT_STARTED = "patrol.round-not-started"
+CHECKPOINT_MISSED = "patrol.checkpoint-missed"
 DEAD_LETTERED = "platform.dead-lettered"
 ALERT_SIGNAL = "alerts.signal"
 ALERT_RAISED = "alerts.alert-raised"
@@ -142,6 +158,8 @@ NO_SHOW = "roster.no-show"
 
 TOPIC_PATROL_SCANS = "patrol.scans"
 TOPIC_PATROL_HAZARDS = "patrol.hazards"
+TOPIC_PATROL_ROUTES = "patrol.routes"
+TOPIC_PATROL_ROUNDS = "patrol.rounds"
 TOPIC_ALERT_SIGNALS = "alerts.signals"
 TOPIC_ALERTS = "alerts.alerts"
 TOPIC_INSPECTION_CYCLES = "inspection.cycles"
@@ -175,6 +193,34 @@ CATALOG = _build_catalog(
         EventType(
             HAZARD_REPORTED, 1, TOPIC_PATROL_HAZARDS, HazardReportedV1,
             "A hazard seen on patrol; key = hazard id. Inspection opens a 24-hour rectification task.",
+        ),
+        EventType(
+            ROUTE_PUBLISHED, 1, TOPIC_PATROL_ROUTES, RoutePublishedV1,
+            "A route version (ordered or not, its checkpoints in order); key = route id; keep the highest version.",
+        ),
+        EventType(
+            ROUND_STARTED, 1, TOPIC_PATROL_ROUNDS, RoundStartedV1,
+            "A round's first scan (device time) was attached; key = round id.",
+        ),
+        EventType(
+            ROUND_COMPLETED, 1, TOPIC_PATROL_ROUNDS, RoundCompletedV1,
+            "Every checkpoint of a round scanned within its window; key = round id.",
+        ),
+        EventType(
+            ROUND_INCOMPLETE, 1, TOPIC_PATROL_ROUNDS, RoundIncompleteV1,
+            "At window close a started round has unscanned checkpoints; key = round id.",
+        ),
+        EventType(
+            ROUND_EXPIRED, 1, TOPIC_PATROL_ROUNDS, RoundExpiredV1,
+            "At window close a round has no scan at all; key = round id.",
+        ),
+        EventType(
+            ROUND_NOT_STARTED, 1, TOPIC_PATROL_ROUNDS, RoundNotStartedV1,
+            "No scan by the round's start grace; an alert signal goes beside it; key = round id.",
+        ),
+        EventType(
+            CHECKPOINT_MISSED, 1, TOPIC_PATROL_ROUNDS, CheckpointMissedV1,
+            "A checkpoint unscanned at window close (漏巡); an alert signal goes beside it; key = round id.",
         ),
         EventType(
             ALERT_SIGNAL, 1, TOPIC_ALERT_SIGNALS, AlertSignalV1,

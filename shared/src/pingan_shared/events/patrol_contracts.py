@@ -26,3 +26,75 @@ class HazardReportedV1(Contract):
     unit_id: str | None = Field(default=None, max_length=64, description="responsible township/department")
     reported_at: AwareDatetime = Field(description="when the patrol saw it (device time)")
     received_at: AwareDatetime
+
+
+class RoutePublishedV1(Contract):
+    """patrol → live coverage, dashboards (``patrol.route-published``; key = route id; topic patrol.routes).
+
+    One event per route version: an edit makes a new version and publishes it whole, so a consumer keeps the
+    highest ``version`` per route (rounds already started keep the version they started with)."""
+
+    route_id: str = Field(min_length=1, max_length=100)
+    version: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=200, description="Chinese name, e.g. 塘下镇夜巡一线")
+    area: str | None = Field(default=None, max_length=200, description="township or area (镇街)")
+    ordered: bool = Field(description="checkpoints must be walked in the listed order")
+    checkpoint_ids: list[str] = Field(min_length=1, max_length=500, description="in route order")
+    published_at: AwareDatetime
+
+
+class RoundFactsV1(Contract):
+    """What every round event carries: which round (轮次) of which plan, team and route version, and when."""
+
+    round_id: str = Field(min_length=1, max_length=100)
+    plan_id: str = Field(min_length=1, max_length=100)
+    shift_id: str | None = Field(default=None, max_length=100, description="the roster shift the plan came from")
+    team_id: str = Field(max_length=64)
+    route_id: str = Field(max_length=100)
+    route_version: int = Field(ge=1)
+    area: str | None = Field(default=None, max_length=200, description="township or area (镇街)")
+    window_starts_at: AwareDatetime = Field(description="the round's expected start")
+    window_ends_at: AwareDatetime = Field(description="window close: unscanned checkpoints are missed then")
+    start_due_at: AwareDatetime = Field(description="expected start + start grace: not started by then → alert")
+    expected_checkpoints: int = Field(ge=1)
+
+
+class RoundStartedV1(RoundFactsV1):
+    """``patrol.round-started`` (key = round id): the round's first scan (by device time) was attached."""
+
+    started_at: AwareDatetime = Field(description="device time of the first scan")
+    late: bool = Field(description="started after start_due_at")
+
+
+class RoundCompletedV1(RoundFactsV1):
+    """``patrol.round-completed`` (key = round id): every checkpoint scanned within the window."""
+
+    started_at: AwareDatetime
+    completed_at: AwareDatetime = Field(description="device time of the scan that completed it")
+
+
+class RoundIncompleteV1(RoundFactsV1):
+    """``patrol.round-incomplete`` (key = round id): at window close, started but checkpoints unscanned."""
+
+    started_at: AwareDatetime
+    scanned_checkpoints: int = Field(ge=0)
+    missed_checkpoint_ids: list[str]
+
+
+class RoundExpiredV1(RoundFactsV1):
+    """``patrol.round-expired`` (key = round id): at window close, not a single scan attached."""
+
+    missed_checkpoint_ids: list[str]
+
+
+class RoundNotStartedV1(RoundFactsV1):
+    """``patrol.round-not-started`` (key = round id): no scan by ``start_due_at``; an alert signal
+    (dedup ``patrol:round:<id>:not-started``) is published beside it and resolved by a late start."""
+
+
+class CheckpointMissedV1(RoundFactsV1):
+    """``patrol.checkpoint-missed`` (漏巡; key = round id): a checkpoint unscanned at window close; alert
+    signal ``patrol:round:<id>:missed:<checkpoint>`` beside it, resolved when a late offline batch fills it."""
+
+    checkpoint_id: str = Field(max_length=100)
+    checkpoint_name: str = Field(default="", max_length=200)
