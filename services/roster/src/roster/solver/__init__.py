@@ -1,0 +1,65 @@
+"""The roster solver: rules as data (``model``), solved with OR-Tools CP-SAT (``engine``). Pure: no I/O.
+
+Use: ``from roster.solver import solve, Problem, ...``; ``solve(problem, time_limit_s=10)`` returns a
+``Solution`` (assignments, status, objective, bound, and for an infeasible problem an ``Explanation``).
+"""
+
+from roster.solver.engine import solve
+from roster.solver.model import (
+    Assignment,
+    Composition,
+    Conflict,
+    Cover,
+    Explanation,
+    Fairness,
+    ForbiddenSuccession,
+    Horizon,
+    MaxConsecutive,
+    MaxShareFromOneGroup,
+    MaxWeekends,
+    MinConsecutive,
+    MinConsecutiveDaysOff,
+    Person,
+    Problem,
+    Progress,
+    Request,
+    Rule,
+    ShiftCount,
+    ShiftType,
+    Solution,
+    Stability,
+    Status,
+    TotalMinutes,
+    Unavailable,
+    WeeklyCount,
+)
+
+__all__ = [
+    "Assignment",
+    "Composition",
+    "Conflict",
+    "Cover",
+    "Explanation",
+    "Fairness",
+    "ForbiddenSuccession",
+    "Horizon",
+    "MaxConsecutive",
+    "MaxShareFromOneGroup",
+    "MaxWeekends",
+    "MinConsecutive",
+    "MinConsecutiveDaysOff",
+    "Person",
+    "Problem",
+    "Progress",
+    "Request",
+    "Rule",
+    "ShiftCount",
+    "ShiftType",
+    "Solution",
+    "Stability",
+    "Status",
+    "TotalMinutes",
+    "Unavailable",
+    "WeeklyCount",
+    "solve",
+]
