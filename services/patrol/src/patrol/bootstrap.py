@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from patrol.api import PatrolContext, router
+from patrol.api import ROUTERS
+from patrol.context import PatrolContext
 from patrol.settings import PatrolSettings
 from pingan_shared.clock import Clock
 from pingan_shared.events.catalog import TOPIC_PATROL_SCANS
@@ -17,6 +18,6 @@ def bootstrap(
     runtime = ServiceRuntime.for_service(
         "patrol", settings, platform=platform, clock=clock, produces=[TOPIC_PATROL_SCANS]
     )
-    app = create_service_app(runtime, [router])
+    app = create_service_app(runtime, ROUTERS)
     app.state.patrol = PatrolContext(runtime, settings)
     return Service(runtime, app)

@@ -1,82 +1,23 @@
-"""patrol HTTP API: checkpoints (organiser/admin) and scan upload (patrol devices)."""
+"""Scan upload (patrol devices): ``POST /v1/scans``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from patrol import store
-from patrol.api_docs import CHECKPOINT_RESPONSES, SCANS_RESPONSES, scans_request_body
-from patrol.domain.checkpoints import CheckpointIn
-from patrol.domain.scans import Outcome, ScanPolicy
+from patrol.api.docs import SCANS_RESPONSES, scans_request_body
+from patrol.context import Context
+from patrol.domain.scans import Outcome
 from patrol.ingest import ItemResult, ingest_scans
-from patrol.settings import PatrolSettings
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.app import request_correlation_id
 from pingan_shared.http.body import parse_json_body
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
-from pingan_shared.service import ServiceRuntime
-from pingan_shared.text import StorableStr
 
-
-@dataclass(frozen=True)
-class PatrolContext:
-    runtime: ServiceRuntime
-    settings: PatrolSettings
-
-    @property
-    def policy(self) -> ScanPolicy:
-        return ScanPolicy(
-            max_future_skew=timedelta(seconds=self.settings.max_future_skew_seconds),
-            max_offline_age=timedelta(hours=self.settings.max_offline_age_hours),
-        )
-
-
-def context(request: Request) -> PatrolContext:
-    ctx: PatrolContext = request.app.state.patrol
-    return ctx
-
-
-Context = Annotated[PatrolContext, Depends(context)]
 router = APIRouter(prefix="/v1")
-
-_ALL_ROLES = tuple(Role)
-
-
-@router.post("/checkpoints", status_code=201, tags=["checkpoints"], response_model=None,
-             responses=CHECKPOINT_RESPONSES)
-async def register_checkpoint(
-    checkpoint: CheckpointIn,
-    ctx: Context,
-    _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))],
-) -> JSONResponse:
-    """Register a checkpoint. Repeating an identical registration is harmless (200)."""
-    async with ctx.runtime.connection() as conn:
-        if await store.insert_checkpoint(conn, checkpoint):
-            return JSONResponse(status_code=201, content=checkpoint.model_dump(mode="json"))
-        existing = await store.checkpoint_by_id_or_tag(conn, checkpoint.id, checkpoint.tag)
-    for found in existing:
-        if CheckpointIn(**found.__dict__) == checkpoint:
-            return JSONResponse(status_code=200, content=checkpoint.model_dump(mode="json"))
-    clash = "id" if any(f.id == checkpoint.id for f in existing) else "tag"
-    raise ApiError(409, f"a different checkpoint already has this {clash}", field=clash)
-
-
-@router.get("/checkpoints", tags=["checkpoints"])
-async def list_checkpoints(
-    ctx: Context,
-    _: Annotated[Principal, Depends(require_roles(*_ALL_ROLES))],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=64)] = None,
-) -> dict[str, Any]:
-    async with ctx.runtime.connection() as conn:
-        found = await store.list_checkpoints(conn, limit=limit, after=after)
-    return {"checkpoints": [c.__dict__ for c in found], "next_after": found[-1].id if len(found) == limit else None}
 
 
 _SINGLE_STATUS = {Outcome.ACCEPTED: 201, Outcome.DUPLICATE: 200, Outcome.CONFLICT: 409, Outcome.REJECTED: 422}

@@ -1,0 +1,12 @@
+"""patrol's HTTP API: one router per resource, all under /v1. Add a resource's router here (one line)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from patrol.api import checkpoints, scans
+
+ROUTERS: list[APIRouter] = [
+    checkpoints.router,
+    scans.router,
+]
