@@ -1,0 +1,11 @@
+"""roster's HTTP API: one router per resource, all under /v1. Add a resource's router here (one line)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from roster.api import attendance
+
+ROUTERS: list[APIRouter] = [
+    attendance.router,
+]
