@@ -1,0 +1,58 @@
+"""Notifications in: one delivery row per (request, recipient, channel), inside the caller's transaction.
+
+The idempotency key is a hash of what makes a notification itself — alert, event, step, loop, target,
+channel and recipient — and the table holds it unique: a step that fires again (a redelivered signal, a timer
+retried after a crash) inserts nothing and so never sends twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC
+
+import asyncpg
+
+from alerts.delivery.directory import recipients_for, resolve
+from alerts.delivery.requests import NotificationRequest
+
+
+def idempotency_key(request: NotificationRequest, channel: str, recipient: str) -> str:
+    parts = (request.alert_id, request.event, str(request.step_index), str(request.loop), request.target,
+             channel, recipient)
+    return "n-" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:40]
+
+
+_INSERT = """
+INSERT INTO deliveries (idempotency_key, alert_id, dedup_key, kind, severity, summary, unit_id, area, event,
+                        step_index, step_label, loop, target, recipient, channel, link, due_at, created_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::int[], $11::text[], $12::int[], $13::text[], $14::text[],
+                     $15::text[], $16::text[], $17::timestamptz[], $17::timestamptz[])
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+
+async def enqueue_notifications(conn: asyncpg.Connection, requests: Sequence[NotificationRequest]) -> int:
+    """Insert the delivery rows for ``requests``; returns how many were new. Targets that reach nobody on a
+    channel get no row there (the policy validation and the auditor report such targets)."""
+    if not requests:
+        return 0
+    resolved = await resolve(conn, [r.target for r in requests])
+    columns: list[list[object]] = [[] for _ in range(17)]
+    for request in requests:
+        contacts = resolved.get(request.target, [])
+        for channel in dict.fromkeys(request.channels):
+            for recipient in recipients_for(contacts, channel):
+                row = (
+                    idempotency_key(request, channel, recipient.target), request.alert_id, request.dedup_key,
+                    request.kind, request.severity, request.summary, request.unit_id, request.area, request.event,
+                    request.step_index, request.step_label, request.loop, request.target, recipient.target,
+                    channel, request.link, request.at.astimezone(UTC),
+                )
+                for column, value in zip(columns, row, strict=True):
+                    column.append(value)
+    if not columns[0]:
+        return 0
+    status = await conn.execute(_INSERT, *columns)
+    return int(status.rsplit(" ", 1)[1])
