@@ -94,3 +94,24 @@ class AlertResolvedV1(AlertLifecycle):
 
     by: str | None = None
     reason: str = ""
+
+
+class DeliveryFailedV1(Contract):
+    """alerts → everyone (``alerts.delivery-failed``; key = dedup key): a notification about this alert could
+    not be delivered to one recipient on one channel after every retry; it went to the dead letters."""
+
+    alert_id: str
+    dedup_key: str
+    kind: str
+    unit_id: str | None = None
+    event: str = Field(description="what the notification was about: raised, escalated, reminder, resolved")
+    step: int = Field(ge=0, description="0-based index of the step that asked for it")
+    label: str = Field(description="the step's name, e.g. 挂牌督办")
+    loop: int = Field(ge=0)
+    target: str = Field(description="the step's target, e.g. role:city-office")
+    recipient: str = Field(description="the contact it was for, e.g. person:张三")
+    channel: str = Field(description="webhook, email, inbox or stream")
+    attempts: int = Field(ge=1)
+    reason: str = Field(description="the last attempt's error")
+    idempotency_key: str = Field(description="the message's idempotency key (the same on every attempt)")
+    at: AwareDatetime

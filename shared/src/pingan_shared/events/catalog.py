@@ -20,6 +20,7 @@ from pingan_shared.events.alert_contracts import (
     AlertRaisedV1,
     AlertResolvedV1,
     AlertSignalV1,
+    DeliveryFailedV1,
 )
 from pingan_shared.events.contracts import DeadLetteredV1, ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope
@@ -144,6 +145,7 @@ ALERT_RAISED = "alerts.alert-raised"
 ALERT_ESCALATED = "alerts.alert-escalated"
 ALERT_ACKNOWLEDGED = "alerts.alert-acknowledged"
 ALERT_RESOLVED = "alerts.alert-resolved"
+DELIVERY_FAILED = "alerts.delivery-failed"
 CYCLE_OPENED = "inspection.cycle-opened"
 CYCLE_PHASE_CHANGED = "inspection.cycle-phase-changed"
 NOTICE_ISSUED = "inspection.notice-issued"
@@ -233,6 +235,10 @@ CATALOG = _build_catalog(
         ),
         EventType(ALERT_ACKNOWLEDGED, 1, TOPIC_ALERTS, AlertAcknowledgedV1, "An alert acknowledged; key = dedup key."),
         EventType(ALERT_RESOLVED, 1, TOPIC_ALERTS, AlertResolvedV1, "An alert closed; key = dedup key."),
+        EventType(
+            DELIVERY_FAILED, 1, TOPIC_ALERTS, DeliveryFailedV1,
+            "A notification about an alert failed every retry and was dead-lettered; key = dedup key.",
+        ),
         EventType(
             CYCLE_OPENED, 1, TOPIC_INSPECTION_CYCLES, CycleOpenedV1, "A 211 cycle was scheduled; key = cycle id.",
         ),
