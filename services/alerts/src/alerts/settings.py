@@ -1,4 +1,4 @@
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pingan_shared.settings import ServiceSettings
@@ -9,3 +9,32 @@ class AlertsSettings(ServiceSettings):
 
     http_port: int = Field(default=8004, ge=0, le=65535)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pingan_alerts"
+
+    # --- delivery (alerts.delivery) ---
+    delivery_poll_seconds: float = Field(default=0.5, gt=0, description="how often the delivery worker looks")
+    delivery_batch_size: int = Field(default=200, ge=1, le=5000, description="messages claimed per round")
+    delivery_concurrency: int = Field(default=32, ge=1, le=512, description="sends in flight per replica")
+    delivery_sending_timeout_seconds: float = Field(default=60, gt=0, description=(
+        "a message in sending longer than this is taken back by any replica and tried again"))
+    delivery_max_attempts: int = Field(default=6, ge=1, le=100)
+    delivery_backoff_base_seconds: float = Field(default=5, ge=0, description="first retry delay; doubles each time")
+    delivery_backoff_max_seconds: float = Field(default=900, ge=0)
+    delivery_bundle_window_seconds: float = Field(default=2, ge=0, description=(
+        "notifications to one recipient on one channel due within this window go as one message"))
+    delivery_bundle_max: int = Field(default=20, ge=1, le=500, description="notifications per bundled message")
+    delivery_rate_limits: dict[str, int] = Field(
+        default_factory=lambda: {"webhook": 600, "email": 120, "inbox": 0, "stream": 0},
+        description="messages per minute per channel, across all replicas; 0 = unlimited")
+    delivery_webhook_timeout_seconds: float = Field(default=10, gt=0)
+    delivery_stuck_bound_seconds: float = Field(default=120, ge=0, description=(
+        "the auditor reports a message still in sending this long past its deadline"))
+    delivery_gauge_seconds: float = Field(default=15, gt=0, description="how often delivery gauges are counted")
+    delivery_link_base_url: str = Field(default="", description="prefix for a notification's link, if relative")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "平安预警 <pingan-alerts@localhost>"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=15, gt=0)
+    stream_ping_seconds: float = Field(default=15, gt=0, description="SSE keep-alive comment interval")
