@@ -1,0 +1,187 @@
+"""Presence on shifts: scheduling the no-show checks when shifts are published, and recording presence from
+accepted patrol scans and explicit check-ins.
+
+How a scan finds its member: a patrol team's app sends its own member id (often a name, unique only within the
+team). A roster member carries ``team_id`` and ``app_member_id`` (migration 0002): a scan of team T with app id A
+is the member whose team is T and whose app id is A — or, for a member without an app id, whose member id is A.
+The scan is presence on every published shift of that member whose window (``ROSTER_PRESENCE_EARLY_MINUTES``
+before the start, to the end) holds the scan's device time — device time, so an offline batch synced hours later
+still counts for the shift it was made on. A scan that matches no member or no shift only counts in the daily
+attendance tally (``roster.attendance``).
+
+Every presence (the first or a later one) goes through ``_record``: it locks the member's presence row, keeps
+the earliest moment, and, when the no-show already fired and was not resolved yet, sends the resolve signal once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+import asyncpg
+
+from pingan_shared.events.alert_contracts import SignalAction
+from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.timers import schedule_many
+from roster.context import RosterContext
+from roster.domain.attendance import CheckInRefused, check_in_time, check_key, grace_until, presence_window
+from roster.noshows import PRESENCE_CHECK, check_payload, grace, no_show_signal
+from roster.store import presence as store
+
+
+class ScanFacts(Protocol):
+    """What presence reads of an accepted scan (any version of the scan contract)."""
+
+    @property
+    def team_id(self) -> str: ...
+
+    @property
+    def member_id(self) -> str: ...
+
+    @property
+    def device_time(self) -> datetime: ...
+
+
+def early(ctx: RosterContext) -> timedelta:
+    return timedelta(minutes=ctx.settings.presence_early_minutes)
+
+
+# --- the checks, armed and cancelled with the roster -----------------------------------------------------
+
+async def schedule_checks(conn: asyncpg.Connection, ctx: RosterContext, shift_ids: Iterable[str]) -> None:
+    """Bring the no-show checks of these shifts in line with the roster, inside the caller's (publish or change)
+    transaction: one durable timer per member of a published shift at its start + grace (moved when the shift
+    moved); the checks of members taken off, and of shifts no longer published, are cancelled. Idempotent:
+    call it with every shift a transaction touched."""
+    ids = sorted(set(shift_ids))
+    if not ids:
+        return
+    rows = await store.shift_assignees(conn, ids)
+    on_roster = [(r["shift_id"], r["member_id"]) for r in rows
+                 if r["status"] == "published" and r["member_id"] is not None]
+    due = {r["shift_id"]: grace_until(r["starts_at"], grace(ctx)) for r in rows}
+    wanted = set(on_roster)
+    gone = [(r["shift_id"], r["member_id"]) for r in await store.checked_members(conn, ids)
+            if (r["shift_id"], r["member_id"]) not in wanted]
+    # timers first, then presence rows: the lock order of store.presence
+    await schedule_many(conn, [(PRESENCE_CHECK, check_key(s, m), due[s], check_payload(s, m)) for s, m in on_roster])
+    await _cancel(conn, gone)
+    await store.ensure_rows(conn, on_roster)
+    await store.forget_untouched(conn, gone)
+
+
+async def cancel_checks(conn: asyncpg.Connection, shift_ids: Iterable[str]) -> None:
+    """Cancel every pending no-show check of these shifts (a shift cancelled or taken off the roster), inside the
+    caller's transaction. A no-show that already fired stays on record."""
+    ids = sorted(set(shift_ids))
+    if not ids:
+        return
+    checked = [(r["shift_id"], r["member_id"]) for r in await store.checked_members(conn, ids)]
+    await _cancel(conn, checked)
+    await store.forget_untouched(conn, checked)
+
+
+async def _cancel(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]]) -> None:
+    if not pairs:
+        return
+    # pingan_shared.timers.cancel() for many keys at once, in one statement
+    await conn.execute(
+        "UPDATE timers SET status = 'cancelled' WHERE kind = $1 AND timer_key = ANY($2::text[]) "
+        "AND status = 'pending'",
+        PRESENCE_CHECK, [check_key(s, m) for s, m in pairs],
+    )
+
+
+# --- presence --------------------------------------------------------------------------------------------
+
+class Source(StrEnum):
+    SCAN = "scan"
+    CHECK_IN = "check-in"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    first: bool  # this was the member's first presence on the shift
+    resolved: bool  # it resolved a no-show that had fired
+    present_at: datetime
+
+
+async def mark_scans(conn: asyncpg.Connection, ctx: RosterContext, scans: Iterable[ScanFacts]) -> int:
+    """Presence from a batch of accepted scans, in the consumer's transaction (its inbox makes a redelivered
+    scan a no-op; order does not matter: the earliest scan in the window wins). Returns the presences touched."""
+    facts = [(s.team_id, s.member_id, s.device_time) for s in scans]
+    matches = await store.scan_matches(conn, facts, early=early(ctx))
+    for match in matches:
+        await _record(conn, ctx, match["shift_id"], match["member_id"], at=match["first_at"], source=Source.SCAN,
+                      scans=match["scans"])
+    return len(matches)
+
+
+class CheckInError(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.field = status, field
+
+
+async def check_in(
+    conn: asyncpg.Connection, ctx: RosterContext, *, shift_id: str, member_id: str, by: str, by_organiser: bool,
+    at: datetime | None = None,
+) -> tuple[Recorded, dict[str, object]]:
+    """An explicit check-in (签到) on a shift, in its own transaction. Idempotent: a second check-in keeps the
+    first one's time and says it was not the first."""
+    shift = await store.shift_member(conn, shift_id, member_id)
+    if shift is None:
+        if not await store.shift_exists(conn, shift_id):
+            raise CheckInError(404, "没有这个班次 (no such shift)")
+        raise CheckInError(422, "没有这个队员 (no such member)", "body.member_id")
+    if not shift["assigned"]:
+        raise CheckInError(422, "该队员不在这个班次上 (the member is not on this shift)", "body.member_id")
+    if shift["status"] != "published":
+        raise CheckInError(409, "该班次未发布或已取消 (the shift is not published or was cancelled)")
+    window = presence_window(shift["starts_at"], shift["ends_at"], early=early(ctx))
+    try:
+        moment = check_in_time(now=ctx.now(), at=at, window=window, by_organiser=by_organiser)
+    except CheckInRefused as exc:
+        raise CheckInError(409, str(exc), "body.at" if at is not None else None) from exc
+    recorded = await _record(conn, ctx, shift_id, member_id, at=moment, source=Source.CHECK_IN, checked_in_by=by)
+    row = await store.presence_for_update(conn, shift_id, member_id)
+    assert row is not None
+    return recorded, dict(row)
+
+
+async def _record(
+    conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, member_id: str, *, at: datetime, source: Source,
+    scans: int = 0, checked_in_by: str | None = None,
+) -> Recorded:
+    await store.ensure_rows(conn, [(shift_id, member_id)])
+    row = await store.presence_for_update(conn, shift_id, member_id)
+    assert row is not None
+    first = row["present_at"] is None
+    earliest = at if first or at < row["present_at"] else row["present_at"]
+    values: dict[str, object] = {"present_at": earliest, "scans": row["scans"] + scans,
+                                 "source": source.value if earliest == at else row["source"]}
+    if source is Source.CHECK_IN and row["checked_in_at"] is None:
+        values.update(checked_in_at=at, checked_in_by=checked_in_by)
+    now = ctx.now()
+    resolves = row["no_show_at"] is not None and row["resolved_at"] is None
+    if resolves:
+        values["resolved_at"] = now
+    await store.update_presence(conn, shift_id, member_id, **values)
+    if resolves:
+        shift = await store.shift_member(conn, shift_id, member_id)
+        assert shift is not None
+        await enqueue(conn, [no_show_signal(ctx, shift, action=SignalAction.RESOLVE, at=now)])
+    if source is Source.CHECK_IN:
+        first = row["checked_in_at"] is None  # a check-in answers for itself: a scan before it is no check-in
+    return Recorded(first=first, resolved=resolves, present_at=earliest)
+
+
+
+def scans_hook(ctx: RosterContext) -> Callable[[asyncpg.Connection, Sequence[ScanFacts]], Awaitable[int]]:
+    """``mark_scans`` with ``ctx`` bound, for the scan consumer (``roster.attendance.scans_handler``)."""
+    async def hook(conn: asyncpg.Connection, scans: Sequence[ScanFacts]) -> int:
+        return await mark_scans(conn, ctx, scans)
+    return hook
