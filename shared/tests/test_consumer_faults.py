@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import BaseModel
 
 from pingan_shared.events.catalog import DEAD_LETTERED, SCAN_ACCEPTED
-from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope, new_envelope
 from pingan_shared.messaging.consumer import ConsumerSpec, Handler, InboxConsumer
 from pingan_shared.messaging.dead_letters import (
@@ -53,7 +53,7 @@ def _recording_handler(member: str = "only", before: Callable[[], Awaitable[None
     """Stores the envelope's key and team as text (as real handlers do), and counts deliveries."""
 
     async def handle(conn: asyncpg.Connection, envelope: Envelope, payload: BaseModel) -> None:
-        assert isinstance(payload, ScanAcceptedV1)
+        assert isinstance(payload, ScanAcceptedV2)
         if before is not None:
             await before()
         await conn.execute(

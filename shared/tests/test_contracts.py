@@ -10,18 +10,18 @@ from pydantic import BaseModel, ValidationError
 
 from pingan_shared.clock import FixedClock, ScaledClock, SystemClock
 from pingan_shared.events.catalog import CATALOG, SCAN_ACCEPTED, Catalog, EventType, UnknownEventType
-from pingan_shared.events.contracts import Contract, ScanAcceptedV1
+from pingan_shared.events.contracts import Contract, ScanAcceptedV1, ScanAcceptedV2, ScanMethod
 from pingan_shared.events.envelope import Envelope, EnvelopeError
 from pingan_shared.events.factory import EventFactory
 
 T0 = datetime(2026, 11, 22, 20, 0, tzinfo=timezone(timedelta(hours=8)))
 
 
-def _scan(**overrides: object) -> ScanAcceptedV1:
+def _scan(**overrides: object) -> ScanAcceptedV2:
     fields: dict[str, object] = dict(scan_id="s1", team_id="安阳巡逻一队", member_id="张三", checkpoint_id="CP-1",
-                                     device_time=T0, received_at=T0)
+                                     device_time=T0, corrected_time=T0, received_at=T0)
     fields.update(overrides)
-    return ScanAcceptedV1(**fields)  # type: ignore[arg-type]
+    return ScanAcceptedV2(**fields)  # type: ignore[arg-type]
 
 
 def test_clocks() -> None:
@@ -103,10 +103,25 @@ def test_old_versions_are_upcast_and_newer_ones_refused() -> None:
         catalog.register(EventType("demo.greeting", 1, "demo", GreetingV2))
 
 
+def test_a_v1_scan_on_the_topic_is_read_as_v2_with_its_device_time_uncorrected() -> None:
+    v1 = ScanAcceptedV1(scan_id="s1", team_id="一队", member_id="张三", checkpoint_id="CP-1", device_time=T0,
+                        received_at=T0 + timedelta(hours=4), latitude=27.78, longitude=120.65, within_radius=True)
+    old = Envelope(event_id=uuid.uuid4(), type=SCAN_ACCEPTED, schema_version=1, occurred_at=T0, producer="patrol",
+                   key="一队", correlation_id=uuid.uuid4(), payload=v1.model_dump(mode="json"))
+    decoded = CATALOG.decode(Envelope.from_bytes(old.to_bytes()))
+    assert isinstance(decoded, ScanAcceptedV2)
+    assert decoded.corrected_time == decoded.device_time == T0
+    assert (decoded.sent_at, decoded.clock_offset_seconds, decoded.method, decoded.device_id) == (None,) * 4
+    assert (decoded.latitude, decoded.within_radius, decoded.received_at) == (27.78, True, T0 + timedelta(hours=4))
+    current = _scan(method=ScanMethod.QR, device_id="device-07", sent_at=T0, clock_offset_seconds=1.5)
+    _, envelope = EventFactory("patrol", FixedClock(T0)).make(SCAN_ACCEPTED, current, key="一队")
+    assert envelope.schema_version == 2 and CATALOG.decode(envelope) == current
+
+
 def test_every_event_type_exports_a_json_schema(tmp_path: Path) -> None:
     written = CATALOG.export_json_schemas(tmp_path)
     assert {p.name for p in written} == {f"{name}.v{t.version}.schema.json" for name, t in CATALOG.types.items()}
-    schema = json.loads((tmp_path / "patrol.scan-accepted.v1.schema.json").read_text())
+    schema = json.loads((tmp_path / "patrol.scan-accepted.v2.schema.json").read_text())
     assert schema["properties"]["type"] == {"const": "patrol.scan-accepted"}
     assert "device_time" in schema["properties"]["payload"]["properties"]
     assert schema["x-topic"] == "patrol.scans"

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
 from pingan_shared.events.catalog import SCAN_ACCEPTED
-from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.consumer import ConsumerSpec, HandlerRejected
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
@@ -24,7 +24,7 @@ from .conftest import inbox_consumer, rewind_group, running
 
 
 async def _counting_handler(conn: asyncpg.Connection, envelope: Envelope, payload: BaseModel) -> None:
-    assert isinstance(payload, ScanAcceptedV1)
+    assert isinstance(payload, ScanAcceptedV2)
     if payload.member_id == "poison":
         raise HandlerRejected("member 'poison' can never be applied")
     # deliberately not idempotent on its own: only the inbox stands between a redelivery and a double count

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.contracts import ScanAcceptedV2
 from roster.attendance import AttendanceKey, local_day, tally_scans
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -36,7 +36,7 @@ def test_the_same_name_in_two_teams_is_two_people() -> None:
     assert tallies[AttendanceKey("二队", "张三", day)].scans == 1
 
 
-def scan(member: str, hour_utc: int, minute: int = 0, team: str = "一队") -> ScanAcceptedV1:
+def scan(member: str, hour_utc: int, minute: int = 0, team: str = "一队") -> ScanAcceptedV2:
     moment = datetime(2026, 11, 21, hour_utc, minute, tzinfo=UTC)
-    return ScanAcceptedV1(scan_id=f"{team}{member}{hour_utc}{minute}", team_id=team, member_id=member,
-                          checkpoint_id="CP", device_time=moment, received_at=moment)
+    return ScanAcceptedV2(scan_id=f"{team}{member}{hour_utc}{minute}", team_id=team, member_id=member,
+                          checkpoint_id="CP", device_time=moment, corrected_time=moment, received_at=moment)

@@ -36,7 +36,7 @@ from pingan_shared.clock import FixedClock
 from pingan_shared.db.migrations import apply_migrations, platform_migrations
 from pingan_shared.db.pool import create_pool
 from pingan_shared.events.catalog import SCAN_ACCEPTED
-from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.contracts import ScanAcceptedV2, ScanMethod
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.service import Service
@@ -191,9 +191,11 @@ SAMPLE_TIME = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def sample_scan_event(factory: EventFactory, team: str, seq: int, member: str = "张三") -> tuple[str, Envelope]:
-    payload = ScanAcceptedV1(
+    # the facts a current app sends (method, device, send time), so the bytes are those the pipeline carries
+    payload = ScanAcceptedV2(
         scan_id=f"{team}-{seq}", team_id=team, member_id=member, checkpoint_id="CP-1",
-        device_time=SAMPLE_TIME, received_at=SAMPLE_TIME,
+        device_time=SAMPLE_TIME, corrected_time=SAMPLE_TIME, received_at=SAMPLE_TIME, sent_at=SAMPLE_TIME,
+        clock_offset_seconds=0.0, method=ScanMethod.NFC, device_id=f"device-{team}",
     )
     return factory.make(SCAN_ACCEPTED, payload, key=team)
 

@@ -33,7 +33,7 @@ from patrol.domain.scans import (
     speaks_for_its_team,
 )
 from pingan_shared.events.catalog import SCAN_ACCEPTED
-from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.text import echoable
@@ -152,10 +152,10 @@ def _accept(
     scan, checkpoint = candidate.scan, candidate.checkpoint
     distance = checkpoint.distance_m(scan.latitude, scan.longitude)
     within = None if distance is None else distance <= checkpoint.radius_m + (scan.accuracy_m or 0)
-    payload = ScanAcceptedV1(
+    payload = ScanAcceptedV2(
         scan_id=scan.scan_id, team_id=scan.team_id, member_id=scan.member_id, checkpoint_id=checkpoint.id,
-        device_time=scan.device_time, received_at=now, latitude=scan.latitude, longitude=scan.longitude,
-        accuracy_m=scan.accuracy_m, distance_m=distance, within_radius=within,
+        device_time=scan.device_time, corrected_time=scan.device_time, received_at=now, latitude=scan.latitude,
+        longitude=scan.longitude, accuracy_m=scan.accuracy_m, distance_m=distance, within_radius=within,
     )
     topic, envelope = events.make(SCAN_ACCEPTED, payload, key=scan.team_id, correlation_id=correlation_id)
     row = store.ScanRow(

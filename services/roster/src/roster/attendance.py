@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel
 
-from pingan_shared.events.contracts import ScanAcceptedV1
+from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.consumer import BatchHandler
 
@@ -37,7 +37,7 @@ class DayTally:
     last: datetime
 
 
-def tally_scans(scans: Iterable[ScanAcceptedV1], zone: ZoneInfo) -> dict[AttendanceKey, DayTally]:
+def tally_scans(scans: Iterable[ScanAcceptedV2], zone: ZoneInfo) -> dict[AttendanceKey, DayTally]:
     """Fold scans into one tally per team member and local day: what a batch adds to attendance."""
     tallies: dict[AttendanceKey, DayTally] = {}
     for scan in scans:
@@ -52,9 +52,15 @@ def tally_scans(scans: Iterable[ScanAcceptedV1], zone: ZoneInfo) -> dict[Attenda
     return tallies
 
 
-def scans_handler(zone: ZoneInfo) -> BatchHandler:
+# What else a batch of accepted scans feeds, in the same transaction: presence on shifts (roster.presence).
+ScansHook = Callable[[asyncpg.Connection, Sequence[Any]], Awaitable[object]]
+
+
+def scans_handler(zone: ZoneInfo, presence: ScansHook | None = None) -> BatchHandler:
+    """The consumer's handler for accepted scans: the daily tally, then (``presence``) presence on shifts, in the
+    batch's one transaction. The inbox drops a redelivered scan; neither needs the scans in order."""
     async def record_scans(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
-        scans = [payload for _, payload in events if isinstance(payload, ScanAcceptedV1)]
+        scans = [payload for _, payload in events if isinstance(payload, ScanAcceptedV2)]
         tallies = tally_scans(scans, zone)
         # one statement per batch; each key appears once, as ON CONFLICT DO UPDATE requires
         await conn.execute(
@@ -70,6 +76,8 @@ def scans_handler(zone: ZoneInfo) -> BatchHandler:
             [t.scans for t in tallies.values()], [t.first for t in tallies.values()],
             [t.last for t in tallies.values()],
         )
+        if presence is not None:
+            await presence(conn, scans)
 
     return record_scans
 

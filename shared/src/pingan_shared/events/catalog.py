@@ -22,7 +22,7 @@ from pingan_shared.events.alert_contracts import (
     AlertSignalV1,
     DeliveryFailedV1,
 )
-from pingan_shared.events.contracts import DeadLetteredV1, ScanAcceptedV1
+from pingan_shared.events.contracts import DeadLetteredV1, ScanAcceptedV2, upcast_scan_accepted_v1
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.inspection_contracts import (
     CycleOpenedV1,
@@ -42,6 +42,7 @@ from pingan_shared.events.patrol_contracts import (
     RoundNotStartedV1,
     RoundStartedV1,
     RoutePublishedV1,
+    ScanFlaggedV1,
 )
 from pingan_shared.events.roster_contracts import NoShowV1, ShiftAssignedV1, ShiftCancelledV1, ShiftChangedV1
 
@@ -132,6 +133,7 @@ class Catalog:
 
 SCAN_ACCEPTED = "patrol.scan-accepted"
 HAZARD_REPORTED = "patrol.hazard-reported"
+SCAN_FLAGGED = "patrol.scan-flagged"
 ROUTE_PUBLISHED = "patrol.route-published"
 ROUND_STARTED = "patrol.round-started"
 ROUND_COMPLETED = "patrol.round-completed"
@@ -160,6 +162,7 @@ NO_SHOW = "roster.no-show"
 
 TOPIC_PATROL_SCANS = "patrol.scans"
 TOPIC_PATROL_HAZARDS = "patrol.hazards"
+TOPIC_PATROL_FLAGS = "patrol.flags"
 TOPIC_PATROL_ROUTES = "patrol.routes"
 TOPIC_PATROL_ROUNDS = "patrol.rounds"
 TOPIC_ALERT_SIGNALS = "alerts.signals"
@@ -185,8 +188,14 @@ def _build_catalog(types: Iterable[EventType]) -> Catalog:
 CATALOG = _build_catalog(
     [
         EventType(
-            SCAN_ACCEPTED, 1, TOPIC_PATROL_SCANS, ScanAcceptedV1,
-            "A checkpoint scan accepted by patrol; key = team id so a team's scans stay in order.",
+            SCAN_ACCEPTED, 2, TOPIC_PATROL_SCANS, ScanAcceptedV2,
+            "A checkpoint scan accepted by patrol, with its facts (method, device, send time, clock offset); "
+            "key = team id so a team's scans stay in order.",
+        ),
+        EventType(
+            SCAN_FLAGGED, 1, TOPIC_PATROL_FLAGS, ScanFlaggedV1,
+            "An accepted scan flagged by an anti-fraud rule (flagged, not rejected); once per scan and kind; "
+            "key = team id.",
         ),
         EventType(
             DEAD_LETTERED, 1, None, DeadLetteredV1,
@@ -279,3 +288,5 @@ CATALOG = _build_catalog(
         ),
     ]
 )
+# Older versions still on the topics, upcast step by step to the current one before a handler sees them.
+CATALOG.register_upcaster(SCAN_ACCEPTED, 1, upcast_scan_accepted_v1)

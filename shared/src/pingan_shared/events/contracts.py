@@ -3,6 +3,9 @@ a change is a new schema version with an upcaster from the old one (see ``catalo
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
@@ -11,7 +14,8 @@ class Contract(BaseModel):
 
 
 class ScanAcceptedV1(Contract):
-    """patrol → everyone: a checkpoint scan was accepted (``patrol.scan-accepted``)."""
+    """patrol → everyone: a checkpoint scan was accepted (``patrol.scan-accepted`` v1, superseded by v2 and kept
+    for its upcaster: events of v1 may still be on the topic)."""
 
     scan_id: str = Field(description="the device's client scan id; unique per team")
     team_id: str
@@ -24,6 +28,52 @@ class ScanAcceptedV1(Contract):
     accuracy_m: float | None = None
     distance_m: float | None = Field(default=None, description="distance from the checkpoint, if both known")
     within_radius: bool | None = None
+
+
+class ScanMethod(StrEnum):
+    """How the device read the checkpoint: NFC is preferred, a QR code can be photographed and scanned away
+    from its place, a manual entry proves least."""
+
+    NFC = "nfc"
+    QR = "qr"
+    MANUAL = "manual"
+
+
+class ScanAcceptedV2(Contract):
+    """patrol → everyone: a checkpoint scan was accepted (``patrol.scan-accepted`` v2; key = team id).
+
+    v2 adds the scan's facts: how it was read (``method``), which device sent it (``device_id``), when the phone
+    says it sent the batch (``sent_at``) and the phone's clock offset measured from that (``clock_offset_seconds``
+    = ``received_at`` − ``sent_at``). ``corrected_time`` is ``device_time`` judged with that offset: when the
+    scan happened by the server's clock — what rounds and flags judge by. Facts an old client did not send
+    are null; a v1 event upcasts with them null and ``corrected_time`` = ``device_time``."""
+
+    scan_id: str = Field(description="the device's client scan id; unique per team")
+    team_id: str
+    member_id: str
+    checkpoint_id: str
+    device_time: AwareDatetime = Field(description="when the device scanned, by the device's clock (event time)")
+    corrected_time: AwareDatetime = Field(description=(
+        "device_time + the clock offset when the offset is beyond the tolerance (a wrong device clock), else "
+        "device_time: when the scan happened by the server's clock"))
+    received_at: AwareDatetime = Field(description="when patrol accepted it (arrival time)")
+    sent_at: AwareDatetime | None = Field(default=None, description="the upload's send time, by the device's clock")
+    clock_offset_seconds: float | None = Field(default=None, description=(
+        "received_at − sent_at: how far the device clock runs behind the server's (negative: ahead); null "
+        "without sent_at"))
+    method: ScanMethod | None = Field(default=None, description="nfc, qr or manual; null from an old client")
+    device_id: str | None = Field(default=None, description="the uploading patrol device (its token's subject)")
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+    distance_m: float | None = Field(default=None, description="distance from the checkpoint, if both known")
+    within_radius: bool | None = None
+
+
+def upcast_scan_accepted_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 → v2: an old event knows none of the new facts; its device time stands uncorrected."""
+    return {**payload, "corrected_time": payload["device_time"], "sent_at": None, "clock_offset_seconds": None,
+            "method": None, "device_id": None}
 
 
 class DeadLetteredV1(Contract):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AwareDatetime, Field
 
 from pingan_shared.events.contracts import Contract
@@ -98,3 +100,25 @@ class CheckpointMissedV1(RoundFactsV1):
 
     checkpoint_id: str = Field(max_length=100)
     checkpoint_name: str = Field(default="", max_length=200)
+
+
+class ScanFlaggedV1(Contract):
+    """``patrol.scan-flagged`` (key = team id; topic patrol.flags): an accepted scan looks wrong. Flagged, never
+    rejected: a supervisor decides. One event per scan and kind, ever; a LOW alert signal goes beside it.
+
+    Kinds: ``outside-radius`` (scanned beyond the checkpoint's radius plus the GPS accuracy),
+    ``impossible-speed`` (from the member's neighbouring scan, by corrected time), ``clock-skew`` (the device
+    clock off by more than the tolerance), ``two-devices`` (the member's scan falls inside the span of their scans
+    on another device), ``repeated-scan`` (the same checkpoint again seconds later, by the same member or the
+    same device), ``weaker-method`` (e.g. a QR code read where the checkpoint expects NFC)."""
+
+    team_id: str = Field(max_length=64)
+    scan_id: str = Field(max_length=100)
+    member_id: str = Field(max_length=64)
+    checkpoint_id: str = Field(max_length=64)
+    device_id: str | None = Field(default=None, max_length=200)
+    kind: str = Field(min_length=1, max_length=50)
+    summary: str = Field(min_length=1, max_length=500, description="one line in Chinese")
+    detail: dict[str, Any] = Field(default_factory=dict, description="the figures the rule compared")
+    scanned_at: AwareDatetime = Field(description="the flagged scan's corrected time")
+    flagged_at: AwareDatetime
