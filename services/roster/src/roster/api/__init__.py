@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from roster.api import attendance
+from roster.api import attendance, members, programmes
 
 ROUTERS: list[APIRouter] = [
     attendance.router,
+    members.router,
+    programmes.router,
 ]

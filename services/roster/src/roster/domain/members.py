@@ -1,0 +1,139 @@
+"""Who serves: organisations and members, as an organiser registers them (one by one or from CSV).
+
+Pure: the shapes a request must have and how a CSV file reads into rows. Storing them is roster.members.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pingan_shared.text import StorableStr
+
+# An id is one path segment: no / ? # and no white space, so it reads the same in a URL and a CSV cell.
+ID_PATTERN = r"^[^/?#\s]+$"
+Id = Annotated[StorableStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
+Text = Annotated[StorableStr, Field(min_length=1, max_length=200, pattern=r"\S")]
+Skill = Annotated[StorableStr, Field(min_length=1, max_length=64, pattern=r"^\S+$")]
+
+
+class OrgKind(StrEnum):
+    VILLAGE_PATROL_TEAM = "village-patrol-team"  # 村居巡逻队
+    SECURITY_COMPANY = "security-company"  # 保安公司
+    MILITIA_UNIT = "militia-unit"  # 民兵连
+    POLICE_STATION = "police-station"  # 派出所
+
+
+class MemberRole(StrEnum):
+    POLICE = "police"  # 民警
+    PATROL_MEMBER = "patrol-member"  # 村居巡逻队员
+    ACTIVIST = "activist"  # 治安积极分子
+    GUARD = "guard"  # 保安
+    MILITIA = "militia"  # 民兵
+
+
+ROLE_ZH = {MemberRole.POLICE: "民警", MemberRole.PATROL_MEMBER: "巡逻队员", MemberRole.ACTIVIST: "治安积极分子",
+           MemberRole.GUARD: "保安", MemberRole.MILITIA: "民兵"}
+CIVILIAN_ROLES = frozenset(r.value for r in MemberRole if r is not MemberRole.POLICE)
+
+
+class OrganisationIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    org_id: Id
+    name: Text = Field(description="e.g. 塘下镇韩田村巡逻队, 塘下派出所")
+    kind: OrgKind
+    area: StorableStr | None = Field(default=None, max_length=200, description="township or area")
+
+
+class Unavailability(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    from_day: date
+    to_day: date
+    reason: StorableStr = Field(default="", max_length=200, description="请假, 出差, …")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Unavailability:
+        if self.to_day < self.from_day:
+            raise ValueError("to_day is before from_day")
+        return self
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    member_id: Id
+    name: Text = Field(description="e.g. 张三")
+    org_id: Id
+    role: MemberRole
+    skills: list[Skill] = Field(
+        default_factory=list, max_length=50, description="e.g. first-aid, driving")
+    phone: StorableStr | None = Field(default=None, max_length=40)
+    email: StorableStr | None = Field(default=None, max_length=200)
+    team_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN,
+                                        description="the patrol team whose app scans for this member")
+    app_member_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,
+                                              description="the member id that team's app sends in scans")
+    active: bool = True
+    unavailability: list[Unavailability] = Field(default_factory=list, max_length=200)
+
+
+class NotCsv(ValueError):
+    """The body is not a CSV file with the expected header."""
+
+
+MEMBER_CSV_REQUIRED = ("member_id", "name", "org_id", "role")
+MEMBER_CSV_COLUMNS = (*MEMBER_CSV_REQUIRED, "skills", "phone", "email", "team_id", "app_member_id")
+
+
+def read_member_csv(raw: bytes, *, max_rows: int) -> list[tuple[int, dict[str, str]]]:
+    """(line, row) pairs of a UTF-8 CSV (BOM tolerated) whose header names the member columns. A row with more
+    cells than the header carries the key "(extra)" so that it is refused on its own."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotCsv(f"CSV 须为 UTF-8 编码 (not UTF-8: {exc.reason} at byte {exc.start})") from exc
+    if "\x00" in text:
+        raise NotCsv("CSV 含有空字符 (the file holds NUL bytes)")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise NotCsv(f"CSV 为空，缺少表头 (expected a header {','.join(MEMBER_CSV_COLUMNS)})") from None
+    except csv.Error as exc:
+        raise NotCsv(f"无法解析 CSV (not CSV: {exc})") from exc
+    missing = [c for c in MEMBER_CSV_REQUIRED if c not in header]
+    if missing:
+        raise NotCsv(f"CSV 表头缺少列 {', '.join(missing)} (the header must name {','.join(MEMBER_CSV_COLUMNS)})")
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if len(rows) >= max_rows:
+                raise NotCsv(f"CSV 行数超过上限 {max_rows} (at most {max_rows} rows per import)")
+            row = dict(zip(header, values, strict=False))
+            if len(values) > len(header):
+                row["(extra)"] = "x"
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise NotCsv(f"无法解析 CSV 第 {reader.line_num} 行 (not CSV: {exc})") from exc
+    return rows
+
+
+def member_from_row(row: dict[str, str]) -> dict[str, object]:
+    """A CSV row as MemberIn's input: blank optional cells are absent, skills are split on ; or |."""
+    values: dict[str, object] = {k: row.get(k, "").strip() for k in MEMBER_CSV_REQUIRED}
+    skills = row.get("skills", "").replace("|", ";")
+    values["skills"] = [s.strip() for s in skills.split(";") if s.strip()]
+    for optional in ("phone", "email", "team_id", "app_member_id"):
+        cell = row.get(optional, "").strip()
+        if cell:
+            values[optional] = cell
+    return values

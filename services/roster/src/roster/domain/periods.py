@@ -1,0 +1,161 @@
+"""Programmes, periods (期), their rules and duties, and the shifts a duty makes on the period's days. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pingan_shared.events.roster_contracts import DutyKind
+from pingan_shared.text import StorableStr
+from roster.domain.members import ID_PATTERN, Id, MemberRole, Skill, Text
+
+MAX_PERIOD_DAYS = 366
+# A night duty: starts at or after 18:00, or runs past midnight.
+NIGHT_FROM = time(18, 0)
+
+
+class Level(StrEnum):
+    CITY = "city"  # 市级
+    TOWNSHIP = "township"  # 乡镇
+
+
+class ProgrammeIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    programme_id: Id
+    name: Text = Field(description="e.g. 瑞安市轮值轮训")
+    level: Level
+    area: StorableStr | None = Field(default=None, max_length=200)
+
+
+class PeriodRules(BaseModel):
+    """The period's hard limits and soft weights. Rest: a member whose duty ends less than ``min_rest_hours``
+    before their next day's duty starts may not take both (a night patrol to 07:00 is not followed by 08:00
+    training)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_rest_hours: int = Field(default=10, ge=0, le=48)
+    max_consecutive_nights: int | None = Field(default=3, ge=1, le=MAX_PERIOD_DAYS)
+    max_duties_per_week: int | None = Field(default=6, ge=1, le=7)
+    max_duties_per_period: int | None = Field(default=None, ge=1, le=MAX_PERIOD_DAYS)
+    min_days_off_in_row: int | None = Field(default=None, ge=1, le=14)
+    max_night_spread: int | None = Field(default=1, ge=0, le=MAX_PERIOD_DAYS,
+                                         description="hard: this period's nights per member differ by at most this")
+    fairness_weight: int = Field(default=10, ge=0, le=1000,
+                                 description="weight of the spread of cumulative nights (this and past periods)")
+    stability_weight: int = Field(default=100, ge=0, le=10000, description="cost of each change when re-planning")
+
+
+class PeriodIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    period_id: Id
+    name: Text = Field(description="e.g. 第263期")
+    starts_on: date
+    ends_on: date
+    cohort: list[Id] = Field(default_factory=list, max_length=2000, description="member ids")
+    rules: PeriodRules = Field(default_factory=PeriodRules)
+
+    @model_validator(mode="after")
+    def _dates(self) -> PeriodIn:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        if (self.ends_on - self.starts_on).days + 1 > MAX_PERIOD_DAYS:
+            raise ValueError(f"a period is at most {MAX_PERIOD_DAYS} days")
+        return self
+
+
+class CompositionIn(BaseModel):
+    """Who a duty's crew is made of: e.g. at least one police officer and three civilians, no more than half
+    from one organisation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_by_role: dict[MemberRole, int] = Field(default_factory=dict, description="e.g. {\"police\": 1}")
+    max_by_role: dict[MemberRole, int] = Field(default_factory=dict)
+    min_civilians: int | None = Field(default=None, ge=0, le=500, description="members who are not police")
+    max_share_per_org: float | None = Field(default=None, gt=0, le=1,
+                                            description="e.g. 0.5: no more than half from one organisation")
+
+    @model_validator(mode="after")
+    def _counts(self) -> CompositionIn:
+        for counts in (self.min_by_role, self.max_by_role):
+            if any(not 0 <= n <= 500 for n in counts.values()):
+                raise ValueError("a role count is between 0 and 500")
+        return self
+
+    def share(self) -> Fraction | None:
+        return None if self.max_share_per_org is None else Fraction(self.max_share_per_org).limit_denominator(20)
+
+
+class DutyIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    duty_id: Id
+    kind: DutyKind
+    title: Text = Field(description="e.g. 塘下镇夜间巡逻")
+    area: StorableStr | None = Field(default=None, max_length=200)
+    route_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN)
+    team_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN)
+    start_time: time = Field(description="local time, e.g. 19:00")
+    end_time: time = Field(description="local; earlier than start_time: ends the next day")
+    weekdays: list[int] = Field(default=[1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7,
+                                description="ISO weekdays it runs on (1 = Monday)")
+    required_size: int = Field(ge=1, le=500)
+    composition: CompositionIn = Field(default_factory=CompositionIn)
+    required_skills: list[Skill] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DutyIn:
+        if any(not 1 <= d <= 7 for d in self.weekdays):
+            raise ValueError("weekdays are 1 (Monday) to 7 (Sunday)")
+        if self.start_time == self.end_time:
+            raise ValueError("end_time equals start_time")
+        if self.start_time.tzinfo is not None or self.end_time.tzinfo is not None:
+            raise ValueError("times are local, without an offset")
+        return self
+
+    @property
+    def night(self) -> bool:
+        return is_night(self.start_time, self.end_time)
+
+
+def is_night(start: time, end: time) -> bool:
+    return start >= NIGHT_FROM or end < start
+
+
+@dataclass(frozen=True)
+class ShiftSlot:
+    """One occurrence of a duty on a local day."""
+
+    shift_id: str
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+
+
+def shift_id(duty_id: str, day: date) -> str:
+    return f"{duty_id}@{day.isoformat()}"
+
+
+def period_days(starts_on: date, ends_on: date) -> list[date]:
+    return [starts_on + timedelta(days=i) for i in range((ends_on - starts_on).days + 1)]
+
+
+def shift_slots(duty_id: str, start: time, end: time, weekdays: list[int], starts_on: date, ends_on: date,
+                zone: ZoneInfo) -> list[ShiftSlot]:
+    """The duty's shifts: one per period day on one of its weekdays, in local time (a night ends next day)."""
+    slots = []
+    for day in period_days(starts_on, ends_on):
+        if day.isoweekday() not in weekdays:
+            continue
+        begins = datetime.combine(day, start, zone)
+        finishes = datetime.combine(day + timedelta(days=1) if end <= start else day, end, zone)
+        slots.append(ShiftSlot(shift_id(duty_id, day), day, begins, finishes))
+    return slots
