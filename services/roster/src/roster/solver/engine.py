@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model_helper as cmh
 
 from roster.solver.model import (
     Assignment,
@@ -102,6 +103,11 @@ class RosterModel:
                     shifts = range(n_shifts) if rule.shift is None else [self.shift_index[rule.shift]]
                     for s in shifts:
                         blocked.add((p, rule.day, s))
+                elif isinstance(rule, ShiftCount) and rule.maximum == 0:
+                    # "at most 0 of this duty" (the benchmark's way of saying a contract excludes a shift type)
+                    for p in self.people_of(rule.people):
+                        for s in self.shifts_of(rule.shifts):
+                            blocked.update((p, d, s) for d in range(self.days))
         eligible = [
             [shift.skills <= person.skills for shift in problem.shifts] for person in problem.people
         ]
@@ -369,7 +375,7 @@ class RosterModel:
             return
         true_lit: list[cp_model.IntVar | None] = self.work[p]
 
-        def on(d: int) -> cp_model.IntVar | cp_model.LiteralT | bool:
+        def on(d: int) -> cp_model.IntVar | cmh.Literal | bool:
             # the literal "day d is of the kind the run is made of"; a missing variable is a fixed day off
             w = true_lit[d]
             if w is None:
@@ -381,7 +387,7 @@ class RosterModel:
                 end = start + length  # first day after the run
                 if end >= self.days:
                     break
-                clause: list[cp_model.IntVar | cp_model.LiteralT] = []
+                clause: list[cp_model.IntVar | cmh.Literal] = []
                 satisfied = False
                 for d, want in [(start - 1, False)] + [(d, True) for d in range(start, end)] + [(end, False)]:
                     v = on(d)
