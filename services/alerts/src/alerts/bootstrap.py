@@ -11,6 +11,7 @@ from typing import Any
 
 from alerts import consumers, delivery, timers
 from alerts.api import ROUTERS
+from alerts.auditor import Auditor
 from alerts.context import AlertsContext
 from alerts.settings import AlertsSettings
 from pingan_shared.clock import Clock
@@ -23,6 +24,7 @@ PRODUCES = [TOPIC_ALERTS]
 
 def background_jobs(ctx: AlertsContext) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
     return {
+        "alerts-auditor": Auditor(ctx).run,  # stalled steps, alerts leading nowhere (alerts.auditor)
         **delivery.background_jobs(ctx),
     }
 

@@ -1,10 +1,34 @@
-"""Inbox consumers of alerts: the alert signals of every source."""
+"""Inbox consumers of alerts (each event's effects exactly once; HandlerRejected → dead letter):
+
+- ``alerts.signals``: ``alerts.signal`` from any source → raise or close the alert of its dedup key
+  (``signals.apply_signal``), by the per-key sequence the producer's outbox put in the envelope.
+"""
 
 from __future__ import annotations
 
+import asyncpg
+from pydantic import BaseModel
+
 from alerts.context import AlertsContext
-from pingan_shared.messaging.consumer import ConsumerSpec
+from alerts.signals import apply_signal
+from pingan_shared.events.alert_contracts import AlertSignalV1
+from pingan_shared.events.catalog import ALERT_SIGNAL
+from pingan_shared.events.envelope import Envelope
+from pingan_shared.messaging.consumer import ConsumerSpec, Handler
+
+SIGNALS_GROUP = "alerts.signals"
+
+
+def signal_handler(ctx: AlertsContext) -> Handler:
+    async def handle(conn: asyncpg.Connection, envelope: Envelope, payload: BaseModel) -> None:
+        assert isinstance(payload, AlertSignalV1)
+        # The envelope's sequence is the producer's outbox counter for the key; a signal made outside an
+        # outbox may carry its own in the body.
+        sequence = envelope.sequence if envelope.sequence is not None else payload.sequence
+        await apply_signal(conn, ctx, payload, producer=envelope.producer, sequence=sequence, now=ctx.now())
+
+    return handle
 
 
 def specs(ctx: AlertsContext) -> list[ConsumerSpec]:
-    return []
+    return [ConsumerSpec(SIGNALS_GROUP, handlers={ALERT_SIGNAL: signal_handler(ctx)})]

@@ -10,6 +10,11 @@ class AlertsSettings(ServiceSettings):
     http_port: int = Field(default=8004, ge=0, le=65535)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pingan_alerts"
 
+    # --- escalation (the auditor) ---
+    auditor_interval_seconds: float = Field(default=30, gt=0, description="how often the auditor looks for stalls")
+    auditor_stall_bound_seconds: float = Field(default=120, ge=0, description=(
+        "how long past its due time an escalation step may stay unfired before the auditor reports it"))
+
     # --- delivery (alerts.delivery) ---
     delivery_poll_seconds: float = Field(default=0.5, gt=0, description="how often the delivery worker looks")
     delivery_batch_size: int = Field(default=200, ge=1, le=5000, description="messages claimed per round")

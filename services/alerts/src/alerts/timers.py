@@ -1,10 +1,33 @@
-"""Durable-timer handlers of alerts: kind → handler, with the context bound."""
+"""Durable-timer handlers of alerts: kind → handler, with the context bound.
+
+- ``alert-due`` (key: alert id): the alert's next step, the end of an acknowledgement, or a multi-ack reminder,
+  whichever is due (``escalation.on_alert_due``);
+- ``silence-end`` (key: silence id): release what the silence held (``silences.on_silence_end``).
+
+Every handler re-reads its row under a lock and acts only if the state still calls for it (a timer may fire
+late, after a restart, or find its work done). Lock order: the timer's row (held by the runner), then the
+alert's row; a request changing an alert takes them in the same order (``store.alerts.lock``).
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
 from alerts.context import AlertsContext
-from pingan_shared.timers import TimerHandler
+from alerts.escalation import ALERT_DUE, on_alert_due
+from alerts.silences import SILENCE_END, on_silence_end
+from pingan_shared.timers import Timer, TimerHandler
+
+BoundHandler = Callable[[AlertsContext, asyncpg.Connection, Timer], Awaitable[None]]
+
+HANDLERS: dict[str, BoundHandler] = {
+    ALERT_DUE: on_alert_due,
+    SILENCE_END: on_silence_end,
+}
 
 
 def handlers(ctx: AlertsContext) -> dict[str, TimerHandler]:
-    return {}
+    return {kind: functools.partial(handler, ctx) for kind, handler in HANDLERS.items()}

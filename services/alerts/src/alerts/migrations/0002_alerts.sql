@@ -36,6 +36,7 @@ CREATE TABLE alerts (
     loop                integer NOT NULL DEFAULT 0,
     step_fired_at       timestamptz,
     next_escalation_at  timestamptz,        -- the next step (or the end of an acknowledgement): NULL = nothing due
+    next_reminder_at    timestamptz,        -- a multi-ack step's next reminder to those who have not acknowledged
     held_since          timestamptz,        -- a silence held this alert's notifications since then
     raised_at           timestamptz NOT NULL,
     acknowledged_at     timestamptz,
@@ -48,6 +49,7 @@ CREATE TABLE alerts (
 -- One open alert per dedup key, enforced by the database whatever the number of replicas.
 CREATE UNIQUE INDEX alerts_one_open_per_key ON alerts (dedup_key) WHERE status <> 'resolved';
 CREATE INDEX alerts_due ON alerts (next_escalation_at) WHERE status <> 'resolved';
+-- One durable timer per alert (kind alert-due, key alert id), due at the earlier of the two times above.
 CREATE INDEX alerts_unit ON alerts (unit_id, id);
 CREATE INDEX alerts_area ON alerts (area, id);
 

@@ -1,0 +1,66 @@
+"""The events API for outside systems (the grid platform, 网格化管理平台): the same alert signal sources publish
+on Kafka (``AlertSignalV1``), sent over HTTP with an integration token (admins may too).
+
+Signals of one HTTP caller are ordered by the ``sequence`` in the body (1, 2, 3 … per dedup key); a repeated or
+older one changes nothing, a resolve that overtook its trigger wins. Without a sequence a signal is applied as it
+comes. The answer says what the signal did (``effect``) and which alert it concerns.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.api.common import ID_PATTERN, JsonInt, Moment, Text
+from alerts.context import Context
+from alerts.signals import apply_signal
+from pingan_shared.auth import Principal, Role
+from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
+from pingan_shared.http.security import require_roles
+from pingan_shared.text import StorableStr
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+Sender = Annotated[Principal, Depends(require_roles(Role.INTEGRATION, Role.ADMIN))]
+
+
+class SourceIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: Annotated[Text, Field(max_length=50)]
+    entity_type: Annotated[Text, Field(max_length=50)]
+    entity_id: Annotated[Text, Field(max_length=200)]
+    url: StorableStr | None = Field(default=None, max_length=2000)
+
+
+class SignalIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: Literal["trigger", "resolve"]
+    dedup_key: Annotated[StorableStr, Field(min_length=1, max_length=300, pattern=ID_PATTERN, description=(
+        "one open alert per key, e.g. grid:event:20260301-0042"))]
+    kind: Annotated[Text, Field(max_length=100, description="selects the escalation policy")]
+    severity: Literal["info", "low", "medium", "high", "critical"] = "medium"
+    unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64)
+    area: StorableStr | None = Field(default=None, min_length=1, max_length=200)
+    summary: Annotated[Text, Field(max_length=500, description="one line in Chinese for the supervisor")]
+    source: SourceIn
+    occurred_at: Moment
+    sequence: JsonInt | None = Field(default=None, ge=1, le=2**62, description="the sender's per-key sequence")
+
+
+@router.post("/events", status_code=202)
+async def post_signal(body: SignalIn, ctx: Context, principal: Sender) -> JSONResponse:
+    signal = AlertSignalV1(
+        action=SignalAction(body.action), dedup_key=body.dedup_key, kind=body.kind, severity=Severity(body.severity),
+        unit_id=body.unit_id, area=body.area, summary=body.summary,
+        source=SourceLink(**body.source.model_dump()), occurred_at=body.occurred_at, sequence=body.sequence)
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        outcome = await apply_signal(conn, ctx, signal, producer=f"http:{principal.subject}",
+                                     sequence=body.sequence, now=ctx.now())
+    content: dict[str, Any] = {"effect": outcome.effect, "applied": outcome.applied, "alert_id": outcome.alert_id,
+                               "status": outcome.status}
+    return JSONResponse(status_code=202, content=content)

@@ -1,0 +1,133 @@
+"""The auditor: escalation must never stall silently.
+
+A background loop (``runtime.background["alerts-auditor"]``) runs every ``ALERTS_AUDITOR_INTERVAL_SECONDS`` and
+looks for
+
+* ``stalled``: an unresolved alert whose next escalation (or reminder) is due by more than
+  ``ALERTS_AUDITOR_STALL_BOUND_SECONDS`` yet has not fired. If its timer is missing, cancelled or failed, the
+  auditor re-arms it (fires it: the timer runner takes it at once); if the timer is pending, the runner itself
+  is behind or down, and the alert is reported;
+* ``leading_nowhere``: an unresolved alert whose frozen policy reaches nobody (no policy for its kind, or a step
+  left without targets);
+
+plus any check the delivery side registers in ``CHECKS`` (e.g. deliveries stuck in sending). Each finding is
+logged, counted in a gauge ``pingan_alerts_<check>`` (an operator alerts on it being above 0), and shown by
+``GET /v1/auditor``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+from prometheus_client import Gauge
+
+from alerts.context import AlertsContext
+from alerts.domain.policy import Policy, leads_nowhere
+from alerts.store.alerts import ALERT_DUE
+from pingan_shared.logs import get_logger
+from pingan_shared.timers import schedule
+
+log = get_logger(__name__)
+
+# A check reads the database at ``now`` and returns its findings, each a JSON object naming what is wrong.
+CheckFunction = Callable[[asyncpg.Connection, AlertsContext, datetime], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    description: str  # the gauge's help text
+    run: CheckFunction
+
+
+async def stalled(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -> list[dict[str, Any]]:
+    bound = timedelta(seconds=ctx.settings.auditor_stall_bound_seconds)
+    rows = await conn.fetch(
+        """
+        SELECT a.id, a.dedup_key, a.status, a.current_step, a.loop, a.next_escalation_at, a.next_reminder_at,
+               t.status AS timer_status, t.due_at AS timer_due_at, t.attempts AS timer_attempts
+        FROM alerts a LEFT JOIN timers t ON t.kind = $2 AND t.timer_key = a.id
+        WHERE a.status <> 'resolved'
+          AND least(a.next_escalation_at, a.next_reminder_at) < $1
+        ORDER BY least(a.next_escalation_at, a.next_reminder_at), a.id LIMIT 1000
+        """,
+        now - bound, ALERT_DUE,
+    )
+    findings = []
+    for row in rows:
+        due = min(t for t in (row["next_escalation_at"], row["next_reminder_at"]) if t is not None)
+        repaired = row["timer_status"] != "pending"
+        if repaired:
+            # the alert's timer is gone (cancelled, failed, never armed): arm it so the runner fires it now
+            await schedule(conn, ALERT_DUE, row["id"], due)
+        findings.append({
+            "alert_id": row["id"], "dedup_key": row["dedup_key"], "status": row["status"],
+            "step": row["current_step"], "loop": row["loop"], "due_at": due.isoformat(),
+            "overdue_seconds": round((now - due).total_seconds(), 3), "timer": row["timer_status"] or "missing",
+            "action": "re-armed" if repaired else "reported",
+        })
+    return findings
+
+
+async def nowhere(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT id, dedup_key, kind, policy FROM alerts WHERE status <> 'resolved' ORDER BY id LIMIT 10000")
+    findings = []
+    for row in rows:
+        problems = leads_nowhere(Policy.from_json(row["policy"]))
+        if problems:
+            findings.append({"alert_id": row["id"], "dedup_key": row["dedup_key"], "kind": row["kind"],
+                             "policy": row["policy"]["id"], "problems": problems})
+    return findings
+
+
+# name → check; the delivery side adds its own (``CHECKS["delivery_stuck"] = AuditCheck(...)``) at import.
+CHECKS: dict[str, AuditCheck] = {
+    "stalled": AuditCheck("Unresolved alerts whose next step or reminder is overdue by more than the bound", stalled),
+    "leading_nowhere": AuditCheck("Unresolved alerts whose frozen policy reaches nobody", nowhere),
+}
+
+
+async def run_checks(ctx: AlertsContext) -> dict[str, Any]:
+    """Every check once, in one transaction (a repair commits with what found it): the report."""
+    now = ctx.now()
+    findings: dict[str, list[dict[str, Any]]] = {}
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        for name, check in CHECKS.items():
+            findings[name] = await check.run(conn, ctx, now)
+    return {"checked_at": now.isoformat(), "bound_seconds": ctx.settings.auditor_stall_bound_seconds,
+            "findings": findings}
+
+
+class Auditor:
+    """The background loop: ``run_checks`` every interval, the gauges set, what it found logged."""
+
+    def __init__(self, ctx: AlertsContext) -> None:
+        self._ctx = ctx
+        self._gauges: dict[str, Gauge] = {}
+
+    def _gauge(self, name: str, check: AuditCheck) -> Gauge:
+        if name not in self._gauges:
+            self._gauges[name] = Gauge(f"pingan_alerts_{name}", check.description,
+                                       registry=self._ctx.runtime.metrics.registry)
+        return self._gauges[name]
+
+    async def audit(self) -> dict[str, Any]:
+        report = await run_checks(self._ctx)
+        for name, found in report["findings"].items():
+            self._gauge(name, CHECKS[name]).set(len(found))
+            if found:
+                log.warning("alerts auditor found a problem", check=name, count=len(found), first=found[0])
+        return report
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.audit()
+            except Exception as exc:  # the database away: try again next round, never die of it
+                log.warning("alerts auditor round failed", error=repr(exc))
+            await asyncio.sleep(self._ctx.settings.auditor_interval_seconds)

@@ -1,0 +1,165 @@
+"""An escalation policy and its ladder: ordered steps, each with a delay, targets, channels and a label, repeated
+N times or forever. Pure rules: which step comes next, when, and what a policy frozen onto an alert says.
+
+Step ``delay_seconds`` is counted from the step before it (for the first step: from the raise; for the first
+step of a repeated climb: from the last step). Targets are ``person:<name>``, ``unit:<id>`` or ``role:<name>``;
+a target may name the alert's own unit or area with ``{unit}`` / ``{area}`` (the default ladder's "the unit's
+contact"), filled in when the policy is frozen onto the alert. A target whose placeholder the alert cannot fill
+(no unit) is dropped from the frozen copy; a step left without targets leads nowhere (the auditor says so).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any, Final
+
+FOREVER: Final = -1  # ``repeat``: climb again and again until acknowledged or resolved
+CHANNELS: Final = ("webhook", "email", "inbox", "stream")
+TARGET_KINDS: Final = ("person", "unit", "role")
+PLACEHOLDERS: Final = ("{unit}", "{area}")
+TARGET_PATTERN: Final = r"^(person|unit|role):\S.*$"
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+DAY: Final = 24 * 3600
+HOUR: Final = 3600
+
+
+@dataclass(frozen=True)
+class Step:
+    delay_seconds: int
+    targets: tuple[str, ...]
+    channels: tuple[str, ...]
+    label: str
+    requires_all_acks: bool = False  # multi-ack: every target must acknowledge (a summons, 约谈)
+    # Single-ack step: an acknowledgement lapses after this long and the climb resumes. Multi-ack step: the
+    # interval of reminders to the targets that have not acknowledged yet.
+    ack_timeout_seconds: int | None = None
+
+    @property
+    def delay(self) -> timedelta:
+        return timedelta(seconds=self.delay_seconds)
+
+    @property
+    def ack_timeout(self) -> timedelta | None:
+        return None if self.ack_timeout_seconds is None else timedelta(seconds=self.ack_timeout_seconds)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"delay_seconds": self.delay_seconds, "targets": list(self.targets), "channels": list(self.channels),
+                "label": self.label, "requires_all_acks": self.requires_all_acks,
+                "ack_timeout_seconds": self.ack_timeout_seconds}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Step:
+        return cls(delay_seconds=int(data["delay_seconds"]), targets=tuple(data["targets"]),
+                   channels=tuple(data["channels"]), label=str(data["label"]),
+                   requires_all_acks=bool(data.get("requires_all_acks", False)),
+                   ack_timeout_seconds=data.get("ack_timeout_seconds"))
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    name: str
+    steps: tuple[Step, ...]
+    repeat: int = 0  # extra climbs after the first; FOREVER for no end
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "steps": [s.as_json() for s in self.steps], "repeat": self.repeat}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Policy:
+        return cls(id=str(data["id"]), name=str(data["name"]),
+                   steps=tuple(Step.from_json(s) for s in data["steps"]), repeat=int(data.get("repeat", 0)))
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where an alert stands on its ladder: a step index in a climb (loop 0 is the first climb)."""
+
+    step: int
+    loop: int
+
+
+def following(policy: Policy, current: Position | None) -> Position | None:
+    """The step after ``current`` (None: nothing fired yet), or None when the ladder is exhausted."""
+    if not policy.steps:
+        return None
+    if current is None:
+        return Position(0, 0)
+    if current.step + 1 < len(policy.steps):
+        return Position(current.step + 1, current.loop)
+    if policy.repeat == FOREVER or current.loop < policy.repeat:
+        return Position(0, current.loop + 1)
+    return None
+
+
+def placeholders_in(target: str) -> list[str]:
+    return _PLACEHOLDER.findall(target)
+
+
+def unknown_placeholders(target: str) -> list[str]:
+    return [p for p in placeholders_in(target) if p not in PLACEHOLDERS]
+
+
+def freeze(policy: Policy, *, unit_id: str | None, area: str | None) -> Policy:
+    """The copy of ``policy`` an alert keeps: placeholders filled with the alert's unit and area, targets that
+    cannot be filled dropped (so a step may be left with none: it leads nowhere)."""
+    values = {"{unit}": unit_id, "{area}": area}
+
+    def fill(target: str) -> str | None:
+        for placeholder in placeholders_in(target):
+            value = values.get(placeholder)
+            if not value:
+                return None
+            target = target.replace(placeholder, value)
+        return target
+
+    steps = []
+    for step in policy.steps:
+        filled = [t for t in (fill(t) for t in step.targets) if t is not None]
+        steps.append(replace(step, targets=tuple(dict.fromkeys(filled))))
+    return replace(policy, steps=tuple(steps))
+
+
+def leads_nowhere(policy: Policy) -> list[str]:
+    """Why a frozen policy cannot reach anybody (empty: it can): no steps, or steps left without targets."""
+    if not policy.steps:
+        return ["no steps"]
+    return [f"step {i} ({s.label}) has no target" for i, s in enumerate(policy.steps) if not s.targets]
+
+
+# --- the built-in ladders ----------------------------------------------------------------------------------
+
+INSPECTION_OVERDUE_KIND: Final = "inspection.task-overdue"
+
+# 211 (DESIGN.md §1): an overdue rectification climbs from the unit's contact to the township supervisor with a
+# circulated notice (通报), to the city office with listed supervision (挂牌督办), to a summons (约谈) that the
+# unit's head and the city office must each acknowledge, and to accountability (问责). The delays follow the
+# rhythm of a two-week rectification phase: a day to answer, then a notice; three days more, then listing; a
+# week more, then a summons; two weeks more (another rectification phase), then accountability.
+DEFAULT_211_LADDER: Final = Policy(
+    id="builtin:inspection.task-overdue",
+    name="211 整改逾期默认升级阶梯",
+    steps=(
+        Step(0, ("unit:{unit}",), ("inbox", "email", "webhook"), "逾期提醒", ack_timeout_seconds=DAY),
+        Step(DAY, ("role:township-supervisor:{unit}",), ("inbox", "email"), "通报", ack_timeout_seconds=2 * DAY),
+        Step(3 * DAY, ("role:city-office",), ("inbox", "email", "webhook", "stream"), "挂牌督办",
+             ack_timeout_seconds=3 * DAY),
+        Step(7 * DAY, ("role:city-office", "unit:{unit}"), ("inbox", "email", "stream"), "约谈",
+             requires_all_acks=True, ack_timeout_seconds=DAY),
+        Step(14 * DAY, ("role:city-office", "role:discipline-inspection"), ("inbox", "email", "stream"), "问责"),
+    ),
+)
+
+BUILTIN_POLICIES: Final[Mapping[str, Policy]] = {INSPECTION_OVERDUE_KIND: DEFAULT_211_LADDER}
+
+
+def builtin_for(kind: str) -> Policy | None:
+    return BUILTIN_POLICIES.get(kind)
+
+
+def steps_of(data: Sequence[Mapping[str, Any]]) -> tuple[Step, ...]:
+    return tuple(Step.from_json(s) for s in data)

@@ -1,0 +1,81 @@
+"""Alert signals in (DESIGN.md §3), from Kafka (``consumers``) and from the HTTP events API alike.
+
+One open alert per dedup key, enforced by the database (``alerts_one_open_per_key``). Per key and producer the
+highest sequence applied is kept (``pingan_shared.messaging.ordering``): a signal not newer than it changes
+nothing, so a redelivery is a no-op and a ``resolve`` that overtook its ``trigger`` wins (the late trigger is
+stale). A ``trigger`` while an alert is open changes nothing (deduplicated); a ``trigger`` after a resolve
+opens a new alert; a ``resolve`` closes the open alert, or finds nothing to close.
+
+An unsequenced signal (no sequence in the envelope nor in the body) cannot be placed: it is applied as it comes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from alerts import escalation, policies, resolution, timeline
+from alerts.context import AlertsContext
+from alerts.domain.policy import freeze, leads_nowhere
+from alerts.store import alerts as store
+from alerts.store import signals as signal_store
+from pingan_shared.events.alert_contracts import AlertRaisedV1, AlertSignalV1, SignalAction
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a signal did: ``raised``, ``deduplicated``, ``resolved``, ``nothing-open`` or ``stale``."""
+
+    effect: str
+    alert_id: str | None
+    status: str | None
+
+    @property
+    def applied(self) -> bool:
+        return self.effect in ("raised", "resolved")
+
+
+async def apply_signal(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, producer: str,
+                       sequence: int | None, now: datetime) -> Outcome:
+    """Apply one signal inside the caller's transaction."""
+    await signal_store.lock_key(conn, signal.dedup_key)
+    last = await signal_store.last_sequence(conn, signal.dedup_key, producer)
+    open_alert = await store.open_for_key(conn, signal.dedup_key)
+    if sequence is not None and last is not None and sequence <= last:
+        return Outcome("stale", open_alert["id"] if open_alert else None, open_alert["status"] if open_alert else None)
+    await signal_store.record(conn, signal.dedup_key, producer, sequence=sequence, action=signal.action.value, at=now)
+    if signal.action is SignalAction.RESOLVE:
+        if open_alert is None:
+            return Outcome("nothing-open", None, None)
+        row = await store.lock(conn, open_alert["id"])
+        assert row is not None
+        row = await resolution.resolve(conn, ctx, row, by=None, reason=f"来源已恢复（resolve signal from {producer}）",
+                                       now=now)
+        return Outcome("resolved", row["id"], row["status"])
+    if open_alert is not None:
+        return Outcome("deduplicated", open_alert["id"], open_alert["status"])
+    row = await raise_alert(conn, ctx, signal, producer=producer, sequence=sequence, now=now)
+    return Outcome("raised", row["id"], row["status"])
+
+
+async def raise_alert(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, producer: str,
+                      sequence: int | None, now: datetime) -> asyncpg.Record:
+    """A new alert with its policy frozen onto it, announced, and its climb started."""
+    policy = freeze(await policies.policy_for(conn, kind=signal.kind, unit_id=signal.unit_id, area=signal.area),
+                    unit_id=signal.unit_id, area=signal.area)
+    row = await store.insert(
+        conn, alert_id=str(uuid.uuid4()), dedup_key=signal.dedup_key, kind=signal.kind,
+        severity=signal.severity.value, summary=signal.summary, unit_id=signal.unit_id, area=signal.area,
+        source=signal.source.model_dump(mode="json"), policy=policy.as_json(), at=now)
+    await timeline.record(conn, row["id"], "raised", now, {
+        "policy": policy.id, "policy_name": policy.name, "producer": producer, "sequence": sequence,
+        "occurred_at": signal.occurred_at.isoformat(), "summary": signal.summary})
+    nowhere = leads_nowhere(policy)
+    if nowhere:
+        await timeline.record(conn, row["id"], "leads-nowhere", now, {"policy": policy.id, "problems": nowhere})
+    await escalation.publish(conn, ctx, [AlertRaisedV1(**escalation.lifecycle(row, now), severity=signal.severity,
+                                                       summary=signal.summary, policy=policy.id)])
+    return await escalation.start_climb(conn, ctx, row, now=now)

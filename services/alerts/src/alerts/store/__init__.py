@@ -1,0 +1,1 @@
+"""SQL for the alerts service's tables, one module per aggregate."""
