@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pingan_shared.clock import Clock
-from pingan_shared.events.catalog import SCAN_ACCEPTED
+from pingan_shared.events.catalog import SCAN_ACCEPTED, TOPIC_ALERT_SIGNALS, TOPIC_ROSTER_ATTENDANCE
 from pingan_shared.messaging.consumer import ConsumerSpec
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
+from roster import noshows, presence
 from roster.api import ROUTERS
 from roster.attendance import scans_handler
 from roster.context import RosterContext
@@ -17,12 +18,15 @@ def bootstrap(
     *, platform: PlatformSettings | None = None, settings: RosterSettings | None = None, clock: Clock | None = None
 ) -> Service:
     platform = platform or PlatformSettings()
-    attendance = ConsumerSpec("roster.attendance", batch_handlers={SCAN_ACCEPTED: scans_handler(platform.timezone)})
     settings = settings or RosterSettings()
     runtime = ServiceRuntime.for_service(
-        "roster", settings, platform=platform, clock=clock, consumers=[attendance]
+        "roster", settings, platform=platform, clock=clock, produces=[TOPIC_ROSTER_ATTENDANCE, TOPIC_ALERT_SIGNALS]
     )
     ctx = RosterContext(runtime, settings)
+    # attendance: daily tallies and presence on shifts from accepted scans; no-show checks (durable timers)
+    runtime.consumers = [ConsumerSpec("roster.attendance", batch_handlers={
+        SCAN_ACCEPTED: scans_handler(platform.timezone, presence.scans_hook(ctx))})]
+    runtime.timer_handlers = {**noshows.timer_handlers(ctx)}
     app = create_service_app(runtime, ROUTERS)
     app.state.roster = ctx
     return Service(runtime, app)

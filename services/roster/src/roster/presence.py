@@ -6,7 +6,8 @@ team). A roster member carries ``team_id`` and ``app_member_id`` (migration 0002
 is the member whose team is T and whose app id is A — or, for a member without an app id, whose member id is A.
 The scan is presence on every published shift of that member whose window (``ROSTER_PRESENCE_EARLY_MINUTES``
 before the start, to the end) holds the scan's device time — device time, so an offline batch synced hours later
-still counts for the shift it was made on. A scan that matches no member or no shift only counts in the daily
+still counts for the shift it was made on (patrol's ``corrected_time`` where the scan carries one: a phone whose
+clock is wrong is judged by the server's clock). A scan that matches no member or no shift only counts in the daily
 attendance tally (``roster.attendance``).
 
 Every presence (the first or a later one) goes through ``_record``: it locks the member's presence row, keeps
@@ -43,6 +44,13 @@ class ScanFacts(Protocol):
 
     @property
     def device_time(self) -> datetime: ...
+
+
+def scan_time(scan: ScanFacts) -> datetime:
+    """When the scan happened: patrol's corrected time where the contract carries it (a phone whose clock is
+    off is judged by the server's), else the device time."""
+    corrected = getattr(scan, "corrected_time", None)
+    return corrected if isinstance(corrected, datetime) else scan.device_time
 
 
 def early(ctx: RosterContext) -> timedelta:
@@ -112,7 +120,7 @@ class Recorded:
 async def mark_scans(conn: asyncpg.Connection, ctx: RosterContext, scans: Iterable[ScanFacts]) -> int:
     """Presence from a batch of accepted scans, in the consumer's transaction (its inbox makes a redelivered
     scan a no-op; order does not matter: the earliest scan in the window wins). Returns the presences touched."""
-    facts = [(s.team_id, s.member_id, s.device_time) for s in scans]
+    facts = [(s.team_id, s.member_id, scan_time(s)) for s in scans]
     matches = await store.scan_matches(conn, facts, early=early(ctx))
     for match in matches:
         await _record(conn, ctx, match["shift_id"], match["member_id"], at=match["first_at"], source=Source.SCAN,

@@ -1,4 +1,8 @@
-"""roster HTTP API (this issue: attendance read-out for organisers and supervisors)."""
+"""Attendance: the daily tally from scans, check-ins (签到) on a shift, and who was present on a shift.
+
+A MEMBER checks in only themself (the token's subject is their member id); an ORGANISER or ADMIN checks in anyone
+on the shift, and may give an earlier time inside the shift's window (a paper sign-in sheet typed in later).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,25 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BeforeValidator
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from pingan_shared.auth import Principal, Role
+from pingan_shared.http.errors import ApiError
+from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
-from pingan_shared.service import ServiceRuntime
 from pingan_shared.text import StorableStr
+from roster import presence
 from roster.attendance import attendance_rows, scan_total
+from roster.context import Context
+from roster.store import presence as store
 
 router = APIRouter(prefix="/v1")
 
-
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ShiftId = Annotated[StorableStr, Path(max_length=100)]
 
 
 def _iso_date_text(value: object) -> object:
@@ -30,22 +40,70 @@ def _iso_date_text(value: object) -> object:
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
-def runtime(request: Request) -> ServiceRuntime:
-    rt: ServiceRuntime = request.app.state.runtime
-    return rt
-
-
 @router.get("/attendance", tags=["attendance"])
 async def get_attendance(
-    rt: Annotated[ServiceRuntime, Depends(runtime)],
+    ctx: Context,
     _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))],
     day: Annotated[IsoDate | None, Query(description="local date, e.g. 2026-11-22")] = None,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
-    async with rt.connection() as conn:
+    """Scans per team member and local day (the app's member id, as scanned)."""
+    async with ctx.runtime.connection() as conn:
         rows = await attendance_rows(conn, day=day, team_id=team_id, member_id=member_id, limit=limit)
         total = await scan_total(conn, day=day, team_id=team_id) if member_id is None else sum(
             r["scan_count"] for r in rows)
     return {"total_scans": total, "attendance": rows}
+
+
+class CheckInIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    member_id: StorableStr | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="who is checked in; a member's own token may leave it out (it is the token's subject)")
+    at: AwareDatetime | None = Field(
+        default=None, description="organisers only: when the member was there (inside the shift's window, not "
+                                  "in the future); default now")
+
+
+_CHECK_IN_ROLES = require_roles(Role.MEMBER, Role.ORGANISER, Role.ADMIN)
+
+
+@router.post("/shifts/{shift_id}/check-ins", tags=["attendance"], status_code=201, response_model=None,
+             responses=error_responses(409))
+async def check_in(shift_id: ShiftId, ctx: Context, who: Annotated[Principal, Depends(_CHECK_IN_ROLES)],
+                   body: CheckInIn | None = None) -> JSONResponse:
+    """签到: mark a member present on a published shift. 201 for the member's first check-in on the shift, 200
+    when they had checked in already (the first time stands). A check-in after the no-show fired resolves its
+    alert; the no-show stays on record."""
+    body = body or CheckInIn()
+    by_organiser = who.role is not Role.MEMBER
+    member_id = body.member_id or (None if by_organiser else who.subject)
+    if member_id is None:
+        raise ApiError(422, "请指明签到的队员 (member_id is required)", field="body.member_id")
+    if not by_organiser and member_id != who.subject:
+        raise ApiError(403, "队员只能为自己签到 (a member checks in only themself)", field="body.member_id")
+    try:
+        async with ctx.runtime.connection() as conn, conn.transaction():
+            recorded, row = await presence.check_in(conn, ctx, shift_id=shift_id, member_id=member_id,
+                                                    by=who.subject, by_organiser=by_organiser, at=body.at)
+    except presence.CheckInError as exc:
+        raise ApiError(exc.status, str(exc), field=exc.field) from exc
+    content = {**row, "first_check_in": recorded.first, "resolved_no_show": recorded.resolved}
+    return JSONResponse(status_code=201 if recorded.first else 200, content=jsonable_encoder(content))
+
+
+@router.get("/shifts/{shift_id}/presence", tags=["attendance"])
+async def shift_presence(
+    shift_id: ShiftId, ctx: Context,
+    _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))],
+) -> dict[str, Any]:
+    """Everyone on the shift now: present (when, by scan or check-in), no-show (when, and whether resolved by a
+    later presence) or not checked yet."""
+    async with ctx.runtime.connection() as conn:
+        if not await store.shift_exists(conn, shift_id):
+            raise ApiError(404, "没有这个班次 (no such shift)")
+        rows = await store.presence_of_shift(conn, shift_id)
+    return {"shift_id": shift_id, "members": jsonable_encoder([dict(r) for r in rows])}
