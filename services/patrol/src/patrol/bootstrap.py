@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from patrol import consumers, timers
 from patrol.api import ROUTERS
 from patrol.context import PatrolContext
 from patrol.settings import PatrolSettings
 from pingan_shared.clock import Clock
-from pingan_shared.events.catalog import TOPIC_PATROL_SCANS
+from pingan_shared.events.catalog import (
+    TOPIC_ALERT_SIGNALS,
+    TOPIC_PATROL_ROUNDS,
+    TOPIC_PATROL_ROUTES,
+    TOPIC_PATROL_SCANS,
+)
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
+
+PRODUCES = [TOPIC_PATROL_SCANS, TOPIC_PATROL_ROUTES, TOPIC_PATROL_ROUNDS, TOPIC_ALERT_SIGNALS]
 
 
 def bootstrap(
@@ -16,8 +24,12 @@ def bootstrap(
 ) -> Service:
     settings = settings or PatrolSettings()
     runtime = ServiceRuntime.for_service(
-        "patrol", settings, platform=platform, clock=clock, produces=[TOPIC_PATROL_SCANS]
+        "patrol", settings, platform=platform, clock=clock, produces=PRODUCES
     )
+    ctx = PatrolContext(runtime, settings)
+    # Handlers need the context, the context needs the runtime: bound here, before anything starts.
+    runtime.timer_handlers = timers.handlers(ctx)
+    runtime.consumers = consumers.specs(ctx)
     app = create_service_app(runtime, ROUTERS)
-    app.state.patrol = PatrolContext(runtime, settings)
+    app.state.patrol = ctx
     return Service(runtime, app)

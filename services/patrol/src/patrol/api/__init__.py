@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from patrol.api import checkpoints, scans
+from patrol.api import checkpoints, plans, rounds, routes, scans
 
 ROUTERS: list[APIRouter] = [
     checkpoints.router,
     scans.router,
+    routes.router,
+    plans.router,
+    rounds.router,
 ]

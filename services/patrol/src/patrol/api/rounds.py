@@ -1,0 +1,119 @@
+"""/v1/rounds and /v1/compliance: the read side. Organisers, admins and supervisors read all (a supervisor whose
+token carries a scope only that township/area); a patrol device only its own team's rounds. Members see nothing
+here: another team's rounds say where patrols are not."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.encoders import jsonable_encoder
+
+from patrol import compliance as compliance_query
+from patrol import store_rounds
+from patrol.context import Context
+from patrol.domain.rounds import STATE_NAMES, RoundState
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.errors import ApiError
+from pingan_shared.http.openapi import error_responses
+from pingan_shared.http.security import require_roles
+from pingan_shared.text import StorableStr
+
+router = APIRouter(prefix="/v1", tags=["rounds"])
+Reader = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, Role.SUPERVISOR,
+                                                    Role.PATROL_DEVICE))]
+Overseer = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, Role.SUPERVISOR))]
+
+_ROUND_FIELDS = ("id", "plan_id", "shift_id", "team_id", "route_id", "route_version", "area", "ordered", "night",
+                 "starts_at", "ends_at", "start_due_at", "closes_at", "state", "started_at", "completed_at", "closed")
+
+
+def _visible_team(principal: Principal, team_id: str | None) -> str | None:
+    if principal.role is Role.PATROL_DEVICE:
+        if team_id is not None and team_id != principal.team_id:
+            raise ApiError(403, "a patrol device reads only its own team's rounds", field="team_id")
+        return principal.team_id
+    return team_id
+
+
+def _visible_area(principal: Principal, area: str | None) -> str | None:
+    if principal.role is Role.SUPERVISOR and principal.scope is not None:
+        if area is not None and area != principal.scope:
+            raise ApiError(403, f"this supervisor's scope is {principal.scope}", field="area")
+        return principal.scope
+    return area
+
+
+def round_json(row: Any) -> dict[str, Any]:
+    out = {k: row[k] for k in _ROUND_FIELDS}
+    out["state_name"] = STATE_NAMES[RoundState(row["state"])]
+    for extra in ("expected_checkpoints", "scanned_checkpoints"):
+        if extra in row:
+            out[extra] = row[extra]
+    return jsonable_encoder(out)
+
+
+@router.get("/rounds")
+async def list_rounds(
+    ctx: Context, principal: Reader,
+    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    route_id: Annotated[StorableStr | None, Query(max_length=100)] = None,
+    night: Annotated[date | None, Query(description="the local date the night's window starts on")] = None,
+    area: Annotated[StorableStr | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    after: Annotated[StorableStr | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Rounds per team / route / night, each with its state and how many of its checkpoints were scanned."""
+    team = _visible_team(principal, team_id)
+    scope = _visible_area(principal, area)
+    async with ctx.runtime.connection() as conn:
+        rows = await store_rounds.list_rounds(conn, team_id=team, route_id=route_id, night=night, area=scope,
+                                              limit=limit, after=after)
+    return {"rounds": [round_json(r) for r in rows], "next_after": rows[-1]["id"] if len(rows) == limit else None}
+
+
+@router.get("/rounds/{round_id}", responses=error_responses(404))
+async def get_round(round_id: StorableStr, ctx: Context, principal: Reader) -> dict[str, Any]:
+    """A round with its checkpoints (in route order; first scan by device time, missed or not), its scans and,
+    where anti-fraud flags are recorded, the flags of its scans."""
+    async with ctx.runtime.connection() as conn:
+        row = await store_rounds.get_round(conn, round_id)
+        hidden = row is None or (principal.role is Role.PATROL_DEVICE and row["team_id"] != principal.team_id) or (
+            principal.role is Role.SUPERVISOR and principal.scope is not None and row["area"] != principal.scope)
+        if hidden:
+            raise ApiError(404, f"no round {round_id}")  # another team's round is not confirmed to exist
+        checkpoints = await store_rounds.round_checkpoints(conn, round_id)
+        scans = await store_rounds.round_scans(conn, round_id)
+        flags = await store_rounds.scan_flags(conn, round_id)
+    out = round_json(row)
+    out["checkpoints"] = jsonable_encoder([{
+        "checkpoint_id": c["checkpoint_id"], "name": c["name"], "position": c["position"],
+        "first_scan_at": c["first_scan_at"], "missed": c["first_scan_at"] is None and bool(row["closed"]),
+    } for c in checkpoints])
+    out["scans"] = jsonable_encoder([{
+        "scan_id": s["scan_id"], "member_id": s["member_id"], "checkpoint_id": s["checkpoint_id"],
+        "device_time": s["device_time"], "received_at": s["received_at"], "within_radius": s["within_radius"],
+        **({"flags": flags.get(s["scan_id"], [])} if flags is not None else {}),
+    } for s in scans])
+    return out
+
+
+@router.get("/compliance")
+async def compliance(
+    ctx: Context, principal: Overseer,
+    since: Annotated[datetime, Query(description="period start (ISO 8601 with offset)")],
+    until: Annotated[datetime, Query(description="period end, exclusive")],
+    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    area: Annotated[StorableStr | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Per team and township: scanned checkpoints ÷ expected over the judged planned rounds that started in
+    [since, until). Voluntary scans (outside any plan) are not counted."""
+    if since.utcoffset() is None or until.utcoffset() is None:
+        raise ApiError(422, "since and until need a UTC offset", field="since")
+    if until <= since:
+        raise ApiError(422, "until must be after since", field="until")
+    scope = _visible_area(principal, area)
+    async with ctx.runtime.connection() as conn:
+        rows = await compliance_query.compliance(conn, since=since, until=until, team_id=team_id, area=scope)
+    return {"since": since.isoformat(), "until": until.isoformat(), "teams": rows}

@@ -1,0 +1,78 @@
+"""Patrol plans: from the API (organisers) and from roster's shifts (``consumers``). One transaction each:
+the plan, its rounds within the horizon and their timers together.
+
+Overlapping plans for one team and route are refused (409 naming the clash): a round's scans could not be told
+apart between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import asyncpg
+
+from patrol import rounds, store_plans, store_routes
+from patrol.context import PatrolContext
+from patrol.domain.plans import Plan, first_clash
+from patrol.timers import ensure_topup
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+class PlanRefused(Exception):
+    def __init__(self, status: int, detail: str, field: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.field = status, detail, field
+
+
+@dataclass(frozen=True)
+class Saved:
+    outcome: Outcome
+    plan_id: str
+    rounds_added: int
+
+
+async def save_plan(
+    conn: asyncpg.Connection, ctx: PatrolContext, plan: Plan, *, now: datetime, allow_update: bool = False
+) -> Saved:
+    """Store the plan and materialise its rounds. The same plan again changes nothing; another plan under an
+    existing id is a 409 unless ``allow_update`` (a roster shift's change)."""
+    route = await store_routes.current(conn, plan.route_id)
+    if route is None:
+        raise PlanRefused(422, f"unknown route {plan.route_id}", "route_id")
+    existing = await store_plans.get(conn, plan.id, for_update=True)
+    if existing is not None and existing["cancelled_at"] is None and store_plans.plan_of(existing) == plan:
+        return Saved(Outcome.UNCHANGED, plan.id, 0)
+    if existing is not None and not allow_update:
+        raise PlanRefused(409, f"a different plan already has the id {plan.id}", "id")
+    windows = plan.windows()
+    for rival in await store_plans.rivals(conn, plan, plan.covers):
+        clash = first_clash(windows, store_plans.plan_of(rival).windows())
+        if clash is not None:
+            local = clash[0].astimezone(plan.zone)
+            raise PlanRefused(409, f"overlaps plan {rival['id']} of team {plan.team_id} on route {plan.route_id} "
+                                   f"(the night starting {local:%Y-%m-%d %H:%M})", "window_start")
+    await store_plans.upsert(conn, plan, now=now)
+    keep: list[str] = []
+    if existing is not None:
+        keep = [s.round_id(plan.id) for s in plan.slots_between(now, rounds.horizon(ctx, now))]
+        await rounds.retire_future(conn, ctx, plan.id, now=now, keep=keep)
+    added = await rounds.materialise(conn, ctx, plan, now=now, route=route)
+    await ensure_topup(conn, now + timedelta(minutes=ctx.settings.round_topup_minutes))
+    return Saved(Outcome.CREATED if existing is None else Outcome.UPDATED, plan.id, added)
+
+
+async def cancel_plan(conn: asyncpg.Connection, ctx: PatrolContext, plan_id: str, *, now: datetime) -> int | None:
+    """Cancel the plan and its rounds not yet started; None when there is no such plan."""
+    existing = await store_plans.get(conn, plan_id, for_update=True)
+    if existing is None:
+        return None
+    if existing["cancelled_at"] is None:
+        await store_plans.cancel(conn, plan_id, now=now)
+    return await rounds.retire_future(conn, ctx, plan_id, now=now)

@@ -1,0 +1,65 @@
+"""Routes: create, edit (a new version, published as ``patrol.route-published``), and the same content again is
+no edit. One transaction each, route and outbox together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import asyncpg
+
+from patrol import rounds
+from patrol import store_routes as store
+from patrol.context import PatrolContext
+from patrol.domain.routes import RouteIn, RouteVersion
+from pingan_shared.events.catalog import ROUTE_PUBLISHED
+from pingan_shared.events.patrol_contracts import RoutePublishedV1
+from pingan_shared.messaging.outbox import enqueue
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    NEW_VERSION = "new_version"
+    UNCHANGED = "unchanged"
+
+
+class RouteRefused(Exception):
+    def __init__(self, status: int, detail: str, field: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.field = status, detail, field
+
+
+@dataclass(frozen=True)
+class Saved:
+    outcome: Outcome
+    route: RouteVersion
+
+
+async def save_route(
+    conn: asyncpg.Connection, ctx: PatrolContext, route_id: str, route: RouteIn, *, must_exist: bool = False,
+    create_only: bool = False,
+) -> Saved:
+    """Create the route or, when its content differs from the current version, make the next version.
+
+    ``create_only`` (POST): an existing route with other content is a 409 (edit it with PUT); ``must_exist``
+    (PUT on an unknown id) is a 404."""
+    unknown = await store.unknown_checkpoints(conn, route.checkpoint_ids)
+    if unknown:
+        raise RouteRefused(422, f"unknown checkpoint(s): {', '.join(unknown[:20])}", "checkpoint_ids")
+    current = await store.current(conn, route_id, for_update=True)
+    if current is None and must_exist:
+        raise RouteRefused(404, f"no route {route_id}", "route_id")
+    if current is not None and current.same_content(route):
+        return Saved(Outcome.UNCHANGED, current)
+    if current is not None and create_only:
+        raise RouteRefused(409, f"route {route_id} exists with other content; edit it with PUT /v1/routes/{{id}}",
+                           "id")
+    now = ctx.now()
+    number = 1 if current is None else current.version + 1
+    saved = await store.insert_version(conn, route_id, number, route, now=now)
+    await enqueue(conn, [ctx.events.make(ROUTE_PUBLISHED, RoutePublishedV1(
+        route_id=route_id, version=number, name=saved.name, area=saved.area, ordered=saved.ordered,
+        checkpoint_ids=list(saved.checkpoint_ids), published_at=now), key=route_id)])
+    if current is not None:
+        await rounds.move_pending_to_version(conn, ctx, saved, now=now)
+    return Saved(Outcome.CREATED if current is None else Outcome.NEW_VERSION, saved)

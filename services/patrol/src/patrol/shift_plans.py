@@ -1,0 +1,81 @@
+"""A roster shift's plan (DESIGN.md §3, flow 1): a patrol shift naming its team and route becomes a plan for
+the shift's window (one night); a change updates it, a cancellation removes its future rounds.
+
+roster publishes each shift's whole state, keyed by shift id, so the rule is the per-key sequence one
+(``pingan_shared.messaging.ordering``): the highest applied sequence is kept per shift (also after a cancel), a
+stale or repeated event changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from pydantic import BaseModel
+
+from patrol import plans, store_plans
+from patrol.context import PatrolContext
+from patrol.domain.plans import Plan
+from pingan_shared.events.envelope import Envelope
+from pingan_shared.events.roster_contracts import DutyKind, ShiftCancelledV1, ShiftStateV1
+from pingan_shared.messaging.consumer import HandlerRejected
+from pingan_shared.messaging.ordering import highest_applied, should_apply
+
+
+def plan_id_of(shift_id: str) -> str:
+    return f"shift:{shift_id}"
+
+
+def plan_for_shift(ctx: PatrolContext, shift: ShiftStateV1) -> Plan | None:
+    """The plan a shift asks for; None when it is not a patrol of a route by a team (training, no route)."""
+    if shift.duty is DutyKind.TRAINING or not shift.team_id or not shift.route_id:
+        return None
+    length = shift.ends_at - shift.starts_at
+    if length <= timedelta(0) or length >= timedelta(hours=24):
+        raise HandlerRejected(f"shift {shift.shift_id}: ends_at must be after starts_at and within 24 hours")
+    try:
+        zone = ZoneInfo(shift.timezone)
+    except (KeyError, ValueError) as exc:
+        raise HandlerRejected(f"shift {shift.shift_id}: unknown time zone {shift.timezone!r}") from exc
+    start, end = shift.starts_at.astimezone(zone), shift.ends_at.astimezone(zone)
+    if start.time() == end.time():
+        raise HandlerRejected(f"shift {shift.shift_id}: a window needs a length")
+    every = ctx.settings.shift_every_minutes
+    return Plan(
+        id=plan_id_of(shift.shift_id), team_id=shift.team_id, route_id=shift.route_id, first_date=start.date(),
+        last_date=start.date(), window_start=start.time().replace(tzinfo=None),
+        window_end=end.time().replace(tzinfo=None), timezone=shift.timezone, every_minutes=None,
+        rounds_per_night=max(1, int(length / timedelta(minutes=every))),
+        start_grace=timedelta(minutes=ctx.settings.shift_start_grace_minutes),
+        checkpoint_grace=timedelta(minutes=ctx.settings.shift_checkpoint_grace_minutes), shift_id=shift.shift_id,
+    )
+
+
+async def apply_shift_event(
+    conn: asyncpg.Connection, ctx: PatrolContext, envelope: Envelope, payload: BaseModel
+) -> None:
+    shift_id: str = payload.shift_id  # type: ignore[attr-defined]
+    record = await store_plans.shift_for_update(conn, shift_id)
+    assert record is not None
+    if not should_apply(record["last_sequence"], envelope):
+        return  # stale or repeated: a newer state of this shift is applied already
+    sequence = highest_applied(record["last_sequence"], envelope)
+    now = ctx.now()
+    plan_id = plan_id_of(shift_id)
+    if isinstance(payload, ShiftCancelledV1):
+        await plans.cancel_plan(conn, ctx, plan_id, now=now)
+        await store_plans.record_shift(conn, shift_id, sequence=sequence, plan_id=plan_id, state="cancelled")
+        return
+    assert isinstance(payload, ShiftStateV1)
+    plan = plan_for_shift(ctx, payload)
+    if plan is None:
+        # no (longer a) patrol of a route: a plan it had before stops
+        await plans.cancel_plan(conn, ctx, plan_id, now=now)
+        await store_plans.record_shift(conn, shift_id, sequence=sequence, plan_id=None, state="not-patrol")
+        return
+    try:
+        await plans.save_plan(conn, ctx, plan, now=now, allow_update=True)
+    except plans.PlanRefused as refused:
+        raise HandlerRejected(f"shift {shift_id}: {refused.detail}") from refused
+    await store_plans.record_shift(conn, shift_id, sequence=sequence, plan_id=plan_id, state="planned")
