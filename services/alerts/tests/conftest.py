@@ -1,7 +1,9 @@
 """Fixtures of the alerts tests over the real database and broker (shared by the escalation and delivery tests).
 
 Delivery (test_delivery_*.py): ``delivery_pool`` — a fresh database with every alerts migration;
-``add_contact`` — ``await add_contact(conn, "person:张三", email=…)`` writes a directory entry.
+``add_contact`` — ``await add_contact(conn, "person:张三", email=…)`` writes a directory entry;
+``delivery_service`` — ``await delivery_service(**settings)`` starts the service (fast delivery settings) behind
+``delivery_clock``; ``webhook_receiver`` — ``await webhook_receiver(fail_first=2)``; ``make_notification``.
 """
 from __future__ import annotations
 
@@ -44,3 +46,15 @@ AddContact = Callable[..., Awaitable[None]]
 @pytest.fixture
 def add_contact() -> AddContact:
     return _add_contact
+
+
+# The escalation side's fixtures (alerts_factory, alerts_service, escalation_clock): see escalation_harness.py.
+# The delivery side's fixtures (delivery_service, delivery_clock, webhook_receiver, make_notification): see
+# delivery_harness.py.
+from .delivery_harness import (  # noqa: E402, F401
+    delivery_clock,
+    delivery_service,
+    make_notification,
+    webhook_receiver,
+)
+from .escalation_harness import alerts_factory, alerts_service, escalation_clock  # noqa: E402, F401
