@@ -1,0 +1,72 @@
+"""Attendance and fairness reports over a period (期) or a calendar year, per member, team or organisation.
+
+One read, no writes: the people counted and their duties come from the database, the figures from
+``roster.domain.reports``. Paging is by the group's key (member id, team id or organisation id): ``after`` is the
+last key of the previous page. The summary is over everyone the filters select, whatever the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import asyncpg
+
+from roster.context import RosterContext
+from roster.domain.reports import Duty, GroupBy, Person, group, summary, tally
+from roster.store import reports as store
+
+
+class PeriodNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Query:
+    period_id: str | None = None
+    year: int | None = None
+    group_by: GroupBy = GroupBy.MEMBER
+    member_id: str | None = None
+    team_id: str | None = None
+    org_id: str | None = None
+    limit: int = 100
+    after: str | None = None
+
+
+async def attendance_report(conn: asyncpg.Connection, ctx: RosterContext, query: Query) -> dict[str, object]:
+    zone = ctx.zone
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=zone)
+
+    scope: dict[str, object]
+    if query.period_id is not None:
+        period = await store.period(conn, query.period_id)
+        if period is None:
+            raise PeriodNotFound(query.period_id)
+        since, until = midnight(period["starts_on"]), midnight(period["ends_on"] + timedelta(days=1))
+        year = period["starts_on"].year
+        scope = {"period_id": period["period_id"], "name": period["name"], "starts_on": period["starts_on"],
+                 "ends_on": period["ends_on"]}
+    else:
+        year = query.year or ctx.now().astimezone(zone).year
+        since, until = midnight(date(year, 1, 1)), midnight(date(year + 1, 1, 1))
+        scope = {"year": year}
+    year_start = midnight(date(year, 1, 1))
+    people = [Person(r["member_id"], r["name"], r["org_id"], r["team_id"]) for r in await store.people(
+        conn, period_id=query.period_id, since=since, until=until, member_id=query.member_id,
+        team_id=query.team_id, org_id=query.org_id, zone=zone.key)]
+    rows = await store.duties(conn, [p.member_id for p in people], year_start=year_start, until=until)
+    duties = [Duty(r["member_id"], r["shift_id"], r["starts_at"],
+                   in_scope=(r["period_id"] == query.period_id) if query.period_id is not None
+                   else since <= r["starts_at"] < until,
+                   present=r["present"], no_show=r["no_show"]) for r in rows]
+    tallies = tally(people, duties, zone)
+    groups = [g for g in group(tallies, query.group_by) if query.after is None or g.key > query.after]
+    page = groups[:query.limit]
+    return {
+        "scope": {**scope, "cumulative_since": year_start.date(), "group_by": query.group_by.value},
+        "summary": summary(tallies),
+        "items": [g.row(query.group_by) for g in page],
+        "next_after": page[-1].key if len(groups) > query.limit else None,
+    }
