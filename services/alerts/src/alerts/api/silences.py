@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import silences
-from alerts.api.common import JsonBool, Moment, Text, by
+from alerts.api.common import Moment, Text, by
 from alerts.context import Context
 from alerts.domain.access import within_scope
 from alerts.store import silences as store
@@ -67,7 +67,7 @@ async def create_silence(body: SilenceIn, ctx: Context, principal: Manager) -> J
 
 
 @router.get("/silences")
-async def list_silences(ctx: Context, principal: Manager, current: JsonBool = True) -> list[dict[str, Any]]:
+async def list_silences(ctx: Context, principal: Manager, current: bool = True) -> list[dict[str, Any]]:
     """Silences (by default only those not yet over); a scoped supervisor sees those of its scope."""
     async with ctx.runtime.connection() as conn:
         rows = await store.listing(conn, current_only=current, now=ctx.now())
