@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
-from .conftest import Patrol, local
-
 from pingan_shared.clock import FixedClock
+
+from .conftest import Patrol, local
 
 TONIGHT = date(2026, 3, 2)
 AREA = "塘下镇"

@@ -157,3 +157,22 @@ async def attach_scans(conn: asyncpg.Connection, ctx: PatrolContext, scans: Sequ
     if outgoing:
         await enqueue(conn, outgoing)
     return len(attached)
+
+
+async def catch_up(conn: asyncpg.Connection, ctx: PatrolContext, round_id: str) -> int:
+    """Attach the accepted scans that belong in this round's window but are not attached yet."""
+    rows = await conn.fetch(
+        """
+        SELECT s.team_id, s.scan_id, s.checkpoint_id, s.device_time
+        FROM rounds r JOIN round_checkpoints c ON c.round_id = r.id
+        JOIN scans s ON s.checkpoint_id = c.checkpoint_id AND s.team_id = r.team_id
+             AND s.device_time >= r.starts_at AND s.device_time < r.closes_at
+        WHERE r.id = $1
+          AND NOT EXISTS (SELECT 1 FROM round_scans rs WHERE rs.team_id = s.team_id AND rs.scan_id = s.scan_id)
+        """,
+        round_id,
+    )
+    if not rows:
+        return 0
+    return await attach_scans(conn, ctx, [ScanFact(r["team_id"], r["scan_id"], r["checkpoint_id"], r["device_time"])
+                                          for r in rows])

@@ -32,6 +32,9 @@ async def _judge(
     ctx: PatrolContext, conn: asyncpg.Connection, round_id: str,
     rule: Callable[[domain.Round], list[domain.RoundEffect]],
 ) -> None:
+    # Judge by the record of accepted scans, not by how far the rounds consumer has got: scans accepted but not
+    # yet attached (the consumer lags by moments, or was down) are attached first, in the usual lock order.
+    await rounds.catch_up(conn, ctx, round_id)
     found = await store.lock_round(conn, round_id)
     if found is None:
         return
