@@ -1,5 +1,6 @@
 """Delivery of notifications: contacts, the delivery table (an outbox of notifications), channels (webhook,
-e-mail, live stream, per-person inbox), templates. The escalation side calls ``enqueue_notifications``."""
+e-mail, live stream, per-person inbox), templates. The escalation side calls ``enqueue_notifications`` (and
+``notify_live`` for the live stream); ``unreachable_targets`` validates a policy's targets."""
 
 from __future__ import annotations
 
@@ -8,15 +9,30 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
+from alerts.delivery.directory import unreachable_targets
+from alerts.delivery.enqueue import enqueue_notifications
+from alerts.delivery.live import notify_live
+from alerts.delivery.requests import NotificationRequest
+
 if TYPE_CHECKING:
     from alerts.context import AlertsContext
+
+__all__ = ["NotificationRequest", "background_jobs", "enqueue_notifications", "notify_live", "routers",
+           "unreachable_targets"]
 
 
 def routers() -> list[APIRouter]:
     """The delivery side's HTTP routers (contacts, inbox, stream)."""
-    return []
+    from alerts.delivery.api import contacts, inbox, stream
+
+    return [contacts.router, inbox.router, stream.router]
 
 
 def background_jobs(ctx: AlertsContext) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
-    """The delivery side's long-running loops (the delivery worker …), started with the service."""
-    return {}
+    """The delivery side's long-running loops: the delivery worker and the live stream's listener."""
+    from alerts.delivery.live import hub_for
+    from alerts.delivery.metrics import DeliveryMetrics
+    from alerts.delivery.worker import DeliveryWorker
+
+    worker = DeliveryWorker(ctx, DeliveryMetrics.register(ctx.runtime.metrics.registry))
+    return {"alerts-delivery": worker.run, "alerts-live": hub_for(ctx).run}

@@ -16,6 +16,8 @@ import asyncpg
 from alerts.delivery.directory import recipients_for, resolve
 from alerts.delivery.requests import NotificationRequest
 
+WAKE_CHANNEL = "alerts_delivery"
+
 
 def idempotency_key(request: NotificationRequest, channel: str, recipient: str) -> str:
     parts = (request.alert_id, request.event, str(request.step_index), str(request.loop), request.target,
@@ -55,4 +57,8 @@ async def enqueue_notifications(conn: asyncpg.Connection, requests: Sequence[Not
     if not columns[0]:
         return 0
     status = await conn.execute(_INSERT, *columns)
-    return int(status.rsplit(" ", 1)[1])
+    created = int(status.rsplit(" ", 1)[1])
+    if created:
+        # Wakes the delivery workers of every replica when the caller commits (polling covers a lost one).
+        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+    return created

@@ -69,8 +69,10 @@ CREATE TABLE deliveries (
     channel         text NOT NULL CHECK (channel IN ('webhook', 'email', 'inbox', 'stream')),
     link            text,
     due_at          timestamptz NOT NULL,
+    -- pending: not yet in a message; bundled: in a message (its state is the message's); then the message's
+    -- final state is copied here (sent, delivered, failed).
     status          text NOT NULL DEFAULT 'pending'
-                    CHECK (status IN ('pending', 'sending', 'sent', 'delivered', 'failed')),
+                    CHECK (status IN ('pending', 'bundled', 'sent', 'delivered', 'failed')),
     message_id      bigint REFERENCES delivery_messages (id),
     created_at      timestamptz NOT NULL,
     CHECK ((status = 'pending') = (message_id IS NULL))
@@ -89,6 +91,8 @@ CREATE TABLE delivery_attempts (
     detail      text,
     PRIMARY KEY (message_id, attempt)
 );
+-- The per-channel rate limit counts attempts started in the last minute.
+CREATE INDEX delivery_attempts_started ON delivery_attempts (started_at);
 
 CREATE TABLE delivery_dead_letters (
     message_id      bigint PRIMARY KEY REFERENCES delivery_messages (id),

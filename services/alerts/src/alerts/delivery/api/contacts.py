@@ -1,0 +1,86 @@
+"""/v1/contacts: the contacts directory — people, units and role groups with their channels (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import JSONResponse
+
+from alerts.context import Context
+from alerts.delivery import contacts
+from alerts.delivery.contacts import TARGET_PATTERN, ContactIn, ContactRefused, SecretRotationIn
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.errors import ApiError
+from pingan_shared.http.openapi import error_responses
+from pingan_shared.http.security import require_roles
+from pingan_shared.text import StorableStr
+
+router = APIRouter(prefix="/v1", tags=["contacts"])
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+TargetPath = Annotated[StorableStr, Path(pattern=TARGET_PATTERN, max_length=205,
+                                         description="person:<name>, unit:<id> or role:<name>")]
+NOT_FOUND = "联系人不存在 (no such contact)"
+
+_CONTACT_ANSWER = {"description": "The contact (secrets shown by fingerprint only)."}
+
+
+@router.put("/contacts/{target}", response_model=None,
+            responses={200: _CONTACT_ANSWER, 201: _CONTACT_ANSWER, **error_responses(422)})
+async def put_contact(target: TargetPath, contact: ContactIn, ctx: Context, _: Admin) -> JSONResponse:
+    """Create or replace a contact: its channels, and for a role group its members (422 names an unknown
+    member)."""
+    try:
+        async with ctx.runtime.connection() as conn, conn.transaction():
+            outcome = await contacts.put(conn, target, contact, ctx.now())
+            body = await contacts.get(conn, target)
+    except ContactRefused as exc:
+        raise ApiError(422, exc.reason, field=exc.field) from exc
+    return JSONResponse(status_code=201 if outcome is contacts.Outcome.CREATED else 200, content=body)
+
+
+@router.get("/contacts")
+async def list_contacts(
+    ctx: Context, _: Admin,
+    kind: Literal["person", "unit", "role"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[StorableStr | None, Query(max_length=205)] = None,
+) -> dict[str, Any]:
+    async with ctx.runtime.connection() as conn:
+        items = await contacts.page(conn, kind=kind, limit=limit, after=after)
+    return {"items": items, "next_after": items[-1]["target"] if len(items) == limit else None}
+
+
+@router.get("/contacts/{target}", response_model=None)
+async def get_contact(target: TargetPath, ctx: Context, _: Admin) -> dict[str, Any]:
+    async with ctx.runtime.connection() as conn:
+        body = await contacts.get(conn, target)
+    if body is None:
+        raise ApiError(404, NOT_FOUND, field="target")
+    return body
+
+
+@router.delete("/contacts/{target}", status_code=204, response_class=Response)
+async def delete_contact(target: TargetPath, ctx: Context, _: Admin) -> Response:
+    """Remove a contact (and its group memberships). Notifications already queued for it fail."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        removed = await contacts.delete(conn, target)
+    if not removed:
+        raise ApiError(404, NOT_FOUND, field="target")
+    return Response(status_code=204)
+
+
+@router.post("/contacts/{target}/webhook-secret", response_model=None, responses=error_responses(422))
+async def rotate_webhook_secret(target: TargetPath, rotation: SecretRotationIn, ctx: Context,
+                                _: Admin) -> dict[str, Any]:
+    """Rotate the webhook secret: the new one signs from now on; with keep_previous the old one keeps
+    signing too (two signatures per request) until the next rotation."""
+    try:
+        async with ctx.runtime.connection() as conn, conn.transaction():
+            found = await contacts.rotate_secret(conn, target, rotation, ctx.now())
+            body = await contacts.get(conn, target) if found else None
+    except ContactRefused as exc:
+        raise ApiError(422, exc.reason, field=exc.field) from exc
+    if body is None:
+        raise ApiError(404, NOT_FOUND, field="target")
+    return body

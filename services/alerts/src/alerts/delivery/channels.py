@@ -1,0 +1,105 @@
+"""The channels that leave the service: signed webhooks (httpx) and e-mail over SMTP (aiosmtplib).
+
+A send either returns (the receiver took it) or raises ``SendFailed`` with a reason for the timeline; the
+worker decides about retries. Both carry the message's idempotency key, the same on every attempt, so a
+receiver that got an attempt whose answer was lost can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+import aiosmtplib
+import httpx
+
+from alerts.delivery.directory import Contact
+from alerts.delivery.signing import signed_headers
+from alerts.delivery.templates import Rendered
+from alerts.settings import AlertsSettings
+
+
+class SendFailed(Exception):
+    """The channel did not take the message; ``reason`` goes to the timeline and the dead letter."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def webhook_body(idempotency_key: str, recipient: Contact, rendered: Rendered,
+                 notifications: Sequence[Mapping[str, Any]]) -> bytes:
+    """The same bytes on every attempt (no send time inside: that is the signed timestamp header's)."""
+    document = {
+        "idempotency_key": idempotency_key,
+        "recipient": recipient.target,
+        "title": rendered.title,
+        "text": rendered.body,
+        "notifications": list(notifications),
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+class WebhookChannel:
+    def __init__(self, settings: AlertsSettings) -> None:
+        self._timeout = settings.delivery_webhook_timeout_seconds
+        self._client: httpx.AsyncClient | None = None  # made on first use, inside the service's event loop
+
+    async def send(self, recipient: Contact, idempotency_key: str, body: bytes) -> None:
+        if recipient.webhook_url is None or not recipient.webhook_secrets:
+            raise SendFailed("联系人没有可用的 webhook 地址或密钥 (no webhook URL or secret)")
+        # Wall time, not the service clock: the receiver judges freshness by its own real clock.
+        headers = signed_headers(recipient.webhook_secrets, int(time.time()), body, idempotency_key)
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+        try:
+            response = await self._client.post(recipient.webhook_url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise SendFailed(f"webhook {type(exc).__name__}: {exc}"[:500]) from exc
+        if not 200 <= response.status_code < 300:
+            raise SendFailed(f"webhook answered HTTP {response.status_code}: {response.text[:200]}")
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
+def email_message(settings: AlertsSettings, recipient: Contact, idempotency_key: str, rendered: Rendered,
+                  sent_at: Any) -> EmailMessage:
+    """A proper MIME message (UTF-8, encoded-word subject), its Message-ID derived from the idempotency key so
+    that a repeated attempt is recognisably the same message."""
+    assert recipient.email is not None
+    message = EmailMessage()
+    message["Subject"] = rendered.title
+    message["From"] = settings.smtp_from
+    name, addr = parseaddr(recipient.email)
+    message["To"] = Address(display_name=name or recipient.display_name, addr_spec=addr or recipient.email)
+    message["Date"] = format_datetime(sent_at)
+    domain = (parseaddr(settings.smtp_from)[1].rpartition("@")[2] or "pingan-alerts.local")
+    message["Message-ID"] = f"<{idempotency_key}@{domain}>"
+    message["X-Pingan-Idempotency-Key"] = idempotency_key
+    message.set_content(rendered.body, charset="utf-8")
+    return message
+
+
+class EmailChannel:
+    def __init__(self, settings: AlertsSettings) -> None:
+        self._settings = settings
+
+    async def send(self, message: EmailMessage) -> None:
+        settings = self._settings
+        try:
+            await aiosmtplib.send(
+                message, hostname=settings.smtp_host, port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                start_tls=settings.smtp_starttls, timeout=settings.smtp_timeout_seconds,
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise SendFailed(f"smtp {type(exc).__name__}: {exc}"[:500]) from exc

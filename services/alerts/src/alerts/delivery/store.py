@@ -1,0 +1,188 @@
+"""SQL of the delivery tables: bundling due notifications into messages, claiming messages, recording results.
+
+Every claim uses ``FOR UPDATE SKIP LOCKED`` and flips the message to ``sending`` before it commits, so two
+replicas never take the same message; a message left in ``sending`` past its deadline (its sender died) is
+due again for anyone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from alerts.domain.delivery import bundles
+
+_BUNDLE_CANDIDATES = """
+WITH ready AS (
+    SELECT recipient, channel
+      FROM deliveries
+     WHERE message_id IS NULL AND due_at <= $1
+     GROUP BY recipient, channel
+    HAVING min(due_at) <= $2 OR count(*) >= $3
+     ORDER BY min(due_at)
+     LIMIT $4
+)
+SELECT d.id, d.idempotency_key, d.recipient, d.channel, d.due_at
+  FROM deliveries d JOIN ready r ON r.recipient = d.recipient AND r.channel = d.channel
+ WHERE d.message_id IS NULL AND d.due_at <= $1
+ ORDER BY d.recipient, d.channel, d.due_at, d.id
+   FOR UPDATE OF d SKIP LOCKED
+"""
+
+
+def bundle_key(keys: Sequence[str]) -> str:
+    """A single notification keeps its own key; a bundle's key is derived from its members'."""
+    if len(keys) == 1:
+        return keys[0]
+    return "b-" + hashlib.sha256("\x1f".join(sorted(keys)).encode()).hexdigest()[:40]
+
+
+async def bundle_due(conn: asyncpg.Connection, now: datetime, *, window: timedelta, most: int,
+                     groups: int) -> int:
+    """Put due notifications into messages: a (recipient, channel) group is ready once its oldest is due for
+    ``window`` (later ones may join it meanwhile) or it holds ``most``. Returns messages created."""
+    rows = await conn.fetch(_BUNDLE_CANDIDATES, now, now - window, most, groups)
+    grouped: dict[tuple[str, str], list[asyncpg.Record]] = {}
+    for row in rows:
+        grouped.setdefault((row["recipient"], row["channel"]), []).append(row)
+    created = 0
+    for (recipient, channel), members in grouped.items():
+        for bundle in bundles(members, most):
+            message_id = await conn.fetchval(
+                "INSERT INTO delivery_messages (idempotency_key, recipient, channel, status, next_attempt_at,"
+                " first_due_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $4) RETURNING id",
+                bundle_key([m["idempotency_key"] for m in bundle]), recipient, channel, now,
+                min(m["due_at"] for m in bundle))
+            await conn.execute("UPDATE deliveries SET message_id = $1, status = 'bundled' WHERE id = ANY($2)",
+                               message_id, [m["id"] for m in bundle])
+            created += 1
+    return created
+
+
+@dataclass(frozen=True)
+class Claimed:
+    message_id: int
+    idempotency_key: str
+    recipient: str
+    channel: str
+    attempt: int
+    claim_token: uuid.UUID
+    first_due_at: datetime
+    notifications: list[dict[str, Any]]
+
+
+_CANDIDATES = """
+SELECT id, channel, status, attempts
+  FROM delivery_messages
+ WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND sending_deadline <= $1)
+ ORDER BY coalesce(sending_deadline, next_attempt_at), id
+ LIMIT $2
+   FOR UPDATE SKIP LOCKED
+"""
+
+NOTIFICATION_COLUMNS = ("id, idempotency_key, alert_id, dedup_key, kind, severity, summary, unit_id, area, event, "
+                        "step_index, step_label, loop, target, recipient, channel, link, due_at, message_id")
+
+
+async def claim_candidates(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(_CANDIDATES, now, limit)
+
+
+async def lock_channel_budget(conn: asyncpg.Connection, channel: str) -> None:
+    """Serialises the rate-limit count of one channel across replicas until this transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('alerts.delivery.rate:' || $1))", channel)
+
+
+async def started_since(conn: asyncpg.Connection, channel: str, since: datetime) -> int:
+    value = await conn.fetchval(
+        "SELECT count(*) FROM delivery_attempts a JOIN delivery_messages m ON m.id = a.message_id"
+        " WHERE m.channel = $1 AND a.started_at > $2", channel, since)
+    return int(value)
+
+
+async def take_back(conn: asyncpg.Connection, message_ids: Sequence[int], now: datetime) -> None:
+    """The attempts of messages found in ``sending`` past their deadline end as taken back."""
+    await conn.execute(
+        "UPDATE delivery_attempts a SET finished_at = $2, outcome = 'taken-back',"
+        " detail = 'still sending at its deadline; taken back' FROM delivery_messages m"
+        " WHERE m.id = a.message_id AND a.message_id = ANY($1) AND a.attempt = m.attempts AND a.outcome IS NULL",
+        list(message_ids), now)
+
+
+async def mark_sending(conn: asyncpg.Connection, message_ids: Sequence[int], now: datetime,
+                       deadline: datetime, *, new_attempt: bool = True) -> list[Claimed]:
+    """Claim the messages: ``sending`` until ``deadline`` under a fresh claim token, as a new attempt (or, for
+    a message only to be failed, under its last attempt)."""
+    rows = await conn.fetch(
+        "UPDATE delivery_messages SET status = 'sending', attempts = attempts + $3::int, sending_deadline = $2,"
+        " claim_token = gen_random_uuid() WHERE id = ANY($1)"
+        " RETURNING id, idempotency_key, recipient, channel, attempts, claim_token, first_due_at",
+        list(message_ids), deadline, 1 if new_attempt else 0)
+    if not rows:
+        return []
+    if new_attempt:
+        await conn.executemany(
+            "INSERT INTO delivery_attempts (message_id, attempt, started_at) VALUES ($1, $2, $3)",
+            [(r["id"], r["attempts"], now) for r in rows])
+    notifications = await conn.fetch(
+        f"SELECT {NOTIFICATION_COLUMNS} FROM deliveries WHERE message_id = ANY($1) ORDER BY due_at, id",
+        [r["id"] for r in rows])
+    by_message: dict[int, list[dict[str, Any]]] = {}
+    for n in notifications:
+        by_message.setdefault(n["message_id"], []).append(dict(n))
+    return [
+        Claimed(message_id=r["id"], idempotency_key=r["idempotency_key"], recipient=r["recipient"],
+                channel=r["channel"], attempt=r["attempts"], claim_token=r["claim_token"],
+                first_due_at=r["first_due_at"], notifications=by_message.get(r["id"], []))
+        for r in rows
+    ]
+
+
+async def release_claim(conn: asyncpg.Connection, claimed: Claimed, *, status: str, now: datetime,
+                        next_attempt_at: datetime | None = None, error: str | None = None) -> bool:
+    """End the claim if it is still ours (a claim taken back after its deadline is not): the message goes to
+    ``status``. Returns False when the claim was no longer ours and nothing changed."""
+    final = status in ("sent", "delivered", "failed")
+    changed = await conn.fetchval(
+        "UPDATE delivery_messages SET status = $3, sending_deadline = NULL, claim_token = NULL,"
+        " next_attempt_at = coalesce($4, next_attempt_at), last_error = coalesce($5, last_error),"
+        " finished_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE NULL END"
+        " WHERE id = $1 AND claim_token = $2 AND status = 'sending' RETURNING id",
+        claimed.message_id, claimed.claim_token, status, next_attempt_at, error, final, now)
+    if changed is None:
+        return False
+    if final:
+        await conn.execute("UPDATE deliveries SET status = $2 WHERE message_id = $1", claimed.message_id, status)
+    return True
+
+
+async def finish_attempt(conn: asyncpg.Connection, claimed: Claimed, now: datetime, outcome: str,
+                         detail: str | None) -> None:
+    """The attempt's result; an attempt already ended (taken back) keeps what it said."""
+    await conn.execute(
+        "UPDATE delivery_attempts SET finished_at = $3, outcome = $4, detail = $5"
+        " WHERE message_id = $1 AND attempt = $2 AND outcome IS NULL", claimed.message_id, claimed.attempt, now,
+        outcome, detail)
+
+
+async def dead_letter(conn: asyncpg.Connection, claimed: Claimed, reason: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO delivery_dead_letters (message_id, idempotency_key, recipient, channel, attempts, last_error,"
+        " alert_ids, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id) DO NOTHING",
+        claimed.message_id, claimed.idempotency_key, claimed.recipient, claimed.channel, claimed.attempt, reason,
+        sorted({n["alert_id"] for n in claimed.notifications}), now)
+
+
+async def add_to_inbox(conn: asyncpg.Connection, claimed: Claimed, owner: str, title: str, body: str,
+                       now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO inbox_messages (message_id, recipient, owner, title, body, alert_ids, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING",
+        claimed.message_id, claimed.recipient, owner, title, body,
+        list(dict.fromkeys(n["alert_id"] for n in claimed.notifications)), now)
