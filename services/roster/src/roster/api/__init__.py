@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from roster.api import attendance, members, programmes
+from roster.api import attendance, calendar, members, programmes, reports, shifts, solving, swaps
 
 ROUTERS: list[APIRouter] = [
     attendance.router,
+    reports.router,
+    calendar.router,
     members.router,
     programmes.router,
+    solving.router,
+    shifts.router,
+    swaps.router,
 ]
