@@ -4,9 +4,9 @@ A background loop (``runtime.background["alerts-auditor"]``) runs every ``ALERTS
 looks for
 
 * ``stalled``: an unresolved alert whose next escalation (or reminder) is due by more than
-  ``ALERTS_AUDITOR_STALL_BOUND_SECONDS`` yet has not fired. If its timer is missing, cancelled or failed, the
-  auditor re-arms it (fires it: the timer runner takes it at once); if the timer is pending, the runner itself
-  is behind or down, and the alert is reported;
+  ``ALERTS_AUDITOR_STALL_BOUND_SECONDS`` yet has not fired. If its timer is missing, cancelled, failed or armed
+  for later than the alert says, the auditor re-arms it (the timer runner fires it at once; the timeline says
+  ``auditor-rearmed``); if the timer is pending and due, the runner itself is behind or down: reported;
 * ``leading_nowhere``: an unresolved alert whose frozen policy reaches nobody (no policy for its kind, or a step
   left without targets);
 
@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import Gauge
 
+from alerts import timeline
 from alerts.context import AlertsContext
 from alerts.domain.policy import Policy, leads_nowhere
 from alerts.store.alerts import ALERT_DUE
@@ -60,10 +61,13 @@ async def stalled(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -
     findings = []
     for row in rows:
         due = min(t for t in (row["next_escalation_at"], row["next_reminder_at"]) if t is not None)
-        repaired = row["timer_status"] != "pending"
+        # The alert's timer gone (cancelled, failed, never armed) or pointing later than the alert's due moment:
+        # arm it so the runner fires it now. A pending timer due in time means the runner is behind: report.
+        repaired = row["timer_status"] != "pending" or row["timer_due_at"] > due
         if repaired:
-            # the alert's timer is gone (cancelled, failed, never armed): arm it so the runner fires it now
             await schedule(conn, ALERT_DUE, row["id"], due)
+            await timeline.record(conn, row["id"], "auditor-rearmed", now, {
+                "due_at": due.isoformat(), "timer": row["timer_status"] or "missing"})
         findings.append({
             "alert_id": row["id"], "dedup_key": row["dedup_key"], "status": row["status"],
             "step": row["current_step"], "loop": row["loop"], "due_at": due.isoformat(),
