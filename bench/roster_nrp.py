@@ -117,8 +117,9 @@ def synthetic(spec: str, args: argparse.Namespace) -> None:
     built = RosterModel(problem)
     build_s = time.monotonic() - started
     proto = built.model.proto
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     say(f"{instance.name}: model built in {build_s:.1f} s: {len(proto.variables)} variables, "
-        f"{len(proto.constraints)} constraints, peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        f"{len(proto.constraints)} constraints, peak memory {peak_mb:.0f} MB")
     if args.time_limit > 0:
         report, _ = progress_printer(instance.name)
         ours = solve(problem, time_limit_s=args.time_limit, workers=args.workers, on_progress=report)  # type: ignore[arg-type]

@@ -24,7 +24,8 @@ def generate(days: int, staff: int, shifts: int, *, seed: int = 0) -> str:
         lines.append(f"{person},{max_shifts},{weeks * 2400},{weeks * 1800},5,2,2,{max(1, weeks // 2)}")
     lines += ["", "SECTION_DAYS_OFF"]
     for person in people:
-        lines.append(",".join([person] + [str(d) for d in sorted(rng.sample(range(days), k=min(days, 2 + days // 14)))]))
+        off = sorted(rng.sample(range(days), k=min(days, 2 + days // 14)))
+        lines.append(",".join([person] + [str(d) for d in off]))
     lines += ["", "SECTION_SHIFT_ON_REQUESTS"]
     for person in people:
         for _ in range(days // 7):

@@ -503,8 +503,19 @@ class _ProgressReporter(cp_model.CpSolverSolutionCallback):
 
 
 def solver_parameters(solver: cp_model.CpSolver, time_limit_s: float, workers: int) -> None:
-    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
-    solver.parameters.num_workers = max(1, workers)
+    """Time limit and workers. On two workers CP-SAT runs one full-problem search beside the interleaved LNS
+    and local search; the default one (``default_lp``) leaves the cover objective's bound near the trivial LP
+    value (208 against an optimum of 828 on Curtois 2 after 20 s), while the full linear relaxation with its
+    cuts (``max_lp``) proves instances 1–3 optimal in 1–3 s and closes most of the gap on the rest. So the
+    full-problem worker is ``max_lp``."""
+    params = solver.parameters
+    params.max_time_in_seconds = max(0.01, time_limit_s)
+    params.num_workers = max(1, workers)
+    if workers <= 1:
+        params.linearization_level = 2
+    else:
+        params.ignore_subsolvers.extend(["default_lp", "fixed", "no_lp"])
+        params.extra_subsolvers.append("max_lp")
 
 
 def solve(

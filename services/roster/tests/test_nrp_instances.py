@@ -1,0 +1,111 @@
+"""The Curtois benchmark: the loader reads every instance completely, the solver reaches a small instance's
+proven optimum, the reference model agrees with the solver's roster (and rejects a broken one), and a model
+of the benchmark's largest size builds fast."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from roster.nrp import load, parse, reference, to_problem
+from roster.nrp.synthetic import generate
+from roster.solver import Assignment, Cover, MinConsecutive, Request, Status, Unavailable, solve
+from roster.solver.engine import RosterModel
+
+NRP = Path("/work/shared/benchmarks/nrp")
+
+
+def readme_table() -> dict[str, tuple[int, int, int, int]]:
+    cells = r"\s*(\d+)\s*\|" * 5
+    rows = re.findall(r"^\|" + cells, (NRP / "README.md").read_text(), re.M)
+    return {f"Instance{n}": (int(d), int(s), int(st), int(best)) for n, d, s, st, best in rows}
+
+
+def count_rows(text: str, section: str) -> int:
+    body = text.split(section, 1)[1].split("SECTION_", 1)[0]
+    return sum(1 for line in body.splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+@pytest.mark.parametrize("number", range(1, 11))
+def test_the_loader_reads_every_section_of_every_instance(number: int) -> None:
+    path = NRP / f"Instance{number}.txt"
+    text = path.read_text()
+    instance = load(path)
+    days, shift_types, staff, _ = readme_table()[instance.name]
+    assert (instance.horizon, len(instance.shifts), len(instance.staff)) == (days, shift_types, staff)
+    assert len(instance.on_requests) == count_rows(text, "SECTION_SHIFT_ON_REQUESTS")
+    assert len(instance.off_requests) == count_rows(text, "SECTION_SHIFT_OFF_REQUESTS")
+    assert len(instance.cover) == count_rows(text, "SECTION_COVER")
+    assert len(instance.days_off) == count_rows(text, "SECTION_DAYS_OFF")
+    for person in instance.staff:
+        assert set(person.max_shifts) == {s.id for s in instance.shifts}
+    problem = to_problem(instance)
+    assert sum(isinstance(r, Cover) for r in problem.rules) == len(instance.cover)
+    assert sum(isinstance(r, Request) for r in problem.rules) == len(instance.on_requests) + len(instance.off_requests)
+    assert sum(isinstance(r, Unavailable) for r in problem.rules) == sum(len(v) for v in instance.days_off.values())
+    assert sum(isinstance(r, MinConsecutive) for r in problem.rules) == staff
+
+
+def test_a_shift_line_keeps_its_forbidden_successors() -> None:
+    instance = load(NRP / "Instance10.txt")
+    night = next(s for s in instance.shifts if s.id == "N")
+    assert (night.minutes, night.cannot_follow) == (600, ("E", "d1", "d2", "L"))
+    assert next(s for s in instance.shifts if s.id == "E").cannot_follow == ()
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_small_instances_reach_their_proven_optimum(number: int) -> None:
+    instance = load(NRP / f"Instance{number}.txt")
+    best = readme_table()[instance.name][3]
+    solution = solve(to_problem(instance), time_limit_s=30)
+    assert solution.status == Status.OPTIMAL
+    assert solution.objective == best
+    assert solution.best_bound == best
+
+
+def test_the_reference_model_agrees_with_a_solved_roster_and_rejects_a_broken_one() -> None:
+    instance = load(NRP / "Instance2.txt")
+    solution = solve(to_problem(instance), time_limit_s=30)
+    verdict = reference.check(instance, solution.assignments)
+    assert verdict.feasible and verdict.objective == solution.objective
+    # A shift on someone's day off breaks a hard rule the reference model states on its own.
+    person, day = next((p, d) for p, days in instance.days_off.items() for d in days)
+    roster = tuple(a for a in solution.assignments if (a.person, a.day) != (person, day))
+    assert not reference.check(instance, (*roster, Assignment(person, day, instance.shifts[0].id))).feasible
+    # Dropping a shift keeps the roster feasible or not, but the reference's cost is its own count, not ours.
+    shorter = solution.assignments[1:]
+    again = reference.check(instance, shorter)
+    if again.feasible:
+        assert again.objective != solution.objective
+
+
+def test_the_reference_model_matches_cpmpys_own_model_of_the_format() -> None:
+    from cpmpy.tools.io.nurserostering import _model_nurserostering, parse_scheduling_period
+
+    path = NRP / "Instance3.txt"
+    instance = load(path)
+    solution = solve(to_problem(instance), time_limit_s=30)
+    theirs, view = _model_nurserostering(**parse_scheduling_period(str(path)))
+    code = {s.id: i + 1 for i, s in enumerate(instance.shifts)}
+    row = {s.id: i for i, s in enumerate(instance.staff)}
+    values = [[0] * instance.horizon for _ in instance.staff]
+    for a in solution.assignments:
+        values[row[a.person]][a.day] = code[a.shift]
+    for i, line in enumerate(values):
+        for d, value in enumerate(line):
+            theirs += view[i, d] == value
+    assert theirs.solve("ortools", time_limit=20)
+    assert theirs.objective_value() == solution.objective == reference.check(instance, solution.assignments).objective
+
+
+def test_a_model_of_the_largest_benchmark_size_builds_fast() -> None:
+    instance = parse(generate(364, 150, 32, seed=1), name="synthetic")
+    problem = to_problem(instance)
+    started = time.monotonic()
+    built = RosterModel(problem)
+    elapsed = time.monotonic() - started
+    assert len(built.model.proto.variables) > 150 * 364
+    assert elapsed < 20, f"building 364 days × 150 staff × 32 shift types took {elapsed:.1f} s"
