@@ -34,7 +34,7 @@ from pingan_shared.events.factory import EventFactory
 from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, running_service
+from pingan_stack.testing import bearer, eventually, read_topic, running_service
 
 START = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)  # 09:00 in Ruian
 OVERDUE = "inspection.task-overdue"
@@ -266,3 +266,17 @@ def escalation_clock() -> FixedClock:
 @pytest.fixture
 async def alerts_service(alerts_factory: AlertsFactory, escalation_clock: FixedClock) -> Alerts:
     return await alerts_factory(escalation_clock)
+
+
+async def read_dead_letters(alerts: Alerts, *, at_least: int) -> list[dict[str, Any]]:
+    """The records on the service's dead-letter topic (envelopes as dicts), once at least ``at_least`` arrived and
+    the relay has published everything (so no more are coming)."""
+
+    async def drained() -> bool:
+        async with alerts.db() as conn:
+            return bool(await conn.fetchval("SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL"))
+
+    await alerts.until(drained, "the outbox drained")
+    records = await read_topic(alerts.platform.kafka_bootstrap_servers, alerts.platform.topic("deadletter.alerts"),
+                               expected=at_least)
+    return [json.loads(r.value) for r in records]  # type: ignore[attr-defined]
