@@ -279,4 +279,4 @@ async def read_dead_letters(alerts: Alerts, *, at_least: int) -> list[dict[str, 
     await alerts.until(drained, "the outbox drained")
     records = await read_topic(alerts.platform.kafka_bootstrap_servers, alerts.platform.topic("deadletter.alerts"),
                                expected=at_least)
-    return [json.loads(r.value) for r in records]  # type: ignore[attr-defined]
+    return [json.loads(r.value) for r in records]
