@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from aiohttp import web
 
 from alerts.bootstrap import bootstrap
@@ -181,3 +183,44 @@ def notification(target: str, channels: tuple[str, ...], **changes: Any) -> Noti
 @pytest.fixture
 def make_notification() -> Callable[..., NotificationRequest]:
     return notification
+
+
+@contextlib.asynccontextmanager
+async def serving_on_loopback(harness: DeliveryHarness) -> AsyncIterator[str]:
+    """The harness's app over real HTTP on 127.0.0.1 (port chosen by the OS), for what an in-process transport
+    cannot do (a stream read while it is open). The runtime is the harness's: no second lifespan."""
+    config = uvicorn.Config(harness.service.app, host="127.0.0.1", port=0, lifespan="off", log_config=None,
+                            access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: _started(server), timeout=10, interval=0.02, what="uvicorn started")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def _started(server: uvicorn.Server) -> bool:
+    return bool(server.started)
+
+
+class SseReader:
+    """Reads ``event:``/``data:`` pairs off an open Server-Sent-Events response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._lines = response.aiter_lines()
+
+    async def next_event(self, timeout: float = 10) -> tuple[str, Any]:
+        async def read() -> tuple[str, Any]:
+            event, data = "message", ""
+            async for line in self._lines:
+                if line.startswith("event:"):
+                    event = line.removeprefix("event:").strip()
+                elif line.startswith("data:"):
+                    data += line.removeprefix("data:").strip()
+                elif line == "" and data:
+                    return event, json.loads(data)
+            raise AssertionError("the stream ended")
+        return await asyncio.wait_for(read(), timeout)

@@ -23,7 +23,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.envelopes: list[Envelope] = []
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 

@@ -118,7 +118,7 @@ async def test_exhausted_retries_fail_with_a_dead_letter_and_an_event(
 
     topic = alerts.ctx.runtime.platform.topic(TOPIC_ALERTS)
     records = await read_topic(alerts.ctx.runtime.platform.kafka_bootstrap_servers, topic, expected=1)
-    failed = [json.loads(r.value) for r in records]  # type: ignore[attr-defined]
+    failed = [json.loads(r.value) for r in records]
     assert [(e["type"], e["key"]) for e in failed] == [("alerts.delivery-failed", "inspection:task:t-1:overdue")]
     payload = failed[0]["payload"]
     assert payload["recipient"] == "person:张三" and payload["channel"] == "webhook" and payload["attempts"] == 3
