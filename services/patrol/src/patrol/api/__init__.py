@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from patrol.api import checkpoints, plans, rounds, routes, scans
+from patrol.api import checkpoints, imports, plans, rounds, routes, scans
 
 ROUTERS: list[APIRouter] = [
     checkpoints.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     routes.router,
     plans.router,
     rounds.router,
+    imports.router,
 ]

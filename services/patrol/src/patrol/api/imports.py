@@ -1,0 +1,89 @@
+"""/v1/import: checkpoints and routes in bulk (organisers, admins), JSON or CSV, each row answered on its own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from patrol import imports
+from patrol.context import Context
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.body import parse_json_body
+from pingan_shared.http.errors import ApiError
+from pingan_shared.http.openapi import ErrorBody, FieldError, error_response
+from pingan_shared.http.security import require_roles
+
+router = APIRouter(prefix="/v1", tags=["import"])
+Editor = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))]
+CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
+
+
+class ImportedRow(BaseModel):
+    where: str
+    id: str | None
+    status: str
+    version: int | None = None
+    errors: list[FieldError] | None = None
+
+
+class ImportReport(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rows: list[ImportedRow]
+
+
+class ImportErrorReport(ErrorBody, ImportReport):
+    """Some rows rejected: the error shape (each field prefixed by its row) and the per-row report together."""
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": ImportReport, "description": "Every row created, updated (a new route version) or unchanged."},
+    400: error_response(400, "Not JSON, or a CSV that is not UTF-8, holds NUL bytes or whose header names neither "
+                             "checkpoints (id,tag,name,…) nor routes (id,name,checkpoint_ids,…)."),
+    413: error_response(413, "More rows than PATROL_MAX_IMPORT_ROWS, or a body over the byte limit."),
+    422: error_response(422, "Some rows were rejected (the others were imported): each error names its row and field.",
+                        model=ImportErrorReport),
+}
+
+
+def _request_body() -> dict[str, Any]:
+    schema = imports.ImportDocument.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "object", "properties": {
+            "checkpoints": {"type": "array", "items": {"type": "object"}},
+            "routes": {"type": "array", "items": {"type": "object"}}}, "additionalProperties": False}},
+        "text/csv": {"schema": {"type": "string"}, "example": "id,tag,name,area\nCP-1,nfc-1,罗凤街口,塘下镇\n"},
+    }}}
+
+
+@router.post("/import", response_model=None, responses=RESPONSES, openapi_extra=_request_body())
+async def import_document(request: Request, ctx: Context, _: Editor) -> JSONResponse:
+    """Checkpoints and routes from ``{"checkpoints": [...], "routes": [...]}`` or a CSV file whose header says which
+    (routes list their checkpoint ids separated by ``|``). A route already there with other content gets a new
+    version. Answers 200 when every row went in, else 422 with each rejected row's errors (the good rows are in)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    max_rows = ctx.settings.max_import_rows
+    try:
+        if media in CSV_TYPES:
+            checkpoints, routes = imports.read_csv(raw, max_rows=max_rows)
+        else:
+            checkpoints, routes = imports.read_json(parse_json_body(raw), max_rows=max_rows)
+    except imports.NotImportable as exc:
+        status = 413 if "at most" in str(exc) else 400
+        raise ApiError(status, str(exc), field="(body)") from exc
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        report = await imports.import_rows(conn, ctx, checkpoints, routes)
+    body = report.as_dict()
+    rejected = body["rejected"]
+    if rejected:
+        return JSONResponse(status_code=422, content={
+            "detail": f"{rejected} 行未导入 ({rejected} of {len(report.rows)} rows rejected)",
+            "errors": report.errors(), **body})
+    return JSONResponse(status_code=200, content=body)

@@ -1,0 +1,205 @@
+"""Bulk import of checkpoints and routes, from JSON (``{"checkpoints": [...], "routes": [...]}``) or CSV (the
+header says which: ``id,tag,name,…`` for checkpoints, ``id,name,checkpoint_ids,…`` for routes, the ids of a
+route separated by ``|``). One transaction; each row answered on its own (created, updated, unchanged or
+rejected with its errors) — a bad row never sinks the others, each runs in its own savepoint. Checkpoints go
+first, so a route may name checkpoints of the same document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, Field, ValidationError
+
+from patrol import routes
+from patrol.context import PatrolContext
+from patrol.domain.checkpoints import CheckpointIn
+from patrol.domain.routes import NewRouteIn, RouteIn
+from pingan_shared.text import StorableStr, echoable
+
+CHECKPOINT_COLUMNS = ("id", "tag", "name")
+ROUTE_COLUMNS = ("id", "name", "checkpoint_ids")
+_NUMBERS = ("latitude", "longitude", "radius_m")
+_TRUE = {"true", "1", "yes", "y", "是", "有序"}
+_FALSE = {"false", "0", "no", "n", "否", "无序", ""}
+
+
+class CheckpointRow(CheckpointIn):
+    """A checkpoint as imported: a registration plus its township or area (镇街)."""
+
+    area: StorableStr | None = Field(default=None, max_length=200, description="township or area (镇街)")
+
+
+class NotImportable(ValueError):
+    """The document as a whole cannot be read (not JSON or CSV of a known header, too many rows)."""
+
+
+@dataclass
+class ImportReport:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r["status"] == status)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.count("created"), "updated": self.count("updated"),
+                "unchanged": self.count("unchanged"), "rejected": self.count("rejected"), "rows": self.rows}
+
+    def errors(self) -> list[dict[str, str]]:
+        """Every rejected row's errors, each field prefixed with where the row is (``checkpoints[2].latitude``,
+        ``line 4: latitude``)."""
+        return [{"field": f"{r['where']}.{e['field']}" if r["where"][0] != "l" else f"{r['where']}: {e['field']}",
+                 "reason": e["reason"]} for r in self.rows if r["status"] == "rejected" for e in r["errors"]]
+
+
+def read_json(document: Any, *, max_rows: int) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """(where, row) lists of checkpoints and routes from a JSON document."""
+    if not isinstance(document, dict) or not set(document) <= {"checkpoints", "routes"} or not document:
+        raise NotImportable('expected {"checkpoints": [...], "routes": [...]} (either may be left out)')
+    found: dict[str, list[tuple[str, Any]]] = {}
+    for kind in ("checkpoints", "routes"):
+        items = document.get(kind, [])
+        if not isinstance(items, list):
+            raise NotImportable(f"{kind} must be a list")
+        found[kind] = [(f"{kind}[{i}]", item) for i, item in enumerate(items)]
+    if len(found["checkpoints"]) + len(found["routes"]) > max_rows:
+        raise NotImportable(f"at most {max_rows} rows per import")
+    return found["checkpoints"], found["routes"]
+
+
+def read_csv(raw: bytes, *, max_rows: int) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotImportable(f"CSV 须为 UTF-8 编码 (not UTF-8: {exc.reason} at byte {exc.start})") from exc
+    if "\x00" in text:
+        raise NotImportable("CSV 含有空字符 (the file holds NUL bytes)")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise NotImportable("CSV 为空，缺少表头 (empty: expected a header)") from None
+    except csv.Error as exc:
+        raise NotImportable(f"无法解析 CSV (not CSV: {exc})") from exc
+    if all(c in header for c in ROUTE_COLUMNS):
+        kind = "routes"
+    elif all(c in header for c in CHECKPOINT_COLUMNS):
+        kind = "checkpoints"
+    else:
+        raise NotImportable("CSV 表头须为检查点 (id,tag,name,…) 或路线 (id,name,checkpoint_ids,…)")
+    rows: list[tuple[str, Any]] = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if len(rows) >= max_rows:
+                raise NotImportable(f"CSV 行数超过上限 {max_rows} (at most {max_rows} rows per import)")
+            where = f"line {reader.line_num}"
+            if len(values) != len(header):
+                rows.append((where, _Malformed(f"该行有 {len(values)} 个字段，表头有 {len(header)} 个 "
+                                               f"({len(values)} fields, the header has {len(header)})")))
+                continue
+            rows.append((where, _from_csv(kind, dict(zip(header, values, strict=True)))))
+    except csv.Error as exc:
+        raise NotImportable(f"无法解析 CSV 第 {reader.line_num} 行 (not CSV: {exc})") from exc
+    return (rows, []) if kind == "checkpoints" else ([], rows)
+
+
+@dataclass(frozen=True)
+class _Malformed:
+    reason: str
+
+
+def _from_csv(kind: str, row: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v.strip() for k, v in row.items() if v.strip() != ""}
+    if kind == "checkpoints":
+        for name in _NUMBERS:
+            if name in out:
+                with contextlib.suppress(ValueError):  # left as text: the model names the field
+                    out[name] = float(out[name])
+        return out
+    if "checkpoint_ids" in out:
+        out["checkpoint_ids"] = [c.strip() for c in out["checkpoint_ids"].split("|") if c.strip()]
+    ordered = row.get("ordered", "").strip().lower()
+    if ordered in _TRUE:
+        out["ordered"] = True
+    elif ordered in _FALSE:
+        out.pop("ordered", None)
+    return out
+
+
+def _rejected(where: str, row_id: Any, errors: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"where": where, "id": row_id if isinstance(row_id, str) else None, "status": "rejected",
+            "errors": [{"field": f, "reason": echoable(r)} for f, r in errors]}
+
+
+def _validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    return [(".".join(str(p) for p in e["loc"]) or "(row)", e["msg"]) for e in exc.errors()]
+
+
+async def _import_checkpoint(conn: asyncpg.Connection, where: str, item: Any) -> dict[str, Any]:
+    row_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(item, _Malformed):
+        return _rejected(where, None, [("(row)", item.reason)])
+    try:
+        checkpoint = CheckpointRow.model_validate(item)
+    except ValidationError as exc:
+        return _rejected(where, row_id, _validation_errors(exc))
+    values = checkpoint.model_dump(mode="json")
+    columns = list(values)  # every field is a column of checkpoints (the registration's and the area)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    inserted = await conn.fetchval(
+        f"INSERT INTO checkpoints ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING 1",
+        *values.values(),
+    )
+    if inserted:
+        return {"where": where, "id": checkpoint.id, "status": "created"}
+    stored = await conn.fetchrow(f"SELECT {', '.join(columns)} FROM checkpoints WHERE id = $1", checkpoint.id)
+    if stored is not None and dict(stored) == values:
+        return {"where": where, "id": checkpoint.id, "status": "unchanged"}
+    clash = "id" if stored is not None else "tag"
+    return _rejected(where, checkpoint.id, [(clash, f"该{clash}已用于内容不同的检查点 (a different checkpoint "
+                                                    f"already has this {clash})")])
+
+
+async def _import_route(conn: asyncpg.Connection, ctx: PatrolContext, where: str, item: Any) -> dict[str, Any]:
+    row_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(item, _Malformed):
+        return _rejected(where, None, [("(row)", item.reason)])
+    try:
+        route = NewRouteIn.model_validate(item)
+    except ValidationError as exc:
+        return _rejected(where, row_id, _validation_errors(exc))
+    try:
+        saved = await routes.save_route(conn, ctx, route.id, RouteIn(**route.model_dump(exclude={"id"})))
+    except routes.RouteRefused as refused:
+        return _rejected(where, route.id, [(refused.field, refused.detail)])
+    status = {routes.Outcome.CREATED: "created", routes.Outcome.NEW_VERSION: "updated",
+              routes.Outcome.UNCHANGED: "unchanged"}[saved.outcome]
+    return {"where": where, "id": route.id, "status": status, "version": saved.route.version}
+
+
+async def import_rows(
+    conn: asyncpg.Connection, ctx: PatrolContext, checkpoints: list[tuple[str, Any]], route_rows: list[tuple[str, Any]]
+) -> ImportReport:
+    """Each row in its own savepoint of the caller's transaction; checkpoints before routes."""
+    report = ImportReport()
+    for where, item in checkpoints:
+        async with conn.transaction():
+            report.rows.append(await _import_checkpoint(conn, where, item))
+    for where, item in route_rows:
+        async with conn.transaction():
+            report.rows.append(await _import_route(conn, ctx, where, item))
+    return report
+
+
+class ImportDocument(BaseModel):
+    """The JSON form of an import (documented in the OpenAPI; the route reads the raw body)."""
+
+    checkpoints: list[CheckpointRow] = Field(default_factory=list)
+    routes: list[NewRouteIn] = Field(default_factory=list)

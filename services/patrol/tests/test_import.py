@@ -1,0 +1,77 @@
+"""Bulk import of checkpoints and routes over HTTP (JSON and CSV), each row answered on its own."""
+
+from __future__ import annotations
+
+from .conftest import Patrol
+
+CHECKPOINTS_CSV = """id,tag,name,latitude,longitude,radius_m,area
+CP-1,nfc-1,塘下镇罗凤街口,27.83,120.62,40,塘下镇
+CP-2,nfc-2,塘下镇菜市场,,,,塘下镇
+CP-3,nfc-3,塘下镇中心小学,北纬27度,120.6,30,塘下镇
+CP-4,nfc-4,多余的字段,27.8,120.6,30,塘下镇,extra
+"""
+
+ROUTES_CSV = """id,name,area,ordered,checkpoint_ids
+R-1,塘下镇夜巡一线,塘下镇,是,CP-1|CP-2
+R-2,塘下镇夜巡二线,塘下镇,否,CP-2|CP-404
+"""
+
+
+async def post_csv(patrol: Patrol, text: str) -> tuple[int, dict]:
+    response = await patrol.client.post("/v1/import", content=text.encode(), headers={
+        **patrol.organiser, "Content-Type": "text/csv; charset=utf-8"})
+    return response.status_code, response.json()
+
+
+async def test_csv_rows_are_answered_one_by_one_and_bad_rows_named(patrol: Patrol) -> None:
+    status, body = await post_csv(patrol, CHECKPOINTS_CSV)
+    assert status == 422
+    assert [(r["id"], r["status"]) for r in body["rows"]] == [
+        ("CP-1", "created"), ("CP-2", "created"), ("CP-3", "rejected"), (None, "rejected")]
+    fields = [e["field"] for e in body["errors"]]
+    assert fields == ["line 4: latitude", "line 5: (row)"], body["errors"]
+    assert "2 of 4" in body["detail"]
+
+    status, body = await post_csv(patrol, ROUTES_CSV)
+    assert status == 422
+    assert [(r["id"], r["status"]) for r in body["rows"]] == [("R-1", "created"), ("R-2", "rejected")]
+    assert "CP-404" in body["errors"][0]["reason"] and body["errors"][0]["field"] == "line 3: checkpoint_ids"
+    route = await patrol.ok("GET", "/v1/routes/R-1", patrol.organiser, expect=200)
+    assert (route["ordered"], route["checkpoint_ids"], route["area"]) == (True, ["CP-1", "CP-2"], "塘下镇")
+    async with patrol.db() as conn:
+        assert await conn.fetchval("SELECT area FROM checkpoints WHERE id = 'CP-2'") == "塘下镇"
+
+    # the same file again changes nothing; an edited route gets version 2 (published again)
+    status, body = await post_csv(patrol, ROUTES_CSV.replace("CP-404", "CP-1"))
+    assert status == 200 and [r["status"] for r in body["rows"]] == ["unchanged", "created"]
+    status, body = await post_csv(patrol, "id,name,checkpoint_ids\nR-1,塘下镇夜巡一线（改）,CP-2|CP-1\n")
+    assert status == 200 and body["rows"][0] | {"where": None} == {
+        "where": None, "id": "R-1", "status": "updated", "version": 2}
+    published = [(e["payload"]["route_id"], e["payload"]["version"]) for e in await patrol.outbox(
+        "patrol.route-published")]
+    assert published == [("R-1", 1), ("R-2", 1), ("R-1", 2)]
+
+
+async def test_json_import_and_whole_document_refusals(patrol: Patrol) -> None:
+    document = {
+        "checkpoints": [{"id": "CP-1", "tag": "nfc-1", "name": "罗凤街口", "area": "塘下镇"},
+                        {"id": "CP-2", "tag": "nfc-2", "name": "菜市场", "latitude": 27.8}],
+        "routes": [{"id": "R-1", "name": "一线", "checkpoint_ids": ["CP-1"]}],
+    }
+    response = await patrol.client.post("/v1/import", json=document, headers=patrol.organiser)
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [e["field"] for e in errors] == ["checkpoints[1].(row)"], errors
+    assert "latitude and longitude go together" in errors[0]["reason"]
+    assert [r["status"] for r in response.json()["rows"]] == ["created", "rejected", "created"]
+
+    unknown_header = await patrol.client.post("/v1/import", content=b"a,b\n1,2\n", headers={
+        **patrol.organiser, "Content-Type": "text/csv"})
+    assert unknown_header.status_code == 400 and unknown_header.json()["errors"][0]["field"] == "(body)"
+    not_utf8 = await patrol.client.post("/v1/import", content="id,tag,name\n1,2,塘下".encode("gbk"), headers={
+        **patrol.organiser, "Content-Type": "text/csv"})
+    assert not_utf8.status_code == 400 and "UTF-8" in not_utf8.json()["detail"]
+    wrong_shape = await patrol.client.post("/v1/import", json=[1, 2], headers=patrol.organiser)
+    assert wrong_shape.status_code == 400
+    device = await patrol.client.post("/v1/import", json=document, headers=patrol.device("一队"))
+    assert device.status_code == 403
