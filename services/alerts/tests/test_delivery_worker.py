@@ -8,12 +8,15 @@ import asyncio
 import json
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
+from alerts.auditor import CHECKS
 from alerts.delivery import store
 from alerts.delivery.audit import stuck_deliveries
 from alerts.delivery.enqueue import enqueue_notifications
 from alerts.delivery.signing import IDEMPOTENCY_HEADER
+from alerts.settings import AlertsSettings
 from alerts.timeline import read as read_timeline
 from pingan_shared.events.catalog import TOPIC_ALERTS
 from pingan_stack.testing import read_topic
@@ -90,6 +93,14 @@ async def test_stuck_deliveries_are_reported_past_the_bound(delivery_pool: Any, 
     assert [(s.message_id, s.channel, s.alert_ids) for s in found] == [(ids[0], "email", ["a-1"])]
     assert found[0].overdue == timedelta(seconds=121)
 
+    # the same through the auditor's registered check, with the bound from the settings
+    check = CHECKS["delivery_stuck"].run
+    ctx: Any = SimpleNamespace(settings=AlertsSettings(delivery_stuck_bound_seconds=120))
+    async with delivery_pool.acquire() as conn:
+        assert await check(conn, ctx, now + timedelta(seconds=180)) == []
+        (finding,) = await check(conn, ctx, now + timedelta(seconds=200))
+    assert finding["message_id"] == ids[0] and finding["overdue_seconds"] == 140 and finding["alert_ids"] == ["a-1"]
+
 
 async def test_exhausted_retries_fail_with_a_dead_letter_and_an_event(
         delivery_service: Any, webhook_receiver: Any, make_notification: Any, add_contact: Any) -> None:
@@ -123,6 +134,16 @@ async def test_exhausted_retries_fail_with_a_dead_letter_and_an_event(
     payload = failed[0]["payload"]
     assert payload["recipient"] == "person:张三" and payload["channel"] == "webhook" and payload["attempts"] == 3
     assert payload["label"] == "通报" and payload["idempotency_key"] == message["idempotency_key"]
+
+    async def counted() -> bool:
+        text = (await alerts.client.get("/metrics")).text
+        return ("pingan_alerts_delivery_dead_letters 1.0" in text
+                and 'pingan_alerts_delivery_messages{channel="webhook",status="failed"} 1.0' in text)
+    await alerts.until(counted, "the delivery gauges counted")
+    text = (await alerts.client.get("/metrics")).text
+    assert 'pingan_alerts_delivery_attempts_total{channel="webhook",outcome="retry"} 2.0' in text
+    assert 'pingan_alerts_delivery_attempts_total{channel="webhook",outcome="failed"} 1.0' in text
+    assert "pingan_alerts_delivery_sending_overdue 0.0" in text
 
 
 async def test_notifications_to_one_person_within_the_window_go_as_one_message(

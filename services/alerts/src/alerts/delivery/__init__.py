@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
+from alerts.delivery import audit as audit  # registers the auditor's delivery_stuck check
 from alerts.delivery.directory import unreachable_targets
 from alerts.delivery.enqueue import enqueue_notifications
 from alerts.delivery.live import notify_live

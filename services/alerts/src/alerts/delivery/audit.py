@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
+from alerts.auditor import CHECKS, AuditCheck
+from alerts.context import AlertsContext
 from alerts.delivery.metrics import DeliveryMetrics
 
 
@@ -33,6 +36,21 @@ async def stuck_deliveries(conn: asyncpg.Connection, now: datetime, bound: timed
     return [StuckDelivery(message_id=r["id"], recipient=r["recipient"], channel=r["channel"],
                           attempts=r["attempts"], sending_deadline=r["sending_deadline"],
                           overdue=now - r["sending_deadline"], alert_ids=list(r["alert_ids"])) for r in rows]
+
+
+async def stuck_check(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -> list[dict[str, Any]]:
+    """The auditor's check ``delivery_stuck`` (gauge ``pingan_alerts_delivery_stuck``), bound
+    ALERTS_DELIVERY_STUCK_BOUND_SECONDS. Reported, not repaired: any running worker takes such a message back
+    by itself, so one still there means no worker is getting to it."""
+    bound = timedelta(seconds=ctx.settings.delivery_stuck_bound_seconds)
+    return [{"message_id": s.message_id, "recipient": s.recipient, "channel": s.channel, "attempts": s.attempts,
+             "sending_deadline": s.sending_deadline.isoformat(),
+             "overdue_seconds": round(s.overdue.total_seconds(), 3), "alert_ids": s.alert_ids}
+            for s in await stuck_deliveries(conn, now, bound)]
+
+
+CHECKS["delivery_stuck"] = AuditCheck("Delivery messages still in sending past their deadline by more than the bound",
+                                      stuck_check)
 
 
 async def count_into(conn: asyncpg.Connection, metrics: DeliveryMetrics, now: datetime) -> None:
