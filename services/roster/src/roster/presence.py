@@ -135,15 +135,17 @@ class CheckInError(Exception):
 
 
 async def check_in(
-    conn: asyncpg.Connection, ctx: RosterContext, *, shift_id: str, member_id: str, by: str, by_organiser: bool,
-    at: datetime | None = None,
+    conn: asyncpg.Connection, ctx: RosterContext, *, shift_id: str, member_id: str | None, by: str,
+    by_organiser: bool, at: datetime | None = None,
 ) -> tuple[Recorded, dict[str, object]]:
     """An explicit check-in (签到) on a shift, in its own transaction. Idempotent: a second check-in keeps the
-    first one's time and says it was not the first."""
+    first one's time and says it was not the first. An unknown shift is a 404 before anything about the body."""
+    if not await store.shift_exists(conn, shift_id):
+        raise CheckInError(404, "没有这个班次 (no such shift)")
+    if member_id is None:
+        raise CheckInError(422, "请指明签到的队员 (member_id is required)", "body.member_id")
     shift = await store.shift_member(conn, shift_id, member_id)
     if shift is None:
-        if not await store.shift_exists(conn, shift_id):
-            raise CheckInError(404, "没有这个班次 (no such shift)")
         raise CheckInError(422, "没有这个队员 (no such member)", "body.member_id")
     if not shift["assigned"]:
         raise CheckInError(422, "该队员不在这个班次上 (the member is not on this shift)", "body.member_id")

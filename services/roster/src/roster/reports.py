@@ -42,7 +42,7 @@ async def attendance_report(conn: asyncpg.Connection, ctx: RosterContext, query:
     scope: dict[str, object]
     if query.period_id is not None:
         period = await store.period(conn, query.period_id)
-        if period is None:
+        if period is None or (query.year is not None and period["starts_on"].year != query.year):
             raise PeriodNotFound(query.period_id)
         since, until = midnight(period["starts_on"]), midnight(period["ends_on"] + timedelta(days=1))
         year = period["starts_on"].year

@@ -30,8 +30,9 @@ Reader = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, 
 async def attendance_report(
     ctx: Context, who: Reader,
     period_id: Annotated[StorableStr | None, Query(max_length=100, description="one period (期)")] = None,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="a calendar year (local); default this year "
-                                                                     "when no period is given")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description=(
+        "a calendar year (local); default this year when no period is given; with a period: the period must start "
+        "in it (else 404)"))] = None,
     group_by: GroupBy = GroupBy.MEMBER,
     member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
@@ -41,9 +42,7 @@ async def attendance_report(
 ) -> dict[str, Any]:
     """Duties and nights per person, attended / no-show / resolved / pending, the year's cumulative duties and
     nights (earlier periods included), and the spread between the most and the least loaded person — per
-    member, or per team or organisation with the spread inside each. 404: no such period."""
-    if period_id is not None and year is not None:
-        raise ApiError(422, "请只给出期或年份之一 (give a period or a year, not both)", field="query.year")
+    member, or per team or organisation with the spread inside each. 404: no such period (in that year)."""
     if who.role is Role.MEMBER:
         if group_by is not GroupBy.MEMBER:
             raise ApiError(403, ONLY_OWN, field="query.group_by")
