@@ -83,6 +83,11 @@ BUSINESS_RULE_REFUSALS = {
     "POST /v1/cycles": ["422"],
     # a unit whose supervising_unit_id is not registered (or is its own id): 422
     "POST /v1/units": ["422"],
+    # alerts: a policy naming a target the contacts directory cannot reach on its step's channels: 422
+    "POST /v1/policies": ["422"],
+    "PUT /v1/policies/{policy_id}": ["422"],
+    # alerts: a silence that ends before it starts, or is already over: 422
+    "POST /v1/silences": ["422"],
 }
 POSITIVE_DATA_ACCEPTANCE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # 413 refuses a schema-violating request too: a batch over its documented maxItems is "too large", as documented.

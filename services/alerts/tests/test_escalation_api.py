@@ -177,7 +177,7 @@ async def test_the_builtin_211_ladder_and_the_frozen_policy(alerts_service: Aler
     assert frozen["steps"][0]["targets"] == [f"unit:{UNIT}"]
     assert frozen["steps"][1]["targets"] == [f"role:township-supervisor:{UNIT}"]
     assert frozen["steps"][3]["requires_all_acks"] is True
-    builtin = await alerts.ok("GET", "/v1/policies/builtin", alerts.admin, expect=200)
+    builtin = await alerts.ok("GET", "/v1/builtin-policies", alerts.admin, expect=200)
     assert builtin[0]["kind"] == "inspection.task-overdue"
 
     # a policy stored later changes alerts raised later, never the climb already under way

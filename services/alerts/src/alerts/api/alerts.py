@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import acknowledgement, escalation, resolution, timeline
-from alerts.api.common import JsonInt, by, refused
+from alerts.api.common import Reason, StepIndex, by, refused
 from alerts.context import AlertsContext, Context
 from alerts.domain.access import READERS, can_resolve, can_see
 from alerts.escalation import EscalationRefused
@@ -37,14 +37,14 @@ AlertId = Annotated[StorableStr, Path(max_length=64)]
 class EscalationIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    to_step: JsonInt | None = Field(default=None, ge=0, le=99, description=(
+    to_step: StepIndex | None = Field(default=None, description=(
         "0-based step of the alert's frozen ladder to jump to (in the current climb); omitted: the next step"))
 
 
 class ResolutionIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: StorableStr = Field(default="", max_length=500, description="why it is closed, e.g. 已整改到位")
+    reason: Reason = Field(default="", description="why it is closed, e.g. 已整改到位")
 
 
 async def alert_view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:

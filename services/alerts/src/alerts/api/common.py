@@ -10,16 +10,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, GetJsonSchemaHandler
+from pydantic import AfterValidator, BeforeValidator, Field, GetJsonSchemaHandler, TypeAdapter
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from alerts.domain.policy import TARGET_PATTERN
 from pingan_shared.auth import Principal
 from pingan_shared.http.errors import ApiError
 from pingan_shared.text import StorableStr
 
-NOT_BLANK: dict[str, Any] = {"pattern": r"\S"}
+NOT_BLANK = r"\S"
 ID_PATTERN = r"^[^/?#\s]+$"
+
+
+def _storable(value: str) -> str:
+    # what pingan_shared.text.StorableStr checks, placed after the constraints so the schema keeps them (pydantic
+    # drops a pattern set on an Annotated type that already carries a validator)
+    result: str = TypeAdapter(StorableStr).validate_python(value)
+    return result
 
 
 def _integer(value: Any) -> Any:
@@ -55,10 +63,27 @@ class _MomentInSchema:
         return schema
 
 
-JsonInt = Annotated[int, BeforeValidator(_integer)]
+# Constraints first, then the validators: that way the JSON Schema states them (minimum, maximum, pattern).
 JsonBool = Annotated[bool, BeforeValidator(_boolean)]
 Moment = Annotated[datetime, BeforeValidator(_moment_text), AfterValidator(_plausible), _MomentInSchema()]
-Text = Annotated[StorableStr, Field(min_length=1, json_schema_extra=NOT_BLANK)]
+DelaySeconds = Annotated[int, Field(ge=0, le=366 * 86400), BeforeValidator(_integer)]
+AckTimeoutSeconds = Annotated[int, Field(ge=60, le=366 * 86400), BeforeValidator(_integer)]
+StepIndex = Annotated[int, Field(ge=0, le=99), BeforeValidator(_integer)]
+RepeatCount = Annotated[int, Field(ge=0, le=100), BeforeValidator(_integer)]
+# below 2**53, where a JSON number is still an exact integer to every client
+SequenceNumber = Annotated[int, Field(ge=1, le=10**15), BeforeValidator(_integer)]
+Label = Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK), AfterValidator(_storable)]
+Text50 = Label
+Text100 = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK), AfterValidator(_storable)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(_storable)]
+Text500 = Annotated[str, Field(min_length=1, max_length=500, pattern=NOT_BLANK), AfterValidator(_storable)]
+UnitId = Annotated[str, Field(min_length=1, max_length=64, pattern=NOT_BLANK), AfterValidator(_storable)]
+Url = Annotated[str, Field(max_length=2000), AfterValidator(_storable)]
+Reason = Annotated[str, Field(max_length=500), AfterValidator(_storable)]
+Target = Annotated[str, Field(min_length=3, max_length=200, pattern=TARGET_PATTERN, description=(
+    "person:<name>, unit:<id> or role:<name>; {unit} and {area} are filled in from the alert")),
+    AfterValidator(_storable)]
+DedupKey = Annotated[str, Field(min_length=1, max_length=300, pattern=ID_PATTERN), AfterValidator(_storable)]
 
 
 def by(principal: Principal) -> str:

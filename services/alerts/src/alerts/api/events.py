@@ -14,13 +14,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.api.common import ID_PATTERN, JsonInt, Moment, Text
+from alerts.api.common import DedupKey, Moment, SequenceNumber, Text50, Text100, Text200, Text500, UnitId, Url
 from alerts.context import Context
 from alerts.signals import apply_signal
 from pingan_shared.auth import Principal, Role
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_shared.http.security import require_roles
-from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -30,26 +29,25 @@ Sender = Annotated[Principal, Depends(require_roles(Role.INTEGRATION, Role.ADMIN
 class SourceIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    service: Annotated[Text, Field(max_length=50)]
-    entity_type: Annotated[Text, Field(max_length=50)]
-    entity_id: Annotated[Text, Field(max_length=200)]
-    url: StorableStr | None = Field(default=None, max_length=2000)
+    service: Text50
+    entity_type: Text50
+    entity_id: Text200
+    url: Url | None = None
 
 
 class SignalIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: Literal["trigger", "resolve"]
-    dedup_key: Annotated[StorableStr, Field(min_length=1, max_length=300, pattern=ID_PATTERN, description=(
-        "one open alert per key, e.g. grid:event:20260301-0042"))]
-    kind: Annotated[Text, Field(max_length=100, description="selects the escalation policy")]
+    dedup_key: DedupKey = Field(description="one open alert per key, e.g. grid:event:20260301-0042")
+    kind: Text100 = Field(description="selects the escalation policy")
     severity: Literal["info", "low", "medium", "high", "critical"] = "medium"
-    unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64)
-    area: StorableStr | None = Field(default=None, min_length=1, max_length=200)
-    summary: Annotated[Text, Field(max_length=500, description="one line in Chinese for the supervisor")]
+    unit_id: UnitId | None = None
+    area: Text200 | None = None
+    summary: Text500 = Field(description="one line in Chinese for the supervisor")
     source: SourceIn
     occurred_at: Moment
-    sequence: JsonInt | None = Field(default=None, ge=1, le=2**62, description="the sender's per-key sequence")
+    sequence: SequenceNumber | None = Field(default=None, description="the sender's per-key sequence")
 
 
 @router.post("/events", status_code=202)

@@ -2,7 +2,7 @@
 
 Refusals name the field: a step without targets or channels (``body.steps.1.channels``), a target that reaches
 nobody on its step's channels (``body.steps.2.targets.0``), a multi-ack step without its reminder interval.
-``GET /v1/policies/builtin`` shows the built-in ladders (the 211 default) used when no stored policy matches.
+``GET /v1/builtin-policies`` shows the built-in ladders (the 211 default) used when no stored policy matches.
 """
 
 from __future__ import annotations
@@ -16,9 +16,20 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import policies
-from alerts.api.common import JsonBool, JsonInt, Text, by
+from alerts.api.common import (
+    AckTimeoutSeconds,
+    DelaySeconds,
+    JsonBool,
+    Label,
+    RepeatCount,
+    Target,
+    Text100,
+    Text200,
+    UnitId,
+    by,
+)
 from alerts.context import Context
-from alerts.domain.policy import BUILTIN_POLICIES, FOREVER, TARGET_PATTERN, Step
+from alerts.domain.policy import BUILTIN_POLICIES, FOREVER, Step
 from alerts.store import policies as store
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
@@ -34,19 +45,17 @@ NOT_FOUND = "升级策略不存在"
 CLASH = "该告警类型与范围已有升级策略（a policy for this kind and scope exists）"
 
 Channel = Literal["webhook", "email", "inbox", "stream"]
-Target = Annotated[StorableStr, Field(min_length=3, max_length=200, pattern=TARGET_PATTERN, description=(
-    "person:<name>, unit:<id> or role:<name>; {unit} and {area} are filled in from the alert"))]
 
 
 class StepIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    delay_seconds: JsonInt = Field(ge=0, le=366 * 86400, description="after the step before (the first: the raise)")
+    delay_seconds: DelaySeconds = Field(description="after the step before (the first: the raise)")
     targets: list[Target] = Field(min_length=1, max_length=50)
     channels: list[Channel] = Field(min_length=1, max_length=4)
-    label: Annotated[Text, Field(max_length=50, description="e.g. 通报, 挂牌督办, 约谈, 问责")]
+    label: Label = Field(description="e.g. 通报, 挂牌督办, 约谈, 问责")
     requires_all_acks: JsonBool = Field(default=False, description="every target must acknowledge (约谈)")
-    ack_timeout_seconds: JsonInt | None = Field(default=None, ge=60, le=366 * 86400, description=(
+    ack_timeout_seconds: AckTimeoutSeconds | None = Field(default=None, description=(
         "an acknowledgement lapses after this and the climb resumes; for a multi-ack step (required there): "
         "the reminder interval"))
 
@@ -59,12 +68,12 @@ class StepIn(BaseModel):
 class PolicyIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: Annotated[Text, Field(max_length=100)]
-    kind: Annotated[Text, Field(max_length=100, description="the alert kind, e.g. inspection.task-overdue")]
-    scope_unit: StorableStr | None = Field(default=None, min_length=1, max_length=64)
-    scope_area: StorableStr | None = Field(default=None, min_length=1, max_length=200)
+    name: Text100
+    kind: Text100 = Field(description="the alert kind, e.g. inspection.task-overdue")
+    scope_unit: UnitId | None = None
+    scope_area: Text200 | None = None
     steps: list[StepIn] = Field(min_length=1, max_length=20)
-    repeat: Annotated[JsonInt, Field(ge=0, le=100)] | Literal["forever"] = Field(
+    repeat: RepeatCount | Literal["forever"] = Field(
         default=0, description="extra climbs after the first (0-100), or forever")
 
     def repeat_count(self) -> int:
@@ -108,7 +117,7 @@ async def list_policies(ctx: Context, _: Admin,
         return [policy_view(r) for r in await store.listing(conn, kind=kind)]
 
 
-@router.get("/policies/builtin")
+@router.get("/builtin-policies")
 async def builtin_policies(_: Admin) -> list[dict[str, Any]]:
     """The built-in ladders, by alert kind: used when no stored policy matches an alert."""
     return [{"kind": kind, **policy.as_json()} for kind, policy in BUILTIN_POLICIES.items()]

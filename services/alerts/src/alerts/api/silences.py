@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import silences
-from alerts.api.common import Moment, Text, by
+from alerts.api.common import Moment, Text100, Text200, Text500, UnitId, by
 from alerts.context import Context
 from alerts.domain.access import within_scope
 from alerts.store import silences as store
@@ -31,12 +31,12 @@ NOT_FOUND = "静默不存在"
 class SilenceIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: StorableStr | None = Field(default=None, min_length=1, max_length=100, description="empty: any kind")
-    unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, description="empty: any unit")
-    area: StorableStr | None = Field(default=None, min_length=1, max_length=200, description="empty: any area")
+    kind: Text100 | None = Field(default=None, description="empty: any kind")
+    unit_id: UnitId | None = Field(default=None, description="empty: any unit")
+    area: Text200 | None = Field(default=None, description="empty: any area")
     starts_at: Moment
     ends_at: Moment = Field(description="after starts_at")
-    reason: Annotated[Text, Field(max_length=500, description="e.g. 台风“海葵”过境，暂停督办通知")]
+    reason: Text500 = Field(description="e.g. 台风“海葵”过境，暂停督办通知")
 
 
 def silence_view(row: asyncpg.Record) -> dict[str, Any]:
