@@ -8,6 +8,10 @@ accepted at 71:59 into the offline window resends it at 72:01, and must hear ``d
 ``conflict``), not ``rejected`` — the rules a new scan must pass (age, skew, checkpoint) were
 passed when it was stored. Only the team check comes first: a device learns nothing about another
 team's scan ids.
+
+Each accepted scan keeps its facts (``UploadFacts``: the device that sent it, the upload's ``sent_at`` and the
+clock offset measured from it, the corrected time) in the same one INSERT: nothing is added to this
+transaction for them. The anti-fraud rules run later, in the flags consumer (``flags``), never here.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from uuid import UUID
 import asyncpg
 from pydantic import ValidationError
 
-from patrol import store
+from patrol import store, store_scans
 from patrol.domain.checkpoints import Checkpoint
 from patrol.domain.scans import (
     FieldError,
     Outcome,
     ScanIn,
     ScanPolicy,
+    UploadFacts,
     fingerprint,
     judge_scan,
     speaks_for_its_team,
@@ -53,6 +58,7 @@ class _Candidate:
     scan: ScanIn
     fingerprint: str
     checkpoint: Checkpoint
+    corrected_time: datetime
 
 
 def _parse(index: int, raw: Any) -> ScanIn | ItemResult:
@@ -71,12 +77,13 @@ async def ingest_scans(
     raw_items: Sequence[Any],
     *,
     token_team: str,
-    now: datetime,
+    upload: UploadFacts,
     policy: ScanPolicy,
     events: EventFactory,
     correlation_id: UUID | None = None,
 ) -> list[ItemResult]:
     """Judge, store and announce; ``correlation_id`` (the upload's request) goes on every event."""
+    now = upload.received_at
     results: dict[int, ItemResult] = {}
     parsed: list[tuple[int, ScanIn]] = []
     for index, raw in enumerate(raw_items):
@@ -97,7 +104,9 @@ async def ingest_scans(
         digest = fingerprint(scan)
         key = (scan.team_id, scan.scan_id)
         checkpoint = by_id.get(scan.checkpoint_id) if scan.checkpoint_id else by_tag.get(scan.tag or "")
-        errors = judge_scan(scan, token_team=token_team, checkpoint=checkpoint, now=now, policy=policy)
+        corrected = upload.corrected(scan.device_time, policy)
+        errors = judge_scan(scan, token_team=token_team, checkpoint=checkpoint, now=now, policy=policy,
+                            corrected_time=corrected)
         if errors:
             refused.append((index, scan, digest, errors))
             continue
@@ -106,12 +115,12 @@ async def ingest_scans(
             results[index] = _repeat(index, scan.scan_id, same=first_in_batch[key] == digest)
             continue
         first_in_batch[key] = digest
-        candidates.append(_Candidate(index, scan, digest, checkpoint))
+        candidates.append(_Candidate(index, scan, digest, checkpoint, corrected))
 
     # A refused item may be the retry of a scan already stored (its answer lost, now past the offline window or
     # its checkpoint re-tagged): what is stored answers it. Only the token's own team is looked up, and only for
     # refused items — an accepted retry is recognised by the insert itself, below.
-    stored = await store.stored_fingerprints(
+    stored = await store_scans.stored_fingerprints(
         conn, {(s.team_id, s.scan_id) for _, s, _, _ in refused if speaks_for_its_team(s, token_team)})
     for index, scan, digest, errors in refused:
         key = (scan.team_id, scan.scan_id)
@@ -120,11 +129,11 @@ async def ingest_scans(
 
     rows, outgoing = [], []
     for candidate in candidates:
-        row, message = _accept(candidate, now, events, correlation_id)
+        row, message = _accept(candidate, upload, events, correlation_id)
         rows.append(row)
         outgoing.append(message)
-    inserted = await store.insert_scans(conn, rows)
-    already = await store.stored_fingerprints(
+    inserted = await store_scans.insert_scans(conn, rows)
+    already = await store_scans.stored_fingerprints(
         conn, ((r.team_id, r.scan_id) for r in rows if (r.team_id, r.scan_id) not in inserted)
     )
     # last, so the key's sequence counter stays locked (serialising this team's writers) only until the commit
@@ -147,20 +156,26 @@ def _repeat(index: int, scan_id: str, *, same: bool) -> ItemResult:
 
 
 def _accept(
-    candidate: _Candidate, now: datetime, events: EventFactory, correlation_id: UUID | None
-) -> tuple[store.ScanRow, Any]:
-    scan, checkpoint = candidate.scan, candidate.checkpoint
+    candidate: _Candidate, upload: UploadFacts, events: EventFactory, correlation_id: UUID | None
+) -> tuple[store_scans.ScanRow, Any]:
+    scan, checkpoint, now = candidate.scan, candidate.checkpoint, upload.received_at
     distance = checkpoint.distance_m(scan.latitude, scan.longitude)
     within = None if distance is None else distance <= checkpoint.radius_m + (scan.accuracy_m or 0)
+    offset = upload.clock_offset
+    offset_s = None if offset is None else offset.total_seconds()
     payload = ScanAcceptedV2(
         scan_id=scan.scan_id, team_id=scan.team_id, member_id=scan.member_id, checkpoint_id=checkpoint.id,
-        device_time=scan.device_time, corrected_time=scan.device_time, received_at=now, latitude=scan.latitude,
-        longitude=scan.longitude, accuracy_m=scan.accuracy_m, distance_m=distance, within_radius=within,
+        device_time=scan.device_time, corrected_time=candidate.corrected_time, received_at=now,
+        sent_at=upload.sent_at, clock_offset_seconds=offset_s, method=scan.method, device_id=upload.device_id,
+        latitude=scan.latitude, longitude=scan.longitude, accuracy_m=scan.accuracy_m, distance_m=distance,
+        within_radius=within,
     )
     topic, envelope = events.make(SCAN_ACCEPTED, payload, key=scan.team_id, correlation_id=correlation_id)
-    row = store.ScanRow(
+    row = store_scans.ScanRow(
         team_id=scan.team_id, scan_id=scan.scan_id, member_id=scan.member_id, checkpoint_id=checkpoint.id,
-        device_time=scan.device_time, received_at=now, latitude=scan.latitude, longitude=scan.longitude,
+        device_time=scan.device_time, corrected_time=candidate.corrected_time, received_at=now,
+        sent_at=upload.sent_at, clock_offset_s=offset_s, method=None if scan.method is None else scan.method.value,
+        device_id=upload.device_id, latitude=scan.latitude, longitude=scan.longitude,
         accuracy_m=scan.accuracy_m, distance_m=distance, within_radius=within,
         fingerprint=candidate.fingerprint, event_id=envelope.event_id,
     )

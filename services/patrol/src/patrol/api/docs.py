@@ -43,8 +43,14 @@ class ScanErrorReport(ErrorBody, ScanReport):
 _NOT_BLANK = r"\S"
 
 
+# The upload's send time by the phone's clock: the server measures the phone's clock offset from it.
+_SENT_AT = {"type": "string", "format": "date-time", "description": "when the phone sent this upload, by its own "
+            "clock, with its offset (set anew on every attempt); received_at − sent_at is the phone's clock offset"}
+
+
 def _scan_schema() -> dict[str, Any]:
     schema = ScanIn.model_json_schema()
+    schema["properties"]["sent_at"] = _SENT_AT  # a single scan's object carries its upload's send time
     for name in ("scan_id", "member_id", "team_id"):
         schema["properties"][name]["pattern"] = _NOT_BLANK
     # The model's own rules, stated in the schema: a checkpoint by id or by tag; a position is both coordinates.
@@ -69,7 +75,8 @@ def scans_request_body() -> dict[str, Any]:
     schema = {"anyOf": [
         {**_scan_schema(), "title": "Scan"},
         {**batch, "title": "Batch"},
-        {"title": "Wrapped batch", "type": "object", "required": ["scans"], "properties": {"scans": batch}},
+        {"title": "Wrapped batch", "type": "object", "required": ["scans"],
+         "properties": {"scans": batch, "sent_at": _SENT_AT}},
     ]}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 

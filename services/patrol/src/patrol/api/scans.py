@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from patrol.api.docs import SCANS_RESPONSES, scans_request_body
 from patrol.context import Context
-from patrol.domain.scans import Outcome
+from patrol.domain.scans import Outcome, UploadFacts
 from patrol.ingest import ItemResult, ingest_scans
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.app import request_correlation_id
@@ -35,12 +37,16 @@ async def post_scans(
     Each item is answered on its own: accepted, duplicate (same id, same content), conflict (same
     id, different content) or rejected (with the field and the reason). A single scan's status
     code follows its outcome; a batch answers 200 with the per-item results.
+
+    ``sent_at`` (beside ``scans`` in a wrapped batch, or in a single scan's object) is when the phone sent this
+    upload, by its own clock, set anew on every attempt: the server measures the phone's clock offset from it.
     """
-    items, single = _read_items(await request.body(), ctx.settings.max_batch_items)
+    items, single, sent_at = _read_items(await request.body(), ctx.settings.max_batch_items)
     assert principal.team_id is not None
+    upload = UploadFacts(device_id=principal.subject, received_at=ctx.runtime.clock.now(), sent_at=sent_at)
     async with ctx.runtime.connection() as conn, conn.transaction():
         results = await ingest_scans(
-            conn, items, token_team=principal.team_id, now=ctx.runtime.clock.now(), policy=ctx.policy,
+            conn, items, token_team=principal.team_id, upload=upload, policy=ctx.policy,
             events=ctx.runtime.events, correlation_id=request_correlation_id(request),
         )
     body = _report(results)
@@ -53,23 +59,40 @@ async def post_scans(
     return JSONResponse(status_code=status, content=body)
 
 
-def _read_items(raw: bytes, max_items: int) -> tuple[list[Any], bool]:
+_SENT_AT: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
+
+
+def _read_items(raw: bytes, max_items: int) -> tuple[list[Any], bool, datetime | None]:
     document = parse_json_body(raw)
+    sent_at = None
     if isinstance(document, dict) and "scans" in document:
         items, single = document["scans"], False
         if not isinstance(items, list):
             raise ApiError(422, "scans must be a list", field="scans")
+        sent_at = _sent_at(document.get("sent_at"))
     elif isinstance(document, list):
         items, single = document, False
     elif isinstance(document, dict):
-        items, single = [document], True
+        # the upload's send time is not the scan's content: taken off before the scan is judged and fingerprinted
+        single_scan = dict(document)
+        sent_at = _sent_at(single_scan.pop("sent_at", None))
+        items, single = [single_scan], True
     else:
         raise ApiError(422, "expected a scan object, a list of scans or {\"scans\": [...]}", field="(body)")
     if not items:
         raise ApiError(422, "the batch is empty", field="scans")
     if len(items) > max_items:
         raise ApiError(413, f"a batch holds at most {max_items} scans, got {len(items)}", field="scans")
-    return items, single
+    return items, single, sent_at
+
+
+def _sent_at(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return _SENT_AT.validate_python(value)
+    except ValidationError as exc:
+        raise ApiError(422, f"sent_at: {exc.errors()[0]['msg']}", field="sent_at") from None
 
 
 def _report(results: list[ItemResult]) -> dict[str, Any]:

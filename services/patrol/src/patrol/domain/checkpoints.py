@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pingan_shared.events.contracts import ScanMethod
 from pingan_shared.text import StorableStr
 
 _EARTH_RADIUS_M = 6_371_008.8
@@ -30,6 +31,9 @@ class CheckpointIn(BaseModel):
     latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
     radius_m: float = Field(default=50, gt=0, le=10_000, strict=True)
+    # A QR code can be photographed and scanned anywhere: where an NFC tag is fitted, a QR read is flagged.
+    expected_method: ScanMethod | None = Field(default=None, description="how a scan here should read the tag "
+                                               "(nfc, qr, manual); a weaker method is flagged, not refused")
 
     @model_validator(mode="after")
     def _both_coordinates_or_none(self) -> CheckpointIn:
@@ -46,6 +50,7 @@ class Checkpoint:
     latitude: float | None
     longitude: float | None
     radius_m: float
+    expected_method: str | None = None
 
     def distance_m(self, latitude: float | None, longitude: float | None) -> float | None:
         if None in (self.latitude, self.longitude, latitude, longitude):

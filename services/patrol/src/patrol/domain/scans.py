@@ -1,7 +1,12 @@
 """Judging checkpoint scans posted by patrol team apps.
 
 A scan is judged by its device time (when it was made), not its arrival time: offline phones sync
-hours later. The device clock is trusted within a bounded skew.
+hours later. The device clock is measured, not trusted: an upload says when the phone sent it (``sent_at``, by
+the phone's clock), and the server's receive time minus that is the phone's clock offset. An offset within the
+tolerance is network latency and ordinary drift, and the device time stands; beyond it the phone's clock is
+wrong (a reset to 1970, a manual change), every device time of the upload is corrected by the offset, and the
+scan is flagged ``clock-skew`` later (``patrol.flags``). Without ``sent_at`` (an old app) the device time
+stands as it is, trusted within the future skew.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from patrol.domain.checkpoints import Checkpoint
+from pingan_shared.events.contracts import ScanMethod
 from pingan_shared.text import StorableStr
 
 
@@ -30,6 +36,8 @@ class ScanIn(BaseModel):
     latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000, strict=True)
+    method: ScanMethod | None = Field(default=None, description="how the tag was read: nfc, qr or manual "
+                                      "(an old app leaves it out)")
 
     @model_validator(mode="after")
     def _identifies_a_checkpoint(self) -> ScanIn:
@@ -57,6 +65,29 @@ class FieldError:
 class ScanPolicy:
     max_future_skew: timedelta
     max_offline_age: timedelta
+    # An upload's clock offset up to this is latency and drift (device time stands); beyond, it corrects.
+    clock_tolerance: timedelta = timedelta(seconds=120)
+
+
+@dataclass(frozen=True)
+class UploadFacts:
+    """What the upload as a whole says about its scans: who sent it, when by the phone, when it arrived."""
+
+    device_id: str
+    received_at: datetime
+    sent_at: datetime | None = None
+
+    @property
+    def clock_offset(self) -> timedelta | None:
+        """received_at − sent_at: how far the phone's clock runs behind the server's (negative: ahead)."""
+        return None if self.sent_at is None else self.received_at - self.sent_at
+
+    def corrected(self, device_time: datetime, policy: ScanPolicy) -> datetime:
+        """When a scan made at ``device_time`` (phone clock) happened by the server's clock."""
+        offset = self.clock_offset
+        if offset is None or abs(offset) <= policy.clock_tolerance:
+            return device_time
+        return device_time + offset
 
 
 def speaks_for_its_team(scan: ScanIn, token_team: str) -> bool:
@@ -71,12 +102,16 @@ def judge_scan(
     checkpoint: Checkpoint | None,
     now: datetime,
     policy: ScanPolicy,
+    corrected_time: datetime | None = None,
 ) -> list[FieldError]:
     """Why the scan cannot be accepted as new; an empty list means it can.
 
     These are the rules for a scan not stored yet: a retry of a stored one is answered from what is
-    stored (``duplicate`` or ``conflict``), whatever its age or checkpoint has become since.
+    stored (``duplicate`` or ``conflict``), whatever its age or checkpoint has become since. Its age is
+    judged by ``corrected_time`` (the device time judged with the upload's clock offset, ``UploadFacts``);
+    without it, by the device time as sent.
     """
+    moment = scan.device_time if corrected_time is None else corrected_time
     errors: list[FieldError] = []
     if not speaks_for_its_team(scan, token_team):
         errors.append(FieldError("team_id", f"this device posts for team {token_team}, not {scan.team_id}"))
@@ -87,12 +122,12 @@ def judge_scan(
             errors.append(FieldError("tag", "no checkpoint has this tag"))
     elif scan.checkpoint_id is not None and scan.tag is not None and checkpoint.tag != scan.tag:
         errors.append(FieldError("tag", f"tag does not belong to checkpoint {scan.checkpoint_id}"))
-    if scan.device_time > now + policy.max_future_skew:
+    if moment > now + policy.max_future_skew:
         errors.append(FieldError(
-            "device_time", f"{scan.device_time.isoformat()} is in the future beyond the allowed skew "
+            "device_time", f"{moment.isoformat()} is in the future beyond the allowed skew "
             f"of {int(policy.max_future_skew.total_seconds())} s",
         ))
-    elif scan.device_time < now - policy.max_offline_age:
+    elif moment < now - policy.max_offline_age:
         errors.append(FieldError(
             "device_time", f"older than the {int(policy.max_offline_age.total_seconds() // 3600)} h "
             "offline window",
@@ -101,8 +136,12 @@ def judge_scan(
 
 
 def fingerprint(scan: ScanIn) -> str:
-    """Stable digest of a scan's content: same id + same fingerprint = harmless retry."""
-    content = scan.model_dump(mode="json")
+    """Stable digest of a scan's content: same id + same fingerprint = harmless retry.
+
+    A fact added later is left out while it is absent, so a scan stored before it existed keeps its digest
+    and its retry stays a duplicate. The upload's facts (sender, send time) are not the scan's content: a
+    retry sent later, or by a teammate's phone, is the same scan."""
+    content = scan.model_dump(mode="json", exclude={"method"} if scan.method is None else None)
     content["device_time"] = scan.device_time.timestamp()  # same instant written with another offset
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
