@@ -140,8 +140,14 @@ class RosterModel:
         for rule in problem.rules:
             if isinstance(rule, Cover) and rule.required > 0:
                 self.cover_days[self.shift_index[rule.shift]].add(rule.day)
+        successions: dict[tuple[str, PersonSet], list[str]] = defaultdict(list)
         for rule in problem.rules:
-            self._add(rule)
+            if isinstance(rule, ForbiddenSuccession) and not assumptions:
+                successions[(rule.first, rule.people)].append(rule.then)
+            else:
+                self._add(rule)
+        for (first, people), thens in successions.items():
+            self._successions(first, thens, people)
         if objective:
             terms = [t for ts in self.objective_terms.values() for t in ts]
             offset = sum(self.objective_offset.values())
@@ -277,8 +283,13 @@ class RosterModel:
                         clause = [a.Not(), b.Not()] + ([lit.Not()] if lit is not None else [])
                         m.add_bool_or(clause)
         elif isinstance(rule, ShiftCount):
+            single = rule.shifts is not None and len(rule.shifts) == 1
+            one = self.shift_index[next(iter(rule.shifts))] if rule.shifts is not None and single else None
             for p in self.people_of(rule.people):
-                total = [v for d in range(self.days) for v in self.day_vars(p, d, rule.shifts)]
+                if one is not None:
+                    total = [v for row in self.x[p] if (v := row[one]) is not None]
+                else:
+                    total = [v for d in range(self.days) for v in self.day_vars(p, d, rule.shifts)]
                 instance = RuleInstance(rule, person=self.problem.people[p].id)
                 if rule.maximum is not None and len(total) > rule.maximum:
                     self._enforce(m.add(cp_model.LinearExpr.sum(total) <= rule.maximum), instance)
@@ -359,6 +370,23 @@ class RosterModel:
             self._stability(rule)
         else:  # pragma: no cover - the Rule union is closed
             raise TypeError(f"unknown rule {rule!r}")
+
+    def _successions(self, first: str, thens: list[str], people: PersonSet) -> None:
+        """All the duties that may not follow ``first`` at once: ``first`` on day d and any of them on day d+1 are
+        at most one true (the day-d+1 duties already exclude each other), one constraint instead of one per pair."""
+        f = self.shift_index[first]
+        t = [self.shift_index[then] for then in thens]
+        for p in self.people_of(people):
+            rows = self.x[p]
+            for d in range(self.days - 1):
+                a = rows[d][f]
+                if a is None:
+                    continue
+                after = [v for s in t if (v := rows[d + 1][s]) is not None]
+                if len(after) == 1:
+                    self.model.add_bool_or([a.Not(), after[0].Not()])
+                elif after:
+                    self.model.add_at_most_one([a, *after])
 
     def _person_literal(self, rule: Rule, person: str) -> cp_model.IntVar | None:
         """One assumption literal for all the constraints a rule puts on one person (None when not assuming)."""
