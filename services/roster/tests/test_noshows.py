@@ -184,6 +184,32 @@ async def test_a_cancelled_shift_and_a_moved_shift_take_their_checks_along(roste
     assert [e["payload"]["member_id"] for e in await no_shows(roster)] == ["M-li"]
 
 
+async def test_scans_before_the_publish_count_and_a_shift_published_after_it_ended_is_not_checked(
+    roster: Roster,
+) -> None:
+    await roster.seed_shift("S-late", "期-2026-47", START, END, ["M-zhang", "M-li"], team_id=TEAM)
+    await roster.seed_shift("S-past", "期-2026-47", local(DAY, 8), local(DAY, 12), ["M-wang"], kind="training",
+                            title="白天学习训练")
+    # 张三 scans at 20:05 (no shift of his is published yet: only the daily tally counts it); 李四 scans only
+    # the next morning; the roster is published at 20:10, after the morning's training ended
+    await roster.publish([scan(patrol_events(roster), "张三", local(DAY, 20, 5)),
+                          scan(patrol_events(roster), "lisi-07", local(DAY + timedelta(days=1), 8))])
+
+    async def tallied() -> bool:
+        async with roster.db() as conn:
+            return await conn.fetchval("SELECT count(*) FROM attendance") == 2
+    await roster.until(tallied, "both scans in the daily tally")
+    roster.clock.set(local(DAY, 20, 10))
+    await roster.publish_shifts(["S-late", "S-past"])
+    row = await roster.presence_row("S-late", "M-zhang")
+    assert row is not None and row["present_at"] == local(DAY, 20, 5) and row["source"] == "scan"
+    roster.clock.set(GRACE_PASSED)
+    await roster.until(lambda: _no_show_of(roster, "S-late", "M-li"), "李四 a no-show: his scan was the next day")
+    await _all_checks_done(roster)
+    assert [e["payload"]["member_id"] for e in await no_shows(roster)] == ["M-li"]
+    assert await roster.presence_row("S-past", "M-wang") is None  # never checked
+
+
 @pytest.mark.parametrize(
     ("who", "body", "status", "field"),
     [

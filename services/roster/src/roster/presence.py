@@ -68,8 +68,11 @@ async def schedule_checks(conn: asyncpg.Connection, ctx: RosterContext, shift_id
     if not ids:
         return
     rows = await store.shift_assignees(conn, ids)
+    now = ctx.now()
+    # A shift that had ended before it was published is a roster written after the fact: nobody could have
+    # been told to come, so it is not checked (its presence is still recorded from scans and check-ins).
     on_roster = [(r["shift_id"], r["member_id"]) for r in rows
-                 if r["status"] == "published" and r["member_id"] is not None]
+                 if r["status"] == "published" and r["member_id"] is not None and r["ends_at"] > now]
     due = {r["shift_id"]: grace_until(r["starts_at"], grace(ctx)) for r in rows}
     wanted = set(on_roster)
     gone = [(r["shift_id"], r["member_id"]) for r in await store.checked_members(conn, ids)
@@ -79,6 +82,8 @@ async def schedule_checks(conn: asyncpg.Connection, ctx: RosterContext, shift_id
     await _cancel(conn, gone)
     await store.ensure_rows(conn, on_roster)
     await store.forget_untouched(conn, gone)
+    # scans consumed before these members were on the shift (published late, swapped in)
+    await store.backfill_from_tallies(conn, on_roster, early=early(ctx), zone=ctx.zone.key)
 
 
 async def cancel_checks(conn: asyncpg.Connection, shift_ids: Iterable[str]) -> None:

@@ -137,3 +137,36 @@ async def presence_of_shift(conn: asyncpg.Connection, shift_id: str) -> list[asy
         """,
         shift_id,
     )
+
+
+async def backfill_from_tallies(
+    conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]], *, early: timedelta, zone: str
+) -> int:
+    """Presence for members put on a shift after their scans were consumed (a late publish, a swap in): the
+    daily tally (``attendance``) keeps each app member's first and last scan of a local day, and either one
+    inside the shift's window proves a scan there. (A first scan before the window and a last after it prove
+    nothing: those stay unknown.) Returns how many presences it found."""
+    if not pairs:
+        return 0
+    result = await conn.execute(
+        """
+        UPDATE shift_presence p SET present_at = found.at, source = 'scan'
+        FROM (
+            SELECT x.shift_id, x.member_id,
+                   min(CASE WHEN t.first_scan_at BETWEEN s.starts_at - $3::interval AND s.ends_at THEN t.first_scan_at
+                            WHEN t.last_scan_at BETWEEN s.starts_at - $3::interval AND s.ends_at THEN t.last_scan_at
+                       END) AS at
+            FROM unnest($1::text[], $2::text[]) AS x(shift_id, member_id)
+            JOIN shifts s ON s.shift_id = x.shift_id
+            JOIN members m ON m.member_id = x.member_id
+            JOIN attendance t ON t.team_id = m.team_id AND t.member_id = coalesce(m.app_member_id, m.member_id)
+             AND t.day BETWEEN ((s.starts_at - $3::interval) AT TIME ZONE $4)::date
+                           AND (s.ends_at AT TIME ZONE $4)::date
+            GROUP BY x.shift_id, x.member_id
+        ) found
+        WHERE p.shift_id = found.shift_id AND p.member_id = found.member_id AND p.present_at IS NULL
+          AND found.at IS NOT NULL
+        """,
+        [s for s, _ in pairs], [m for _, m in pairs], early, zone,
+    )
+    return int(result.split()[-1])
