@@ -27,6 +27,7 @@ class PatrolContext:
         return ScanPolicy(
             max_future_skew=timedelta(seconds=self.settings.max_future_skew_seconds),
             max_offline_age=timedelta(hours=self.settings.max_offline_age_hours),
+            clock_tolerance=timedelta(seconds=self.settings.clock_tolerance_seconds),
         )
 
     @property

@@ -24,7 +24,9 @@ ALTER TABLE checkpoints
 -- Each member's scans as the flags consumer (patrol.flags) has handled them, in corrected-time order: the rules
 -- compare a scan with its neighbours here. Its own table, so the intake's scans table carries no extra index
 -- (the intake stays as fast as it was) and the outcome depends only on the order the events are handled in.
--- (latitude, longitude) is where the scan proves presence: its checkpoint's position, else the scan's GPS.
+-- (latitude, longitude) is where the scan proves presence: its checkpoint's position, else the scan's GPS;
+-- spread_m how far from there the member may have been (the checkpoint's radius, or the GPS accuracy).
+-- at is the corrected time.
 CREATE TABLE flag_timeline (
     team_id       text NOT NULL,
     scan_id       text NOT NULL,
@@ -34,6 +36,7 @@ CREATE TABLE flag_timeline (
     at            timestamptz NOT NULL,
     latitude      double precision,
     longitude     double precision,
+    spread_m      double precision NOT NULL,
     PRIMARY KEY (team_id, scan_id)
 );
 CREATE INDEX flag_timeline_member ON flag_timeline (team_id, member_id, at);

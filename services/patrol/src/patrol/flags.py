@@ -1,0 +1,167 @@
+"""Anti-fraud flags (``patrol.flags`` consumer of ``patrol.scan-accepted``): flag, never reject.
+
+Runs in its own consumer group, never in the intake's transaction: each batch of accepted scans joins the
+members' timelines (``flag_timeline``), the rules of ``domain.fraud`` compare every new scan with its neighbours
+there (the batch's own included), and each flag is stored once per scan and kind (``scan_flags``), published as
+``patrol.scan-flagged`` (key team id, topic patrol.flags) with a LOW alert signal beside it — all in the batch's
+one transaction, with the inbox rows.
+
+Once only: the inbox drops a redelivered event; a scan re-announced under a new event id is already on the
+timeline and is not judged again; a flag already stored (a neighbour re-checked when a late scan landed
+between) is not stored or published again.
+
+Alert signals: one open alert per member, kind and patrol night (``patrol:flag:<team>:<member>:<kind>:<night>``;
+the night is the local date of the scan's time minus 12 hours, so 01:00 belongs to the evening before). A batch
+sends one trigger per dedup key; alerts keeps one alert open per key however many arrive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from pydantic import BaseModel
+
+from patrol import store, store_flags
+from patrol.context import PatrolContext
+from patrol.domain.checkpoints import Checkpoint
+from patrol.domain.fraud import (
+    Flag,
+    FraudPolicy,
+    ScanFacts,
+    TimelineScan,
+    neighbour_flags,
+    single_scan_flags,
+)
+from patrol.settings import PatrolSettings
+from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
+from pingan_shared.events.catalog import ALERT_SIGNAL, SCAN_ACCEPTED, SCAN_FLAGGED
+from pingan_shared.events.contracts import ScanAcceptedV2, ScanMethod
+from pingan_shared.events.envelope import Envelope
+from pingan_shared.events.patrol_contracts import ScanFlaggedV1
+from pingan_shared.messaging.consumer import BatchHandler, ConsumerSpec
+from pingan_shared.messaging.outbox import enqueue
+
+FLAGS_GROUP = "patrol.flags"
+FLAG_SIGNAL_KIND = "patrol.scan-flagged"
+_NIGHT_TURNS = timedelta(hours=12)  # a patrol night runs into the small hours: 01:00 belongs to the evening before
+
+
+def fraud_policy(settings: PatrolSettings) -> FraudPolicy:
+    return FraudPolicy(
+        clock_tolerance=timedelta(seconds=settings.clock_tolerance_seconds),
+        max_speed_kmh=settings.flag_max_speed_kmh,
+        repeat_window=timedelta(seconds=settings.flag_repeat_seconds),
+        device_span=timedelta(minutes=settings.flag_device_span_minutes),
+        neighbour_horizon=timedelta(hours=settings.flag_neighbour_hours),
+    )
+
+
+def spec(ctx: PatrolContext) -> ConsumerSpec:
+    return ConsumerSpec(FLAGS_GROUP, batch_handlers={SCAN_ACCEPTED: scans_handler(ctx)})
+
+
+def scans_handler(ctx: PatrolContext) -> BatchHandler:
+    policy = fraud_policy(ctx.settings)
+
+    async def handle(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
+        accepted = [(envelope, payload) for envelope, payload in events if isinstance(payload, ScanAcceptedV2)]
+        await flag_scans(conn, ctx, accepted, policy)
+
+    return handle
+
+
+async def flag_scans(conn: asyncpg.Connection, ctx: PatrolContext,
+                     accepted: Sequence[tuple[Envelope, ScanAcceptedV2]], policy: FraudPolicy) -> list[Flag]:
+    """Judge a batch of accepted scans; returns the flags stored (and published) for the first time."""
+    if not accepted:
+        return []
+    by_id, _ = await store.find_checkpoints(conn, {p.checkpoint_id for _, p in accepted}, ())
+    facts = {(p.team_id, p.scan_id): (envelope, scan_facts(p, by_id.get(p.checkpoint_id)))
+             for envelope, p in accepted}
+    added = await store_flags.add_to_timeline(conn, [f.scan for _, f in facts.values()])
+    fresh = [(envelope, f) for key, (envelope, f) in facts.items() if key in added]
+    if not fresh:
+        return []
+    timelines = await store_flags.member_scans_near(conn, [f.scan for _, f in fresh], policy.reach)
+    found: dict[tuple[str, str, str], tuple[Flag, Envelope]] = {}
+    for envelope, f in fresh:
+        member = timelines.get((f.scan.team_id, f.scan.member_id), [])
+        for flag in [*single_scan_flags(f, policy), *neighbour_flags(f.scan, member, policy)]:
+            found.setdefault(flag.key, (flag, envelope))
+    return await _record(conn, ctx, list(found.values()))
+
+
+def scan_facts(scan: ScanAcceptedV2, checkpoint: Checkpoint | None) -> ScanFacts:
+    """The rules' view of an accepted scan: where it proves presence is its checkpoint (the tag is fixed there),
+    else the scan's GPS."""
+    if checkpoint is not None and checkpoint.latitude is not None and checkpoint.longitude is not None:
+        place: tuple[float | None, float | None, float] = (checkpoint.latitude, checkpoint.longitude,
+                                                           checkpoint.radius_m)
+    else:
+        place = (scan.latitude, scan.longitude, scan.accuracy_m or 0.0)
+    expected = checkpoint.expected_method if checkpoint is not None else None
+    return ScanFacts(
+        scan=TimelineScan(team_id=scan.team_id, scan_id=scan.scan_id, member_id=scan.member_id,
+                          device_id=scan.device_id, checkpoint_id=scan.checkpoint_id, at=scan.corrected_time,
+                          latitude=place[0], longitude=place[1], spread_m=place[2]),
+        within_radius=scan.within_radius, distance_m=scan.distance_m,
+        radius_m=checkpoint.radius_m if checkpoint is not None else None, accuracy_m=scan.accuracy_m,
+        clock_offset_seconds=scan.clock_offset_seconds, method=scan.method,
+        expected_method=ScanMethod(expected) if expected else None,
+    )
+
+
+def night_of(moment: datetime, zone: ZoneInfo) -> date:
+    """The patrol night a moment belongs to: its local date, counted from noon."""
+    return (moment.astimezone(zone) - _NIGHT_TURNS).date()
+
+
+def dedup_key(flag: Flag, zone: ZoneInfo) -> str:
+    scan = flag.scan
+    return f"patrol:flag:{scan.team_id}:{scan.member_id}:{flag.kind}:{night_of(scan.at, zone).isoformat()}"
+
+
+async def _record(conn: asyncpg.Connection, ctx: PatrolContext,
+                  found: Sequence[tuple[Flag, Envelope]]) -> list[Flag]:
+    now = ctx.now()
+    made = []
+    for flag, cause in found:
+        scan = flag.scan
+        payload = ScanFlaggedV1(team_id=scan.team_id, scan_id=scan.scan_id, member_id=scan.member_id,
+                                checkpoint_id=scan.checkpoint_id, device_id=scan.device_id, kind=flag.kind,
+                                summary=flag.summary, detail=flag.detail, scanned_at=scan.at, flagged_at=now)
+        made.append((flag, cause, ctx.events.make(SCAN_FLAGGED, payload, key=scan.team_id, causation=cause)))
+    stored = await store_flags.insert_flags(conn, [_row(flag, envelope.event_id, now) for flag, _, (_, envelope)
+                                                   in made])
+    new = [(flag, cause, message) for flag, cause, message in made if flag.key in stored]
+    signals: dict[str, tuple[str, Envelope]] = {}
+    for flag, cause, _ in new:
+        key = dedup_key(flag, ctx.zone)
+        if key not in signals:
+            signals[key] = ctx.events.make(ALERT_SIGNAL, _signal(flag, key, now), key=key, causation=cause)
+    await enqueue(conn, [message for _, _, message in new] + list(signals.values()))
+    return [flag for flag, _, _ in new]
+
+
+def _row(flag: Flag, event_id: UUID, now: datetime) -> store_flags.FlagRow:
+    scan = flag.scan
+    return store_flags.FlagRow(
+        team_id=scan.team_id, scan_id=scan.scan_id, kind=flag.kind, member_id=scan.member_id,
+        checkpoint_id=scan.checkpoint_id, device_id=scan.device_id, scanned_at=scan.at, summary=flag.summary,
+        detail=json.dumps(flag.detail, ensure_ascii=False), flagged_at=now, event_id=event_id,
+    )
+
+
+def _signal(flag: Flag, key: str, now: datetime) -> AlertSignalV1:
+    scan = flag.scan
+    return AlertSignalV1(
+        action=SignalAction.TRIGGER, dedup_key=key, kind=FLAG_SIGNAL_KIND, severity=Severity.LOW,
+        summary=f"巡逻扫码异常（{scan.team_id}）：{flag.summary}"[:500],
+        source=SourceLink(service="patrol", entity_type="scan", entity_id=f"{scan.team_id}/{scan.scan_id}"[:200]),
+        occurred_at=now,
+    )
