@@ -5,7 +5,6 @@ A scan is (team_id, scan_id) here as in ``scans``; a flag is (team_id, scan_id, 
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,26 +110,6 @@ class FlagQuery:
     kind: str | None = None
     since: datetime | None = None  # scanned_at >= since
     until: datetime | None = None  # scanned_at < until
-
-
-def encode_cursor(row: dict[str, Any]) -> str:
-    key = [row["scanned_at"].isoformat(), row["team_id"], row["scan_id"], row["kind"]]
-    return base64.urlsafe_b64encode(json.dumps(key, ensure_ascii=False).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str, str, str]:
-    """Raises ValueError for anything that is not a cursor this module wrote."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        at, team, scan, kind = key
-        if not all(isinstance(v, str) for v in key):
-            raise ValueError("not a cursor")
-        moment = datetime.fromisoformat(at)
-    except (ValueError, TypeError, UnicodeError) as exc:  # binascii.Error is a ValueError
-        raise ValueError("not a cursor this service wrote") from exc
-    if moment.tzinfo is None:
-        raise ValueError("not a cursor this service wrote")
-    return moment, team, scan, kind
 
 
 async def list_flags(conn: asyncpg.Connection, query: FlagQuery, *, limit: int,

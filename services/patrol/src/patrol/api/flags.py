@@ -1,0 +1,65 @@
+"""Anti-fraud flags (``GET /v1/flags``): per scan, member or team over a period, for organisers, supervisors and
+admins. Patrol devices and members see none: a flag is for the one who judges it, not for the one it is about."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel
+
+from patrol import store_flags
+from patrol.api import paging
+from patrol.context import Context
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.security import require_roles
+from pingan_shared.text import StorableStr
+
+router = APIRouter(prefix="/v1", tags=["flags"])
+Overseer = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))]
+FlagKind = Literal["outside-radius", "impossible-speed", "clock-skew", "two-devices", "repeated-scan",
+                   "weaker-method"]
+
+
+class ScanFlag(BaseModel):
+    team_id: str
+    scan_id: str
+    kind: FlagKind
+    member_id: str
+    checkpoint_id: str
+    device_id: str | None
+    scanned_at: datetime
+    summary: str
+    detail: dict[str, Any]
+    flagged_at: datetime
+
+
+class FlagPage(BaseModel):
+    flags: list[ScanFlag]
+    next_after: str | None
+
+
+@router.get("/flags", response_model=FlagPage)
+async def list_flags(
+    ctx: Context, _: Overseer,
+    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    scan_id: Annotated[StorableStr | None, Query(max_length=100)] = None,
+    kind: FlagKind | None = None,
+    since: Annotated[AwareDatetime | None, Query(description="scanned at or after (corrected time)")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="scanned before (corrected time)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    after: Annotated[str | None, Query(max_length=1000, description="next_after of the previous page")] = None,
+) -> dict[str, Any]:
+    """Flags in the order the flagged scans happened. A scan is (team_id, scan_id)."""
+    cursor = paging.decode(after, 3)
+    query = store_flags.FlagQuery(team_id=team_id, member_id=member_id, scan_id=scan_id, kind=kind, since=since,
+                                  until=until)
+    after_key = None if cursor is None else (cursor[0], *cursor[1])
+    async with ctx.runtime.connection() as conn:
+        rows = await store_flags.list_flags(conn, query, limit=limit, after=after_key)
+    last = rows[-1] if len(rows) == limit else None
+    next_after = None if last is None else paging.encode(last["scanned_at"], last["team_id"], last["scan_id"],
+                                                         last["kind"])
+    return {"flags": rows, "next_after": next_after}

@@ -1,0 +1,98 @@
+"""Hazard reports (隐患上报): ``POST /v1/hazards`` by a patrol device for its own team, ``GET /v1/hazards`` for
+organisers, supervisors and admins. Each report becomes ``patrol.hazard-reported`` (inspection: a 24-hour task)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel
+
+from patrol import store_hazards
+from patrol.api import paging
+from patrol.context import Context
+from patrol.domain.hazards import HazardCategory, HazardIn
+from patrol.hazards import HazardConflict, HazardRefused, report_hazard
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.app import request_correlation_id
+from pingan_shared.http.errors import ApiError
+from pingan_shared.http.openapi import error_response
+from pingan_shared.http.security import require_roles
+from pingan_shared.text import StorableStr
+
+router = APIRouter(prefix="/v1", tags=["hazards"])
+Device = Annotated[Principal, Depends(require_roles(Role.PATROL_DEVICE))]
+Overseer = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))]
+
+
+class HazardReport(BaseModel):
+    """A stored report as patrol answers it: ``hazard_id`` is patrol's (the id inspection's task refers to)."""
+
+    hazard_id: str
+    client_hazard_id: str
+    team_id: str
+    member_id: str
+    device_id: str
+    category: HazardCategory
+    description: str
+    place: str
+    latitude: float | None
+    longitude: float | None
+    photo_refs: list[str]
+    unit_id: str | None
+    reported_at: datetime
+    received_at: datetime
+
+
+class HazardPage(BaseModel):
+    hazards: list[HazardReport]
+    next_after: str | None
+
+
+_POST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": HazardReport, "description": "The same report was sent before under this client_hazard_id: "
+          "nothing new is stored or published."},
+    201: {"model": HazardReport, "description": "Stored and announced (patrol.hazard-reported)."},
+    403: error_response(403, "Not a patrol device, or team_id names another team than the device's."),
+    409: error_response(409, "This team already sent a different report under this client_hazard_id."),
+}
+
+
+@router.post("/hazards", status_code=201, response_model=None, responses=_POST_RESPONSES)
+async def post_hazard(request: Request, report: HazardIn, ctx: Context, principal: Device) -> JSONResponse:
+    """Report a hazard seen on patrol (category, text, position, photo references, the unit if known)."""
+    assert principal.team_id is not None
+    if report.team_id is not None and report.team_id != principal.team_id:
+        raise ApiError(403, f"this device reports for team {principal.team_id}, not {report.team_id}",
+                       field="body.team_id")
+    try:
+        async with ctx.runtime.connection() as conn, conn.transaction():
+            answer = await report_hazard(conn, ctx, report, team_id=principal.team_id, device_id=principal.subject,
+                                         correlation_id=request_correlation_id(request))
+    except HazardConflict:
+        raise ApiError(409, "this client_hazard_id was already used for a different report",
+                       field="body.client_hazard_id") from None
+    except HazardRefused as refused:
+        raise ApiError(422, refused.reason, field=f"body.{refused.field}") from None
+    return JSONResponse(status_code=201 if answer.created else 200, content=jsonable_encoder(answer.report))
+
+
+@router.get("/hazards", response_model=HazardPage)
+async def list_hazards(
+    ctx: Context, _: Overseer,
+    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="received at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="received before")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    after: Annotated[str | None, Query(max_length=1000, description="next_after of the previous page")] = None,
+) -> dict[str, Any]:
+    """Hazard reports in the order received, oldest first."""
+    cursor = paging.decode(after, 1)
+    async with ctx.runtime.connection() as conn:
+        rows = await store_hazards.listing(conn, team_id=team_id, since=since, until=until, limit=limit,
+                                           after=None if cursor is None else (cursor[0], cursor[1][0]))
+    next_after = paging.encode(rows[-1]["received_at"], rows[-1]["hazard_id"]) if len(rows) == limit else None
+    return {"hazards": rows, "next_after": next_after}

@@ -1,0 +1,69 @@
+"""The hazard_reports table: a report per (team, client hazard id), with patrol's hazard id and its event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class HazardRow:
+    team_id: str
+    client_hazard_id: str
+    hazard_id: str
+    member_id: str
+    device_id: str
+    category: str
+    description: str
+    place: str
+    latitude: float | None
+    longitude: float | None
+    photo_refs: list[str]
+    unit_id: str | None
+    reported_at: datetime
+    received_at: datetime
+    fingerprint: str
+    event_id: UUID
+
+
+_COLUMNS = ("team_id", "client_hazard_id", "hazard_id", "member_id", "device_id", "category", "description", "place",
+            "latitude", "longitude", "photo_refs", "unit_id", "reported_at", "received_at", "fingerprint", "event_id")
+_INSERT = (
+    f"INSERT INTO hazard_reports ({', '.join(_COLUMNS)}) VALUES ({', '.join(f'${i}' for i in range(1, 17))}) "
+    "ON CONFLICT (team_id, client_hazard_id) DO NOTHING RETURNING 1"
+)
+_PUBLIC = ("hazard_id", "client_hazard_id", "team_id", "member_id", "device_id", "category", "description", "place",
+           "latitude", "longitude", "photo_refs", "unit_id", "reported_at", "received_at")
+
+
+async def insert(conn: asyncpg.Connection, row: HazardRow) -> bool:
+    """False when the team already sent a report under this client hazard id."""
+    inserted = await conn.fetchval(_INSERT, *(getattr(row, c) for c in _COLUMNS))
+    return inserted is not None
+
+
+async def by_client_id(conn: asyncpg.Connection, team_id: str, client_hazard_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        f"SELECT {', '.join(_PUBLIC)}, fingerprint FROM hazard_reports WHERE team_id = $1 AND client_hazard_id = $2",
+        team_id, client_hazard_id)
+    return None if row is None else dict(row)
+
+
+async def listing(conn: asyncpg.Connection, *, team_id: str | None, since: datetime | None, until: datetime | None,
+                  limit: int, after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+    """Reports in (received_at, hazard_id) order, ``limit`` from after the cursor."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {', '.join(_PUBLIC)} FROM hazard_reports
+        WHERE ($1::text IS NULL OR team_id = $1) AND ($2::timestamptz IS NULL OR received_at >= $2)
+          AND ($3::timestamptz IS NULL OR received_at < $3)
+          AND ($4::timestamptz IS NULL OR (received_at, hazard_id) > ($4, $5))
+        ORDER BY received_at, hazard_id LIMIT $6
+        """,
+        team_id, since, until, *(after or (None, None)), limit,
+    )
+    return [dict(r) for r in rows]
