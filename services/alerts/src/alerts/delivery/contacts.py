@@ -10,29 +10,47 @@ import hashlib
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pingan_shared.text import StorableStr
 
-TARGET_PATTERN = r"^(person|unit|role):[^/?#\s][^/?#]{0,199}$"
+# Patterns are stated again as json_schema_extra: pydantic leaves a pattern out of the JSON Schema when the type
+# also has a validator (StorableStr), and the OpenAPI must say what the API refuses.
+# Python's \s and JSON Schema's (ECMA 262) differ in \x1c-\x1f, \x85 and \ufeff: naming them too makes both
+# engines agree on every character, so the schema refuses exactly what the API refuses.
+_SPACE = r"\s\x1c-\x1f\x85\ufeff"
+TARGET_PATTERN = rf"^(person|unit|role):[^/?#\x00-\x1f{_SPACE}][^/?#\x00-\x1f\x7f]{{0,199}}$"
 _TARGET = re.compile(TARGET_PATTERN)
-_EMAIL = r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$"
-Target = Annotated[StorableStr, Field(pattern=TARGET_PATTERN, max_length=205)]
-Secret = Annotated[StorableStr, Field(min_length=16, max_length=200, pattern=r"^\S+$")]
+_EMAIL = rf'^[^@<>"\x00-\x1f{_SPACE}]+@[^@<>"\x00-\x1f{_SPACE}]+\.[^@<>"\x00-\x1f{_SPACE}]+$'
+_URL = rf"^https?://[^/?#\x00-\x1f{_SPACE}]+[^\x00-\x1f{_SPACE}]*$"
+_SECRET = rf"^[^\x00-\x1f{_SPACE}]+$"
+_NOT_BLANK = rf"[^{_SPACE}]"
+
+
+def _pattern(pattern: str) -> Any:
+    return Field(pattern=pattern, json_schema_extra={"pattern": pattern})
+
+
+Target = Annotated[StorableStr, _pattern(TARGET_PATTERN), Field(max_length=205)]
+Secret = Annotated[StorableStr, _pattern(_SECRET), Field(min_length=16, max_length=200)]
 
 
 class ContactIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    display_name: StorableStr = Field(min_length=1, max_length=100, pattern=r"\S", description="e.g. 张三")
-    subject: StorableStr | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S", description=(
-        "the token subject whose inbox this contact's inbox is (person or unit)"))
-    locale: str = Field(default="zh", pattern="^(zh|en)$")
-    email: StorableStr | None = Field(default=None, max_length=254, pattern=_EMAIL)
-    webhook_url: StorableStr | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s/?#]+\S*$")
+    display_name: StorableStr = Field(min_length=1, max_length=100, pattern=_NOT_BLANK,
+                                      json_schema_extra={"pattern": _NOT_BLANK}, description="e.g. 张三")
+    subject: StorableStr | None = Field(default=None, min_length=1, max_length=200, pattern=_NOT_BLANK,
+                                        json_schema_extra={"pattern": _NOT_BLANK}, description=(
+                                            "the token subject whose inbox this contact's inbox is (person or unit)"))
+    locale: Literal["zh", "en"] = "zh"
+    email: StorableStr | None = Field(default=None, max_length=254, pattern=_EMAIL,
+                                      json_schema_extra={"pattern": _EMAIL})
+    webhook_url: StorableStr | None = Field(default=None, max_length=2000, pattern=_URL,
+                                            json_schema_extra={"pattern": _URL})
     webhook_secrets: list[Secret] = Field(default_factory=list, max_length=2, description=(
         "one secret, or two during a rotation (the new one first); each request is signed with every one"))
     members: list[Target] = Field(default_factory=list, max_length=500, description=(

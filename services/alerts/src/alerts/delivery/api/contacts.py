@@ -19,6 +19,7 @@ from pingan_shared.text import StorableStr
 router = APIRouter(prefix="/v1", tags=["contacts"])
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 TargetPath = Annotated[StorableStr, Path(pattern=TARGET_PATTERN, max_length=205,
+                                         json_schema_extra={"pattern": TARGET_PATTERN},
                                          description="person:<name>, unit:<id> or role:<name>")]
 NOT_FOUND = "联系人不存在 (no such contact)"
 
