@@ -31,12 +31,14 @@ CREW = [
     {"member_id": "M-li", "name": "李四", "team_id": TEAM, "app_member_id": "lisi-07"},
     {"member_id": "M-wang", "name": "王五", "team_id": TEAM},  # no app id: the app sends the member id
 ]
+POLICE = {"member_id": "P-zhao", "name": "赵警官", "role": "police", "app_member_id": "赵警官"}  # of no team
 
 
 @pytest.fixture
 async def roster(roster_factory: Callable[..., Awaitable[Roster]]) -> Roster:
     harness = await roster_factory(FixedClock(local(DAY, 18)), no_show_grace_minutes=30, presence_early_minutes=60)
     await harness.seed_members("ORG-塘下", CREW)
+    await harness.seed_members("ORG-塘下派出所", [POLICE], org_kind="police-station")
     await harness.seed_period("期-2026-47", DAY, DAY + timedelta(days=27))
     return harness
 
@@ -107,17 +109,19 @@ async def test_a_no_show_fires_exactly_once_across_a_restart_spanning_its_grace(
 
 
 async def test_scans_redelivered_and_out_of_order_make_presence_once(roster: Roster) -> None:
-    await roster.seed_shift("S-2", "期-2026-47", START, END, ["M-zhang", "M-wang"], team_id=TEAM)
+    await roster.seed_shift("S-2", "期-2026-47", START, END, ["M-zhang", "M-wang", "P-zhao"], team_id=TEAM)
     await roster.publish_shifts(["S-2"])
     events = patrol_events(roster)
     late, early_scan, other_team = (scan(events, "张三", local(DAY, 21, 30)), scan(events, "张三", local(DAY, 20, 10)),
                                     scan(events, "M-wang", local(DAY, 20, 15), team="别的队"))
     outside = scan(events, "M-wang", local(DAY, 18, 30))  # before the window: no presence
+    police = scan(events, "赵警官", local(DAY, 20, 20))  # walks with the team the shift names
     # the later scan first, then the earlier, each twice (a redelivery)
-    await roster.publish([late, late, early_scan, outside, other_team, early_scan])
+    await roster.publish([late, late, early_scan, outside, other_team, police, early_scan])
     await roster.until(lambda: _scans(roster, "S-2", "M-zhang", 2), "张三's two scans counted once each")
     row = await roster.presence_row("S-2", "M-zhang")
     assert row is not None and row["present_at"] == local(DAY, 20, 10) and row["source"] == "scan"
+    await roster.until(lambda: _present(roster, "S-2", "P-zhao"), "the officer present by the team's scan")
 
     roster.clock.set(GRACE_PASSED)
     await roster.until(lambda: _no_show_of(roster, "S-2", "M-wang"), "王五 a no-show: his scans were not his")

@@ -3,7 +3,8 @@ accepted patrol scans and explicit check-ins.
 
 How a scan finds its member: a patrol team's app sends its own member id (often a name, unique only within the
 team). A roster member carries ``team_id`` and ``app_member_id`` (migration 0002): a scan of team T with app id A
-is the member whose team is T and whose app id is A — or, for a member without an app id, whose member id is A.
+is the member whose team is T and whose app id is A — or, for a member without an app id, whose member id is A;
+a member of no team (a police officer walking with a village team) is known on the shifts that name team T.
 The scan is presence on every published shift of that member whose window (``ROSTER_PRESENCE_EARLY_MINUTES``
 before the start, to the end) holds the scan's device time — device time, so an offline batch synced hours later
 still counts for the shift it was made on (patrol's ``corrected_time`` where the scan carries one: a phone whose

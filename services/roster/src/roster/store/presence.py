@@ -69,9 +69,10 @@ async def forget_untouched(conn: asyncpg.Connection, pairs: Sequence[tuple[str, 
 async def scan_matches(
     conn: asyncpg.Connection, scans: Sequence[tuple[str, str, datetime]], *, early: timedelta
 ) -> list[asyncpg.Record]:
-    """Which published shift each (team, app member id, device time) scan is presence on: the member is the one
-    whose patrol team and app id the scan carries (a member without an app id is known by their member id),
-    and the shift is one of theirs whose window (``early`` before the start to the end) holds the scan's time.
+    """Which published shift each (team, app member id, time) scan is presence on: the member is the one whose
+    patrol team and app id the scan carries (a member without an app id is known by their member id; a member
+    of no team — a police officer walking with a village team — by the team the shift names), and the shift is
+    one of theirs whose window (``early`` before the start to the end) holds the scan's time.
     One row per (shift, member): the earliest such scan and how many there were."""
     if not scans:
         return []
@@ -79,10 +80,11 @@ async def scan_matches(
         """
         SELECT a.shift_id, m.member_id, min(i.at) AS first_at, count(*)::int AS scans
         FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS i(team_id, app_id, at)
-        JOIN members m ON m.team_id = i.team_id AND coalesce(m.app_member_id, m.member_id) = i.app_id
+        JOIN members m ON coalesce(m.app_member_id, m.member_id) = i.app_id
         JOIN shift_assignments a ON a.member_id = m.member_id
         JOIN shifts s ON s.shift_id = a.shift_id
-        WHERE s.status = 'published' AND i.at >= s.starts_at - $4::interval AND i.at <= s.ends_at
+        WHERE (m.team_id = i.team_id OR (m.team_id IS NULL AND s.team_id = i.team_id))
+          AND s.status = 'published' AND i.at >= s.starts_at - $4::interval AND i.at <= s.ends_at
         GROUP BY a.shift_id, m.member_id
         ORDER BY a.shift_id, m.member_id
         """,
@@ -159,7 +161,8 @@ async def backfill_from_tallies(
             FROM unnest($1::text[], $2::text[]) AS x(shift_id, member_id)
             JOIN shifts s ON s.shift_id = x.shift_id
             JOIN members m ON m.member_id = x.member_id
-            JOIN attendance t ON t.team_id = m.team_id AND t.member_id = coalesce(m.app_member_id, m.member_id)
+            JOIN attendance t ON t.team_id = coalesce(m.team_id, s.team_id)
+             AND t.member_id = coalesce(m.app_member_id, m.member_id)
              AND t.day BETWEEN ((s.starts_at - $3::interval) AT TIME ZONE $4)::date
                            AND (s.ends_at AT TIME ZONE $4)::date
             GROUP BY x.shift_id, x.member_id
