@@ -88,6 +88,10 @@ BUSINESS_RULE_REFUSALS = {
     "PUT /v1/policies/{policy_id}": ["422"],
     # alerts: a silence that ends before it starts, or is already over: 422
     "POST /v1/silences": ["422"],
+    # alerts contacts: a member not in the directory, an inbox subject another contact owns, rotating to a secret
+    # the contact already has: 422
+    "PUT /v1/contacts/{target}": ["422"],
+    "POST /v1/contacts/{target}/webhook-secret": ["422"],
 }
 POSITIVE_DATA_ACCEPTANCE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # 413 refuses a schema-violating request too: a batch over its documented maxItems is "too large", as documented.
