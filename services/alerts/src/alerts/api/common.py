@@ -19,8 +19,10 @@ from pingan_shared.auth import Principal
 from pingan_shared.http.errors import ApiError
 from pingan_shared.text import StorableStr
 
-NOT_BLANK = r"\S"
-ID_PATTERN = r"^[^/?#\s]+$"
+# Text with a non-space character and no NUL (which PostgreSQL cannot store): the schema says what is refused.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
+ID_PATTERN = r"^[^/?#\s\x00]+$"
 
 
 def _storable(value: str) -> str:
@@ -78,8 +80,8 @@ Text100 = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK),
 Text200 = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(_storable)]
 Text500 = Annotated[str, Field(min_length=1, max_length=500, pattern=NOT_BLANK), AfterValidator(_storable)]
 UnitId = Annotated[str, Field(min_length=1, max_length=64, pattern=NOT_BLANK), AfterValidator(_storable)]
-Url = Annotated[str, Field(max_length=2000), AfterValidator(_storable)]
-Reason = Annotated[str, Field(max_length=500), AfterValidator(_storable)]
+Url = Annotated[str, Field(max_length=2000, pattern=NO_NUL), AfterValidator(_storable)]
+Reason = Annotated[str, Field(max_length=500, pattern=NO_NUL), AfterValidator(_storable)]
 Target = Annotated[str, Field(min_length=3, max_length=200, pattern=TARGET_PATTERN, description=(
     "person:<name>, unit:<id> or role:<name>; {unit} and {area} are filled in from the alert")),
     AfterValidator(_storable)]

@@ -20,7 +20,7 @@ FOREVER: Final = -1  # ``repeat``: climb again and again until acknowledged or r
 CHANNELS: Final = ("webhook", "email", "inbox", "stream")
 TARGET_KINDS: Final = ("person", "unit", "role")
 PLACEHOLDERS: Final = ("{unit}", "{area}")
-TARGET_PATTERN: Final = r"^(person|unit|role):\S.*$"
+TARGET_PATTERN: Final = r"^(person|unit|role):[^\s\x00][^\x00]*$"
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 DAY: Final = 24 * 3600
