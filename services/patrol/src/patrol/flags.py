@@ -17,7 +17,6 @@ sends one trigger per dedup key; alerts keeps one alert open per key however man
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -153,7 +152,7 @@ def _row(flag: Flag, event_id: UUID, now: datetime) -> store_flags.FlagRow:
     return store_flags.FlagRow(
         team_id=scan.team_id, scan_id=scan.scan_id, kind=flag.kind, member_id=scan.member_id,
         checkpoint_id=scan.checkpoint_id, device_id=scan.device_id, scanned_at=scan.at, summary=flag.summary,
-        detail=json.dumps(flag.detail, ensure_ascii=False), flagged_at=now, event_id=event_id,
+        detail=flag.detail, flagged_at=now, event_id=event_id,
     )
 
 

@@ -5,7 +5,6 @@ A scan is (team_id, scan_id) here as in ``scans``; a flag is (team_id, scan_id, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -75,7 +74,7 @@ class FlagRow:
     device_id: str | None
     scanned_at: datetime
     summary: str
-    detail: str  # JSON
+    detail: dict[str, Any]  # the pool's codec writes it as jsonb
     flagged_at: datetime
     event_id: UUID
 
@@ -129,4 +128,4 @@ async def list_flags(conn: asyncpg.Connection, query: FlagQuery, *, limit: int,
         query.team_id, query.member_id, query.scan_id, query.kind, query.since, query.until,
         *(after or (None, None, None, None)), limit,
     )
-    return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+    return [dict(r) for r in rows]

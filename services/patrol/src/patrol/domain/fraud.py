@@ -135,7 +135,9 @@ def neighbour_flags(new: TimelineScan, member_scans: Iterable[TimelineScan], pol
     """impossible-speed, repeated-scan, two-devices: ``new`` against the member's other scans near it (any
     device; ``new`` itself may be among them). A flag may go to a neighbour: the later scan of a pair, or the
     scan that ``new`` widened its device's span over."""
-    others = sorted((s for s in member_scans if s.scan_id != new.scan_id), key=lambda s: s.order)
+    member = (new.team_id, new.member_id)
+    others = sorted((s for s in member_scans if (s.team_id, s.member_id) == member and s.scan_id != new.scan_id),
+                    key=lambda s: s.order)
     return [*_speed(new, others, policy), *_repeats(new, others, policy), *_two_devices(new, others, policy)]
 
 
