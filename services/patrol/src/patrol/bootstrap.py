@@ -5,6 +5,8 @@ from __future__ import annotations
 from patrol import consumers, timers
 from patrol.api import ROUTERS
 from patrol.context import PatrolContext
+from patrol.live.settings import LiveCoverageSettings
+from patrol.live.wiring import install_live_coverage
 from patrol.settings import PatrolSettings
 from pingan_shared.clock import Clock
 from pingan_shared.events.catalog import (
@@ -20,7 +22,8 @@ PRODUCES = [TOPIC_PATROL_SCANS, TOPIC_PATROL_ROUTES, TOPIC_PATROL_ROUNDS, TOPIC_
 
 
 def bootstrap(
-    *, platform: PlatformSettings | None = None, settings: PatrolSettings | None = None, clock: Clock | None = None
+    *, platform: PlatformSettings | None = None, settings: PatrolSettings | None = None, clock: Clock | None = None,
+    live: LiveCoverageSettings | None = None,
 ) -> Service:
     settings = settings or PatrolSettings()
     runtime = ServiceRuntime.for_service(
@@ -32,4 +35,5 @@ def bootstrap(
     runtime.consumers = consumers.specs(ctx)
     app = create_service_app(runtime, ROUTERS)
     app.state.patrol = ctx
+    install_live_coverage(runtime, app, live)
     return Service(runtime, app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from patrol.api import checkpoints, imports, plans, rounds, routes, scans
+from patrol.live import api as live_coverage
 
 ROUTERS: list[APIRouter] = [
     checkpoints.router,
@@ -13,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     rounds.router,
     imports.router,
+    live_coverage.router,
 ]

@@ -1,0 +1,167 @@
+"""Tonight's live coverage over HTTP: a JSON view and a Server-Sent Events stream of it.
+
+Organisers and admins see every township; a supervisor whose token carries a scope (a township) sees that
+township only. The figures come from the faust tables this process holds (``stream.py``); ``stream.complete``
+says whether it holds every partition (see the README: one live replica, or standbys on every replica).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from sse_starlette.sse import EventSourceResponse
+
+from patrol.live.coverage import compute
+from patrol.live.night import night_bounds, night_of
+from patrol.live.stream import LiveCoverage
+from pingan_shared.auth import Principal, Role
+from pingan_shared.http.errors import ApiError
+from pingan_shared.http.openapi import error_response
+from pingan_shared.http.security import require_roles
+from pingan_shared.text import StorableStr
+
+router = APIRouter(prefix="/v1")
+
+READERS = (Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN)
+NOT_RUNNING = "实时覆盖统计未运行（PATROL_LIVE_ENABLED 关闭或正在启动），请稍后重试"
+RETRY_AFTER_SECONDS = 5
+
+
+class RouteFigures(BaseModel):
+    route_id: str
+    version: int = Field(description="the route's latest published version, whose checkpoints count")
+    name: str
+    township: str | None
+    checkpoints_total: int
+    checkpoints_covered: int = Field(description="distinct checkpoints with an accepted scan tonight (device time)")
+    covered_checkpoint_ids: list[str]
+    active_patrollers: int = Field(description="distinct members who scanned one of its checkpoints tonight")
+    rounds_late: int = Field(description="rounds reported not started and not started since")
+    late_round_ids: list[str]
+
+
+class TownshipFigures(BaseModel):
+    township: str | None = Field(description="the routes' area (镇街); null for routes without one")
+    routes: int
+    checkpoints_total: int
+    checkpoints_covered: int
+    active_patrollers: int
+    rounds_late: int
+
+
+class StreamState(BaseModel):
+    running: bool
+    partitions: int = Field(description="partitions of each input topic")
+    held_partitions: list[int] = Field(description="partitions whose state this replica holds")
+    complete: bool = Field(description="this replica holds every partition: the figures are the whole picture")
+    processed: int = Field(description="input events handled since the stream app last started")
+
+
+class LiveCoverageBody(BaseModel):
+    night: date = Field(description="the night: local noon of this date to local noon of the next")
+    zone: str
+    night_starts_at: datetime
+    night_ends_at: datetime
+    routes: list[RouteFigures]
+    townships: list[TownshipFigures]
+    stream: StreamState
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: error_response(503, "The live stream is not running here (disabled, or starting); retry after "
+                             "`Retry-After` seconds. The record stays available from the round and compliance views."),
+}
+
+
+def _live(request: Request) -> LiveCoverage:
+    live: LiveCoverage | None = getattr(request.app.state, "live_coverage", None)
+    if live is None or not live.running:
+        raise ApiError(503, NOT_RUNNING, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return live
+
+
+def _township_for(principal: Principal, township: str | None) -> str | None:
+    """A scoped supervisor sees its own township; asking for another one is refused, not silently narrowed."""
+    if principal.role is Role.SUPERVISOR and principal.scope is not None:
+        if township is not None and township != principal.scope:
+            raise ApiError(403, f"监督范围为 {principal.scope}，不能查看 {township}", field="township")
+        return principal.scope
+    return township
+
+
+def view(live: LiveCoverage, night: date, *, route: str | None, township: str | None) -> LiveCoverageBody:
+    state = live.night(night)
+    coverage = compute(state.routes, state.visits, state.late_rounds, route=route, township=township)
+    start, end = night_bounds(night, live.zone)
+    held = live.held_partitions()
+    partitions = live.platform.kafka_topic_partitions
+    return LiveCoverageBody(
+        night=night, zone=live.zone.key, night_starts_at=start, night_ends_at=end,
+        routes=[RouteFigures(**dataclasses.asdict(r)) for r in coverage.routes],
+        townships=[TownshipFigures(**dataclasses.asdict(t)) for t in coverage.townships],
+        stream=StreamState(running=live.running, partitions=partitions, held_partitions=held,
+                           complete=len(held) == partitions, processed=live.processed),
+    )
+
+
+RouteQuery = Annotated[StorableStr | None, Query(max_length=100, description="one route id")]
+TownshipQuery = Annotated[StorableStr | None, Query(max_length=200, description="one township (the routes' area)")]
+
+
+@router.get("/coverage/live", tags=["coverage"], response_model=LiveCoverageBody, responses=_RESPONSES)
+async def live_coverage(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_roles(*READERS))],
+    route: RouteQuery = None,
+    township: TownshipQuery = None,
+    night: Annotated[date | None, Query(description="YYYY-MM-DD; default: tonight by the service clock")] = None,
+) -> LiveCoverageBody:
+    """Tonight's coverage per route and per township, from the live stream (may lag by seconds)."""
+    township = _township_for(principal, township)
+    live = _live(request)
+    return view(live, night or night_of(live.clock.now(), live.zone), route=route, township=township)
+
+
+@router.get("/coverage/live/stream", tags=["coverage"], response_model=None, responses={
+    200: {"description": "`text/event-stream`: an event `coverage` (data: the JSON of GET /v1/coverage/live) now, "
+                         "then whenever it changes; a comment line every `PATROL_LIVE_STREAM_PING_SECONDS`.",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    **_RESPONSES,
+})
+async def live_coverage_stream(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_roles(*READERS))],
+    route: RouteQuery = None,
+    township: TownshipQuery = None,
+    max_events: Annotated[int | None, Query(ge=1, le=10_000, description="end the stream after this many events")
+                          ] = None,
+) -> EventSourceResponse:
+    """The live view as Server-Sent Events: the current figures at once, then each change (tonight's night,
+    following the clock across the noon turn)."""
+    township = _township_for(principal, township)
+    live = _live(request)
+    ping = live.settings.stream_ping_seconds
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        sent = 0
+        last: str | None = None
+        while max_events is None or sent < max_events:
+            if not live.running:
+                return
+            version = live.version
+            body = view(live, night_of(live.clock.now(), live.zone), route=route, township=township)
+            data = json.dumps(body.model_dump(mode="json", exclude={"stream": {"processed"}}), ensure_ascii=False)
+            if data != last:
+                last = data
+                sent += 1
+                yield {"event": "coverage", "id": str(version), "data": data}
+            if live.version == version:  # nothing folded meanwhile: wait for the next change (or the night turn)
+                await live.changes(timeout=ping)
+
+    return EventSourceResponse(events(), ping=ping)

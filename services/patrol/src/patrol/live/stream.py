@@ -1,0 +1,317 @@
+"""The faust-streaming app behind tonight's live coverage.
+
+Three agents, each at concurrency 1 (faust-streaming #606: a higher concurrency can commit an offset past a
+message still in flight), each folding one topic into one changelog-backed table:
+
+* ``patrol.scans`` (key = team) → ``scans``: tumbling one-night windows, key = team, value = checkpoint id →
+  members who scanned it that night (``coverage.add_visit``);
+* ``patrol.rounds`` (key = round) → ``rounds``: tumbling one-night windows (by the round's expected start),
+  key = round id, value = its route and two flags, reported not started / started (``coverage.fold_round``);
+* ``patrol.routes`` (key = route) → ``routes``: key = route id, value = its latest version.
+
+Each table is keyed by its input topic's own key, so a table partition is written only from the same
+partition of its input, and its changelog partition is that partition (faust's default): the state is
+co-partitioned with the stream without a repartition topic. Regrouping by route (``group_by``) is not needed
+because route figures are a small join done when the view is read (``coverage.compute``); a route-keyed table
+fed from a team-keyed stream would write one route's value from several partitions into several changelog
+partitions, and a recovery would restore whichever came last.
+
+Recovery: offsets are committed after faust flushes the changelog writes (at-least-once); a restarted app
+restores the tables by reading their changelog topics and resumes its inputs from the committed offsets. The
+folds are idempotent, so events redelivered after a crash (processed but not yet committed) change nothing.
+
+The app emits only dead letters, with an event id derived from the poison record's position and content, so
+reprocessing emits the same event again and the dead-letter readers see one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import faust
+from aiokafka.structs import ConsumerRecord
+from faust.tables.wrappers import WindowWrapper
+
+from patrol.live.coverage import RouteInfo, fold_round, is_late, newer_route
+from patrol.live.coverage import add_visit as fold_visit
+from patrol.live.night import NIGHT_SECONDS, night_of_window, window_timestamp
+from patrol.live.settings import LiveCoverageSettings
+from pingan_shared.clock import Clock
+from pingan_shared.events.catalog import (
+    CATALOG,
+    DEAD_LETTERED,
+    ROUTE_PUBLISHED,
+    SCAN_ACCEPTED,
+    TOPIC_PATROL_ROUNDS,
+    TOPIC_PATROL_ROUTES,
+    TOPIC_PATROL_SCANS,
+)
+from pingan_shared.events.contracts import ScanAcceptedV2
+from pingan_shared.events.envelope import Envelope, EnvelopeError
+from pingan_shared.events.patrol_contracts import RoundFactsV1, RoutePublishedV1
+from pingan_shared.logs import get_logger
+from pingan_shared.messaging.dead_letters import dead_letter_key, dead_letter_payload
+from pingan_shared.messaging.kafka import ensure_topics
+from pingan_shared.settings import PlatformSettings
+
+log = get_logger(__name__)
+
+ROUND_EVENTS = frozenset({
+    "patrol.round-not-started", "patrol.round-started", "patrol.round-completed", "patrol.round-incomplete",
+})
+_DEAD_LETTER_NAMESPACE = uuid.UUID("0b7f5c1e-4f3a-5d1e-9a57-6c6976652d6c")
+
+
+@dataclass(frozen=True)
+class NightState:
+    """What the tables hold for one night, as ``coverage.compute`` takes it."""
+
+    routes: list[RouteInfo]
+    visits: list[tuple[str, str]]
+    late_rounds: list[tuple[str, str]]
+
+
+class LiveCoverage:
+    """Builds, runs and reads the faust app. ``run()`` is patrol's background job (``live-coverage``)."""
+
+    def __init__(self, platform: PlatformSettings, settings: LiveCoverageSettings, clock: Clock, *,
+                 service: str = "patrol") -> None:
+        self.platform = platform
+        self.settings = settings
+        # the consumer group, and the prefix of the changelog topics: one per topic prefix (deployment)
+        self.app_id = platform.topic(f"{service}-live")
+        self.clock = clock
+        self.zone: ZoneInfo = platform.timezone
+        self.service = service
+        self.processed = 0  # input events handled since this start (tests tell recovery from recomputation)
+        self.dead_lettered = 0
+        self._app: faust.App | None = None
+        self._window_ts = 0.0  # the event time of the record being folded (agents run one record at a time)
+        self._changed = asyncio.Condition()
+        self.version = 0  # bumped on every change: the SSE stream sends a view when it moved
+
+    # --- lifecycle --------------------------------------------------------------------------------------
+
+    @property
+    def topics(self) -> dict[str, str]:
+        topic = self.platform.topic
+        return {"scans": topic(TOPIC_PATROL_SCANS), "rounds": topic(TOPIC_PATROL_ROUNDS),
+                "routes": topic(TOPIC_PATROL_ROUTES), "deadletter": topic(f"deadletter.{self.service}")}
+
+    async def start(self) -> None:
+        # faust does not create the topics it reads; patrol's runtime creates those it produces, but the live
+        # app may start first (or in a replica whose relay has not run yet), so it makes sure of its own.
+        await ensure_topics(self.platform.kafka_bootstrap_servers, self.topics.values(),
+                            partitions=self.platform.kafka_topic_partitions,
+                            replication_factor=self.platform.kafka_replication_factor)
+        self.processed = 0
+        self._app = self._build()
+        await self._app.start()
+        log.info("live coverage started", app_id=self.app_id)
+
+    async def stop(self) -> None:
+        app, self._app = self._app, None
+        if app is not None:
+            # commit what was handled (changelog flushed first, as in faust's periodic commit), so a restart
+            # reads again only what came after; on a crash the periodic commit bounds the repeat
+            with contextlib.suppress(Exception):
+                await app.consumer.commit()
+            await app.stop()
+            log.info("live coverage stopped", app_id=self.app_id)
+
+    async def run(self) -> None:
+        """Run until cancelled; a crashed faust app ends the job (and so the process: its supervisor restarts
+        it, and the restarted app recovers from the changelog)."""
+        await self.start()
+        try:
+            while True:
+                app = self._app
+                assert app is not None
+                if app.crashed:
+                    raise RuntimeError(f"live coverage app crashed: {app.crash_reason!r}")
+                if app.should_stop:
+                    raise RuntimeError("live coverage app stopped by itself")
+                await asyncio.sleep(0.5)
+        finally:
+            await asyncio.shield(self.stop())
+
+    @property
+    def running(self) -> bool:
+        return self._app is not None and not self._app.should_stop
+
+    def held_partitions(self) -> list[int]:
+        """Partitions of the scans topic whose state this process holds (actively or as a standby)."""
+        if self._app is None:
+            return []
+        try:
+            assignment = self._app.assignor.assigned_actives() | self._app.assignor.assigned_standbys()
+        except Exception:  # not yet assigned
+            return []
+        return sorted({tp.partition for tp in assignment if tp.topic.endswith("scans-changelog")})
+
+    # --- the app ----------------------------------------------------------------------------------------
+
+    def _build(self) -> faust.App:
+        platform, settings = self.platform, self.settings
+        keep = timedelta(days=settings.keep_nights)
+        app = faust.App(
+            self.app_id,
+            broker=[f"kafka://{server.strip()}" for server in platform.kafka_bootstrap_servers.split(",")],
+            store="memory://",
+            web_enabled=False,  # patrol serves HTTP; faust's own web server is off
+            autodiscover=False,
+            topic_partitions=platform.kafka_topic_partitions,
+            topic_replication_factor=platform.kafka_replication_factor,
+            table_standby_replicas=settings.standby_replicas,
+            table_cleanup_interval=settings.cleanup_interval_seconds,
+            consumer_auto_offset_reset="earliest",
+            broker_session_timeout=platform.kafka_session_timeout_ms / 1000,
+            broker_heartbeat_interval=platform.kafka_heartbeat_interval_ms / 1000,
+            producer_acks=-1,
+        )
+        def raw_topic(name: str) -> faust.TopicT:
+            return app.topic(self.topics[name], key_serializer="raw", value_serializer="raw")
+
+        scans_in, rounds_in, routes_in = raw_topic("scans"), raw_topic("rounds"), raw_topic("routes")
+        deadletters = raw_topic("deadletter")
+        # recovery_buffer_size=1: faust applies each changelog record as it reads it. With its default buffer
+        # (1000) recovery was measured to end with the last records of a partition still in the buffer, applied
+        # only at the next stop: a restarted app served a state some changes old (the restart test catches it).
+        table_options: dict[str, Any] = {"partitions": platform.kafka_topic_partitions, "recovery_buffer_size": 1}
+        # One-night tumbling windows over local wall time shifted by the noon turn (night.window_timestamp):
+        # faust's window edges are epoch multiples, so each window is exactly one night.
+        scans = self._nightly(app.Table("scans", default=dict, **table_options), keep)
+        rounds = self._nightly(app.Table("rounds", default=dict, **table_options), keep)
+        routes = app.Table("routes", default=None, **table_options)
+        self._tables = {"scans": scans.table, "rounds": rounds.table, "routes": routes}
+
+        def on_scan(envelope: Envelope) -> bool:
+            if envelope.type != SCAN_ACCEPTED:
+                return False
+            scan = cast(ScanAcceptedV2, CATALOG.decode(envelope))
+            self._window_ts = window_timestamp(scan.device_time, self.zone)
+            updated = fold_visit(scans[scan.team_id].value(), scan.checkpoint_id, scan.member_id)
+            if updated is None:
+                return False
+            scans[scan.team_id] = updated
+            return True
+
+        def on_round(envelope: Envelope) -> bool:
+            if envelope.type not in ROUND_EVENTS:
+                return False
+            event = cast(RoundFactsV1, CATALOG.decode(envelope))
+            self._window_ts = window_timestamp(event.window_starts_at, self.zone)
+            updated = fold_round(rounds[event.round_id].value() or None, envelope.type, event.route_id)
+            if updated is None:
+                return False
+            rounds[event.round_id] = updated
+            return True
+
+        def on_route(envelope: Envelope) -> bool:
+            if envelope.type != ROUTE_PUBLISHED:
+                return False
+            route = cast(RoutePublishedV1, CATALOG.decode(envelope))
+            published = {"version": route.version, "name": route.name, "area": route.area,
+                         "checkpoint_ids": list(route.checkpoint_ids)}
+            if not newer_route(routes.get(route.route_id), published):
+                return False
+            routes[route.route_id] = published
+            return True
+
+        for name, topic, fold in (("scans", scans_in, on_scan), ("rounds", rounds_in, on_round),
+                                  ("routes", routes_in, on_route)):
+            app.agent(topic, name=f"live-{name}", concurrency=1)(self._agent(fold, deadletters))
+        app.finalize()
+        return app
+
+    def _nightly(self, table: Any, keep: timedelta) -> WindowWrapper:
+        wrapper = cast(WindowWrapper, table.tumbling(NIGHT_SECONDS, expires=keep))
+        return cast(WindowWrapper, wrapper.relative_to(self._event_time))
+
+    def _event_time(self, _event: Any = None) -> float:
+        return self._window_ts
+
+    def _agent(self, fold: Callable[[Envelope], bool], deadletters: Any) -> Callable[[Any], Any]:
+        async def agent(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                message = event.message
+                envelope: Envelope | None = None
+                try:
+                    envelope = Envelope.from_bytes(message.value)
+                    changed = fold(envelope)
+                except (EnvelopeError, ValueError, LookupError) as exc:  # ValidationError is a ValueError
+                    await self._dead_letter(deadletters, message, envelope, f"{type(exc).__name__}: {exc}")
+                    changed = False
+                self.processed += 1
+                if changed:
+                    await self._notify()
+
+        return agent
+
+    async def _dead_letter(self, deadletters: Any, message: Any, envelope: Envelope | None, reason: str) -> None:
+        record = cast(ConsumerRecord, message)  # faust's Message has the fields dead_letter_payload reads
+        payload = dead_letter_payload(record, envelope, reason, self.app_id)
+        digest = hashlib.sha256(message.value or b"").hexdigest()
+        identity = f"{message.topic}/{message.partition}/{message.offset}/{digest}"
+        event_id = uuid.uuid5(_DEAD_LETTER_NAMESPACE, identity)
+        dead = Envelope(
+            event_id=event_id, type=DEAD_LETTERED, schema_version=1, occurred_at=self.clock.now(),
+            producer=self.service, key=dead_letter_key(record),
+            correlation_id=envelope.correlation_id if envelope else event_id,
+            causation_id=envelope.event_id if envelope else None,
+            payload=payload.model_dump(mode="json"),
+        )
+        log.error("live coverage: event dead-lettered", topic=message.topic, partition=message.partition,
+                  offset=message.offset, reason=payload.reason)
+        await deadletters.send(key=dead.key.encode(), value=dead.to_bytes(), headers=dead.headers())
+        self.dead_lettered += 1
+
+    async def _notify(self) -> None:
+        self.version += 1
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def changes(self, timeout: float) -> int:
+        """Wait until the state changed (or ``timeout`` passed); the current version."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+        return self.version
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    def night(self, night: date) -> NightState:
+        """The tables' state for one night (what this process holds; see ``held_partitions``)."""
+        if self._app is None:
+            raise LookupError("live coverage is not running")
+        routes = [
+            RouteInfo(route_id=str(route_id), version=int(value["version"]), name=value["name"],
+                      township=value.get("area"), checkpoint_ids=tuple(value["checkpoint_ids"]))
+            for route_id, value in self._tables["routes"].items() if value
+        ]
+        visits = [(checkpoint_id, member_id)
+                  for value in self._windows("scans", night)
+                  for checkpoint_id, members in value.items() for member_id in members]
+        late = [(str(round_id), state["route_id"])
+                for round_id, state in self._windows_by_key("rounds", night) if is_late(state)]
+        return NightState(routes=routes, visits=visits, late_rounds=late)
+
+    def _windows(self, table: str, night: date) -> Iterator[dict[str, Any]]:
+        for _, value in self._windows_by_key(table, night):
+            yield value
+
+    def _windows_by_key(self, table: str, night: date) -> Iterator[tuple[Any, dict[str, Any]]]:
+        # A windowed table stores (key, (window start, window end)) → value; after a recovery the window
+        # comes back from JSON as a list, hence the indexing rather than unpacking a tuple.
+        for stored_key, value in list(self._tables[table].data.items()):
+            key, window = stored_key[0], stored_key[1]
+            if value and night_of_window(float(window[0])) == night:
+                yield key, value
