@@ -5,11 +5,14 @@ or moved shift cancels or moves its checks."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import pytest
 
 from pingan_shared.auth import Role
@@ -17,8 +20,11 @@ from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import CATALOG, NO_SHOW, SCAN_ACCEPTED, TOPIC_ALERT_SIGNALS, TOPIC_ROSTER_ATTENDANCE
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
-from roster import presence
+from pingan_shared.timers import Timer
+from roster import noshows, presence
+from roster.domain.attendance import check_key
 from roster.noshows import PRESENCE_CHECK
+from roster.store import presence as presence_store
 
 from .conftest import Roster, local
 
@@ -282,3 +288,42 @@ async def _all_checks_done(roster: Roster, until: datetime | None = None) -> Non
             return await conn.fetchval("SELECT count(*) FROM timers WHERE kind = $1 AND status = 'pending' "
                                        "AND due_at <= $2", PRESENCE_CHECK, moment) == 0
     await roster.until(done, "every due presence check fired")
+
+
+@pytest.mark.parametrize("first", ["presence", "check"])
+async def test_a_presence_and_the_check_at_the_same_moment_make_one_outcome(roster: Roster, first: str) -> None:
+    """The check and a presence lock the member's presence row: whichever commits first, the other sees it —
+    present (no no-show) or a no-show then resolved — never a no-show for a member who was there unanswered."""
+    await roster.seed_shift("S-race", "期-2026-47", START, END, ["M-wang"], team_id=TEAM)
+    await roster.publish_shifts(["S-race"])
+    async with roster.db() as conn:  # the test plays the runner: the service's own must not fire it meanwhile
+        await presence.cancel_checks(conn, ["S-race"])
+        await presence_store.ensure_rows(conn, [("S-race", "M-wang")])
+    roster.clock.set(GRACE_PASSED)
+    check = Timer(0, PRESENCE_CHECK, check_key("S-race", "M-wang"), local(DAY, 20, 30),
+                  {"shift_id": "S-race", "member_id": "M-wang"}, 0)
+    async with roster.db() as one, roster.db() as two:
+        holder, waiter = (one, two)
+        await holder.execute("BEGIN")
+        if first == "presence":
+            await presence.mark_scans(holder, roster.ctx, [SimpleNamespace(
+                team_id=TEAM, member_id="M-wang", device_time=local(DAY, 20, 12), corrected_time=None)])
+            blocked = asyncio.create_task(_in_transaction(waiter, noshows.on_presence_check(roster.ctx, waiter, check)))
+        else:
+            await noshows.on_presence_check(roster.ctx, holder, check)
+            blocked = asyncio.create_task(_in_transaction(waiter, presence.mark_scans(waiter, roster.ctx, [
+                SimpleNamespace(team_id=TEAM, member_id="M-wang", device_time=local(DAY, 20, 12))])))
+        await asyncio.sleep(0.3)
+        assert not blocked.done()  # waits on the presence row
+        await holder.execute("COMMIT")
+        await blocked
+    row = await roster.presence_row("S-race", "M-wang")
+    assert row is not None and row["present_at"] == local(DAY, 20, 12)
+    actions = [s["action"] for s in await signals(roster)]
+    assert actions == ([] if first == "presence" else ["trigger", "resolve"])
+    assert len(await no_shows(roster)) == (0 if first == "presence" else 1)
+
+
+async def _in_transaction(conn: asyncpg.Connection, work: Awaitable[Any]) -> None:
+    async with conn.transaction():
+        await work
