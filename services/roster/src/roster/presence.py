@@ -144,7 +144,7 @@ async def check_in(
     conn: asyncpg.Connection, ctx: RosterContext, *, shift_id: str, member_id: str | None, by: str,
     by_organiser: bool, at: datetime | None = None,
 ) -> tuple[Recorded, dict[str, object]]:
-    """An explicit check-in (签到) on a shift, in its own transaction. Idempotent: a second check-in keeps the
+    """An explicit check-in (签到) on a shift, in the caller's transaction. Idempotent: a second check-in keeps the
     first one's time and says it was not the first. An unknown shift is a 404 before anything about the body."""
     if not await store.shift_exists(conn, shift_id):
         raise CheckInError(404, "没有这个班次 (no such shift)")
@@ -193,7 +193,6 @@ async def _record(
     if source is Source.CHECK_IN:
         first = row["checked_in_at"] is None  # a check-in answers for itself: a scan before it is no check-in
     return Recorded(first=first, resolved=resolves, present_at=earliest)
-
 
 
 def scans_hook(ctx: RosterContext) -> Callable[[asyncpg.Connection, Sequence[ScanFacts]], Awaitable[int]]:
