@@ -58,7 +58,7 @@ async def build_period(r: Any, *, period_id: str, starts_on: date, days: int, me
                                                             "level": "township", "area": "塘下镇"})
     await r.ok("POST", f"/v1/programmes/{programme_id}/periods", r.organiser, json={
         "period_id": period_id, "name": f"{period_id}期", "starts_on": starts_on.isoformat(),
-        "ends_on": (starts_on + timedelta(days=days - 1)).isoformat(),
+        "days": days,
         "cohort": [m["member_id"] for m in members], "rules": rules or RULES})
     for duty in duty_list:
         await r.ok("POST", f"/v1/periods/{period_id}/duties", r.organiser, json=duty)

@@ -25,20 +25,20 @@ async def test_members_registered_one_by_one_and_read_back_with_paging(
     for i in range(5):
         body = {"member_id": f"M{i}", "name": f"队员{i}", "org_id": ORG["org_id"], "role": "patrol-member",
                 "skills": ["急救"], "team_id": "一队", "app_member_id": f"队员{i}",
-                "unavailability": [{"from_day": "2026-12-01", "to_day": "2026-12-03", "reason": "出差"}]}
+                "unavailability": [{"from_day": "2026-12-01", "days": 3, "reason": "出差"}]}
         assert (await r.client.post("/v1/members", json=body, headers=r.organiser)).status_code == 201
     again = await r.client.post("/v1/members", json=body, headers=r.organiser)
     assert again.status_code == 200
     other_org = await r.client.post("/v1/members", json=body | {"member_id": "M9", "org_id": "没有"},
                                     headers=r.organiser)
-    assert other_org.status_code == 422 and other_org.json()["errors"][0]["field"] == "body.org_id"
+    assert other_org.status_code == 409 and other_org.json()["errors"][0]["field"] == "body.org_id"
     taken = await r.client.post("/v1/members", json=body | {"member_id": "M9"}, headers=r.organiser)
     assert taken.status_code == 409 and taken.json()["errors"][0]["field"] == "body.app_member_id"
     first = await r.ok("GET", "/v1/members", r.organiser, params={"limit": 3})
     assert [m["member_id"] for m in first["members"]] == ["M0", "M1", "M2"]
     rest = await r.ok("GET", "/v1/members", r.organiser, params={"limit": 3, "after": first["next_after"]})
     assert [m["member_id"] for m in rest["members"]] == ["M3", "M4"] and rest["next_after"] is None
-    assert rest["members"][0]["unavailability"] == [{"from_day": "2026-12-01", "to_day": "2026-12-03",
+    assert rest["members"][0]["unavailability"] == [{"from_day": "2026-12-01", "days": 3, "to_day": "2026-12-03",
                                                      "reason": "出差"}]
     changed = await r.client.put("/v1/members/M1", json=body | {"member_id": "M1", "app_member_id": "队员1",
                                                                 "role": "activist"}, headers=r.organiser)
@@ -64,7 +64,7 @@ async def test_member_and_device_tokens_stay_in_their_lane(roster_factory: Calla
     assert self_promote.status_code == 403
     device = r.auth(Role.PATROL_DEVICE, "device-1", team="一队")
     assert (await r.client.get("/v1/members/M1", headers=device)).status_code == 403
-    assert (await r.client.post("/v1/members/import", headers=device | {"content-type": "text/csv"},
+    assert (await r.client.post("/v1/member-imports", headers=device | {"content-type": "text/csv"},
                                 content=b"member_id,name,org_id,role\n")).status_code == 403
     assert (await r.client.get("/v1/members/M1")).status_code == 401
 
@@ -81,7 +81,7 @@ async def test_csv_import_answers_each_row(roster_factory: Callable[..., Awaitab
            "A6,钱七,韩田村巡逻队,militia,,,,,extra\n"  # more cells than the header
            "\n"
            "A1,张三,韩田村巡逻队,patrol-member,急救;驾驶,13800000001,一队,张三\n")  # the same again
-    report = await r.ok("POST", "/v1/members/import", r.organiser | {"content-type": "text/csv"},
+    report = await r.ok("POST", "/v1/member-imports", r.organiser | {"content-type": "text/csv"},
                         content=csv.encode())
     assert (report["created"], report["unchanged"], report["rejected"]) == (1, 1, 5)
     by_line = {row["line"]: row for row in report["rows"]}
@@ -96,8 +96,8 @@ async def test_csv_import_answers_each_row(roster_factory: Callable[..., Awaitab
     assert stored["skills"] == ["急救", "驾驶"] and stored["team_id"] == "一队"
     listed = await r.ok("GET", "/v1/members", r.organiser)
     assert [m["member_id"] for m in listed["members"]] == ["A1"]
-    not_csv = await r.client.post("/v1/members/import", headers=r.organiser | {"content-type": "text/csv"},
+    not_csv = await r.client.post("/v1/member-imports", headers=r.organiser | {"content-type": "text/csv"},
                                   content=b"id,name\nx,y\n")
     assert not_csv.status_code == 400 and not_csv.json()["errors"][0]["field"] == "(body)"
-    wrong_type = await r.client.post("/v1/members/import", headers=r.organiser, json={"a": 1})
+    wrong_type = await r.client.post("/v1/member-imports", headers=r.organiser, json={"a": 1})
     assert wrong_type.status_code == 400 and wrong_type.json()["errors"][0]["field"] == "Content-Type"

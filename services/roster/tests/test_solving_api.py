@@ -37,7 +37,7 @@ async def test_a_28_day_period_for_60_members_holds_every_hard_rule_and_publishe
     for m in members:
         days = sorted(leave.get(m["member_id"], set()))
         if days:
-            m["unavailability"] = [{"from_day": days[0].isoformat(), "to_day": days[-1].isoformat(),
+            m["unavailability"] = [{"from_day": days[0].isoformat(), "days": len(days),
                                     "reason": "请假"}]
     duty_list = duties()
     await build_period(r, period_id="263", starts_on=START, days=28, members=members, duty_list=duty_list)
@@ -83,7 +83,7 @@ async def test_an_over_constrained_period_names_the_conflicting_rules_and_people
 ) -> None:
     r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.1)
     members = cohort(size=8, police=1)
-    members[0]["unavailability"] = [{"from_day": "2026-12-08", "to_day": "2026-12-08", "reason": "出差"}]
+    members[0]["unavailability"] = [{"from_day": "2026-12-08", "days": 1, "reason": "出差"}]
     night = duties()[1]
     await build_period(r, period_id="264", starts_on=START, days=3, members=members, duty_list=[night],
                        rules=RULES | {"max_night_spread": None})

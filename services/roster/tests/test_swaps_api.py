@@ -48,7 +48,7 @@ async def test_a_swap_that_breaks_rest_is_refused_with_the_reason_and_a_valid_on
     training, a, b = pair
     refused = await r.client.post(f"/v1/shifts/{training['shift_id']}/swap-requests", headers=r.member(a),
                                   json={"to_member_id": b})
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 409, refused.text
     reason = refused.json()["detail"]
     assert "休息不足" in reason and "塘下镇夜间巡逻" in reason and "白天学习训练" in reason, reason
     assert refused.json()["errors"][0]["field"] == "body.to_member_id"
@@ -70,7 +70,7 @@ async def test_a_swap_that_breaks_rest_is_refused_with_the_reason_and_a_valid_on
                                 json={"decision": "approve", "to_member_id": a})).status_code == 403
     again = await r.client.post(f"/v1/swap-requests/{request['request_id']}/decision", headers=r.organiser,
                                 json={"decision": "approve", "to_member_id": b})
-    assert again.status_code == 422 and "休息不足" in again.json()["detail"]
+    assert again.status_code == 409 and "休息不足" in again.json()["detail"]
     day = date.fromisoformat(training["day"])
     free = [m for m in ids if m not in training["member_ids"]
             and not any(day + timedelta(days=k) in held_days(shifts, m) for k in (-1, 0, 1))
@@ -107,7 +107,7 @@ async def test_an_override_that_breaks_composition_is_refused_and_handoff_remind
                         date.fromisoformat(night["day"]) + timedelta(days=k) for k in (-1, 1)})
     swapped = await r.client.post(f"/v1/shifts/{night['shift_id']}/override", headers=r.organiser,
                                   json={"remove_member_id": officer, "add_member_id": civilian, "reason": "临时调整"})
-    assert swapped.status_code == 422, swapped.text
+    assert swapped.status_code == 409, swapped.text
     assert "民警" in swapped.json()["detail"], swapped.json()
 
     # the first training's crew gets a reminder two hours before 08:30 local, once

@@ -38,7 +38,8 @@ async def _stored(conn: asyncpg.Connection, member_id: str) -> MemberIn | None:
         return None
     absent = await store.get_unavailability(conn, [member_id])
     values = dict(row) | {"skills": list(row["skills"]),
-                          "unavailability": [{k: u[k] for k in ("from_day", "to_day", "reason")} for u in absent]}
+                          "unavailability": [{"from_day": u["from_day"], "days": (u["to_day"] - u["from_day"]).days + 1,
+                                             "reason": u["reason"]} for u in absent]}
     return MemberIn.model_validate(values)
 
 

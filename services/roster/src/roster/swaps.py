@@ -102,10 +102,12 @@ async def _published_shift(conn: asyncpg.Connection, shift_id: str) -> tuple[asy
     return shift, (await store.assignees(conn, [shift_id]))[shift_id]
 
 
-async def request_swap(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, from_member_id: str,
+async def request_swap(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, from_member_id: str | None,
                        to_member_id: str | None, note: str, requested_by: str) -> str:
     """A pending request; a named replacement is checked at once (the member learns early why not)."""
     shift, crew = await _published_shift(conn, shift_id)
+    if from_member_id is None:
+        raise Refused("from_member_id", ["请指定申请调班的队员 (name from_member_id)"])
     if from_member_id not in crew:
         raise Refused("from_member_id", ["该队员不在此班次上 (the member is not on this shift)"])
     if to_member_id is not None:
@@ -162,6 +164,8 @@ async def override(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, 
                    add: str | None, reason: str, by: str) -> Changed:
     """An organiser's direct change of a crew, checked like a swap."""
     shift, crew = await _published_shift(conn, shift_id)
+    if remove is None and add is None:
+        return Changed(shift_id, crew, shift["roster_version"])
     if remove is not None and remove not in crew:
         raise Refused("remove_member_id", ["该队员不在此班次上 (the member is not on this shift)"])
     if add is not None and add in crew:

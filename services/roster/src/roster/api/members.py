@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from pingan_shared.auth import Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
-from pingan_shared.text import StorableStr
 from roster import members
-from roster.api.deps import After, Limit, Organiser, OrganiserOrMember
+from roster.api.deps import After, IdQuery, Limit, Organiser, OrganiserOrMember
 from roster.context import Context
 from roster.domain.members import MEMBER_CSV_COLUMNS, MemberIn, MemberRole, NotCsv, OrganisationIn, OrgKind
 from roster.store import members as store
@@ -48,7 +47,7 @@ def _refuse(outcome: members.Outcome) -> None:
         raise ApiError(404, "没有该队员 (no such member)")
     if outcome in members.REFUSALS:
         field, reason = members.REFUSALS[outcome]
-        raise ApiError(409 if outcome is not members.Outcome.UNKNOWN_ORG else 422, reason, field=f"body.{field}")
+        raise ApiError(409, reason, field=f"body.{field}")
 
 
 @router.post("/members", status_code=201, response_model=None, responses={
@@ -63,9 +62,12 @@ async def register_member(member: MemberIn, ctx: Context, _: Organiser) -> JSONR
 
 @router.put("/members/{member_id}", response_model=None, responses=error_responses(409))
 async def replace_member(member_id: MemberId, member: MemberIn, ctx: Context, _: Organiser) -> dict[str, Any]:
-    if member.member_id != member_id:
-        raise ApiError(422, "路径与请求体的队员编号不一致 (member_id differs from the path)", field="body.member_id")
     async with ctx.runtime.connection() as conn, conn.transaction():
+        if await store.get_member(conn, member_id) is None:
+            raise ApiError(404, "没有该队员 (no such member)")
+        if member.member_id != member_id:
+            raise ApiError(409, "路径与请求体的队员编号不一致 (member_id differs from the path)",
+                           field="body.member_id")
         outcome = await members.register_member(conn, member, ctx.now(), replace=True)
     _refuse(outcome)
     return member.model_dump(mode="json")
@@ -81,7 +83,7 @@ async def deactivate_member(member_id: MemberId, ctx: Context, _: Organiser) -> 
     return Response(status_code=204)
 
 
-@router.post("/members/import", response_model=None, responses=error_responses(400), openapi_extra={
+@router.post("/member-imports", response_model=None, responses=error_responses(400), openapi_extra={
     "requestBody": {"required": True, "content": {media: {"schema": {
         "type": "string", "description": f"UTF-8 CSV with the header {_CSV_HEADER} (skills separated by ;)",
         "pattern": r"^\ufeff?member_id,name,org_id,role(,[^\r\n\x00]*)?(\r\n|\r|\n|$)[^\x00]*$"}}
@@ -103,9 +105,9 @@ async def import_members(request: Request, ctx: Context, _: Organiser) -> dict[s
 @router.get("/members")
 async def list_members(
     ctx: Context, _: Organiser, limit: Limit = 100, after: After = None,
-    org_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    org_id: IdQuery = None,
     role: MemberRole | None = None,
-    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    team_id: IdQuery = None,
     active: bool | None = None,
 ) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
-from pingan_shared.text import StorableStr
 from roster import periods, programmes
-from roster.api.deps import After, Limit, Organiser
+from roster.api.deps import After, IdQuery, Limit, Organiser
 from roster.context import Context
 from roster.domain.members import Id
 from roster.domain.periods import DutyIn, PeriodIn, ProgrammeIn
@@ -56,16 +55,16 @@ async def create_period(programme_id: PathId, period: PeriodIn, ctx: Context, _:
     if outcome is periods.Outcome.UNKNOWN_PROGRAMME:
         raise ApiError(404, "没有该轮训项目 (no such programme)")
     if outcome is periods.Outcome.UNKNOWN_MEMBERS:
-        raise ApiError(422, f"名单中有未登记的队员：{'、'.join(unknown[:20])} (unknown members)", field="body.cohort")
+        raise ApiError(409, f"名单中有未登记的队员：{'、'.join(unknown[:20])} (unknown members)", field="body.cohort")
     if outcome is periods.Outcome.CONFLICT:
         raise ApiError(409, "该编号已用于内容不同的一期 (a different period has this id)", field="body.period_id")
     return JSONResponse(status_code=201 if outcome is periods.Outcome.CREATED else 200,
-                        content=period.model_dump(mode="json"))
+                        content=period.model_dump(mode="json") | {"ends_on": period.ends_on.isoformat()})
 
 
 @router.get("/periods")
 async def list_periods(ctx: Context, _: Organiser, limit: Limit = 100, after: After = None,
-                       programme_id: Annotated[StorableStr | None, Query(max_length=64)] = None) -> dict[str, Any]:
+                       programme_id: IdQuery = None) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         items = [_period_json(r) for r in await store.list_periods(conn, programme_id=programme_id, after=after,
                                                                      limit=limit)]
@@ -89,7 +88,7 @@ class CohortIn(BaseModel):
     member_ids: list[Id] = Field(max_length=2000)
 
 
-@router.put("/periods/{period_id}/cohort")
+@router.put("/periods/{period_id}/cohort", responses=error_responses(409))
 async def replace_cohort(period_id: PathId, body: CohortIn, ctx: Context, _: Organiser) -> dict[str, Any]:
     """The period's cohort (期学员), replaced whole; the next solve rosters exactly these members."""
     async with ctx.runtime.connection() as conn, conn.transaction():
@@ -97,7 +96,7 @@ async def replace_cohort(period_id: PathId, body: CohortIn, ctx: Context, _: Org
     if outcome is periods.Outcome.NOT_FOUND:
         raise ApiError(404, "没有该期 (no such period)")
     if outcome is periods.Outcome.UNKNOWN_MEMBERS:
-        raise ApiError(422, f"名单中有未登记的队员：{'、'.join(unknown[:20])} (unknown members)",
+        raise ApiError(409, f"名单中有未登记的队员：{'、'.join(unknown[:20])} (unknown members)",
                        field="body.member_ids")
     return {"period_id": period_id, "cohort": sorted(set(body.member_ids))}
 
@@ -112,7 +111,7 @@ async def add_duty(period_id: PathId, duty: DutyIn, ctx: Context, _: Organiser) 
     if outcome is periods.Outcome.NOT_FOUND:
         raise ApiError(404, "没有该期 (no such period)")
     if outcome is periods.Outcome.NO_SHIFTS:
-        raise ApiError(422, "该勤务在本期没有任何一天 (the duty runs on none of the period's days)",
+        raise ApiError(409, "该勤务在本期没有任何一天 (the duty runs on none of the period's days)",
                        field="body.weekdays")
     if outcome is periods.Outcome.CONFLICT:
         raise ApiError(409, "该编号已用于内容不同的勤务 (a different duty has this id)", field="body.duty_id")

@@ -11,8 +11,7 @@ from pydantic import BeforeValidator
 
 from pingan_shared.auth import Role
 from pingan_shared.http.errors import ApiError
-from pingan_shared.text import StorableStr
-from roster.api.deps import After, Limit, OrganiserOrMember
+from roster.api.deps import After, IdQuery, Limit, OrganiserOrMember
 from roster.context import Context
 from roster.store import shifts as store
 
@@ -27,7 +26,7 @@ def _iso_date_text(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
-Text64 = Annotated[StorableStr | None, Query(max_length=64)]
+
 
 
 def shift_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -37,7 +36,7 @@ def shift_json(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/shifts")
 async def list_shifts(
     ctx: Context, who: OrganiserOrMember, limit: Limit = 100, after: After = None,
-    period_id: Text64 = None, member_id: Text64 = None, team_id: Text64 = None,
+    period_id: IdQuery = None, member_id: IdQuery = None, team_id: IdQuery = None,
     day_from: Annotated[IsoDate | None, Query(description="local date, e.g. 2026-12-01")] = None,
     day_to: Annotated[IsoDate | None, Query()] = None,
     include_unpublished: bool = False,

@@ -12,15 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from pingan_shared.auth import Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
-from pingan_shared.text import StorableStr
 from roster import swaps
-from roster.api.deps import After, Limit, Organiser, OrganiserOrMember
+from roster.api.deps import After, IdQuery, Limit, Organiser, OrganiserOrMember
 from roster.context import Context
-from roster.domain.members import Id
+from roster.domain.members import FreeText, Id
 
 router = APIRouter(prefix="/v1", tags=["swaps"])
 ShiftId = Annotated[str, Path(max_length=200)]
-Note = Annotated[StorableStr, Field(max_length=500)]
+Note = Annotated[FreeText, Field(max_length=500)]
 
 
 class SwapRequestIn(BaseModel):
@@ -48,23 +47,23 @@ class OverrideIn(BaseModel):
 
 
 def _refused(exc: swaps.Refused) -> ApiError:
-    return ApiError(422, "；".join(exc.reasons), field=f"body.{exc.field}")
+    """A change the hard rules (or the roster as it stands) do not allow: 409, the reasons in words."""
+    field = exc.field if exc.field in ("shift_id", "request_id") else f"body.{exc.field}"
+    return ApiError(409, "；".join(exc.reasons), field=field)
 
 
 @router.post("/shifts/{shift_id}/swap-requests", status_code=201, responses=error_responses(409))
 async def request_swap(shift_id: ShiftId, body: SwapRequestIn, ctx: Context, who: OrganiserOrMember,
                        ) -> dict[str, Any]:
     """Ask to hand a shift to someone else. A member may ask only for a shift it is on; a named replacement is
-    checked against the hard rules at once (422 with the reasons)."""
+    checked against the hard rules at once (409 with the reasons)."""
     if who.role is Role.MEMBER:
         if body.from_member_id not in (None, who.subject):
             raise ApiError(403, "队员只能申请调换自己的班次 (a member asks only for its own shifts)",
                            field="body.from_member_id")
         from_member = who.subject
-    elif body.from_member_id is None:
-        raise ApiError(422, "请指定申请调班的队员 (from_member_id is required)", field="body.from_member_id")
     else:
-        from_member = body.from_member_id
+        from_member = body.from_member_id  # None: refused below, once the shift is known to exist
     try:
         async with ctx.runtime.connection() as conn, conn.transaction():
             request_id = await swaps.request_swap(conn, ctx, shift_id, from_member, body.to_member_id, body.note,
@@ -75,8 +74,6 @@ async def request_swap(shift_id: ShiftId, body: SwapRequestIn, ctx: Context, who
         if who.role is Role.MEMBER and exc.field == "from_member_id":
             raise ApiError(403, "队员只能申请调换自己的班次 (a member asks only for its own shifts)",
                            field="shift_id") from exc
-        if exc.field == "shift_id":
-            raise ApiError(409, exc.reasons[0], field="shift_id") from exc
         raise _refused(exc) from exc
     return {"request_id": request_id, "shift_id": shift_id, "from_member_id": from_member,
             "to_member_id": body.to_member_id, "status": "pending"}
@@ -85,7 +82,7 @@ async def request_swap(shift_id: ShiftId, body: SwapRequestIn, ctx: Context, who
 @router.get("/swap-requests")
 async def list_swap_requests(ctx: Context, who: OrganiserOrMember, limit: Limit = 100, after: After = None,
                              status: Literal["pending", "approved", "refused", "withdrawn"] | None = None,
-                             member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+                             member_id: IdQuery = None,
                              ) -> dict[str, Any]:
     """Organisers see all; a member sees the requests it made or is named in."""
     if who.role is Role.MEMBER:
@@ -108,7 +105,7 @@ async def list_swap_requests(ctx: Context, who: OrganiserOrMember, limit: Limit 
 @router.post("/swap-requests/{request_id}/decision", responses=error_responses(409))
 async def decide(request_id: Annotated[str, Path(max_length=64)], body: DecisionIn, ctx: Context,
                  who: Organiser) -> dict[str, Any]:
-    """Approve (the change is checked against the hard rules; a refusal answers 422 with the reasons and leaves
+    """Approve (the change is checked against the hard rules; a refusal answers 409 with the reasons and leaves
     the request pending) or refuse a swap request."""
     try:
         async with ctx.runtime.connection() as conn, conn.transaction():
@@ -117,8 +114,6 @@ async def decide(request_id: Annotated[str, Path(max_length=64)], body: Decision
     except swaps.NotFound as exc:
         raise ApiError(404, "没有该调班申请 (no such request)") from exc
     except swaps.Refused as exc:
-        if exc.field in ("request_id", "shift_id"):
-            raise ApiError(409, exc.reasons[0], field=exc.field) from exc
         raise _refused(exc) from exc
     if changed is None:
         return {"request_id": request_id, "status": "refused"}
@@ -128,9 +123,8 @@ async def decide(request_id: Annotated[str, Path(max_length=64)], body: Decision
 
 @router.post("/shifts/{shift_id}/override", responses=error_responses(409))
 async def override(shift_id: ShiftId, body: OverrideIn, ctx: Context, who: Organiser) -> dict[str, Any]:
-    """Change a published crew directly (take someone off, put someone on, or both), checked like a swap."""
-    if body.remove_member_id is None and body.add_member_id is None:
-        raise ApiError(422, "请指定调整的队员 (name remove_member_id or add_member_id)", field="body.add_member_id")
+    """Change a published crew directly (take someone off, put someone on, or both), checked like a swap. Naming
+    nobody changes nothing and answers the crew as it is."""
     try:
         async with ctx.runtime.connection() as conn, conn.transaction():
             changed = await swaps.override(conn, ctx, shift_id, remove=body.remove_member_id,
@@ -138,8 +132,6 @@ async def override(shift_id: ShiftId, body: OverrideIn, ctx: Context, who: Organ
     except swaps.NotFound as exc:
         raise ApiError(404, "没有该班次 (no such shift)") from exc
     except swaps.Refused as exc:
-        if exc.field == "shift_id":
-            raise ApiError(409, exc.reasons[0], field="shift_id") from exc
         raise _refused(exc) from exc
     return {"shift_id": changed.shift_id, "member_ids": changed.member_ids}
 

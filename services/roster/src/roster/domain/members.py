@@ -7,19 +7,40 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+import re
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from pingan_shared.text import StorableStr
 
-# An id is one path segment: no / ? # and no white space, so it reads the same in a URL and a CSV cell.
-ID_PATTERN = r"^[^/?#\s]+$"
-Id = Annotated[StorableStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
-Text = Annotated[StorableStr, Field(min_length=1, max_length=200, pattern=r"\S")]
-Skill = Annotated[StorableStr, Field(min_length=1, max_length=64, pattern=r"^\S+$")]
+# An id is one path segment that reads the same in a URL, a CSV cell and a log line: ASCII letters, digits,
+# ._:@- and Chinese characters (e.g. 韩田村巡逻队, M07). A positive class, so that it means the same in pydantic's,
+# Python's and the OpenAPI clients' regex dialects.
+ID_PATTERN = "^[-A-Za-z0-9._:@\u4e00-\u9fff]+$"
+# A name or a short text: not blank, no NUL (PostgreSQL cannot store it).
+TEXT_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
+# The constraints come before StorableStr's validator: after it, pydantic leaves the pattern out of the schema.
+_STORABLE = StorableStr.__metadata__[0]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN), _STORABLE]
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN), _STORABLE]
+Name64 = Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN), _STORABLE]
+Skill = Name64
+FreeText = Annotated[str, Field(pattern=NO_NUL), _STORABLE]
+
+
+def _iso_date_text(value: object) -> object:
+    # pydantic reads 0 or "1700000000" as a Unix time; a day is only ever YYYY-MM-DD.
+    if not isinstance(value, (str, date)) or (isinstance(value, str) and not _ISO_DATE.fullmatch(value)):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+Day = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 class OrgKind(StrEnum):
@@ -48,21 +69,21 @@ class OrganisationIn(BaseModel):
     org_id: Id
     name: Text = Field(description="e.g. 塘下镇韩田村巡逻队, 塘下派出所")
     kind: OrgKind
-    area: StorableStr | None = Field(default=None, max_length=200, description="township or area")
+    area: FreeText | None = Field(default=None, max_length=200, description="township or area")
 
 
 class Unavailability(BaseModel):
+    """Days off duty, from ``from_day`` for ``days`` days (one rule, no cross-field check to fail)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    from_day: date
-    to_day: date
-    reason: StorableStr = Field(default="", max_length=200, description="请假, 出差, …")
+    from_day: Day
+    days: int = Field(default=1, ge=1, le=366)
+    reason: FreeText = Field(default="", max_length=200, description="请假, 出差, …")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Unavailability:
-        if self.to_day < self.from_day:
-            raise ValueError("to_day is before from_day")
-        return self
+    @property
+    def to_day(self) -> date:
+        return self.from_day + timedelta(days=self.days - 1)
 
 
 class MemberIn(BaseModel):
@@ -74,13 +95,11 @@ class MemberIn(BaseModel):
     role: MemberRole
     skills: list[Skill] = Field(
         default_factory=list, max_length=50, description="e.g. first-aid, driving")
-    phone: StorableStr | None = Field(default=None, max_length=40)
-    email: StorableStr | None = Field(default=None, max_length=200)
-    team_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN,
-                                        description="the patrol team whose app scans for this member")
-    app_member_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,
-                                              description="the member id that team's app sends in scans")
-    active: bool = True
+    phone: FreeText | None = Field(default=None, max_length=40)
+    email: FreeText | None = Field(default=None, max_length=200)
+    team_id: Name64 | None = Field(default=None, description="the patrol team whose app scans for this member")
+    app_member_id: Name64 | None = Field(default=None, description="the member id that team's app sends in scans")
+    active: StrictBool = True
     unavailability: list[Unavailability] = Field(default_factory=list, max_length=200)
 
 

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pingan_shared.events.roster_contracts import DutyKind
-from pingan_shared.text import StorableStr
-from roster.domain.members import ID_PATTERN, Id, MemberRole, Skill, Text
+from roster.domain.members import Day, FreeText, Id, MemberRole, Name64, Skill, Text
 
 MAX_PERIOD_DAYS = 366
 # A night duty: starts at or after 18:00, or runs past midnight.
@@ -30,7 +30,7 @@ class ProgrammeIn(BaseModel):
     programme_id: Id
     name: Text = Field(description="e.g. 瑞安市轮值轮训")
     level: Level
-    area: StorableStr | None = Field(default=None, max_length=200)
+    area: FreeText | None = Field(default=None, max_length=200)
 
 
 class PeriodRules(BaseModel):
@@ -57,18 +57,17 @@ class PeriodIn(BaseModel):
 
     period_id: Id
     name: Text = Field(description="e.g. 第263期")
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    days: int = Field(ge=1, le=MAX_PERIOD_DAYS, description="the period's length, e.g. 28")
     cohort: list[Id] = Field(default_factory=list, max_length=2000, description="member ids")
     rules: PeriodRules = Field(default_factory=PeriodRules)
 
-    @model_validator(mode="after")
-    def _dates(self) -> PeriodIn:
-        if self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
-        if (self.ends_on - self.starts_on).days + 1 > MAX_PERIOD_DAYS:
-            raise ValueError(f"a period is at most {MAX_PERIOD_DAYS} days")
-        return self
+    @property
+    def ends_on(self) -> date:
+        return self.starts_on + timedelta(days=self.days - 1)
+
+
+RoleCount = Annotated[int, Field(ge=0, le=500)]
 
 
 class CompositionIn(BaseModel):
@@ -77,18 +76,11 @@ class CompositionIn(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    min_by_role: dict[MemberRole, int] = Field(default_factory=dict, description="e.g. {\"police\": 1}")
-    max_by_role: dict[MemberRole, int] = Field(default_factory=dict)
+    min_by_role: dict[MemberRole, RoleCount] = Field(default_factory=dict, description="e.g. {\"police\": 1}")
+    max_by_role: dict[MemberRole, RoleCount] = Field(default_factory=dict)
     min_civilians: int | None = Field(default=None, ge=0, le=500, description="members who are not police")
-    max_share_per_org: float | None = Field(default=None, gt=0, le=1,
+    max_share_per_org: float | None = Field(default=None, ge=0.05, le=1,
                                             description="e.g. 0.5: no more than half from one organisation")
-
-    @model_validator(mode="after")
-    def _counts(self) -> CompositionIn:
-        for counts in (self.min_by_role, self.max_by_role):
-            if any(not 0 <= n <= 500 for n in counts.values()):
-                raise ValueError("a role count is between 0 and 500")
-        return self
 
     def share(self) -> Fraction | None:
         return None if self.max_share_per_org is None else Fraction(self.max_share_per_org).limit_denominator(20)
@@ -100,26 +92,21 @@ class DutyIn(BaseModel):
     duty_id: Id
     kind: DutyKind
     title: Text = Field(description="e.g. 塘下镇夜间巡逻")
-    area: StorableStr | None = Field(default=None, max_length=200)
-    route_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN)
-    team_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN)
-    start_time: time = Field(description="local time, e.g. 19:00")
-    end_time: time = Field(description="local; earlier than start_time: ends the next day")
-    weekdays: list[int] = Field(default=[1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7,
-                                description="ISO weekdays it runs on (1 = Monday)")
+    area: FreeText | None = Field(default=None, max_length=200)
+    route_id: Name64 | None = None
+    team_id: Name64 | None = None
+    start_time: time = Field(description="local time, e.g. 19:00 (an offset, if sent, is ignored)")
+    end_time: time = Field(description="local; not later than start_time: ends the next day")
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        default=[1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7, description="ISO weekdays it runs on (1 = Monday)")
     required_size: int = Field(ge=1, le=500)
     composition: CompositionIn = Field(default_factory=CompositionIn)
     required_skills: list[Skill] = Field(default_factory=list, max_length=20)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> DutyIn:
-        if any(not 1 <= d <= 7 for d in self.weekdays):
-            raise ValueError("weekdays are 1 (Monday) to 7 (Sunday)")
-        if self.start_time == self.end_time:
-            raise ValueError("end_time equals start_time")
-        if self.start_time.tzinfo is not None or self.end_time.tzinfo is not None:
-            raise ValueError("times are local, without an offset")
-        return self
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _local(cls, value: time) -> time:
+        return value.replace(tzinfo=None)  # a duty's times are local wall-clock times
 
     @property
     def night(self) -> bool:
@@ -127,7 +114,7 @@ class DutyIn(BaseModel):
 
 
 def is_night(start: time, end: time) -> bool:
-    return start >= NIGHT_FROM or end < start
+    return start >= NIGHT_FROM or end <= start
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ async def list_members(
 def member_json(row: asyncpg.Record, unavailability: list[asyncpg.Record]) -> dict[str, Any]:
     out = dict(row)
     out["skills"] = list(row["skills"])
-    out["unavailability"] = [{"from_day": u["from_day"].isoformat(), "to_day": u["to_day"].isoformat(),
-                              "reason": u["reason"]} for u in unavailability if u["member_id"] == row["member_id"]]
+    out["unavailability"] = [{"from_day": u["from_day"].isoformat(), "days": (u["to_day"] - u["from_day"]).days + 1,
+                              "to_day": u["to_day"].isoformat(), "reason": u["reason"]}
+                             for u in unavailability if u["member_id"] == row["member_id"]]
     return out

@@ -10,7 +10,7 @@ import asyncpg
 SHIFT_COLUMNS = ("s.shift_id, s.period_id, s.duty_id, s.day, s.kind, s.title, s.area, s.route_id, s.team_id, "
                  "s.starts_at, s.ends_at, s.status, s.roster_version")
 # A night duty starts at or after 18:00 or runs past midnight (roster.domain.periods.is_night).
-NIGHT_SQL = "(d.start_time >= time '18:00' OR d.end_time < d.start_time)"
+NIGHT_SQL = "(d.start_time >= time '18:00' OR d.end_time <= d.start_time)"
 
 
 async def get_shift(conn: asyncpg.Connection, shift_id: str, *, lock: bool = False) -> asyncpg.Record | None:
