@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patrol import consumers, timers
+from patrol import consumers, flags, timers
 from patrol.api import ROUTERS
 from patrol.context import PatrolContext
 from patrol.live.settings import LiveCoverageSettings
@@ -11,6 +11,8 @@ from patrol.settings import PatrolSettings
 from pingan_shared.clock import Clock
 from pingan_shared.events.catalog import (
     TOPIC_ALERT_SIGNALS,
+    TOPIC_PATROL_FLAGS,
+    TOPIC_PATROL_HAZARDS,
     TOPIC_PATROL_ROUNDS,
     TOPIC_PATROL_ROUTES,
     TOPIC_PATROL_SCANS,
@@ -18,7 +20,8 @@ from pingan_shared.events.catalog import (
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 
-PRODUCES = [TOPIC_PATROL_SCANS, TOPIC_PATROL_ROUTES, TOPIC_PATROL_ROUNDS, TOPIC_ALERT_SIGNALS]
+PRODUCES = [TOPIC_PATROL_SCANS, TOPIC_PATROL_ROUTES, TOPIC_PATROL_ROUNDS, TOPIC_ALERT_SIGNALS, TOPIC_PATROL_FLAGS,
+            TOPIC_PATROL_HAZARDS]
 
 
 def bootstrap(
@@ -32,7 +35,7 @@ def bootstrap(
     ctx = PatrolContext(runtime, settings)
     # Handlers need the context, the context needs the runtime: bound here, before anything starts.
     runtime.timer_handlers = timers.handlers(ctx)
-    runtime.consumers = consumers.specs(ctx)
+    runtime.consumers = [*consumers.specs(ctx), flags.spec(ctx)]
     app = create_service_app(runtime, ROUTERS)
     app.state.patrol = ctx
     install_live_coverage(runtime, app, live)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from patrol.api import checkpoints, imports, plans, rounds, routes, scans
+from patrol.api import checkpoints, flags, hazards, imports, plans, rounds, routes, scans
 from patrol.live import api as live_coverage
 
 ROUTERS: list[APIRouter] = [
@@ -14,5 +14,7 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     rounds.router,
     imports.router,
+    hazards.router,
+    flags.router,
     live_coverage.router,
 ]
