@@ -8,7 +8,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import jwt
+
 from pingan_shared.auth import Role
+from pingan_shared.settings import DEV_AUTH_SECRET
 
 from .escalation_harness import OTHER_UNIT, UNIT, Alerts, read_dead_letters
 
@@ -140,6 +143,13 @@ async def test_role_boundaries(alerts_service: Alerts) -> None:
     # a token whose signature does not match is a 401, whatever it claims
     forged = alerts.admin["Authorization"][:-4] + "AAAA"
     await refused(alerts, "GET", "/v1/alerts", {"Authorization": forged}, 401, "Authorization")
+    # a validly signed unit token without its unit would read nothing by unit: refused outright
+    now = int(alerts.clock.now().timestamp())
+    unscoped = jwt.encode({"iss": "pingan", "sub": "联络员", "role": "unit", "iat": now, "exp": now + 3600},
+                          DEV_AUTH_SECRET, algorithm="HS256")
+    await refused(alerts, "GET", "/v1/alerts", {"Authorization": f"Bearer {unscoped}"}, 401, "Authorization")
+    await refused(alerts, "POST", f"/v1/alerts/{mine}/acknowledgement", {"Authorization": f"Bearer {unscoped}"},
+                  401, "Authorization")
 
 
 async def test_escalate_now_to_a_step_and_a_persons_resolve(alerts_service: Alerts) -> None:
