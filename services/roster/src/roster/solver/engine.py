@@ -500,6 +500,10 @@ class RosterModel:
             for kind in set(self.objective_terms) | set(self.objective_offset)
         }
 
+    def size(self) -> int:
+        """How many person × day × duty variables the model has."""
+        return sum(1 for rows in self.x for row in rows for v in row if v is not None)
+
     def hint(self, assignments: Iterable[Assignment]) -> None:
         """Start the search from a known roster (a previous one, a greedy one)."""
         chosen = {(a.person, a.day, a.shift) for a in assignments}
@@ -546,6 +550,61 @@ def solver_parameters(solver: cp_model.CpSolver, time_limit_s: float, workers: i
         params.extra_subsolvers.append("max_lp")
 
 
+LARGE_MODEL = 40_000
+"""Person × day × duty variables above which the whole model's objective-driven search may find no roster
+within a minute (measured: none in 60 s on 364 days × 150 people × 32 duty types, on 2 workers)…"""
+FIRST_ROSTER_SHARE = 0.4
+"""…so a first roster is searched without the objective (found in ~15 s there) within this share of the time
+limit, and the optimising search starts from it as its hint."""
+
+
+def light_presolve(solver: cp_model.CpSolver) -> None:
+    """Large models: presolve once round, without probing or symmetry detection (a full presolve of 364 days ×
+    150 people × 32 duty types took ~15 s of a 60 s budget, twice when there are two solves)."""
+    solver.parameters.cp_model_probing_level = 0
+    solver.parameters.max_presolve_iterations = 1
+    solver.parameters.symmetry_level = 0
+
+
+def _first_roster(built: RosterModel, time_limit_s: float, workers: int) -> tuple[str, list[int]]:
+    """Find any roster of the hard rules alone and hint the model with it. Returns "found" with the values of
+    every variable, or "infeasible" / "unknown" with none."""
+    if time_limit_s <= 0.5:
+        return "unknown", []
+    feasibility = built.model.clone()
+    feasibility.clear_objective()
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = max(1, workers)
+    light_presolve(solver)
+    code = solver.solve(feasibility)
+    if code == cp_model.INFEASIBLE:
+        return "infeasible", []
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return "unknown", []
+    hint = built.model.proto.solution_hint
+    hint.vars.clear()
+    hint.values.clear()
+    values = list(solver.response_proto.solution)
+    hint.vars.extend(range(len(values)))
+    hint.values.extend(values)
+    return "found", values
+
+
+def _infeasible(problem: Problem, started: float, time_limit_s: float) -> Solution:
+    from roster.solver.explain import explain
+
+    remaining = max(1.0, time_limit_s - (time.monotonic() - started))
+    return Solution(
+        status=Status.INFEASIBLE,
+        assignments=(),
+        objective=None,
+        best_bound=None,
+        wall_time_s=time.monotonic() - started,
+        explanation=explain(problem, time_limit_s=remaining),
+    )
+
+
 def solve(
     problem: Problem,
     *,
@@ -555,12 +614,21 @@ def solve(
 ) -> Solution:
     """Solve ``problem`` within ``time_limit_s``: the best roster found, with the bound; an explanation
     (a minimal conflicting set of rules) when there is none."""
-    from roster.solver.explain import explain
-
     started = time.monotonic()
     built = RosterModel(problem)
+    previous = [a for rule in problem.rules if isinstance(rule, Stability) for a in rule.previous]
+    large = built.size() > LARGE_MODEL
+    first: list[int] = []
+    if previous:
+        built.hint(previous)  # re-planning starts from the published roster
+    elif large and built.model.has_objective():
+        outcome, first = _first_roster(built, started + time_limit_s * FIRST_ROSTER_SHARE - time.monotonic(), workers)
+        if outcome == "infeasible":
+            return _infeasible(problem, started, time_limit_s)
     solver = cp_model.CpSolver()
     solver_parameters(solver, time_limit_s - (time.monotonic() - started), workers)
+    if large:
+        light_presolve(solver)
     reporter = _ProgressReporter(on_progress, started) if on_progress is not None else None
     code = solver.solve(built.model, reporter)
     has_objective = built.model.has_objective()
@@ -577,15 +645,17 @@ def solve(
             penalties=built.penalties(solver.value),
         )
     if code == cp_model.INFEASIBLE:
-        remaining = max(1.0, time_limit_s - (time.monotonic() - started))
-        explanation = explain(problem, time_limit_s=remaining)
+        return _infeasible(problem, started, time_limit_s)
+    if first:
+        # The optimising search found nothing within the limit: the first roster is still a roster.
+        penalties = built.penalties(lambda var: first[var.index])
         return Solution(
-            status=Status.INFEASIBLE,
-            assignments=(),
-            objective=None,
-            best_bound=None,
+            status=Status.FEASIBLE,
+            assignments=built.assignments(lambda var: bool(first[var.index])),
+            objective=sum(penalties.values()),
+            best_bound=solver.best_objective_bound,
             wall_time_s=time.monotonic() - started,
-            explanation=explanation,
+            penalties=penalties,
         )
     return Solution(
         status=Status.UNKNOWN,
