@@ -1,0 +1,80 @@
+"""`pingan roster import-members` against a real roster service (loopback HTTP, real database and broker): the file
+goes in batches, bad rows come back with their line in the original file, the good ones are registered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from pingan_shared.auth import Role
+from pingan_shared.service import Service
+from pingan_shared.settings import PlatformSettings
+from pingan_stack.testing import bearer, run_pingan
+from roster.bootstrap import bootstrap
+from roster.settings import RosterSettings
+
+
+@contextlib.asynccontextmanager
+async def serving(service: Service) -> AsyncIterator[str]:
+    service.runtime.exit_on_failure = False
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(service.app, log_config=None, access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        while not server.started:
+            assert not task.done(), "roster stopped before it served"
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()
+
+
+async def test_import_members_reports_rejected_rows_by_their_line_in_the_file(
+    tmp_path: Path, platform_settings: PlatformSettings, database_factory: Callable[[], Awaitable[str]],
+) -> None:
+    service = bootstrap(platform=platform_settings, settings=RosterSettings(database_url=await database_factory()))
+    lines = ["member_id,name,org_id,role,skills,phone,team_id,app_member_id"]
+    for i in range(250):
+        lines.append(f"M{i:03d},队员{i:03d},韩田村巡逻队,patrol-member,急救,1380000{i:04d},一队,队员{i:03d}")
+    lines[1 + 3] = "M003,王五,韩田村巡逻队,sheriff,,,,"  # line 5: unknown role
+    lines[1 + 201] = "M201,,韩田村巡逻队,guard,,,,"  # no name: line 204 once the blank line below is in
+    lines.insert(100, "")  # a blank line (line 101): the lines after it move down by one
+    lines[1 + 240] = "M239,赵六,没有的组织,guard,,,,"  # line 242 (after the blank), unknown organisation
+    path = tmp_path / "members.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    async with serving(service) as url:
+        organiser = bearer(Role.ORGANISER, "平安办")
+        async with httpx.AsyncClient(base_url=url) as client:
+            created = await client.post("/v1/organisations", headers=organiser, json={
+                "org_id": "韩田村巡逻队", "name": "韩田村巡逻队", "kind": "village-patrol-team"})
+            assert created.status_code == 201, created.text
+        env = {"ROSTER_URL": url}
+        first = await asyncio.to_thread(run_pingan, "roster", "import-members", str(path), "--batch", "200",
+                                        "--json", env=env)
+        assert first.returncode == 1, first.stderr
+        result = json.loads(first.stdout)
+        assert (result["created"], result["unchanged"], result["rejected"]) == (247, 0, 3)
+        by_line = {row["line"]: row for row in result["rejected_rows"]}
+        assert sorted(by_line) == [5, 204, 242], by_line
+        assert by_line[5]["errors"][0]["field"] == "role" and by_line[204]["errors"][0]["field"] == "name"
+        assert by_line[242]["errors"][0]["field"] == "org_id"
+        again = await asyncio.to_thread(run_pingan, "roster", "import-members", str(path), env=env)
+        assert again.returncode == 1
+        assert "新增 created 0, 未变 unchanged 247, 拒绝 rejected 3" in again.stdout, again.stdout
+        assert "line 242 (M239): org_id" in again.stdout
+        async with httpx.AsyncClient(base_url=url) as client:
+            member = await client.get("/v1/members/M150", headers=organiser)
+            assert member.status_code == 200 and member.json()["team_id"] == "一队"
+        refused = await asyncio.to_thread(run_pingan, "roster", "import-members", str(path),
+                                          env=env | {"PINGAN_TOKEN": "not-a-token"})
+        assert refused.returncode == 2 and "401" in refused.stderr
