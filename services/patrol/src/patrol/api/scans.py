@@ -89,6 +89,9 @@ def _read_items(raw: bytes, max_items: int) -> tuple[list[Any], bool, datetime |
 def _sent_at(value: Any) -> datetime | None:
     if value is None:
         return None
+    if not isinstance(value, str):  # a bare number would be read as a Unix time: say what is meant instead
+        raise ApiError(422, "sent_at: an RFC 3339 date-time with its offset, e.g. 2026-03-02T20:30:00+08:00",
+                       field="sent_at")
     try:
         return _SENT_AT.validate_python(value)
     except ValidationError as exc:
