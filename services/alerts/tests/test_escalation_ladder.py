@@ -139,3 +139,18 @@ async def test_redelivered_and_reordered_signals_change_nothing(alerts_service: 
     resolved = [e for e in await alerts.events("alerts.alert-resolved") if e["dedup_key"] == key]
     assert (len(raised), len(resolved)) == (1, 1)
     assert await alerts.steps_fired(alert["id"]) == [(0, 0)]
+
+
+async def test_an_ack_lapsing_on_the_last_step_opens_the_alert_again(alerts_service: Alerts) -> None:
+    alerts = alerts_service
+    await alerts.add_contacts(CITY)
+    await alerts.create_policy([{"delay_seconds": 0, "targets": [CITY], "channels": ["email"], "label": "问责",
+                                 "ack_timeout_seconds": 300}])
+    key = "inspection:task:t-6:overdue"
+    await alerts.signal("trigger", key, 1)
+    alert = await alerts.wait_alert(key, step=0)
+    await alerts.ok("POST", f"/v1/alerts/{alert['id']}/acknowledgement", alerts.supervisor(), expect=200)
+    await alerts.advance(timedelta(seconds=300))
+    reopened = await alerts.wait_alert(key, status="open")
+    assert (reopened["current_step"], reopened["next_escalation_at"]) == (0, None)
+    assert await alerts.steps_fired(alert["id"]) == [(0, 0)]  # nothing further to climb to: no step fired again

@@ -205,7 +205,9 @@ async def on_alert_due(ctx: AlertsContext, conn: asyncpg.Connection, timer: Time
                 "acknowledged_by": row["acknowledged_by"], "step": row["current_step"], "loop": row["loop"]})
         after = following(policy_of(row), position_of(row))
         if after is None:
-            row = await store.update(conn, row["id"], next_escalation_at=None, updated_at=now)
+            # nothing further to climb to: a lapsed acknowledgement still makes the alert open again
+            row = await store.update(conn, row["id"], status="open", acknowledged_at=None, acknowledged_by=None,
+                                     next_escalation_at=None, updated_at=now)
         else:
             row = await fire(conn, ctx, row, after, due=due, now=now,
                              reason="acknowledgement-expired" if row["status"] == "acknowledged" else "delay")
