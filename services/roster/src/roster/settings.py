@@ -23,5 +23,7 @@ class RosterSettings(ServiceSettings):
     solve_max_attempts: int = Field(default=2, ge=1, le=10,
                                     description="a job interrupted this many times (restarts) fails visibly")
     solve_progress_every_s: float = Field(default=1.0, gt=0, le=60)
+    solve_lease_seconds: float = Field(default=15.0, gt=0, le=600,
+                                       description="a running job whose worker stops renewing this long is resumed")
     handoff_reminder_minutes: int = Field(default=120, ge=0, le=10080,
                                           description="how long before a shift starts its reminder fires")

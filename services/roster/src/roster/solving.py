@@ -26,9 +26,6 @@ from roster.store import periods as period_store
 
 log = get_logger(__name__)
 
-LEASE_SECONDS = 15.0
-
-
 class PeriodNotFound(Exception):
     pass
 
@@ -77,7 +74,7 @@ def solve_worker(ctx: RosterContext) -> Any:
 async def run_one(ctx: RosterContext) -> bool:
     """Claim and run one job; False when none was waiting."""
     async with ctx.runtime.connection() as conn, conn.transaction():
-        job = await store.claim(conn, LEASE_SECONDS)
+        job = await store.claim(conn, ctx.settings.solve_lease_seconds)
         if job is None:
             return False
         if job["attempts"] > ctx.settings.solve_max_attempts:
@@ -114,7 +111,7 @@ async def _run(ctx: RosterContext, job_id: str, period_id: str, time_limit_s: fl
         if solving.done():
             break
         async with ctx.runtime.connection() as conn:
-            owned = await store.heartbeat(conn, job_id, attempt, LEASE_SECONDS,
+            owned = await store.heartbeat(conn, job_id, attempt, ctx.settings.solve_lease_seconds,
                                           _progress(latest[-1], started) if latest else None)
         if not owned:
             log.warning("solve job taken over by another worker", job_id=job_id)

@@ -1,0 +1,68 @@
+"""Solve jobs are durable: a service stopped while it solves leaves the job to be resumed after its lease (by this
+or any replica) and finished; a job interrupted more often than ROSTER_SOLVE_MAX_ATTEMPTS fails visibly. Progress
+(objective, bound, elapsed) is visible while it runs; one solve at a time per period."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pingan_shared.clock import FixedClock
+
+from .conftest import Roster
+from .period_scenario import build_period, cohort, duties
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+async def job_state(r: Roster, job_id: str) -> dict[str, Any]:
+    state: dict[str, Any] = await r.ok("GET", f"/v1/solve-jobs/{job_id}", r.organiser)
+    return state
+
+
+async def test_a_solve_cut_by_a_restart_is_resumed_and_one_cut_too_often_fails_visibly(
+    roster_factory: Callable[..., Awaitable[Roster]],
+) -> None:
+    r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.1, solve_lease_seconds=1.5,
+                             solve_progress_every_s=0.2, solve_max_attempts=2)
+    await build_period(r, period_id="R1", starts_on=date(2026, 12, 7), days=28, members=cohort(),
+                       duty_list=duties())
+    job = await r.ok("POST", "/v1/periods/R1/solve", r.organiser, json={"time_limit_s": 4}, expect=202)
+    busy = await r.client.post("/v1/periods/R1/solve", headers=r.organiser, json={})
+    assert busy.status_code == 409 and job["job_id"] in busy.json()["detail"]
+
+    async def progressing() -> bool:
+        state = await job_state(r, job["job_id"])
+        return state["status"] == "running" and state["progress"].get("objective") is not None
+
+    await r.until(progressing, "the solve reports an objective while it runs")
+    state = await job_state(r, job["job_id"])
+    assert {"objective", "bound", "elapsed_s"} <= state["progress"].keys()
+    await r.stop()  # the worker dies mid-solve: the row stays 'running' under a lease nobody renews
+    await r.start()
+
+    async def finished() -> bool:
+        return (await job_state(r, job["job_id"]))["status"] in ("done", "failed", "infeasible")
+
+    await r.until(finished, "the interrupted job resumed and finished", timeout=60)
+    state = await job_state(r, job["job_id"])
+    assert state["status"] == "done" and state["attempts"] == 2, state
+    assert state["result"]["draft_id"]
+
+    # the next job is cut twice: after ROSTER_SOLVE_MAX_ATTEMPTS claims it fails, with the reason
+    second = await r.ok("POST", "/v1/periods/R1/solve", r.organiser, json={"time_limit_s": 4}, expect=202)
+    for _ in range(2):
+        async def running() -> bool:
+            s = await job_state(r, second["job_id"])
+            return s["status"] == "running" and s["progress"].get("objective") is not None
+        await r.until(running, "the second job runs", timeout=60)
+        await r.stop()
+        await r.start()
+    await r.until(lambda: _failed(r, second["job_id"]), "the twice-cut job failed visibly", timeout=60)
+    failed = await job_state(r, second["job_id"])
+    assert "中断" in failed["error"], failed
+
+
+async def _failed(r: Roster, job_id: str) -> bool:
+    return (await job_state(r, job_id))["status"] == "failed"
