@@ -92,6 +92,12 @@ BUSINESS_RULE_REFUSALS = {
     # the contact already has: 422
     "PUT /v1/contacts/{target}": ["422"],
     "POST /v1/contacts/{target}/webhook-secret": ["422"],
+    # patrol: a plan on an unknown route, whose window_end equals its window_start, that ends before it starts or
+    # whose interval outlasts its window; a route naming unknown checkpoints; import rows refused by such rules: 422
+    "POST /v1/plans": ["422"],
+    "POST /v1/routes": ["422"],
+    "PUT /v1/routes/{route_id}": ["422"],
+    "POST /v1/import": ["422"],
 }
 POSITIVE_DATA_ACCEPTANCE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # 413 refuses a schema-violating request too: a batch over its documented maxItems is "too large", as documented.

@@ -16,6 +16,7 @@ from pingan_shared.events.catalog import CATALOG
 from pingan_shared.settings import PlatformSettings, explain
 from pingan_stack.outbox_cli import outbox_app
 from pingan_stack.patrol_import import patrol_app
+from pingan_stack.patrol_import import patrol_app
 from pingan_stack.roster_cli import roster_app
 from pingan_stack.timers_cli import timers_app
 
@@ -27,6 +28,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(events_app, name="events")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(timers_app, name="timers")
+app.add_typer(patrol_app, name="patrol")
 app.add_typer(patrol_app, name="patrol")
 app.add_typer(roster_app, name="roster")
 

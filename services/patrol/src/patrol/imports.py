@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from patrol import routes
 from patrol.context import PatrolContext
@@ -59,7 +59,7 @@ class ImportReport:
 
 def read_json(document: Any, *, max_rows: int) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
     """(where, row) lists of checkpoints and routes from a JSON document."""
-    if not isinstance(document, dict) or not set(document) <= {"checkpoints", "routes"} or not document:
+    if not isinstance(document, dict) or not set(document) <= {"checkpoints", "routes"}:
         raise NotImportable('expected {"checkpoints": [...], "routes": [...]} (either may be left out)')
     found: dict[str, list[tuple[str, Any]]] = {}
     for kind in ("checkpoints", "routes"):
@@ -200,6 +200,8 @@ async def import_rows(
 
 class ImportDocument(BaseModel):
     """The JSON form of an import (documented in the OpenAPI; the route reads the raw body)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     checkpoints: list[CheckpointRow] = Field(default_factory=list)
     routes: list[NewRouteIn] = Field(default_factory=list)

@@ -51,14 +51,36 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# The CSV's header as documented (the import also takes its columns in another order): checkpoints start
+# id,tag,name and routes id,name,checkpoint_ids; UTF-8 text without NUL.
+_CSV_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\ufeff?id,(tag,name|name,checkpoint_ids)(,[^\r\n\x00]*)?(\r\n|\r|\n|$)[^\x00]*$",
+    "description": "UTF-8 CSV; first line the header: id,tag,name[,latitude,longitude,radius_m,area,…] for "
+                   "checkpoints or id,name,checkpoint_ids[,area,ordered] for routes (ids separated by |)",
+}
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with every ``#/$defs/…`` reference replaced by its definition (an OpenAPI document resolves
+    references from its root, where these definitions are not)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 def _request_body() -> dict[str, Any]:
-    schema = imports.ImportDocument.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
+    """The JSON form's schema (definitions inlined) and the CSV form as text."""
+    schema = imports.ImportDocument.model_json_schema()
+    defs = schema.pop("$defs", {})
     return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "object", "properties": {
-            "checkpoints": {"type": "array", "items": {"type": "object"}},
-            "routes": {"type": "array", "items": {"type": "object"}}}, "additionalProperties": False}},
-        "text/csv": {"schema": {"type": "string"}, "example": "id,tag,name,area\nCP-1,nfc-1,罗凤街口,塘下镇\n"},
+        "application/json": {"schema": _inline(schema, defs)},
+        "text/csv": {"schema": _CSV_SCHEMA, "example": "id,tag,name,area\nCP-1,nfc-1,罗凤街口,塘下镇\n"},
     }}}
 
 

@@ -17,6 +17,8 @@ from pingan_shared.http.openapi import error_response
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
 
+NO_NUL = r"^[^\x00]*$"  # the schema says what StorableStr refuses
+
 router = APIRouter(prefix="/v1", tags=["plans"])
 Planner = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))]
 Reader = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, Role.SUPERVISOR))]
@@ -48,10 +50,10 @@ async def create_plan(plan: PlanIn, ctx: Context, _: Planner) -> JSONResponse:
 @router.get("/plans")
 async def list_plans(
     ctx: Context, _: Reader,
-    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
-    route_id: Annotated[StorableStr | None, Query(max_length=100)] = None,
+    team_id: Annotated[StorableStr | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    route_id: Annotated[StorableStr | None, Query(max_length=100, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=100)] = None,
+    after: Annotated[StorableStr | None, Query(max_length=100, pattern=NO_NUL)] = None,
 ) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         rows = await store_plans.list_plans(conn, team_id=team_id, route_id=route_id, limit=limit, after=after)

@@ -20,6 +20,8 @@ from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
 
+NO_NUL = r"^[^\x00]*$"  # the schema says what StorableStr refuses
+
 router = APIRouter(prefix="/v1", tags=["rounds"])
 Reader = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, Role.SUPERVISOR,
                                                     Role.PATROL_DEVICE))]
@@ -57,18 +59,23 @@ def round_json(row: Any) -> dict[str, Any]:
 @router.get("/rounds")
 async def list_rounds(
     ctx: Context, principal: Reader,
-    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
-    route_id: Annotated[StorableStr | None, Query(max_length=100)] = None,
-    night: Annotated[date | None, Query(description="the local date the night's window starts on")] = None,
-    area: Annotated[StorableStr | None, Query(max_length=200)] = None,
+    team_id: Annotated[StorableStr | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    route_id: Annotated[StorableStr | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    night: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                                       description="the local date (YYYY-MM-DD) the night's window starts on")] = None,
+    area: Annotated[StorableStr | None, Query(max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=200)] = None,
+    after: Annotated[StorableStr | None, Query(max_length=200, pattern=NO_NUL)] = None,
 ) -> dict[str, Any]:
     """Rounds per team / route / night, each with its state and how many of its checkpoints were scanned."""
     team = _visible_team(principal, team_id)
     scope = _visible_area(principal, area)
+    try:
+        night_date = date.fromisoformat(night) if night is not None else None
+    except ValueError:  # e.g. 2026-02-30: no night starts on a day that does not exist
+        return {"rounds": [], "next_after": None}
     async with ctx.runtime.connection() as conn:
-        rows = await store_rounds.list_rounds(conn, team_id=team, route_id=route_id, night=night, area=scope,
+        rows = await store_rounds.list_rounds(conn, team_id=team, route_id=route_id, night=night_date, area=scope,
                                               limit=limit, after=after)
     return {"rounds": [round_json(r) for r in rows], "next_after": rows[-1]["id"] if len(rows) == limit else None}
 
@@ -104,15 +111,13 @@ async def compliance(
     ctx: Context, principal: Overseer,
     since: Annotated[datetime, Query(description="period start (ISO 8601 with offset)")],
     until: Annotated[datetime, Query(description="period end, exclusive")],
-    team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
-    area: Annotated[StorableStr | None, Query(max_length=200)] = None,
+    team_id: Annotated[StorableStr | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    area: Annotated[StorableStr | None, Query(max_length=200, pattern=NO_NUL)] = None,
 ) -> dict[str, Any]:
     """Per team and township: scanned checkpoints ÷ expected over the judged planned rounds that started in
-    [since, until). Voluntary scans (outside any plan) are not counted."""
+    [since, until) (none when until is not after since). Voluntary scans (outside any plan) are not counted."""
     if since.utcoffset() is None or until.utcoffset() is None:
         raise ApiError(422, "since and until need a UTC offset", field="since")
-    if until <= since:
-        raise ApiError(422, "until must be after since", field="until")
     scope = _visible_area(principal, area)
     async with ctx.runtime.connection() as conn:
         rows = await compliance_query.compliance(conn, since=since, until=until, team_id=team_id, area=scope)

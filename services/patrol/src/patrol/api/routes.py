@@ -16,6 +16,8 @@ from pingan_shared.http.openapi import error_response
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
 
+NO_NUL = r"^[^\x00]*$"  # the schema says what StorableStr refuses
+
 router = APIRouter(prefix="/v1", tags=["routes"])
 Editor = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))]
 Reader = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, Role.SUPERVISOR,
@@ -70,7 +72,7 @@ async def edit_route(route_id: StorableStr, route: RouteIn, ctx: Context, _: Edi
 async def list_routes(
     ctx: Context, _: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=100)] = None,
+    after: Annotated[StorableStr | None, Query(max_length=100, pattern=NO_NUL)] = None,
 ) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         found = await store_routes.list_current(conn, limit=limit, after=after)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -16,6 +17,8 @@ from pingan_shared.text import StorableStr
 
 MAX_PLAN_DAYS = 366
 MAX_ROUNDS_PER_NIGHT = 96
+# A local time as sent: HH:MM or HH:MM:SS, no offset (the plan's timezone applies).
+_LOCAL_TIME: dict[str, Any] = {"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$"}
 
 
 class PlanIn(BaseModel):
@@ -28,8 +31,9 @@ class PlanIn(BaseModel):
     route_id: StorableStr = Field(min_length=1, max_length=100)
     first_date: date
     last_date: date | None = Field(default=None, description="defaults to first_date (one night)")
-    window_start: time = Field(description="local time, e.g. 20:00")
-    window_end: time = Field(description="local time; earlier than window_start means the next day (02:00)")
+    window_start: time = Field(description="local time, e.g. 20:00", json_schema_extra=_LOCAL_TIME)
+    window_end: time = Field(description="local time; earlier than window_start means the next day (02:00)",
+                             json_schema_extra=_LOCAL_TIME)
     timezone: StorableStr = Field(default="Asia/Shanghai", max_length=64)
     every_minutes: int | None = Field(default=None, ge=5, le=24 * 60, description="a round starts every N minutes")
     rounds_per_night: int | None = Field(default=None, ge=1, le=MAX_ROUNDS_PER_NIGHT, validate_default=True,

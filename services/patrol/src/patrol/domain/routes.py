@@ -6,6 +6,7 @@ Routes are versioned: an edit that changes anything makes a new version; the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,8 +21,10 @@ class RouteIn(BaseModel):
     name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 塘下镇夜巡一线",
                               json_schema_extra={"pattern": r"\S"})
     area: StorableStr | None = Field(default=None, max_length=200, description="township or area (镇街)")
-    ordered: bool = Field(default=False, description="checkpoints are to be walked in the listed order")
-    checkpoint_ids: list[StorableStr] = Field(min_length=1, max_length=500, description="in route order")
+    ordered: bool = Field(default=False, strict=True, description="checkpoints are to be walked in the listed order")
+    checkpoint_ids: list[Annotated[StorableStr, Field(min_length=1, max_length=64, json_schema_extra={
+        "pattern": r"\S"})]] = Field(min_length=1, max_length=500, description="in route order, each once",
+                                   json_schema_extra={"uniqueItems": True})
 
     @field_validator("checkpoint_ids")
     @classmethod
