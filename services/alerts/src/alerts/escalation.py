@@ -97,15 +97,18 @@ async def holding_silences(conn: asyncpg.Connection, row: asyncpg.Record, now: d
 
 
 async def send(conn: asyncpg.Connection, row: asyncpg.Record, *, event: str, position: Position, step: Step,
-               targets: Sequence[str], now: datetime) -> None:
-    """Hand one notification per target to delivery, in this transaction."""
+               targets: Sequence[str], now: datetime, due: datetime | None = None) -> None:
+    """Hand one notification per target to delivery, in this transaction. ``due`` (default ``now``) is the
+    request's ``at``: a reminder passes its scheduled moment, the same however late or often it is retried, so
+    that delivery can tell one reminder of a step from the next."""
     if not targets:
         return
     link = row["source"].get("url")
     await enqueue_notifications(conn, [NotificationRequest(
         alert_id=row["id"], dedup_key=row["dedup_key"], kind=row["kind"], severity=row["severity"],
         summary=row["summary"], unit_id=row["unit_id"], area=row["area"], event=event, step_index=position.step,
-        step_label=step.label, loop=position.loop, target=target, channels=tuple(step.channels), link=link, at=now,
+        step_label=step.label, loop=position.loop, target=target, channels=tuple(step.channels), link=link,
+        at=due or now,
     ) for target in targets])
     await timeline.record(conn, row["id"], "notified", now, {
         "event": event, "step": position.step, "loop": position.loop, "label": step.label,
@@ -113,7 +116,7 @@ async def send(conn: asyncpg.Connection, row: asyncpg.Record, *, event: str, pos
 
 
 async def notify(conn: asyncpg.Connection, row: asyncpg.Record, *, event: str, position: Position, step: Step,
-                 targets: Sequence[str], now: datetime) -> asyncpg.Record:
+                 targets: Sequence[str], now: datetime, due: datetime | None = None) -> asyncpg.Record:
     """``send`` unless a silence holds the alert: then record what was held and mark the alert held."""
     silences = await holding_silences(conn, row, now)
     if silences:
@@ -123,7 +126,7 @@ async def notify(conn: asyncpg.Connection, row: asyncpg.Record, *, event: str, p
         if row["held_since"] is None:
             row = await store.update(conn, row["id"], held_since=now)
         return row
-    await send(conn, row, event=event, position=position, step=step, targets=targets, now=now)
+    await send(conn, row, event=event, position=position, step=step, targets=targets, now=now, due=due)
     return row
 
 
@@ -185,7 +188,8 @@ async def remind(conn: asyncpg.Connection, row: asyncpg.Record, *, now: datetime
         return await store.update(conn, row["id"], next_reminder_at=None, updated_at=now)
     await timeline.record(conn, row["id"], "reminder", now, {
         "step": position.step, "loop": position.loop, "label": step.label, "waiting_for": missing})
-    row = await notify(conn, row, event="reminder", position=position, step=step, targets=missing, now=now)
+    row = await notify(conn, row, event="reminder", position=position, step=step, targets=missing, now=now,
+                       due=row["next_reminder_at"])
     # The next reminder counts from now: after an outage one reminder goes out, not one per missed interval.
     return await store.update(conn, row["id"], next_reminder_at=now + step.ack_timeout, updated_at=now)
 
