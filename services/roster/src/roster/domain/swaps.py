@@ -51,14 +51,14 @@ def taking_violations(
     day = shift.day
     for absence in absences:
         if absence.member_id == member.member_id and absence.from_day <= day <= absence.to_day:
-            reasons.append(f"不可用：{member.name}{day_zh(day)}不可排班（{absence.reason or '已登记不可用'}）")
+            reasons.append(f"不可用：{member.name}在{day_zh(day)}不可排班（{absence.reason or '已登记不可用'}）")
     missing = sorted(shift.duty.required_skills - member.skills)
     if missing:
         reasons.append(f"技能不符：{shift.duty.title}需要{'、'.join(missing)}，{member.name}不具备")
     others = [h for h in held if h.shift_id != shift.shift_id]
     for other in others:
         if other.day == day:
-            reasons.append(f"一天一班：{member.name}{day_zh(day)}已排{other.duty.title}")
+            reasons.append(f"一天一班：{member.name}在{day_zh(day)}已排{other.duty.title}")
         elif other.day == day - timedelta(days=1):
             _rest(reasons, member, other, shift, rules)
         elif other.day == day + timedelta(days=1):
@@ -95,7 +95,7 @@ def _rest(reasons: list[str], member: MemberFacts, first: HeldShift, then: HeldS
     hours = rest_hours(first.duty, then.duty)
     if hours < rules.min_rest_hours:
         reasons.append(
-            f"休息不足：{member.name}{day_zh(first.day)}{_duty_word(first.duty)}{first.duty.title}"
+            f"休息不足：{member.name}在{day_zh(first.day)}{_duty_word(first.duty)}{first.duty.title}"
             f"{_clock(first.duty, end=True)}结束，{day_zh(then.day)}{_clock(then.duty, end=False)}"
             f"{then.duty.title}开始，仅休息{hours:g}小时（至少{rules.min_rest_hours}小时）")
 
