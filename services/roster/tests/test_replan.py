@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 
+from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SHIFT_ASSIGNED, SHIFT_CHANGED
 
@@ -67,3 +68,17 @@ async def test_replanning_a_published_week_changes_few_shifts_and_the_next_perio
     assert max(cumulative.values()) - min(cumulative.values()) <= 1, (nights_a, nights_b)
     fewest_in_a = [m for m in ids if nights_a[m] == min(nights_a.values())]
     assert all(nights_b[m] >= max(nights_b.values()) - 0 for m in fewest_in_a), (nights_a, nights_b)
+
+    # two drafts of B made a minute apart: once the newer is published, the older would undo it (409)
+    older = await solved(r, "B", time_limit_s=5)
+    r.clock.advance(timedelta(minutes=1))
+    newer = await solved(r, "B", time_limit_s=5)
+    await r.ok("POST", f"/v1/drafts/{newer['result']['draft_id']}/publish", r.organiser, expect=201)
+    stale = await r.client.post(f"/v1/drafts/{older['result']['draft_id']}/publish", headers=r.organiser)
+    assert stale.status_code == 409 and stale.json()["errors"][0]["field"] == "draft_id", stale.text
+    # and who may not publish or solve at all
+    for token in (r.member("M01"), r.auth(Role.PATROL_DEVICE, "device-1", team="一队")):
+        assert (await r.client.post(f"/v1/drafts/{newer['result']['draft_id']}/publish",
+                                    headers=token)).status_code == 403
+        assert (await r.client.post("/v1/periods/B/solve", headers=token, json={})).status_code == 403
+        assert (await r.client.get(f"/v1/solve-jobs/{newer['job_id']}", headers=token)).status_code == 403

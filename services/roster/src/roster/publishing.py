@@ -24,6 +24,11 @@ class DraftNotFound(Exception):
     pass
 
 
+class DraftStale(Exception):
+    """The period's roster changed (a publish, a swap, an override) after the draft was made: publishing it would
+    undo those changes. Solve again (a re-plan keeps them)."""
+
+
 @dataclass(frozen=True)
 class Published:
     period_id: str
@@ -44,6 +49,12 @@ async def publish(conn: asyncpg.Connection, ctx: RosterContext, draft_id: str) -
     period = await conn.fetchrow("SELECT published_version FROM periods WHERE period_id = $1 FOR UPDATE", period_id)
     if draft["published_as"] is not None:
         return Published(period_id, draft["published_as"], 0, 0, 0, 0, repeated=True)
+    last_change = await conn.fetchval(
+        "SELECT max(set_at) FROM overrides o JOIN shifts s USING (shift_id) WHERE s.period_id = $1", period_id)
+    last_publish = await conn.fetchval(
+        "SELECT max(published_at) FROM roster_drafts WHERE period_id = $1", period_id)
+    if any(at is not None and at > draft["created_at"] for at in (last_change, last_publish)):
+        raise DraftStale(draft_id)
     version = period["published_version"] + 1
     now = ctx.now()
     shifts = await store.period_shifts(conn, period_id, lock=True)

@@ -79,7 +79,7 @@ async def get_draft(draft_id: PathId, ctx: Context, _: Organiser) -> dict[str, A
 
 
 @router.post("/drafts/{draft_id}/publish", response_model=None, responses={
-    201: {"description": "Published as a new roster version."}})
+    201: {"description": "Published as a new roster version."}, **error_responses(409)})
 async def publish_draft(draft_id: PathId, ctx: Context, _: Organiser) -> JSONResponse:
     """Publish the draft as the period's next roster version (events per shift). Publishing it again answers 200
     with the version it became, and emits nothing."""
@@ -88,6 +88,9 @@ async def publish_draft(draft_id: PathId, ctx: Context, _: Organiser) -> JSONRes
             done = await publishing.publish(conn, ctx, draft_id)
     except publishing.DraftNotFound as exc:
         raise ApiError(404, "没有该排班草案 (no such draft)") from exc
+    except publishing.DraftStale as exc:
+        raise ApiError(409, "草案生成后排班已有变动（发布、调班或调整），请重新求解 "
+                       "(the roster changed since this draft was made: solve again)", field="draft_id") from exc
     body = {"period_id": done.period_id, "roster_version": done.version, "assigned": done.assigned,
             "changed": done.changed, "cancelled": done.cancelled, "unchanged": done.unchanged,
             "repeated": done.repeated}
