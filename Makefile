@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: help uv install up test test-fast lint typecheck check bench bench-inspection bench-roster bench-alerts schemas clean
+.PHONY: help uv install up test test-fast lint typecheck check bench bench-inspection bench-roster bench-alerts bench-patrol schemas clean
 
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
 	@echo "make bench-roster  roster solver on the Curtois instances vs the cpmpy reference model (~25 min)"
 	@echo "make bench-alerts  10,000 alerts due at once: step due → webhook received p50/p99 vs the broker's own"
+	@echo "make bench-patrol  scans per second through rounds and compliance, next to the raw broker rate"
 	@echo "make uv         print the uv command the others use (installing uv first if needed)"
 
 # uv's own command may be two words ("python3 -m uv"): left unquoted on purpose. The interpreter is the machine's.
@@ -62,6 +63,9 @@ bench-roster: install
 
 bench-alerts: install
 	$(VENV)/bin/python bench/alerts_latency.py
+
+bench-patrol: install
+	$(VENV)/bin/python bench/patrol_rounds.py
 
 schemas: install
 	$(VENV)/bin/pingan events schemas --out shared/schemas
