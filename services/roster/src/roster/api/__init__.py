@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from roster.api import attendance, calendar, members, programmes, reports, shifts, solving, swaps
+from roster.api import attendance, calendar, members, programmes, reports, shifts, solving, swaps, wishes
 
 ROUTERS: list[APIRouter] = [
     attendance.router,
@@ -15,4 +15,5 @@ ROUTERS: list[APIRouter] = [
     solving.router,
     shifts.router,
     swaps.router,
+    wishes.router,
 ]
