@@ -111,21 +111,21 @@ class FlagQuery:
     until: datetime | None = None  # scanned_at < until
 
 
-async def list_flags(conn: asyncpg.Connection, query: FlagQuery, *, limit: int,
-                     after: tuple[datetime, str, str, str] | None) -> list[dict[str, Any]]:
-    """Flags in (scanned_at, team, scan, kind) order, ``limit`` from after the cursor."""
+async def list_flags(conn: asyncpg.Connection, query: FlagQuery, *, limit: int, after: int | None
+                     ) -> list[dict[str, Any]]:
+    """Flags in the order they were stored, ``limit`` of them after the one numbered ``after``."""
     rows = await conn.fetch(
         """
-        SELECT team_id, scan_id, kind, member_id, checkpoint_id, device_id, scanned_at, summary, detail, flagged_at
+        SELECT seq, team_id, scan_id, kind, member_id, checkpoint_id, device_id, scanned_at, summary, detail,
+               flagged_at
         FROM scan_flags
         WHERE ($1::text IS NULL OR team_id = $1) AND ($2::text IS NULL OR member_id = $2)
           AND ($3::text IS NULL OR scan_id = $3) AND ($4::text IS NULL OR kind = $4)
           AND ($5::timestamptz IS NULL OR scanned_at >= $5) AND ($6::timestamptz IS NULL OR scanned_at < $6)
-          AND ($7::timestamptz IS NULL OR (scanned_at, team_id, scan_id, kind) > ($7, $8, $9, $10))
-        ORDER BY scanned_at, team_id, scan_id, kind
-        LIMIT $11
+          AND ($7::bigint IS NULL OR seq > $7)
+        ORDER BY seq
+        LIMIT $8
         """,
-        query.team_id, query.member_id, query.scan_id, query.kind, query.since, query.until,
-        *(after or (None, None, None, None)), limit,
+        query.team_id, query.member_id, query.scan_id, query.kind, query.since, query.until, after, limit,
     )
     return [dict(r) for r in rows]

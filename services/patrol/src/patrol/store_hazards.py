@@ -54,16 +54,15 @@ async def by_client_id(conn: asyncpg.Connection, team_id: str, client_hazard_id:
 
 
 async def listing(conn: asyncpg.Connection, *, team_id: str | None, since: datetime | None, until: datetime | None,
-                  limit: int, after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
-    """Reports in (received_at, hazard_id) order, ``limit`` from after the cursor."""
+                  limit: int, after: int | None) -> list[dict[str, Any]]:
+    """Reports in the order they arrived, ``limit`` of them after the one numbered ``after``."""
     rows = await conn.fetch(
         f"""
-        SELECT {', '.join(_PUBLIC)} FROM hazard_reports
+        SELECT seq, {', '.join(_PUBLIC)} FROM hazard_reports
         WHERE ($1::text IS NULL OR team_id = $1) AND ($2::timestamptz IS NULL OR received_at >= $2)
-          AND ($3::timestamptz IS NULL OR received_at < $3)
-          AND ($4::timestamptz IS NULL OR (received_at, hazard_id) > ($4, $5))
-        ORDER BY received_at, hazard_id LIMIT $6
+          AND ($3::timestamptz IS NULL OR received_at < $3) AND ($4::bigint IS NULL OR seq > $4)
+        ORDER BY seq LIMIT $5
         """,
-        team_id, since, until, *(after or (None, None)), limit,
+        team_id, since, until, after, limit,
     )
     return [dict(r) for r in rows]

@@ -48,8 +48,27 @@ _SENT_AT = {"type": "string", "format": "date-time", "description": "when the ph
             "clock, with its offset (set anew on every attempt); received_at − sent_at is the phone's clock offset"}
 
 
+def _inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its ``$defs`` written in place: it is embedded in an operation, where
+    ``#/$defs/...`` would not resolve."""
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
 def _scan_schema() -> dict[str, Any]:
-    schema = ScanIn.model_json_schema()
+    schema = _inline_definitions(ScanIn.model_json_schema())
     schema["properties"]["sent_at"] = _SENT_AT  # a single scan's object carries its upload's send time
     for name in ("scan_id", "member_id", "team_id"):
         schema["properties"][name]["pattern"] = _NOT_BLANK

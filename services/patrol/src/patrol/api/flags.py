@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from patrol import store_flags
-from patrol.api import paging
 from patrol.context import Context
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.security import require_roles
@@ -23,6 +22,7 @@ FlagKind = Literal["outside-radius", "impossible-speed", "clock-skew", "two-devi
 
 
 class ScanFlag(BaseModel):
+    seq: int = Field(description="the order flags were raised in")
     team_id: str
     scan_id: str
     kind: FlagKind
@@ -37,7 +37,7 @@ class ScanFlag(BaseModel):
 
 class FlagPage(BaseModel):
     flags: list[ScanFlag]
-    next_after: str | None
+    next_after: int | None
 
 
 @router.get("/flags", response_model=FlagPage)
@@ -50,16 +50,12 @@ async def list_flags(
     since: Annotated[AwareDatetime | None, Query(description="scanned at or after (corrected time)")] = None,
     until: Annotated[AwareDatetime | None, Query(description="scanned before (corrected time)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[str | None, Query(max_length=1000, description="next_after of the previous page")] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")] = None,
 ) -> dict[str, Any]:
-    """Flags in the order the flagged scans happened. A scan is (team_id, scan_id)."""
-    cursor = paging.decode(after, 3)
+    """Flags in the order they were raised. A scan is (team_id, scan_id)."""
     query = store_flags.FlagQuery(team_id=team_id, member_id=member_id, scan_id=scan_id, kind=kind, since=since,
                                   until=until)
-    after_key = None if cursor is None else (cursor[0], *cursor[1])
     async with ctx.runtime.connection() as conn:
-        rows = await store_flags.list_flags(conn, query, limit=limit, after=after_key)
-    last = rows[-1] if len(rows) == limit else None
-    next_after = None if last is None else paging.encode(last["scanned_at"], last["team_id"], last["scan_id"],
-                                                         last["kind"])
+        rows = await store_flags.list_flags(conn, query, limit=limit, after=after)
+    next_after = rows[-1]["seq"] if len(rows) == limit else None
     return {"flags": rows, "next_after": next_after}

@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel
 
 from patrol import store_hazards
-from patrol.api import paging
 from patrol.context import Context
 from patrol.domain.hazards import HazardCategory, HazardIn
 from patrol.hazards import HazardConflict, HazardRefused, report_hazard
@@ -49,7 +48,7 @@ class HazardReport(BaseModel):
 
 class HazardPage(BaseModel):
     hazards: list[HazardReport]
-    next_after: str | None
+    next_after: int | None
 
 
 _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -87,12 +86,11 @@ async def list_hazards(
     since: Annotated[AwareDatetime | None, Query(description="received at or after")] = None,
     until: Annotated[AwareDatetime | None, Query(description="received before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[str | None, Query(max_length=1000, description="next_after of the previous page")] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")] = None,
 ) -> dict[str, Any]:
     """Hazard reports in the order received, oldest first."""
-    cursor = paging.decode(after, 1)
     async with ctx.runtime.connection() as conn:
         rows = await store_hazards.listing(conn, team_id=team_id, since=since, until=until, limit=limit,
-                                           after=None if cursor is None else (cursor[0], cursor[1][0]))
-    next_after = paging.encode(rows[-1]["received_at"], rows[-1]["hazard_id"]) if len(rows) == limit else None
-    return {"hazards": rows, "next_after": next_after}
+                                           after=after)
+    next_after = rows[-1]["seq"] if len(rows) == limit else None
+    return {"hazards": [{k: v for k, v in r.items() if k != "seq"} for r in rows], "next_after": next_after}

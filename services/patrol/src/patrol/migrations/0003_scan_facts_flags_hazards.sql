@@ -46,7 +46,9 @@ CREATE INDEX flag_timeline_checkpoint ON flag_timeline (team_id, checkpoint_id, 
 -- per scan and kind, ever: a redelivered event or a neighbour re-checked later adds nothing.
 --   kind        outside-radius | impossible-speed | clock-skew | two-devices | repeated-scan | weaker-method
 --   scanned_at  the flagged scan's corrected time;  summary  one Chinese line;  detail  the figures compared
+--   seq         the order flags were stored in: listings page by it
 CREATE TABLE scan_flags (
+    seq           bigserial NOT NULL UNIQUE,
     team_id       text NOT NULL,
     scan_id       text NOT NULL,
     kind          text NOT NULL,
@@ -67,6 +69,7 @@ CREATE INDEX scan_flags_time ON scan_flags (scanned_at);
 -- (client_hazard_id): a re-sent report with the same body gets the same answer, another body is a conflict.
 -- hazard_id is patrol's, unique across teams: inspection applies each hazard id once.
 CREATE TABLE hazard_reports (
+    seq              bigserial NOT NULL UNIQUE,  -- the order reports arrived in: listings page by it
     team_id          text NOT NULL,
     client_hazard_id text NOT NULL,
     hazard_id        text NOT NULL UNIQUE,
