@@ -50,10 +50,10 @@ async def create_plan(plan: PlanIn, ctx: Context, _: Planner) -> JSONResponse:
 @router.get("/plans")
 async def list_plans(
     ctx: Context, _: Reader,
-    team_id: Annotated[StorableStr | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    route_id: Annotated[StorableStr | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    team_id: Annotated[StorableStr | None, Query(max_length=64, json_schema_extra={"pattern": NO_NUL})] = None,
+    route_id: Annotated[StorableStr | None, Query(max_length=100, json_schema_extra={"pattern": NO_NUL})] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    after: Annotated[StorableStr | None, Query(max_length=100, json_schema_extra={"pattern": NO_NUL})] = None,
 ) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         rows = await store_plans.list_plans(conn, team_id=team_id, route_id=route_id, limit=limit, after=after)

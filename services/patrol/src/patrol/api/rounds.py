@@ -59,13 +59,13 @@ def round_json(row: Any) -> dict[str, Any]:
 @router.get("/rounds")
 async def list_rounds(
     ctx: Context, principal: Reader,
-    team_id: Annotated[StorableStr | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    route_id: Annotated[StorableStr | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    team_id: Annotated[StorableStr | None, Query(max_length=64, json_schema_extra={"pattern": NO_NUL})] = None,
+    route_id: Annotated[StorableStr | None, Query(max_length=100, json_schema_extra={"pattern": NO_NUL})] = None,
     night: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
                                        description="the local date (YYYY-MM-DD) the night's window starts on")] = None,
-    area: Annotated[StorableStr | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    area: Annotated[StorableStr | None, Query(max_length=200, json_schema_extra={"pattern": NO_NUL})] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    after: Annotated[StorableStr | None, Query(max_length=200, json_schema_extra={"pattern": NO_NUL})] = None,
 ) -> dict[str, Any]:
     """Rounds per team / route / night, each with its state and how many of its checkpoints were scanned."""
     team = _visible_team(principal, team_id)
@@ -111,8 +111,8 @@ async def compliance(
     ctx: Context, principal: Overseer,
     since: Annotated[datetime, Query(description="period start (ISO 8601 with offset)")],
     until: Annotated[datetime, Query(description="period end, exclusive")],
-    team_id: Annotated[StorableStr | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    area: Annotated[StorableStr | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    team_id: Annotated[StorableStr | None, Query(max_length=64, json_schema_extra={"pattern": NO_NUL})] = None,
+    area: Annotated[StorableStr | None, Query(max_length=200, json_schema_extra={"pattern": NO_NUL})] = None,
 ) -> dict[str, Any]:
     """Per team and township: scanned checkpoints ÷ expected over the judged planned rounds that started in
     [since, until) (none when until is not after since). Voluntary scans (outside any plan) are not counted."""

@@ -72,7 +72,7 @@ async def edit_route(route_id: StorableStr, route: RouteIn, ctx: Context, _: Edi
 async def list_routes(
     ctx: Context, _: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    after: Annotated[StorableStr | None, Query(max_length=100, json_schema_extra={"pattern": NO_NUL})] = None,
 ) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         found = await store_routes.list_current(conn, limit=limit, after=after)
