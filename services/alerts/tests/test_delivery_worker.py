@@ -16,6 +16,7 @@ from alerts.delivery import store
 from alerts.delivery.audit import stuck_deliveries
 from alerts.delivery.enqueue import enqueue_notifications
 from alerts.delivery.signing import IDEMPOTENCY_HEADER
+from alerts.delivery.worker import DeliveryWorker
 from alerts.settings import AlertsSettings
 from alerts.timeline import read as read_timeline
 from pingan_shared.events.catalog import TOPIC_ALERTS
@@ -180,17 +181,24 @@ async def test_notifications_to_one_person_within_the_window_go_as_one_message(
 async def test_rate_limit_per_channel(delivery_service: Any, webhook_receiver: Any, make_notification: Any,
                                       add_contact: Any) -> None:
     receiver = await webhook_receiver()
-    alerts = await delivery_service(delivery_rate_limits={"webhook": 3, "email": 0, "inbox": 0, "stream": 0})
+    alerts = await delivery_service(delivery_batch_size=4,
+                                    delivery_rate_limits={"webhook": 3, "email": 0, "inbox": 0, "stream": 0})
     async with alerts.db() as conn:
-        for i in range(5):
+        for i in range(8):
             await add_contact(conn, f"person:p{i}", webhook_url=receiver.url, secrets=[SECRET], subject=f"p{i}")
-    await alerts.enqueue([make_notification(f"person:p{i}", ("webhook", "inbox")) for i in range(5)])
+    await alerts.enqueue([make_notification(f"person:p{i}", ("webhook",)) for i in range(8)])
     await alerts.until(lambda: len(receiver.requests) == 3, "three webhooks within the limit")
-    await alerts.until(lambda: _inbox_count(alerts, 5), "the inbox, unlimited, all five")
+    # the webhook backlog comes first in the queue and fills a batch: it must not hold up the unlimited inbox
+    await alerts.enqueue([make_notification(f"person:p{i}", ("inbox",)) for i in range(8)])
+    await alerts.until(lambda: _inbox_count(alerts, 8), "the inbox, unlimited, all eight")
     await alerts.quiet_for(0.4)
     assert len(receiver.requests) == 3, "the limit holds within the minute"
     await alerts.advance(61)
-    await alerts.until(lambda: len(receiver.requests) == 5, "the rest in the next minute")
+    await alerts.until(lambda: len(receiver.requests) == 6, "three more in the next minute")
+    await alerts.quiet_for(0.4)
+    assert len(receiver.requests) == 6
+    await alerts.advance(61)
+    await alerts.until(lambda: len(receiver.requests) == 8, "the rest")
 
 
 async def test_a_refired_step_sends_nothing_new(delivery_service: Any, webhook_receiver: Any,
@@ -217,3 +225,50 @@ def _no_message_sending(alerts: Any) -> Any:
 async def _inbox_count(alerts: Any, n: int) -> bool:
     async with alerts.db() as conn:
         return bool(await conn.fetchval("SELECT count(*) FROM inbox_messages") == n)
+
+
+async def test_a_sender_that_returns_after_being_taken_back_changes_nothing(
+        delivery_pool: Any, database_url: str, delivery_service: Any, delivery_clock: Any, webhook_receiver: Any,
+        make_notification: Any, add_contact: Any) -> None:
+    receiver = await webhook_receiver()
+    now = delivery_clock.now()
+    async with delivery_pool.acquire() as conn, conn.transaction():
+        await add_contact(conn, "person:张三", webhook_url=receiver.url, secrets=[SECRET], subject="张三")
+        await enqueue_notifications(conn, [make_notification("person:张三", ("inbox",))])
+        await store.bundle_due(conn, now, window=timedelta(0), most=20, groups=10)
+        (message_id,) = [r["id"] for r in await conn.fetch("SELECT id FROM delivery_messages")]
+        (stale,) = await store.mark_sending(conn, [message_id], now, now + timedelta(seconds=60))
+    alerts = await delivery_service(database_url=database_url)
+    await alerts.advance(61)  # the first sender is presumed dead: another takes the message back and delivers it
+
+    async def delivered() -> bool:
+        async with alerts.db() as conn:
+            return bool(await conn.fetchval("SELECT status FROM delivery_messages") == "delivered")
+    await alerts.until(delivered, "the message taken back and delivered")
+
+    # the first sender comes back and reports a failure under its old claim: nothing changes
+    worker = DeliveryWorker(alerts.ctx, _NoMetrics())
+    await worker._finish_failure(stale, "late report of a stale claim")
+    async with alerts.db() as conn:
+        message = await conn.fetchrow("SELECT * FROM delivery_messages")
+        attempts = [(r["attempt"], r["outcome"]) for r in await conn.fetch(
+            "SELECT attempt, outcome FROM delivery_attempts ORDER BY attempt")]
+        inbox = await conn.fetchval("SELECT count(*) FROM inbox_messages")
+    assert message["status"] == "delivered" and message["last_error"] is None
+    assert attempts == [(1, "taken-back"), (2, "delivered")] and inbox == 1
+
+
+class _NoMetrics:
+    """Metrics for a worker built by hand (the service's own are registered once per registry)."""
+
+    def __getattr__(self, _: str) -> Any:
+        return self
+
+    def labels(self, **_: Any) -> Any:
+        return self
+
+    def inc(self, *_: Any) -> None:
+        pass
+
+    def set(self, *_: Any) -> None:
+        pass

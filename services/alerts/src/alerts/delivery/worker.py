@@ -133,11 +133,13 @@ class DeliveryWorker:
         claimed = await self.claim()
         if not claimed:
             return 0
+        async with self.ctx.runtime.connection() as conn:
+            contacts = await load_contacts(conn, list({m.recipient for m in claimed}))
         gate = asyncio.Semaphore(settings.delivery_concurrency)
 
         async def one(message: store.Claimed) -> None:
             async with gate:
-                await self.deliver(message)
+                await self.deliver(message, contacts.get(message.recipient))
 
         await asyncio.gather(*(one(m) for m in claimed))
         return len(claimed)
@@ -146,19 +148,22 @@ class DeliveryWorker:
         settings = self.settings
         now = self.ctx.now()
         async with self.ctx.runtime.connection() as conn, conn.transaction():
-            candidates = await store.claim_candidates(conn, now, settings.delivery_batch_size)
+            # Budgets first, in one order (the advisory locks): a channel at its limit is left out of the
+            # candidates altogether, so its backlog never fills the batch and starves the other channels.
+            budgets: dict[str, int | None] = {}
+            for channel in sorted(settings.delivery_rate_limits):
+                budgets[channel] = await self._budget(conn, channel, now)
+            spent = [channel for channel, budget in budgets.items() if budget is not None and budget <= 0]
+            candidates = await store.claim_candidates(conn, now, settings.delivery_batch_size, skip_channels=spent)
             chosen: list[int] = []
             exhausted: list[int] = []
-            budgets: dict[str, int | None] = {}
             for candidate in candidates:
                 if candidate["status"] == "sending" and not may_retry(candidate["attempts"],
                                                                       settings.delivery_max_attempts):
                     exhausted.append(candidate["id"])
                     continue
                 channel = candidate["channel"]
-                if channel not in budgets:
-                    budgets[channel] = await self._budget(conn, channel, now)
-                budget = budgets[channel]
+                budget = budgets.get(channel)
                 if budget is not None:
                     if budget <= 0:
                         continue
@@ -198,10 +203,9 @@ class DeliveryWorker:
 
     # --- one message ---------------------------------------------------------------------------------
 
-    async def deliver(self, message: store.Claimed) -> None:
+    async def deliver(self, message: store.Claimed, contact: Contact | None) -> None:
+        """Send one claimed message to ``contact`` (None: the contact was deleted) and record the result."""
         try:
-            async with self.ctx.runtime.connection() as conn:
-                contact = (await load_contacts(conn, [message.recipient])).get(message.recipient)
             if contact is None:
                 await self._finish_failure(message, "联系人已删除 (the contact no longer exists)", final=True)
                 return
@@ -232,6 +236,7 @@ class DeliveryWorker:
         status = _FINAL_STATUS[message.channel]
         now = self.ctx.now()
         async with self.ctx.runtime.connection() as conn, conn.transaction():
+            await store.relaxed_commit(conn)
             if not await store.release_claim(conn, message, status=status, now=now):
                 return  # taken back meanwhile: the new claim records its own result
             if message.channel == "inbox":
@@ -251,6 +256,7 @@ class DeliveryWorker:
         now = self.ctx.now()
         settings = self.settings
         async with self.ctx.runtime.connection() as conn, conn.transaction():
+            await store.relaxed_commit(conn)
             if final or not may_retry(message.attempt, settings.delivery_max_attempts):
                 await self._fail(conn, message, reason, now)
                 return
