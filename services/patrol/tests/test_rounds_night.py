@@ -181,3 +181,31 @@ async def test_bad_plans_are_refused_naming_the_problem(patrol: Patrol) -> None:
     assert unknown_cp.status_code == 422 and "CP-404" in unknown_cp.json()["detail"]
 
 
+
+
+async def test_a_route_edit_moves_pending_rounds_and_a_started_round_keeps_its_version(patrol: Patrol) -> None:
+    await set_up_route(patrol)
+    await plan(patrol, "P-1", "一队")
+    edited = await patrol.ok("PUT", "/v1/routes/R-TX-1", patrol.organiser, expect=200, json={
+        "name": "塘下镇夜巡一线", "area": AREA, "ordered": True, "checkpoint_ids": ["CP-C", "CP-B", "CP-A"]})
+    assert (edited["version"], edited["outcome"]) == (2, "new_version")
+    [round_] = await rounds_of(patrol, "一队")
+    assert (round_["route_version"], round_["ordered"]) == (2, True)  # not started: it takes the new version
+
+    await patrol.advance_to(local(TONIGHT, 20, 40))
+    await patrol.scans("一队", [("o-1", "CP-A", local(TONIGHT, 20, 5)), ("o-2", "CP-B", local(TONIGHT, 20, 20))])
+    await wait_attached(patrol, 2)
+    third = await patrol.ok("PUT", "/v1/routes/R-TX-1", patrol.organiser, expect=200, json={
+        "name": "塘下镇夜巡一线", "area": AREA, "checkpoint_ids": ["CP-A", "CP-B"]})
+    assert third["version"] == 3
+    detail = await patrol.ok("GET", f"/v1/rounds/{round_['id']}", patrol.organiser, expect=200)
+    assert detail["route_version"] == 2 and [c["checkpoint_id"] for c in detail["checkpoints"]] == [
+        "CP-C", "CP-B", "CP-A"]
+    assert detail["in_order"] is False  # walked A then B, the route runs C, B, A
+    versions = await patrol.ok("GET", "/v1/routes/R-TX-1", patrol.organiser, expect=200)
+    assert [v["version"] for v in versions["versions"]] == [1, 2, 3]
+    unchanged = await patrol.ok("PUT", "/v1/routes/R-TX-1", patrol.organiser, expect=200, json={
+        "name": "塘下镇夜巡一线", "area": AREA, "checkpoint_ids": ["CP-A", "CP-B"]})
+    assert (unchanged["version"], unchanged["outcome"]) == (3, "unchanged")
+    assert (await patrol.client.put("/v1/routes/R-404", headers=patrol.organiser, json={
+        "name": "无", "checkpoint_ids": ["CP-A"]})).status_code == 404

@@ -98,6 +98,10 @@ async def get_round(round_id: StorableStr, ctx: Context, principal: Reader) -> d
         "checkpoint_id": c["checkpoint_id"], "name": c["name"], "position": c["position"],
         "first_scan_at": c["first_scan_at"], "missed": c["first_scan_at"] is None and bool(row["closed"]),
     } for c in checkpoints])
+    if row["ordered"]:
+        # an ordered route's round says whether its checkpoints were first scanned in route order
+        times = [c["first_scan_at"] for c in checkpoints if c["first_scan_at"] is not None]
+        out["in_order"] = times == sorted(times)
     out["scans"] = jsonable_encoder([{
         "scan_id": s["scan_id"], "member_id": s["member_id"], "checkpoint_id": s["checkpoint_id"],
         "device_time": s["device_time"], "received_at": s["received_at"], "within_radius": s["within_radius"],
