@@ -35,11 +35,17 @@ from pingan_stack.testing import bearer, eventually, running_service
 class DeliveryHarness:
     """One alerts service in-process on a database and topic prefix, behind a ``FixedClock`` the test moves."""
 
-    def __init__(self, service: Service, client: httpx.AsyncClient, database_url: str, clock: FixedClock) -> None:
+    def __init__(self, service: Service, client: httpx.AsyncClient, database_url: str, clock: FixedClock,
+                 stack: contextlib.AsyncExitStack) -> None:
         self.service = service
         self.client = client
         self.database_url = database_url
         self.clock = clock
+        self._stack = stack
+
+    async def stop(self) -> None:
+        """Stop this service (its replica of the database stays for a restart: ``delivery_service(database_url=…)``)."""
+        await self._stack.aclose()
 
     @property
     def ctx(self) -> AlertsContext:
@@ -107,8 +113,10 @@ async def delivery_service(database_factory: Any, platform_settings: PlatformSet
                                   "delivery_rate_limits": {"webhook": 0, "email": 0, "inbox": 0, "stream": 0}}
         values.update(overrides)
         service = bootstrap(platform=platform, settings=AlertsSettings(**values), clock=delivery_clock)
-        client = await stack.enter_async_context(running_service(service))
-        return DeliveryHarness(service, client, url, delivery_clock)
+        own = contextlib.AsyncExitStack()
+        stack.push_async_callback(own.aclose)  # closing twice is harmless: a stopped one stays stopped
+        client = await own.enter_async_context(running_service(service))
+        return DeliveryHarness(service, client, url, delivery_clock, own)
 
     try:
         yield make

@@ -272,3 +272,23 @@ class _NoMetrics:
 
     def set(self, *_: Any) -> None:
         pass
+
+
+async def test_a_retry_due_while_the_service_was_down_is_sent_once_after_the_restart(
+        delivery_service: Any, webhook_receiver: Any, make_notification: Any, add_contact: Any) -> None:
+    receiver = await webhook_receiver(fail_first=1)
+    alerts = await delivery_service(delivery_backoff_base_seconds=30)
+    async with alerts.db() as conn:
+        await add_contact(conn, "person:张三", webhook_url=receiver.url, secrets=[SECRET])
+    await alerts.enqueue([make_notification("person:张三", ("webhook",))])
+    await alerts.until(_no_message_sending(alerts), "the first attempt failed and recorded")
+    await alerts.stop()
+    await alerts.advance(3600)  # the retry fell due an hour ago, while no replica ran
+    restarted = await delivery_service(database_url=alerts.database_url)
+    await restarted.until(lambda: len(receiver.accepted) == 1, "the retry after the restart")
+    await restarted.quiet_for(0.4)
+    assert len(receiver.requests) == 2
+    assert len({headers[IDEMPOTENCY_HEADER] for headers, _ in receiver.requests}) == 1
+    async with restarted.db() as conn:
+        assert [(r["attempt"], r["outcome"]) for r in await conn.fetch(
+            "SELECT attempt, outcome FROM delivery_attempts ORDER BY attempt")] == [(1, "retry"), (2, "sent")]
