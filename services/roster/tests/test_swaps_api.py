@@ -126,3 +126,27 @@ async def test_an_override_that_breaks_composition_is_refused_and_handoff_remind
     outsider = next(m["member_id"] for m in members if m["member_id"] not in crew)
     assert all(n["shift_id"] != first["shift_id"]
                for n in (await r.ok("GET", "/v1/me/notices", r.member(outsider)))["notices"])
+
+
+async def test_a_handoff_reminder_due_while_the_service_was_down_fires_once_after_the_restart(
+    roster_factory: Callable[..., Awaitable[Roster]],
+) -> None:
+    r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.1, handoff_reminder_minutes=120)
+    _, shifts = await published_week(r)
+    first = min((s for s in shifts if s["kind"] == "training"), key=lambda s: s["starts_at"])
+    await r.stop()
+    r.clock.set(datetime.fromisoformat(first["starts_at"]) - timedelta(minutes=30))  # the reminder was due 90 min ago
+    await r.start()
+
+    async def reminded() -> bool:
+        counts = [len((await r.ok("GET", "/v1/me/notices", r.member(m)))["notices"]) for m in first["member_ids"]]
+        return counts == [1] * len(first["member_ids"])
+
+    await r.until(reminded, "the crew reminded after the restart")
+    await r.stop()
+    await r.start()
+    async with r.db() as conn:
+        fired = await conn.fetchval("SELECT count(*) FROM timers WHERE kind = 'roster.handoff' AND timer_key = $1"
+                                    " AND status = 'fired'", first["shift_id"])
+        notices = await conn.fetchval("SELECT count(*) FROM member_notices WHERE shift_id = $1", first["shift_id"])
+    assert fired == 1 and notices == len(first["member_ids"])

@@ -40,9 +40,7 @@ async def load_period_facts(conn: asyncpg.Connection, period_id: str, *, replan:
     rules = period_rules(period)
     duties = tuple(duty_facts(d) for d in await period_store.duties(conn, period_id))
     cohort = await period_store.cohort(conn, period_id)
-    rows = await member_store.list_members(conn, org_id=None, role=None, team_id=None, active=True, after=None,
-                                           limit=100000)
-    members = tuple(member_facts(r) for r in rows if r["member_id"] in set(cohort))
+    members = tuple(member_facts(r) for r in await member_store.members_by_ids(conn, cohort) if r["active"])
     ids = [m.member_id for m in members]
     absences = tuple(Absence(r["member_id"], r["from_day"], r["to_day"], r["reason"])
                      for r in await member_store.get_unavailability(conn, ids))

@@ -51,9 +51,7 @@ async def _check(conn: asyncpg.Connection, shift: asyncpg.Record, crew: list[str
     rules = period_rules(period)
     duty = duty_facts(await period_store.get_duty(conn, shift["duty_id"]))
     new_crew = sorted({m for m in crew if m != removed} | ({added} if added else set()))
-    rows = {r["member_id"]: r for r in await member_store.list_members(
-        conn, org_id=None, role=None, team_id=None, active=None, after=None, limit=100000)
-        if r["member_id"] in set(new_crew)}
+    rows = {r["member_id"]: r for r in await member_store.members_by_ids(conn, new_crew)}
     reasons: list[str] = []
     if added is not None:
         incoming = rows.get(added)
@@ -70,7 +68,8 @@ async def _check(conn: asyncpg.Connection, shift: asyncpg.Record, crew: list[str
         over = period_count_violation(member, await store.period_count(conn, added, shift["period_id"]), rules)
         if over:
             reasons.append(over)
-    orgs = {r["org_id"]: r["name"] for r in await conn.fetch("SELECT org_id, name FROM organisations")}
+    orgs = {r["org_id"]: r["name"] for r in await conn.fetch(
+        "SELECT org_id, name FROM organisations WHERE org_id = ANY($1)", sorted({r["org_id"] for r in rows.values()}))}
     reasons += crew_violations(duty, [member_facts(rows[m]) for m in new_crew if m in rows], orgs)
     return reasons
 

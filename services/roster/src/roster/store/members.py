@@ -41,6 +41,12 @@ async def get_member(conn: asyncpg.Connection, member_id: str, *, lock: bool = F
     return row
 
 
+async def members_by_ids(conn: asyncpg.Connection, member_ids: list[str]) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {MEMBER_COLUMNS} FROM members WHERE member_id = ANY($1) ORDER BY member_id", member_ids)
+    return rows
+
+
 async def get_unavailability(conn: asyncpg.Connection, member_ids: list[str]) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT member_id, from_day, to_day, reason FROM member_unavailability WHERE member_id = ANY($1)"
