@@ -159,9 +159,26 @@ async def until_live_equals_record(client: httpx.AsyncClient, service: Service, 
         await eventually(equal, timeout=60, interval=0.2, what="the live coverage to equal the record")
     except AssertionError as exc:
         live = service.app.state.live_coverage
-        raise AssertionError(f"{exc}; stream: {live and (live.processed, live.dead_lettered)}; last seen: {last}"
-                             ) from exc
+        raise AssertionError(f"{exc}; stream: {live and (live.processed, live.dead_lettered)}; "
+                             f"consumer: {await consumer_state(live)}; last seen: {last}") from exc
     return await record(service, night, **filters)
+
+
+async def consumer_state(live: LiveCoverage | None) -> object:
+    """What the stream app's Kafka consumer is doing, for a failure message."""
+    try:
+        assert live is not None and live._app is not None
+        consumer = live._app.consumer._thread._ensure_consumer()
+        inputs = sorted((tp for tp in consumer.assignment() if "changelog" not in tp.topic and "__" not in tp.topic),
+                        key=lambda tp: (tp.topic, tp.partition))
+        return {
+            "paused": sorted(f"{tp.topic}/{tp.partition}" for tp in consumer.paused()),
+            "inputs": {f"{tp.topic}/{tp.partition}": (await consumer.position(tp), await consumer.committed(tp))
+                       for tp in inputs},
+            "ends": {f"{tp.topic}/{tp.partition}": end for tp, end in (await consumer.end_offsets(inputs)).items()},
+        }
+    except Exception as exc:
+        return repr(exc)
 
 
 async def outbox_drained(service: Service) -> None:
@@ -281,7 +298,7 @@ async def test_redelivered_and_reordered_events_change_nothing_and_poison_is_dea
             "late_round_ids": []}
         letters = await read_topic(platform_settings.kafka_bootstrap_servers,
                                    platform_settings.topic("deadletter.patrol"), expected=2)
-        reasons = [Envelope.from_bytes(r.value).payload["reason"] for r in letters]  # type: ignore[attr-defined]
+        reasons = [Envelope.from_bytes(r.value).payload["reason"] for r in letters]
         assert any("EnvelopeError" in reason for reason in reasons), reasons
         assert any("device_time" in reason for reason in reasons), reasons
         # still consuming after the poison
