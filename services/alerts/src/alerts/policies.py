@@ -34,7 +34,7 @@ async def policy_for(conn: asyncpg.Connection, *, kind: str, unit_id: str | None
     row = await store.best_for(conn, kind=kind, unit_id=unit_id, area=area)
     if row is not None:
         return as_policy(row)
-    return builtin_for(kind) or Policy(id=NO_POLICY_ID, name="无升级策略", steps=())
+    return builtin_for(kind, area=area) or Policy(id=NO_POLICY_ID, name="无升级策略", steps=())
 
 
 def as_policy(row: asyncpg.Record) -> Policy:

@@ -154,11 +154,88 @@ DEFAULT_211_LADDER: Final = Policy(
     ),
 )
 
-BUILTIN_POLICIES: Final[Mapping[str, Policy]] = {INSPECTION_OVERDUE_KIND: DEFAULT_211_LADDER}
+# The kinds the other services emit (their signals carry an area — the route's or duty's township — but no unit).
+ROUND_NOT_STARTED_KIND: Final = "patrol.round-not-started"
+CHECKPOINT_MISSED_KIND: Final = "patrol.checkpoint-missed"
+SCAN_FLAGGED_KIND: Final = "patrol.scan-flagged"
+NO_SHOW_KIND: Final = "roster.no-show"
+
+TOWNSHIP_SUPERVISOR: Final = "role:township-supervisor:{area}"  # the township's 平安办 on night duty
+PATROL_ORGANISER: Final = "role:patrol-organiser:{area}"  # who made the roster and plans of the township
+CITY_OFFICE: Final = "role:city-office"
+
+# 巡逻未按时出发: the plan's start grace has passed already, the round's window is still open. The township
+# supervisor phones the team at once (a live channel: it is night); an hour later — most of a round's slot gone —
+# the city office is told, unless the township acknowledged. An acknowledgement that is not followed by a start
+# (the late scan's resolve would close the alert) lapses after that same hour and the city office is told.
+DEFAULT_ROUND_NOT_STARTED_LADDER: Final = Policy(
+    id=f"builtin:{ROUND_NOT_STARTED_KIND}",
+    name="巡逻未按时出发默认升级阶梯",
+    steps=(
+        Step(0, (TOWNSHIP_SUPERVISOR,), ("inbox", "webhook", "stream"), "未出巡提醒", ack_timeout_seconds=HOUR),
+        Step(HOUR, (CITY_OFFICE,), ("inbox", "webhook", "stream"), "市级通报"),
+    ),
+)
+
+# 漏巡: known only once the round has closed and its checkpoint grace (late offline batches) has passed, so
+# nothing can be done tonight: the township reviews it in its inbox the next morning; one not acknowledged
+# within a day goes to the city office as a notice (通报) that counts in the township's compliance.
+DEFAULT_CHECKPOINT_MISSED_LADDER: Final = Policy(
+    id=f"builtin:{CHECKPOINT_MISSED_KIND}",
+    name="漏巡默认升级阶梯",
+    steps=(
+        Step(0, (TOWNSHIP_SUPERVISOR,), ("inbox", "stream"), "漏巡提醒"),
+        Step(DAY, (CITY_OFFICE,), ("inbox", "email"), "漏巡通报"),
+    ),
+)
+
+# 扫码异常 (a scan too fast, too far, replayed …): low severity and often innocent (a clock off, weak GPS), so
+# the organiser checks it in the inbox; no climb — a real pattern shows in patrol's flag listing and compliance.
+DEFAULT_SCAN_FLAGGED_LADDER: Final = Policy(
+    id=f"builtin:{SCAN_FLAGGED_KIND}",
+    name="扫码异常默认处理（不升级）",
+    steps=(Step(0, (PATROL_ORGANISER,), ("inbox",), "扫码异常核查"),),
+)
+
+# 缺岗: a member not present by the shift's start + grace. The organiser finds a stand-in at once (a swap or an
+# override in roster); a crew still short and unacknowledged after 30 minutes means the duty runs under strength,
+# which the township supervisor decides on. A single no-show is a township matter: no city step (repeated ones
+# show in roster's attendance reports).
+DEFAULT_NO_SHOW_LADDER: Final = Policy(
+    id=f"builtin:{NO_SHOW_KIND}",
+    name="缺岗默认升级阶梯",
+    steps=(
+        Step(0, (PATROL_ORGANISER,), ("inbox", "webhook", "stream"), "缺岗提醒", ack_timeout_seconds=30 * 60),
+        Step(30 * 60, (TOWNSHIP_SUPERVISOR,), ("inbox", "webhook", "stream"), "缺岗通报"),
+    ),
+)
+
+BUILTIN_POLICIES: Final[Mapping[str, Policy]] = {
+    INSPECTION_OVERDUE_KIND: DEFAULT_211_LADDER,
+    ROUND_NOT_STARTED_KIND: DEFAULT_ROUND_NOT_STARTED_LADDER,
+    CHECKPOINT_MISSED_KIND: DEFAULT_CHECKPOINT_MISSED_LADDER,
+    SCAN_FLAGGED_KIND: DEFAULT_SCAN_FLAGGED_LADDER,
+    NO_SHOW_KIND: DEFAULT_NO_SHOW_LADDER,
+}
+
+# A built-in target scoped by the alert's area, and who stands in for it when the signal names no area (a scan
+# flag names none; a duty or route may have none): the city-wide office or organisers' group, so that a built-in
+# ladder always reaches someone rather than leading nowhere.
+UNSCOPED_STAND_INS: Final[Mapping[str, str]] = {
+    TOWNSHIP_SUPERVISOR: CITY_OFFICE,
+    PATROL_ORGANISER: "role:patrol-organiser",
+}
 
 
-def builtin_for(kind: str) -> Policy | None:
-    return BUILTIN_POLICIES.get(kind)
+def builtin_for(kind: str, *, area: str | None = None) -> Policy | None:
+    """The built-in ladder of ``kind``; for an alert without an area, its area-scoped targets replaced by their
+    city-wide stand-ins (``UNSCOPED_STAND_INS``)."""
+    policy = BUILTIN_POLICIES.get(kind)
+    if policy is None or area:
+        return policy
+    steps = tuple(replace(step, targets=tuple(dict.fromkeys(UNSCOPED_STAND_INS.get(t, t) for t in step.targets)))
+                  for step in policy.steps)
+    return replace(policy, steps=steps)
 
 
 def steps_of(data: Sequence[Mapping[str, Any]]) -> tuple[Step, ...]:
