@@ -2,7 +2,7 @@
 
 Refusals name the field: a step without targets or channels (``body.steps.1.channels``), a target that reaches
 nobody on its step's channels (``body.steps.2.targets.0``), a multi-ack step without its reminder interval.
-``GET /v1/builtin-policies`` shows the built-in ladders (the 211 default) used when no stored policy matches.
+``GET /v1/builtin-policies`` shows the built-in ladders (211, patrol, roster) used when no stored policy matches.
 """
 
 from __future__ import annotations
