@@ -176,6 +176,14 @@ async def test_bad_plans_are_refused_naming_the_problem(patrol: Patrol) -> None:
     # the same plan again is harmless; another team on the same route at the same time is fine
     await patrol.ok("POST", "/v1/plans", patrol.organiser, json=base, expect=200)
     await patrol.ok("POST", "/v1/plans", patrol.organiser, json={**base, "id": "P-Z", "team_id": "二队"}, expect=201)
+    # cancelling a plan cancels its rounds not started; an unknown plan is 404
+    cancelled = await patrol.ok("DELETE", "/v1/plans/P-X", patrol.organiser, expect=200)
+    assert cancelled == {"id": "P-X", "cancelled_rounds": 2}
+    assert {r["state"] for r in await rounds_of(patrol, "一队")} == {"cancelled"}
+    assert (await patrol.ok("GET", "/v1/plans/P-X", patrol.organiser, expect=200))["cancelled_at"] is not None
+    assert (await patrol.client.delete("/v1/plans/P-404", headers=patrol.organiser)).status_code == 404
+    # once cancelled, its window is free again for the team
+    await patrol.ok("POST", "/v1/plans", patrol.organiser, json={**base, "id": "P-Y"}, expect=201)
     unknown_cp = await patrol.client.post("/v1/routes", json={
         "id": "R-2", "name": "二线", "checkpoint_ids": ["CP-A", "CP-404"]}, headers=patrol.organiser)
     assert unknown_cp.status_code == 422 and "CP-404" in unknown_cp.json()["detail"]
