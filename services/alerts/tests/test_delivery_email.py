@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import email
+import socket
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
@@ -95,3 +97,24 @@ async def test_english_contact_gets_the_english_template(smtp_server: tuple[Mail
     body = message.get_body(("plain",))
     assert body is not None
     assert body.get_content().replace("\r\n", "\n").startswith("Lin Wei,\n\nYou have one alert notification:")
+
+
+async def test_an_smtp_server_that_is_down_means_a_retry(delivery_service: Any, make_notification: Any,
+                                                        add_contact: Any) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    alerts = await delivery_service(smtp_port=closed_port, delivery_backoff_base_seconds=60)
+    async with alerts.db() as conn:
+        await add_contact(conn, "person:张三", email="zhangsan@tangxia.example.cn")
+    await alerts.enqueue([make_notification("person:张三", ("email",))])
+
+    async def retry_scheduled() -> bool:
+        async with alerts.db() as conn:
+            row = await conn.fetchrow("SELECT status, attempts, next_attempt_at, last_error FROM delivery_messages")
+            return row is not None and row["status"] == "pending" and row["attempts"] == 1
+    await alerts.until(retry_scheduled, "the failed attempt recorded with a retry")
+    async with alerts.db() as conn:
+        row = await conn.fetchrow("SELECT next_attempt_at, last_error FROM delivery_messages")
+    assert row["next_attempt_at"] == alerts.clock.now() + timedelta(seconds=60)
+    assert row["last_error"].startswith("smtp ")

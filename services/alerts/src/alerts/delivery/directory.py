@@ -52,17 +52,20 @@ async def load_contacts(conn: asyncpg.Connection, targets: Sequence[str]) -> dic
 
 
 async def resolve(conn: asyncpg.Connection, targets: Sequence[str]) -> dict[str, list[Contact]]:
-    """Each known target → the contacts it stands for: itself first, then (for a group) its members."""
-    found = await load_contacts(conn, targets)
-    members = await conn.fetch(
-        f"SELECT m.group_target, c.{_CONTACT_COLUMNS.replace(', ', ', c.')}"
+    """Each known target → the contacts it stands for: itself first, then (for a group) its members. One query:
+    this runs inside every escalation step's transaction."""
+    rows = await conn.fetch(
+        f"SELECT c.target AS for_target, 0 AS position, c.{_CONTACT_COLUMNS.replace(', ', ', c.')}"
+        " FROM contacts c WHERE c.target = ANY($1::text[])"
+        " UNION ALL"
+        f" SELECT m.group_target, 1, c.{_CONTACT_COLUMNS.replace(', ', ', c.')}"
         " FROM contact_members m JOIN contacts c ON c.target = m.member_target"
-        " WHERE m.group_target = ANY($1::text[]) ORDER BY m.group_target, c.target",
-        list(found),
-    )
-    resolved: dict[str, list[Contact]] = {target: [contact] for target, contact in found.items()}
-    for row in members:
-        resolved[row["group_target"]].append(Contact.from_row(row))
+        " WHERE m.group_target = ANY($1::text[])"
+        " ORDER BY 1, 2, 3",
+        list(dict.fromkeys(targets)))
+    resolved: dict[str, list[Contact]] = {}
+    for row in rows:
+        resolved.setdefault(row["for_target"], []).append(Contact.from_row(row))
     return resolved
 
 
