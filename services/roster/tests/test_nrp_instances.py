@@ -109,3 +109,17 @@ def test_a_model_of_the_largest_benchmark_size_builds_fast() -> None:
     elapsed = time.monotonic() - started
     assert len(built.model.proto.variables) > 150 * 364
     assert elapsed < 20, f"building 364 days × 150 staff × 32 shift types took {elapsed:.1f} s"
+
+
+def test_the_large_model_path_starts_from_a_first_roster_and_reports_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import roster.solver.engine as engine
+
+    monkeypatch.setattr(engine, "LARGE_MODEL", 0)  # take the path of 364 × 150 models on a small instance
+    instance = load(NRP / "Instance4.txt")
+    progress = []
+    solution = solve(to_problem(instance), time_limit_s=4, on_progress=progress.append)
+    assert solution.status in (Status.FEASIBLE, Status.OPTIMAL)
+    assert progress[0].solutions == 0  # the first roster, found without the objective, reported first
+    assert progress[-1].objective >= solution.objective
+    verdict = reference.check(instance, solution.assignments)
+    assert verdict.feasible and verdict.objective == solution.objective

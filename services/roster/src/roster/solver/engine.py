@@ -625,6 +625,9 @@ def solve(
         outcome, first = _first_roster(built, started + time_limit_s * FIRST_ROSTER_SHARE - time.monotonic(), workers)
         if outcome == "infeasible":
             return _infeasible(problem, started, time_limit_s)
+        if first and on_progress is not None:
+            found = sum(built.penalties(lambda var: first[var.index]).values())
+            on_progress(Progress(found, 0.0, time.monotonic() - started, 0))
     solver = cp_model.CpSolver()
     solver_parameters(solver, time_limit_s - (time.monotonic() - started), workers)
     if large:
