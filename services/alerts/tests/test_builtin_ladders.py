@@ -228,3 +228,18 @@ async def test_the_builtin_ladders_are_listed(alerts_service: Alerts) -> None:
     assert [p["kind"] for p in listed] == ["inspection.task-overdue", NOT_STARTED, MISSED, FLAGGED, NO_SHOW]
     assert {p["kind"]: len(p["steps"]) for p in listed}[FLAGGED] == 1
     await alerts.ok("GET", "/v1/builtin-policies", alerts.supervisor(), expect=403)
+
+
+async def test_a_restart_spanning_the_city_office_step_fires_it_once(alerts_service: Alerts) -> None:
+    alerts = alerts_service
+    await directory(alerts)
+    key = "patrol:round:r-9:not-started"
+    await send(alerts, source_signal(alerts, "patrol", "trigger", key, 1, kind=NOT_STARTED, area=TOWNSHIP))
+    alert = await alerts.wait_alert(key, step=0)
+    await alerts.stop()
+    await alerts.advance(timedelta(hours=3))  # the hour passes while alerts is down
+    await alerts.start()
+    await alerts.wait_alert(key, step=1)
+    await alerts.quiet(1.0)
+    assert await alerts.steps_fired(alert["id"]) == [(0, 0), (1, 0)]
+    assert len([d for d in await deliveries(alerts, alert["id"]) if d[0] == 1 and d[2] == "inbox"]) == 1
