@@ -98,6 +98,8 @@ BUSINESS_RULE_REFUSALS = {
     "POST /v1/routes": ["422"],
     "PUT /v1/routes/{route_id}": ["422"],
     "POST /v1/import": ["422"],
+    # patrol: a hazard whose reported_at lies beyond the allowed future skew or before the offline window: 422
+    "POST /v1/hazards": ["422"],
 }
 POSITIVE_DATA_ACCEPTANCE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # 413 refuses a schema-violating request too: a batch over its documented maxItems is "too large", as documented.

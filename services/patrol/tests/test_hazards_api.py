@@ -111,6 +111,7 @@ BAD_REPORTS: list[tuple[dict[str, Any], str]] = [
     ({"photo_refs": ["p"] * 21}, "body.photo_refs"),
     ({"description": "楼道\u0000杂物"}, "body.description"),
     ({"reported_at": "2026-03-02T21:10:00"}, "body.reported_at"),  # no offset: ambiguous
+    ({"reported_at": 1772457000}, "body.reported_at"),  # a bare number is not read as a Unix time
     ({"reported_at": (SEEN_AT + timedelta(hours=3)).isoformat()}, "body.reported_at"),  # the future
     ({"reported_at": (SEEN_AT - timedelta(days=10)).isoformat()}, "body.reported_at"),  # past the offline window
     ({"surprise": 1}, "body.surprise"),

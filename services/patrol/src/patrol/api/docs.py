@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from patrol.domain.checkpoints import CheckpointIn
+from patrol.domain.checkpoints import NOT_BLANK, CheckpointIn
 from patrol.domain.scans import Outcome, ScanIn
 from patrol.settings import PatrolSettings
 from pingan_shared.http.openapi import ErrorBody, FieldError, error_response
@@ -40,12 +40,13 @@ class ScanErrorReport(ErrorBody, ScanReport):
 
 
 # A text the model strips to nothing fails its min_length; the schema says "holds a non-space character".
-_NOT_BLANK = r"\S"
+_NOT_BLANK = NOT_BLANK
 
 
 # The upload's send time by the phone's clock: the server measures the phone's clock offset from it.
-_SENT_AT = {"type": "string", "format": "date-time", "description": "when the phone sent this upload, by its own "
-            "clock, with its offset (set anew on every attempt); received_at − sent_at is the phone's clock offset"}
+_SENT_AT = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+            "description": "when the phone sent this upload, by its own clock, with its offset (set anew on every "
+            "attempt); received_at − sent_at is the phone's clock offset"}
 
 
 def _inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:

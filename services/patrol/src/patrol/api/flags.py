@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from patrol import store_flags
 from patrol.context import Context
+from patrol.domain.hazards import DateTimeText
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
@@ -47,8 +48,8 @@ async def list_flags(
     member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     scan_id: Annotated[StorableStr | None, Query(max_length=100)] = None,
     kind: FlagKind | None = None,
-    since: Annotated[AwareDatetime | None, Query(description="scanned at or after (corrected time)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="scanned before (corrected time)")] = None,
+    since: Annotated[DateTimeText | None, Query(description="scanned at or after (corrected time)")] = None,
+    until: Annotated[DateTimeText | None, Query(description="scanned before (corrected time)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")] = None,
 ) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from patrol import store_hazards
 from patrol.context import Context
-from patrol.domain.hazards import HazardCategory, HazardIn
+from patrol.domain.hazards import DateTimeText, HazardCategory, HazardIn
 from patrol.hazards import HazardConflict, HazardRefused, report_hazard
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.app import request_correlation_id
@@ -83,8 +83,8 @@ async def post_hazard(request: Request, report: HazardIn, ctx: Context, principa
 async def list_hazards(
     ctx: Context, _: Overseer,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="received at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="received before")] = None,
+    since: Annotated[DateTimeText | None, Query(description="received at or after")] = None,
+    until: Annotated[DateTimeText | None, Query(description="received before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")] = None,
 ) -> dict[str, Any]:

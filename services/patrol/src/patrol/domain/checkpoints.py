@@ -1,14 +1,26 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from pingan_shared.events.contracts import ScanMethod
 from pingan_shared.text import StorableStr
 
 _EARTH_RADIUS_M = 6_371_008.8
+# Text with a non-space character and no NUL (PostgreSQL cannot store it): what the schema states the model takes.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def _at_most(limit: int) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise ValueError(f"at most {limit} characters")
+        return value
+    return check
 
 
 class CheckpointIn(BaseModel):
@@ -22,11 +34,14 @@ class CheckpointIn(BaseModel):
     ]})
 
     id: StorableStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    # Text is stripped before its length is checked: the schema says it must hold a non-space character.
-    tag: StorableStr = Field(min_length=1, max_length=256, description="the payload the device reads from the tag",
-                             json_schema_extra={"pattern": r"\S"})
-    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 安阳街道万松路口",
-                              json_schema_extra={"pattern": r"\S"})
+    # Text is stripped before its length is checked: the schema says it must hold a non-space character. Its
+    # length as sent is checked first (the schema's maxLength counts what was sent, spaces too).
+    tag: Annotated[StorableStr, BeforeValidator(_at_most(256))] = Field(
+        min_length=1, max_length=256, description="the payload the device reads from the tag",
+        json_schema_extra={"pattern": NOT_BLANK})
+    name: Annotated[StorableStr, BeforeValidator(_at_most(200))] = Field(
+        min_length=1, max_length=200, description="e.g. 安阳街道万松路口",
+        json_schema_extra={"pattern": NOT_BLANK})
     # strict: a JSON true/false is not a coordinate (lax mode would read it as 1.0/0.0)
     latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)

@@ -5,12 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
 
 from pingan_shared.text import StorableStr
+
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # a non-space character, no NUL (PostgreSQL cannot store it)
+NO_NUL = r"^[^\x00]*$"
 
 
 class HazardCategory(StrEnum):
@@ -26,41 +40,62 @@ class HazardCategory(StrEnum):
     OTHER = "other"                # 其他
 
 
+def _storable(value: str) -> str:
+    # StorableStr's check, placed after the constraints so the JSON Schema keeps them
+    result: str = TypeAdapter(StorableStr).validate_python(value)
+    return result
+
+
+def _date_time_text(value: Any) -> Any:
+    """A date-time is a string with its offset: lax mode would read a bare number as a Unix time."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DATE_TIME_START.match(value):
+        raise ValueError("must be a date-time string with its offset, e.g. 2026-03-02T21:10:00+08:00")
+    return value
+
+
+_DATE_TIME_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+
+
+# Text as the schema states it: no NUL, a non-space character (a place may be empty), at most so long. Not
+# stripped: what the schema's lengths count is what is stored. Constraints first, then the validator: that way
+# the JSON Schema states them.
+Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=NOT_BLANK), AfterValidator(_storable)]
+Text100 = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK), AfterValidator(_storable)]
+Text500 = Annotated[str, Field(min_length=1, max_length=500, pattern=NOT_BLANK), AfterValidator(_storable)]
+Text2000 = Annotated[str, Field(min_length=1, max_length=2000, pattern=NOT_BLANK), AfterValidator(_storable)]
+Place = Annotated[str, Field(max_length=200, pattern=NO_NUL), AfterValidator(_storable)]
+DateTimeText = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
+
+
 class HazardIn(BaseModel):
     """A hazard report from a patrol device. ``team_id`` may be left out: the device's team is its token's."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, json_schema_extra={"anyOf": [
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"anyOf": [
         {"required": ["latitude", "longitude"],
          "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
         {"properties": {"latitude": {"type": "null"}, "longitude": {"type": "null"}}},
     ]})
 
-    client_hazard_id: StorableStr = Field(min_length=1, max_length=100, json_schema_extra={"pattern": r"\S"},
-                                          description="the app's own id for this report, unique within its team: "
-                                          "re-sending the same report is harmless")
-    team_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, json_schema_extra={"pattern": r"\S"},
-                                        description="must be the device's own team if given")
-    member_id: StorableStr = Field(min_length=1, max_length=64, json_schema_extra={"pattern": r"\S"})
+    client_hazard_id: Text100 = Field(description="the app's own id for this report, unique within its team: "
+                                      "re-sending the same report is harmless")
+    team_id: Text64 | None = Field(default=None, description="must be the device's own team if given")
+    member_id: Text64
     category: HazardCategory
-    description: StorableStr = Field(min_length=1, max_length=2000, json_schema_extra={"pattern": r"\S"},
-                                     description="what was seen, e.g. 楼道堆放杂物堵塞消防通道")
-    place: StorableStr = Field(default="", max_length=200, description="e.g. 安阳街道万松路12号")
+    description: Text2000 = Field(description="what was seen, e.g. 楼道堆放杂物堵塞消防通道")
+    place: Place = Field(default="", description="e.g. 安阳街道万松路12号")
     latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
-    photo_refs: list[StorableStr] = Field(default_factory=list, max_length=20, json_schema_extra={
-        "items": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S"}},
-        description="references to photos already uploaded (storage keys or URLs), not the photos")
-    unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64, json_schema_extra={"pattern": r"\S"},
-                                        description="the responsible township/department, if the patrol knows it")
-    reported_at: AwareDatetime = Field(description="when the patrol saw it, by the device's clock")
+    photo_refs: list[Text500] = Field(default_factory=list, max_length=20, description=(
+        "references to photos already uploaded (storage keys or URLs), not the photos"))
+    unit_id: Text64 | None = Field(default=None, description="the responsible township/department, if known")
+    reported_at: DateTimeText = Field(description="when the patrol saw it, by the device's clock")
 
     @model_validator(mode="after")
-    def _checks(self) -> HazardIn:
+    def _position_whole(self) -> HazardIn:
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("latitude and longitude go together")
-        for ref in self.photo_refs:
-            if not ref.strip() or len(ref) > 500:
-                raise ValueError("each photo reference holds 1 to 500 characters, not only spaces")
         return self
 
 
