@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from roster.domain.members import CIVILIAN_ROLES
+from roster.domain.members import CIVILIAN_ROLES, ROLE_ZH, MemberRole
 from roster.domain.periods import CompositionIn, PeriodRules, is_night, period_days, shift_id
 from roster.solver import model as m
 
@@ -91,6 +91,13 @@ class PeriodFacts:
         return period_days(self.starts_on, self.ends_on)
 
 
+CIVILIAN_WORDS = frozenset(ROLE_ZH[MemberRole(r)] for r in CIVILIAN_ROLES)
+
+
+def role_word(role: str) -> str:
+    return ROLE_ZH[MemberRole(role)] if role in MemberRole._value2member_map_ else role
+
+
 def rest_hours(first: DutyFacts, then: DutyFacts) -> float:
     """Hours between ``first`` ending on day d and ``then`` starting on day d+1."""
     first_end = first.end_time.hour + first.end_time.minute / 60 + (24 if first.end_time <= first.start_time else 0)
@@ -110,8 +117,9 @@ def build_problem(facts: PeriodFacts) -> m.Problem:
                     skills=d.required_skills, starts=d.start_time)
         for d in facts.duties
     )
-    people = tuple(m.Person(id=p.member_id, name=p.name, organisation=p.org_id, role=p.role, skills=p.skills)
-                   for p in facts.members)
+    # Roles go to the solver as their Chinese words: its explanations then say 至少1名民警, not "police".
+    people = tuple(m.Person(id=p.member_id, name=p.name, organisation=p.org_id, role=role_word(p.role),
+                            skills=p.skills) for p in facts.members)
     cohort = {p.member_id for p in facts.members}
     rules: list[m.Rule] = []
     for duty in facts.duties:
@@ -123,13 +131,13 @@ def build_problem(facts: PeriodFacts) -> m.Problem:
         only = frozenset({duty.duty_id})
         comp = duty.composition
         for role, count in comp.min_by_role.items():
-            rules.append(m.Composition(shifts=only, attribute="role", values=frozenset({role.value}),
+            rules.append(m.Composition(shifts=only, attribute="role", values=frozenset({ROLE_ZH[role]}),
                                        min_count=count, days=run_days))
         for role, count in comp.max_by_role.items():
-            rules.append(m.Composition(shifts=only, attribute="role", values=frozenset({role.value}),
+            rules.append(m.Composition(shifts=only, attribute="role", values=frozenset({ROLE_ZH[role]}),
                                        max_count=count, days=run_days))
         if comp.min_civilians:
-            rules.append(m.Composition(shifts=only, attribute="role", values=CIVILIAN_ROLES,
+            rules.append(m.Composition(shifts=only, attribute="role", values=CIVILIAN_WORDS,
                                        min_count=comp.min_civilians, days=run_days))
         share = comp.share()
         if share is not None and share < 1:
