@@ -150,3 +150,28 @@ async def test_a_handoff_reminder_due_while_the_service_was_down_fires_once_afte
                                     " AND status = 'fired'", first["shift_id"])
         notices = await conn.fetchval("SELECT count(*) FROM member_notices WHERE shift_id = $1", first["shift_id"])
     assert fired == 1 and notices == len(first["member_ids"])
+
+
+async def test_a_member_withdraws_its_own_request_and_a_started_shift_is_not_swapped(
+    roster_factory: Callable[..., Awaitable[Roster]],
+) -> None:
+    r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.1)
+    _, shifts = await published_week(r)
+    first = min(shifts, key=lambda s: s["starts_at"])
+    a, b = first["member_ids"][0], first["member_ids"][1]
+    request = await r.ok("POST", f"/v1/shifts/{first['shift_id']}/swap-requests", r.member(a), json={}, expect=201)
+    rid = request["request_id"]
+    assert (await r.client.post(f"/v1/swap-requests/{rid}/withdrawal", headers=r.member(b))).status_code == 404
+    assert (await r.client.post(f"/v1/swap-requests/{rid}/withdrawal", headers=r.organiser)).status_code == 403
+    assert (await r.ok("POST", f"/v1/swap-requests/{rid}/withdrawal", r.member(a)))["status"] == "withdrawn"
+    assert (await r.client.post(f"/v1/swap-requests/{rid}/withdrawal", headers=r.member(a))).status_code == 409
+    mine = await r.ok("GET", "/v1/swap-requests", r.member(a))
+    assert [x["status"] for x in mine["swap_requests"]] == ["withdrawn"]
+    assert (await r.ok("GET", "/v1/swap-requests", r.member(b)))["swap_requests"] == []
+
+    r.clock.set(datetime.fromisoformat(first["starts_at"]) + timedelta(minutes=5))
+    started = await r.client.post(f"/v1/shifts/{first['shift_id']}/swap-requests", headers=r.member(a), json={})
+    assert started.status_code == 409 and "已开始" in started.json()["detail"]
+    override = await r.client.post(f"/v1/shifts/{first['shift_id']}/override", headers=r.organiser,
+                                   json={"remove_member_id": a})
+    assert override.status_code == 409

@@ -92,19 +92,23 @@ async def _apply(conn: asyncpg.Connection, ctx: RosterContext, shift: asyncpg.Re
     return Changed(shift["shift_id"], new_crew, version)
 
 
-async def _published_shift(conn: asyncpg.Connection, shift_id: str) -> tuple[asyncpg.Record, list[str]]:
+async def _published_shift(conn: asyncpg.Connection, ctx: RosterContext,
+                           shift_id: str) -> tuple[asyncpg.Record, list[str]]:
     shift = await store.get_shift(conn, shift_id, lock=True)
     if shift is None:
         raise NotFound(shift_id)
     if shift["status"] != "published":
         raise Refused("shift_id", ["该班次未发布或已取消 (the shift is not on a published roster)"])
+    if shift["starts_at"] <= ctx.now():
+        # its crew is what attendance and no-shows judge now: changing it afterwards would rewrite the record
+        raise Refused("shift_id", ["该班次已开始，不能再调换 (the shift has started)"])
     return shift, (await store.assignees(conn, [shift_id]))[shift_id]
 
 
 async def request_swap(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, from_member_id: str | None,
                        to_member_id: str | None, note: str, requested_by: str) -> str:
     """A pending request; a named replacement is checked at once (the member learns early why not)."""
-    shift, crew = await _published_shift(conn, shift_id)
+    shift, crew = await _published_shift(conn, ctx, shift_id)
     if from_member_id is None:
         raise Refused("from_member_id", ["请指定申请调班的队员 (name from_member_id)"])
     if from_member_id not in crew:
@@ -143,7 +147,7 @@ async def decide(conn: asyncpg.Connection, ctx: RosterContext, request_id: str, 
     incoming = to_member_id or request["to_member_id"]
     if incoming is None:
         raise Refused("to_member_id", ["请指定接班队员 (name the member who takes the shift)"])
-    shift, crew = await _published_shift(conn, request["shift_id"])
+    shift, crew = await _published_shift(conn, ctx, request["shift_id"])
     if request["from_member_id"] not in crew:
         raise Refused("request_id", ["申请人已不在此班次上 (the requester is no longer on the shift)"])
     if incoming in crew:
@@ -159,10 +163,21 @@ async def decide(conn: asyncpg.Connection, ctx: RosterContext, request_id: str, 
                         request_id)
 
 
+async def withdraw(conn: asyncpg.Connection, ctx: RosterContext, request_id: str, member_id: str) -> None:
+    """The member who asked takes a pending request back."""
+    request = await conn.fetchrow("SELECT * FROM swap_requests WHERE request_id = $1 FOR UPDATE", request_id)
+    if request is None or request["from_member_id"] != member_id:
+        raise NotFound(request_id)
+    if request["status"] != "pending":
+        raise Refused("request_id", [f"该申请已处理（{request['status']}） (the request was decided already)"])
+    await conn.execute("UPDATE swap_requests SET status = 'withdrawn', decided_by = $2, decided_at = $3"
+                       " WHERE request_id = $1", request_id, member_id, ctx.now())
+
+
 async def override(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, *, remove: str | None,
                    add: str | None, reason: str, by: str) -> Changed:
     """An organiser's direct change of a crew, checked like a swap."""
-    shift, crew = await _published_shift(conn, shift_id)
+    shift, crew = await _published_shift(conn, ctx, shift_id)
     if remove is None and add is None:
         return Changed(shift_id, crew, shift["roster_version"])
     if remove is not None and remove not in crew:

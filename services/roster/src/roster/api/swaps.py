@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from pingan_shared.auth import Role
+from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
+from pingan_shared.http.security import require_roles
 from roster import swaps
 from roster.api.deps import After, IdQuery, Limit, Organiser, OrganiserOrMember
 from roster.context import Context
@@ -119,6 +120,20 @@ async def decide(request_id: Annotated[str, Path(max_length=64)], body: Decision
         return {"request_id": request_id, "status": "refused"}
     return {"request_id": request_id, "status": "approved", "shift_id": changed.shift_id,
             "member_ids": changed.member_ids}
+
+
+@router.post("/swap-requests/{request_id}/withdrawal", responses=error_responses(409))
+async def withdraw(request_id: Annotated[str, Path(max_length=64)], ctx: Context,
+                   who: Annotated[Principal, Depends(require_roles(Role.MEMBER))]) -> dict[str, Any]:
+    """The member who asked takes its pending request back (another member's request is 404)."""
+    try:
+        async with ctx.runtime.connection() as conn, conn.transaction():
+            await swaps.withdraw(conn, ctx, request_id, who.subject)
+    except swaps.NotFound as exc:
+        raise ApiError(404, "没有该调班申请 (no such request)") from exc
+    except swaps.Refused as exc:
+        raise _refused(exc) from exc
+    return {"request_id": request_id, "status": "withdrawn"}
 
 
 @router.post("/shifts/{shift_id}/override", responses=error_responses(409))
