@@ -19,9 +19,9 @@ from .conftest import Patrol, local
 TONIGHT = date(2026, 3, 2)
 # Ruian (瑞安) checkpoints 500-1,000 m apart, one in Wenzhou city 25 km north, one fitted with an NFC tag only
 PLACES = {"CP-A": (27.7800, 120.6500), "CP-B": (27.7850, 120.6550), "CP-C": (27.7900, 120.6450),
-          "CP-FAR": (28.0000, 120.7000), "CP-N": (27.7820, 120.6480)}
+          "CP-FAR": (28.0000, 120.7000), "CP-N": (27.7820, 120.6480), "CP-HZ": (30.2700, 120.1500)}
 NAMES = {"CP-A": "安阳街道万松路口", "CP-B": "安阳菜市场", "CP-C": "瑞安中学", "CP-FAR": "温州五马街",
-         "CP-N": "塘下镇政府"}
+         "CP-N": "塘下镇政府", "CP-HZ": "杭州武林广场"}
 
 
 async def set_up_checkpoints(patrol: Patrol) -> None:
@@ -155,13 +155,19 @@ async def test_a_late_scan_between_two_others_is_judged_against_both(patrol: Pat
     await judged(patrol, 2)
     assert await stored_flags(patrol) == set()
     await upload(patrol, "七队", "dev-7a", [item("a-2", "吴十", "七队", "CP-FAR", at(10))])
-    await judged(patrol, 3)
+    # a neighbour beyond the hour every rule looks at: Hangzhou at 20:00, Ruian (280 km) at 21:30, sent apart
+    await upload(patrol, "七队", "dev-7b", [item("h-1", "冯二", "七队", "CP-HZ", at(0))])
+    await judged(patrol, 4)
+    await upload(patrol, "七队", "dev-7b", [item("h-2", "冯二", "七队", "CP-A", local(TONIGHT, 21, 30))])
+    await judged(patrol, 5)
     await asyncio.sleep(0.3)
-    assert await stored_flags(patrol) == {("七队", "a-2", "impossible-speed"), ("七队", "a-3", "impossible-speed")}
+    assert await stored_flags(patrol) == {("七队", "a-2", "impossible-speed"), ("七队", "a-3", "impossible-speed"),
+                                          ("七队", "h-2", "impossible-speed")}
     flagged = {e["payload"]["scan_id"]: e["payload"]["detail"] for e in await patrol.outbox("patrol.scan-flagged")}
     assert flagged["a-2"]["previous_scan_id"] == "a-1" and flagged["a-3"]["previous_scan_id"] == "a-2"
     # one member, one kind, one night: one alert (two triggers of one dedup key at most)
-    assert {k for _, k in await patrol.signals()} == {"patrol:flag:七队:吴十:impossible-speed:2026-03-02"}
+    assert {k for _, k in await patrol.signals()} == {"patrol:flag:七队:吴十:impossible-speed:2026-03-02",
+                                                      "patrol:flag:七队:冯二:impossible-speed:2026-03-02"}
 
 
 async def test_redelivered_and_re_announced_scans_flag_nothing_twice(patrol: Patrol) -> None:

@@ -31,6 +31,7 @@ from patrol.domain.checkpoints import Checkpoint
 from patrol.domain.fraud import (
     Flag,
     FraudPolicy,
+    MemberTimeline,
     ScanFacts,
     TimelineScan,
     neighbour_flags,
@@ -86,10 +87,12 @@ async def flag_scans(conn: asyncpg.Connection, ctx: PatrolContext,
     fresh = [(envelope, f) for key, (envelope, f) in facts.items() if key in added]
     if not fresh:
         return []
-    timelines = await store_flags.member_scans_near(conn, [f.scan for _, f in fresh], policy.reach)
+    nearby = await store_flags.member_scans_near(conn, [f.scan for _, f in fresh], near=policy.near,
+                                                 horizon=policy.neighbour_horizon)
+    timelines = {member: MemberTimeline(scans) for member, scans in nearby.items()}
     found: dict[tuple[str, str, str], tuple[Flag, Envelope]] = {}
     for envelope, f in fresh:
-        member = timelines.get((f.scan.team_id, f.scan.member_id), [])
+        member = timelines.get((f.scan.team_id, f.scan.member_id)) or MemberTimeline([f.scan])
         for flag in [*single_scan_flags(f, policy), *neighbour_flags(f.scan, member, policy)]:
             found.setdefault(flag.key, (flag, envelope))
     return await _record(conn, ctx, list(found.values()))

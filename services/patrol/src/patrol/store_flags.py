@@ -38,9 +38,10 @@ async def add_to_timeline(conn: asyncpg.Connection, scans: Sequence[TimelineScan
 
 
 async def member_scans_near(
-    conn: asyncpg.Connection, scans: Sequence[TimelineScan], reach: timedelta
+    conn: asyncpg.Connection, scans: Sequence[TimelineScan], *, near: timedelta, horizon: timedelta
 ) -> dict[tuple[str, str], list[TimelineScan]]:
-    """Each member's timeline within ``reach`` of any of their scans given: (team, member) → scans."""
+    """Each member's timeline around the scans given: every scan within ``near`` of them, and the nearest one
+    beyond on each side (within ``horizon``), which is all the rules compare. (team, member) → scans."""
     spans: dict[tuple[str, str], tuple[datetime, datetime]] = {}
     for scan in scans:
         member = (scan.team_id, scan.member_id)
@@ -51,12 +52,27 @@ async def member_scans_near(
     members = sorted(spans)
     rows = await conn.fetch(
         """
-        SELECT t.* FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS k(team_id, member_id,
-                                                                                                    low, high)
-        JOIN flag_timeline t ON t.team_id = k.team_id AND t.member_id = k.member_id AND t.at BETWEEN k.low AND k.high
+        WITH k AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+                AS k(team_id, member_id, low, high)
+        )
+        SELECT t.* FROM k JOIN flag_timeline t
+            ON t.team_id = k.team_id AND t.member_id = k.member_id AND t.at BETWEEN k.low AND k.high
+        UNION
+        SELECT b.* FROM k CROSS JOIN LATERAL (
+            SELECT * FROM flag_timeline t
+            WHERE t.team_id = k.team_id AND t.member_id = k.member_id
+              AND t.at < k.low AND t.at >= k.low - $5::interval
+            ORDER BY t.at DESC, t.scan_id DESC LIMIT 1) b
+        UNION
+        SELECT a.* FROM k CROSS JOIN LATERAL (
+            SELECT * FROM flag_timeline t
+            WHERE t.team_id = k.team_id AND t.member_id = k.member_id
+              AND t.at > k.high AND t.at <= k.high + $5::interval
+            ORDER BY t.at, t.scan_id LIMIT 1) a
         """,
-        [t for t, _ in members], [m for _, m in members], [spans[m][0] - reach for m in members],
-        [spans[m][1] + reach for m in members],
+        [t for t, _ in members], [m for _, m in members], [spans[m][0] - near for m in members],
+        [spans[m][1] + near for m in members], horizon,
     )
     found: dict[tuple[str, str], list[TimelineScan]] = {m: [] for m in members}
     for row in rows:

@@ -23,6 +23,7 @@ arrives late is judged as if it had come in time):
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,9 +55,9 @@ class FraudPolicy:
     neighbour_horizon: timedelta = timedelta(hours=12)
 
     @property
-    def reach(self) -> timedelta:
-        """How far around a scan its neighbours must be known for every rule."""
-        return max(self.neighbour_horizon, self.device_span, self.repeat_window)
+    def near(self) -> timedelta:
+        """How far around a scan every neighbour must be known (beyond it, only the nearest one on each side)."""
+        return max(self.device_span, self.repeat_window)
 
 
 @dataclass(frozen=True)
@@ -131,24 +132,47 @@ def single_scan_flags(facts: ScanFacts, policy: FraudPolicy) -> list[Flag]:
     return flags
 
 
-def neighbour_flags(new: TimelineScan, member_scans: Iterable[TimelineScan], policy: FraudPolicy) -> list[Flag]:
+class MemberTimeline:
+    """One member's scans in (corrected time, scan id) order: a new scan's neighbours found by bisection, so a
+    batch of many scans of one member costs no more than its neighbourhoods."""
+
+    def __init__(self, scans: Iterable[TimelineScan]) -> None:
+        self._scans = sorted(scans, key=lambda s: s.order)
+        self._orders = [s.order for s in self._scans]
+
+    def around(self, new: TimelineScan, near: timedelta
+               ) -> tuple[TimelineScan | None, TimelineScan | None, list[TimelineScan]]:
+        """(the scan just before ``new``, the one just after, every other scan within ``near`` of it)."""
+        at = bisect_left(self._orders, new.order)
+        before = at - 1
+        after = at + 1 if at < len(self._scans) and self._scans[at].scan_id == new.scan_id else at
+        low = bisect_left(self._orders, (new.at - near, ""))
+        high = bisect_right(self._orders, (new.at + near, "\U0010ffff"))
+        return (self._scans[before] if before >= 0 else None,
+                self._scans[after] if after < len(self._scans) else None,
+                [s for s in self._scans[low:high] if s.scan_id != new.scan_id])
+
+
+def neighbour_flags(new: TimelineScan, member_scans: MemberTimeline | Iterable[TimelineScan],
+                    policy: FraudPolicy) -> list[Flag]:
     """impossible-speed, repeated-scan, two-devices: ``new`` against the member's other scans near it (any
     device; ``new`` itself may be among them). A flag may go to a neighbour: the later scan of a pair, or the
     scan that ``new`` widened its device's span over."""
-    member = (new.team_id, new.member_id)
-    others = sorted((s for s in member_scans if (s.team_id, s.member_id) == member and s.scan_id != new.scan_id),
-                    key=lambda s: s.order)
-    return [*_speed(new, others, policy), *_repeats(new, others, policy), *_two_devices(new, others, policy)]
+    if not isinstance(member_scans, MemberTimeline):
+        member = (new.team_id, new.member_id)
+        member_scans = MemberTimeline(s for s in member_scans if (s.team_id, s.member_id) == member)
+    previous, following, near = member_scans.around(new, policy.near)
+    return [*_speed(new, previous, following, policy), *_repeats(new, near, policy),
+            *_two_devices(new, near, policy)]
 
 
-def _speed(new: TimelineScan, others: Sequence[TimelineScan], policy: FraudPolicy) -> list[Flag]:
-    before = [s for s in others if s.order < new.order]
-    after = [s for s in others if s.order > new.order]
+def _speed(new: TimelineScan, previous: TimelineScan | None, following: TimelineScan | None,
+           policy: FraudPolicy) -> list[Flag]:
     pairs = []
-    if before:
-        pairs.append((before[-1], new))
-    if after:
-        pairs.append((new, after[0]))
+    if previous is not None:
+        pairs.append((previous, new))
+    if following is not None:
+        pairs.append((new, following))
     flags = []
     for first, second in pairs:
         elapsed = (second.at - first.at).total_seconds()
