@@ -10,7 +10,17 @@ from zoneinfo import ZoneInfo
 
 from faust.windows import TumblingWindow
 
-from patrol.live.coverage import RouteInfo, add_visit, compute, fold_round, is_late, newer_route
+from patrol.live.coverage import (
+    RouteInfo,
+    add_visit,
+    compute,
+    fold_round,
+    is_late,
+    join_rounds,
+    join_routes,
+    join_visits,
+    newer_route,
+)
 from patrol.live.night import NIGHT_SECONDS, night_bounds, night_of, night_of_window, window_timestamp
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -104,3 +114,22 @@ def test_figures_per_route_and_township() -> None:
     assert [r.route_id for r in compute(routes, visits, late, township="塘下镇").routes] == ["R-1", "R-2"]
     assert [r.route_id for r in compute(routes, visits, late, route="R-2").routes] == ["R-2"]
     assert compute(routes, visits, late, route="R-1", township="安阳街道").routes == []
+
+
+def test_changelog_values_join_in_any_order_and_any_number_of_times() -> None:
+    """Recovery joins each changelog record into the held value (stream.JoiningTable): replaying older records
+    after newer ones, or twice, must give the newest state."""
+    visits: list[dict[str, list[str]]] = [{}]
+    for checkpoint, member in [("CP-1", "张三"), ("CP-2", "李四"), ("CP-1", "王五")]:
+        visits.append(add_visit(visits[-1], checkpoint, member) or visits[-1])
+    routes = [{"version": v, "name": f"v{v}"} for v in (1, 2, 3)]
+    rounds: list[dict[str, object]] = [{}]
+    for event in ("patrol.round-not-started", "patrol.round-started"):
+        rounds.append(fold_round(rounds[-1], event, "R-1") or rounds[-1])
+    for records, join, newest in ((visits[1:], join_visits, visits[-1]), (routes, join_routes, routes[-1]),
+                                  (rounds[1:], join_rounds, rounds[-1])):
+        for order in itertools.permutations([*records, records[0]]):
+            state = order[0]
+            for record in order[1:]:
+                state = join(state, record)
+            assert state == newest, (order, state)

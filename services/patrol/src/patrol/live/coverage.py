@@ -66,6 +66,21 @@ def is_late(round_state: Mapping[str, Any]) -> bool:
     return bool(round_state.get("not_started")) and not round_state.get("started")
 
 
+def join_visits(one: Mapping[str, list[str]], other: Mapping[str, list[str]]) -> TeamNight:
+    """Two states of one team's night as one: every member at every checkpoint either has seen."""
+    return {checkpoint: sorted(set(one.get(checkpoint, ())) | set(other.get(checkpoint, ())))
+            for checkpoint in {*one, *other}}
+
+
+def join_routes(one: Mapping[str, Any], other: Mapping[str, Any]) -> Mapping[str, Any]:
+    return other if newer_route(one, other) else one
+
+
+def join_rounds(one: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
+    return {**one, **other, "not_started": bool(one.get("not_started") or other.get("not_started")),
+            "started": bool(one.get("started") or other.get("started"))}
+
+
 # --- figures -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
@@ -40,7 +40,7 @@ import faust
 from aiokafka.structs import ConsumerRecord
 from faust.tables.wrappers import WindowWrapper
 
-from patrol.live.coverage import RouteInfo, fold_round, is_late, newer_route
+from patrol.live.coverage import RouteInfo, fold_round, is_late, join_rounds, join_routes, join_visits, newer_route
 from patrol.live.coverage import add_visit as fold_visit
 from patrol.live.night import NIGHT_SECONDS, night_of_window, window_timestamp
 from patrol.live.settings import LiveCoverageSettings
@@ -77,6 +77,27 @@ class NightState:
     routes: list[RouteInfo]
     visits: list[tuple[str, str]]
     late_rounds: list[tuple[str, str]]
+
+
+class JoiningTable(faust.Table):
+    """A table whose changelog records are joined into what it holds, not written over it.
+
+    Every value here only grows (members per checkpoint, a route's highest version, round flags that turn on), so
+    joining is always right, and it makes recovery indifferent to the order and number of changelog records it
+    reads. That matters: with ``recovery_buffer_size=1`` faust keeps reading a table's own changelog after recovery,
+    and the restart test saw a restarted app keep an older value of a key that its agent had already updated."""
+
+    join_values: Callable[[Any, Any], Any] = staticmethod(lambda _current, incoming: incoming)
+
+    def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
+        for event in batch:
+            current = None if event.message.value is None else self.data.get(self._to_key(event.key))
+
+            def to_value(raw: Any, current: Any = current) -> Any:
+                incoming = self._to_value(raw)
+                return incoming if current is None or incoming is None else self.join_values(current, incoming)
+
+            self.data.apply_changelog_batch([event], to_key=self._to_key, to_value=to_value)
 
 
 class LiveCoverage:
@@ -185,12 +206,17 @@ class LiveCoverage:
         # recovery_buffer_size=1: faust applies each changelog record as it reads it. With its default buffer
         # (1000) recovery was measured to end with the last records of a partition still in the buffer, applied
         # only at the next stop: a restarted app served a state some changes old (the restart test catches it).
-        table_options: dict[str, Any] = {"partitions": platform.kafka_topic_partitions, "recovery_buffer_size": 1}
+        def table(name: str, default: Any, join: Callable[[Any, Any], Any]) -> Any:
+            made = JoiningTable(app, name=name, default=default, beacon=app.tables.beacon, recovery_buffer_size=1,
+                                partitions=platform.kafka_topic_partitions)
+            made.join_values = join
+            return app.tables.add(made)
+
         # One-night tumbling windows over local wall time shifted by the noon turn (night.window_timestamp):
         # faust's window edges are epoch multiples, so each window is exactly one night.
-        scans = self._nightly(app.Table("scans", default=dict, **table_options), keep)
-        rounds = self._nightly(app.Table("rounds", default=dict, **table_options), keep)
-        routes = app.Table("routes", default=None, **table_options)
+        scans = self._nightly(table("scans", dict, join_visits), keep)
+        rounds = self._nightly(table("rounds", dict, join_rounds), keep)
+        routes = table("routes", None, join_routes)
         self._tables = {"scans": scans.table, "rounds": rounds.table, "routes": routes}
 
         def on_scan(envelope: Envelope) -> bool:
