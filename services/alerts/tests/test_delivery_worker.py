@@ -292,3 +292,16 @@ async def test_a_retry_due_while_the_service_was_down_is_sent_once_after_the_res
     async with restarted.db() as conn:
         assert [(r["attempt"], r["outcome"]) for r in await conn.fetch(
             "SELECT attempt, outcome FROM delivery_attempts ORDER BY attempt")] == [(1, "retry"), (2, "sent")]
+
+
+def test_a_claim_never_holds_more_than_can_be_sent_before_its_deadline() -> None:
+    def limit(**settings: Any) -> int:
+        ctx: Any = SimpleNamespace(settings=AlertsSettings(**settings))
+        return DeliveryWorker(ctx, _NoMetrics()).claim_limit()
+
+    # 60 s deadline, sends of at most 15 s: three waves of 32 (one wave's margin for the database)
+    assert limit() == 96
+    assert limit(delivery_batch_size=50) == 50
+    assert limit(delivery_concurrency=4, delivery_sending_timeout_seconds=300, delivery_webhook_timeout_seconds=10,
+                 smtp_timeout_seconds=10) == 4 * 29
+    assert limit(delivery_sending_timeout_seconds=10) == 32  # a deadline shorter than one send: one wave

@@ -154,7 +154,7 @@ class DeliveryWorker:
             for channel in sorted(settings.delivery_rate_limits):
                 budgets[channel] = await self._budget(conn, channel, now)
             spent = [channel for channel, budget in budgets.items() if budget is not None and budget <= 0]
-            candidates = await store.claim_candidates(conn, now, settings.delivery_batch_size, skip_channels=spent)
+            candidates = await store.claim_candidates(conn, now, self.claim_limit(), skip_channels=spent)
             chosen: list[int] = []
             exhausted: list[int] = []
             for candidate in candidates:
@@ -180,6 +180,15 @@ class DeliveryWorker:
                 await self._fail(conn, message, "发送超时且重试次数已用尽 (stuck in sending after the last attempt)",
                                  now)
         return claimed
+
+    def claim_limit(self) -> int:
+        """At most as many messages as can all be sent before their sending deadline even if every send takes
+        its full timeout (waves of ``delivery_concurrency``): a message still queued in this replica when its
+        deadline passed would be taken back and sent by another one too."""
+        settings = self.settings
+        slowest = max(settings.delivery_webhook_timeout_seconds, settings.smtp_timeout_seconds)
+        waves = max(1, int(settings.delivery_sending_timeout_seconds // slowest) - 1)
+        return max(1, min(settings.delivery_batch_size, settings.delivery_concurrency * waves))
 
     async def _budget(self, conn: asyncpg.Connection, channel: str, now: datetime) -> int | None:
         limit = self.settings.delivery_rate_limits.get(channel, 0)
