@@ -55,6 +55,14 @@ async def test_a_multi_ack_step_keeps_reminding_until_every_target_acked(alerts_
         ("reminder", [f"unit:{UNIT}"])]
     acked = await alerts.events("alerts.alert-acknowledged")
     assert [e["by"] for e in acked] == [f"unit:联络员-{UNIT}"]
+    # Each reminder reaches delivery as its own row (one per scheduled reminder), not deduplicated into the
+    # first: the unit, which had not acknowledged, has two; the director, who acknowledged in between, one.
+    async with alerts.db() as conn:
+        rows = await conn.fetch("SELECT target, due_at FROM deliveries WHERE alert_id = $1 AND event = 'reminder'"
+                                " AND channel = 'inbox' ORDER BY due_at, target", alert["id"])
+    reminded = [(r["target"], r["due_at"] - alerts.clock.now()) for r in rows]
+    assert [t for t, _ in reminded] == [DIRECTOR, f"unit:{UNIT}", f"unit:{UNIT}"], reminded
+    assert reminded[1][1] < reminded[2][1], "the second reminder is due later than the first"
 
 
 async def _has(read: object, count: int) -> bool:

@@ -1,8 +1,10 @@
 """Notifications in: one delivery row per (request, recipient, channel), inside the caller's transaction.
 
 The idempotency key is a hash of what makes a notification itself — alert, event, step, loop, target,
-channel and recipient — and the table holds it unique: a step that fires again (a redelivered signal, a timer
-retried after a crash) inserts nothing and so never sends twice.
+channel and recipient, and for a ``reminder`` also its scheduled moment (``at``) — and the table holds it
+unique: a step that fires again (a redelivered signal, a timer retried after a crash) inserts nothing and so
+never sends twice, while a multi-ack step's second and later reminders (same step, loop and target, a later
+``at``) are new notifications and do go out.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ WAKE_CHANNEL = "alerts_delivery"
 
 
 def idempotency_key(request: NotificationRequest, channel: str, recipient: str) -> str:
-    parts = (request.alert_id, request.event, str(request.step_index), str(request.loop), request.target,
-             channel, recipient)
+    parts: tuple[str, ...] = (request.alert_id, request.event, str(request.step_index), str(request.loop),
+                              request.target, channel, recipient)
+    if request.event == "reminder":
+        # Only reminders repeat within one step of one climb; their scheduled moment tells them apart (the
+        # escalation side passes the same ``at`` however late or often one reminder's firing is retried).
+        parts += (request.at.astimezone(UTC).isoformat(),)
     return "n-" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:40]
 
 
