@@ -79,6 +79,55 @@ async def test_an_event_from_another_connection_reaches_the_stream_on_commit_onl
                 pass
 
 
+async def test_an_alerts_lifecycle_reaches_the_stream_of_those_who_may_see_it(delivery_service: Any) -> None:
+    """Raised, escalated, acknowledged, resolved — each written by the service's own use cases — arrive on the
+    open streams of the admin and of the alert's unit, and never on a supervisor's of another township."""
+    alerts = await delivery_service()
+    await hub_for(alerts.ctx).listening()
+    async with serving_on_loopback(alerts) as base, httpx.AsyncClient(base_url=base, timeout=20) as http:
+        unit_headers = alerts.auth(Role.UNIT, "塘下镇联络员", unit="塘下镇")
+        scoped_headers = alerts.auth(Role.SUPERVISOR, "莘塍督查", scope="莘塍街道")
+        async with http.stream("GET", "/v1/stream", headers=alerts.admin) as admin_response, \
+                http.stream("GET", "/v1/stream", headers=unit_headers) as unit_response, \
+                http.stream("GET", "/v1/stream", headers=scoped_headers) as scoped_response:
+            admin, unit, scoped = (SseReader(r) for r in (admin_response, unit_response, scoped_response))
+            for reader in (admin, unit, scoped):
+                assert (await reader.next_event())[0] == "ready"
+
+            key = "inspection:task:live-1:overdue"
+            integration = alerts.auth(Role.INTEGRATION, "网格系统")
+            raised = await alerts.client.post("/v1/events", headers=integration, json={
+                "action": "trigger", "dedup_key": key, "kind": "inspection.task-overdue", "severity": "high",
+                "unit_id": "塘下镇", "area": "塘下镇", "summary": "整改任务逾期",
+                "source": {"service": "inspection", "entity_type": "task", "entity_id": "live-1"},
+                "occurred_at": alerts.clock.now().isoformat(), "sequence": 1})
+            assert raised.status_code == 202, raised.text
+            alert_id = raised.json()["alert_id"]
+            path = f"/v1/alerts/{alert_id}"
+            escalated = await alerts.client.post(f"{path}/escalation", headers=alerts.admin, json={})
+            assert escalated.status_code == 200, escalated.text
+            acked = await alerts.client.post(f"{path}/acknowledgement", headers=unit_headers)
+            assert acked.status_code == 200, acked.text
+            resolved = await alerts.client.post(f"{path}/resolution", headers=alerts.admin, json={"reason": "已整改"})
+            assert resolved.status_code == 200, resolved.text
+
+            expected = [("alert-raised", None, "open"), ("alert-escalated", 0, "open"),
+                        ("alert-escalated", 1, "open"), ("alert-acknowledged", 1, "acknowledged"),
+                        ("alert-resolved", 1, "resolved")]
+            for reader in (admin, unit):
+                seen = [await reader.next_event() for _ in expected]
+                assert [(k, p["step"], p["status"]) for k, p in seen] == expected
+                for _, payload in seen:
+                    assert (payload["alert_id"], payload["dedup_key"], payload["kind"], payload["unit_id"],
+                            payload["area"]) == (alert_id, key, "inspection.task-overdue", "塘下镇", "塘下镇")
+                assert [p["label"] for _, p in seen[1:3]] == ["逾期提醒", "通报"]
+            try:
+                event = await scoped.next_event(timeout=0.5)
+                raise AssertionError(f"a 塘下镇 alert reached a 莘塍街道 supervisor: {event}")
+            except TimeoutError:
+                pass
+
+
 async def test_the_stream_refuses_roles_without_a_view(delivery_service: Any) -> None:
     alerts = await delivery_service()
     for role in (Role.MEMBER, Role.INSPECTOR, Role.INTEGRATION, Role.ORGANISER, Role.SUPERVISION_MEMBER):

@@ -63,5 +63,5 @@ async def _acknowledged(conn: asyncpg.Connection, ctx: AlertsContext, row: async
     row = await store.update(conn, row["id"], status="acknowledged", acknowledged_at=now, acknowledged_by=by,
                              next_escalation_at=next_escalation_at, next_reminder_at=None, updated_at=now)
     await escalation.arm(conn, row)
-    await escalation.publish(conn, ctx, [AlertAcknowledgedV1(**escalation.lifecycle(row, now), by=by)])
+    await escalation.publish(conn, ctx, row, [AlertAcknowledgedV1(**escalation.lifecycle(row, now), by=by)])
     return row

@@ -23,6 +23,7 @@ import asyncpg
 from alerts import timeline
 from alerts.context import AlertsContext
 from alerts.delivery.enqueue import enqueue_notifications
+from alerts.delivery.live import notify_live
 from alerts.delivery.requests import NotificationRequest
 from alerts.domain.policy import Policy, Position, Step, following
 from alerts.store import alerts as store
@@ -74,9 +75,26 @@ def lifecycle(row: asyncpg.Record, at: datetime) -> dict[str, Any]:
             "source": SourceLink.model_validate(row["source"]), "at": at}
 
 
-async def publish(conn: asyncpg.Connection, ctx: AlertsContext, payloads: Sequence[AlertLifecycle]) -> None:
-    """The alert's lifecycle events through the outbox (topic alerts.alerts, key the dedup key), in order."""
+async def publish(conn: asyncpg.Connection, ctx: AlertsContext, row: asyncpg.Record,
+                  payloads: Sequence[AlertLifecycle]) -> None:
+    """The alert's lifecycle events through the outbox (topic alerts.alerts, key the dedup key), in order, and
+    to the live stream (``alert-raised`` …) — both leave when the caller's transaction commits. ``row`` is the
+    alert as the change left it: the stream shows each reader only what its unit or scope may see, so the live
+    payload carries the alert's ``unit_id`` and ``area`` (the lifecycle contract has no area)."""
     await enqueue(conn, [ctx.events.make(_EVENT_TYPES[type(p)], p, key=p.dedup_key) for p in payloads])
+    for payload in payloads:
+        await notify_live(conn, _EVENT_TYPES[type(payload)].removeprefix("alerts."), live_payload(row, payload))
+
+
+def live_payload(row: asyncpg.Record, payload: AlertLifecycle) -> dict[str, Any]:
+    """What a dashboard needs of a lifecycle change: the event's fields, the alert's area and status, and the
+    step it stands at (for an escalation, the step it reached)."""
+    step = current_step(row)
+    return {**payload.model_dump(mode="json"), "area": row["area"], "status": row["status"],
+            "severity": row["severity"], "summary": row["summary"],
+            "step": row["current_step"] if step is not None else None,
+            "label": step.label if step is not None else None,
+            **({"step": payload.step, "label": payload.label} if isinstance(payload, AlertEscalatedV1) else {})}
 
 
 async def arm(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
@@ -155,7 +173,7 @@ async def fire(conn: asyncpg.Connection, ctx: AlertsContext, row: asyncpg.Record
         "due": due.isoformat(), "next_escalation_at": next_at.isoformat() if next_at else None})
     if after is None:
         await timeline.record(conn, row["id"], "ladder-exhausted", now, {"step": position.step, "loop": position.loop})
-    await publish(conn, ctx, [AlertEscalatedV1(**lifecycle(row, now), step=position.step, label=step.label,
+    await publish(conn, ctx, row, [AlertEscalatedV1(**lifecycle(row, now), step=position.step, label=step.label,
                                                loop=position.loop, targets=list(step.targets))])
     row = await notify(conn, row, event=step_event(position), position=position, step=step,
                        targets=step.targets, now=now)

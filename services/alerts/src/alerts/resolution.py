@@ -22,7 +22,7 @@ async def resolve(conn: asyncpg.Connection, ctx: AlertsContext, row: asyncpg.Rec
                              resolve_reason=reason, next_escalation_at=None, next_reminder_at=None, updated_at=now)
     await escalation.arm(conn, row)
     await timeline.record(conn, row["id"], "resolved", now, {"by": by, "reason": reason})
-    await escalation.publish(conn, ctx, [AlertResolvedV1(**escalation.lifecycle(row, now), by=by, reason=reason)])
+    await escalation.publish(conn, ctx, row, [AlertResolvedV1(**escalation.lifecycle(row, now), by=by, reason=reason)])
     position, step = escalation.position_of(row), escalation.current_step(row)
     if position is not None and step is not None:
         await escalation.notify(conn, row, event="resolved", position=position, step=step, targets=step.targets,

@@ -76,6 +76,6 @@ async def raise_alert(conn: asyncpg.Connection, ctx: AlertsContext, signal: Aler
     nowhere = leads_nowhere(policy)
     if nowhere:
         await timeline.record(conn, row["id"], "leads-nowhere", now, {"policy": policy.id, "problems": nowhere})
-    await escalation.publish(conn, ctx, [AlertRaisedV1(**escalation.lifecycle(row, now), severity=signal.severity,
+    await escalation.publish(conn, ctx, row, [AlertRaisedV1(**escalation.lifecycle(row, now), severity=signal.severity,
                                                        summary=signal.summary, policy=policy.id)])
     return await escalation.start_climb(conn, ctx, row, now=now)
