@@ -10,8 +10,11 @@ After ``ROSTER_SOLVE_MAX_ATTEMPTS`` claims the job fails, visibly, instead of be
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -103,8 +106,8 @@ async def _run(ctx: RosterContext, job_id: str, period_id: str, time_limit_s: fl
     def on_progress(progress: Progress) -> None:  # the solver's thread: only hand the figure over
         latest.append(progress)
 
-    solving = asyncio.ensure_future(asyncio.to_thread(
-        solve, problem, time_limit_s=time_limit_s, workers=ctx.settings.solve_workers, on_progress=on_progress))
+    solving = _in_daemon_thread(lambda: solve(problem, time_limit_s=time_limit_s, workers=ctx.settings.solve_workers,
+                                              on_progress=on_progress))
     owned = True
     while not solving.done():
         await asyncio.wait([solving], timeout=ctx.settings.solve_progress_every_s)
@@ -125,6 +128,32 @@ async def _run(ctx: RosterContext, job_id: str, period_id: str, time_limit_s: fl
         return
     await _store_result(ctx, job_id, attempt, facts.period_id, solution, assignments_by_shift(facts,
                                                                                               solution.assignments))
+
+
+def _in_daemon_thread(work: Callable[[], Solution]) -> asyncio.Future[Solution]:
+    """Run the solve on a daemon thread: CP-SAT cannot be interrupted from here, and a service that stops mid-solve
+    must not wait for the time limit to exit (the job's lease brings it back on the next start)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Solution] = loop.create_future()
+
+    def settle(outcome: Solution | BaseException) -> None:
+        if future.done():
+            return  # the worker was cancelled (the service stopped) meanwhile
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def run() -> None:
+        try:
+            outcome: Solution | BaseException = work()
+        except BaseException as exc:  # handed to the event loop, which reports it on the job
+            outcome = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="roster-solve", daemon=True).start()
+    return future
 
 
 def _progress(p: Progress, started: float) -> dict[str, Any]:
