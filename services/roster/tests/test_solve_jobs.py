@@ -66,3 +66,40 @@ async def test_a_solve_cut_by_a_restart_is_resumed_and_one_cut_too_often_fails_v
 
 async def _failed(r: Roster, job_id: str) -> bool:
     return (await job_state(r, job_id))["status"] == "failed"
+
+
+async def test_two_replicas_share_the_jobs_and_solve_each_once(
+    roster_factory: Callable[..., Awaitable[Roster]],
+) -> None:
+    r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.05)
+    twin = Roster(r.database_url, r.platform, r.clock, {"solve_poll_seconds": 0.05})
+    await twin.start()
+    try:
+        members = cohort(size=16, police=4)
+        duty_list = [duties()[0] | {"required_size": 2}, duties()[1]]
+        await build_period(r, period_id="X1", starts_on=date(2026, 12, 7), days=7, members=members,
+                           duty_list=duty_list)
+        jobs = [(await r.ok("POST", "/v1/periods/X1/solve", r.organiser, json={"time_limit_s": 3}, expect=202))]
+        for i, start in ((2, date(2026, 12, 14)), (3, date(2026, 12, 21))):
+            await r.ok("POST", "/v1/programmes/P-塘下/periods", r.organiser, json={
+                "period_id": f"X{i}", "name": f"X{i}", "starts_on": start.isoformat(), "days": 7,
+                "cohort": [m["member_id"] for m in members]})
+            for duty in duty_list:
+                await r.ok("POST", f"/v1/periods/X{i}/duties", r.organiser,
+                           json=duty | {"duty_id": f"X{i}-{duty['duty_id']}"})
+            jobs.append(await twin.ok("POST", f"/v1/periods/X{i}/solve", twin.organiser, json={"time_limit_s": 3},
+                                      expect=202))
+
+        async def all_done() -> bool:
+            states = [await job_state(r, j["job_id"]) for j in jobs]
+            return all(s["status"] == "done" for s in states)
+
+        await r.until(all_done, "every job solved", timeout=90)
+        for j in jobs:
+            state = await job_state(twin, j["job_id"])
+            assert state["attempts"] == 1, state  # claimed once, by one replica
+        async with r.db() as conn:
+            drafts = await conn.fetchval("SELECT count(*) FROM roster_drafts")
+        assert drafts == len(jobs)
+    finally:
+        await twin.stop()
