@@ -73,12 +73,14 @@ async def test_inbox_read_unread_and_only_ones_own(delivery_service: Any, make_n
         await add_contact(conn, "person:张三", subject="张三")
         await add_contact(conn, "person:李四", subject="李四")
         await add_contact(conn, "unit:塘下镇", subject="塘下镇联络员")
-    await alerts.enqueue([make_notification(t, ("inbox",)) for t in ("person:张三", "person:李四", "unit:塘下镇")])
+        await add_contact(conn, "person:巡逻组织员", subject="巡逻组织员")
+    await alerts.enqueue([make_notification(t, ("inbox",))
+                          for t in ("person:张三", "person:李四", "unit:塘下镇", "person:巡逻组织员")])
 
     async def delivered() -> bool:
         async with alerts.db() as conn:
-            return bool(await conn.fetchval("SELECT count(*) FROM inbox_messages") == 3)
-    await alerts.until(delivered, "three inbox messages")
+            return bool(await conn.fetchval("SELECT count(*) FROM inbox_messages") == 4)
+    await alerts.until(delivered, "four inbox messages")
 
     zhang = alerts.auth(Role.SUPERVISOR, "张三")
     li = alerts.auth(Role.SUPERVISOR, "李四", scope="塘下镇")
@@ -92,8 +94,19 @@ async def test_inbox_read_unread_and_only_ones_own(delivery_service: Any, make_n
     assert li_message["id"] != message["id"]
     assert (await alerts.client.get("/v1/inbox", headers=unit)).json()["unread"] == 1
 
-    # 李四 (and an admin) cannot read or mark 张三's message: it does not exist for them
-    for intruder in (li, alerts.admin, unit):
+    # a patrol organiser (a target of the built-in patrol and roster ladders) reads and marks its own inbox
+    organiser = alerts.auth(Role.ORGANISER, "巡逻组织员")
+    organiser_inbox = await alerts.client.get("/v1/inbox", headers=organiser)
+    assert organiser_inbox.status_code == 200, organiser_inbox.text
+    assert organiser_inbox.json()["unread"] == 1 and len(organiser_inbox.json()["items"]) == 1
+    organiser_message = organiser_inbox.json()["items"][0]
+    assert organiser_message["id"] not in (message["id"], li_message["id"])
+    marked = await alerts.client.post(f"/v1/inbox/{organiser_message['id']}/read", headers=organiser)
+    assert marked.status_code == 200 and marked.json()["read"] is True
+    assert (await alerts.client.get("/v1/inbox", headers=organiser)).json()["unread"] == 0
+
+    # 李四 (an admin, an organiser) cannot read or mark 张三's message: it does not exist for them
+    for intruder in (li, alerts.admin, unit, organiser):
         for action in ("read", "unread"):
             response = await alerts.client.post(f"/v1/inbox/{message['id']}/{action}", headers=intruder)
             assert response.status_code == 404 and response.json()["errors"][0]["field"] == "message_id"

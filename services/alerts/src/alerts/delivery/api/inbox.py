@@ -14,7 +14,9 @@ from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 
 router = APIRouter(prefix="/v1", tags=["inbox"])
-Owner = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.UNIT, Role.ADMIN))]
+# Organisers are targets of the built-in patrol and roster ladders (role:patrol-organiser…): they read their
+# inbox like anyone notified. Still one's own only: the inbox is keyed by the token's subject.
+Owner = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.UNIT, Role.ORGANISER, Role.ADMIN))]
 MessageId = Annotated[int, Path(ge=1, le=2**62)]
 NOT_FOUND = "消息不存在 (no such message in your inbox)"
 
