@@ -60,11 +60,18 @@ class PipelineRun:
     end_to_end_rate: float  # scans/s until roster counted them all
 
 
+# Device times 2 s apart: each member (i % 40) scans its checkpoint every 80 s, as a patrol might, so the flags
+# consumer running beside intake judges a plausible night (a member scanning one checkpoint every 40 ms, or every
+# 60 s, would be flagged repeated-scan 19,960 times out of 20,000: 20,000 more events and alert signals).
+SCAN_SPACING = timedelta(seconds=2)
+
+
 def build_uploads(count: int, batch: int) -> list[tuple[str, list[dict[str, object]]]]:
-    now = datetime.now(UTC) - timedelta(minutes=30)
+    first = datetime.now(UTC) - timedelta(minutes=30) - count * SCAN_SPACING
     scans = [
         {"scan_id": f"s-{i}", "team_id": TEAMS[i % len(TEAMS)], "member_id": f"队员{i % 40}",
-         "checkpoint_id": f"CP-{i % CHECKPOINTS}", "device_time": (now + timedelta(milliseconds=i)).isoformat()}
+         "checkpoint_id": f"CP-{i % CHECKPOINTS}", "device_time": (first + i * SCAN_SPACING).isoformat(),
+         "method": "nfc"}
         for i in range(count)
     ]
     uploads = []
@@ -83,7 +90,9 @@ async def post_all(patrol_url: str, uploads: list[tuple[str, list[dict[str, obje
     async def worker(http: httpx.AsyncClient) -> None:
         while not queue.empty():
             team, batch = queue.get_nowait()
-            response = await http.post(f"{patrol_url}/v1/scans", json={"scans": batch}, headers=tokens[team])
+            # the app sends the upload's send time: patrol measures the phone's clock offset from it
+            upload = {"sent_at": datetime.now(UTC).isoformat(), "scans": batch}
+            response = await http.post(f"{patrol_url}/v1/scans", json=upload, headers=tokens[team])
             body = response.json()
             if response.status_code != 200 or body["accepted"] != len(batch):
                 raise RuntimeError(f"upload not fully accepted: {response.status_code} {str(body)[:300]}")

@@ -139,31 +139,36 @@ class MemberTimeline:
     def __init__(self, scans: Iterable[TimelineScan]) -> None:
         self._scans = sorted(scans, key=lambda s: s.order)
         self._orders = [s.order for s in self._scans]
+        self.devices = {s.device_id for s in self._scans}
 
-    def around(self, new: TimelineScan, near: timedelta
-               ) -> tuple[TimelineScan | None, TimelineScan | None, list[TimelineScan]]:
-        """(the scan just before ``new``, the one just after, every other scan within ``near`` of it)."""
+    def neighbours(self, new: TimelineScan) -> tuple[TimelineScan | None, TimelineScan | None]:
+        """The scan just before ``new`` and the one just after (``new`` itself may be on the timeline)."""
         at = bisect_left(self._orders, new.order)
-        before = at - 1
         after = at + 1 if at < len(self._scans) and self._scans[at].scan_id == new.scan_id else at
-        low = bisect_left(self._orders, (new.at - near, ""))
-        high = bisect_right(self._orders, (new.at + near, "\U0010ffff"))
-        return (self._scans[before] if before >= 0 else None,
-                self._scans[after] if after < len(self._scans) else None,
-                [s for s in self._scans[low:high] if s.scan_id != new.scan_id])
+        return (self._scans[at - 1] if at > 0 else None, self._scans[after] if after < len(self._scans) else None)
+
+    def within(self, new: TimelineScan, reach: timedelta) -> list[TimelineScan]:
+        """Every other scan within ``reach`` of ``new``."""
+        low = bisect_left(self._orders, (new.at - reach, ""))
+        high = bisect_right(self._orders, (new.at + reach, "\U0010ffff"))
+        return [s for s in self._scans[low:high] if s.scan_id != new.scan_id]
 
 
 def neighbour_flags(new: TimelineScan, member_scans: MemberTimeline | Iterable[TimelineScan],
                     policy: FraudPolicy) -> list[Flag]:
     """impossible-speed, repeated-scan, two-devices: ``new`` against the member's other scans near it (any
     device; ``new`` itself may be among them). A flag may go to a neighbour: the later scan of a pair, or the
-    scan that ``new`` widened its device's span over."""
+    scan that ``new`` widened its device's span over. Each rule looks only as far as it needs (bisection), so
+    a batch costs in proportion to its scans, not to their neighbourhoods."""
     if not isinstance(member_scans, MemberTimeline):
         member = (new.team_id, new.member_id)
         member_scans = MemberTimeline(s for s in member_scans if (s.team_id, s.member_id) == member)
-    previous, following, near = member_scans.around(new, policy.near)
-    return [*_speed(new, previous, following, policy), *_repeats(new, near, policy),
-            *_two_devices(new, near, policy)]
+    previous, following = member_scans.neighbours(new)
+    flags = [*_speed(new, previous, following, policy),
+             *_repeats(new, member_scans.within(new, policy.repeat_window), policy)]
+    if new.device_id is not None and len((member_scans.devices | {new.device_id}) - {None}) > 1:  # one: no overlap
+        flags += _two_devices(new, member_scans.within(new, policy.device_span), policy)
+    return flags
 
 
 def _speed(new: TimelineScan, previous: TimelineScan | None, following: TimelineScan | None,
