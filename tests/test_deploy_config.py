@@ -195,6 +195,25 @@ def test_k8s_deployments_have_probes_and_the_same_env_names() -> None:
         assert deployment["spec"]["replicas"] >= 2
 
 
+# What an operator must set for alerts to reach people by e-mail in production (names of AlertsSettings).
+ALERTS_OPERATOR_SETTINGS = {"ALERTS_SMTP_HOST", "ALERTS_SMTP_PORT", "ALERTS_SMTP_FROM", "ALERTS_SMTP_USERNAME",
+                            "ALERTS_SMTP_PASSWORD", "ALERTS_SMTP_STARTTLS", "ALERTS_DELIVERY_LINK_BASE_URL"}
+
+
+def test_alerts_smtp_and_link_settings_are_in_compose_and_k8s(compose: dict[str, Any]) -> None:
+    assert _settings_env_names(SPECS["alerts"]) >= ALERTS_OPERATOR_SETTINGS
+    compose_env = _environment(compose["services"]["alerts"])
+    assert set(compose_env) >= ALERTS_OPERATOR_SETTINGS, ALERTS_OPERATOR_SETTINGS - set(compose_env)
+    documents = _k8s_documents()
+    deployment = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "alerts")
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert set(env) >= ALERTS_OPERATOR_SETTINGS, ALERTS_OPERATOR_SETTINGS - set(env)
+    secret = next(d for d in documents if d["kind"] == "Secret")["stringData"]
+    for name in ("ALERTS_SMTP_USERNAME", "ALERTS_SMTP_PASSWORD"):  # credentials come from the Secret
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "pingan-secrets", "key": name}
+        assert name in secret
+
+
 def test_the_k8s_secret_placeholder_cannot_start_production() -> None:
     """Applied unedited, the manifests must not run production on a secret published in this repository."""
     secret = next(d for d in _k8s_documents() if d["kind"] == "Secret")["stringData"]

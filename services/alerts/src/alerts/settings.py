@@ -1,4 +1,4 @@
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from pingan_shared.settings import ServiceSettings
@@ -42,4 +42,10 @@ class AlertsSettings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(default=15, gt=0)
+    @field_validator("smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """Compose and Kubernetes set an unused login as an empty string: no login, not an empty one."""
+        return None if value == "" else value
+
     stream_ping_seconds: float = Field(default=15, gt=0, description="SSE keep-alive comment interval")
