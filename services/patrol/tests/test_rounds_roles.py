@@ -64,9 +64,9 @@ def bearer_unit(patrol: Patrol) -> dict[str, str]:
 async def test_redelivered_and_reordered_scan_events_attach_once(patrol: Patrol) -> None:
     await set_up_route(patrol)
     await plan(patrol, "P-1", "一队")
-    await patrol.advance_to(local(TONIGHT, 20, 40))
-    await patrol.scans("一队", [("s-1", "CP-A", local(TONIGHT, 20, 5)), ("s-2", "CP-B", local(TONIGHT, 20, 20)),
-                               ("s-3", "CP-C", local(TONIGHT, 20, 35))])
+    await patrol.advance_to(local(TONIGHT, 20, 14))  # before the start grace ends: no not-started to race with
+    await patrol.scans("一队", [("s-1", "CP-A", local(TONIGHT, 20, 5)), ("s-2", "CP-B", local(TONIGHT, 20, 8)),
+                               ("s-3", "CP-C", local(TONIGHT, 20, 12))])
     await wait_attached(patrol, 3)
     events = [(e.pop("topic"), Envelope.model_validate(e)) for e in await patrol.outbox("patrol.scan-accepted")]
     assert len(events) == 3
