@@ -8,7 +8,7 @@ Definitions (the record side, ``record.py``, computes exactly these from Postgre
 * **active patrollers**: distinct members with such a scan at one of those checkpoints during the night;
 * **rounds late**: rounds of the route whose expected start falls in the night, for which
   ``patrol.round-not-started`` was published and no start (``round-started``, ``-completed`` or
-  ``-incomplete``) was; a late start takes the round off the list;
+  ``-incomplete``) was, nor the resolve signal of its not-started alert (a start, or the round cancelled);
 * a **township** (the route's ``area``) adds up its routes: distinct checkpoints and members over them, and
   the sum of their late rounds. Routes without an area are grouped under ``null``.
 
@@ -60,6 +60,19 @@ def fold_round(current: Mapping[str, Any] | None, event_type: str, route_id: str
         return None
     state[flag] = True
     return state
+
+
+NOT_STARTED_SUFFIX = ":not-started"
+
+
+def resolved_not_started(action: str, dedup_key: str, service: str, entity_type: str, entity_id: str) -> str | None:
+    """The round whose not-started alert a signal closes, if it does. A late start closes it (and publishes
+    round-started too), but so does the round's cancellation (a plan changed or ended), which no round event
+    tells: without this a cancelled round would stay late in the stream while the record drops it."""
+    if (action == "resolve" and service == "patrol" and entity_type == "round"
+            and dedup_key == f"patrol:round:{entity_id}{NOT_STARTED_SUFFIX}"):
+        return entity_id
+    return None
 
 
 def is_late(round_state: Mapping[str, Any]) -> bool:

@@ -1,6 +1,6 @@
 """The faust-streaming app behind tonight's live coverage.
 
-Three agents, each at concurrency 1 (faust-streaming #606: a higher concurrency can commit an offset past a
+Four agents, each at concurrency 1 (faust-streaming #606: a higher concurrency can commit an offset past a
 message still in flight), each folding one topic into one changelog-backed table:
 
 * ``patrol.scans`` (key = team) → ``scans``: tumbling one-night windows, key = team, value = checkpoint id →
@@ -8,6 +8,8 @@ message still in flight), each folding one topic into one changelog-backed table
 * ``patrol.rounds`` (key = round) → ``rounds``: tumbling one-night windows (by the round's expected start),
   key = round id, value = its route and two flags, reported not started / started (``coverage.fold_round``);
 * ``patrol.routes`` (key = route) → ``routes``: key = route id, value = its latest version.
+* ``alerts.signals`` (key = dedup key), patrol's own resolve signals of not-started alerts → ``resolved``: key =
+  dedup key, value = the round id. A cancelled round's not-started alert is resolved with no round event.
 
 Each table is keyed by its input topic's own key, so a table partition is written only from the same
 partition of its input, and its changelog partition is that partition (faust's default): the state is
@@ -40,16 +42,28 @@ import faust
 from aiokafka.structs import ConsumerRecord
 from faust.tables.wrappers import WindowWrapper
 
-from patrol.live.coverage import RouteInfo, fold_round, is_late, join_rounds, join_routes, join_visits, newer_route
+from patrol.live.coverage import (
+    RouteInfo,
+    fold_round,
+    is_late,
+    join_rounds,
+    join_routes,
+    join_visits,
+    newer_route,
+    resolved_not_started,
+)
 from patrol.live.coverage import add_visit as fold_visit
 from patrol.live.night import NIGHT_SECONDS, night_of_window, window_timestamp
 from patrol.live.settings import LiveCoverageSettings
 from pingan_shared.clock import Clock
+from pingan_shared.events.alert_contracts import AlertSignalV1
 from pingan_shared.events.catalog import (
+    ALERT_SIGNAL,
     CATALOG,
     DEAD_LETTERED,
     ROUTE_PUBLISHED,
     SCAN_ACCEPTED,
+    TOPIC_ALERT_SIGNALS,
     TOPIC_PATROL_ROUNDS,
     TOPIC_PATROL_ROUTES,
     TOPIC_PATROL_SCANS,
@@ -125,7 +139,8 @@ class LiveCoverage:
     def topics(self) -> dict[str, str]:
         topic = self.platform.topic
         return {"scans": topic(TOPIC_PATROL_SCANS), "rounds": topic(TOPIC_PATROL_ROUNDS),
-                "routes": topic(TOPIC_PATROL_ROUTES), "deadletter": topic(f"deadletter.{self.service}")}
+                "routes": topic(TOPIC_PATROL_ROUTES), "signals": topic(TOPIC_ALERT_SIGNALS),
+                "deadletter": topic(f"deadletter.{self.service}")}
 
     async def start(self) -> None:
         # faust does not create the topics it reads; patrol's runtime creates those it produces, but the live
@@ -202,6 +217,7 @@ class LiveCoverage:
             return app.topic(self.topics[name], key_serializer="raw", value_serializer="raw")
 
         scans_in, rounds_in, routes_in = raw_topic("scans"), raw_topic("rounds"), raw_topic("routes")
+        signals_in = raw_topic("signals")
         deadletters = raw_topic("deadletter")
         # recovery_buffer_size=1: faust applies each changelog record as it reads it. With its default buffer
         # (1000) recovery was measured to end with the last records of a partition still in the buffer, applied
@@ -217,7 +233,9 @@ class LiveCoverage:
         scans = self._nightly(table("scans", dict, join_visits), keep)
         rounds = self._nightly(table("rounds", dict, join_rounds), keep)
         routes = table("routes", None, join_routes)
-        self._tables = {"scans": scans.table, "rounds": rounds.table, "routes": routes}
+        # key = the signal's dedup key (its topic's key), value = the round whose not-started alert closed
+        resolved = table("resolved", None, lambda held, _incoming: held)
+        self._tables = {"scans": scans.table, "rounds": rounds.table, "routes": routes, "resolved": resolved}
 
         def on_scan(envelope: Envelope) -> bool:
             if envelope.type != SCAN_ACCEPTED:
@@ -252,8 +270,19 @@ class LiveCoverage:
             routes[route.route_id] = published
             return True
 
+        def on_signal(envelope: Envelope) -> bool:
+            if envelope.type != ALERT_SIGNAL or envelope.producer != self.service:
+                return False
+            signal = cast(AlertSignalV1, CATALOG.decode(envelope))
+            round_id = resolved_not_started(signal.action.value, signal.dedup_key, signal.source.service,
+                                            signal.source.entity_type, signal.source.entity_id)
+            if round_id is None or signal.dedup_key in resolved:
+                return False
+            resolved[signal.dedup_key] = round_id
+            return True
+
         for name, topic, fold in (("scans", scans_in, on_scan), ("rounds", rounds_in, on_round),
-                                  ("routes", routes_in, on_route)):
+                                  ("routes", routes_in, on_route), ("signals", signals_in, on_signal)):
             app.agent(topic, name=f"live-{name}", concurrency=1)(self._agent(fold, deadletters))
         app.finalize()
         return app
@@ -326,8 +355,10 @@ class LiveCoverage:
         visits = [(checkpoint_id, member_id)
                   for value in self._windows("scans", night)
                   for checkpoint_id, members in value.items() for member_id in members]
+        closed = set(self._tables["resolved"].values())
         late = [(str(round_id), state["route_id"])
-                for round_id, state in self._windows_by_key("rounds", night) if is_late(state)]
+                for round_id, state in self._windows_by_key("rounds", night)
+                if is_late(state) and str(round_id) not in closed]
         return NightState(routes=routes, visits=visits, late_rounds=late)
 
     def _windows(self, table: str, night: date) -> Iterator[dict[str, Any]]:
