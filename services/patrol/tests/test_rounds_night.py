@@ -217,3 +217,20 @@ async def test_a_route_edit_moves_pending_rounds_and_a_started_round_keeps_its_v
     assert (unchanged["version"], unchanged["outcome"]) == (3, "unchanged")
     assert (await patrol.client.put("/v1/routes/R-404", headers=patrol.organiser, json={
         "name": "无", "checkpoint_ids": ["CP-A"]})).status_code == 404
+
+
+async def test_rounds_are_materialised_within_the_horizon_and_topped_up_by_the_timer(patrol: Patrol) -> None:
+    await set_up_route(patrol)
+    week = await plan(patrol, "P-W", "一队", last_date=(TONIGHT + timedelta(days=6)).isoformat())
+    # 16:00 + 36 h: tonight's and tomorrow night's rounds, not the week's
+    assert week["rounds_added"] == 2
+    nights = {r["night"] for r in await rounds_of(patrol, "一队")}
+    assert nights == {TONIGHT.isoformat(), (TONIGHT + timedelta(days=1)).isoformat()}
+
+    await patrol.advance_to(local(TONIGHT + timedelta(days=2), 9))  # the hourly top-up is due
+
+    async def topped_up() -> bool:
+        return len(await rounds_of(patrol, "一队")) == 4
+    await patrol.until(topped_up, "the nights up to the new horizon materialised")
+    nights = sorted(r["night"] for r in await rounds_of(patrol, "一队"))
+    assert nights == [(TONIGHT + timedelta(days=d)).isoformat() for d in range(4)]
