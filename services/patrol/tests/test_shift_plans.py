@@ -95,3 +95,30 @@ async def test_a_poison_shift_is_dead_lettered_and_the_next_one_applies(patrol: 
     assert len(reasons) == 2
     assert "S-X" in reasons[0] and "R-404" in reasons[1], reasons
     assert [r["shift_id"] for r in await rounds_of(patrol, "一队")] == ["S-Z"]
+
+
+async def test_a_shift_handed_to_another_team_moves_its_rounds(patrol: Patrol, clock: FixedClock) -> None:
+    await set_up_route(patrol)
+    roster = EventFactory("roster", clock, patrol.platform.kafka_topic_prefix)
+    assigned = sequenced(roster.make(SHIFT_ASSIGNED, ShiftAssignedV1(
+        **shift_state("S-2", local(TONIGHT, 20), local(TONIGHT, 22)), roster_version=1), key="S-2"), 1)
+    await patrol.publish([assigned])
+    await wait_inbox(patrol, 1)
+    [before] = await rounds_of(patrol, "一队")
+    swapped = sequenced(roster.make(SHIFT_CHANGED, ShiftChangedV1(
+        **shift_state("S-2", local(TONIGHT, 20), local(TONIGHT, 22), team_id="二队"), roster_version=2,
+        reason="换班"), key="S-2"), 2)
+    await patrol.publish([swapped])
+    await wait_inbox(patrol, 2)
+    await asyncio.sleep(0.3)
+    assert await rounds_of(patrol, "一队") == []
+    [after] = await rounds_of(patrol, "二队")
+    assert (after["id"], after["state"], after["team_id"]) == (before["id"], "pending", "二队")
+    # its start-due timer is armed again: the new team not starting raises for the new team
+    await patrol.advance_to(local(TONIGHT, 20, 16))
+
+    async def raised() -> bool:
+        return await patrol.signals() == [("trigger", f"patrol:round:{after['id']}:not-started")]
+    await patrol.until(raised, "not-started raised for the round of the new team")
+    [event] = await patrol.outbox("patrol.round-not-started")
+    assert event["payload"]["team_id"] == "二队"

@@ -59,9 +59,12 @@ async def save_plan(
             raise PlanRefused(409, f"overlaps plan {rival['id']} of team {plan.team_id} on route {plan.route_id} "
                                    f"(the night starting {local:%Y-%m-%d %H:%M})", "window_start")
     await store_plans.upsert(conn, plan, now=now)
-    keep: list[str] = []
     if existing is not None:
-        keep = [s.round_id(plan.id) for s in plan.slots_between(now, rounds.horizon(ctx, now))]
+        # Rounds not started move with the plan. Same team and route: the slots that stay are kept as they are
+        # (an open not-started alert stays open); another team or route: every one is retired, and those still
+        # in the horizon come back with the new team and route.
+        same_walk = (existing["team_id"], existing["route_id"]) == (plan.team_id, plan.route_id)
+        keep = [s.round_id(plan.id) for s in plan.slots_between(now, rounds.horizon(ctx, now))] if same_walk else []
         await rounds.retire_future(conn, ctx, plan.id, now=now, keep=keep)
     added = await rounds.materialise(conn, ctx, plan, now=now, route=route)
     await ensure_topup(conn, now + timedelta(minutes=ctx.settings.round_topup_minutes))

@@ -19,8 +19,8 @@ _ROUND_TYPES = ("text", "text", "text", "text", "text", "int4", "text", "bool", 
 async def insert_rounds(
     conn: asyncpg.Connection, rounds: Sequence[dict[str, Any]], checkpoint_ids: dict[str, Sequence[str]]
 ) -> list[str]:
-    """Insert the rounds not there yet (a cancelled one of the same slot comes back pending); returns the ids
-    inserted or revived, whose timers the caller arms."""
+    """Insert the rounds not there yet (a cancelled one of the same slot comes back pending, with the plan's
+    team, route and times as they are now); returns the ids inserted or revived, whose timers the caller arms."""
     if not rounds:
         return []
     columns = [[r[name] for r in rounds] for name in _ROUND_COLUMNS]
@@ -28,8 +28,13 @@ async def insert_rounds(
     rows = await conn.fetch(
         f"""
         INSERT INTO rounds ({', '.join(_ROUND_COLUMNS)}) SELECT * FROM unnest({params})
-        ON CONFLICT (id) DO UPDATE SET state = 'pending', updated_at = EXCLUDED.updated_at,
-            route_version = EXCLUDED.route_version, area = EXCLUDED.area, ordered = EXCLUDED.ordered
+        ON CONFLICT (id) DO UPDATE SET
+            plan_id = EXCLUDED.plan_id, shift_id = EXCLUDED.shift_id, team_id = EXCLUDED.team_id,
+            route_id = EXCLUDED.route_id, route_version = EXCLUDED.route_version, area = EXCLUDED.area,
+            ordered = EXCLUDED.ordered, night = EXCLUDED.night, starts_at = EXCLUDED.starts_at,
+            ends_at = EXCLUDED.ends_at, start_due_at = EXCLUDED.start_due_at, closes_at = EXCLUDED.closes_at,
+            state = 'pending', started_at = NULL, completed_at = NULL, not_started_raised = false, closed = false,
+            updated_at = EXCLUDED.updated_at
         WHERE rounds.state = 'cancelled'
         RETURNING id
         """,
