@@ -136,7 +136,8 @@ async def _record(conn: asyncpg.Connection, ctx: PatrolContext,
         scan = flag.scan
         payload = ScanFlaggedV1(team_id=scan.team_id, scan_id=scan.scan_id, member_id=scan.member_id,
                                 checkpoint_id=scan.checkpoint_id, device_id=scan.device_id, kind=flag.kind,
-                                summary=flag.summary, detail=flag.detail, scanned_at=scan.at, flagged_at=now)
+                                summary=flag.summary[:500], detail=flag.detail, scanned_at=scan.at,
+                                flagged_at=now)
         made.append((flag, cause, ctx.events.make(SCAN_FLAGGED, payload, key=scan.team_id, causation=cause)))
     stored = await store_flags.insert_flags(conn, [_row(flag, envelope.event_id, now) for flag, _, (_, envelope)
                                                    in made])

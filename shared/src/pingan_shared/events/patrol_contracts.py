@@ -116,7 +116,7 @@ class ScanFlaggedV1(Contract):
     scan_id: str = Field(max_length=100)
     member_id: str = Field(max_length=64)
     checkpoint_id: str = Field(max_length=64)
-    device_id: str | None = Field(default=None, max_length=200)
+    device_id: str | None = Field(default=None, description="the device that sent the flagged scan (token subject)")
     kind: str = Field(min_length=1, max_length=50)
     summary: str = Field(min_length=1, max_length=500, description="one line in Chinese")
     detail: dict[str, Any] = Field(default_factory=dict, description="the figures the rule compared")
