@@ -22,6 +22,12 @@ async def test_members_registered_one_by_one_and_read_back_with_paging(
     assert (await r.client.post("/v1/organisations", json=ORG, headers=r.organiser)).status_code == 200
     clash = await r.client.post("/v1/organisations", json=ORG | {"name": "别的"}, headers=r.organiser)
     assert clash.status_code == 409 and clash.json()["errors"][0]["field"] == "org_id"
+    renamed = await r.ok("PUT", f"/v1/organisations/{ORG['org_id']}", r.organiser, json=ORG | {"area": "塘下镇韩田村"})
+    assert renamed["area"] == "塘下镇韩田村"
+    assert (await r.ok("GET", f"/v1/organisations/{ORG['org_id']}", r.organiser))["area"] == "塘下镇韩田村"
+    assert (await r.client.get("/v1/organisations/没有", headers=r.organiser)).status_code == 404
+    as_member = await r.client.put(f"/v1/organisations/{ORG['org_id']}", headers=r.member("M0"), json=ORG)
+    assert as_member.status_code == 403
     for i in range(5):
         body = {"member_id": f"M{i}", "name": f"队员{i}", "org_id": ORG["org_id"], "role": "patrol-member",
                 "skills": ["急救"], "team_id": "一队", "app_member_id": f"队员{i}",

@@ -33,6 +33,30 @@ async def register_organisation(org: OrganisationIn, ctx: Context, _: Organiser)
                         content=org.model_dump(mode="json"))
 
 
+OrgId = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/organisations/{org_id}")
+async def get_organisation(org_id: OrgId, ctx: Context, _: Organiser) -> dict[str, Any]:
+    async with ctx.runtime.connection() as conn:
+        row = await store.get_org(conn, org_id)
+    if row is None:
+        raise ApiError(404, "没有该组织 (no such organisation)")
+    return dict(row)
+
+
+@router.put("/organisations/{org_id}", responses=error_responses(409))
+async def replace_organisation(org_id: OrgId, org: OrganisationIn, ctx: Context, _: Organiser) -> dict[str, Any]:
+    """Rename or re-classify an organisation (its id stays: members name it)."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        if await store.get_org(conn, org_id) is None:
+            raise ApiError(404, "没有该组织 (no such organisation)")
+        if org.org_id != org_id:
+            raise ApiError(409, "路径与请求体的组织编号不一致 (org_id differs from the path)", field="body.org_id")
+        await store.update_org(conn, org)
+    return org.model_dump(mode="json")
+
+
 @router.get("/organisations")
 async def list_organisations(ctx: Context, _: Organiser, limit: Limit = 100, after: After = None,
                              kind: OrgKind | None = None) -> dict[str, Any]:

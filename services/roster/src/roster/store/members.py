@@ -26,6 +26,12 @@ async def insert_org(conn: asyncpg.Connection, org: OrganisationIn, now: datetim
     return bool(status.endswith(" 1"))
 
 
+async def update_org(conn: asyncpg.Connection, org: OrganisationIn) -> bool:
+    status = await conn.execute("UPDATE organisations SET name = $2, kind = $3, area = $4 WHERE org_id = $1",
+                                org.org_id, org.name, org.kind.value, org.area)
+    return bool(status.endswith(" 1"))
+
+
 async def list_orgs(
     conn: asyncpg.Connection, *, kind: str | None, after: str | None, limit: int
 ) -> list[asyncpg.Record]:
