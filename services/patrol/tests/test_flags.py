@@ -12,6 +12,7 @@ from typing import Any
 
 from pingan_shared.auth import Role
 from pingan_shared.events.catalog import SCAN_ACCEPTED
+from pingan_shared.events.contracts import ScanAcceptedV1
 from pingan_shared.events.envelope import Envelope
 
 from .conftest import Patrol, local
@@ -205,3 +206,23 @@ async def test_redelivered_and_re_announced_scans_flag_nothing_twice(patrol: Pat
         assert await conn.fetchval("SELECT count(*) FROM flag_timeline") == 3
         details = [json.loads(d) for d in await conn.fetchval("SELECT array_agg(detail::text) FROM scan_flags")]
     assert {d.get("previous_scan_id") for d in details} == {"x-1", "x-2"}
+
+
+async def test_a_poison_scan_event_is_dead_lettered_and_an_old_v1_event_still_judged(patrol: Patrol) -> None:
+    await set_up_checkpoints(patrol)
+    await patrol.advance_to(local(TONIGHT, 21, 0))
+    at = local(TONIGHT, 20, 0)
+    poison = Envelope(event_id=uuid.uuid4(), type=SCAN_ACCEPTED, schema_version=2, occurred_at=at, producer="rogue",
+                      key="九队", correlation_id=uuid.uuid4(), payload={"scan_id": "p-1", "team_id": "九队"})
+    old = ScanAcceptedV1(scan_id="old-1", team_id="九队", member_id="陈三", checkpoint_id="CP-A", device_time=at,
+                         received_at=at, latitude=27.79, longitude=120.66, distance_m=1400.0, within_radius=False)
+    v1 = Envelope(event_id=uuid.uuid4(), type=SCAN_ACCEPTED, schema_version=1, occurred_at=at, producer="patrol",
+                  key="九队", correlation_id=uuid.uuid4(), payload=old.model_dump(mode="json"))
+    await patrol.publish([(patrol.platform.topic("patrol.scans"), e) for e in (poison, v1)])
+    await judged(patrol, 1)
+    await asyncio.sleep(0.3)
+    # judged by the rules its facts allow: outside the radius (a v1 event knows no device, method or offset)
+    assert await stored_flags(patrol) == {("九队", "old-1", "outside-radius")}
+    letters = [e["payload"] for e in await patrol.outbox("platform.dead-lettered")]
+    assert any(letter["consumer_group"].endswith("patrol.flags") and letter["source_event_id"] == str(poison.event_id)
+               for letter in letters), letters
