@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -11,8 +11,6 @@ from patrol.domain.plans import Plan
 
 
 def plan_of(row: asyncpg.Record) -> Plan:
-    from datetime import timedelta
-
     return Plan(row["id"], row["team_id"], row["route_id"], row["first_date"], row["last_date"],
                 row["window_start"], row["window_end"], row["timezone"], row["every_minutes"],
                 row["rounds_per_night"], timedelta(minutes=row["start_grace_minutes"]),

@@ -153,6 +153,9 @@ def choose_round(candidates: Sequence[Candidate], device_time: datetime) -> str 
     Slots are back to back and the checkpoint grace lets a round's window reach into the next slot: a scan
     there fills the earlier round if that round still needs the checkpoint, else it belongs to its own slot.
     """
+    if len(candidates) == 1:  # the usual case: one round of the team's plan holds the checkpoint at that time
+        only = candidates[0]
+        return only.round_id if only.starts_at <= device_time < only.closes_at else None
     inside = sorted((c for c in candidates if c.starts_at <= device_time < c.closes_at),
                     key=lambda c: c.starts_at)
     if not inside:
