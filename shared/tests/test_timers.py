@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 
 import asyncpg
 
 from pingan_shared.clock import FixedClock
 from pingan_shared.metrics import Metrics
-from pingan_shared.timers import Timer, TimerRunner, cancel, schedule, schedule_many
+from pingan_shared.timers import Batched, Timer, TimerRunner, cancel, schedule, schedule_many
 from pingan_stack.testing import SAMPLE_TIME
 
 
@@ -116,3 +117,50 @@ async def test_schedule_many_arms_and_re_arms_like_schedule(pool: asyncpg.Pool) 
     assert set(rows) == {"a", "fired-one"}
     assert rows["a"]["due_at"] == due + timedelta(hours=1) and rows["a"]["payload"] == {"n": 2}
     assert rows["fired-one"]["status"] == "pending"
+
+
+async def test_a_batched_kind_fires_its_due_timers_together_and_a_failing_batch_one_by_one(
+        pool: asyncpg.Pool) -> None:
+    """``Batched``: the runner hands a run of due timers of the kind to ``many`` at once (their rows fired in
+    one statement, each fired once, in due order, beside another kind's timers). If ``many`` raises, nothing it
+    wrote stays and each timer fires alone with ``one``: only the timer whose handler fails is charged."""
+    await pool.execute("CREATE TABLE fired (timer_key text PRIMARY KEY, times int NOT NULL)")
+    clock = FixedClock(SAMPLE_TIME)
+    batches: list[list[str]] = []
+    failing = {"batch": False}
+
+    async def many(conn: asyncpg.Connection, timers: Sequence[Timer]) -> None:
+        batches.append([t.key for t in timers])
+        for timer in timers:
+            await _record(conn, timer)
+        if failing["batch"]:
+            raise RuntimeError("a bug in the batch")
+
+    async def one(conn: asyncpg.Connection, timer: Timer) -> None:
+        if timer.key == "bad":
+            raise RuntimeError("this timer's own bug")
+        await _record(conn, timer)
+
+    runner = TimerRunner(pool, clock, {"step": Batched(one, many), "other": _record}, Metrics("t"))
+    async with pool.acquire() as conn:
+        await schedule_many(conn, [("step", f"s{n}", SAMPLE_TIME + timedelta(seconds=n), None) for n in range(5)])
+        await schedule(conn, "other", "o", SAMPLE_TIME + timedelta(seconds=10))
+    clock.advance(timedelta(minutes=1))
+    assert await runner.fire_due() == 6
+    assert batches == [["s0", "s1", "s2", "s3", "s4"]]
+    assert await pool.fetchval("SELECT count(*) FROM fired WHERE times = 1") == 6
+    assert await pool.fetchval("SELECT count(*) FROM timers WHERE status = 'fired'") == 6
+    assert await runner.fire_due() == 0
+
+    failing["batch"] = True
+    async with pool.acquire() as conn:
+        await schedule_many(conn, [("step", key, clock.now(), None) for key in ("b1", "bad", "b2")])
+    assert await runner.fire_due() == 3
+    assert batches[-1] == ["b1", "bad", "b2"]
+    rows = {r["timer_key"]: r for r in await pool.fetch(
+        "SELECT timer_key, status, attempts FROM timers WHERE timer_key = ANY($1::text[])", ["b1", "bad", "b2"])}
+    assert {k: (r["status"], r["attempts"]) for k, r in rows.items()} == {
+        "b1": ("fired", 1), "b2": ("fired", 1), "bad": ("pending", 1)}
+    assert await pool.fetchval("SELECT count(*) FROM fired WHERE timer_key = ANY($1::text[]) AND times = 1",
+                               ["b1", "b2"]) == 2
+    assert await pool.fetchval("SELECT count(*) FROM fired WHERE timer_key = 'bad'") == 0

@@ -76,6 +76,22 @@ class Timer:
 # failure or the database away (DatabaseUnavailable) defers the timer without one. A handler that loses its
 # connection loses the batch's transaction with it: see the module's docstring.
 TimerHandler = Callable[[asyncpg.Connection, Timer], Awaitable[None]]
+BatchTimerHandler = Callable[[asyncpg.Connection, Sequence[Timer]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler that can also fire many due timers of its kind at once (``many``, in due order), in one
+    savepoint of the batch's transaction, their rows marked fired in one statement: a kind whose handler
+    does the same few statements for each timer (an escalation step) then does them once per batch. Called
+    with one timer it is ``one``. If ``many`` raises, its savepoint is rolled back and each timer fires on its
+    own with ``one`` as any handler does, so a failure is charged to the timer that causes it alone."""
+
+    one: TimerHandler
+    many: BatchTimerHandler
+
+    async def __call__(self, conn: asyncpg.Connection, timer: Timer) -> None:
+        await self.one(conn, timer)
 
 
 async def schedule(
@@ -255,11 +271,18 @@ class TimerRunner:
                 """,
                 now, list(self._handlers), limit, handled,
             )
+            run: list[Timer] = []  # consecutive timers of one Batched kind, fired together
             for row in rows:
                 timer = _timer(row)
+                if run and (timer.kind != run[0].kind or timer.id in self._suspects):
+                    outcomes.extend(await self._fire_run(conn, run, now))
+                    run = []
                 if timer.id in self._suspects:
                     suspect = timer.id  # the rows after it are let go at commit, for the next transaction
                     break
+                if isinstance(self._handlers[timer.kind], Batched):
+                    run.append(timer)
+                    continue
                 result = await self._fire_one(conn, timer, now)
                 if isinstance(result, _Lost):
                     # The batch's transaction went with the connection: every timer in it is as it was before
@@ -268,8 +291,44 @@ class TimerRunner:
                     self._suspect(timer.id)
                     raise result.error
                 outcomes.append(_Outcome(timer, result))
+            if run:
+                outcomes.extend(await self._fire_run(conn, run, now))
         self._count(outcomes)  # once committed: a batch lost with its connection fired nothing
         return outcomes, suspect
+
+    async def _fire_run(self, conn: asyncpg.Connection, run: list[Timer], now: datetime) -> list[_Outcome]:
+        """Fire consecutive timers of one ``Batched`` kind with its ``many`` in one savepoint; if that fails,
+        each on its own (``_fire_one``). Losing the connection makes them all suspects (and is raised)."""
+        handler = self._handlers[run[0].kind]
+        assert isinstance(handler, Batched)
+        if len(run) > 1:
+            try:
+                async with conn.transaction():
+                    await conn.execute(
+                        "UPDATE timers SET status = 'fired', fired_at = $2, attempts = attempts + 1"
+                        " WHERE id = ANY($1::bigint[])",
+                        [t.id for t in run], now,
+                    )
+                    async with asyncio.timeout(self._handler_timeout):
+                        await handler.many(conn, run)
+                return [_Outcome(t, "fired") for t in run]
+            except Exception as exc:
+                if _batch_lost(conn, exc):
+                    # As for one timer: the transaction went with the connection, nothing is charged; from now
+                    # on each of these fires alone, so the one that did it is charged for it alone.
+                    for t in run:
+                        self._suspect(t.id)
+                    raise
+                log.warning("batched timer handler failed; firing its timers one by one", kind=run[0].kind,
+                            timers=len(run), error=repr(exc))
+        outcomes: list[_Outcome] = []
+        for timer in run:
+            result = await self._fire_one(conn, timer, now)
+            if isinstance(result, _Lost):
+                self._suspect(timer.id)
+                raise result.error
+            outcomes.append(_Outcome(timer, result))
+        return outcomes
 
     async def _fire_alone(self, timer_id: int, now: datetime) -> _Outcome | None:
         """Fire a suspect in a transaction of its own; losing that one too while its handler runs is

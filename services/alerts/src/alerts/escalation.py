@@ -15,6 +15,7 @@ unless an active silence matches the alert: then they are held (``held_since``) 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +24,10 @@ import asyncpg
 from alerts import timeline
 from alerts.context import AlertsContext
 from alerts.delivery.enqueue import enqueue_notifications
-from alerts.delivery.live import notify_live
+from alerts.delivery.live import notify_live_many
 from alerts.delivery.requests import NotificationRequest
 from alerts.domain.policy import Policy, Position, Step, following
+from alerts.domain.silence import Silence
 from alerts.store import alerts as store
 from alerts.store import silences as silence_store
 from pingan_shared.events.alert_contracts import (
@@ -38,7 +40,7 @@ from pingan_shared.events.alert_contracts import (
 )
 from pingan_shared.events.catalog import ALERT_ACKNOWLEDGED, ALERT_ESCALATED, ALERT_RAISED, ALERT_RESOLVED
 from pingan_shared.messaging.outbox import enqueue
-from pingan_shared.timers import Timer, cancel, schedule
+from pingan_shared.timers import Timer, cancel, schedule, schedule_many
 
 ALERT_DUE = store.ALERT_DUE
 
@@ -81,9 +83,18 @@ async def publish(conn: asyncpg.Connection, ctx: AlertsContext, row: asyncpg.Rec
     to the live stream (``alert-raised`` …) — both leave when the caller's transaction commits. ``row`` is the
     alert as the change left it: the stream shows each reader only what its unit or scope may see, so the live
     payload carries the alert's ``unit_id`` and ``area`` (the lifecycle contract has no area)."""
-    await enqueue(conn, [ctx.events.make(_EVENT_TYPES[type(p)], p, key=p.dedup_key) for p in payloads])
-    for payload in payloads:
-        await notify_live(conn, _EVENT_TYPES[type(payload)].removeprefix("alerts."), live_payload(row, payload))
+    await publish_many(conn, ctx, [(row, p) for p in payloads])
+
+
+async def publish_many(conn: asyncpg.Connection, ctx: AlertsContext,
+                       items: Sequence[tuple[asyncpg.Record, AlertLifecycle]]) -> None:
+    """``publish`` for many alerts at once: two statements to the outbox and one to the stream, whatever
+    their number (a batch of due steps)."""
+    if not items:
+        return
+    await enqueue(conn, [ctx.events.make(_EVENT_TYPES[type(p)], p, key=p.dedup_key) for _, p in items])
+    await notify_live_many(conn, [(_EVENT_TYPES[type(p)].removeprefix("alerts."), live_payload(row, p))
+                                  for row, p in items])
 
 
 def live_payload(row: asyncpg.Record, payload: AlertLifecycle) -> dict[str, Any]:
@@ -104,6 +115,22 @@ async def arm(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         await cancel(conn, ALERT_DUE, row["id"])
     else:
         await schedule(conn, ALERT_DUE, row["id"], min(due))
+
+
+async def arm_many(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
+    """``arm`` for many alerts in (at most) two statements."""
+    armed: list[tuple[str, str, datetime, None]] = []
+    stopped: list[str] = []
+    for row in rows:
+        due = [t for t in (row["next_escalation_at"], row["next_reminder_at"]) if t is not None]
+        if row["status"] == "resolved" or not due:
+            stopped.append(row["id"])
+        else:
+            armed.append((ALERT_DUE, row["id"], min(due), None))
+    if stopped:
+        await conn.execute("UPDATE timers SET status = 'cancelled' WHERE kind = $1 AND timer_key = ANY($2::text[])"
+                           " AND status = 'pending'", ALERT_DUE, stopped)
+    await schedule_many(conn, armed)
 
 
 # --- notifications -----------------------------------------------------------------------------------------
@@ -133,19 +160,57 @@ async def send(conn: asyncpg.Connection, row: asyncpg.Record, *, event: str, pos
         "targets": list(targets), "channels": list(step.channels)})
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One alert event to hand to delivery for the targets of a step (``due``: the request's ``at``)."""
+
+    row: asyncpg.Record
+    event: str
+    position: Position
+    step: Step
+    targets: Sequence[str]
+    due: datetime | None = None
+
+
 async def notify(conn: asyncpg.Connection, row: asyncpg.Record, *, event: str, position: Position, step: Step,
                  targets: Sequence[str], now: datetime, due: datetime | None = None) -> asyncpg.Record:
     """``send`` unless a silence holds the alert: then record what was held and mark the alert held."""
-    silences = await holding_silences(conn, row, now)
-    if silences:
-        await timeline.record(conn, row["id"], "held", now, {
-            "event": event, "step": position.step, "loop": position.loop, "label": step.label,
-            "targets": list(targets), "silences": silences})
-        if row["held_since"] is None:
-            row = await store.update(conn, row["id"], held_since=now)
-        return row
-    await send(conn, row, event=event, position=position, step=step, targets=targets, now=now, due=due)
-    return row
+    return (await notify_many(conn, [Notice(row, event, position, step, targets, due)], now=now))[0]
+
+
+async def notify_many(conn: asyncpg.Connection, notices: Sequence[Notice], *, now: datetime,
+                      silences: Sequence[Silence] | None = None) -> list[asyncpg.Record]:
+    """``notify`` for many alerts: the active silences read once, one insert of delivery rows, one of timeline
+    entries. Returns each notice's alert row (marked held where a silence holds it)."""
+    if silences is None:
+        silences = await silence_store.active(conn, now)
+    requests: list[NotificationRequest] = []
+    entries: list[tuple[str, str, datetime, dict[str, Any]]] = []
+    rows: list[asyncpg.Record] = []
+    for notice in notices:
+        row, position, step, targets = notice.row, notice.position, notice.step, list(notice.targets)
+        holding = [s.id for s in silences if s.matches(kind=row["kind"], unit_id=row["unit_id"], area=row["area"])]
+        if holding:
+            entries.append((row["id"], "held", now, {
+                "event": notice.event, "step": position.step, "loop": position.loop, "label": step.label,
+                "targets": targets, "silences": holding}))
+            if row["held_since"] is None:
+                row = await store.update(conn, row["id"], held_since=now)
+        elif targets:
+            link = row["source"].get("url")
+            requests.extend(NotificationRequest(
+                alert_id=row["id"], dedup_key=row["dedup_key"], kind=row["kind"], severity=row["severity"],
+                summary=row["summary"], unit_id=row["unit_id"], area=row["area"], event=notice.event,
+                step_index=position.step, step_label=step.label, loop=position.loop, target=target,
+                channels=tuple(step.channels), link=link, at=notice.due or now,
+            ) for target in targets)
+            entries.append((row["id"], "notified", now, {
+                "event": notice.event, "step": position.step, "loop": position.loop, "label": step.label,
+                "targets": targets, "channels": list(step.channels)}))
+        rows.append(row)
+    await enqueue_notifications(conn, requests)
+    await timeline.record_many(conn, entries)
+    return rows
 
 
 def step_event(position: Position) -> str:
@@ -155,30 +220,60 @@ def step_event(position: Position) -> str:
 
 # --- firing a step -----------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Firing:
+    """A step to take: ``position`` on ``row``'s ladder, due at ``due``, for ``reason`` (timeline)."""
+
+    row: asyncpg.Record
+    position: Position
+    due: datetime
+    reason: str
+
+
 async def fire(conn: asyncpg.Connection, ctx: AlertsContext, row: asyncpg.Record, position: Position, *,
                due: datetime, now: datetime, reason: str) -> asyncpg.Record:
     """Take ``position``'s step: the alert is open again at that step, the next step is due its delay after
     ``due`` (when this one was due), a multi-ack step reminds at its ack timeout; timeline, event, notifications."""
-    policy = policy_of(row)
-    step = policy.steps[position.step]
-    after = following(policy, position)
-    next_at = due + policy.steps[after.step].delay if after is not None else None
-    reminder_at = due + step.ack_timeout if step.requires_all_acks and step.ack_timeout is not None else None
-    row = await store.update(conn, row["id"], status="open", current_step=position.step, loop=position.loop,
-                             step_fired_at=now, next_escalation_at=next_at, next_reminder_at=reminder_at,
-                             acknowledged_at=None, acknowledged_by=None, updated_at=now)
-    await timeline.record(conn, row["id"], "step", now, {
-        "step": position.step, "loop": position.loop, "label": step.label, "targets": list(step.targets),
-        "channels": list(step.channels), "requires_all_acks": step.requires_all_acks, "reason": reason,
-        "due": due.isoformat(), "next_escalation_at": next_at.isoformat() if next_at else None})
-    if after is None:
-        await timeline.record(conn, row["id"], "ladder-exhausted", now, {"step": position.step, "loop": position.loop})
-    await publish(conn, ctx, row, [AlertEscalatedV1(**lifecycle(row, now), step=position.step, label=step.label,
-                                               loop=position.loop, targets=list(step.targets))])
-    row = await notify(conn, row, event=step_event(position), position=position, step=step,
-                       targets=step.targets, now=now)
-    await arm(conn, row)
-    return row
+    return (await fire_many(conn, ctx, [Firing(row, position, due, reason)], now=now))[0]
+
+
+async def fire_many(conn: asyncpg.Connection, ctx: AlertsContext, firings: Sequence[Firing], *,
+                    now: datetime) -> list[asyncpg.Record]:
+    """``fire`` for many alerts (each locked, each once) in a fixed number of statements: one update of the
+    alerts, one insert of timeline entries, the outbox and stream, the silences read once, one insert of
+    delivery rows, one of their timeline entries, and their timers re-armed together. The policy each step
+    comes from is the alert's frozen copy, already in its row."""
+    plans = []
+    for firing in firings:
+        policy = policy_of(firing.row)
+        step = policy.steps[firing.position.step]
+        after = following(policy, firing.position)
+        next_at = firing.due + policy.steps[after.step].delay if after is not None else None
+        reminder_at = (firing.due + step.ack_timeout if step.requires_all_acks and step.ack_timeout is not None
+                       else None)
+        plans.append((firing, step, after, next_at, reminder_at))
+    updated = await store.update_fired(conn, [
+        (f.row["id"], f.position.step, f.position.loop, next_at, reminder_at)
+        for f, _, _, next_at, reminder_at in plans], now)
+    entries: list[tuple[str, str, datetime, dict[str, Any]]] = []
+    events: list[tuple[asyncpg.Record, AlertLifecycle]] = []
+    notices: list[Notice] = []
+    for firing, step, after, next_at, _ in plans:
+        row, position = updated[firing.row["id"]], firing.position
+        entries.append((row["id"], "step", now, {
+            "step": position.step, "loop": position.loop, "label": step.label, "targets": list(step.targets),
+            "channels": list(step.channels), "requires_all_acks": step.requires_all_acks, "reason": firing.reason,
+            "due": firing.due.isoformat(), "next_escalation_at": next_at.isoformat() if next_at else None}))
+        if after is None:
+            entries.append((row["id"], "ladder-exhausted", now, {"step": position.step, "loop": position.loop}))
+        events.append((row, AlertEscalatedV1(**lifecycle(row, now), step=position.step, label=step.label,
+                                             loop=position.loop, targets=list(step.targets))))
+        notices.append(Notice(row, step_event(position), position, step, step.targets))
+    await timeline.record_many(conn, entries)
+    await publish_many(conn, ctx, events)
+    rows = await notify_many(conn, notices, now=now)
+    await arm_many(conn, rows)
+    return rows
 
 
 async def start_climb(conn: asyncpg.Connection, ctx: AlertsContext, row: asyncpg.Record, *,
@@ -217,7 +312,36 @@ async def on_alert_due(ctx: AlertsContext, conn: asyncpg.Connection, timer: Time
     row = await store.lock(conn, timer.key)
     if row is None or row["status"] == "resolved":
         return
+    await _act_on_due(ctx, conn, row, now=ctx.now())
+
+
+async def on_alerts_due(ctx: AlertsContext, conn: asyncpg.Connection, timers: Sequence[Timer]) -> None:
+    """Many alerts' timers at once (the timer runner holds their rows): the alerts are locked in one statement,
+    and those whose only due thing is their next step by its delay — the common case, e.g. thousands of
+    overdue tasks reaching 通报 together — fire together (``fire_many``); any other (a reminder due, an
+    acknowledgement lapsing, the ladder's end) takes the one-alert path, in the same transaction."""
+    rows = await store.lock_many(conn, [t.key for t in timers])
     now = ctx.now()
+    firings: list[Firing] = []
+    for timer in timers:
+        row = rows.get(timer.key)
+        if row is None or row["status"] == "resolved":
+            continue
+        due, reminder = row["next_escalation_at"], row["next_reminder_at"]
+        if row["status"] == "open" and due is not None and due <= now and (reminder is None or reminder > now):
+            after = following(policy_of(row), position_of(row))
+            if after is not None:
+                firings.append(Firing(row, after, due, "delay"))
+                continue
+        await _act_on_due(ctx, conn, row, now=now)
+    if firings:
+        await fire_many(conn, ctx, firings, now=now)
+
+
+async def _act_on_due(ctx: AlertsContext, conn: asyncpg.Connection, row: asyncpg.Record, *,
+                      now: datetime) -> None:
+    """What a locked, unresolved alert's timer finds due: a reminder, the next step, or the end of an
+    acknowledgement; then the timer is pointed at what comes next."""
     if row["next_reminder_at"] is not None and row["next_reminder_at"] <= now and row["status"] == "open":
         row = await remind(conn, row, now=now)
     due: datetime | None = row["next_escalation_at"]
@@ -233,6 +357,7 @@ async def on_alert_due(ctx: AlertsContext, conn: asyncpg.Connection, timer: Time
         else:
             row = await fire(conn, ctx, row, after, due=due, now=now,
                              reason="acknowledgement-expired" if row["status"] == "acknowledged" else "delay")
+            return  # fire() armed the timer
     await arm(conn, row)
 
 

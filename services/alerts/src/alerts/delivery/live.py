@@ -49,6 +49,13 @@ async def notify_live(conn: asyncpg.Connection, kind: str, payload: Mapping[str,
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, encode(kind, payload))
 
 
+async def notify_live_many(conn: asyncpg.Connection, events: list[tuple[str, Mapping[str, Any]]]) -> None:
+    """``notify_live`` for many (kind, payload), in this order, in one statement."""
+    if events:
+        await conn.execute("SELECT pg_notify($1, e) FROM unnest($2::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n",
+                           CHANNEL, [encode(kind, payload) for kind, payload in events])
+
+
 def visible_to(principal: Principal, unit_id: str | None, area: str | None) -> bool:
     """Admins see everything; a unit its own; a supervisor with a scope what lies in it (unit or area)."""
     if principal.role is Role.ADMIN:

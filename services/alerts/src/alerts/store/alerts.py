@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,33 @@ async def lock(conn: asyncpg.Connection, alert_id: str) -> asyncpg.Record | None
     await conn.execute("SELECT 1 FROM timers WHERE kind = $1 AND timer_key = $2 FOR UPDATE", ALERT_DUE, alert_id)
     row: asyncpg.Record | None = await conn.fetchrow("SELECT * FROM alerts WHERE id = $1 FOR UPDATE", alert_id)
     return row
+
+
+async def lock_many(conn: asyncpg.Connection, alert_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+    """Alerts whose timers the timer runner holds (a batch of due ``alert-due`` timers), locked in id order:
+    the same order as ``lock`` (timer row, then alert row), so no deadlock with a request on one of them."""
+    rows = await conn.fetch("SELECT * FROM alerts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+                            list(alert_ids))
+    return {row["id"]: row for row in rows}
+
+
+async def update_fired(conn: asyncpg.Connection, fired: Sequence[tuple[str, int, int, datetime | None,
+                                                                        datetime | None]],
+                       now: datetime) -> dict[str, asyncpg.Record]:
+    """Many alerts moved to a step in one statement: (id, step, loop, next_escalation_at, next_reminder_at);
+    each is open at that step, its acknowledgement cleared (what ``escalation.fire`` writes)."""
+    rows = await conn.fetch(
+        """
+        UPDATE alerts a SET status = 'open', current_step = v.step, loop = v.loop, step_fired_at = $6,
+            next_escalation_at = v.next_at, next_reminder_at = v.reminder_at, acknowledged_at = NULL,
+            acknowledged_by = NULL, updated_at = $6
+        FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[])
+            AS v(id, step, loop, next_at, reminder_at)
+        WHERE a.id = v.id RETURNING a.*
+        """,
+        [f[0] for f in fired], [f[1] for f in fired], [f[2] for f in fired], [f[3] for f in fired],
+        [f[4] for f in fired], now)
+    return {row["id"]: row for row in rows}
 
 
 async def open_for_key(conn: asyncpg.Connection, dedup_key: str) -> asyncpg.Record | None:
