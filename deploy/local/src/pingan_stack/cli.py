@@ -16,7 +16,6 @@ from pingan_shared.events.catalog import CATALOG
 from pingan_shared.settings import PlatformSettings, explain
 from pingan_stack.outbox_cli import outbox_app
 from pingan_stack.patrol_import import patrol_app
-from pingan_stack.patrol_import import patrol_app
 from pingan_stack.roster_cli import roster_app
 from pingan_stack.timers_cli import timers_app
 
@@ -28,7 +27,6 @@ app.add_typer(token_app, name="token")
 app.add_typer(events_app, name="events")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(timers_app, name="timers")
-app.add_typer(patrol_app, name="patrol")
 app.add_typer(patrol_app, name="patrol")
 app.add_typer(roster_app, name="roster")
 
