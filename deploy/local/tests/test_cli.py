@@ -82,10 +82,10 @@ def test_token_issue_refuses_the_dev_secret_in_production() -> None:
 
 def test_events_schemas_are_printed_and_written(tmp_path: Path) -> None:
     printed = run_pingan("events", "schemas")
-    assert "patrol.scan-accepted.v1" in json.loads(printed.stdout)
+    assert "patrol.scan-accepted.v2" in json.loads(printed.stdout)
     written = run_pingan("events", "schemas", "--out", str(tmp_path))
     assert written.returncode == 0
-    assert (tmp_path / "patrol.scan-accepted.v1.schema.json").exists()
+    assert (tmp_path / "patrol.scan-accepted.v2.schema.json").exists()
 
 
 @pytest.fixture
