@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -126,16 +126,20 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 def _token(given: str | None) -> str:
     """The bearer token: --token, else PINGAN_TOKEN, else an organiser token signed with this machine's
-    PINGAN_AUTH_SECRET (the dev stack's, unless set)."""
+    PINGAN_AUTH_SECRET (the dev stack's, unless set). It is dated by the services' clock (PINGAN_CLOCK_SCALE /
+    PINGAN_CLOCK_EPOCH), as `pingan token issue` does: under compressed time a wall-clock `iat` would lie far in
+    the services' past and the token be refused as expired. Its hour of validity is an hour of real time."""
     if given:
         return given
     if os.environ.get("PINGAN_TOKEN"):
         return os.environ["PINGAN_TOKEN"]
+    from pingan_shared.clock import clock_from_settings
     from pingan_shared.settings import PlatformSettings
 
-    secret = PlatformSettings().pingan_auth_secret.get_secret_value()
-    return issue_token(secret, role=Role.ORGANISER, subject="pingan patrol import", issued_at=datetime.now(UTC),
-                       ttl=timedelta(hours=1))
+    settings = PlatformSettings()
+    return issue_token(settings.pingan_auth_secret.get_secret_value(), role=Role.ORGANISER,
+                       subject="pingan patrol import", issued_at=clock_from_settings(settings).now(),
+                       ttl=timedelta(hours=settings.pingan_clock_scale))
 
 
 @patrol_app.command("import")
