@@ -25,11 +25,17 @@ from roster.nrp.synthetic import generate
 from roster.solver import Progress, solve
 from roster.solver.engine import RosterModel
 
-DEFAULT_DIR = Path("/work/shared/benchmarks/nrp")
+# The project's shared folder sits beside the repository: <repo>/../shared/benchmarks/nrp.
+DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "nrp"
 
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+def fail(message: str) -> int:
+    print(f"roster NRP bench: {message}", file=sys.stderr, flush=True)
+    return 2
 
 
 def best_known(directory: Path) -> dict[str, int]:
@@ -146,11 +152,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.synthetic:
         synthetic(args.synthetic, args)
         return 0
+    if not args.dir.is_dir():
+        return fail(f"no instance directory {args.dir} (the Curtois instances, InstanceN.txt; pass --dir)")
     known = best_known(args.dir)
     if args.instances:
         paths = [args.dir / f"Instance{n.strip()}.txt" for n in args.instances.split(",")]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            return fail(f"no such instance file: {', '.join(missing)}")
     else:
         paths = sorted(args.dir.glob("Instance*.txt"), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
+    if not paths:
+        # Running nothing and printing an empty table would look like a pass.
+        return fail(f"no InstanceN.txt in {args.dir} (pass --dir)")
     say(f"roster NRP bench: {len(paths)} instances, {args.time_limit:g} s each, {args.workers} workers, "
         f"python {sys.version.split()[0]}")
     rows = []
