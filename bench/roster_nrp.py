@@ -69,7 +69,7 @@ def run_instance(instance: Instance, known: int | None, args: argparse.Namespace
     started = time.monotonic()
     problem = to_problem(instance)
     report, _ = progress_printer(name)
-    ours = solve(problem, time_limit_s=args.time_limit, workers=args.workers, on_progress=report)  # type: ignore[arg-type]
+    ours = solve(problem, time_limit_s=args.time_limit, workers=args.workers, on_progress=report)
     say(f"  {name}: ours {ours.status} objective {ours.objective} bound {ours.best_bound} "
         f"in {ours.wall_time_s:.1f} s ({time.monotonic() - started:.1f} s with loading)")
     row = {
@@ -128,7 +128,7 @@ def synthetic(spec: str, args: argparse.Namespace) -> None:
         f"{len(proto.constraints)} constraints, peak memory {peak_mb:.0f} MB")
     if args.time_limit > 0:
         report, _ = progress_printer(instance.name)
-        ours = solve(problem, time_limit_s=args.time_limit, workers=args.workers, on_progress=report)  # type: ignore[arg-type]
+        ours = solve(problem, time_limit_s=args.time_limit, workers=args.workers, on_progress=report)
         say(f"{instance.name}: ours {ours.status} objective {ours.objective} bound {ours.best_bound} "
             f"in {ours.wall_time_s:.1f} s; peak memory "
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
