@@ -17,12 +17,14 @@ help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
 	@echo "make test       install and run every test against the real embedded servers"
 	@echo "make test-fast  unit and integration tests without the slow fault scenarios"
-	@echo "make check      ruff + mypy"
+	@echo "make check      ruff + mypy (make lint: ruff only; make typecheck: mypy only)"
 	@echo "make bench      scan-pipeline benchmark (prints figures)"
 	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
-	@echo "make bench-roster  roster solver on the Curtois instances vs the cpmpy reference model (~25 min)"
+	@echo "make bench-roster  roster solver on the Curtois instances (../shared/benchmarks/nrp) vs the cpmpy reference model (~25 min)"
 	@echo "make bench-alerts  10,000 alerts due at once: step due → webhook received p50/p99 vs the broker's own"
 	@echo "make bench-patrol  scans per second through rounds and compliance, next to the raw broker rate"
+	@echo "make schemas    regenerate the JSON Schema of every event into shared/schemas"
+	@echo "make clean      remove .venv and the pytest, mypy and ruff caches"
 	@echo "make uv         print the uv command the others use (installing uv first if needed)"
 
 # uv's own command may be two words ("python3 -m uv"): left unquoted on purpose. The interpreter is the machine's.
