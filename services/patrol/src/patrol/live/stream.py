@@ -114,6 +114,10 @@ class JoiningTable(faust.Table):
             self.data.apply_changelog_batch([event], to_key=self._to_key, to_value=to_value)
 
 
+RESTART_BACKOFF_MIN_SECONDS = 1.0
+RESTART_BACKOFF_MAX_SECONDS = 30.0
+
+
 class LiveCoverage:
     """Builds, runs and reads the faust app. ``run()`` is patrol's background job (``live-coverage``)."""
 
@@ -160,24 +164,44 @@ class LiveCoverage:
             # reads again only what came after; on a crash the periodic commit bounds the repeat
             with contextlib.suppress(Exception):
                 await app.consumer.commit()
-            await app.stop()
+            try:
+                await app.stop()
+            except Exception as exc:  # a crashed app may fail its own stop: it is dropped either way
+                log.warning("live coverage app did not stop cleanly", error=repr(exc))
             log.info("live coverage stopped", app_id=self.app_id)
 
     async def run(self) -> None:
-        """Run until cancelled; a crashed faust app ends the job (and so the process: its supervisor restarts
-        it, and the restarted app recovers from the changelog)."""
-        await self.start()
-        try:
-            while True:
-                app = self._app
-                assert app is not None
-                if app.crashed:
-                    raise RuntimeError(f"live coverage app crashed: {app.crash_reason!r}")
-                if app.should_stop:
-                    raise RuntimeError("live coverage app stopped by itself")
-                await asyncio.sleep(0.5)
-        finally:
-            await asyncio.shield(self.stop())
+        """Run until cancelled. The live view is a cache of the topics, so a faust app that cannot start (no
+        broker yet) or crashes (the broker went away; an embedded broker restarted with its memory, leaving the
+        changelog behind the offsets the app holds) must not take patrol's intake down with it: the app is
+        stopped, thrown away and built anew after a backoff. A new app has empty tables and recovers them from
+        the changelog topics (or rebuilds them from the inputs when the broker lost those too). Meanwhile the
+        live routes answer 503."""
+        backoff = RESTART_BACKOFF_MIN_SECONDS
+        while True:
+            try:
+                await self.start()
+                backoff = RESTART_BACKOFF_MIN_SECONDS
+                await self._watch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("live coverage app failed; building a new one", error=repr(exc), retry_in=backoff)
+            finally:
+                await asyncio.shield(self.stop())
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
+
+    async def _watch(self) -> None:
+        """Return (by raising) when the running app crashed or stopped by itself."""
+        while True:
+            app = self._app
+            assert app is not None
+            if app.crashed:
+                raise RuntimeError(f"live coverage app crashed: {app.crash_reason!r}")
+            if app.should_stop:
+                raise RuntimeError("live coverage app stopped by itself")
+            await asyncio.sleep(0.5)
 
     @property
     def running(self) -> bool:
