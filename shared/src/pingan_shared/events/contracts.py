@@ -71,7 +71,10 @@ class ScanAcceptedV2(Contract):
 
 
 def upcast_scan_accepted_v1(payload: dict[str, Any]) -> dict[str, Any]:
-    """v1 → v2: an old event knows none of the new facts; its device time stands uncorrected."""
+    """v1 → v2: an old event knows none of the new facts; its device time stands uncorrected. A payload that
+    breaks v1 (no device_time) is passed on as it is, so that validation names the missing fields."""
+    if "device_time" not in payload:
+        return payload
     return {**payload, "corrected_time": payload["device_time"], "sent_at": None, "clock_offset_seconds": None,
             "method": None, "device_id": None}
 
