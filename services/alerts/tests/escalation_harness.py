@@ -11,15 +11,13 @@ alert's timeline, the outbox (``escalations``) and the delivery table.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import asyncpg
-import httpx
 import pytest
 
 from alerts.bootstrap import bootstrap
@@ -31,10 +29,10 @@ from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, Signal
 from pingan_shared.events.catalog import ALERT_SIGNAL, TOPIC_ALERT_SIGNALS
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
-from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, read_topic, running_service
+from pingan_stack.service_harness import ServiceHarness, harnesses
+from pingan_stack.testing import read_topic
 
 START = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)  # 09:00 in Ruian
 OVERDUE = "inspection.task-overdue"
@@ -42,52 +40,22 @@ UNIT = "塘下镇"
 OTHER_UNIT = "安阳街道"
 
 
-class Alerts:
+class Alerts(ServiceHarness[AlertsContext]):
     """One alerts service in-process, its clock, database and topics."""
 
+    state_attribute = "alerts"
+    defaults: ClassVar[dict[str, Any]] = {"timer_poll_seconds": 0.05, "auditor_interval_seconds": 0.1,
+                                          "auditor_stall_bound_seconds": 30, "delivery_poll_seconds": 3600}
+
     def __init__(self, database_url: str, platform: PlatformSettings, clock: FixedClock, **settings: Any) -> None:
-        self.database_url = database_url
-        self.platform = platform
-        self.clock = clock
-        self.settings = {"timer_poll_seconds": 0.05, "auditor_interval_seconds": 0.1,
-                         "auditor_stall_bound_seconds": 30, "delivery_poll_seconds": 3600, **settings}
-        self._stack: contextlib.AsyncExitStack | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._service: Service | None = None
+        super().__init__(database_url, platform, clock, **settings)
         self.source = EventFactory("inspection", clock, platform.kafka_topic_prefix)
 
-    async def start(self) -> None:
-        assert self._stack is None, "already running"
+    def build(self) -> Service:
         settings = AlertsSettings(database_url=self.database_url, **self.settings)
-        service = bootstrap(platform=self.platform, settings=settings, clock=self.clock)
-        stack = contextlib.AsyncExitStack()
-        self._client = await stack.enter_async_context(running_service(service))
-        self._stack, self._service = stack, service
-
-    async def stop(self) -> None:
-        if self._stack is not None:
-            stack, self._stack, self._client, self._service = self._stack, None, None, None
-            await stack.aclose()
-
-    @property
-    def service(self) -> Service:
-        assert self._service is not None, "the service is not running"
-        return self._service
-
-    @property
-    def ctx(self) -> AlertsContext:
-        ctx: AlertsContext = self.service.app.state.alerts
-        return ctx
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        assert self._client is not None, "the service is not running"
-        return self._client
+        return bootstrap(platform=self.platform, settings=settings, clock=self.clock)
 
     # --- who ---------------------------------------------------------------------------------------
-
-    def auth(self, role: Role, subject: str, *, unit: str | None = None, scope: str | None = None) -> dict[str, str]:
-        return bearer(role, subject, unit=unit, scope=scope, issued_at=self.clock.now())
 
     @property
     def admin(self) -> dict[str, str]:
@@ -104,13 +72,6 @@ class Alerts:
         return self.auth(Role.INTEGRATION, "网格化管理平台")
 
     # --- HTTP ----------------------------------------------------------------------------------------
-
-    async def ok(self, method: str, path: str, headers: dict[str, str], *, expect: int | tuple[int, ...] = (200, 201),
-                 **kwargs: Any) -> Any:
-        response = await self.client.request(method, path, headers=headers, **kwargs)
-        wanted = (expect,) if isinstance(expect, int) else expect
-        assert response.status_code in wanted, f"{method} {path}: {response.status_code} {response.text[:800]}"
-        return response.json() if response.content else None
 
     async def alert(self, alert_id: str) -> dict[str, Any]:
         return await self.ok("GET", f"/v1/alerts/{alert_id}", self.admin, expect=200)
@@ -145,16 +106,12 @@ class Alerts:
         return envelope.model_copy(update={"sequence": sequence})
 
     async def publish(self, envelopes: list[Envelope], topic: str = TOPIC_ALERT_SIGNALS) -> None:
+        """Send envelopes, keyed by theirs, to ``topic`` (without prefix) in the order given."""
         await self.publish_raw([(envelope.key.encode(), envelope.to_bytes()) for envelope in envelopes], topic)
 
     async def publish_raw(self, records: list[tuple[bytes, bytes]], topic: str = TOPIC_ALERT_SIGNALS) -> None:
-        producer = build_producer(self.platform.kafka_bootstrap_servers, client_id=f"test-{uuid.uuid4().hex[:6]}")
-        await producer.start()
-        try:
-            for key, value in records:
-                await (await producer.send(self.platform.topic(topic), value=value, key=key))
-        finally:
-            await producer.stop()
+        """Send (key, value) records as they are to ``topic`` (without prefix), in the order given."""
+        await self.publish_records([(self.platform.topic(topic), key, value) for key, value in records])
 
     async def signal(self, action: str, key: str, sequence: int | None, **kwargs: Any) -> Envelope:
         envelope = self.signal_envelope(action, key, sequence, **kwargs)
@@ -173,20 +130,8 @@ class Alerts:
 
     # --- waiting and reading -------------------------------------------------------------------------
 
-    async def until(self, check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30) -> None:
-        await eventually(check, timeout=timeout, interval=0.05, what=what)
-
-    async def advance(self, delta: timedelta) -> None:
-        self.clock.advance(delta)
-
-    @contextlib.asynccontextmanager
-    async def db(self) -> AsyncIterator[asyncpg.Connection]:
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-            yield conn
-        finally:
-            await conn.close()
+    async def prepare_connection(self, conn: asyncpg.Connection) -> None:
+        await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
     async def alert_for(self, key: str, *, status: str | None = None) -> dict[str, Any] | None:
         async with self.db() as conn:
@@ -238,24 +183,8 @@ AlertsFactory = Callable[..., Awaitable[Alerts]]
 async def alerts_factory(database_factory: Any, platform_settings: PlatformSettings) -> AsyncIterator[AlertsFactory]:
     """``await alerts_factory(clock)``: a started service on a fresh database and topic prefix;
     ``twin_of=other``: a second instance on the other's database and topics (same consumer group)."""
-    made: list[Alerts] = []
-
-    async def make(clock: FixedClock, *, twin_of: Alerts | None = None, start: bool = True, **settings: Any) -> Alerts:
-        if twin_of is not None:
-            harness = Alerts(twin_of.database_url, twin_of.platform, clock, **{**twin_of.settings, **settings})
-        else:
-            platform = platform_settings.model_copy(update={"kafka_topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
-            harness = Alerts(await database_factory(), platform, clock, **settings)
-        if start:
-            await harness.start()
-        made.append(harness)
-        return harness
-
-    try:
+    async with harnesses(Alerts, database_factory, platform_settings) as make:
         yield make
-    finally:
-        for harness in reversed(made):
-            await harness.stop()
 
 
 @pytest.fixture
@@ -271,12 +200,7 @@ async def alerts_service(alerts_factory: AlertsFactory, escalation_clock: FixedC
 async def read_dead_letters(alerts: Alerts, *, at_least: int) -> list[dict[str, Any]]:
     """The records on the service's dead-letter topic (envelopes as dicts), once at least ``at_least`` arrived and
     the relay has published everything (so no more are coming)."""
-
-    async def drained() -> bool:
-        async with alerts.db() as conn:
-            return bool(await conn.fetchval("SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL"))
-
-    await alerts.until(drained, "the outbox drained")
+    await alerts.drained()
     records = await read_topic(alerts.platform.kafka_bootstrap_servers, alerts.platform.topic("deadletter.alerts"),
                                expected=at_least)
     return [json.loads(r.value) for r in records]

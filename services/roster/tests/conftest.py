@@ -10,85 +10,35 @@ Attendance tests build their roster straight in the tables (``seed_*``) and publ
 
 from __future__ import annotations
 
-import contextlib
-import json
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, datetime
-from datetime import time as dtime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import asyncpg
-import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from pingan_shared.auth import Role
-from pingan_shared.clock import FixedClock
-from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, running_service
+from pingan_stack.service_harness import ZONE, ServiceHarness, harnesses, local
 from roster import presence
 from roster.bootstrap import bootstrap
 from roster.context import RosterContext
 from roster.settings import RosterSettings
 
-ZONE = ZoneInfo("Asia/Shanghai")
+__all__ = ["ZONE", "Roster", "local"]
 
 
-def local(day: date, hour: int = 0, minute: int = 0) -> datetime:
-    """A local (Asia/Shanghai) moment."""
-    return datetime.combine(day, dtime(hour, minute), tzinfo=ZONE)
-
-
-class Roster:
+class Roster(ServiceHarness[RosterContext]):
     """One roster service in-process, its clock, its database and its topics."""
 
-    def __init__(self, database_url: str, platform: PlatformSettings, clock: FixedClock,
-                 settings: dict[str, Any] | None = None) -> None:
-        self.database_url = database_url
-        self.platform = platform
-        self.clock = clock
-        self.settings = settings or {}
-        self._stack: contextlib.AsyncExitStack | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._service: Service | None = None
+    state_attribute = "roster"
+    topic_settle = 0.5
 
-    async def start(self) -> None:
-        assert self._stack is None, "already running"
-        settings = RosterSettings(database_url=self.database_url, timer_poll_seconds=0.05, **self.settings)
-        service = bootstrap(platform=self.platform, settings=settings, clock=self.clock)
-        stack = contextlib.AsyncExitStack()
-        self._client = await stack.enter_async_context(running_service(service))
-        self._stack, self._service = stack, service
-
-    async def stop(self) -> None:
-        if self._stack is not None:
-            stack, self._stack, self._client, self._service = self._stack, None, None, None
-            await stack.aclose()
-
-    @property
-    def service(self) -> Service:
-        assert self._service is not None, "the service is not running"
-        return self._service
-
-    @property
-    def ctx(self) -> RosterContext:
-        ctx: RosterContext = self.service.app.state.roster
-        return ctx
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        assert self._client is not None, "the service is not running"
-        return self._client
+    def build(self) -> Service:
+        settings = RosterSettings(database_url=self.database_url, **self.settings)
+        return bootstrap(platform=self.platform, settings=settings, clock=self.clock)
 
     # --- who ---------------------------------------------------------------------------------------
-
-    def auth(self, role: Role, subject: str = "tester", *, team: str | None = None) -> dict[str, str]:
-        return bearer(role, subject, team=team, issued_at=self.clock.now())
 
     @property
     def organiser(self) -> dict[str, str]:
@@ -101,60 +51,12 @@ class Roster:
     def member(self, member_id: str) -> dict[str, str]:
         return self.auth(Role.MEMBER, member_id)
 
-    async def ok(self, method: str, path: str, headers: dict[str, str], *, expect: int | tuple[int, ...] = (200, 201),
-                 **kwargs: Any) -> Any:
-        response = await self.client.request(method, path, headers=headers, **kwargs)
-        wanted = (expect,) if isinstance(expect, int) else expect
-        assert response.status_code in wanted, f"{method} {path}: {response.status_code} {response.text[:800]}"
-        return response.json()
-
-    async def until(self, check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30) -> None:
-        await eventually(check, timeout=timeout, interval=0.05, what=what)
-
     # --- the database --------------------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def db(self) -> AsyncIterator[asyncpg.Connection]:
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            yield conn
-        finally:
-            await conn.close()
-
     async def outbox(self, type_name: str | None = None) -> list[dict[str, Any]]:
-        """Every event this service enqueued (sent or not), oldest first, as envelope dicts with ``topic``."""
-        async with self.db() as conn:
-            rows = await conn.fetch("SELECT topic, value FROM outbox ORDER BY id")
-        events = [{**json.loads(bytes(r["value"])), "topic": r["topic"]} for r in rows]
-        return [e for e in events if type_name is None or e["type"] == type_name]
-
-    async def drained(self, timeout: float = 30) -> None:
-        async def empty() -> bool:
-            async with self.db() as conn:
-                return await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
-        await self.until(empty, "the outbox drained", timeout)
-
-    def topic(self, name: str) -> str:
-        return self.platform.topic(name)
-
-    async def topic_events(self, name: str, *, settle: float = 0.5, timeout: float = 30) -> list[dict[str, Any]]:
-        """Every record on topic ``name`` (without prefix), read until as many as the outbox sent there arrived."""
-        full = self.topic(name)
-        async with self.db() as conn:
-            sent = await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = $1 AND sent_at IS NOT NULL", full)
-        return await read_everything(self.platform.kafka_bootstrap_servers, full, at_least=sent, settle=settle,
-                                     timeout=timeout)
-
-    async def publish(self, events: Sequence[tuple[str, Any]]) -> None:
-        """Send (topic, envelope) pairs to the broker in the order given (duplicates and reorderings are the
-        caller's)."""
-        producer = build_producer(self.platform.kafka_bootstrap_servers, client_id=f"test-{uuid.uuid4().hex[:6]}")
-        await producer.start()
-        try:
-            for topic, envelope in events:
-                await (await producer.send(topic, value=envelope.to_bytes(), key=envelope.key.encode()))
-        finally:
-            await producer.stop()
+        """Every event this service enqueued (sent or not), of type ``type_name`` if given, oldest first, as
+        envelope dicts with ``topic``."""
+        return [e for e in await super().outbox() if type_name is None or e["type"] == type_name]
 
     # --- a roster built in the tables ------------------------------------------------------------------
 
@@ -219,47 +121,9 @@ class Roster:
         return dict(row) if row is not None else None
 
 
-async def read_everything(bootstrap_servers: str, topic: str, *, at_least: int, settle: float,
-                          timeout: float = 30) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    records: list[dict[str, Any]] = []
-    try:
-        deadline = time.monotonic() + timeout
-        quiet_since: float | None = None
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            got = [r for rs in batch.values() for r in rs]
-            records.extend(json.loads(r.value) for r in got)
-            if len(records) >= at_least:
-                if got or quiet_since is None:
-                    quiet_since = time.monotonic()
-                if time.monotonic() - quiet_since >= settle:
-                    break
-    finally:
-        await consumer.stop()
-    if len(records) < at_least:
-        raise AssertionError(f"{topic}: expected at least {at_least} records, got {len(records)} in {timeout} s")
-    return records
-
-
 @pytest.fixture
 async def roster_factory(database_factory: Any, platform_settings: PlatformSettings,
                          ) -> AsyncIterator[Callable[..., Awaitable[Roster]]]:
     """``await roster_factory(clock, **settings)``: a started service on a fresh database and topic prefix."""
-    made: list[Roster] = []
-
-    async def make(clock: FixedClock, **settings: Any) -> Roster:
-        prefix = f"t{uuid.uuid4().hex[:10]}."
-        platform = platform_settings.model_copy(update={"kafka_topic_prefix": prefix})
-        harness = Roster(await database_factory(), platform, clock, settings)
-        await harness.start()
-        made.append(harness)
-        return harness
-
-    try:
+    async with harnesses(Roster, database_factory, platform_settings) as make:
         yield make
-    finally:
-        for harness in reversed(made):
-            await harness.stop()

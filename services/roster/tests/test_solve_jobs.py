@@ -72,7 +72,7 @@ async def test_two_replicas_share_the_jobs_and_solve_each_once(
     roster_factory: Callable[..., Awaitable[Roster]],
 ) -> None:
     r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.05)
-    twin = Roster(r.database_url, r.platform, r.clock, {"solve_poll_seconds": 0.05})
+    twin = Roster(r.database_url, r.platform, r.clock, solve_poll_seconds=0.05)
     await twin.start()
     try:
         members = cohort(size=16, police=4)

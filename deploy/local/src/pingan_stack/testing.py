@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import subprocess
@@ -181,6 +182,33 @@ async def read_topic(bootstrap_servers: str, topic: str, *, expected: int, timeo
         await consumer.stop()
     if len(records) < expected:
         raise AssertionError(f"{topic}: expected {expected} records, got {len(records)} in {timeout} s")
+    return records
+
+
+async def read_everything(bootstrap_servers: str, topic: str, *, at_least: int, settle: float,
+                          timeout: float = 30) -> list[dict[str, Any]]:
+    """Read a topic from the beginning, decoded as JSON, until at least ``at_least`` records arrived and then none
+    more for ``settle`` seconds (or fail after ``timeout`` seconds with fewer)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    records: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            got = [r for rs in batch.values() for r in rs]
+            records.extend(json.loads(r.value) for r in got)
+            if len(records) >= at_least:
+                if got or quiet_since is None:
+                    quiet_since = time.monotonic()
+                if time.monotonic() - quiet_since >= settle:
+                    break
+    finally:
+        await consumer.stop()
+    if len(records) < at_least:
+        raise AssertionError(f"{topic}: expected at least {at_least} records, got {len(records)} in {timeout} s")
     return records
 
 

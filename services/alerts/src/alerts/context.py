@@ -6,38 +6,18 @@ consumers and background loops have it bound when they are registered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from alerts.settings import AlertsSettings
-from pingan_shared.events.factory import EventFactory
-from pingan_shared.service import ServiceRuntime
+from pingan_shared.service_context import ServiceContext, context_dependency
 
 
-@dataclass(frozen=True, repr=False)
-class AlertsContext:
-    runtime: ServiceRuntime
-    settings: AlertsSettings
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return self.runtime.platform.timezone
-
-    @property
-    def events(self) -> EventFactory:
-        return self.runtime.events
-
-    def now(self) -> datetime:
-        return self.runtime.clock.now()
+class AlertsContext(ServiceContext[AlertsSettings]):
+    """The shared ``ServiceContext`` with alerts's settings."""
 
 
-def context(request: Request) -> AlertsContext:
-    ctx: AlertsContext = request.app.state.alerts
-    return ctx
-
+context = context_dependency("alerts", AlertsContext)
 
 Context = Annotated[AlertsContext, Depends(context)]

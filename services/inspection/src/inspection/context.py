@@ -6,38 +6,18 @@ consumers have it bound when they are registered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from inspection.settings import InspectionSettings
-from pingan_shared.events.factory import EventFactory
-from pingan_shared.service import ServiceRuntime
+from pingan_shared.service_context import ServiceContext, context_dependency
 
 
-@dataclass(frozen=True, repr=False)
-class InspectionContext:
-    runtime: ServiceRuntime
-    settings: InspectionSettings
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return self.runtime.platform.timezone
-
-    @property
-    def events(self) -> EventFactory:
-        return self.runtime.events
-
-    def now(self) -> datetime:
-        return self.runtime.clock.now()
+class InspectionContext(ServiceContext[InspectionSettings]):
+    """The shared ``ServiceContext`` with inspection's settings."""
 
 
-def context(request: Request) -> InspectionContext:
-    ctx: InspectionContext = request.app.state.inspection
-    return ctx
-
+context = context_dependency("inspection", InspectionContext)
 
 Context = Annotated[InspectionContext, Depends(context)]

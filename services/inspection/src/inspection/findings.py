@@ -20,6 +20,7 @@ from inspection.store import cycles as cycle_store
 from inspection.store import findings as store
 from inspection.store import units as unit_store
 from pingan_shared.auth import Principal
+from pingan_shared.refused import Refused
 
 
 class Outcome(StrEnum):
@@ -27,10 +28,8 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
-class FindingRefused(Exception):
-    def __init__(self, status: int, detail: str, field: str) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.field = status, detail, field
+class FindingRefused(Refused):
+    """A finding the use case will not record."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inspection.domain.schema import ID_PATTERN, NOT_BLANK
 from inspection.store import units as store
+from pingan_shared.imports import ImportReport, rejected, validation_errors
 from pingan_shared.text import StorableStr, echoable
 
 
@@ -85,18 +85,6 @@ REQUIRED_COLUMNS = ("id", "name", "kind")
 KNOWN_COLUMNS = ("id", "name", "kind", "contact", "supervising_unit_id")
 
 
-@dataclass
-class ImportReport:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(r["status"] == status for r in self.rows)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"created": self.count("created"), "unchanged": self.count("unchanged"),
-                "rejected": self.count("rejected"), "rows": self.rows}
-
-
 def read_csv(raw: bytes, *, max_rows: int) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) pairs of a UTF-8 CSV (BOM tolerated) whose header names the unit columns."""
     try:
@@ -145,8 +133,7 @@ async def import_csv(conn: asyncpg.Connection, raw: bytes, *, max_rows: int) -> 
         try:
             unit = UnitIn.model_validate(values)
         except ValidationError as exc:
-            errors = [(".".join(str(p) for p in e["loc"]) or "(row)", e["msg"]) for e in exc.errors()]
-            report.rows.append(_rejected(line, unit_id, errors))
+            report.rows.append(_rejected(line, unit_id, validation_errors(exc)))
             continue
         outcome = await register(conn, unit)
         if outcome is Outcome.CONFLICT:
@@ -161,5 +148,4 @@ async def import_csv(conn: asyncpg.Connection, raw: bytes, *, max_rows: int) -> 
 
 
 def _rejected(line: int, unit_id: str | None, errors: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"line": line, "id": unit_id, "status": "rejected",
-            "errors": [{"field": f, "reason": echoable(r)} for f, r in errors]}
+    return rejected({"line": line, "id": unit_id}, errors)

@@ -4,23 +4,18 @@ handlers and consumers have it bound when they are registered."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from patrol.domain.scans import ScanPolicy
 from patrol.settings import PatrolSettings
-from pingan_shared.events.factory import EventFactory
-from pingan_shared.service import ServiceRuntime
+from pingan_shared.service_context import ServiceContext, context_dependency
 
 
-@dataclass(frozen=True, repr=False)
-class PatrolContext:
-    runtime: ServiceRuntime
-    settings: PatrolSettings
+class PatrolContext(ServiceContext[PatrolSettings]):
+    """The shared ``ServiceContext`` with patrol's settings, and the scan policy they set."""
 
     @property
     def policy(self) -> ScanPolicy:
@@ -30,21 +25,7 @@ class PatrolContext:
             clock_tolerance=timedelta(seconds=self.settings.clock_tolerance_seconds),
         )
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return self.runtime.platform.timezone
 
-    @property
-    def events(self) -> EventFactory:
-        return self.runtime.events
-
-    def now(self) -> datetime:
-        return self.runtime.clock.now()
-
-
-def context(request: Request) -> PatrolContext:
-    ctx: PatrolContext = request.app.state.patrol
-    return ctx
-
+context = context_dependency("patrol", PatrolContext)
 
 Context = Annotated[PatrolContext, Depends(context)]

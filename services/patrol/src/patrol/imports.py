@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -20,7 +20,9 @@ from patrol import routes
 from patrol.context import PatrolContext
 from patrol.domain.checkpoints import CheckpointIn
 from patrol.domain.routes import NewRouteIn, RouteIn
-from pingan_shared.text import StorableStr, echoable
+from pingan_shared.imports import ImportReport as SharedImportReport
+from pingan_shared.imports import rejected, validation_errors
+from pingan_shared.text import StorableStr
 
 CHECKPOINT_COLUMNS = ("id", "tag", "name")
 ROUTE_COLUMNS = ("id", "name", "checkpoint_ids")
@@ -40,15 +42,8 @@ class NotImportable(ValueError):
 
 
 @dataclass
-class ImportReport:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.rows if r["status"] == status)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"created": self.count("created"), "updated": self.count("updated"),
-                "unchanged": self.count("unchanged"), "rejected": self.count("rejected"), "rows": self.rows}
+class ImportReport(SharedImportReport):
+    statuses = ("created", "updated", "unchanged", "rejected")
 
     def errors(self) -> list[dict[str, str]]:
         """Every rejected row's errors, each field prefixed with where the row is (``checkpoints[2].latitude``,
@@ -134,12 +129,7 @@ def _from_csv(kind: str, row: dict[str, str]) -> dict[str, Any]:
 
 
 def _rejected(where: str, row_id: Any, errors: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"where": where, "id": row_id if isinstance(row_id, str) else None, "status": "rejected",
-            "errors": [{"field": f, "reason": echoable(r)} for f, r in errors]}
-
-
-def _validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    return [(".".join(str(p) for p in e["loc"]) or "(row)", e["msg"]) for e in exc.errors()]
+    return rejected({"where": where, "id": row_id if isinstance(row_id, str) else None}, errors)
 
 
 async def _import_checkpoint(conn: asyncpg.Connection, where: str, item: Any) -> dict[str, Any]:
@@ -149,7 +139,7 @@ async def _import_checkpoint(conn: asyncpg.Connection, where: str, item: Any) ->
     try:
         checkpoint = CheckpointRow.model_validate(item)
     except ValidationError as exc:
-        return _rejected(where, row_id, _validation_errors(exc))
+        return _rejected(where, row_id, validation_errors(exc))
     values = checkpoint.model_dump(mode="json")
     columns = list(values)  # every field is a column of checkpoints (the registration's and the area)
     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
@@ -174,7 +164,7 @@ async def _import_route(conn: asyncpg.Connection, ctx: PatrolContext, where: str
     try:
         route = NewRouteIn.model_validate(item)
     except ValidationError as exc:
-        return _rejected(where, row_id, _validation_errors(exc))
+        return _rejected(where, row_id, validation_errors(exc))
     try:
         saved = await routes.save_route(conn, ctx, route.id, RouteIn(**route.model_dump(exclude={"id"})))
     except routes.RouteRefused as refused:

@@ -17,6 +17,7 @@ from patrol import rounds, store_plans, store_routes
 from patrol.context import PatrolContext
 from patrol.domain.plans import Plan, first_clash
 from patrol.timers import ensure_topup
+from pingan_shared.refused import Refused
 
 
 class Outcome(StrEnum):
@@ -25,10 +26,8 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
-class PlanRefused(Exception):
-    def __init__(self, status: int, detail: str, field: str) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.field = status, detail, field
+class PlanRefused(Refused):
+    """A plan the use case will not save."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from patrol.domain.routes import RouteIn, RouteVersion
 from pingan_shared.events.catalog import ROUTE_PUBLISHED
 from pingan_shared.events.patrol_contracts import RoutePublishedV1
 from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.refused import Refused
 
 
 class Outcome(StrEnum):
@@ -23,10 +24,8 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
-class RouteRefused(Exception):
-    def __init__(self, status: int, detail: str, field: str) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.field = status, detail, field
+class RouteRefused(Refused):
+    """A route the use case will not save."""
 
 
 @dataclass(frozen=True)

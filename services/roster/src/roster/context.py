@@ -6,38 +6,18 @@ and background jobs have it bound when they are registered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from pingan_shared.events.factory import EventFactory
-from pingan_shared.service import ServiceRuntime
+from pingan_shared.service_context import ServiceContext, context_dependency
 from roster.settings import RosterSettings
 
 
-@dataclass(frozen=True, repr=False)
-class RosterContext:
-    runtime: ServiceRuntime
-    settings: RosterSettings
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return self.runtime.platform.timezone
-
-    @property
-    def events(self) -> EventFactory:
-        return self.runtime.events
-
-    def now(self) -> datetime:
-        return self.runtime.clock.now()
+class RosterContext(ServiceContext[RosterSettings]):
+    """The shared ``ServiceContext`` with roster's settings."""
 
 
-def context(request: Request) -> RosterContext:
-    ctx: RosterContext = request.app.state.roster
-    return ctx
-
+context = context_dependency("roster", RosterContext)
 
 Context = Annotated[RosterContext, Depends(context)]

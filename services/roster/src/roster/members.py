@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
+from pingan_shared.imports import ImportReport, rejected, validation_errors
 from pingan_shared.text import echoable
 from roster.domain.members import MemberIn, OrganisationIn, member_from_row, read_member_csv
 from roster.store import members as store
@@ -75,18 +75,6 @@ REFUSALS = {
 }
 
 
-@dataclass
-class ImportReport:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(r["status"] == status for r in self.rows)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"created": self.count("created"), "unchanged": self.count("unchanged"),
-                "rejected": self.count("rejected"), "rows": self.rows}
-
-
 async def import_members(conn: asyncpg.Connection, raw: bytes, now: datetime, *, max_rows: int) -> ImportReport:
     """Each row of a member CSV registered on its own (a bad row never sinks the file): created, unchanged or
     rejected with its errors. Raises NotCsv for a body that is not such a file. Call inside a transaction."""
@@ -100,8 +88,7 @@ async def import_members(conn: asyncpg.Connection, raw: bytes, now: datetime, *,
         try:
             member = MemberIn.model_validate(member_from_row(row))
         except ValidationError as exc:
-            errors = [(".".join(str(p) for p in e["loc"]) or "(row)", e["msg"]) for e in exc.errors()]
-            report.rows.append(_rejected(line, member_id, errors))
+            report.rows.append(_rejected(line, member_id, validation_errors(exc)))
             continue
         async with conn.transaction():  # a savepoint: a row's failure leaves the rows before it
             outcome = await register_member(conn, member, now, replace=False)
@@ -113,5 +100,4 @@ async def import_members(conn: asyncpg.Connection, raw: bytes, now: datetime, *,
 
 
 def _rejected(line: int, member_id: str | None, errors: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"line": line, "member_id": member_id, "status": "rejected",
-            "errors": [{"field": f, "reason": echoable(r)} for f, r in errors]}
+    return rejected({"line": line, "member_id": member_id}, errors)

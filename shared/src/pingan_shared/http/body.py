@@ -1,11 +1,17 @@
-"""Parse a JSON request body so that every way the parser can fail is the client's 400, naming the body."""
+"""Request bodies: a JSON body parsed so that every way the parser can fail is the client's 400, naming the body;
+a CSV upload refused (400, naming Content-Type) when it is sent as anything but CSV."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from pingan_shared.http.errors import UNPARSEABLE_BODY, body_not_json
+from fastapi import Request
+
+from pingan_shared.http.errors import UNPARSEABLE_BODY, ApiError, body_not_json
+
+# What spreadsheet programs and browsers send a CSV file as.
+CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 
 def parse_json_body(raw: bytes) -> Any:
@@ -13,3 +19,15 @@ def parse_json_body(raw: bytes) -> Any:
         return json.loads(raw)
     except UNPARSEABLE_BODY as exc:
         raise body_not_json(exc) from exc
+
+
+def media_type(request: Request) -> str:
+    """The request's media type, lower case and without parameters ("" when it names none)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def csv_body(request: Request) -> bytes:
+    """The raw body of a CSV upload; a 400 naming Content-Type when it is not sent as one of ``CSV_TYPES``."""
+    if media_type(request) not in CSV_TYPES:
+        raise ApiError(400, "请上传 CSV 文件 (send the file as text/csv)", field="Content-Type")
+    return await request.body()

@@ -12,10 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from inspection import units
+from pingan_shared.http.body import CSV_TYPES
 from pingan_shared.http.openapi import FieldError, error_response
 
 # Media types the import takes as CSV (a browser may send an Excel-made CSV as application/vnd.ms-excel).
-CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 # What the import refuses as a whole (400) is a body without a header naming the unit columns, or holding a NUL;
 # the schema states it as the canonical header (BOM tolerated) on the first line and no NUL anywhere. Any row

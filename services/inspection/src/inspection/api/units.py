@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 from inspection import units
-from inspection.api.docs import CSV_TYPES, IMPORT_RESPONSES, UNIT_RESPONSES, units_import_request_body
+from inspection.api.docs import IMPORT_RESPONSES, UNIT_RESPONSES, units_import_request_body
 from inspection.context import Context
 from inspection.store import units as store
 from pingan_shared.auth import Principal, Role
+from pingan_shared.http.body import csv_body
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
@@ -60,10 +61,7 @@ async def register_unit(unit: units.UnitIn, ctx: Context, _: Editor) -> JSONResp
 async def import_units(request: Request, ctx: Context, _: Editor) -> dict[str, Any]:
     """Units from a CSV file (UTF-8, BOM tolerated) with the header id,name,kind,contact,supervising_unit_id.
     Each row is answered on its own: created, unchanged or rejected (with its errors)."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in CSV_TYPES:
-        raise ApiError(400, "请上传 CSV 文件 (send the file as text/csv)", field="Content-Type")
-    raw = await request.body()
+    raw = await csv_body(request)
     try:
         async with ctx.runtime.connection() as conn, conn.transaction():
             report = await units.import_csv(conn, raw, max_rows=ctx.settings.max_import_rows)

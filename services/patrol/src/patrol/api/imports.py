@@ -11,14 +11,13 @@ from pydantic import BaseModel
 from patrol import imports
 from patrol.context import Context
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.body import parse_json_body
+from pingan_shared.http.body import CSV_TYPES, media_type, parse_json_body
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import ErrorBody, FieldError, error_response
 from pingan_shared.http.security import require_roles
 
 router = APIRouter(prefix="/v1", tags=["import"])
 Editor = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))]
-CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 
 class ImportedRow(BaseModel):
@@ -89,11 +88,10 @@ async def import_document(request: Request, ctx: Context, _: Editor) -> JSONResp
     """Checkpoints and routes from ``{"checkpoints": [...], "routes": [...]}`` or a CSV file whose header says which
     (routes list their checkpoint ids separated by ``|``). A route already there with other content gets a new
     version. Answers 200 when every row went in, else 422 with each rejected row's errors (the good rows are in)."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     max_rows = ctx.settings.max_import_rows
     try:
-        if media in CSV_TYPES:
+        if media_type(request) in CSV_TYPES:
             checkpoints, routes = imports.read_csv(raw, max_rows=max_rows)
         else:
             checkpoints, routes = imports.read_json(parse_json_body(raw), max_rows=max_rows)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from pingan_shared.auth import Role
+from pingan_shared.http.body import CSV_TYPES, csv_body
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
 from roster import members
@@ -18,7 +19,6 @@ from roster.store import members as store
 
 router = APIRouter(prefix="/v1", tags=["members"])
 MemberId = Annotated[str, Path(max_length=64)]
-CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 _CSV_HEADER = ",".join(MEMBER_CSV_COLUMNS)
 
 
@@ -114,10 +114,7 @@ async def deactivate_member(member_id: MemberId, ctx: Context, _: Organiser) -> 
         for media in CSV_TYPES}}})
 async def import_members(request: Request, ctx: Context, _: Organiser) -> dict[str, Any]:
     """Members from a CSV file, each row answered on its own: created, unchanged, or rejected with its errors."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in CSV_TYPES:
-        raise ApiError(400, "请上传 CSV 文件 (send the file as text/csv)", field="Content-Type")
-    raw = await request.body()
+    raw = await csv_body(request)
     try:
         async with ctx.runtime.connection() as conn, conn.transaction():
             report = await members.import_members(conn, raw, ctx.now(), max_rows=ctx.settings.max_import_rows)
