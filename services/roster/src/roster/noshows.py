@@ -48,7 +48,9 @@ def no_show_signal(
         dedup_key=no_show_dedup_key(shift["shift_id"], shift["member_id"]),
         kind=NO_SHOW_KIND,
         severity=Severity.MEDIUM,
-        area=(shift["area"] or shift["route_id"] or None) and str(shift["area"] or shift["route_id"])[:200],
+        # the township that supervises the duty: alerts picks the ladder's targets by it, so a route id (which
+        # names no township) is never sent in its place; no area → the ladder's city-wide stand-ins
+        area=str(shift["area"])[:200] if shift["area"] else None,
         summary=no_show_summary(title=shift["title"], starts_at=shift["starts_at"], zone=ctx.zone,
                                 member_name=shift["member_name"], area=shift["area"]),
         source=SourceLink(service="roster", entity_type="shift", entity_id=shift["shift_id"]),
