@@ -36,7 +36,7 @@ from pathlib import Path
 import asyncpg
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
-from baseline import run_benchmark, say, servers
+from baseline import run_benchmark, say, servers, wait_until
 
 from alerts.bootstrap import bootstrap
 from alerts.settings import AlertsSettings
@@ -161,15 +161,6 @@ async def tick(clock: FixedClock, due: datetime, started: float) -> None:
         await asyncio.sleep(0.02)
 
 
-async def wait_until(conn: asyncpg.Connection, query: str, timeout: float = 900) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await conn.fetchval(query):
-            return
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for: {query}")
-
-
 @dataclass(frozen=True)
 class AlertsRun:
     latencies: Latencies
@@ -217,8 +208,8 @@ async def alerts_run(server_url: str, bootstrap_servers: str, count: int, units:
                 await producer.stop()
             conn = await asyncpg.connect(database)
             try:
-                await wait_until(conn, f"SELECT count(*) >= {count} FROM alerts")
-                await wait_until(conn, "SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL")
+                await wait_until(conn, f"SELECT count(*) >= {count} FROM alerts", timeout=900, poll=0.05)
+                await wait_until(conn, "SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL", timeout=900, poll=0.05)
                 seeded_in = time.perf_counter() - seeding
                 assert receiver.requests == 0
                 clock.set(T0 + STEP_DELAY)  # every alert's first step is due now

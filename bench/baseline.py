@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import platform
+import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer
 
 from pingan_shared.events.envelope import Envelope
@@ -80,3 +82,32 @@ def run_benchmark(measure: Callable[[argparse.Namespace, Path], Coroutine[Any, A
             asyncio.run(measure(args, Path(tmp)))
         except KeyboardInterrupt:
             say("interrupted")
+
+
+def spread(values: Sequence[float]) -> str:
+    """Rates over the runs, whole numbers: ``min …   median …   max …``."""
+    return f"min {min(values):>9,.0f}   median {statistics.median(values):>9,.0f}   max {max(values):>9,.0f}"
+
+
+def ratio_spread(ratios: Sequence[float]) -> str:
+    """Ratios against the baseline over the runs, three decimals."""
+    return f"min {min(ratios):.3f}   median {statistics.median(ratios):.3f}   max {max(ratios):.3f}"
+
+
+def upload_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of a benchmark that posts scans to patrol in uploads."""
+    parser.add_argument("--scans", type=int, default=20_000, help="scans per run")
+    parser.add_argument("--batch", type=int, default=500, help="scans per upload (max 500)")
+    parser.add_argument("--concurrency", type=int, default=4, help="uploads in flight")
+    parser.add_argument("--runs", type=int, default=3)
+    return parser
+
+
+async def wait_until(conn: asyncpg.Connection, query: str, *, timeout: float = 600, poll: float = 0.02) -> None:
+    """Poll ``query`` (one boolean) until it is true; a timeout is an error, never a figure."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await conn.fetchval(query):
+            return
+        await asyncio.sleep(poll)
+    raise RuntimeError(f"timed out waiting for: {query}")

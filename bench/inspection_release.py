@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
-from baseline import raw_broker_rate, run_benchmark, say, servers
+from baseline import raw_broker_rate, run_benchmark, say, servers, wait_until
 
 from inspection.bootstrap import bootstrap
 from inspection.domain.findings import Category, FindingIn
@@ -179,15 +179,6 @@ async def reader_until(reader: asyncio.Task[None], arrivals: list[float], expect
         raise RuntimeError(f"only {len(arrivals)} of {expected} notices arrived")
     finally:
         reader.cancel()
-
-
-async def wait_until(conn: asyncpg.Connection, query: str, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await conn.fetchval(query):
-            return
-        await asyncio.sleep(0.02)
-    raise RuntimeError(f"timed out waiting for: {query}")
 
 
 # --- report ----------------------------------------------------------------------------------------

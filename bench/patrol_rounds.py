@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 import uuid
@@ -31,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
-from baseline import raw_broker_rate, run_benchmark, say, servers
+from baseline import ratio_spread, raw_broker_rate, run_benchmark, say, servers, spread, upload_arguments
 from scan_pipeline import TEAMS, post_all, raw_messages
 
 from pingan_shared.auth import Role
@@ -152,11 +151,6 @@ async def rounds_run(server_url: str, bootstrap: str, scans: int, batch: int, co
         await asyncio.to_thread(cluster.stop_all)
 
 
-def spread(values: list[float], unit: str = "") -> str:
-    return (f"min {min(values):>9,.0f}   median {statistics.median(values):>9,.0f}   max {max(values):>9,.0f}"
-            f"{unit}")
-
-
 async def measure(args: argparse.Namespace, workdir: Path) -> None:
     async with servers(workdir) as (postgres, kafka):
         raw: list[float] = []
@@ -178,19 +172,14 @@ async def measure(args: argparse.Namespace, workdir: Path) -> None:
         say(f"  raw broker produce+consume   msg/s    {spread(raw)}")
         say(f"  HTTP accepted                scans/s  {spread([r.accept_rate for r in runs])}")
         say(f"  attached to rounds           scans/s  {spread([r.attached_rate for r in runs])}")
-        say(f"  ratio rounds / raw broker              min {min(ratios):.3f}   median "
-            f"{statistics.median(ratios):.3f}   max {max(ratios):.3f}")
+        say(f"  ratio rounds / raw broker              {ratio_spread(ratios)}")
         say(f"  compliance query             ms       {spread([r.compliance_ms for r in runs])}")
         say(f"  round list (1,000)           ms       {spread([r.rounds_list_ms for r in runs])}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scans", type=int, default=20_000, help="scans per run")
-    parser.add_argument("--batch", type=int, default=500, help="scans per upload (max 500)")
-    parser.add_argument("--concurrency", type=int, default=4, help="uploads in flight")
-    parser.add_argument("--runs", type=int, default=3)
-    run_benchmark(measure, parser.parse_args(argv))
+    run_benchmark(measure, upload_arguments(parser).parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 import uuid
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from baseline import raw_broker_rate, run_benchmark, say, servers
+from baseline import ratio_spread, raw_broker_rate, run_benchmark, say, servers, spread, upload_arguments
 
 from pingan_shared.auth import Role
 from pingan_shared.events.envelope import Envelope
@@ -144,10 +143,6 @@ async def pipeline_run(server_url: str, bootstrap: str, scans: int, batch: int, 
 
 # --- report ----------------------------------------------------------------------------------------
 
-def spread(values: list[float]) -> str:
-    return f"min {min(values):>9,.0f}   median {statistics.median(values):>9,.0f}   max {max(values):>9,.0f}"
-
-
 async def measure(args: argparse.Namespace, workdir: Path) -> None:
     async with servers(workdir) as (postgres, kafka):
         raw = []
@@ -168,17 +163,12 @@ async def measure(args: argparse.Namespace, workdir: Path) -> None:
         say(f"  raw broker produce+consume   msg/s    {spread(raw)}")
         say(f"  HTTP accepted                scans/s  {spread([p.accept_rate for p in pipeline])}")
         say(f"  accepted and consumed (e2e)  scans/s  {spread([p.end_to_end_rate for p in pipeline])}")
-        say(f"  ratio e2e / raw broker                 min {min(ratios):.3f}   median "
-            f"{statistics.median(ratios):.3f}   max {max(ratios):.3f}")
+        say(f"  ratio e2e / raw broker                 {ratio_spread(ratios)}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scans", type=int, default=20_000, help="scans per run")
-    parser.add_argument("--batch", type=int, default=500, help="scans per upload (max 500)")
-    parser.add_argument("--concurrency", type=int, default=4, help="uploads in flight")
-    parser.add_argument("--runs", type=int, default=3)
-    run_benchmark(measure, parser.parse_args(argv))
+    run_benchmark(measure, upload_arguments(parser).parse_args(argv))
 
 
 if __name__ == "__main__":
