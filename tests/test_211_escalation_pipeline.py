@@ -7,17 +7,15 @@ rectification) and the next step take about half a minute."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from pingan_shared.auth import Role, issue_token
-from pingan_shared.clock import ScaledClock
-from pingan_shared.settings import DEV_AUTH_SECRET
+from pingan_shared.auth import Role
 from pingan_stack.harness import ProcessCluster
-from pingan_stack.testing import eventually
+from pingan_stack.testing import bearer, eventually
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SCALE = 86400 / 8  # a day in 8 seconds
@@ -26,16 +24,12 @@ SCALE = 86400 / 8  # a day in 8 seconds
 async def test_an_overdue_211_task_escalates_and_inspection_records_accountability(
     cluster: ProcessCluster, database_factory: Callable[[], Awaitable[str]]
 ) -> None:
-    epoch = datetime.now(UTC).replace(microsecond=0)
-    cluster.platform_env = {"PINGAN_CLOCK_SCALE": str(SCALE), "PINGAN_CLOCK_EPOCH": epoch.isoformat()}
-    clock = ScaledClock(SCALE, epoch=epoch)
+    clock = cluster.compressed_clock(SCALE)
     inspection = cluster.start("inspection", await database_factory())
     alerts = cluster.start("alerts", await database_factory())
 
     def auth(role: Role, subject: str, **claims: Any) -> dict[str, str]:
-        token = issue_token(DEV_AUTH_SECRET, role=role, subject=subject, issued_at=clock.now(),
-                            ttl=timedelta(days=60), **claims)
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(role, subject, issued_at=clock.now(), ttl=timedelta(days=60), **claims)
 
     inspector = auth(Role.INSPECTOR, "暗访组-王")
     supervisor = auth(Role.SUPERVISOR, "市委政法委督查室")

@@ -7,17 +7,15 @@ clock compressed to 10 s an hour, so the night's hour and a quarter takes about 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from pingan_shared.auth import Role, issue_token
-from pingan_shared.clock import ScaledClock
-from pingan_shared.settings import DEV_AUTH_SECRET
+from pingan_shared.auth import Role
 from pingan_stack.harness import ProcessCluster
-from pingan_stack.testing import eventually
+from pingan_stack.testing import bearer, eventually
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SCALE = 3600 / 10  # an hour in 10 seconds
@@ -29,22 +27,18 @@ DUTY_OFFICER = "塘下镇平安办值班员"
 async def test_a_round_not_started_climbs_its_builtin_ladder_and_a_late_start_resolves_it(
     cluster: ProcessCluster, database_factory: Callable[[], Awaitable[str]]
 ) -> None:
-    epoch = datetime.now(UTC).replace(microsecond=0)
-    cluster.platform_env = {"PINGAN_CLOCK_SCALE": str(SCALE), "PINGAN_CLOCK_EPOCH": epoch.isoformat()}
-    clock = ScaledClock(SCALE, epoch=epoch)
+    clock = cluster.compressed_clock(SCALE)
     patrol = cluster.start("patrol", await database_factory())
     alerts = cluster.start("alerts", await database_factory())
 
     def auth(role: Role, subject: str, **claims: Any) -> dict[str, str]:
-        token = issue_token(DEV_AUTH_SECRET, role=role, subject=subject, issued_at=clock.now(),
-                            ttl=timedelta(days=60), **claims)
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(role, subject, issued_at=clock.now(), ttl=timedelta(days=60), **claims)
 
     organiser = auth(Role.ORGANISER, "瑞安市平安办")
     admin = auth(Role.ADMIN, "平安办管理员")
     township = auth(Role.SUPERVISOR, DUTY_OFFICER, scope=TOWNSHIP)
     other_township = auth(Role.SUPERVISOR, "安阳街道平安办", scope="安阳街道")
-    device = auth(Role.PATROL_DEVICE, "device-01", team_id=TEAM)
+    device = auth(Role.PATROL_DEVICE, "device-01", team=TEAM)
 
     async with httpx.AsyncClient(timeout=30) as http:
         async def ok(method: str, url: str, headers: dict[str, str], **kwargs: Any) -> Any:

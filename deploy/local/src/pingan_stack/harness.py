@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from pingan_shared.clock import ScaledClock
 from pingan_stack.embedded import free_port
 from pingan_stack.processes import ServiceProcess
 from pingan_stack.topology import SERVICES, service_env
@@ -18,6 +20,14 @@ class ProcessCluster:
     topic_prefix: str
     platform_env: Mapping[str, str] = field(default_factory=dict)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def compressed_clock(self, scale: float) -> ScaledClock:
+        """Run the processes started from now on in compressed time, anchored now, and return the same clock for
+        the test (tokens, waits): every process and the test then agree on "now"."""
+        epoch = datetime.now(UTC).replace(microsecond=0)
+        self.platform_env = {**self.platform_env, "PINGAN_CLOCK_SCALE": str(scale),
+                             "PINGAN_CLOCK_EPOCH": epoch.isoformat()}
+        return ScaledClock(scale, epoch=epoch)
 
     def start(self, name: str, database_url: str, *, ready_timeout: float = 60, replica: str = "") -> ServiceProcess:
         """Start service ``name``; a ``replica`` suffix runs another instance (same database and group)."""

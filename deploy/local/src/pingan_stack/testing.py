@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -254,8 +254,8 @@ async def running_service(service: Service) -> AsyncIterator[httpx.AsyncClient]:
 
 def bearer(role: Role, subject: str = "tester", *, team: str | None = None, unit: str | None = None,
            scope: str | None = None, secret: str = DEV_AUTH_SECRET,
-           issued_at: datetime | None = None) -> dict[str, str]:
-    token = issue_token(secret, role=role, subject=subject, issued_at=issued_at or datetime.now(UTC),
+           issued_at: datetime | None = None, ttl: timedelta = timedelta(hours=12)) -> dict[str, str]:
+    token = issue_token(secret, role=role, subject=subject, issued_at=issued_at or datetime.now(UTC), ttl=ttl,
                         team_id=team, unit_id=unit, scope=scope)
     return {"Authorization": f"Bearer {token}"}
 
