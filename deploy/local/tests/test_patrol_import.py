@@ -4,37 +4,13 @@ and broker): JSON and CSV files in chunks, every row counted, rejected rows name
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import uvicorn
 
 from patrol.bootstrap import bootstrap
 from patrol.settings import PatrolSettings
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import run_pingan
-
-
-@contextlib.asynccontextmanager
-async def patrol_on_loopback(database_url: str, platform: PlatformSettings) -> AsyncIterator[str]:
-    service = bootstrap(platform=platform, settings=PatrolSettings(database_url=database_url))
-    service.runtime.exit_on_failure = False
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(service.app, log_config=None, access_log=False, lifespan="on"))
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            assert not serving.done(), "patrol stopped before it served"
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await serving
-        listener.close()
+from pingan_stack.testing import run_pingan, serving_on_loopback
 
 
 async def test_import_json_then_csv_with_a_bad_row(database_url: str, platform_settings: PlatformSettings,
@@ -52,7 +28,8 @@ async def test_import_json_then_csv_with_a_bad_row(database_url: str, platform_s
                         "\n"
                         "R-3,塘下镇夜巡三线,塘下镇,CP-6|CP-404\n"
                         "R-1,塘下镇夜巡一线,塘下镇,CP-1|CP-2|CP-3|CP-7\n", encoding="utf-8")
-    async with patrol_on_loopback(database_url, platform_settings) as url:
+    service = bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url))
+    async with serving_on_loopback(service) as url:
         first = await asyncio.to_thread(run_pingan, "patrol", "import", str(json_file), "--chunk-rows", "3",
                                         env={"PATROL_URL": url})
         assert first.returncode == 0, first.stdout + first.stderr

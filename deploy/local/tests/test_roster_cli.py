@@ -4,39 +4,17 @@ goes in batches, bad rows come back with their line in the original file, the go
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from pingan_shared.auth import Role
-from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, run_pingan
+from pingan_stack.testing import bearer, run_pingan, serving_on_loopback
 from roster.bootstrap import bootstrap
 from roster.settings import RosterSettings
-
-
-@contextlib.asynccontextmanager
-async def serving(service: Service) -> AsyncIterator[str]:
-    service.runtime.exit_on_failure = False
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(service.app, log_config=None, access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            assert not task.done(), "roster stopped before it served"
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        listener.close()
 
 
 async def test_import_members_reports_rejected_rows_by_their_line_in_the_file(
@@ -52,7 +30,7 @@ async def test_import_members_reports_rejected_rows_by_their_line_in_the_file(
     lines[1 + 240] = "M239,赵六,没有的组织,guard,,,,"  # line 242 (after the blank), unknown organisation
     path = tmp_path / "members.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    async with serving(service) as url:
+    async with serving_on_loopback(service) as url:
         organiser = bearer(Role.ORGANISER, "平安办")
         async with httpx.AsyncClient(base_url=url) as client:
             created = await client.post("/v1/organisations", headers=organiser, json={

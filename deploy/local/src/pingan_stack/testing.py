@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from aiokafka import AIOKafkaConsumer
 
 from pingan_shared.auth import Role, issue_token
@@ -233,6 +235,26 @@ def sample_factory(prefix: str) -> EventFactory:
 
 
 # --- services in-process ------------------------------------------------------------------------
+
+@contextlib.asynccontextmanager
+async def serving_on_loopback(service: Service) -> AsyncIterator[str]:
+    """``service`` served by uvicorn on a free loopback port (for a CLI or another process to call); yields its
+    base URL. A background loop that dies shows in ``service.runtime.failure`` instead of killing the tests."""
+    service.runtime.exit_on_failure = False
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(service.app, log_config=None, access_log=False, lifespan="on"))
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        while not server.started:
+            assert not serving.done(), f"{service.runtime.name} stopped before it served"
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving
+        listener.close()
+
 
 @contextlib.asynccontextmanager
 async def running_service(service: Service) -> AsyncIterator[httpx.AsyncClient]:
