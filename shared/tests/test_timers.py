@@ -10,7 +10,8 @@ import asyncpg
 
 from pingan_shared.clock import FixedClock
 from pingan_shared.metrics import Metrics
-from pingan_shared.timers import Batched, Timer, TimerRunner, cancel, schedule, schedule_many
+from pingan_shared.timer_runner import TimerRunner
+from pingan_shared.timers import Batched, Timer, cancel, schedule, schedule_many
 from pingan_stack.testing import SAMPLE_TIME
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from pingan_shared.clock import FixedClock
 from pingan_shared.metrics import Metrics
-from pingan_shared.timers import Timer, TimerRunner, schedule
+from pingan_shared.timer_runner import TimerRunner
+from pingan_shared.timers import Timer, schedule
 from pingan_stack.service_databases import CONNECT_TIMEOUT_SECONDS, service_database_url
 from pingan_stack.testing import SAMPLE_TIME, run_pingan
 from pingan_stack.topology import SERVICES

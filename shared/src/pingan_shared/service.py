@@ -49,7 +49,8 @@ from pingan_shared.messaging.outbox import OutboxGauges, OutboxRelay
 from pingan_shared.metrics import Metrics
 from pingan_shared.readiness import Readiness
 from pingan_shared.settings import PlatformSettings, ServiceSettings, explain
-from pingan_shared.timers import TimerHandler, TimerRunner
+from pingan_shared.timer_runner import TimerRunner
+from pingan_shared.timers import TimerHandler
 
 log = get_logger(__name__)
 
