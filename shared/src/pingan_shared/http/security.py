@@ -42,3 +42,14 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
         return principal
 
     return dependency
+
+
+def scoped_area(principal: Principal, asked: str | None, *, field: str) -> str | None:
+    """The area (township) a request may read: a supervisor with a scope reads its own, and asking for another is
+    refused with a 403 naming ``field`` — never silently narrowed; anyone else reads what was asked."""
+    if principal.role is Role.SUPERVISOR and principal.scope is not None:
+        if asked is not None and asked != principal.scope:
+            raise ApiError(403, f"监督范围为 {principal.scope}，不能查看 {asked} (this supervisor's scope is "
+                                f"{principal.scope})", field=field)
+        return principal.scope
+    return asked

@@ -17,7 +17,7 @@ from patrol.domain.rounds import STATE_NAMES, RoundState
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
-from pingan_shared.http.security import require_roles
+from pingan_shared.http.security import require_roles, scoped_area
 from pingan_shared.text import StorableStr
 
 NO_NUL = r"^[^\x00]*$"  # the schema says what StorableStr refuses
@@ -37,14 +37,6 @@ def _visible_team(principal: Principal, team_id: str | None) -> str | None:
             raise ApiError(403, "a patrol device reads only its own team's rounds", field="team_id")
         return principal.team_id
     return team_id
-
-
-def _visible_area(principal: Principal, area: str | None) -> str | None:
-    if principal.role is Role.SUPERVISOR and principal.scope is not None:
-        if area is not None and area != principal.scope:
-            raise ApiError(403, f"this supervisor's scope is {principal.scope}", field="area")
-        return principal.scope
-    return area
 
 
 def round_json(row: Any) -> dict[str, Any]:
@@ -69,7 +61,7 @@ async def list_rounds(
 ) -> dict[str, Any]:
     """Rounds per team / route / night, each with its state and how many of its checkpoints were scanned."""
     team = _visible_team(principal, team_id)
-    scope = _visible_area(principal, area)
+    scope = scoped_area(principal, area, field="area")
     try:
         night_date = date.fromisoformat(night) if night is not None else None
     except ValueError:  # e.g. 2026-02-30: no night starts on a day that does not exist
@@ -122,7 +114,7 @@ async def compliance(
     [since, until) (none when until is not after since). Voluntary scans (outside any plan) are not counted."""
     if since.utcoffset() is None or until.utcoffset() is None:
         raise ApiError(422, "since and until need a UTC offset", field="since")
-    scope = _visible_area(principal, area)
+    scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
         rows = await compliance_query.compliance(conn, since=since, until=until, team_id=team_id, area=scope)
     return {"since": since.isoformat(), "until": until.isoformat(), "teams": rows}

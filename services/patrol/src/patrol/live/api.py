@@ -24,7 +24,7 @@ from patrol.live.stream import LiveCoverage
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
-from pingan_shared.http.security import require_roles
+from pingan_shared.http.security import require_roles, scoped_area
 from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1")
@@ -87,14 +87,6 @@ def _live(request: Request) -> LiveCoverage:
     return live
 
 
-def _township_for(principal: Principal, township: str | None) -> str | None:
-    """A scoped supervisor sees its own township; asking for another one is refused, not silently narrowed."""
-    if principal.role is Role.SUPERVISOR and principal.scope is not None:
-        if township is not None and township != principal.scope:
-            raise ApiError(403, f"监督范围为 {principal.scope}，不能查看 {township}", field="township")
-        return principal.scope
-    return township
-
 
 def view(live: LiveCoverage, night: date, *, route: str | None, township: str | None) -> LiveCoverageBody:
     state = live.night(night)
@@ -137,7 +129,7 @@ async def live_coverage(
                     "one is answered empty")] = None,
 ) -> LiveCoverageBody:
     """Tonight's coverage per route and per township, from the live stream (may lag by seconds)."""
-    township = _township_for(principal, township)
+    township = scoped_area(principal, township, field="township")
     live = _live(request)
     return view(live, night or night_of(live.clock.now(), live.zone), route=route, township=township)
 
@@ -157,7 +149,7 @@ async def live_coverage_stream(
 ) -> EventSourceResponse:
     """The live view as Server-Sent Events: the current figures at once, then each change (tonight's night,
     following the clock across the noon turn)."""
-    township = _township_for(principal, township)
+    township = scoped_area(principal, township, field="township")
     live = _live(request)
     ping = live.settings.stream_ping_seconds
 
