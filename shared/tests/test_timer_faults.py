@@ -17,12 +17,8 @@ from pingan_shared.db.pool import ConnectionLiveness, create_pool
 from pingan_shared.metrics import Metrics
 from pingan_shared.settings import ServiceSettings
 from pingan_shared.timer_failures import failed_timers, retry_failed
-from pingan_shared.timers import (
-    DEFAULT_HANDLER_TIMEOUT_SECONDS,
-    Timer,
-    TimerRunner,
-    schedule,
-)
+from pingan_shared.timer_runner import DEFAULT_HANDLER_TIMEOUT_SECONDS, TimerRunner
+from pingan_shared.timers import Timer, schedule
 from pingan_stack.testing import SAMPLE_TIME, eventually
 
 
