@@ -25,6 +25,12 @@ from pingan_shared.timers import schedule as schedule_timer
 
 CYCLE_PHASE = "cycle-phase"  # the timer kind (handled in inspection.timers)
 
+# Cycles are opened one at a time per database. The exclusion constraint alone is not enough for two
+# overlapping cycles opened at once: each inserts its index entry, then finds the other's uncommitted entry
+# and waits for it, and PostgreSQL breaks the deadlock by failing one (a 503) instead of refusing it with a
+# 409 naming the clashes. Opening a cycle is an organiser's act a few times a month, so one lock costs nothing.
+_OPENING_LOCK_ID = 0x32313143  # "211C"
+
 
 class Outcome(StrEnum):
     CREATED = "created"
@@ -71,6 +77,8 @@ async def open_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: Cy
     """Open ``cycle`` (inside the caller's transaction) or say why not (``CycleRefused``)."""
     cycle_id = cycle.id or f"C-{uuid.uuid4().hex[:12]}"
     digest = fingerprint(cycle)
+    # Held to the caller's commit; the statements after it (read committed) see a cycle opened meanwhile.
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _OPENING_LOCK_ID)
     existing = await store.get(conn, cycle_id)
     if existing is not None:
         if existing["fingerprint"] == digest:

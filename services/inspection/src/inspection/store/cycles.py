@@ -60,8 +60,8 @@ async def add_units(conn: asyncpg.Connection, cycle_id: str, unit_ids: Sequence[
                     closes_at: datetime) -> None:
     """The cycle's scope; the exclusion constraint refuses a unit already in an overlapping cycle.
 
-    Inserted in unit id order, whatever order the request named them in: two overlapping cycles opened at once
-    wait for each other in one order (one commits, the other is refused), never each for the other."""
+    Inserted in unit id order, whatever order the request named them in. Concurrent openings are serialised
+    before this (``inspection.cycles``): two exclusion-constraint inserts that meet can each wait for the other."""
     await conn.execute(
         "INSERT INTO cycle_units (cycle_id, unit_id, period) "
         "SELECT $1, u, tstzrange($3, $4) FROM unnest($2::text[]) WITH ORDINALITY AS s (u, n) ORDER BY n",
