@@ -135,6 +135,14 @@ class ServiceRuntime:
     def deadletter_topic(self) -> str:
         return self.platform.topic(deadletter_topic(self.name))
 
+    def own_consumers(self) -> Sequence[ConsumerSpec]:
+        """The consumer groups this replica joins: none on an intake replica (``run_consumers`` false)."""
+        return self.consumers if self.settings.run_consumers else ()
+
+    def own_background(self) -> Mapping[str, Callable[[], Coroutine[Any, Any, None]]]:
+        """The service's own loops this replica runs: none on an intake replica."""
+        return self.background if self.settings.run_consumers else {}
+
     def all_migrations(self) -> list[Migration]:
         return [*platform_migrations(), *self.migrations]
 
@@ -168,7 +176,7 @@ class ServiceRuntime:
                                  poll_seconds=self.settings.timer_poll_seconds,
                                  handler_timeout_seconds=self.settings.timer_handler_timeout_seconds)
             self._spawn("timers", runner.run())
-        for job_name, make_job in self.background.items():
+        for job_name, make_job in self.own_background().items():
             self._spawn(job_name, make_job())
         self._broker_settled.clear()
         self._spawn("broker", self._connect_broker())
@@ -191,7 +199,7 @@ class ServiceRuntime:
         relay = OutboxRelay(self.pool, producer, self.metrics, batch_size=self.settings.relay_batch_size,
                             gauges=self._outbox_gauges)
         self._spawn("outbox-relay", relay.run())
-        for spec in self.consumers:
+        for spec in self.own_consumers():
             consumer = await until_reachable(f"consumer {spec.group_id}", functools.partial(self._start_consumer, spec),
                                              self.broker, on_failure=settle)
             self._consumers.append(consumer)

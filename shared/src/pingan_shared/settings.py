@@ -119,6 +119,10 @@ class ServiceSettings(BaseSettings):
     database_tcp_keepalives_interval_seconds: int = Field(default=10, ge=1, le=600)
     database_tcp_keepalives_count: int = Field(default=3, ge=1, le=100)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # False makes an intake replica: it serves HTTP, relays its outbox and fires timers, but joins no consumer
+    # group and runs none of the service's own background loops (stream apps, delivery workers). Consumers
+    # then run on other replicas of the same service, so intake has a core to itself. Keep at least one.
+    run_consumers: bool = True
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
     # A timer handler running longer is stopped and charged an attempt: keep it well below the idle-in-transaction

@@ -29,8 +29,10 @@ class ProcessCluster:
                              "PINGAN_CLOCK_EPOCH": epoch.isoformat()}
         return ScaledClock(scale, epoch=epoch)
 
-    def start(self, name: str, database_url: str, *, ready_timeout: float = 60, replica: str = "") -> ServiceProcess:
-        """Start service ``name``; a ``replica`` suffix runs another instance (same database and group)."""
+    def start(self, name: str, database_url: str, *, ready_timeout: float = 60, replica: str = "",
+              env: Mapping[str, str] | None = None) -> ServiceProcess:
+        """Start service ``name``; a ``replica`` suffix runs another instance (same database and group); ``env``
+        adds to or overrides its environment (e.g. ``PATROL_RUN_CONSUMERS``)."""
         spec = next(s for s in SERVICES if s.name == name)
         port = free_port()
         env = {
@@ -43,6 +45,7 @@ class ProcessCluster:
             "PINGAN_LOG_LEVEL": "WARNING",
             **self.platform_env,
             **service_env(spec, database_url=database_url, port=port),
+            **(env or {}),
         }
         process = ServiceProcess(name, port, env)
         process.start()

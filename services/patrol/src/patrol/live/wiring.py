@@ -1,6 +1,7 @@
 """Puts the live coverage stream into the patrol process: a background job of the runtime (started after the
 pool, stopped with the service) and ``app.state.live_coverage`` for the HTTP routes. Off when
-``PATROL_LIVE_ENABLED`` is false: then no faust app runs here and the routes answer 503."""
+``PATROL_LIVE_ENABLED`` is false or on an intake replica (``PATROL_RUN_CONSUMERS`` false): then no faust app runs
+here and the routes answer 503 (route ``/v1/coverage/*`` to the replicas that consume)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def install_live_coverage(runtime: ServiceRuntime, app: FastAPI,
                           settings: LiveCoverageSettings | None = None) -> LiveCoverage | None:
     settings = settings or LiveCoverageSettings()
     app.state.live_coverage = None
-    if not settings.enabled:
+    if not settings.enabled or not runtime.settings.run_consumers:
         return None
     live = LiveCoverage(runtime.platform, settings, runtime.clock, service=runtime.name)
     runtime.background = {**runtime.background, JOB_NAME: live.run}
