@@ -13,7 +13,7 @@ from patrol import store_flags
 from patrol.context import Context
 from patrol.domain.hazards import DateTimeText
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.security import require_roles
+from pingan_shared.http.security import require_roles, scoped_area
 from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1", tags=["flags"])
@@ -43,8 +43,11 @@ class FlagPage(BaseModel):
 
 @router.get("/flags", response_model=FlagPage)
 async def list_flags(
-    ctx: Context, _: Overseer,
+    ctx: Context, principal: Overseer,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    area: Annotated[StorableStr | None, Query(max_length=200, description=(
+        "flags of scans counted in a round in this area (镇街) or made at a checkpoint there; a supervisor "
+        "with a scope sees only its own"))] = None,
     member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     scan_id: Annotated[StorableStr | None, Query(max_length=100)] = None,
     kind: FlagKind | None = None,
@@ -55,7 +58,7 @@ async def list_flags(
 ) -> dict[str, Any]:
     """Flags in the order they were raised. A scan is (team_id, scan_id)."""
     query = store_flags.FlagQuery(team_id=team_id, member_id=member_id, scan_id=scan_id, kind=kind, since=since,
-                                  until=until)
+                                  until=until, area=scoped_area(principal, area, field="area"))
     async with ctx.runtime.connection() as conn:
         rows = await store_flags.list_flags(conn, query, limit=limit, after=after)
     next_after = rows[-1]["seq"] if len(rows) == limit else None

@@ -19,7 +19,7 @@ from pingan_shared.auth import Principal, Role
 from pingan_shared.http.app import request_correlation_id
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
-from pingan_shared.http.security import require_roles
+from pingan_shared.http.security import require_roles, scoped_area
 from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1", tags=["hazards"])
@@ -81,16 +81,19 @@ async def post_hazard(request: Request, report: HazardIn, ctx: Context, principa
 
 @router.get("/hazards", response_model=HazardPage)
 async def list_hazards(
-    ctx: Context, _: Overseer,
+    ctx: Context, principal: Overseer,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
+    area: Annotated[StorableStr | None, Query(max_length=200, description=(
+        "reports seen on a round in this area (镇街); a supervisor with a scope sees only its own"))] = None,
     since: Annotated[DateTimeText | None, Query(description="received at or after")] = None,
     until: Annotated[DateTimeText | None, Query(description="received before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")] = None,
 ) -> dict[str, Any]:
     """Hazard reports in the order received, oldest first."""
+    scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
         rows = await store_hazards.listing(conn, team_id=team_id, since=since, until=until, limit=limit,
-                                           after=after)
+                                           after=after, area=scope)
     next_after = rows[-1]["seq"] if len(rows) == limit else None
     return {"hazards": [{k: v for k, v in r.items() if k != "seq"} for r in rows], "next_after": next_after}

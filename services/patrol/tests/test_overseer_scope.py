@@ -1,0 +1,58 @@
+"""A supervisor bound to one area (镇街, the token's scope) lists the flags and hazards of that area only, and asking
+for another area is refused with a 403 naming ``area``, as for rounds and compliance. An unscoped supervisor and
+organisers see everything. Tried from the outside, with tokens, as someone reaching beyond their area would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pingan_shared.auth import Role
+
+from .conftest import Patrol, local
+from .test_flags import judged
+from .test_rounds_night import AREA, TONIGHT, plan, set_up_route
+
+ELSEWHERE = "安阳街道"
+
+
+def hazard(client_id: str) -> dict[str, Any]:
+    return {"client_hazard_id": client_id, "member_id": "张三", "category": "fire", "place": "塘下镇罗凤街",
+            "description": "楼道堆放杂物堵塞消防通道", "reported_at": local(TONIGHT, 20, 40).isoformat()}
+
+
+async def test_a_scoped_supervisor_sees_the_flags_and_hazards_of_its_area_only(patrol: Patrol) -> None:
+    await set_up_route(patrol)
+    await plan(patrol, "P-1", "一队")  # 一队 patrols 塘下镇 tonight; 二队 has no round anywhere
+    await patrol.advance_to(local(TONIGHT, 20, 45))
+    for team in ("一队", "二队"):
+        body = {"scans": [{"scan_id": f"{team}-{n}", "member_id": "张三", "team_id": team, "checkpoint_id": "CP-A",
+                           "device_time": local(TONIGHT, 20, 30).replace(second=20 * n).isoformat()}
+                          for n in (1, 2)]}
+        assert (await patrol.ok("POST", "/v1/scans", patrol.device(team), json=body, expect=200))["accepted"] == 2
+        await patrol.ok("POST", "/v1/hazards", patrol.device(team), json=hazard(f"h-{team}"), expect=201)
+    await judged(patrol, 4)
+
+    here = patrol.auth(Role.SUPERVISOR, "塘下镇督查", scope=AREA)
+    there = patrol.auth(Role.SUPERVISOR, "安阳街道督查", scope=ELSEWHERE)
+
+    async def listed(path: str, key: str, headers: dict[str, str], **params: str) -> set[str]:
+        page = await patrol.ok("GET", path, headers, params=params, expect=200)
+        return {row["team_id"] for row in page[key]}
+
+    assert await listed("/v1/flags", "flags", patrol.supervisor) == {"一队", "二队"}
+    assert await listed("/v1/flags", "flags", patrol.organiser, area=AREA) == {"一队"}
+    assert await listed("/v1/flags", "flags", here) == {"一队"}
+    assert await listed("/v1/flags", "flags", here, area=AREA) == {"一队"}
+    assert await listed("/v1/flags", "flags", there) == set()
+    assert await listed("/v1/hazards", "hazards", patrol.supervisor) == {"一队", "二队"}
+    assert await listed("/v1/hazards", "hazards", here) == {"一队"}
+    assert await listed("/v1/hazards", "hazards", there) == set()
+    # another team's id does not widen the scope either
+    assert await listed("/v1/hazards", "hazards", here, team_id="二队") == set()
+
+    for path in ("/v1/flags", "/v1/hazards"):
+        refused = await patrol.client.get(path, headers=there, params={"area": AREA})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["errors"][0]["field"] == "area"
+        # a device's or a member's token lists nothing at all
+        assert (await patrol.client.get(path, headers=patrol.device("一队"))).status_code == 403
