@@ -175,3 +175,33 @@ async def test_the_auditor_reports_an_alert_whose_policy_leads_nowhere(alerts_se
         return gauge((await alerts.client.get("/metrics")).text, "pingan_alerts_leading_nowhere")
 
     await alerts.until(lambda: _above(nowhere, 0), "the leading-nowhere gauge", timeout=5)
+
+
+async def test_the_auditor_reports_targets_the_directory_no_longer_reaches(alerts_service: Alerts) -> None:
+    alerts = alerts_service
+    await alerts.add_contacts("person:值班员", "role:city-office")
+    await alerts.create_policy([
+        {"delay_seconds": 0, "targets": ["person:值班员"], "channels": ["email"], "label": "提醒"},
+        {"delay_seconds": 3600, "targets": ["role:city-office", "person:值班员"], "channels": ["email"],
+         "label": "约谈", "requires_all_acks": True, "ack_timeout_seconds": 3600},
+    ])
+    await alerts.post_signal("trigger", "grid:event:e-2", 1)
+    alert = await alerts.wait_alert("grid:event:e-2")
+
+    async def unreachable() -> list[tuple[str, list[tuple[int, list[str]]]]]:
+        report = await alerts.ok("GET", "/v1/auditor", alerts.admin, expect=200)
+        return [(f["alert_id"], [(s["step"], s["targets"]) for s in f["steps"]])
+                for f in report["findings"]["unreachable_targets"]]
+
+    assert await unreachable() == []
+    # the person leaves the directory after the ladder was frozen: both steps would now miss them
+    await alerts.ok("DELETE", "/v1/contacts/person:值班员", alerts.admin, expect=(200, 204))
+    assert await unreachable() == [(alert["id"], [(0, ["person:值班员"]), (1, ["person:值班员"])])]
+
+    async def gauge_up() -> float:
+        return gauge((await alerts.client.get("/metrics")).text, "pingan_alerts_unreachable_targets")
+
+    await alerts.until(lambda: _above(gauge_up, 0), "the unreachable-targets gauge", timeout=5)
+    # entered again (a new e-mail address), the ladder reaches them: nothing to report
+    await alerts.add_contacts("person:值班员")
+    assert await unreachable() == []

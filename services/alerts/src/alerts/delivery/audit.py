@@ -1,4 +1,5 @@
-"""What the auditor asks of delivery: messages stuck in sending, and the counts behind the delivery gauges."""
+"""What the auditor asks of delivery: messages stuck in sending, targets the directory no longer reaches, and the
+counts behind the delivery gauges."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import asyncpg
 
 from alerts.auditor import CHECKS, AuditCheck
 from alerts.context import AlertsContext
+from alerts.delivery.directory import recipients_for, resolve
 from alerts.delivery.metrics import DeliveryMetrics
+from alerts.domain.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,35 @@ async def stuck_check(conn: asyncpg.Connection, ctx: AlertsContext, now: datetim
 
 CHECKS["delivery_stuck"] = AuditCheck("Delivery messages still in sending past their deadline by more than the bound",
                                       stuck_check)
+
+
+async def unreachable_check(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -> list[dict[str, Any]]:
+    """The auditor's check ``unreachable_targets``: unresolved alerts whose frozen ladder names a target that the
+    contacts directory reaches on none of its step's channels today — a contact deleted or never entered (a 211
+    unit missing from the directory), a group left without members. Policies are checked when saved, but the
+    directory changes after an alert froze its ladder; the step would then fire to nobody, and a summons (约谈)
+    waiting for every target's acknowledgement would wait for ever. Reported, not repaired: an admin adds the
+    contact (the next step reaches it) or escalates by hand."""
+    rows = await conn.fetch(
+        "SELECT id, dedup_key, kind, policy FROM alerts WHERE status <> 'resolved' ORDER BY id LIMIT 10000")
+    ladders = [(row, Policy.from_json(row["policy"])) for row in rows]
+    resolved = await resolve(conn, sorted({t for _, policy in ladders for step in policy.steps for t in step.targets}))
+    findings = []
+    for row, policy in ladders:
+        steps = []
+        for index, step in enumerate(policy.steps):
+            lost = [t for t in step.targets
+                    if not any(recipients_for(resolved.get(t, []), channel) for channel in step.channels)]
+            if lost:
+                steps.append({"step": index, "label": step.label, "targets": lost})
+        if steps:
+            findings.append({"alert_id": row["id"], "dedup_key": row["dedup_key"], "kind": row["kind"],
+                             "steps": steps})
+    return findings
+
+
+CHECKS["unreachable_targets"] = AuditCheck(
+    "Unresolved alerts whose frozen ladder names a target the contacts directory no longer reaches", unreachable_check)
 
 
 async def count_into(conn: asyncpg.Connection, metrics: DeliveryMetrics, now: datetime) -> None:
