@@ -7,8 +7,6 @@ defined on an earlier row of the same file.
 
 from __future__ import annotations
 
-import csv
-import io
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inspection.domain.schema import ID_PATTERN, NOT_BLANK
 from inspection.store import units as store
+from pingan_shared.csv_rows import CsvRefused, CsvRows, read_csv_rows
 from pingan_shared.imports import ImportReport, rejected, validation_errors
 from pingan_shared.text import StorableStr, echoable
 
@@ -85,46 +84,21 @@ REQUIRED_COLUMNS = ("id", "name", "kind")
 KNOWN_COLUMNS = ("id", "name", "kind", "contact", "supervising_unit_id")
 
 
-def read_csv(raw: bytes, *, max_rows: int) -> list[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs of a UTF-8 CSV (BOM tolerated) whose header names the unit columns."""
+def read_csv(raw: bytes, *, max_rows: int) -> CsvRows:
+    """The rows of a UTF-8 CSV (BOM tolerated) whose header names the unit columns; NotCsv for any other body."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NotCsv(f"CSV 须为 UTF-8 编码 (the file is not UTF-8: {exc.reason} at byte {exc.start})") from exc
-    if "\x00" in text:
-        raise NotCsv("CSV 含有空字符 (the file holds NUL bytes: not a CSV text)")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise NotCsv("CSV 为空，缺少表头 (empty: expected a header id,name,kind,contact,supervising_unit_id)") from None
-    except csv.Error as exc:
-        raise NotCsv(f"无法解析 CSV (not CSV: {exc})") from exc
-    header = [h.strip().lower() for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise NotCsv(f"CSV 表头缺少列 {', '.join(missing)} (the header must name id,name,kind,contact,"
-                     f"supervising_unit_id)") from None
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue  # blank line
-            if len(rows) >= max_rows:
-                raise NotCsv(f"CSV 行数超过上限 {max_rows} (at most {max_rows} rows per import)")
-            rows.append((reader.line_num, {h: v for h, v in zip(header, values, strict=False)} | (
-                {"(extra)": "x"} if len(values) > len(header) else {})))
-    except csv.Error as exc:
-        raise NotCsv(f"无法解析 CSV 第 {reader.line_num} 行 (not CSV: {exc})") from exc
-    return rows
+        return read_csv_rows(raw, kinds={"units": REQUIRED_COLUMNS}, max_rows=max_rows, columns=KNOWN_COLUMNS)
+    except CsvRefused as exc:
+        raise NotCsv(str(exc)) from exc
 
 
 async def import_csv(conn: asyncpg.Connection, raw: bytes, *, max_rows: int) -> ImportReport:
     """Register each row in order; each row answered on its own. Call inside a transaction."""
     report = ImportReport()
-    for line, row in read_csv(raw, max_rows=max_rows):
+    found = read_csv(raw, max_rows=max_rows)
+    for line, row, cells in found.rows:
         unit_id = echoable(row.get("id", "").strip()) or None
-        if "(extra)" in row:
+        if cells > len(found.header):
             report.rows.append(_rejected(line, unit_id, [("(row)", "该行字段多于表头 (more fields than the header)")]))
             continue
         values: dict[str, Any] = {k: row.get(k, "") for k in KNOWN_COLUMNS}

@@ -8,8 +8,6 @@ first, so a route may name checkpoints of the same document.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +18,7 @@ from patrol import routes
 from patrol.context import PatrolContext
 from patrol.domain.checkpoints import CheckpointIn
 from patrol.domain.routes import NewRouteIn, RouteIn
+from pingan_shared.csv_rows import CsvRefused, read_csv_rows
 from pingan_shared.imports import ImportReport as SharedImportReport
 from pingan_shared.imports import rejected, validation_errors
 from pingan_shared.text import StorableStr
@@ -68,41 +67,20 @@ def read_json(document: Any, *, max_rows: int) -> tuple[list[tuple[str, Any]], l
 
 
 def read_csv(raw: bytes, *, max_rows: int) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """(where, row) lists of checkpoints and routes from a CSV file: its header says which it holds."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NotImportable(f"CSV 须为 UTF-8 编码 (not UTF-8: {exc.reason} at byte {exc.start})") from exc
-    if "\x00" in text:
-        raise NotImportable("CSV 含有空字符 (the file holds NUL bytes)")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise NotImportable("CSV 为空，缺少表头 (empty: expected a header)") from None
-    except csv.Error as exc:
-        raise NotImportable(f"无法解析 CSV (not CSV: {exc})") from exc
-    if all(c in header for c in ROUTE_COLUMNS):
-        kind = "routes"
-    elif all(c in header for c in CHECKPOINT_COLUMNS):
-        kind = "checkpoints"
-    else:
-        raise NotImportable("CSV 表头须为检查点 (id,tag,name,…) 或路线 (id,name,checkpoint_ids,…)")
-    rows: list[tuple[str, Any]] = []
-    try:
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue
-            if len(rows) >= max_rows:
-                raise NotImportable(f"CSV 行数超过上限 {max_rows} (at most {max_rows} rows per import)")
-            where = f"line {reader.line_num}"
-            if len(values) != len(header):
-                rows.append((where, _Malformed(f"该行有 {len(values)} 个字段，表头有 {len(header)} 个 "
-                                               f"({len(values)} fields, the header has {len(header)})")))
-                continue
-            rows.append((where, _from_csv(kind, dict(zip(header, values, strict=True)))))
-    except csv.Error as exc:
-        raise NotImportable(f"无法解析 CSV 第 {reader.line_num} 行 (not CSV: {exc})") from exc
-    return (rows, []) if kind == "checkpoints" else ([], rows)
+        found = read_csv_rows(raw, kinds={"routes": ROUTE_COLUMNS, "checkpoints": CHECKPOINT_COLUMNS},
+                              max_rows=max_rows)
+    except CsvRefused as exc:
+        if exc.reason == "header":
+            raise NotImportable("CSV 表头须为检查点 (id,tag,name,…) 或路线 (id,name,checkpoint_ids,…)") from exc
+        raise NotImportable(str(exc)) from exc
+    width = len(found.header)
+    rows: list[tuple[str, Any]] = [
+        (f"line {line}", _from_csv(found.kind, values) if cells == width else _Malformed(
+            f"该行有 {cells} 个字段，表头有 {width} 个 ({cells} fields, the header has {width})"))
+        for line, values, cells in found.rows]
+    return (rows, []) if found.kind == "checkpoints" else ([], rows)
 
 
 @dataclass(frozen=True)

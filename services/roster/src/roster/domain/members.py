@@ -5,8 +5,6 @@ Pure: the shapes a request must have and how a CSV file reads into rows. Storing
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date, timedelta
 from enum import StrEnum
@@ -14,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from pingan_shared.csv_rows import CsvRefused, read_csv_rows
 from pingan_shared.text import StorableStr
 
 # An id is one path segment that reads the same in a URL, a CSV cell and a log line: ASCII letters, digits,
@@ -115,35 +114,12 @@ def read_member_csv(raw: bytes, *, max_rows: int) -> list[tuple[int, dict[str, s
     """(line, row) pairs of a UTF-8 CSV (BOM tolerated) whose header names the member columns. A row with more
     cells than the header carries the key "(extra)" so that it is refused on its own."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NotCsv(f"CSV 须为 UTF-8 编码 (not UTF-8: {exc.reason} at byte {exc.start})") from exc
-    if "\x00" in text:
-        raise NotCsv("CSV 含有空字符 (the file holds NUL bytes)")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise NotCsv(f"CSV 为空，缺少表头 (expected a header {','.join(MEMBER_CSV_COLUMNS)})") from None
-    except csv.Error as exc:
-        raise NotCsv(f"无法解析 CSV (not CSV: {exc})") from exc
-    missing = [c for c in MEMBER_CSV_REQUIRED if c not in header]
-    if missing:
-        raise NotCsv(f"CSV 表头缺少列 {', '.join(missing)} (the header must name {','.join(MEMBER_CSV_COLUMNS)})")
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue
-            if len(rows) >= max_rows:
-                raise NotCsv(f"CSV 行数超过上限 {max_rows} (at most {max_rows} rows per import)")
-            row = dict(zip(header, values, strict=False))
-            if len(values) > len(header):
-                row["(extra)"] = "x"
-            rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise NotCsv(f"无法解析 CSV 第 {reader.line_num} 行 (not CSV: {exc})") from exc
-    return rows
+        found = read_csv_rows(raw, kinds={"members": MEMBER_CSV_REQUIRED}, max_rows=max_rows,
+                              columns=MEMBER_CSV_COLUMNS)
+    except CsvRefused as exc:
+        raise NotCsv(str(exc)) from exc
+    width = len(found.header)
+    return [(line, values | ({"(extra)": "x"} if cells > width else {})) for line, values, cells in found.rows]
 
 
 def member_from_row(row: dict[str, str]) -> dict[str, object]:
