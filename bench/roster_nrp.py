@@ -23,7 +23,7 @@ from roster.nrp import reference
 from roster.nrp.loader import Instance, load, parse, to_problem
 from roster.nrp.synthetic import generate
 from roster.solver import Progress, solve
-from roster.solver.engine import RosterModel
+from roster.solver.roster_model import RosterModel
 
 # The project's shared folder sits beside the repository: <repo>/../shared/benchmarks/nrp.
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "nrp"

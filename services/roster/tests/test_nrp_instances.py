@@ -13,7 +13,7 @@ import pytest
 from roster.nrp import load, parse, reference, to_problem
 from roster.nrp.synthetic import generate
 from roster.solver import Assignment, Cover, MinConsecutive, Request, Status, Unavailable, solve
-from roster.solver.engine import RosterModel
+from roster.solver.roster_model import RosterModel
 
 # The project's shared folder sits beside the repository (<repo>/../shared/benchmarks/nrp), as in CI; a missing
 # folder fails these tests (reading it raises), never skips them.
@@ -113,9 +113,9 @@ def test_a_model_of_the_largest_benchmark_size_builds_fast() -> None:
 
 
 def test_the_large_model_path_starts_from_a_first_roster_and_reports_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import roster.solver.engine as engine
+    import roster.solver.search as search
 
-    monkeypatch.setattr(engine, "LARGE_MODEL", 0)  # take the path of 364 × 150 models on a small instance
+    monkeypatch.setattr(search, "LARGE_MODEL", 0)  # take the path of 364 × 150 models on a small instance
     instance = load(NRP / "Instance4.txt")
     progress = []
     solution = solve(to_problem(instance), time_limit_s=4, on_progress=progress.append)

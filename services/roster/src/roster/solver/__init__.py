@@ -1,19 +1,23 @@
 """The roster solver: rules as data (``model``), solved with OR-Tools CP-SAT (``engine``). Pure: no I/O.
 
+The problem is ``model`` (its calendar ``horizon``), the answer ``answer``. ``engine.solve`` builds the CP-SAT
+model (``roster_model``: ``variables`` and the rules' encodings in ``crew_constraints``, ``person_constraints``,
+``soft_constraints``), runs the ``search`` and reads the roster back (``readout``), or ``explain``s why there
+is none.
+
 Use: ``from roster.solver import solve, Problem, ...``; ``solve(problem, time_limit_s=10)`` returns a
 ``Solution`` (assignments, status, objective, bound, and for an infeasible problem an ``Explanation``).
 """
 
+from roster.solver.answer import Conflict, Explanation, Progress, Solution, Status
 from roster.solver.engine import solve
+from roster.solver.horizon import Horizon
 from roster.solver.model import (
     Assignment,
     Composition,
-    Conflict,
     Cover,
-    Explanation,
     Fairness,
     ForbiddenSuccession,
-    Horizon,
     MaxConsecutive,
     MaxShareFromOneGroup,
     MaxWeekends,
@@ -21,14 +25,11 @@ from roster.solver.model import (
     MinConsecutiveDaysOff,
     Person,
     Problem,
-    Progress,
     Request,
     Rule,
     ShiftCount,
     ShiftType,
-    Solution,
     Stability,
-    Status,
     TotalMinutes,
     Unavailable,
     WeeklyCount,

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
-from roster.solver.engine import RosterModel, RuleInstance, assumption_core
+from roster.solver.answer import Conflict, Explanation
 from roster.solver.model import (
     Composition,
-    Conflict,
     Cover,
-    Explanation,
     Fairness,
     ForbiddenSuccession,
     MaxConsecutive,
@@ -34,6 +33,9 @@ from roster.solver.model import (
     Unavailable,
     WeeklyCount,
 )
+from roster.solver.roster_model import RosterModel
+from roster.solver.search import solver_parameters
+from roster.solver.variables import RuleInstance
 
 ROLE_ZH = {
     "police": "民警",
@@ -87,6 +89,25 @@ def explain(problem: Problem, *, time_limit_s: float = 10.0) -> Explanation:
             kept.append(lit)
     instances = [built.literals[v] for v in kept]
     return render(problem, instances, minimal)
+
+
+def assumption_core(
+    built: RosterModel, literals: Sequence[cp_model.IntVar], time_limit_s: float
+) -> tuple[str, list[cp_model.IntVar]]:
+    """Solve under ``literals``; return ("infeasible", a sufficient subset) / ("feasible", []) / ("unknown", [])."""
+    model = built.model
+    model.clear_assumptions()
+    model.add_assumptions(literals)
+    solver = cp_model.CpSolver()
+    solver_parameters(solver, time_limit_s, 1)
+    code = solver.solve(model)
+    if code == cp_model.INFEASIBLE:
+        index = {lit.index: lit for lit in literals}
+        core = [index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in index]
+        return "infeasible", core
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return "feasible", []
+    return "unknown", []
 
 
 def _names(problem: Problem, shifts: ShiftSet) -> str:

@@ -8,15 +8,18 @@ benchmark loader from a text file, or by a test by hand, and handed to ``solve``
 Days are 0-based indexes into the horizon. A rule that names people uses a ``PersonSet`` (``None`` = everyone);
 one that names duty types uses a ``ShiftSet`` (``None`` = any duty). A soft rule carries a weight; a hard rule
 does not. The solver minimises the weighted sum of the soft rules' violations.
+
+What a solve answers (``Solution``, ``Status``…) is in ``roster.solver.answer``; the calendar of the period's
+days (``Horizon``) in ``roster.solver.horizon``, named here too as a problem's part.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+
+from roster.solver.horizon import Horizon  # a problem's part: callers name it as roster.solver.model.Horizon too
 
 PersonSet = frozenset[str] | None
 """People a rule applies to, by id; ``None`` means everyone in the problem."""
@@ -24,63 +27,8 @@ PersonSet = frozenset[str] | None
 ShiftSet = frozenset[str] | None
 """Duty types a rule counts, by id; ``None`` means any duty (i.e. "working that day")."""
 
-WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-
 
 # --------------------------------------------------------------------------------------------- the problem
-
-
-@dataclass(frozen=True)
-class Horizon:
-    """The period's days. ``start`` gives them dates (for words like 11月6日); ``first_weekday`` (0 = Monday)
-    places weekends and calendar weeks when there are no dates (the benchmark starts on a Monday)."""
-
-    days: int
-    start: dt.date | None = None
-    first_weekday: int = 0
-
-    def weekday(self, day: int) -> int:
-        if self.start is not None:
-            return (self.start + dt.timedelta(days=day)).weekday()
-        return (self.first_weekday + day) % 7
-
-    def date(self, day: int) -> dt.date | None:
-        return None if self.start is None else self.start + dt.timedelta(days=day)
-
-    def label(self, day: int) -> str:
-        """Chinese words for a day: ``11月6日（周五）`` with dates, else ``第3天（周三）``."""
-        when = self.date(day)
-        head = f"{when.month}月{when.day}日" if when is not None else f"第{day + 1}天"
-        return f"{head}（{WEEKDAYS_ZH[self.weekday(day)]}）"
-
-    def weekends(self) -> list[tuple[int, ...]]:
-        """Saturday/Sunday pairs (a lone Saturday or Sunday at either end counts as a weekend on its own)."""
-        out: list[tuple[int, ...]] = []
-        current: list[int] = []
-        for day in range(self.days):
-            wd = self.weekday(day)
-            if wd == 5:
-                current = [day]
-            elif wd == 6:
-                current.append(day)
-                out.append(tuple(current))
-                current = []
-        if current:
-            out.append(tuple(current))
-        return out
-
-    def weeks(self) -> list[tuple[int, ...]]:
-        """Calendar weeks (Monday to Sunday) that fall at least partly in the horizon."""
-        out: list[tuple[int, ...]] = []
-        current: list[int] = []
-        for day in range(self.days):
-            if self.weekday(day) == 0 and current:
-                out.append(tuple(current))
-                current = []
-            current.append(day)
-        if current:
-            out.append(tuple(current))
-        return out
 
 
 @dataclass(frozen=True)
@@ -326,76 +274,3 @@ class Problem:
     rules: tuple[Rule, ...]
     name: str = ""
 
-
-# ---------------------------------------------------------------------------------------------- the answer
-
-
-class Status(enum.StrEnum):
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"
-    INFEASIBLE = "infeasible"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """One rule in a minimal conflicting set, in an organiser's words, with whom and when it concerns.
-
-    ``kind`` is the rule's class name (``Cover``, ``Unavailable``, ``MaxConsecutive``…), ``text`` the Chinese
-    sentence (e.g. "第5天（周五）夜间巡逻需要3人"), ``people`` and ``days`` what it names."""
-
-    kind: str
-    text: str
-    people: tuple[str, ...] = ()
-    days: tuple[int, ...] = ()
-    shifts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Why no roster exists: ``conflicts`` together cannot all hold; dropping any one of them (when
-    ``minimal``) makes the rest satisfiable. ``summary`` is the whole thing in one Chinese paragraph, e.g.
-    "周五夜间巡逻需要3人，但只有2人可用：张三请假…"."""
-
-    summary: str
-    conflicts: tuple[Conflict, ...]
-    minimal: bool
-
-
-@dataclass(frozen=True)
-class Solution:
-    status: Status
-    assignments: tuple[Assignment, ...]
-    objective: int | None
-    best_bound: float | None
-    wall_time_s: float
-    explanation: Explanation | None = None
-    """Set when ``status`` is INFEASIBLE."""
-    penalties: Mapping[str, int] = field(default_factory=dict)
-    """The objective split by soft rule kind (``Cover``, ``Request``, ``Fairness``, ``Stability``)."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Reported for each improving roster during a solve."""
-
-    objective: int
-    best_bound: float
-    elapsed_s: float
-    solutions: int
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-class Solve(Protocol):
-    """The entry point, ``roster.solver.solve``."""
-
-    def __call__(
-        self,
-        problem: Problem,
-        *,
-        time_limit_s: float,
-        workers: int = 2,
-        on_progress: ProgressCallback | None = None,
-    ) -> Solution: ...
