@@ -1,6 +1,7 @@
-"""Anti-fraud flags over the real broker and database: scans posted over HTTP, judged by the patrol.flags
-consumer. Each flag fires on its crafted case and not on a clean round; a late scan landing between two others
-is judged against both; redelivered and re-announced events change nothing; flags are read by overseers only."""
+"""Anti-fraud flags over the real broker and database: scans posted over HTTP, judged in the patrol.scans
+consumer group. Each flag fires on its crafted case and not on a clean round; a late scan landing between two
+others is judged against both; redelivered and re-announced events change nothing; a poison event is
+dead-lettered once; flags are read by overseers only."""
 
 from __future__ import annotations
 
@@ -51,11 +52,11 @@ async def upload(patrol: Patrol, team: str, device: str, items: list[dict[str, A
 
 
 async def judged(patrol: Patrol, count: int) -> None:
-    """Wait until the flags consumer has handled ``count`` scans (its timeline holds them)."""
+    """Wait until the anti-fraud rules have judged ``count`` scans (their timeline holds them)."""
     async def done() -> bool:
         async with patrol.db() as conn:
             return int(await conn.fetchval("SELECT count(*) FROM flag_timeline")) >= count
-    await patrol.until(done, f"{count} scans judged by the flags consumer")
+    await patrol.until(done, f"{count} scans judged by the anti-fraud rules")
 
 
 async def stored_flags(patrol: Patrol) -> set[tuple[str, str, str]]:
@@ -194,10 +195,10 @@ async def test_redelivered_and_re_announced_scans_flag_nothing_twice(patrol: Pat
     async def all_seen() -> bool:
         async with patrol.db() as conn:
             seen = await conn.fetchval(
-                "SELECT count(*) FROM inbox WHERE consumer_group LIKE '%patrol.flags' AND message_id = ANY($1)",
+                "SELECT count(*) FROM inbox WHERE consumer_group LIKE '%patrol.scans' AND message_id = ANY($1)",
                 [str(e.event_id) for e in renamed])
         return int(seen) == len(renamed)
-    await patrol.until(all_seen, "the re-announced scans handled by the flags consumer")
+    await patrol.until(all_seen, "the re-announced scans handled by the scans consumer")
     await asyncio.sleep(0.3)
     after = (await stored_flags(patrol), len(await patrol.outbox("patrol.scan-flagged")),
              len(await patrol.outbox("alerts.signal")))
@@ -224,5 +225,6 @@ async def test_a_poison_scan_event_is_dead_lettered_and_an_old_v1_event_still_ju
     # judged by the rules its facts allow: outside the radius (a v1 event knows no device, method or offset)
     assert await stored_flags(patrol) == {("九队", "old-1", "outside-radius")}
     letters = [e["payload"] for e in await patrol.outbox("platform.dead-lettered")]
-    assert any(letter["consumer_group"].endswith("patrol.flags") and letter["source_event_id"] == str(poison.event_id)
-               for letter in letters), letters
+    # one group reads the scans for both rounds and flags: the poison is dead-lettered once, not once per effect
+    groups = [letter["consumer_group"] for letter in letters if letter["source_event_id"] == str(poison.event_id)]
+    assert len(groups) == 1 and groups[0].endswith("patrol.scans"), letters

@@ -75,7 +75,7 @@ async def test_redelivered_and_reordered_scan_events_attach_once(patrol: Patrol)
     async def all_seen() -> bool:
         async with patrol.db() as conn:
             return await conn.fetchval(
-                "SELECT count(*) FROM inbox WHERE consumer_group LIKE '%patrol.rounds'") >= 3
+                "SELECT count(*) FROM inbox WHERE consumer_group LIKE '%patrol.scans'") >= 3
     await patrol.until(all_seen, "the scans handled")
     await asyncio.sleep(1.0)
     assert await patrol.attached() == 3

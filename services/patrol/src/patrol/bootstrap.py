@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patrol import consumers, flags, timers
+from patrol import consumers, timers
 from patrol.api import ROUTERS
 from patrol.context import PatrolContext
 from patrol.live.settings import LiveCoverageSettings
@@ -35,7 +35,7 @@ def bootstrap(
     ctx = PatrolContext(runtime, settings)
     # Handlers need the context, the context needs the runtime: bound here, before anything starts.
     runtime.timer_handlers = timers.handlers(ctx)
-    runtime.consumers = [*consumers.specs(ctx), flags.spec(ctx)]
+    runtime.consumers = consumers.specs(ctx)
     app = create_service_app(runtime, ROUTERS)
     app.state.patrol = ctx
     install_live_coverage(runtime, app, live)

@@ -1,7 +1,14 @@
 """patrol's inbox consumers (each event's effects exactly once; HandlerRejected → dead letter):
 
-- ``patrol.rounds``: ``patrol.scan-accepted`` → the scan joins its round (``rounds.attach_scans``), in batches,
-  outside the HTTP intake's transaction so that intake stays as fast as it was.
+- ``patrol.scans``: ``patrol.scan-accepted`` → in batches, in the batch's one transaction, the scans join their
+  rounds (``rounds.attach_scans``) and then the anti-fraud rules judge them (``flags.flag_scans``). Both run
+  outside the HTTP intake's transaction so that intake stays as fast as it was. They were two groups
+  (``patrol.rounds`` and ``patrol.flags``) reading the same events, each paying its own fetch, envelope parse,
+  payload decode, inbox claim and transaction; one group does that once per scan instead of twice. Both effects
+  now share one fate: a scan that cannot be handled is dead-lettered once, for both, and neither effect is
+  kept for it. Each effect skips what it has already done (a scan attached, a scan on the flag timeline), so a
+  redelivery or a re-announcement changes nothing; nor does this group's first start, which reads the topic
+  from its earliest retained offset over scans the old groups had handled (a one-off cost, no effect).
 - ``patrol.shifts``: ``roster.shift-assigned`` / ``-changed`` / ``-cancelled`` → a patrol shift's plan
   (``shift_plans``), keeping the highest envelope sequence per shift so that a reordered or repeated event
   changes nothing.
@@ -14,23 +21,26 @@ from collections.abc import Sequence
 import asyncpg
 from pydantic import BaseModel
 
-from patrol import rounds, shift_plans
+from patrol import flags, rounds, shift_plans
 from patrol.context import PatrolContext
 from pingan_shared.events.catalog import SCAN_ACCEPTED, SHIFT_ASSIGNED, SHIFT_CANCELLED, SHIFT_CHANGED
+from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.consumer import BatchHandler, ConsumerSpec, Handler
 
-ROUNDS_GROUP = "patrol.rounds"
+SCANS_GROUP = "patrol.scans"
 SHIFTS_GROUP = "patrol.shifts"
 
 
 def scans_handler(ctx: PatrolContext) -> BatchHandler:
+    policy = flags.fraud_policy(ctx.settings)
+
     async def handle(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
-        facts = [
-            rounds.ScanFact(p.team_id, p.scan_id, p.checkpoint_id, p.device_time)  # type: ignore[attr-defined]
-            for _, p in events
-        ]
+        # The catalog upcasts every version to ScanAcceptedV2; the filter only narrows the type.
+        accepted = [(envelope, p) for envelope, p in events if isinstance(p, ScanAcceptedV2)]
+        facts = [rounds.ScanFact(p.team_id, p.scan_id, p.checkpoint_id, p.device_time) for _, p in accepted]
         await rounds.attach_scans(conn, ctx, facts)
+        await flags.flag_scans(conn, ctx, accepted, policy)
 
     return handle
 
@@ -45,7 +55,7 @@ def shift_handler(ctx: PatrolContext) -> Handler:
 def specs(ctx: PatrolContext) -> list[ConsumerSpec]:
     on_shift = shift_handler(ctx)
     return [
-        ConsumerSpec(ROUNDS_GROUP, batch_handlers={SCAN_ACCEPTED: scans_handler(ctx)}),
+        ConsumerSpec(SCANS_GROUP, batch_handlers={SCAN_ACCEPTED: scans_handler(ctx)}),
         ConsumerSpec(SHIFTS_GROUP, handlers={SHIFT_ASSIGNED: on_shift, SHIFT_CHANGED: on_shift,
                                              SHIFT_CANCELLED: on_shift}),
     ]

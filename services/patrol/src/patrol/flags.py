@@ -1,10 +1,14 @@
-"""Anti-fraud flags (``patrol.flags`` consumer of ``patrol.scan-accepted``): flag, never reject.
+"""Anti-fraud flags of accepted scans (``patrol.scan-accepted``): flag, never reject.
 
-Runs in its own consumer group, never in the intake's transaction: each batch of accepted scans joins the
-members' timelines (``flag_timeline``), the rules of ``domain.fraud`` compare every new scan with its neighbours
-there (the batch's own included), and each flag is stored once per scan and kind (``scan_flags``), published as
-``patrol.scan-flagged`` (key team id, topic patrol.flags) with a LOW alert signal beside it — all in the batch's
-one transaction, with the inbox rows.
+``flag_scans`` runs in the ``patrol.scans`` consumer group (``consumers.py``), right after the batch's scans
+joined their rounds, in the batch's one transaction — never in the intake's. It was its own group
+(``patrol.flags``) until the duplicated fetch, decode and inbox claim of every scan cost too much CPU; one group
+now decodes and claims each scan once, and a scan that cannot be handled is dead-lettered once for both effects.
+
+Each batch of accepted scans joins the members' timelines (``flag_timeline``), the rules of ``domain.fraud``
+compare every new scan with its neighbours there (the batch's own included), and each flag is stored once per
+scan and kind (``scan_flags``), published as ``patrol.scan-flagged`` (key team id, topic patrol.flags) with a LOW
+alert signal beside it — all in the batch's one transaction, with the inbox rows.
 
 Once only: the inbox drops a redelivered event; a scan re-announced under a new event id is already on the
 timeline and is not judged again; a flag already stored (a neighbour re-checked when a late scan landed
@@ -23,7 +27,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from pydantic import BaseModel
 
 from patrol import store, store_flags
 from patrol.context import PatrolContext
@@ -39,14 +42,12 @@ from patrol.domain.fraud import (
 )
 from patrol.settings import PatrolSettings
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
-from pingan_shared.events.catalog import ALERT_SIGNAL, SCAN_ACCEPTED, SCAN_FLAGGED
+from pingan_shared.events.catalog import ALERT_SIGNAL, SCAN_FLAGGED
 from pingan_shared.events.contracts import ScanAcceptedV2, ScanMethod
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.patrol_contracts import ScanFlaggedV1
-from pingan_shared.messaging.consumer import BatchHandler, ConsumerSpec
 from pingan_shared.messaging.outbox import enqueue
 
-FLAGS_GROUP = "patrol.flags"
 FLAG_SIGNAL_KIND = "patrol.scan-flagged"
 _NIGHT_TURNS = timedelta(hours=12)  # a patrol night runs into the small hours: 01:00 belongs to the evening before
 
@@ -59,20 +60,6 @@ def fraud_policy(settings: PatrolSettings) -> FraudPolicy:
         device_span=timedelta(minutes=settings.flag_device_span_minutes),
         neighbour_horizon=timedelta(hours=settings.flag_neighbour_hours),
     )
-
-
-def spec(ctx: PatrolContext) -> ConsumerSpec:
-    return ConsumerSpec(FLAGS_GROUP, batch_handlers={SCAN_ACCEPTED: scans_handler(ctx)})
-
-
-def scans_handler(ctx: PatrolContext) -> BatchHandler:
-    policy = fraud_policy(ctx.settings)
-
-    async def handle(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
-        accepted = [(envelope, payload) for envelope, payload in events if isinstance(payload, ScanAcceptedV2)]
-        await flag_scans(conn, ctx, accepted, policy)
-
-    return handle
 
 
 async def flag_scans(conn: asyncpg.Connection, ctx: PatrolContext,

@@ -11,7 +11,7 @@ team's scan ids.
 
 Each accepted scan keeps its facts (``UploadFacts``: the device that sent it, the upload's ``sent_at`` and the
 clock offset measured from it, the corrected time) in the same one INSERT: nothing is added to this
-transaction for them. The anti-fraud rules run later, in the flags consumer (``flags``), never here.
+transaction for them. The anti-fraud rules run later, in the scans consumer (``flags.flag_scans``), never here.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ round state and outbox together.
   plan and start), each with its two durable timers: start-due and close.
 - ``retire_future``: a cancelled or changed plan's rounds not yet judged and never started are cancelled
   (an open not-started alert is resolved).
-- ``attach_scans``: the inbox consumer of ``patrol.scan-accepted`` (group ``patrol.rounds``) puts each scan in
+- ``attach_scans``: the inbox consumer of ``patrol.scan-accepted`` (group ``patrol.scans``) puts each scan in
   its round by team, checkpoint and device time — never the HTTP intake, which stays as fast as it was.
 """
 

@@ -17,9 +17,10 @@ class PatrolSettings(ServiceSettings):
     # An upload's clock offset (received_at - sent_at) up to this is latency and drift: device times stand.
     # Beyond it the phone's clock is wrong: its device times are corrected by the offset and flagged clock-skew.
     clock_tolerance_seconds: int = Field(default=120, ge=0, le=86_400)
-    # Anti-fraud flags (patrol.flags consumer): faster than this between two scans of a member is impossible;
-    # the same checkpoint again within this is a repeat; another device's scans at most this far apart around
-    # a scan make a span it overlaps; neighbours farther apart than this are not compared for speed.
+    # Anti-fraud flags (flags.py, run by the patrol.scans consumer): faster than this between two scans of a
+    # member is impossible; the same checkpoint again within this is a repeat; another device's scans at most
+    # this far apart around a scan make a span it overlaps; neighbours farther apart than this are not compared
+    # for speed.
     flag_max_speed_kmh: float = Field(default=100, gt=0, le=2000)
     flag_repeat_seconds: int = Field(default=60, ge=0, le=3600)
     flag_device_span_minutes: int = Field(default=60, ge=0, le=24 * 60)

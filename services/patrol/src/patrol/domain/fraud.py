@@ -1,8 +1,8 @@
 """Anti-fraud rules for accepted scans: flag, never reject — a supervisor decides what a flag means.
 
-Pure rules, no I/O. The flags consumer (``patrol.flags``) gives them a scan's facts and the member's neighbouring
-scans it has handled before (``TimelineScan``, in corrected-time order: the device time judged with the
-upload's clock offset), and stores what they return, once per scan and kind.
+Pure rules, no I/O. ``flags.flag_scans`` (in the ``patrol.scans`` consumer group) gives them a scan's facts and
+the member's neighbouring scans it has judged before (``TimelineScan``, in corrected-time order: the device time
+judged with the upload's clock offset), and stores what they return, once per scan and kind.
 
 Rules on the scan alone:
 - ``outside-radius``: scanned farther from the checkpoint than its radius plus the GPS accuracy;

@@ -5,7 +5,7 @@ hours later. The device clock is measured, not trusted: an upload says when the 
 the phone's clock), and the server's receive time minus that is the phone's clock offset. An offset within the
 tolerance is network latency and ordinary drift, and the device time stands; beyond it the phone's clock is
 wrong (a reset to 1970, a manual change), every device time of the upload is corrected by the offset, and the
-scan is flagged ``clock-skew`` later (``patrol.flags``). Without ``sent_at`` (an old app) the device time
+scan is flagged ``clock-skew`` later (``flags.py``). Without ``sent_at`` (an old app) the device time
 stands as it is, trusted within the future skew.
 """
 
