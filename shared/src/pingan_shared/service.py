@@ -346,6 +346,14 @@ def check_port_free(host: str, port: int, setting_name: str) -> None:
             raise
 
 
+def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    try:
+        import uvloop
+    except ImportError:  # Windows has no uvloop (the dependency is skipped there): the standard loop
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
 def run_service(build: Callable[[], Service], port_setting: str) -> None:
     """Entry point of ``python -m <service>``: build, check the port, serve until SIGTERM/SIGINT."""
     try:
@@ -365,10 +373,14 @@ def run_service(build: Callable[[], Service], port_setting: str) -> None:
         log.error("cannot start", reason=str(exc))
         print(f"{runtime.name}: {exc}", file=sys.stderr)
         sys.exit(2)
+    # httptools parses HTTP and uvloop runs the loop (both C): a service process is one event loop serving
+    # intake, the relay and the consumers, so the loop's own cost per request and per round trip is the
+    # ceiling of its throughput. Tests in-process run on pytest's plain asyncio loop; processes run on this.
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                            access_log=False, lifespan="on")
+                            access_log=False, lifespan="on", http="httptools")
     server = uvicorn.Server(config)
-    asyncio.run(server.serve())
+    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        runner.run(server.serve())
     if runtime.failure is not None or not server.started:
         sys.exit(1)
 

@@ -170,7 +170,8 @@ def _accept(
         latitude=scan.latitude, longitude=scan.longitude, accuracy_m=scan.accuracy_m, distance_m=distance,
         within_radius=within,
     )
-    topic, envelope = events.make(SCAN_ACCEPTED, payload, key=scan.team_id, correlation_id=correlation_id)
+    topic, envelope = events.make(SCAN_ACCEPTED, payload, key=scan.team_id, correlation_id=correlation_id,
+                                  occurred_at=now)
     row = store_scans.ScanRow(
         team_id=scan.team_id, scan_id=scan.scan_id, member_id=scan.member_id, checkpoint_id=checkpoint.id,
         device_time=scan.device_time, corrected_time=candidate.corrected_time, received_at=now,
