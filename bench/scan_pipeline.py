@@ -8,7 +8,11 @@ What is measured, on this machine, in one run:
 * **pipeline**: patrol and roster run as separate processes. N scans are POSTed to patrol in batches;
   patrol validates them, stores them and their outbox rows in one transaction, its relay publishes
   them; roster consumes them through its inbox into attendance. Time from the first POST until
-  roster's attendance holds all N.
+  roster's attendance holds all N. patrol runs as deployed for load: an intake replica
+  (``PATROL_RUN_CONSUMERS=false``: HTTP, relay, timers) — the pipeline measured here.
+* **pipeline beside patrol's consumers**: the same, with patrol's consumer replica also running (rounds,
+  anti-fraud flags and the live-coverage stream app, all reading every scan). On 2 cores it takes CPU from
+  the pipeline; with a core of its own it would not. Printed next to the first so both stay visible.
 
 The ratio pipeline ÷ raw broker is the figure to watch across changes: it is what the durability rules
 (PostgreSQL writes on both sides, outbox, inbox) cost relative to bare Kafka on the same machine, and it
@@ -114,14 +118,17 @@ async def wait_for_count(roster_db: str, expected: int, timeout: float = 600) ->
         await conn.close()
 
 
-async def pipeline_run(server_url: str, bootstrap: str, scans: int, batch: int, concurrency: int) -> PipelineRun:
+async def pipeline_run(server_url: str, bootstrap: str, scans: int, batch: int, concurrency: int,
+                       *, with_patrol_consumers: bool) -> PipelineRun:
     tag = uuid.uuid4().hex[:6]
     patrol_db, roster_db = (with_database(server_url, f"bench_{name}_{tag}") for name in ("patrol", "roster"))
     for url in (patrol_db, roster_db):
         await ensure_database(server_url, url.rsplit("/", 1)[1])
     cluster = ProcessCluster(bootstrap, f"bench{tag}.")
     try:
-        patrol = await asyncio.to_thread(cluster.start, "patrol", patrol_db)
+        patrol = await asyncio.to_thread(cluster.start, "patrol", patrol_db, env={"PATROL_RUN_CONSUMERS": "false"})
+        if with_patrol_consumers:
+            await asyncio.to_thread(cluster.start, "patrol", patrol_db, replica="-consumers")
         await asyncio.to_thread(cluster.start, "roster", roster_db)
         async with httpx.AsyncClient(timeout=30) as http:
             for n in range(CHECKPOINTS):
@@ -145,25 +152,30 @@ async def pipeline_run(server_url: str, bootstrap: str, scans: int, batch: int, 
 
 async def measure(args: argparse.Namespace, workdir: Path) -> None:
     async with servers(workdir) as (postgres, kafka):
-        raw = []
-        pipeline: list[PipelineRun] = []
+        raw: list[float] = []
+        alone: list[PipelineRun] = []
+        beside: list[PipelineRun] = []
         for run in range(1, args.runs + 1):
             raw.append(await raw_broker_rate(kafka.bootstrap_servers, raw_messages(args.scans)))
             say(f"run {run}: raw broker produce+consume   {raw[-1]:>9,.0f} msg/s")
-            result = await pipeline_run(postgres.url, kafka.bootstrap_servers, args.scans, args.batch,
-                                        args.concurrency)
-            pipeline.append(result)
-            say(f"run {run}: HTTP accepted                  {result.accept_rate:>9,.0f} scans/s")
-            say(f"run {run}: accepted and consumed (e2e)   {result.end_to_end_rate:>9,.0f} scans/s"
-                f"   ratio e2e / raw {result.end_to_end_rate / raw[-1]:.3f}")
-        ratios = [p.end_to_end_rate / r for p, r in zip(pipeline, raw, strict=True)]
+            for results, with_consumers, label in ((alone, False, "pipeline"),
+                                                   (beside, True, "beside patrol's consumers")):
+                result = await pipeline_run(postgres.url, kafka.bootstrap_servers, args.scans, args.batch,
+                                            args.concurrency, with_patrol_consumers=with_consumers)
+                results.append(result)
+                say(f"run {run}: {label}: HTTP accepted {result.accept_rate:>7,.0f} scans/s, e2e "
+                    f"{result.end_to_end_rate:>7,.0f} scans/s, ratio e2e / raw {result.end_to_end_rate / raw[-1]:.3f}")
         say("")
         say(f"scan pipeline, {args.scans:,} scans per run, batches of {args.batch}, {args.concurrency} uploads "
             f"in flight, {args.runs} run(s)")
         say(f"  raw broker produce+consume   msg/s    {spread(raw)}")
-        say(f"  HTTP accepted                scans/s  {spread([p.accept_rate for p in pipeline])}")
-        say(f"  accepted and consumed (e2e)  scans/s  {spread([p.end_to_end_rate for p in pipeline])}")
-        say(f"  ratio e2e / raw broker                 {ratio_spread(ratios)}")
+        for results, label in ((alone, "patrol intake replica → roster"),
+                               (beside, "the same, patrol's consumer replica on the same cores")):
+            ratios = [p.end_to_end_rate / r for p, r in zip(results, raw, strict=True)]
+            say(f"  {label}")
+            say(f"    HTTP accepted                scans/s  {spread([p.accept_rate for p in results])}")
+            say(f"    accepted and consumed (e2e)  scans/s  {spread([p.end_to_end_rate for p in results])}")
+            say(f"    ratio e2e / raw broker                 {ratio_spread(ratios)}")
 
 
 def main(argv: list[str] | None = None) -> None:
