@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from pingan_shared.clock import FixedClock
+
 from .conftest import Patrol
 
 CHECKPOINTS_CSV = """id,tag,name,latitude,longitude,radius_m,area
@@ -75,3 +79,21 @@ async def test_json_import_and_whole_document_refusals(patrol: Patrol) -> None:
     assert wrong_shape.status_code == 400
     device = await patrol.client.post("/v1/import", json=document, headers=patrol.device("一队"))
     assert device.status_code == 403
+
+
+async def test_more_rows_than_the_limit_is_a_413_and_a_bad_header_a_400(
+    patrol_factory: Callable[..., Awaitable[Patrol]], clock: FixedClock,
+) -> None:
+    patrol = await patrol_factory(clock, max_import_rows=3)
+    status, body = await post_csv(patrol, CHECKPOINTS_CSV)  # four rows
+    assert (status, body["errors"][0]["field"]) == (413, "(body)"), body
+    assert "3" in body["detail"]
+    too_many = {"checkpoints": [{"id": f"CP-{n}", "tag": f"t-{n}", "name": f"点{n}"} for n in range(4)]}
+    response = await patrol.client.post("/v1/import", json=too_many, headers=patrol.organiser)
+    assert response.status_code == 413, response.text
+    # a header of neither kind is a 400, whatever its length
+    status, body = await post_csv(patrol, "编号,名称\nCP-1,塘下镇\n")
+    assert (status, body["errors"][0]["field"]) == (400, "(body)"), body
+    assert "表头" in body["detail"]
+    async with patrol.db() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 0

@@ -37,7 +37,12 @@ class CheckpointRow(CheckpointIn):
 
 
 class NotImportable(ValueError):
-    """The document as a whole cannot be read (not JSON or CSV of a known header, too many rows)."""
+    """The document as a whole cannot be read (not JSON or CSV of a known header, too many rows); ``too_large``
+    when it is the row limit that refuses it (a 413, not a 400)."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
 
 
 @dataclass
@@ -62,7 +67,7 @@ def read_json(document: Any, *, max_rows: int) -> tuple[list[tuple[str, Any]], l
             raise NotImportable(f"{kind} must be a list")
         found[kind] = [(f"{kind}[{i}]", item) for i, item in enumerate(items)]
     if len(found["checkpoints"]) + len(found["routes"]) > max_rows:
-        raise NotImportable(f"at most {max_rows} rows per import")
+        raise NotImportable(f"at most {max_rows} rows per import", too_large=True)
     return found["checkpoints"], found["routes"]
 
 
@@ -74,7 +79,7 @@ def read_csv(raw: bytes, *, max_rows: int) -> tuple[list[tuple[str, Any]], list[
     except CsvRefused as exc:
         if exc.reason == "header":
             raise NotImportable("CSV 表头须为检查点 (id,tag,name,…) 或路线 (id,name,checkpoint_ids,…)") from exc
-        raise NotImportable(str(exc)) from exc
+        raise NotImportable(str(exc), too_large=exc.reason == "too-many-rows") from exc
     width = len(found.header)
     rows: list[tuple[str, Any]] = [
         (f"line {line}", _from_csv(found.kind, values) if cells == width else _Malformed(

@@ -96,8 +96,7 @@ async def import_document(request: Request, ctx: Context, _: Editor) -> JSONResp
         else:
             checkpoints, routes = imports.read_json(parse_json_body(raw), max_rows=max_rows)
     except imports.NotImportable as exc:
-        status = 413 if "at most" in str(exc) else 400
-        raise ApiError(status, str(exc), field="(body)") from exc
+        raise ApiError(413 if exc.too_large else 400, str(exc), field="(body)") from exc
     async with ctx.runtime.connection() as conn, conn.transaction():
         report = await imports.import_rows(conn, ctx, checkpoints, routes)
     body = report.as_dict()
