@@ -3,13 +3,18 @@
 Roles: a patrol device is scoped to its team, a unit account to its unit id; organisers,
 inspectors, supervisors and admins are platform-wide. One secret is shared by all services
 (``PINGAN_AUTH_SECRET``) so a token works wherever its role is allowed.
+
+A stream ticket (``issue_stream_ticket``) is a token for one use only: opening a Server-Sent-Events stream from
+a browser, whose EventSource cannot send an Authorization header, so the ticket travels in the URL. It lives a
+minute (never past the token it was asked with) and ``verify_token`` refuses it: a ticket leaked from a proxy's
+log opens a stream for a minute, and is never a bearer token.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +25,9 @@ ALGORITHM = "HS256"
 # How far a token's times may disagree with the verifying service's clock (issuer and service on
 # different hosts). Under a scaled clock this is scaled time: host skew is multiplied by the scale.
 LEEWAY = timedelta(seconds=60)
+# The ``use`` claim of a stream ticket; a bearer token has none.
+STREAM_TICKET_USE = "stream"
+STREAM_TICKET_TTL = timedelta(seconds=60)
 
 
 class Role(StrEnum):
@@ -80,8 +88,75 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A validly signed token: whose it is, until when (seconds since 1970, as signed) and for what use."""
+
+    principal: Principal
+    expires: float
+    use: str | None  # STREAM_TICKET_USE for a stream ticket; None for a bearer token
+
+
+@dataclass(frozen=True)
+class StreamTicket:
+    ticket: str
+    issued_at: datetime
+    expires_at: datetime
+
+    @property
+    def expires_in(self) -> int:
+        """Whole seconds from issue to expiry (0 when the caller's token itself was already at its end)."""
+        return max(0, int((self.expires_at - self.issued_at).total_seconds()))
+
+
 def verify_token(secret: str, token: str, *, now: datetime, leeway: timedelta = LEEWAY) -> Principal:
-    """The principal of a validly signed token, its times judged by ``now`` (the service's clock).
+    """The principal of a validly signed bearer token, its times judged by ``now`` (the service's clock).
+
+    A stream ticket is refused here: it opens a stream (``verify_stream_ticket``) and nothing else."""
+    return verify_bearer(secret, token, now=now, leeway=leeway).principal
+
+
+def verify_bearer(secret: str, token: str, *, now: datetime, leeway: timedelta = LEEWAY) -> VerifiedToken:
+    """``verify_token``, with the token's expiry (a stream ticket must not outlive the token that asked for it)."""
+    verified = _verify(secret, token, now=now, leeway=leeway)
+    if verified.use is not None:
+        raise AuthError("a stream ticket is not a bearer token: it only opens a stream, as ?ticket=")
+    return verified
+
+
+def verify_stream_ticket(secret: str, ticket: str, *, now: datetime, leeway: timedelta = LEEWAY) -> Principal:
+    """The principal of a valid stream ticket. A bearer token is refused: only tickets may travel in a URL."""
+    verified = _verify(secret, ticket, now=now, leeway=leeway)
+    if verified.use != STREAM_TICKET_USE:
+        raise AuthError("not a stream ticket: ask POST /v1/stream-tickets for one (a bearer token never goes in a "
+                        "URL)")
+    return verified.principal
+
+
+def issue_stream_ticket(secret: str, caller: VerifiedToken, *, now: datetime,
+                        ttl: timedelta = STREAM_TICKET_TTL) -> StreamTicket:
+    """A stream ticket for ``caller``'s principal (role, team, unit, scope as its token had them), issued at
+    ``now`` (the service's clock) for ``ttl``, and never longer than the caller's own token lives."""
+    issued = math.floor(now.timestamp())
+    expires = min(issued + math.floor(ttl.total_seconds()), math.floor(caller.expires), _LAST_INSTANT)
+    principal = caller.principal
+    claims: dict[str, object] = {"iss": ISSUER, "sub": principal.subject, "role": principal.role.value,
+                                 "iat": issued, "exp": expires, "use": STREAM_TICKET_USE}
+    for name, value in (("team", principal.team_id), ("unit", principal.unit_id), ("scope", principal.scope)):
+        if value is not None:
+            claims[name] = value
+    return StreamTicket(ticket=jwt.encode(claims, secret, algorithm=ALGORITHM),
+                        issued_at=_EPOCH + timedelta(seconds=issued), expires_at=_EPOCH + timedelta(seconds=expires))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The last whole second a datetime holds: a ticket's expiry is answered as a date, so it cannot lie beyond it
+# (counted exactly: as a float timestamp it would round up to the next second, past the end).
+_LAST_INSTANT = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(seconds=1)
+
+
+def _verify(secret: str, token: str, *, now: datetime, leeway: timedelta) -> VerifiedToken:
+    """A validly signed token of either kind, its times judged by ``now`` (the service's clock).
 
     PyJWT only checks the signature and that the registered claims are present: it would judge
     ``iat``/``nbf``/``exp`` by the wall clock, which a compressed-time demo runs far behind. Every claim
@@ -112,7 +187,9 @@ def verify_token(secret: str, token: str, *, now: datetime, leeway: timedelta = 
         raise AuthError("patrol_device token without a team")
     if role is Role.UNIT and not principal.unit_id:
         raise AuthError("unit token without a unit")
-    return principal
+    expires = _instant(claims, "exp")
+    assert expires is not None  # _check_times refused a token without one
+    return VerifiedToken(principal=principal, expires=expires, use=_optional_text(claims, "use"))
 
 
 _ROLE_VALUES = frozenset(r.value for r in Role)

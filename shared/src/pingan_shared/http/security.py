@@ -1,14 +1,14 @@
-"""FastAPI dependency: bearer token → Principal, with the role check."""
+"""FastAPI dependencies: bearer token (or, on a stream, a stream ticket) → Principal, with the role check."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Security
+from fastapi import Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pingan_shared.auth import AuthError, Principal, Role, verify_token
+from pingan_shared.auth import AuthError, Principal, Role, VerifiedToken, verify_bearer, verify_stream_ticket
 from pingan_shared.http.errors import ApiError
 
 # Declares the bearer scheme in the OpenAPI; it refuses nothing itself (auto_error=False) so that every
@@ -27,21 +27,75 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
     ) -> Principal:
-        if credentials is None:
-            raise ApiError(401, "missing bearer token", field="Authorization",
-                           headers={"WWW-Authenticate": "Bearer"})
-        edge = request.app.state.edge
-        try:
-            principal = verify_token(edge.auth_secret, credentials.credentials, now=edge.clock.now())
-        except AuthError as exc:
-            raise ApiError(401, str(exc), field="Authorization",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
-        if principal.role not in allowed:
-            raise ApiError(403, f"role {principal.role.value} may not do this; allowed: " + ", ".join(names),
-                           field="Authorization")
-        return principal
+        return _allowed(_bearer(request, credentials).principal, allowed, names, field="Authorization")
 
     return dependency
+
+
+def require_bearer(*roles: Role) -> Callable[..., Coroutine[Any, Any, VerifiedToken]]:
+    """``require_roles`` answering the verified token itself, its expiry included (what a stream ticket needs)."""
+    allowed = frozenset(roles)
+    names = sorted(r.value for r in allowed)
+
+    async def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
+    ) -> VerifiedToken:
+        verified = _bearer(request, credentials)
+        _allowed(verified.principal, allowed, names, field="Authorization")
+        return verified
+
+    return dependency
+
+
+def require_roles_or_ticket(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """For Server-Sent-Events routes only: the bearer header as ``require_roles``, or instead a stream ticket as
+    ``?ticket=`` (a browser's EventSource cannot send headers; see ``pingan_shared.http.tickets``). Both at once
+    are refused, so that which one decided is never a guess. A ticket is judged like a token: 401 naming
+    ``ticket`` when it is not a valid, unexpired stream ticket (a bearer token in the URL included), 403 when its
+    role may not read the stream."""
+    allowed = frozenset(roles)
+    names = sorted(r.value for r in allowed)
+
+    async def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
+        ticket: Annotated[str | None, Query(description="a stream ticket from POST /v1/stream-tickets")] = None,
+    ) -> Principal:
+        if ticket is None:
+            return _allowed(_bearer(request, credentials).principal, allowed, names, field="Authorization")
+        if credentials is not None:
+            raise ApiError(401, "send the Authorization header or ?ticket=, not both", field=TICKET_FIELD)
+        edge = request.app.state.edge
+        try:
+            principal = verify_stream_ticket(edge.auth_secret, ticket, now=edge.clock.now())
+        except AuthError as exc:
+            raise ApiError(401, f"ticket: {exc}", field=TICKET_FIELD) from exc
+        return _allowed(principal, allowed, names, field=TICKET_FIELD)
+
+    return dependency
+
+
+TICKET_FIELD = "ticket"
+
+
+def _bearer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> VerifiedToken:
+    if credentials is None:
+        raise ApiError(401, "missing bearer token", field="Authorization",
+                       headers={"WWW-Authenticate": "Bearer"})
+    edge = request.app.state.edge
+    try:
+        return verify_bearer(edge.auth_secret, credentials.credentials, now=edge.clock.now())
+    except AuthError as exc:
+        raise ApiError(401, str(exc), field="Authorization",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+
+
+def _allowed(principal: Principal, allowed: frozenset[Role], names: list[str], *, field: str) -> Principal:
+    if principal.role not in allowed:
+        raise ApiError(403, f"role {principal.role.value} may not do this; allowed: " + ", ".join(names),
+                       field=field)
+    return principal
 
 
 def scoped_area(principal: Principal, asked: str | None, *, field: str) -> str | None:

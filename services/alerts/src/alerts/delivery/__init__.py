@@ -23,10 +23,10 @@ __all__ = ["NotificationRequest", "background_jobs", "enqueue_notifications", "n
 
 
 def routers() -> list[APIRouter]:
-    """The delivery side's HTTP routers (contacts, inbox, stream)."""
+    """The delivery side's HTTP routers (contacts, inbox, stream and its tickets)."""
     from alerts.delivery.api import contacts, inbox, stream
 
-    return [contacts.router, inbox.router, stream.router]
+    return [contacts.router, inbox.router, stream.router, stream.tickets]
 
 
 def background_jobs(ctx: AlertsContext) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:

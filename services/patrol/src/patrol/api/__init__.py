@@ -17,4 +17,5 @@ ROUTERS: list[APIRouter] = [
     hazards.router,
     flags.router,
     live_coverage.router,
+    live_coverage.tickets,  # POST /v1/stream-tickets, for the live coverage stream
 ]

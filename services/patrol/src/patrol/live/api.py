@@ -24,12 +24,15 @@ from patrol.live.stream import LiveCoverage
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
-from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.http.security import require_roles, require_roles_or_ticket, scoped_area
+from pingan_shared.http.tickets import stream_ticket_router
 from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1")
 
 READERS = (Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN)
+# POST /v1/stream-tickets: a browser's EventSource opens the stream with ?ticket= (it cannot send headers)
+tickets = stream_ticket_router(*READERS)
 NOT_RUNNING = "实时覆盖统计未运行（PATROL_LIVE_ENABLED 关闭或正在启动），请稍后重试"
 RETRY_AFTER_SECONDS = 5
 
@@ -136,19 +139,19 @@ async def live_coverage(
 
 # Not in the OpenAPI document (as alerts' /v1/stream): an endless stream has no response schema to check and a
 # client that waits for the body's end (schemathesis) would only time out. Its answers: 200 text/event-stream,
-# 401/403 as GET /v1/coverage/live, 422 naming a bad query parameter, 503 with Retry-After when the stream app
-# is not running here; the README lists them.
+# 401/403 as GET /v1/coverage/live (naming `ticket` when a ?ticket= was refused), 422 naming a bad query
+# parameter, 503 with Retry-After when the stream app is not running here; the README lists them.
 @router.get("/coverage/live/stream", include_in_schema=False)
 async def live_coverage_stream(
     request: Request,
-    principal: Annotated[Principal, Depends(require_roles(*READERS))],
+    principal: Annotated[Principal, Depends(require_roles_or_ticket(*READERS))],
     route: RouteQuery = None,
     township: TownshipQuery = None,
     max_events: Annotated[int | None, Query(ge=1, le=10_000, description="end the stream after this many events")
                           ] = None,
 ) -> EventSourceResponse:
     """The live view as Server-Sent Events: the current figures at once, then each change (tonight's night,
-    following the clock across the noon turn)."""
+    following the clock across the noon turn). The bearer header, or a stream ticket as ``?ticket=``."""
     township = scoped_area(principal, township, field="township")
     live = _live(request)
     ping = live.settings.stream_ping_seconds

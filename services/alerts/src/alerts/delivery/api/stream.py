@@ -5,6 +5,9 @@ Not in the OpenAPI document: an endless stream cannot be described by a response
 client that waits for the body's end. Events: ``event: <kind>`` (``notification``, or the lifecycle kinds the
 escalation side sends) with a JSON ``data`` line; a comment line every ALERTS_STREAM_PING_SECONDS keeps
 proxies from closing an idle stream.
+
+Authenticated by the bearer header, or — for a browser's EventSource, which cannot send headers — by a stream
+ticket as ``?ticket=`` (``POST /v1/stream-tickets``, ``tickets``: same roles as the stream).
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from sse_starlette.sse import EventSourceResponse
 from alerts.context import Context
 from alerts.delivery.live import filtered, hub_for
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.security import require_roles
+from pingan_shared.http.security import require_roles_or_ticket
+from pingan_shared.http.tickets import stream_ticket_router
 
+WATCHERS = (Role.SUPERVISOR, Role.UNIT, Role.ADMIN)
 router = APIRouter(prefix="/v1", tags=["stream"])
-Watcher = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.UNIT, Role.ADMIN))]
+tickets = stream_ticket_router(*WATCHERS)
+Watcher = Annotated[Principal, Depends(require_roles_or_ticket(*WATCHERS))]
 
 
 @router.get("/stream", include_in_schema=False)

@@ -1,0 +1,111 @@
+"""Stream tickets on alerts (POST /v1/stream-tickets, then GET /v1/stream?ticket=): a dashboard in a browser, whose
+EventSource cannot send the Authorization header, opens the live stream with a one-minute ticket and sees what its
+token would (a unit its own). A ticket opens the stream only; a bearer token never goes in the URL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from alerts.delivery.live import hub_for, notify_live
+from pingan_shared.auth import LEEWAY, Role, issue_stream_ticket, issue_token, verify_bearer
+from pingan_shared.settings import DEV_AUTH_SECRET
+from pingan_stack.testing import bearer
+
+from .delivery_harness import DeliveryHarness, SseReader, serving_on_loopback
+
+OTHER_SECRET = "another-secret-that-is-long-enough-9876543210"
+
+
+def minted_ticket(role: Role, subject: str, *, now: datetime, secret: str = DEV_AUTH_SECRET) -> str:
+    """A ticket made directly (for a role the ticket route would refuse, or signed with another secret)."""
+    token = issue_token(secret, role=role, subject=subject, issued_at=now)
+    return issue_stream_ticket(secret, verify_bearer(secret, token, now=now), now=now).ticket
+
+
+async def ticket_for(alerts: DeliveryHarness, headers: dict[str, str]) -> str:
+    response = await alerts.client.post("/v1/stream-tickets", headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["expires_in"] == 60
+    issued = alerts.clock.now().replace(microsecond=0)
+    assert datetime.fromisoformat(body["expires_at"]) == issued + timedelta(seconds=60)
+    ticket: str = body["ticket"]
+    return ticket
+
+
+def refused(response: httpx.Response, status: int, field: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["errors"][0]["field"] == field, response.text
+
+
+async def test_a_ticket_opens_the_stream_without_a_header_and_a_unit_still_sees_only_its_own(
+        delivery_service: Any) -> None:
+    alerts = await delivery_service()
+    await hub_for(alerts.ctx).listening()
+    admin_ticket = await ticket_for(alerts, alerts.admin)
+    unit_ticket = await ticket_for(alerts, alerts.auth(Role.UNIT, "塘下镇联络员", unit="塘下镇"))
+    async with serving_on_loopback(alerts) as base, httpx.AsyncClient(base_url=base, timeout=20) as http, \
+            http.stream("GET", "/v1/stream", params={"ticket": admin_ticket}) as admin_response, \
+            http.stream("GET", "/v1/stream", params={"ticket": unit_ticket}) as unit_response:
+        assert admin_response.status_code == 200
+        assert admin_response.headers["content-type"].startswith("text/event-stream")
+        admin, unit = SseReader(admin_response), SseReader(unit_response)
+        assert await admin.next_event() == ("ready", {"subject": "平安办管理员"})
+        assert await unit.next_event() == ("ready", {"subject": "塘下镇联络员"})
+
+        async with alerts.db() as conn, conn.transaction():
+            await notify_live(conn, "alert-raised", {"alert_id": "a-0", "unit_id": "莘塍街道", "area": "莘塍街道"})
+            await notify_live(conn, "alert-raised", {"alert_id": "a-1", "unit_id": "塘下镇", "area": "塘下镇"})
+        assert [(await admin.next_event())[1]["alert_id"] for _ in range(2)] == ["a-0", "a-1"]
+        # the unit's ticket carries its unit: the 莘塍街道 alert never reaches it
+        assert await unit.next_event() == ("alert-raised", {"alert_id": "a-1", "unit_id": "塘下镇",
+                                                            "area": "塘下镇"})
+        # an open stream outlives its ticket: the ticket is judged when the stream opens
+        await alerts.advance(600)
+        async with alerts.db() as conn, conn.transaction():
+            await notify_live(conn, "alert-resolved", {"alert_id": "a-1", "unit_id": "塘下镇"})
+        assert (await unit.next_event())[1]["alert_id"] == "a-1"
+
+
+async def test_what_a_ticket_can_and_cannot_open(delivery_service: Any) -> None:
+    alerts = await delivery_service()
+    ticket = await ticket_for(alerts, alerts.admin)
+
+    # a ticket is not a bearer token: not on an ordinary route, not on the stream's header, not for another ticket
+    as_bearer = {"Authorization": f"Bearer {ticket}"}
+    for method, path in (("GET", "/v1/alerts"), ("GET", "/v1/stream"), ("POST", "/v1/stream-tickets")):
+        response = await alerts.client.request(method, path, headers=as_bearer)
+        refused(response, 401, "Authorization")
+        assert "not a bearer token" in response.json()["detail"]
+    # a bearer token is not a ticket: never in a URL
+    refused(await alerts.client.get("/v1/stream", params={"ticket": alerts.admin["Authorization"][7:]}), 401,
+            "ticket")
+    # forged (another secret), garbled, empty
+    forged = minted_ticket(Role.ADMIN, "平安办管理员", now=alerts.clock.now(), secret=OTHER_SECRET)
+    for bad in (forged, "garbled", "", ticket[:-3]):
+        refused(await alerts.client.get("/v1/stream", params={"ticket": bad}), 401, "ticket")
+    # the header and a ticket at once: which one decides would be a guess
+    refused(await alerts.client.get("/v1/stream", params={"ticket": ticket}, headers=alerts.admin), 401, "ticket")
+
+    # roles: the ticket route allows the stream's readers only; a ticket of another role opens nothing
+    for role in (Role.MEMBER, Role.INSPECTOR, Role.INTEGRATION, Role.ORGANISER, Role.SUPERVISION_MEMBER):
+        refused(await alerts.client.post("/v1/stream-tickets", headers=alerts.auth(role, "someone")), 403,
+                "Authorization")
+    organiser_ticket = minted_ticket(Role.ORGANISER, "平安办", now=alerts.clock.now())
+    refused(await alerts.client.get("/v1/stream", params={"ticket": organiser_ticket}), 403, "ticket")
+    assert (await alerts.client.post("/v1/stream-tickets")).status_code == 401
+
+    # never longer-lived than the token it was asked with
+    short = bearer(Role.ADMIN, "平安办管理员", issued_at=alerts.clock.now(), ttl=timedelta(seconds=20))
+    response = await alerts.client.post("/v1/stream-tickets", headers=short)
+    assert response.status_code == 201 and response.json()["expires_in"] <= 20, response.text
+
+    # a minute (and the clock-skew leeway every token has) later the ticket opens nothing
+    await alerts.advance(60 + LEEWAY.total_seconds() + 1)
+    response = await alerts.client.get("/v1/stream", params={"ticket": ticket})
+    refused(response, 401, "ticket")
+    assert "expired" in response.json()["detail"]
