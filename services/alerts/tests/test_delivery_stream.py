@@ -152,3 +152,19 @@ class other_connection:
         assert self._conn is not None
         await self._conn.close()
         await asyncio.sleep(0)
+
+
+async def test_an_intake_replica_serves_the_stream_though_it_delivers_nothing(delivery_service: Any) -> None:
+    # ALERTS_RUN_CONSUMERS=false: no consumer group, no delivery worker, no auditor; but /v1/stream is answered
+    # here as on any replica, so its LISTEN hub runs and an event committed elsewhere reaches the open stream.
+    alerts = await delivery_service(run_consumers=False)
+    await hub_for(alerts.ctx).listening()
+    assert set(alerts.ctx.runtime.serving) == {"alerts-live"}
+    async with serving_on_loopback(alerts) as base, httpx.AsyncClient(base_url=base, timeout=20) as http, \
+            http.stream("GET", "/v1/stream", headers=alerts.admin) as response:
+        reader = SseReader(response)
+        assert (await reader.next_event())[0] == "ready"
+        async with other_connection(alerts) as conn, conn.transaction():
+            await notify_live(conn, "alert-raised", {"alert_id": "a-intake", "unit_id": "塘下镇"})
+        kind, payload = await reader.next_event()
+        assert (kind, payload["alert_id"]) == ("alert-raised", "a-intake")

@@ -7,7 +7,8 @@ inspectors, supervisors and admins are platform-wide. One secret is shared by al
 A stream ticket (``issue_stream_ticket``) is a token for one use only: opening a Server-Sent-Events stream from
 a browser, whose EventSource cannot send an Authorization header, so the ticket travels in the URL. It lives a
 minute (never past the token it was asked with) and ``verify_token`` refuses it: a ticket leaked from a proxy's
-log opens a stream for a minute, and is never a bearer token.
+log opens a stream for a minute (plus the clock-skew leeway every token is judged with, ``LEEWAY``), and is
+never a bearer token.
 """
 
 from __future__ import annotations

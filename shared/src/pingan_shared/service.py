@@ -75,6 +75,9 @@ class ServiceRuntime:
     # A service's own long-running loops (a delivery worker, an auditor, a stream app): name → a function that
     # makes the coroutine, called once the pool is up. They run and stop with the service like its relay.
     background: Mapping[str, Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=dict)
+    # Loops this replica's own HTTP routes need (a LISTEN hub feeding a stream route): they run on every replica,
+    # intake replicas too, where ``background`` does not.
+    serving: Mapping[str, Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=dict)
     metrics: Metrics = field(init=False)
     events: EventFactory = field(init=False)
     broker: BrokerStatus = field(init=False)
@@ -176,7 +179,7 @@ class ServiceRuntime:
                                  poll_seconds=self.settings.timer_poll_seconds,
                                  handler_timeout_seconds=self.settings.timer_handler_timeout_seconds)
             self._spawn("timers", runner.run())
-        for job_name, make_job in self.own_background().items():
+        for job_name, make_job in {**self.serving, **self.own_background()}.items():
             self._spawn(job_name, make_job())
         self._broker_settled.clear()
         self._spawn("broker", self._connect_broker())

@@ -120,8 +120,9 @@ class ServiceSettings(BaseSettings):
     database_tcp_keepalives_count: int = Field(default=3, ge=1, le=100)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     # False makes an intake replica: it serves HTTP, relays its outbox and fires timers, but joins no consumer
-    # group and runs none of the service's own background loops (stream apps, delivery workers). Consumers
-    # then run on other replicas of the same service, so intake has a core to itself. Keep at least one.
+    # group and runs none of the service's own background loops (stream apps, delivery workers; the loops its
+    # routes need, ``ServiceRuntime.serving``, still run). Consumers then run on other replicas of the same
+    # service, so intake has a core to itself. Keep at least one replica with true.
     run_consumers: bool = True
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0)

@@ -56,15 +56,16 @@ async def by_client_id(conn: asyncpg.Connection, team_id: str, client_hazard_id:
 async def listing(conn: asyncpg.Connection, *, team_id: str | None, since: datetime | None, until: datetime | None,
                   limit: int, after: int | None, area: str | None = None) -> list[dict[str, Any]]:
     """Reports in the order they arrived, ``limit`` of them after the one numbered ``after``. With ``area``, only
-    those seen on a round in that area: the reporting team had a round there whose window held ``reported_at``
-    (a report made off-round belongs to no area, so only unscoped overseers see it)."""
+    those seen on a round in that area: the reporting team had a round there, not cancelled (a plan moved to
+    another area cancels its pending rounds), whose window held ``reported_at`` (a report made off-round belongs
+    to no area, so only unscoped overseers see it)."""
     rows = await conn.fetch(
         f"""
         SELECT seq, {', '.join(_PUBLIC)} FROM hazard_reports h
         WHERE ($1::text IS NULL OR team_id = $1) AND ($2::timestamptz IS NULL OR received_at >= $2)
           AND ($3::timestamptz IS NULL OR received_at < $3) AND ($4::bigint IS NULL OR seq > $4)
           AND ($6::text IS NULL OR EXISTS (
-                SELECT 1 FROM rounds r WHERE r.team_id = h.team_id AND r.area = $6
+                SELECT 1 FROM rounds r WHERE r.team_id = h.team_id AND r.area = $6 AND r.state <> 'cancelled'
                   AND r.starts_at <= h.reported_at AND h.reported_at < r.closes_at))
         ORDER BY seq LIMIT $5
         """,

@@ -3,7 +3,8 @@
 A browser's EventSource cannot send an Authorization header, and the bearer token must never travel in a URL
 (proxies log URLs, and it lives for hours). So a dashboard asks for a ticket with its token in the header, then
 opens ``<stream>?ticket=<ticket>``. The ticket carries the caller's principal (role, team, unit, scope), so the
-stream shows it exactly what the token would; it lives a minute and never past the token, and it opens
+stream shows it exactly what the token would; it lives a minute and never past the token (each judged with
+the usual 60 s clock-skew leeway, so a stream may open up to a minute after ``expires_at``), and it opens
 streams only (``require_roles_or_ticket``): every other route refuses it as a bearer token. It is checked
 when the stream opens; a dashboard whose stream drops asks for a new one.
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alerts.context import AlertsContext
 
 __all__ = ["NotificationRequest", "background_jobs", "enqueue_notifications", "notify_live", "routers",
-           "unreachable_targets"]
+           "serving_jobs", "unreachable_targets"]
 
 
 def routers() -> list[APIRouter]:
@@ -30,10 +30,17 @@ def routers() -> list[APIRouter]:
 
 
 def background_jobs(ctx: AlertsContext) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
-    """The delivery side's long-running loops: the delivery worker and the live stream's listener."""
-    from alerts.delivery.live import hub_for
+    """The delivery side's long-running loop: the delivery worker (not on an intake replica)."""
     from alerts.delivery.metrics import DeliveryMetrics
     from alerts.delivery.worker import DeliveryWorker
 
     worker = DeliveryWorker(ctx, DeliveryMetrics.register(ctx.runtime.metrics.registry))
-    return {"alerts-delivery": worker.run, "alerts-live": hub_for(ctx).run}
+    return {"alerts-delivery": worker.run}
+
+
+def serving_jobs(ctx: AlertsContext) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
+    """The live stream's listener: ``/v1/stream`` is served by every replica, intake replicas included, so each
+    one LISTENs (one connection) for what to push to its open streams."""
+    from alerts.delivery.live import hub_for
+
+    return {"alerts-live": hub_for(ctx).run}
