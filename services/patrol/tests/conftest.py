@@ -19,6 +19,7 @@ import pytest
 
 from patrol.bootstrap import bootstrap
 from patrol.context import PatrolContext
+from patrol.live.settings import LiveCoverageSettings
 from patrol.settings import PatrolSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
@@ -35,8 +36,14 @@ class Patrol(ServiceHarness[PatrolContext]):
     state_attribute = "patrol"
 
     def build(self) -> Service:
-        settings = PatrolSettings(database_url=self.database_url, **self.settings)
-        return bootstrap(platform=self.platform, settings=settings, clock=self.clock)
+        # The live-coverage stream app (faust, with its own consumer thread) is off unless a test asks for it
+        # (``live=True``): these tests are about the record, and test_live_coverage.py runs the stream app with
+        # its own harness. Starting and stopping a faust app for every test cost seconds each, and a stop that
+        # raced the app's start could leave its thread waiting, holding the session's event loop at close.
+        settings = dict(self.settings)
+        live = LiveCoverageSettings(enabled=bool(settings.pop("live", False)))
+        return bootstrap(platform=self.platform, settings=PatrolSettings(database_url=self.database_url, **settings),
+                         clock=self.clock, live=live)
 
     # --- who ---------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from .test_rounds_night import TONIGHT, plan, set_up_route, wait_attached
 async def test_an_intake_replica_leaves_the_scans_it_takes_to_a_consumer_replica(
     patrol_factory: Callable[..., Awaitable[Patrol]], clock: FixedClock,
 ) -> None:
-    intake = await patrol_factory(clock, run_consumers=False)
+    intake = await patrol_factory(clock, run_consumers=False, live=True)  # live asked for, not run: intake
     await set_up_route(intake)
     await plan(intake, "P-1", "一队")
     await intake.advance_to(local(TONIGHT, 20, 10))
