@@ -1,19 +1,17 @@
 """One process per service: HTTP API + inbox consumers + outbox relay + durable timers, one loop.
 
 Each service's ``bootstrap()`` builds a ``ServiceRuntime`` (nothing connects at construction) and a
-FastAPI app whose lifespan starts and stops it. ``run_service`` serves it with uvicorn.
+FastAPI app whose lifespan starts and stops it. ``pingan_shared.service_process.run_service`` serves it
+with uvicorn as a process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import functools
 import os
 import signal
-import socket
-import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,11 +19,9 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI
-from pydantic import ValidationError
 
 from pingan_shared.broker_link import BrokerRefused, BrokerStatus, until_reachable
 from pingan_shared.broker_link import watch as watch_broker
@@ -41,14 +37,14 @@ from pingan_shared.db.migrations import (
 from pingan_shared.db.pool import ConnectionLiveness, create_pool
 from pingan_shared.events.catalog import CATALOG, deadletter_topic
 from pingan_shared.events.factory import EventFactory
-from pingan_shared.logs import configure_logging, get_logger
+from pingan_shared.logs import get_logger
 from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
 from pingan_shared.messaging.housekeeping import Housekeeper
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.messaging.outbox import OutboxGauges, OutboxRelay
 from pingan_shared.metrics import Metrics
 from pingan_shared.readiness import Readiness
-from pingan_shared.settings import PlatformSettings, ServiceSettings, explain
+from pingan_shared.settings import PlatformSettings, ServiceSettings
 from pingan_shared.timer_runner import TimerRunner
 from pingan_shared.timers import TimerHandler
 
@@ -332,60 +328,6 @@ class Service:
 
     runtime: ServiceRuntime
     app: FastAPI
-
-
-class PortInUse(RuntimeError):
-    pass
-
-
-def check_port_free(host: str, port: int, setting_name: str) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUse(f"port {port} on {host} is already in use (set {setting_name})") from exc
-            raise
-
-
-def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
-    try:
-        import uvloop
-    except ImportError:  # Windows has no uvloop (the dependency is skipped there): the standard loop
-        return asyncio.new_event_loop
-    return uvloop.new_event_loop
-
-
-def run_service(build: Callable[[], Service], port_setting: str) -> None:
-    """Entry point of ``python -m <service>``: build, check the port, serve until SIGTERM/SIGINT."""
-    try:
-        service = build()
-    except ValidationError as exc:  # includes InsecureConfiguration: refuse to start, say why
-        # platform settings are unprefixed; a service's own carry its prefix (PATROL_HTTP_PORT)
-        prefix = "" if exc.title == PlatformSettings.__name__ else port_setting.removesuffix("HTTP_PORT")
-        print(f"configuration error: {explain(exc, prefix)}", file=sys.stderr)
-        sys.exit(2)
-    runtime, app = service.runtime, service.app
-    configure_logging(runtime.name, runtime.platform.pingan_log_level)
-    settings = runtime.settings
-    try:
-        if settings.http_port:
-            check_port_free(settings.http_host, settings.http_port, port_setting)
-    except PortInUse as exc:
-        log.error("cannot start", reason=str(exc))
-        print(f"{runtime.name}: {exc}", file=sys.stderr)
-        sys.exit(2)
-    # httptools parses HTTP and uvloop runs the loop (both C): a service process is one event loop serving
-    # intake, the relay and the consumers, so the loop's own cost per request and per round trip is the
-    # ceiling of its throughput. Tests in-process run on pytest's plain asyncio loop; processes run on this.
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                            access_log=False, lifespan="on", http="httptools")
-    server = uvicorn.Server(config)
-    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-        runner.run(server.serve())
-    if runtime.failure is not None or not server.started:
-        sys.exit(1)
 
 
 def create_service_app(runtime: ServiceRuntime, routers: Sequence[Any]) -> FastAPI:

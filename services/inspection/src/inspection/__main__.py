@@ -1,5 +1,5 @@
 from inspection.bootstrap import bootstrap
-from pingan_shared.service import run_service
+from pingan_shared.service_process import run_service
 
 
 def main() -> None:

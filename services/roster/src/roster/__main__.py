@@ -1,4 +1,4 @@
-from pingan_shared.service import run_service
+from pingan_shared.service_process import run_service
 from roster.bootstrap import bootstrap
 
 
