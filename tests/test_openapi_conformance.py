@@ -12,55 +12,27 @@ and phase keep the four services at roughly ten to twenty seconds each on a 2-co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import json
-import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from pingan_shared.auth import Role
 from pingan_shared.http.openapi import allowed_roles
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer
+from pingan_stack.testing import bearer, serving_on_loopback
 from pingan_stack.topology import SERVICES
 
 MAX_EXAMPLES = 10
 # A patrol device belongs to a team; the other roles need nothing beyond the role.
 TEAM = "一队"
 UNIT = "安阳街道"
-
-
-@contextlib.asynccontextmanager
-async def serving_on_loopback(service: Service) -> AsyncIterator[str]:
-    """Serve the app (lifespan on: the runtime starts and stops with it) on 127.0.0.1; yield its base URL."""
-    service.runtime.exit_on_failure = False
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(service.app, log_config=None, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            if serving.done():
-                serving.result()
-                raise AssertionError(f"{service.runtime.name} stopped before it served")
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
-        listener.close()
-    if service.runtime.failure is not None:
-        raise AssertionError(f"a background task died: {service.runtime.failure!r}") from service.runtime.failure
 
 
 def token_for(roles: list[str]) -> str:
@@ -170,5 +142,7 @@ async def test_schemathesis_finds_no_failure(
         config = tmp_path / "schemathesis.toml"
         config.write_text(schemathesis_config(openapi), encoding="utf-8")
         code, report = await run_schemathesis(base_url, config)
+    # a background loop that died under the fuzzing fails the service, as a crash would
+    assert service.runtime.failure is None, f"a background task died: {service.runtime.failure!r}"
     assert code == 0, f"schemathesis failed against {name} (exit {code}):\n{report[-20_000:]}"
     assert "No issues found" in report or "passed" in report, report[-5_000:]

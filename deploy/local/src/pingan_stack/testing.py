@@ -247,7 +247,9 @@ async def serving_on_loopback(service: Service) -> AsyncIterator[str]:
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         while not server.started:
-            assert not serving.done(), f"{service.runtime.name} stopped before it served"
+            if serving.done():
+                serving.result()  # the reason it stopped, when it raised one
+                raise AssertionError(f"{service.runtime.name} stopped before it served")
             await asyncio.sleep(0.05)
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
