@@ -20,7 +20,7 @@ help:
 	@echo "make check      ruff + mypy (make lint: ruff only; make typecheck: mypy only)"
 	@echo "make bench      scan-pipeline benchmark (prints figures)"
 	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
-	@echo "make bench-roster  roster solver on the Curtois instances (../shared/benchmarks/nrp) vs the cpmpy reference model (~25 min)"
+	@echo "make bench-roster  roster solver on the Curtois instances (bench/data/nrp) vs the cpmpy reference model (~25 min)"
 	@echo "make bench-alerts  10,000 alerts due at once: step due → webhook received p50/p99 vs the broker's own"
 	@echo "make bench-patrol  scans per second through rounds and compliance, next to the raw broker rate"
 	@echo "make schemas    regenerate the JSON Schema of every event into shared/schemas"

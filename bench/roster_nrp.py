@@ -25,8 +25,8 @@ from roster.nrp.synthetic import generate
 from roster.solver import Progress, solve
 from roster.solver.roster_model import RosterModel
 
-# The project's shared folder sits beside the repository: <repo>/../shared/benchmarks/nrp.
-DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "nrp"
+# The instances live in the repository, their licence beside them: <repo>/bench/data/nrp.
+DEFAULT_DIR = Path(__file__).resolve().parent / "data" / "nrp"
 
 
 def say(message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -60,8 +61,9 @@ async def test_a_database_outage_is_reported_and_survived(
     database = database_url.rsplit("/", 1)[1]
     service = bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url))
     organiser, device = bearer(Role.ORGANISER), bearer(Role.PATROL_DEVICE, team="一队")
+    # a device time relative to now: the scan must be inside the offline window whenever the test runs
     scan = {"scan_id": "s-1", "member_id": "张三", "team_id": "一队", "checkpoint_id": "CP-1",
-            "device_time": "2026-11-22T20:00:00+08:00"}
+            "device_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat()}
     admin = await asyncpg.connect(postgres_server_url)
     async with running_service(service) as client:
         await client.post("/v1/checkpoints", json={"id": "CP-1", "tag": "t1", "name": "路口"}, headers=organiser)

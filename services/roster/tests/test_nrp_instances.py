@@ -15,9 +15,9 @@ from roster.nrp.synthetic import generate
 from roster.solver import Assignment, Cover, MinConsecutive, Request, Status, Unavailable, solve
 from roster.solver.roster_model import RosterModel
 
-# The project's shared folder sits beside the repository (<repo>/../shared/benchmarks/nrp), as in CI; a missing
-# folder fails these tests (reading it raises), never skips them.
-NRP = Path(__file__).resolve().parents[4] / "shared" / "benchmarks" / "nrp"
+# The instances live in the repository (bench/data/nrp, licence beside them); a missing file fails these tests
+# (reading it raises), never skips them.
+NRP = Path(__file__).resolve().parents[3] / "bench" / "data" / "nrp"
 
 
 def readme_table() -> dict[str, tuple[int, int, int, int]]:
