@@ -72,7 +72,7 @@ def test_scoped_roles_need_their_scope() -> None:
         issue_token(SECRET, role=Role.PATROL_DEVICE, subject="d", issued_at=NOW)
     with pytest.raises(ValueError, match="unit"):
         issue_token(SECRET, role=Role.UNIT, subject="u", issued_at=NOW)
-    forged = jwt.encode({"iss": "pingan", "sub": "d", "role": "patrol_device", "iat": 0, "exp": 2**40},
+    forged = jwt.encode({"iss": "pingan", "sub": "d", "role": "patrol_device", "iat": 0, "exp": 2**37},
                         SECRET, algorithm="HS256")
     with pytest.raises(AuthError, match="without a team"):
         verify_token(SECRET, forged, now=NOW)
@@ -84,11 +84,11 @@ def test_scoped_roles_need_their_scope() -> None:
         lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # bad signature
         lambda t: "not.a.token",
         lambda t: "",
-        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": 0, "exp": 2**40},
+        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": 0, "exp": 2**37},
                              "another-secret-of-sufficient-length-123", algorithm="HS256"),
-        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "emperor", "iat": 0, "exp": 2**40},
+        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "emperor", "iat": 0, "exp": 2**37},
                              SECRET, algorithm="HS256"),
-        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": 0, "exp": 2**40},
+        lambda t: jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": 0, "exp": 2**37},
                              None, algorithm="none"),
     ],
 )
@@ -161,3 +161,41 @@ MALFORMED_CLAIMS = [
 def test_a_malformed_claim_is_an_auth_error(claims: dict[str, object]) -> None:
     with pytest.raises(AuthError):
         verify_token(SECRET, _signed(claims), now=NOW)
+
+
+# --- time claims within the calendar ------------------------------------------------------------------------------
+
+LAST_SECOND = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())  # the last second a datetime holds
+OUT_OF_RANGE = [
+    {"exp": 1e300},  # a float that never expires
+    {"exp": 2**70},  # an integer past what a float orders exactly
+    {"exp": LAST_SECOND + 1},
+    {"exp": float(LAST_SECOND) + 0.5},
+    {"iat": -5},
+    {"iat": -1e300},
+    {"nbf": 1e300},
+    {"nbf": -1},
+]
+
+
+@pytest.mark.parametrize("claims", OUT_OF_RANGE, ids=[repr(c) for c in OUT_OF_RANGE])
+def test_a_time_claim_outside_the_calendar_is_refused_by_name(claims: dict[str, object]) -> None:
+    [name] = claims
+    with pytest.raises(AuthError, match=f"{name} must be a time between 1970-01-01 and 9999-12-31T23:59:59Z"):
+        verify_token(SECRET, _signed(claims), now=NOW)
+
+
+def test_a_token_that_expires_before_it_was_issued_is_refused() -> None:
+    issued = int(NOW.timestamp())
+    # within the leeway it would otherwise pass as merely expired a moment ago
+    with pytest.raises(AuthError, match="exp is before iat"):
+        verify_token(SECRET, _signed({"iat": issued, "exp": issued - 30}), now=NOW)
+    assert verify_token(SECRET, _signed({"iat": issued, "exp": issued}), now=NOW).role is Role.ADMIN
+
+
+def test_the_ends_of_the_calendar_are_still_times() -> None:
+    end = datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC)
+    last = _signed({"iat": int(end.timestamp()), "exp": LAST_SECOND, "nbf": LAST_SECOND - 60})
+    assert verify_token(SECRET, last, now=end).role is Role.ADMIN
+    first = _signed({"iat": 0, "exp": 3600, "nbf": 0.0})
+    assert verify_token(SECRET, first, now=datetime(1970, 1, 1, 0, 30, tzinfo=UTC)).role is Role.ADMIN

@@ -111,7 +111,8 @@ def test_forged_and_garbled_tickets_are_refused() -> None:
 
 def test_a_ticket_at_the_end_of_the_calendar_still_answers_a_date() -> None:
     end = datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC)
-    far = jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": int(end.timestamp()), "exp": 2**62},
+    last = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+    far = jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": int(end.timestamp()), "exp": last},
                      SECRET, algorithm="HS256")
     issued = issue_stream_ticket(SECRET, verify_bearer(SECRET, far, now=end), now=end)
     assert issued.expires_at == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)

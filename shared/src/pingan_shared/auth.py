@@ -141,8 +141,10 @@ def issue_stream_ticket(secret: str, caller: VerifiedToken, *, now: datetime,
     issued = math.floor(now.timestamp())
     expires = min(issued + math.floor(ttl.total_seconds()), math.floor(caller.expires), _LAST_INSTANT)
     principal = caller.principal
+    # "iat" no later than "exp": a caller whose token ended moments ago (accepted within the leeway) gets a ticket
+    # ending with it, which a verifier would otherwise refuse as expiring before it was issued
     claims: dict[str, object] = {"iss": ISSUER, "sub": principal.subject, "role": principal.role.value,
-                                 "iat": issued, "exp": expires, "use": STREAM_TICKET_USE}
+                                 "iat": min(issued, expires), "exp": expires, "use": STREAM_TICKET_USE}
     for name, value in (("team", principal.team_id), ("unit", principal.unit_id), ("scope", principal.scope)):
         if value is not None:
             claims[name] = value
@@ -202,6 +204,8 @@ def _check_times(claims: dict[str, Any], now: float, leeway: float) -> None:
     not_before = _instant(claims, "nbf")
     if expires is None or issued is None:
         raise AuthError("invalid token: exp and iat are required")
+    if expires < issued:  # a token that ended before it was issued is no token anyone meant to sign
+        raise AuthError("invalid token: exp is before iat")
     if expires + leeway < now:
         raise AuthError("token expired")
     if issued - leeway > now or (not_before is not None and not_before - leeway > now):
@@ -209,7 +213,11 @@ def _check_times(claims: dict[str, Any], now: float, leeway: float) -> None:
 
 
 def _instant(claims: dict[str, Any], name: str) -> float | None:
-    """A NumericDate claim (seconds since 1970) as a float; None when absent."""
+    """A NumericDate claim (seconds since 1970) as a float; None when absent.
+
+    Only instants the platform can hold are times: 1970-01-01 to 9999-12-31T23:59:59Z, the last second a
+    datetime holds. Beyond it an ``exp`` (1e300, 2**70) would mean "never expires", a token no issuer of ours
+    mints; and every time a service derives from a claim (a ticket's expiry, a date in an answer) stays a date."""
     value = claims.get(name)
     if value is None:
         return None
@@ -217,12 +225,11 @@ def _instant(claims: dict[str, Any], name: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or (
             isinstance(value, float) and not math.isfinite(value)):
         raise AuthError(f"invalid token: {name} must be a number of seconds")
-    return float(value) if isinstance(value, float) else _clamped(value)
-
-
-def _clamped(value: int) -> float:
-    # an integer too large for a float still orders correctly: clamp it rather than overflow
-    return float(max(min(value, 2**62), -(2**62)))
+    # compared before any conversion: an int too large for a float would overflow float()
+    if not 0 <= value <= _LAST_INSTANT:
+        raise AuthError(f"invalid token: {name} must be a time between 1970-01-01 and 9999-12-31T23:59:59Z "
+                        f"(0 to {_LAST_INSTANT} seconds)")
+    return float(value)
 
 
 def _text(claims: dict[str, Any], name: str) -> str:
