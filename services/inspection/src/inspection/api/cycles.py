@@ -1,7 +1,8 @@
 """/v1/cycles: open a 211 cycle (inspectors, admins), read cycles and their scorecards (and supervisors).
 
 Units never read cycles: a cycle's scope and dates are not secret, but nothing unit-facing should move with
-the covert phase.
+the covert phase. Cycles are read whole by every supervisor; a scorecard only within the reader's reach
+(``inspection.reach``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from inspection import cycles, scorecards
+from inspection import cycles, reach, scorecards
 from inspection.api.docs import CYCLE_RESPONSES, SCORECARD_RESPONSES
 from inspection.context import Context
 from inspection.domain.cycles import CycleIn, Phase
@@ -76,16 +77,18 @@ async def get_cycle(cycle_id: str, ctx: Context, _: Reader) -> dict[str, Any]:
 
 @router.get("/cycles/{cycle_id}/scorecard", response_model=None, responses=SCORECARD_RESPONSES)
 async def get_scorecard(
-    cycle_id: str, ctx: Context, _: Reader, format: Literal["json", "csv"] = "json",
+    cycle_id: str, ctx: Context, principal: Reader, format: Literal["json", "csv"] = "json",
 ) -> Response | dict[str, Any]:
-    """The cycle's scorecard (考核), per unit and per bundled township + department; 409 until it closes."""
+    """The cycle's scorecard (考核), per unit and per bundled township + department; 409 until it closes. A scoped
+    supervisor gets the rows of the units its scope covers (and the bundles with one of them), ranked city-wide."""
     async with ctx.runtime.connection() as conn:
         row = await store.scorecard(conn, cycle_id)
+        seen = await reach.reach_of(conn, principal)
     if row is None:
         raise ApiError(404, "周期不存在 (no such cycle)", field="cycle_id")
     if row["phase"] != Phase.CLOSED or row["scorecard"] is None:
         raise ApiError(409, "周期尚未结束，暂无考核结果 (made when the cycle closes)", field="cycle_id")
-    card: dict[str, Any] = row["scorecard"]
+    card: dict[str, Any] = reach.scorecard(row["scorecard"], seen)
     if format == "csv":
         return Response(content=scorecards.to_csv(card), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="scorecard-{scorecards.safe_filename(cycle_id)}.csv"'})

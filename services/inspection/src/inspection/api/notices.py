@@ -1,6 +1,6 @@
-"""/v1/notices: circulated notices (通报). A unit reads only its own (another's is the same 404 as an unknown
-id); supervisors, inspectors and admins read all. Notices exist only from a release on, so nothing here
-moves during a covert phase."""
+"""/v1/notices: circulated notices (通报). A unit reads only its own, a scoped supervisor those of the units its
+scope covers (``inspection.reach``; any other is the same 404 as an unknown id); inspectors, admins and supervisors
+without a scope read all. Notices exist only from a release on, so nothing here moves during a covert phase."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 
+from inspection import reach
 from inspection.context import Context
 from inspection.store import notices as store
 from inspection.store import tasks as task_store
@@ -31,12 +32,10 @@ async def list_notices(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: Annotated[StorableStr | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    if principal.role is Role.UNIT:
-        if unit_id is not None and unit_id != principal.unit_id:
-            return {"items": [], "next_after": None}  # another unit's: an empty page, never an error
-        unit_id = principal.unit_id
+    """Notices in id order; another unit's id as a filter: an empty page for a unit, a 403 for a scoped supervisor."""
     async with ctx.runtime.connection() as conn:
-        rows = await store.page(conn, unit_id=unit_id, status=status, year=year, limit=limit, after=after)
+        units = reach.listing(await reach.reach_of(conn, principal), principal, unit_id)
+        rows = await store.page(conn, units=units, status=status, year=year, limit=limit, after=after)
         tasks = await task_store.summaries_of_notices(conn, [r["id"] for r in rows])
     items = [store.as_dict(r) | {"tasks": tasks[r["id"]]} for r in rows]
     return jsonable_encoder({"items": items, "next_after": rows[-1]["id"] if len(rows) == limit else None})
@@ -46,7 +45,7 @@ async def list_notices(
 async def get_notice(notice_id: str, ctx: Context, principal: Reader) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
         row = await store.get(conn, notice_id)
-        if row is None or (principal.role is Role.UNIT and row["unit_id"] != principal.unit_id):
+        if row is None or not (await reach.reach_of(conn, principal)).covers(row["unit_id"]):
             raise ApiError(404, NOT_FOUND, field="notice_id")
         tasks = await task_store.summaries_of_notices(conn, [notice_id])
     return jsonable_encoder(store.as_dict(row) | {"tasks": tasks[notice_id]})

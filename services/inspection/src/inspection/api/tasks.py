@@ -1,7 +1,8 @@
 """Rectification tasks (整改任务): read them, rectify, revisit, list under supervision, assign from triage.
 
-Visibility: a unit reads only the tasks standing against it, and a task of another unit answers exactly as a
-task that does not exist (the same 404 "任务不存在"); supervisors, inspectors and admins read all. Tasks exist
+Visibility (``inspection.reach``): a unit reads only the tasks standing against it, a supervisor with a scope only
+those of the units its scope covers, and any other task answers exactly as a task that does not exist (the same
+404 "任务不存在"); inspectors, admins and supervisors without a scope read all. Tasks exist
 only from the release on, so nothing here can reveal a sealed finding. A unit never learns who recorded the
 finding: the task has no recorder fields and the timeline shows it only the actor's role.
 """
@@ -16,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from inspection import rectification, timeline
+from inspection import reach, rectification, timeline
 from inspection.api.docs import TASK_STEP_RESPONSES
 from inspection.context import Context, InspectionContext
 from inspection.domain.calendar import PlannableDate
@@ -122,17 +123,8 @@ async def task_views(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> li
     return [task_view(r, records[r["id"]], statuses[r["id"]]) for r in rows]
 
 
-def _own_unit(principal: Principal) -> str | None:
-    """The unit a principal is confined to (None: sees all)."""
-    if principal.role is Role.UNIT:
-        if not principal.unit_id:
-            raise ApiError(403, "单位账号缺少单位（unit token without a unit）", field="Authorization")
-        return principal.unit_id
-    return None
-
-
 async def _visible(conn: asyncpg.Connection, task_id: str, principal: Principal) -> asyncpg.Record:
-    row = await store.task_row(conn, task_id, unit_id=_own_unit(principal))
+    row = await store.task_row(conn, task_id, units=(await reach.reach_of(conn, principal)).sql)
     if row is None:
         raise ApiError(404, NOT_FOUND, field="task_id")
     return row
@@ -149,12 +141,10 @@ async def list_tasks(
     after: Annotated[StorableStr | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Tasks in id order, ``limit`` at a time after ``after``; a unit gets only its own (another unit's id as
-    a filter gives an empty page)."""
-    own = _own_unit(principal)
-    if own is not None and unit_id is not None and unit_id != own:
-        return {"items": [], "next_after": None}
+    a filter gives an empty page), a scoped supervisor those of its scope (another unit's id as a filter: 403)."""
     async with ctx.runtime.connection() as conn:
-        rows = await store.task_rows(conn, unit_id=own or unit_id, status=status.value if status else None,
+        units = reach.listing(await reach.reach_of(conn, principal), principal, unit_id)
+        rows = await store.task_rows(conn, units=units, status=status.value if status else None,
                                      cycle_id=cycle_id, overdue=overdue, limit=limit, after=after)
         items = await task_views(conn, rows)
     return {"items": items, "next_after": rows[-1]["id"] if len(rows) == limit else None}
@@ -217,8 +207,8 @@ async def _change_and_show(ctx: InspectionContext, task_id: str, status_code: in
 async def submit_rectification(task_id: TaskId, body: RectificationIn, ctx: Context, principal: Unit,
                                request: Request) -> JSONResponse:
     """The unit's rectification, with evidence (required); the task then waits for its revisit."""
-    unit_id = _own_unit(principal)
-    assert unit_id is not None
+    unit_id = principal.unit_id
+    assert unit_id is not None  # a unit token always names its unit (pingan_shared.auth)
     step = _step(ctx, principal, request)
     return await _change_and_show(ctx, task_id, 201, lambda conn: rectification.submit(
         conn, task_id, unit_id=unit_id, text=body.text, evidence=list(body.evidence), step=step))

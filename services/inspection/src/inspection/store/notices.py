@@ -80,16 +80,17 @@ async def get(conn: asyncpg.Connection, notice_id_: str) -> asyncpg.Record | Non
     return row
 
 
-async def page(conn: asyncpg.Connection, *, unit_id: str | None, status: str | None, year: int | None,
+async def page(conn: asyncpg.Connection, *, units: Sequence[str] | None, status: str | None, year: int | None,
                limit: int, after: str | None) -> list[asyncpg.Record]:
+    """A page of notices in id order, of ``units`` only (None: of every unit)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""
         SELECT {NOTICE_COLUMNS} FROM notices
-        WHERE ($1::text IS NULL OR unit_id = $1) AND ($2::text IS NULL OR status = $2)
+        WHERE ($1::text[] IS NULL OR unit_id = ANY($1::text[])) AND ($2::text IS NULL OR status = $2)
           AND ($3::int IS NULL OR year = $3) AND ($4::text IS NULL OR id > $4)
         ORDER BY id LIMIT $5
         """,
-        unit_id, status, year, after, limit,
+        None if units is None else list(units), status, year, after, limit,
     )
     return rows
 

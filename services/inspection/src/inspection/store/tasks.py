@@ -207,24 +207,28 @@ async def exists(conn: asyncpg.Connection, task_id: str) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM tasks WHERE id = $1", task_id))
 
 
-async def task_row(conn: asyncpg.Connection, task_id: str, *, unit_id: str | None = None) -> asyncpg.Record | None:
-    """The task; with ``unit_id``, only if it stands against that unit (what a unit may read)."""
+async def task_row(conn: asyncpg.Connection, task_id: str, *,
+                   units: Sequence[str] | None = None) -> asyncpg.Record | None:
+    """The task; with ``units``, only if it stands against one of them (what the caller may read:
+    ``inspection.reach``)."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        f"{_TASK_SELECT} WHERE t.id = $1 AND ($2::text IS NULL OR t.unit_id = $2)", task_id, unit_id)
+        f"{_TASK_SELECT} WHERE t.id = $1 AND ($2::text[] IS NULL OR t.unit_id = ANY($2::text[]))",
+        task_id, None if units is None else list(units))
     return row
 
 
-async def task_rows(conn: asyncpg.Connection, *, unit_id: str | None, status: str | None, cycle_id: str | None,
-                    overdue: bool | None, limit: int, after: str | None) -> list[asyncpg.Record]:
-    """A page of tasks in id order after ``after``; every filter optional."""
+async def task_rows(conn: asyncpg.Connection, *, units: Sequence[str] | None, status: str | None,
+                    cycle_id: str | None, overdue: bool | None, limit: int, after: str | None) -> list[asyncpg.Record]:
+    """A page of tasks in id order after ``after``, of ``units`` only (None: of every unit, and triage tasks);
+    every filter optional."""
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""{_TASK_SELECT}
-        WHERE ($1::text IS NULL OR t.unit_id = $1) AND ($2::text IS NULL OR t.status = $2)
+        WHERE ($1::text[] IS NULL OR t.unit_id = ANY($1::text[])) AND ($2::text IS NULL OR t.status = $2)
           AND ($3::text IS NULL OR t.cycle_id = $3)
           AND ($4::boolean IS NULL OR (t.overdue_at IS NOT NULL) = $4)
           AND ($5::text IS NULL OR t.id > $5)
         ORDER BY t.id LIMIT $6""",
-        unit_id, status, cycle_id, overdue, after, limit,
+        None if units is None else list(units), status, cycle_id, overdue, after, limit,
     )
     return rows
 

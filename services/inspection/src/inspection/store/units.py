@@ -41,3 +41,20 @@ async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int, after:
         kind, after, limit,
     )
     return rows
+
+
+async def covered_by(conn: asyncpg.Connection, scope: str) -> list[str]:
+    """The units a supervisor's scope covers: those whose id or name is the scope, and every unit they supervise,
+    all the way down the ``supervising_unit_id`` tree (UNION, not UNION ALL: a loop in the tree ends)."""
+    rows = await conn.fetch(
+        """
+        WITH RECURSIVE covered (id) AS (
+            SELECT id FROM units WHERE id = $1 OR name = $1
+            UNION
+            SELECT u.id FROM units u JOIN covered c ON u.supervising_unit_id = c.id
+        )
+        SELECT id FROM covered ORDER BY id
+        """,
+        scope,
+    )
+    return [r["id"] for r in rows]
