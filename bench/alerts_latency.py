@@ -53,18 +53,19 @@ from pingan_stack.testing import bearer, running_service
 from pingan_stack.topology import with_database
 
 T0 = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)
-KIND = "bench.overdue"
+KIND = "inspection.bench-overdue"  # a kind of inspection's, sent as inspection (provenance)
 STEP_DELAY = timedelta(minutes=10)
 SECRET = "bench-webhook-secret-0001"
 
 
 def signals(count: int, units: int, prefix: str) -> list[tuple[str, Envelope]]:
-    factory = EventFactory("bench-source", FixedClock(T0), prefix)
+    # sent as inspection, on its signal topic: a source raises only keys and kinds of its own namespace
+    factory = EventFactory("inspection", FixedClock(T0), prefix)
     return [factory.make(ALERT_SIGNAL, AlertSignalV1(
-        action=SignalAction.TRIGGER, dedup_key=f"bench:task:{i}:overdue", kind=KIND, severity="high",
+        action=SignalAction.TRIGGER, dedup_key=f"inspection:task:bench-{i}:overdue", kind=KIND, severity="high",
         unit_id=f"U-{i % units:03d}", area=f"U-{i % units:03d}", summary=f"第{i}号整改任务逾期未整改",
         source=SourceLink(service="bench", entity_type="task", entity_id=str(i)), occurred_at=T0),
-        key=f"bench:task:{i}:overdue") for i in range(count)]
+        key=f"inspection:task:bench-{i}:overdue") for i in range(count)]
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -26,7 +26,7 @@ from alerts.settings import AlertsSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
-from pingan_shared.events.catalog import ALERT_SIGNAL, TOPIC_ALERT_SIGNALS
+from pingan_shared.events.catalog import ALERT_SIGNAL, signal_topic
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.service import Service
@@ -38,6 +38,12 @@ START = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)  # 09:00 in Ruian
 OVERDUE = "inspection.task-overdue"
 UNIT = "塘下镇"
 OTHER_UNIT = "安阳街道"
+# The harness speaks as inspection on Kafka: its signals go on inspection's own signal topic.
+INSPECTION_SIGNALS = signal_topic("inspection")
+# A key to send last and wait for: once it is open, everything sent before it on its partition was read.
+MARKER = "inspection:task:marker:overdue"
+# What the grid platform sends over HTTP: its own kind (a platform kind is refused from it).
+GRID_KIND = "grid.event-timeout"
 
 
 class Alerts(ServiceHarness[AlertsContext]):
@@ -69,7 +75,8 @@ class Alerts(ServiceHarness[AlertsContext]):
 
     @property
     def integration(self) -> dict[str, str]:
-        return self.auth(Role.INTEGRATION, "网格化管理平台")
+        """The grid platform's token: its namespace (its subject) is ``grid``, so it sends ``grid:…`` keys."""
+        return self.auth(Role.INTEGRATION, "grid")
 
     # --- HTTP ----------------------------------------------------------------------------------------
 
@@ -105,11 +112,14 @@ class Alerts(ServiceHarness[AlertsContext]):
         _, envelope = self.source.make(ALERT_SIGNAL, payload, key=key)
         return envelope.model_copy(update={"sequence": sequence})
 
-    async def publish(self, envelopes: list[Envelope], topic: str = TOPIC_ALERT_SIGNALS) -> None:
-        """Send envelopes, keyed by theirs, to ``topic`` (without prefix) in the order given."""
-        await self.publish_raw([(envelope.key.encode(), envelope.to_bytes()) for envelope in envelopes], topic)
+    async def publish(self, envelopes: list[Envelope], topic: str | None = None) -> None:
+        """Send envelopes, keyed by theirs, in the order given, to ``topic`` (without prefix) or, by default, each
+        to its producer's own signal topic (where that producer publishes its signals)."""
+        await self.publish_records([
+            (self.platform.topic(topic or signal_topic(envelope.producer)), envelope.key.encode(), envelope.to_bytes())
+            for envelope in envelopes])
 
-    async def publish_raw(self, records: list[tuple[bytes, bytes]], topic: str = TOPIC_ALERT_SIGNALS) -> None:
+    async def publish_raw(self, records: list[tuple[bytes, bytes]], topic: str = INSPECTION_SIGNALS) -> None:
         """Send (key, value) records as they are to ``topic`` (without prefix), in the order given."""
         await self.publish_records([(self.platform.topic(topic), key, value) for key, value in records])
 
@@ -120,7 +130,7 @@ class Alerts(ServiceHarness[AlertsContext]):
 
     async def post_signal(self, action: str, key: str, sequence: int | None = None, *,
                           headers: dict[str, str] | None = None, expect: int = 202, **fields: Any) -> Any:
-        body = {"action": action, "dedup_key": key, "kind": OVERDUE, "severity": "high", "unit_id": UNIT,
+        body = {"action": action, "dedup_key": key, "kind": GRID_KIND, "severity": "high", "unit_id": UNIT,
                 "summary": "网格事件超时未处置",
                 "source": {"service": "grid", "entity_type": "event", "entity_id": key},
                 "occurred_at": self.clock.now().isoformat(), **fields}

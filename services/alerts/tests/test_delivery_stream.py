@@ -11,7 +11,9 @@ import asyncpg
 import httpx
 
 from alerts.delivery.live import hub_for, notify_live
+from alerts.signals import apply_signal
 from pingan_shared.auth import Role
+from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_stack.testing import bearer
 
 from .delivery_harness import SseReader, serving_on_loopback
@@ -95,14 +97,17 @@ async def test_an_alerts_lifecycle_reaches_the_stream_of_those_who_may_see_it(de
                 assert (await reader.next_event())[0] == "ready"
 
             key = "inspection:task:live-1:overdue"
-            integration = alerts.auth(Role.INTEGRATION, "网格系统")
-            raised = await alerts.client.post("/v1/events", headers=integration, json={
-                "action": "trigger", "dedup_key": key, "kind": "inspection.task-overdue", "severity": "high",
-                "unit_id": "塘下镇", "area": "塘下镇", "summary": "整改任务逾期",
-                "source": {"service": "inspection", "entity_type": "task", "entity_id": "live-1"},
-                "occurred_at": alerts.clock.now().isoformat(), "sequence": 1})
-            assert raised.status_code == 202, raised.text
-            alert_id = raised.json()["alert_id"]
+            # inspection's overdue signal, applied as alerts' consumer applies it from inspection's own topic
+            # (only inspection raises its keys; the 211 ladder is inspection's)
+            signal = AlertSignalV1(action=SignalAction.TRIGGER, dedup_key=key, kind="inspection.task-overdue",
+                                   severity=Severity.HIGH, unit_id="塘下镇", area="塘下镇", summary="整改任务逾期",
+                                   source=SourceLink(service="inspection", entity_type="task", entity_id="live-1"),
+                                   occurred_at=alerts.clock.now())
+            async with alerts.db() as conn, conn.transaction():
+                raised = await apply_signal(conn, alerts.ctx, signal, source="inspection", producer="inspection",
+                                            sequence=1, now=alerts.clock.now())
+            assert raised.effect == "raised" and raised.alert_id is not None
+            alert_id = raised.alert_id
             path = f"/v1/alerts/{alert_id}"
             escalated = await alerts.client.post(f"{path}/escalation", headers=alerts.admin, json={})
             assert escalated.status_code == 200, escalated.text

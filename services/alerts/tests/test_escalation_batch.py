@@ -29,8 +29,7 @@ async def test_a_batch_of_due_steps_fires_each_once_in_a_fixed_number_of_stateme
         {"delay_seconds": 86400, "targets": [DIRECTOR], "channels": ["inbox"], "label": "通报"},
     ])
     keys = [f"inspection:task:batch-{n}:overdue" for n in range(ALERTS)]
-    for key in keys:
-        await alerts.post_signal("trigger", key, 1)
+    await alerts.publish([alerts.signal_envelope("trigger", key, 1) for key in keys])
     ids = [(await alerts.wait_alert(key))["id"] for key in keys]
     due_at = alerts.clock.now() + timedelta(seconds=600)
     alerts.clock.set(due_at + timedelta(seconds=5))
@@ -101,10 +100,9 @@ async def test_the_runner_fires_a_burst_once_with_the_odd_ones_among_it(
         "unit_id": "安阳街道", "starts_at": alerts.clock.now().isoformat(),
         "ends_at": (alerts.clock.now() + timedelta(hours=2)).isoformat(), "reason": "台风停工"})
     keys = [f"inspection:task:burst-{n}:overdue" for n in range(ALERTS)]
-    for key in keys:
-        await alerts.post_signal("trigger", key, 1)
-    await alerts.post_signal("trigger", "inspection:task:silenced:overdue", 1, unit_id="安阳街道")
-    await alerts.post_signal("trigger", "inspection:task:summons:overdue", 1, kind="inspection.summons")
+    await alerts.publish([alerts.signal_envelope("trigger", key, 1) for key in keys] + [
+        alerts.signal_envelope("trigger", "inspection:task:silenced:overdue", 1, unit="安阳街道"),
+        alerts.signal_envelope("trigger", "inspection:task:summons:overdue", 1, kind="inspection.summons")])
     ids = [(await alerts.wait_alert(key))["id"] for key in keys]
     silenced = (await alerts.wait_alert("inspection:task:silenced:overdue"))["id"]
     summons = (await alerts.wait_alert("inspection:task:summons:overdue", step=0))["id"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .escalation_harness import UNIT, Alerts
+from .escalation_harness import MARKER, UNIT, Alerts
 
 TOWNSHIP = "person:塘下镇分管领导"
 CITY = "role:city-office"
@@ -110,8 +110,8 @@ async def test_a_resolve_that_overtook_its_trigger_wins(alerts_service: Alerts) 
     resolve = alerts.signal_envelope("resolve", key, 2)
     # the resolve arrives first, then the trigger (twice: a redelivery), then a marker key to know all were read
     await alerts.publish([resolve, trigger, trigger])
-    await alerts.signal("trigger", "marker", 1)
-    await alerts.wait_alert("marker", step=0)
+    await alerts.signal("trigger", MARKER, 1)
+    await alerts.wait_alert(MARKER, step=0)
     await alerts.advance(timedelta(hours=2))
     await alerts.quiet()
     assert await alerts.alert_for(key) is None, "a stale trigger opened an alert"
@@ -130,8 +130,8 @@ async def test_redelivered_and_reordered_signals_change_nothing(alerts_service: 
     alert = await alerts.wait_alert(key, step=0)
     await alerts.publish([again, resolve, again, trigger, resolve])
     await alerts.wait_alert(key, status="resolved")
-    await alerts.signal("trigger", "marker", 1)
-    await alerts.wait_alert("marker", step=0)
+    await alerts.signal("trigger", MARKER, 1)
+    await alerts.wait_alert(MARKER, step=0)
     async with alerts.db() as conn:
         count = await conn.fetchval("SELECT count(*) FROM alerts WHERE dedup_key = $1", key)
     assert count == 1

@@ -24,10 +24,10 @@ from inspection.settings import InspectionSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import (
-    TOPIC_ALERT_SIGNALS,
     TOPIC_INSPECTION_CYCLES,
     TOPIC_INSPECTION_NOTICES,
     TOPIC_INSPECTION_TASKS,
+    signal_topic,
 )
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
@@ -35,7 +35,8 @@ from pingan_stack.service_harness import ZONE, ServiceHarness, harnesses, local
 
 __all__ = ["INSPECTOR_NAME", "MEMBER_NAME", "ZONE", "Inspection", "local"]
 
-INSPECTION_TOPICS = (TOPIC_INSPECTION_CYCLES, TOPIC_INSPECTION_NOTICES, TOPIC_INSPECTION_TASKS, TOPIC_ALERT_SIGNALS,
+INSPECTION_TOPICS = (TOPIC_INSPECTION_CYCLES, TOPIC_INSPECTION_NOTICES, TOPIC_INSPECTION_TASKS,
+                     signal_topic("inspection"),
                      "deadletter.inspection")
 INSPECTOR_NAME = "暗访检查员王五"
 MEMBER_NAME = "监督团成员李娜"

@@ -17,7 +17,7 @@ import pytest
 
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
-from pingan_shared.events.catalog import CATALOG, NO_SHOW, SCAN_ACCEPTED, TOPIC_ALERT_SIGNALS, TOPIC_ROSTER_ATTENDANCE
+from pingan_shared.events.catalog import CATALOG, NO_SHOW, SCAN_ACCEPTED, TOPIC_ROSTER_ATTENDANCE, signal_topic
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.timers import Timer
@@ -110,7 +110,7 @@ async def test_a_no_show_fires_exactly_once_across_a_restart_spanning_its_grace(
     assert len(await no_shows(roster)) == 1 and len(await signals(roster)) == 1
     on_topic = await roster.topic_events(TOPIC_ROSTER_ATTENDANCE)
     assert [e["payload"]["member_id"] for e in on_topic if e["type"] == NO_SHOW] == ["M-wang"]
-    alerts = await roster.topic_events(TOPIC_ALERT_SIGNALS)
+    alerts = await roster.topic_events(signal_topic("roster"))
     assert [(e["key"], e["payload"]["action"]) for e in alerts] == [("roster:shift:S-1:no-show:M-wang", "trigger")]
 
 
@@ -156,7 +156,7 @@ async def test_a_late_offline_scan_resolves_the_no_show_once(roster: Roster) -> 
     assert answer["resolved_no_show"] is False and answer["present_at"].startswith("2026-11-22T12:12")
     assert [s["action"] for s in await signals(roster)] == ["trigger", "resolve"]
     await roster.drained()
-    alerts = await roster.topic_events(TOPIC_ALERT_SIGNALS)
+    alerts = await roster.topic_events(signal_topic("roster"))
     assert [(e["payload"]["action"], e["sequence"]) for e in alerts] == [("trigger", 1), ("resolve", 2)]
 
 

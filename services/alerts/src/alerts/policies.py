@@ -17,6 +17,7 @@ import asyncpg
 
 from alerts.delivery.directory import unreachable_targets
 from alerts.domain.policy import Policy, Step, builtin_for, placeholders_in, steps_of, unknown_placeholders
+from alerts.domain.provenance import builtin_applies
 from alerts.store import policies as store
 
 NO_POLICY_ID = "none"
@@ -28,13 +29,16 @@ class PolicyInvalid(Exception):
     reason: str
 
 
-async def policy_for(conn: asyncpg.Connection, *, kind: str, unit_id: str | None, area: str | None) -> Policy:
-    """The policy an alert is raised under: the most specific stored one, else the built-in ladder of its kind,
-    else none (an alert that leads nowhere, which the auditor reports)."""
+async def policy_for(conn: asyncpg.Connection, *, kind: str, unit_id: str | None, area: str | None,
+                     source: str) -> Policy:
+    """The policy an alert ``source`` raised is under: the most specific stored one, else the built-in ladder of
+    its kind when that kind is the source's own, else none (an alert that leads nowhere, which the auditor
+    reports)."""
     row = await store.best_for(conn, kind=kind, unit_id=unit_id, area=area)
     if row is not None:
         return as_policy(row)
-    return builtin_for(kind, area=area) or Policy(id=NO_POLICY_ID, name="无升级策略", steps=())
+    builtin = builtin_for(kind, area=area) if builtin_applies(kind, source) else None
+    return builtin or Policy(id=NO_POLICY_ID, name="无升级策略", steps=())
 
 
 def as_policy(row: asyncpg.Record) -> Policy:

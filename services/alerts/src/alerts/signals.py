@@ -7,6 +7,9 @@ stale). A ``trigger`` while an alert is open changes nothing (deduplicated); a `
 opens a new alert; a ``resolve`` closes the open alert, or finds nothing to close.
 
 An unsequenced signal (no sequence in the envelope nor in the body) cannot be placed: it is applied as it comes.
+
+Before any of that, provenance (``domain.provenance``): a ``source`` triggers or resolves only keys of its own
+namespace, and uses no other source's kinds; a built-in ladder applies only to its own source's alerts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncpg
 from alerts import escalation, policies, resolution, timeline
 from alerts.context import AlertsContext
 from alerts.domain.policy import freeze, leads_nowhere
+from alerts.domain.provenance import check_signal
 from alerts.store import alerts as store
 from alerts.store import signals as signal_store
 from pingan_shared.events.alert_contracts import AlertRaisedV1, AlertSignalV1, SignalAction
@@ -38,9 +42,11 @@ class Outcome:
         return self.effect in ("raised", "resolved")
 
 
-async def apply_signal(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, producer: str,
-                       sequence: int | None, now: datetime) -> Outcome:
-    """Apply one signal inside the caller's transaction."""
+async def apply_signal(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, source: str,
+                       producer: str, sequence: int | None, now: datetime) -> Outcome:
+    """Apply one signal of ``source`` (its verified namespace) inside the caller's transaction; ``producer`` is
+    whose per-key sequence it carries. Raises ``SignalRefused`` for a signal outside the source's namespace."""
+    check_signal(source, dedup_key=signal.dedup_key, kind=signal.kind)
     await signal_store.lock_key(conn, signal.dedup_key)
     last = await signal_store.last_sequence(conn, signal.dedup_key, producer)
     open_alert = await store.open_for_key(conn, signal.dedup_key)
@@ -57,21 +63,22 @@ async def apply_signal(conn: asyncpg.Connection, ctx: AlertsContext, signal: Ale
         return Outcome("resolved", row["id"], row["status"])
     if open_alert is not None:
         return Outcome("deduplicated", open_alert["id"], open_alert["status"])
-    row = await raise_alert(conn, ctx, signal, producer=producer, sequence=sequence, now=now)
+    row = await raise_alert(conn, ctx, signal, source=source, producer=producer, sequence=sequence, now=now)
     return Outcome("raised", row["id"], row["status"])
 
 
-async def raise_alert(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, producer: str,
-                      sequence: int | None, now: datetime) -> asyncpg.Record:
+async def raise_alert(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, source: str,
+                      producer: str, sequence: int | None, now: datetime) -> asyncpg.Record:
     """A new alert with its policy frozen onto it, announced, and its climb started."""
-    policy = freeze(await policies.policy_for(conn, kind=signal.kind, unit_id=signal.unit_id, area=signal.area),
+    policy = freeze(await policies.policy_for(conn, kind=signal.kind, unit_id=signal.unit_id, area=signal.area,
+                                              source=source),
                     unit_id=signal.unit_id, area=signal.area)
     row = await store.insert(
         conn, alert_id=str(uuid.uuid4()), dedup_key=signal.dedup_key, kind=signal.kind,
         severity=signal.severity.value, summary=signal.summary, unit_id=signal.unit_id, area=signal.area,
         source=signal.source.model_dump(mode="json"), policy=policy.as_json(), at=now)
     await timeline.record(conn, row["id"], "raised", now, {
-        "policy": policy.id, "policy_name": policy.name, "producer": producer, "sequence": sequence,
+        "policy": policy.id, "policy_name": policy.name, "source": source, "producer": producer, "sequence": sequence,
         "occurred_at": signal.occurred_at.isoformat(), "summary": signal.summary})
     nowhere = leads_nowhere(policy)
     if nowhere:

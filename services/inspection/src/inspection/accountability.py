@@ -6,8 +6,11 @@ a step that was taken was taken. The alert's state (raised, escalated, acknowled
 machine, so it follows the per-key sequence (``pingan_shared.messaging.ordering``): an event older than the
 one applied changes nothing, and a ``resolved`` that overtook its escalation stays resolved.
 
-A dedup key not of inspection's tasks is not ours (ignored); one naming a task that does not exist can never
-be applied (dead letter).
+Only alerts raised from inspection's own signals are acted on (DESIGN.md §3, provenance): the alerts service
+raises an ``inspection:`` key only from inspection's own signal topic (it refuses that namespace from anyone
+else), so a key of inspection's tasks means inspection raised it. A key of another namespace is not ours
+(ignored); an event that another producer than alerts claims to have published, or one naming a task that does
+not exist, can never be applied (dead letter, with the reason).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.consumer import HandlerRejected
 from pingan_shared.messaging.ordering import highest_applied, should_apply
 
-ALERTS_ACTOR = "alerts"
+ALERTS_ACTOR = "alerts"  # who the timeline says acted
+ALERTS_PRODUCER = "alerts"  # the only producer of alert lifecycle events
 
 
 def _status(payload: AlertLifecycle) -> str:
@@ -52,6 +56,9 @@ async def on_alert_lifecycle(conn: asyncpg.Connection, envelope: Envelope, paylo
     task_id = task_id_of(payload.dedup_key)
     if task_id is None:
         return  # another source's alert
+    if envelope.producer != ALERTS_PRODUCER:
+        raise HandlerRejected(f"告警事件须由 alerts 发布，此事件声称来自 {envelope.producer} (only the alerts service "
+                              f"publishes alert lifecycle events; this one claims producer {envelope.producer!r})")
     if not await task_store.exists(conn, task_id):
         raise HandlerRejected(f"alert {payload.alert_id} names task {task_id!r}, which inspection does not have")
     status = _status(payload)

@@ -13,16 +13,17 @@ from inspection.context import InspectionContext
 from inspection.settings import InspectionSettings
 from pingan_shared.clock import Clock
 from pingan_shared.events.catalog import (
-    TOPIC_ALERT_SIGNALS,
     TOPIC_INSPECTION_CYCLES,
     TOPIC_INSPECTION_NOTICES,
     TOPIC_INSPECTION_TASKS,
+    signal_topic,
 )
 from pingan_shared.messaging.consumer import ConsumerSpec
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 
-PRODUCES = [TOPIC_INSPECTION_CYCLES, TOPIC_INSPECTION_NOTICES, TOPIC_INSPECTION_TASKS, TOPIC_ALERT_SIGNALS]
+PRODUCES = [TOPIC_INSPECTION_CYCLES, TOPIC_INSPECTION_NOTICES, TOPIC_INSPECTION_TASKS,
+            signal_topic("inspection")]
 
 
 def consumers(ctx: InspectionContext) -> list[ConsumerSpec]:

@@ -10,17 +10,17 @@ from patrol.live.wiring import install_live_coverage
 from patrol.settings import PatrolSettings
 from pingan_shared.clock import Clock
 from pingan_shared.events.catalog import (
-    TOPIC_ALERT_SIGNALS,
     TOPIC_PATROL_FLAGS,
     TOPIC_PATROL_HAZARDS,
     TOPIC_PATROL_ROUNDS,
     TOPIC_PATROL_ROUTES,
     TOPIC_PATROL_SCANS,
+    signal_topic,
 )
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 
-PRODUCES = [TOPIC_PATROL_SCANS, TOPIC_PATROL_ROUTES, TOPIC_PATROL_ROUNDS, TOPIC_ALERT_SIGNALS, TOPIC_PATROL_FLAGS,
+PRODUCES = [TOPIC_PATROL_SCANS, TOPIC_PATROL_ROUTES, TOPIC_PATROL_ROUNDS, signal_topic("patrol"), TOPIC_PATROL_FLAGS,
             TOPIC_PATROL_HAZARDS]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pingan_shared.clock import Clock
 from pingan_shared.events.catalog import (
     SCAN_ACCEPTED,
-    TOPIC_ALERT_SIGNALS,
     TOPIC_ROSTER_ATTENDANCE,
     TOPIC_ROSTER_SHIFTS,
+    signal_topic,
 )
 from pingan_shared.messaging.consumer import ConsumerSpec
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
@@ -26,7 +26,7 @@ def bootstrap(
     settings = settings or RosterSettings()
     runtime = ServiceRuntime.for_service(
         "roster", settings, platform=platform, clock=clock,
-        produces=[TOPIC_ROSTER_SHIFTS, TOPIC_ROSTER_ATTENDANCE, TOPIC_ALERT_SIGNALS],
+        produces=[TOPIC_ROSTER_SHIFTS, TOPIC_ROSTER_ATTENDANCE, signal_topic("roster")],
     )
     ctx = RosterContext(runtime, settings)
     # attendance: daily tallies and presence on shifts from accepted scans; no-show checks (durable timers)

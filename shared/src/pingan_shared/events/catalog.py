@@ -57,9 +57,28 @@ class UnknownEventType(LookupError):
 class EventType:
     name: str
     version: int
-    topic: str | None  # None: the producer decides (dead letters go to deadletter.<service>)
+    # None: the producer decides (dead letters go to deadletter.<service>). A topic holding ``{producer}`` is one
+    # topic per producer, each named in ``producers``: the topic, not the envelope's self-declared ``producer``,
+    # is then who sent it (a real cluster grants each service write access to its own topic only).
+    topic: str | None
     payload: type[BaseModel]
     description: str = ""
+    producers: tuple[str, ...] = ()
+
+    @property
+    def per_producer(self) -> bool:
+        return self.topic is not None and PRODUCER_PLACEHOLDER in self.topic
+
+    def topics(self) -> list[str]:
+        """Every topic this type travels on (one per producer for a per-producer type)."""
+        if self.topic is None:
+            return []
+        if not self.per_producer:
+            return [self.topic]
+        return [self.topic.replace(PRODUCER_PLACEHOLDER, producer) for producer in self.producers]
+
+
+PRODUCER_PLACEHOLDER = "{producer}"
 
 
 @dataclass(eq=False)
@@ -82,14 +101,36 @@ class Catalog:
         except KeyError:
             raise UnknownEventType(f"unknown event type {name!r}") from None
 
-    def topic_for(self, name: str) -> str:
-        topic = self.get(name).topic
+    def topic_for(self, name: str, producer: str | None = None) -> str:
+        """The topic ``producer`` publishes ``name`` on (the producer matters only for a per-producer type)."""
+        event_type = self.get(name)
+        topic = event_type.topic
         if topic is None:
             raise UnknownEventType(f"{name} has no fixed topic")
+        if event_type.per_producer:
+            if producer not in event_type.producers:
+                raise UnknownEventType(f"{producer!r} does not publish {name} (its producers: "
+                                       f"{', '.join(event_type.producers)})")
+            return topic.replace(PRODUCER_PLACEHOLDER, producer)
         return topic
 
+    def topics_of(self, name: str) -> list[str]:
+        """Every topic ``name`` travels on: what a consumer of it subscribes to."""
+        return self.get(name).topics()
+
+    def sender_on(self, name: str, topic: str) -> str | None:
+        """For a per-producer type: the producer whose topic ``topic`` (without prefix) is, None if nobody's.
+        For any other type: None (its topic says nothing about who sent it)."""
+        event_type = self.get(name)
+        if not event_type.per_producer:
+            return None
+        for producer in event_type.producers:
+            if self.topic_for(name, producer) == topic:
+                return producer
+        return None
+
     def topics(self) -> list[str]:
-        return sorted({t.topic for t in self.types.values() if t.topic is not None})
+        return sorted({topic for t in self.types.values() for topic in t.topics()})
 
     def decode(self, envelope: Envelope) -> BaseModel:
         """The envelope's payload as the current version's model, upcasting older versions."""
@@ -165,13 +206,20 @@ TOPIC_PATROL_HAZARDS = "patrol.hazards"
 TOPIC_PATROL_FLAGS = "patrol.flags"
 TOPIC_PATROL_ROUTES = "patrol.routes"
 TOPIC_PATROL_ROUNDS = "patrol.rounds"
-TOPIC_ALERT_SIGNALS = "alerts.signals"
+# One signal topic per source (``signal_topic``): the topic a signal arrives on is who sent it.
+TOPIC_ALERT_SIGNALS = "{producer}.alert-signals"
+SIGNAL_SOURCES = ("patrol", "roster", "inspection")
 TOPIC_ALERTS = "alerts.alerts"
 TOPIC_INSPECTION_CYCLES = "inspection.cycles"
 TOPIC_INSPECTION_NOTICES = "inspection.notices"
 TOPIC_INSPECTION_TASKS = "inspection.tasks"
 TOPIC_ROSTER_SHIFTS = "roster.shifts"
 TOPIC_ROSTER_ATTENDANCE = "roster.attendance"
+
+
+def signal_topic(source: str) -> str:
+    """The topic ``source`` (a platform service) publishes its alert signals on."""
+    return TOPIC_ALERT_SIGNALS.replace(PRODUCER_PLACEHOLDER, source)
 
 
 def deadletter_topic(service: str) -> str:
@@ -235,7 +283,9 @@ CATALOG = _build_catalog(
         ),
         EventType(
             ALERT_SIGNAL, 1, TOPIC_ALERT_SIGNALS, AlertSignalV1,
-            "Any source asks alerts to raise (trigger) or close (resolve) the alert of a dedup key; key = dedup key.",
+            "A source asks alerts to raise (trigger) or close (resolve) the alert of a dedup key in its own "
+            "namespace (<source>:…); each source on its own topic, <source>.alert-signals; key = dedup key.",
+            producers=SIGNAL_SOURCES,
         ),
         EventType(ALERT_RAISED, 1, TOPIC_ALERTS, AlertRaisedV1, "An alert opened; key = dedup key."),
         EventType(

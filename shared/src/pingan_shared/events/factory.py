@@ -40,4 +40,4 @@ class EventFactory:
             producer=self.producer, occurred_at=occurred_at or self.clock.now(), causation=causation,
             correlation_id=correlation_id,
         )
-        return f"{self.topic_prefix}{self.catalog.topic_for(type_name)}", envelope
+        return f"{self.topic_prefix}{self.catalog.topic_for(type_name, self.producer)}", envelope

@@ -120,7 +120,7 @@ class ConsumerSpec:
         return set(self.handlers) | set(self.batch_handlers)
 
     def subscribed_topics(self, catalog: Catalog) -> list[str]:
-        return sorted(set(self.topics) | {catalog.topic_for(name) for name in self.event_types()})
+        return sorted(set(self.topics) | {topic for name in self.event_types() for topic in catalog.topics_of(name)})
 
 
 class InboxConsumer:
@@ -149,6 +149,7 @@ class InboxConsumer:
         self._catalog = catalog
         self._batch_size = batch_size
         self._handlers = {name: spec.batch_handler_for(name) for name in spec.event_types()}
+        self._topic_prefix = topic_prefix
         self._deadletter_topic = deadletter_topic
         self._topics = [f"{topic_prefix}{t}" for t in spec.subscribed_topics(catalog)]
         self._consumer = AIOKafkaConsumer(
@@ -255,7 +256,8 @@ class InboxConsumer:
                 continue
             handler = self._handlers.get(envelope.type)
             if handler is not None:  # else: another event type sharing the topic
-                candidates.append(_Claimed(record, envelope, handler))
+                impostor = self._impostor(record, envelope)
+                candidates.append(_Claimed(record, envelope, handler if impostor is None else _refuse(impostor)))
         if not candidates:
             return []
         rows = await conn.fetch(
@@ -279,6 +281,19 @@ class InboxConsumer:
             else:
                 self._metrics.events_consumed.labels(self._group, candidate.envelope.type, "duplicate").inc()
         return claimed
+
+    def _impostor(self, record: ConsumerRecord, envelope: Envelope) -> str | None:
+        """Why ``envelope`` lies about its sender, or None. A per-producer type's topic is its sender (a real
+        cluster lets each service write its own topic only): an envelope naming another producer than the one
+        whose topic it arrived on is refused before any handler trusts what it says."""
+        if not self._catalog.get(envelope.type).per_producer:
+            return None
+        topic = record.topic.removeprefix(self._topic_prefix)
+        sender = self._catalog.sender_on(envelope.type, topic)
+        if sender == envelope.producer:
+            return None
+        return (f"来源不符：{envelope.type} 声称来自 {envelope.producer}，却在 {sender or '无主'} 的主题 {topic} 上 "
+                f"(producer {envelope.producer!r} on topic {topic!r}, which is {sender or 'nobody'}'s)")
 
     async def _handle_together(self, conn: asyncpg.Connection, claimed: list[_Claimed]) -> bool:
         """Fast path: the whole batch under one savepoint, each run of consecutive same-type events in one
@@ -340,6 +355,14 @@ class InboxConsumer:
             producer=self._service, occurred_at=self._clock.now(), causation=envelope,
         )
         return self._deadletter_topic, dead
+
+
+def _refuse(reason: str) -> BatchHandler:
+    """A handler that dead-letters its event with ``reason`` (through the inbox's usual path)."""
+    async def handle(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
+        raise HandlerRejected(reason)
+
+    return handle
 
 
 def _raw_message_id(record: ConsumerRecord) -> str:

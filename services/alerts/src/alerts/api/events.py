@@ -1,6 +1,10 @@
 """The events API for outside systems (the grid platform, 网格化管理平台): the same alert signal sources publish
 on Kafka (``AlertSignalV1``), sent over HTTP with an integration token (admins may too).
 
+The sender's namespace is its token's subject: a token with subject ``grid`` triggers and resolves ``grid:…``
+keys only, and uses no platform service's kinds (``domain.provenance``): 422 naming ``body.dedup_key`` or
+``body.kind``. A token whose subject is a platform service's name (``inspection`` …) is refused with 403.
+
 Signals of one HTTP caller are ordered by the ``sequence`` in the body (1, 2, 3 … per dedup key); a repeated or
 older one changes nothing, a resolve that overtook its trigger wins. Without a sequence a signal is applied as it
 comes. The answer says what the signal did (``effect``) and which alert it concerns.
@@ -16,9 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.api.common import DedupKey, Moment, SequenceNumber, Text50, Text100, Text200, Text500, UnitId, Url
 from alerts.context import Context
+from alerts.domain.provenance import SignalRefused, http_source
 from alerts.signals import apply_signal
 from pingan_shared.auth import Principal, Role
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
+from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -56,9 +62,14 @@ async def post_signal(body: SignalIn, ctx: Context, principal: Sender) -> JSONRe
         action=SignalAction(body.action), dedup_key=body.dedup_key, kind=body.kind, severity=Severity(body.severity),
         unit_id=body.unit_id, area=body.area, summary=body.summary,
         source=SourceLink(**body.source.model_dump()), occurred_at=body.occurred_at, sequence=body.sequence)
-    async with ctx.runtime.connection() as conn, conn.transaction():
-        outcome = await apply_signal(conn, ctx, signal, producer=f"http:{principal.subject}",
-                                     sequence=body.sequence, now=ctx.now())
+    try:
+        source = http_source(principal.subject)
+        async with ctx.runtime.connection() as conn, conn.transaction():
+            outcome = await apply_signal(conn, ctx, signal, source=source, producer=f"http:{principal.subject}",
+                                         sequence=body.sequence, now=ctx.now())
+    except SignalRefused as refused:
+        field = refused.field if refused.field == "Authorization" else f"body.{refused.field}"
+        raise ApiError(refused.status, refused.reason, field=field) from refused
     content: dict[str, Any] = {"effect": outcome.effect, "applied": outcome.applied, "alert_id": outcome.alert_id,
                                "status": outcome.status}
     return JSONResponse(status_code=202, content=content)

@@ -63,10 +63,10 @@ from pingan_shared.events.catalog import (
     DEAD_LETTERED,
     ROUTE_PUBLISHED,
     SCAN_ACCEPTED,
-    TOPIC_ALERT_SIGNALS,
     TOPIC_PATROL_ROUNDS,
     TOPIC_PATROL_ROUTES,
     TOPIC_PATROL_SCANS,
+    signal_topic,
 )
 from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope, EnvelopeError
@@ -143,7 +143,7 @@ class LiveCoverage:
     def topics(self) -> dict[str, str]:
         topic = self.platform.topic
         return {"scans": topic(TOPIC_PATROL_SCANS), "rounds": topic(TOPIC_PATROL_ROUNDS),
-                "routes": topic(TOPIC_PATROL_ROUTES), "signals": topic(TOPIC_ALERT_SIGNALS),
+                "routes": topic(TOPIC_PATROL_ROUTES), "signals": topic(signal_topic(self.service)),
                 "deadletter": topic(f"deadletter.{self.service}")}
 
     async def start(self) -> None:
