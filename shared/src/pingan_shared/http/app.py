@@ -1,4 +1,5 @@
-"""The FastAPI app every service builds: /health, /ready, /metrics, error shape, body limit."""
+"""The FastAPI app every service builds: /health, /ready, /metrics, the API docs (served offline), error shape,
+body limit."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pingan_shared.clock import Clock
+from pingan_shared.http.docs import install_docs
 from pingan_shared.http.errors import (
     DATABASE_UNAVAILABLE,
     api_error_handler,
@@ -71,7 +73,8 @@ def create_app(
     max_request_bytes: int,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
-    app = FastAPI(title=f"Pingan {edge.service}", version="0.1.0", lifespan=lifespan)
+    # FastAPI's own /docs and /redoc load their assets from public CDNs: ours are served by the service itself
+    app = FastAPI(title=f"Pingan {edge.service}", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.edge = edge
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, api_error_handler)
@@ -122,4 +125,5 @@ def create_app(
     for router in routers:
         app.include_router(router)
     install_openapi(app)
+    install_docs(app)
     return app
