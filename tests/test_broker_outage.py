@@ -20,9 +20,10 @@ import httpx
 import pytest
 
 from pingan_shared.auth import Role
+from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.embedded import EmbeddedKafka, free_port
-from pingan_stack.testing import bearer, eventually, running_service
+from pingan_stack.testing import bearer, eventually, running_service, scrape
 
 DEVICE = bearer(Role.PATROL_DEVICE, "device-1", team="一队")
 
@@ -44,7 +45,7 @@ def scans(start: int, stop: int) -> dict[str, object]:
 @pytest.fixture
 async def services(
     own_broker: EmbeddedKafka, topic_prefix: str, database_factory: Callable[[], Awaitable[str]]
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+) -> AsyncIterator[tuple[Service, httpx.AsyncClient, httpx.AsyncClient]]:
     from patrol.bootstrap import bootstrap as patrol_bootstrap
     from patrol.live.settings import LiveCoverageSettings
     from patrol.settings import PatrolSettings
@@ -60,13 +61,13 @@ async def services(
     async with AsyncExitStack() as stack:
         patrol_client = await stack.enter_async_context(running_service(patrol))
         roster_client = await stack.enter_async_context(running_service(roster))
-        yield patrol_client, roster_client
+        yield patrol, patrol_client, roster_client
 
 
 async def test_scans_accepted_while_the_broker_is_down_arrive_once_it_is_back(
-    own_broker: EmbeddedKafka, services: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    own_broker: EmbeddedKafka, services: tuple[Service, httpx.AsyncClient, httpx.AsyncClient]
 ) -> None:
-    patrol, roster = services
+    patrol_service, patrol, roster = services
     supervisor = bearer(Role.SUPERVISOR)
 
     async def roster_total() -> int:
@@ -93,7 +94,7 @@ async def test_scans_accepted_while_the_broker_is_down_arrive_once_it_is_back(
         return bool(ready.json()["checks"]["broker"].startswith("unreachable since"))
 
     await eventually(broker_reported_away, timeout=30, what="/ready to report the broker unreachable")
-    assert "pingan_broker_up 0.0" in (await patrol.get("/metrics")).text
+    assert "pingan_broker_up 0.0" in await scrape(patrol_service)
 
     own_broker.start()  # same address; the embedded broker starts empty
 

@@ -67,6 +67,12 @@ def test_compose_service_matches_the_stack(compose: dict[str, Any], name: str) -
     env = _environment(service)
     assert env[f"{spec.env_prefix}HTTP_PORT"] == str(spec.default_port)
     assert env[f"{spec.env_prefix}HTTP_HOST"] == "0.0.0.0"
+    # the metrics on their own port, reachable on the compose network and from the host's loopback, never published
+    # beside the API on every interface
+    assert env[f"{spec.env_prefix}METRICS_PORT"] == str(spec.default_metrics_port)
+    assert env[f"{spec.env_prefix}METRICS_HOST"] == "0.0.0.0"
+    published = [p for p in service["ports"] if p.endswith(f":{spec.default_metrics_port}")]
+    assert published == [f"127.0.0.1:{spec.default_metrics_port}:{spec.default_metrics_port}"], service["ports"]
     assert env[f"{spec.env_prefix}DATABASE_URL"].endswith(f"@postgres:5432/{spec.database}")
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     # every name compose sets is one the platform or the service reads: no typos that silently do nothing
@@ -186,6 +192,17 @@ def test_k8s_deployments_have_probes_and_the_same_env_names() -> None:
         assert container["livenessProbe"]["httpGet"]["path"] == "/health"
         assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
         assert container["ports"][0]["containerPort"] == spec.default_port
+        # Prometheus scrapes the metrics port; the Service exposes the API port only
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"http": spec.default_port, "metrics": spec.default_metrics_port}
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(spec.default_metrics_port)
+        assert annotations["prometheus.io/path"] == "/metrics"
+        values = {e["name"]: e.get("value") for e in container["env"]}
+        assert values[f"{spec.env_prefix}METRICS_PORT"] == str(spec.default_metrics_port)
+        assert values[f"{spec.env_prefix}METRICS_HOST"] == "0.0.0.0"
+        service = next(d for d in documents if d["kind"] == "Service" and d["metadata"]["name"] == name)
+        assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
         env = {e["name"] for e in container["env"]} | set(config)
         assert {f"{spec.env_prefix}DATABASE_URL", f"{spec.env_prefix}HTTP_PORT", "PINGAN_AUTH_SECRET",
                 "KAFKA_BOOTSTRAP_SERVERS"} <= env
@@ -219,6 +236,19 @@ def test_the_k8s_secret_placeholder_cannot_start_production() -> None:
     secret = next(d for d in _k8s_documents() if d["kind"] == "Secret")["stringData"]
     with pytest.raises(ValidationError, match="PINGAN_AUTH_SECRET"):
         PlatformSettings(pingan_env="prod", pingan_auth_secret=secret["PINGAN_AUTH_SECRET"])
+
+
+def test_k8s_opens_the_metrics_port_to_the_monitoring_namespace_only() -> None:
+    policies = [d for d in _k8s_documents() if d["kind"] == "NetworkPolicy"]
+    assert len(policies) == 1
+    spec = policies[0]["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "pingan"}}
+    assert spec["policyTypes"] == ["Ingress"]
+    rules = {tuple(p["port"] for p in rule["ports"]): rule.get("from") for rule in spec["ingress"]}
+    assert rules[("http",)] is None  # the API, from anywhere
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert rules[("metrics",)] == [monitoring]
+    assert set(rules) == {("http",), ("metrics",)}
 
 
 def test_k8s_topics_are_the_stacks_topics() -> None:

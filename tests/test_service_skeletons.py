@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from pingan_shared.auth import Role
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, running_service
+from pingan_stack.testing import bearer, eventually, running_service, scrape
 from pingan_stack.topology import SERVICES
 
 
@@ -32,9 +32,9 @@ async def test_service_boots_and_reports_ready(
         assert ready.status_code == 200, ready.text
         # with the broker answering at start, its clients (topics, producer, consumers) are up before serving
         assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "workers": "ok", "broker": "ok"}
-        metrics = await client.get("/metrics")
-        assert f'pingan_service_info{{service="{name}"}} 1.0' in metrics.text
-        assert "pingan_broker_up 1.0" in metrics.text
+        metrics = await scrape(service)
+        assert f'pingan_service_info{{service="{name}"}} 1.0' in metrics
+        assert "pingan_broker_up 1.0" in metrics
         assert (await client.get("/v1/does-not-exist", headers=bearer(Role.ADMIN))).status_code == 404
         migrated = await service.runtime.pool.fetchval(
             "SELECT count(*) FROM schema_migrations WHERE component = $1", name)

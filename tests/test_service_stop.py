@@ -12,15 +12,15 @@ from patrol.settings import PatrolSettings
 from pingan_shared.clock import FixedClock
 from pingan_shared.service import ServiceRuntime
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import SAMPLE_TIME, eventually
+from pingan_stack.testing import SAMPLE_TIME, eventually, in_process
 
 
 async def started_patrol(database_url: str, platform_settings: PlatformSettings) -> ServiceRuntime:
     """patrol's runtime, started, with a short grace so a hang shows in seconds."""
     service = bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url),
                         clock=FixedClock(SAMPLE_TIME))
+    in_process(service)
     runtime = service.runtime
-    runtime.exit_on_failure = False
     runtime.stop_grace_seconds = 1.0
     await runtime.start()
     return runtime

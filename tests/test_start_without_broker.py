@@ -19,7 +19,7 @@ from pingan_shared.auth import Role
 from pingan_shared.events.catalog import TOPIC_PATROL_SCANS
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.embedded import EmbeddedKafka, free_port
-from pingan_stack.testing import bearer, eventually, read_topic, running_service
+from pingan_stack.testing import bearer, eventually, read_topic, running_service, scrape
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ async def test_a_service_starts_ready_and_accepts_writes_while_the_broker_is_dow
         assert (checks["database"], checks["migrations"], checks["workers"]) == ("ok", "ok", "ok")
         assert checks["broker"].startswith("unreachable since "), checks
         assert (await roster.get("/ready")).status_code == 200
-        assert "pingan_broker_up 0.0" in (await patrol.get("/metrics")).text
+        assert "pingan_broker_up 0.0" in await scrape(patrol_service)
 
         registered = await patrol.post("/v1/checkpoints", json={"id": "CP-1", "tag": "t1", "name": "路口"},
                                        headers=bearer(Role.ORGANISER))
@@ -91,7 +91,7 @@ async def test_a_service_starts_ready_and_accepts_writes_while_the_broker_is_dow
             return bool((await patrol.get("/ready")).json()["checks"]["broker"] == "ok")
 
         await eventually(broker_reported_ok, timeout=30, what="/ready to report the broker ok")
-        assert "pingan_broker_up 1.0" in (await patrol.get("/metrics")).text
+        assert "pingan_broker_up 1.0" in await scrape(patrol_service)
 
 
 def _backlog_gauge(metrics_text: str) -> float | None:
@@ -129,7 +129,7 @@ async def test_the_backlog_gauge_counts_the_writes_waiting_for_a_broker_that_nev
         assert not service.runtime.broker.ok
 
         async def gauge_is_the_backlog() -> float | None:
-            gauge = _backlog_gauge((await patrol.get("/metrics")).text)
+            gauge = _backlog_gauge(await scrape(service))
             return gauge if gauge == unsent else None
 
         await eventually(gauge_is_the_backlog, timeout=30, interval=0.5,
@@ -176,7 +176,7 @@ async def test_a_broker_refusing_to_create_the_topics_is_reported_as_refusing_an
             broker = ready.json()["checks"]["broker"]
             assert broker.startswith("refusing: "), broker
             assert "error code 38" in broker and "larger than available brokers" in broker, broker
-            assert "pingan_broker_up 0.0" in (await patrol.get("/metrics")).text
+            assert "pingan_broker_up 0.0" in await scrape(service)
             refusals = [e for e in logs if e.get("step") == "topics" and e["log_level"] == "error"]
             assert refusals, logs
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from pingan_shared.auth import AuthError, Role, issue_token, verify_token
-from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
+from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings, explain
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
@@ -56,6 +56,20 @@ def test_service_settings_use_their_own_prefix(monkeypatch: pytest.MonkeyPatch) 
     assert PatrolSettings().http_port == 9101
     assert RosterSettings().http_port == 8002
     assert RosterSettings().database_url == "postgresql://x@db/roster"
+
+
+def test_the_metrics_port_is_apart_from_the_api_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inspection.settings import InspectionSettings
+
+    settings = InspectionSettings()
+    assert (settings.metrics_host, settings.metrics_port) == ("127.0.0.1", 9003)  # loopback: operators only
+    monkeypatch.setenv("INSPECTION_METRICS_PORT", "8003")  # the API's: /metrics would be back beside it
+    with pytest.raises(ValidationError) as refused:
+        InspectionSettings()
+    assert "INSPECTION_METRICS_PORT must differ from INSPECTION_HTTP_PORT (8003)" in explain(refused.value)
+    monkeypatch.setenv("INSPECTION_METRICS_PORT", "0")
+    monkeypatch.setenv("INSPECTION_HTTP_PORT", "0")
+    assert InspectionSettings().metrics_port == 0  # both ephemeral: not the same port
 
 
 def test_token_round_trip_with_scope() -> None:

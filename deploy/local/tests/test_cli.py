@@ -91,6 +91,7 @@ def test_events_schemas_are_printed_and_written(tmp_path: Path) -> None:
 @pytest.fixture
 def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {f"{s.env_prefix}HTTP_PORT": str(free_port()) for s in SERVICES}
+    env |= {f"{s.env_prefix}METRICS_PORT": str(free_port()) for s in SERVICES}
     env |= {"PINGAN_PG_PORT": str(free_port()), "PINGAN_KAFKA_PORT": str(free_port())}
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"):
         env[name] = ""  # the embedded servers, whatever the test runner's environment says
@@ -129,6 +130,11 @@ def test_pingan_up_reaches_ready_and_stops_cleanly(
             assert any(url in line for line in output), f"{spec.name} URL not printed"
             ready = httpx.get(f"{url}/ready", timeout=5)
             assert ready.status_code == 200, ready.text
+            # the metrics are on the metrics port, printed beside the API's; the API port has none
+            metrics_url = f"http://127.0.0.1:{stack_env[f'{spec.env_prefix}METRICS_PORT']}/metrics"
+            assert any(metrics_url in line for line in output), f"{spec.name} metrics URL not printed"
+            assert f'pingan_service_info{{service="{spec.name}"}} 1.0' in httpx.get(metrics_url, timeout=5).text
+            assert httpx.get(f"{url}/metrics", timeout=5).status_code == 404
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     finally:
@@ -141,6 +147,9 @@ def test_pingan_up_reaches_ready_and_stops_cleanly(
         port = int(stack_env[f"{spec.env_prefix}HTTP_PORT"])
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+        metrics_port = int(stack_env[f"{spec.env_prefix}METRICS_PORT"])
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2)
 
 
 def test_pingan_up_names_a_taken_port(tmp_path: Path, stack_env: dict[str, str]) -> None:
@@ -153,6 +162,31 @@ def test_pingan_up_names_a_taken_port(tmp_path: Path, stack_env: dict[str, str])
                               timeout=60, env={**os.environ, **stack_env})
     assert done.returncode == 1
     assert f"roster (ROSTER_HTTP_PORT): port {stack_env['ROSTER_HTTP_PORT']}" in done.stderr
+
+
+def test_pingan_up_names_a_taken_metrics_port(tmp_path: Path, stack_env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", int(stack_env["INSPECTION_METRICS_PORT"])))
+        holder.listen()
+        done = subprocess.run([*PINGAN, "up", "--data-dir", str(tmp_path / "data")], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, **stack_env})
+    assert done.returncode == 1
+    assert f"inspection metrics (INSPECTION_METRICS_PORT): port {stack_env['INSPECTION_METRICS_PORT']}" in done.stderr
+
+
+def test_a_service_names_its_taken_metrics_port(stack_env: dict[str, str]) -> None:
+    import socket
+
+    port = int(stack_env["ROSTER_METRICS_PORT"])
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        done = subprocess.run([sys.executable, "-m", "roster"], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, **stack_env})
+    assert done.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use (set ROSTER_METRICS_PORT)" in done.stderr
 
 
 def test_a_service_names_its_taken_port(stack_env: dict[str, str]) -> None:

@@ -29,7 +29,7 @@ from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, running_service
+from pingan_stack.testing import bearer, eventually, running_service, scrape
 
 
 class DeliveryHarness:
@@ -64,6 +64,10 @@ class DeliveryHarness:
     @property
     def admin(self) -> dict[str, str]:
         return self.auth(Role.ADMIN, "平安办管理员")
+
+    async def metrics(self) -> str:
+        """The service's metrics, from its metrics port."""
+        return await scrape(self.service)
 
     async def enqueue(self, requests: Sequence[NotificationRequest]) -> int:
         async with self.ctx.runtime.connection() as conn, conn.transaction():

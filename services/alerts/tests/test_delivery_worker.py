@@ -137,11 +137,11 @@ async def test_exhausted_retries_fail_with_a_dead_letter_and_an_event(
     assert payload["label"] == "通报" and payload["idempotency_key"] == message["idempotency_key"]
 
     async def counted() -> bool:
-        text = (await alerts.client.get("/metrics")).text
+        text = await alerts.metrics()
         return ("pingan_alerts_delivery_dead_letters 1.0" in text
                 and 'pingan_alerts_delivery_messages{channel="webhook",status="failed"} 1.0' in text)
     await alerts.until(counted, "the delivery gauges counted")
-    text = (await alerts.client.get("/metrics")).text
+    text = await alerts.metrics()
     assert 'pingan_alerts_delivery_attempts_total{channel="webhook",outcome="retry"} 2.0' in text
     assert 'pingan_alerts_delivery_attempts_total{channel="webhook",outcome="failed"} 1.0' in text
     assert "pingan_alerts_delivery_sending_overdue 0.0" in text

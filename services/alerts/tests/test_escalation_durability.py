@@ -13,7 +13,7 @@ import pytest
 
 from pingan_shared.clock import FixedClock
 
-from .escalation_harness import UNIT, Alerts, AlertsFactory
+from .escalation_harness import GRID_KIND, UNIT, Alerts, AlertsFactory
 
 CITY = "role:city-office"
 LADDER = [
@@ -100,8 +100,7 @@ async def test_two_instances_on_one_database_never_double_fire_a_step(
     await setup(first)
     keys = [f"inspection:task:d-{i}:overdue" for i in range(24)]
     await first.publish([first.signal_envelope("trigger", k, 1) for k in keys[:12]])
-    for k in keys[12:]:
-        await second.post_signal("trigger", k, 1)
+    await second.publish([second.signal_envelope("trigger", k, 1) for k in keys[12:]])
     ids = [(await first.wait_alert(k, step=0))["id"] for k in keys]
     await first.advance(timedelta(hours=1))
     for k in keys:
@@ -145,7 +144,7 @@ async def test_the_auditor_reports_a_step_stalled_behind_a_stuck_timer_runner(
     alert = await alerts.wait_alert(key, step=0)
 
     async def stalled() -> float:
-        return gauge((await alerts.client.get("/metrics")).text, "pingan_alerts_stalled")
+        return gauge(await alerts.metrics(), "pingan_alerts_stalled")
 
     await alerts.advance(timedelta(seconds=600 + 29))
     await asyncio.sleep(0.5)
@@ -172,7 +171,7 @@ async def test_the_auditor_reports_an_alert_whose_policy_leads_nowhere(alerts_se
         (alert["id"], ["no steps"])]
 
     async def nowhere() -> float:
-        return gauge((await alerts.client.get("/metrics")).text, "pingan_alerts_leading_nowhere")
+        return gauge(await alerts.metrics(), "pingan_alerts_leading_nowhere")
 
     await alerts.until(lambda: _above(nowhere, 0), "the leading-nowhere gauge", timeout=5)
 
@@ -184,7 +183,7 @@ async def test_the_auditor_reports_targets_the_directory_no_longer_reaches(alert
         {"delay_seconds": 0, "targets": ["person:值班员"], "channels": ["email"], "label": "提醒"},
         {"delay_seconds": 3600, "targets": ["role:city-office", "person:值班员"], "channels": ["email"],
          "label": "约谈", "requires_all_acks": True, "ack_timeout_seconds": 3600},
-    ])
+    ], kind=GRID_KIND)
     await alerts.post_signal("trigger", "grid:event:e-2", 1)
     alert = await alerts.wait_alert("grid:event:e-2")
 
@@ -199,7 +198,7 @@ async def test_the_auditor_reports_targets_the_directory_no_longer_reaches(alert
     assert await unreachable() == [(alert["id"], [(0, ["person:值班员"]), (1, ["person:值班员"])])]
 
     async def gauge_up() -> float:
-        return gauge((await alerts.client.get("/metrics")).text, "pingan_alerts_unreachable_targets")
+        return gauge(await alerts.metrics(), "pingan_alerts_unreachable_targets")
 
     await alerts.until(lambda: _above(gauge_up, 0), "the unreachable-targets gauge", timeout=5)
     # entered again (a new e-mail address), the ladder reaches them: nothing to report

@@ -36,7 +36,7 @@ from pingan_shared.events.factory import EventFactory
 from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, read_topic, running_service
+from pingan_stack.testing import bearer, eventually, read_topic, running_service, scrape
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -126,7 +126,7 @@ async def test_steps_recorded_once_in_any_order_and_the_newest_state_wins(harnes
     duplicate = f'pingan_events_consumed_total{{group="{group}",outcome="duplicate",type="%s"}} %s'
 
     async def redeliveries_dropped() -> bool:
-        metrics = (await harness.client.get("/metrics")).text
+        metrics = await scrape(harness.service)
         return duplicate % ("alerts.alert-escalated", "3.0") in metrics and \
             duplicate % ("alerts.alert-raised", "1.0") in metrics
 

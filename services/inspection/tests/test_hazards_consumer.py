@@ -24,7 +24,7 @@ from pingan_shared.events.patrol_contracts import HazardReportedV1
 from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, read_topic, running_service
+from pingan_stack.testing import bearer, eventually, read_topic, running_service, scrape
 
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
@@ -104,7 +104,7 @@ async def test_redelivered_resent_and_reordered_reports_make_one_task_due_24h_af
                   f'type="patrol.hazard-reported"}} 3.0')
 
     async def redeliveries_dropped() -> bool:
-        return duplicates in (await harness.client.get("/metrics")).text
+        return duplicates in await scrape(harness.service)
 
     await eventually(redeliveries_dropped, what="the three redeliveries seen and dropped by the inbox")
 

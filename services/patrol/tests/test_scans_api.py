@@ -17,8 +17,9 @@ from patrol.settings import PatrolSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.http.app import correlation_id_for
+from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import SAMPLE_TIME, bearer, read_topic, running_service
+from pingan_stack.testing import SAMPLE_TIME, bearer, read_topic, running_service, scrape
 
 NOW = SAMPLE_TIME
 DEVICE = bearer(Role.PATROL_DEVICE, "device-07", team="一队", issued_at=NOW)
@@ -26,9 +27,13 @@ ORGANISER = bearer(Role.ORGANISER, "平安办", issued_at=NOW)
 
 
 @pytest.fixture
-async def client(database_url: str, platform_settings: PlatformSettings) -> AsyncIterator[httpx.AsyncClient]:
+def service(database_url: str, platform_settings: PlatformSettings) -> Service:
     settings = PatrolSettings(database_url=database_url, max_request_bytes=200_000)
-    service = bootstrap(platform=platform_settings, settings=settings, clock=FixedClock(NOW))
+    return bootstrap(platform=platform_settings, settings=settings, clock=FixedClock(NOW))
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
     async with running_service(service) as client:
         for checkpoint in [
             {"id": "CP-1", "tag": "tag-万松路口", "name": "万松路口", "latitude": 27.78, "longitude": 120.65},
@@ -204,14 +209,15 @@ async def test_checkpoint_registration_is_idempotent_and_detects_clashes(client:
     assert [c["name"] for c in listed.json()["checkpoints"]] == ["万松路口", "安阳菜场"]
 
 
-async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
+async def test_ops_endpoints(service: Service, client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json()["status"] == "ok"
     ready = await client.get("/ready")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "broker": "ok", "workers": "ok"}
     await client.post("/v1/scans", json=scan("m"), headers=DEVICE)
-    metrics = (await client.get("/metrics")).text
+    metrics = await scrape(service)  # on the metrics port: the API port has none
     assert 'pingan_http_requests_total{method="POST",route="/v1/scans",status="201"}' in metrics
+    assert (await client.get("/metrics")).status_code == 404
 
 
 async def test_overlapping_uploads_in_opposite_orders_never_deadlock(client: httpx.AsyncClient) -> None:

@@ -11,8 +11,17 @@ import pytest
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.messaging.kafka import build_producer
+from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import SAMPLE_TIME, bearer, eventually, running_service, sample_factory, sample_scan_event
+from pingan_stack.testing import (
+    SAMPLE_TIME,
+    bearer,
+    eventually,
+    running_service,
+    sample_factory,
+    sample_scan_event,
+    scrape,
+)
 from roster.bootstrap import bootstrap
 from roster.settings import RosterSettings
 
@@ -21,15 +30,19 @@ DEVICE = bearer(Role.PATROL_DEVICE, "device-07", team="一队", issued_at=SAMPLE
 
 
 @pytest.fixture
-async def client(database_url: str, platform_settings: PlatformSettings) -> AsyncIterator[httpx.AsyncClient]:
-    service = bootstrap(platform=platform_settings, settings=RosterSettings(database_url=database_url),
-                        clock=FixedClock(SAMPLE_TIME))
+def service(database_url: str, platform_settings: PlatformSettings) -> Service:
+    return bootstrap(platform=platform_settings, settings=RosterSettings(database_url=database_url),
+                     clock=FixedClock(SAMPLE_TIME))
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
     async with running_service(service) as client:
         yield client
 
 
 async def test_scan_events_become_attendance_per_member_and_local_day(
-    client: httpx.AsyncClient, platform_settings: PlatformSettings
+    service: Service, client: httpx.AsyncClient, platform_settings: PlatformSettings
 ) -> None:
     factory = sample_factory(platform_settings.kafka_topic_prefix)
     events = [sample_scan_event(factory, "一队", i, member) for i, member in enumerate(["张三", "张三", "李四"])]
@@ -58,7 +71,7 @@ async def test_scan_events_become_attendance_per_member_and_local_day(
     other_day = await client.get("/v1/attendance", params={"day": "2026-11-21"}, headers=SUPERVISOR)
     assert other_day.json() == {"total_scans": 0, "attendance": []}
 
-    metrics = (await client.get("/metrics")).text
+    metrics = await scrape(service)
     group = f"{platform_settings.kafka_topic_prefix}roster.attendance"
     consumed = f'pingan_events_consumed_total{{group="{group}",outcome="%s",type="patrol.scan-accepted"}} %s'
     assert consumed % ("handled", "4.0") in metrics and consumed % ("duplicate", "1.0") in metrics

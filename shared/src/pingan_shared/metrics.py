@@ -1,12 +1,25 @@
-"""Prometheus metrics, one registry per service instance (tests run several in one process)."""
+"""Prometheus metrics, one registry per service instance (tests run several in one process).
+
+Served on the service's metrics port only (``pingan_shared.metrics_server``), never on its API port.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 
 class Metrics:
     def __init__(self, service: str) -> None:
+        # No ``*_created`` samples (the time each labelled series was first counted): the one for
+        # route="/v1/findings" would date the first covert finding of a cycle. A process-wide switch in
+        # prometheus_client, read at every scrape; every service wants it off.
+        disable_created_metrics()
         self.registry = CollectorRegistry(auto_describe=True)
         labels = {"service": service}
         self._http_requests = Counter(
@@ -55,6 +68,3 @@ class Metrics:
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         self._http_requests.labels(method=method, route=route, status=str(status)).inc()
         self._http_seconds.labels(method=method, route=route).observe(seconds)
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)

@@ -1,4 +1,4 @@
-"""One process per service: HTTP API + inbox consumers + outbox relay + durable timers, one loop.
+"""One process per service: HTTP API + metrics port + inbox consumers + outbox relay + durable timers, one loop.
 
 Each service's ``bootstrap()`` builds a ``ServiceRuntime`` (nothing connects at construction) and a
 FastAPI app whose lifespan starts and stops it. ``pingan_shared.service_process.run_service`` serves it
@@ -43,6 +43,7 @@ from pingan_shared.messaging.housekeeping import Housekeeper
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.messaging.outbox import OutboxGauges, OutboxRelay
 from pingan_shared.metrics import Metrics
+from pingan_shared.metrics_server import MetricsServer
 from pingan_shared.readiness import Readiness
 from pingan_shared.settings import PlatformSettings, ServiceSettings
 from pingan_shared.timer_runner import TimerRunner
@@ -82,6 +83,10 @@ class ServiceRuntime:
     # the service in-process turns this off and checks ``failure`` instead of being killed with it.
     exit_on_failure: bool = field(default=True, init=False)
     stop_grace_seconds: float = field(default=10.0, init=False)
+    # Where the metrics are served: the settings' metrics host and port unless set here. A test running services
+    # in-process sets ("127.0.0.1", 0), so several can run at once beside a stack holding the configured ports.
+    metrics_listen: tuple[str, int] | None = field(default=None, init=False)
+    _metrics_server: MetricsServer | None = field(default=None, init=False)
     _pool: asyncpg.Pool | None = field(default=None, init=False)
     _outbox_gauges: OutboxGauges | None = field(default=None, init=False)
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
@@ -131,6 +136,13 @@ class ServiceRuntime:
         return connection(self.pool)
 
     @property
+    def metrics_address(self) -> tuple[str, int]:
+        """The host and port the metrics are served on, once started (the port chosen, for port 0)."""
+        if self._metrics_server is None:
+            raise RuntimeError(f"{self.name} runtime is not started")
+        return self._metrics_server.address
+
+    @property
     def deadletter_topic(self) -> str:
         return self.platform.topic(deadletter_topic(self.name))
 
@@ -160,6 +172,15 @@ class ServiceRuntime:
             applied = await apply_migrations(conn, self.all_migrations())
         if applied:
             log.info("migrations applied", migrations=[f"{m.component}/{m.version:04d}_{m.name}" for m in applied])
+        host, port = self.metrics_listen or (self.settings.metrics_host, self.settings.metrics_port)
+        metrics_server = MetricsServer(self.metrics, host, port)
+        try:
+            await metrics_server.start()  # a port taken fails the start, as the API port does
+        except BaseException:
+            self._pool.terminate()
+            self._pool = None
+            raise
+        self._metrics_server = metrics_server
         housekeeper = Housekeeper(
             self._pool, outbox_retention=timedelta(hours=self.settings.outbox_retention_hours),
             inbox_retention=timedelta(days=self.settings.inbox_retention_days),
@@ -186,7 +207,8 @@ class ServiceRuntime:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._broker_settled.wait(), BROKER_START_GRACE_SECONDS)
         log.info("service started", topics=self.topics(), broker=self.broker.describe(),
-                 consumers=[c.group_id for c in self._consumers])
+                 consumers=[c.group_id for c in self._consumers],
+                 metrics="http://{}:{}/metrics".format(*self.metrics_address))
 
     async def _connect_broker(self) -> None:
         """Topics, then the producer (the relay publishes only through a started one), then each consumer;
@@ -270,6 +292,9 @@ class ServiceRuntime:
         """Stop everything, within a bound: a shutdown that hangs keeps a pod Terminating and a test waiting.
         A background loop that ignores its cancellation, or a connection never handed back (pool.close() waits
         for every one), is logged by name and left behind or terminated after ``stop_grace_seconds``."""
+        if self._metrics_server is not None:  # first: nothing of a stopping service stays listening
+            metrics_server, self._metrics_server = self._metrics_server, None
+            await metrics_server.stop()
         for task in self._tasks:
             task.cancel()
         if self._tasks:

@@ -1,5 +1,6 @@
-"""A service as an operating-system process (``python -m <service>``): its configuration checked, its port
-checked, then its app served by uvicorn on uvloop until SIGTERM/SIGINT, and the exit status saying how it ended."""
+"""A service as an operating-system process (``python -m <service>``): its configuration checked, its ports (API
+and metrics) checked, then its app served by uvicorn on uvloop until SIGTERM/SIGINT, and the exit status saying how
+it ended."""
 
 from __future__ import annotations
 
@@ -42,13 +43,18 @@ def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
+def _prefix(port_setting: str) -> str:
+    return port_setting.removesuffix("HTTP_PORT")
+
+
 def run_service(build: Callable[[], Service], port_setting: str) -> None:
-    """Entry point of ``python -m <service>``: build, check the port, serve until SIGTERM/SIGINT."""
+    """Entry point of ``python -m <service>``: build, check the ports, serve until SIGTERM/SIGINT. ``port_setting``
+    names the API port's variable (``PATROL_HTTP_PORT``); the metrics port's is the same prefix's ``METRICS_PORT``."""
     try:
         service = build()
     except ValidationError as exc:  # includes InsecureConfiguration: refuse to start, say why
         # platform settings are unprefixed; a service's own carry its prefix (PATROL_HTTP_PORT)
-        prefix = "" if exc.title == PlatformSettings.__name__ else port_setting.removesuffix("HTTP_PORT")
+        prefix = "" if exc.title == PlatformSettings.__name__ else _prefix(port_setting)
         print(f"configuration error: {explain(exc, prefix)}", file=sys.stderr)
         sys.exit(2)
     runtime, app = service.runtime, service.app
@@ -57,6 +63,8 @@ def run_service(build: Callable[[], Service], port_setting: str) -> None:
     try:
         if settings.http_port:
             check_port_free(settings.http_host, settings.http_port, port_setting)
+        if settings.metrics_port:
+            check_port_free(settings.metrics_host, settings.metrics_port, f"{_prefix(port_setting)}METRICS_PORT")
     except PortInUse as exc:
         log.error("cannot start", reason=str(exc))
         print(f"{runtime.name}: {exc}", file=sys.stderr)

@@ -5,7 +5,7 @@ Two layers, the same names in the embedded stack, docker compose and Kubernetes:
 * ``PlatformSettings`` — what every service shares and must agree on: ``PINGAN_ENV``,
   ``KAFKA_BOOTSTRAP_SERVERS``, ``PINGAN_AUTH_SECRET``, ``PINGAN_TIMEZONE`` ...
 * ``ServiceSettings`` subclasses — one env prefix per service (``PATROL_``, ``ROSTER_``, ...)
-  for what is the service's own: its database, its HTTP port.
+  for what is the service's own: its database, its HTTP port, its metrics port.
 
 Outside the dev stack the platform refuses to start with the published development secret.
 """
@@ -109,6 +109,12 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    # Prometheus metrics are served on a port of their own, never on the API port: by route and status they count
+    # sealed work (covert findings recorded, since when), so only operators may reach them (DESIGN §6). Loopback by
+    # default; 0.0.0.0 only where a scraper elsewhere must reach it and nobody else can (a container network, a
+    # NetworkPolicy). 0 = an ephemeral port, as for http_port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9000, ge=0, le=65535)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     # A session idle inside a transaction this long is ended by PostgreSQL, releasing its locks (a hung relay
@@ -136,6 +142,14 @@ class ServiceSettings(BaseSettings):
     # the service consumes (deploy/k8s: 30 days), or a replay from the start would count old events again.
     inbox_retention_days: int = Field(default=35, ge=1)
     housekeeping_interval_seconds: float = Field(default=600, gt=0)
+
+    @model_validator(mode="after")
+    def _metrics_apart_from_the_api(self) -> ServiceSettings:
+        if self.metrics_port and self.metrics_port == self.http_port:
+            prefix = str(self.model_config.get("env_prefix", "")).upper()
+            raise ValueError(f"{prefix}METRICS_PORT must differ from {prefix}HTTP_PORT ({self.http_port}): the "
+                             "metrics are served apart from the API")
+        return self
 
 
 def explain(exc: ValidationError, env_prefix: str = "") -> str:

@@ -38,7 +38,8 @@ def up(
     """Start PostgreSQL, the Kafka-protocol broker and the four services; Ctrl-C stops all of it.
 
     KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (a server URL) switch to external servers;
-    PATROL_HTTP_PORT, ROSTER_HTTP_PORT, INSPECTION_HTTP_PORT, ALERTS_HTTP_PORT, PINGAN_PG_PORT and
+    PATROL_HTTP_PORT, ROSTER_HTTP_PORT, INSPECTION_HTTP_PORT, ALERTS_HTTP_PORT (the APIs, 8001-8004),
+    PATROL_METRICS_PORT ... ALERTS_METRICS_PORT (their /metrics on 127.0.0.1, 9001-9004), PINGAN_PG_PORT and
     PINGAN_KAFKA_PORT move ports.
     """
     from pingan_stack.stack import options_from_env, run_up

@@ -34,7 +34,7 @@ class ProcessCluster:
         """Start service ``name``; a ``replica`` suffix runs another instance (same database and group); ``env``
         adds to or overrides its environment (e.g. ``PATROL_RUN_CONSUMERS``)."""
         spec = next(s for s in SERVICES if s.name == name)
-        port = free_port()
+        port, metrics_port = free_port(), free_port()
         env = {
             "PINGAN_ENV": "test",
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
@@ -44,19 +44,19 @@ class ProcessCluster:
             "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
             "PINGAN_LOG_LEVEL": "WARNING",
             **self.platform_env,
-            **service_env(spec, database_url=database_url, port=port),
+            **service_env(spec, database_url=database_url, port=port, metrics_port=metrics_port),
             **(env or {}),
         }
-        process = ServiceProcess(name, port, env)
+        process = ServiceProcess(name, port, env, metrics_port=metrics_port)
         process.start()
         process.wait_ready(ready_timeout)
         self.processes[name + replica] = process
         return process
 
     def restart(self, key: str, *, ready_timeout: float = 60) -> ServiceProcess:
-        """Start a stopped or killed service (or replica) again on the same port and database."""
+        """Start a stopped or killed service (or replica) again on the same ports and database."""
         old = self.processes[key]
-        process = ServiceProcess(old.name, old.port, old.env)
+        process = ServiceProcess(old.name, old.port, old.env, metrics_port=old.metrics_port)
         process.start()
         process.wait_ready(ready_timeout)
         self.processes[key] = process

@@ -24,6 +24,7 @@ class ServiceProcess:
     port: int
     env: Mapping[str, str]
     on_line: Callable[[str, str], None] | None = None  # (service, line) for streamed logs
+    metrics_port: int | None = None  # where its /metrics is served (loopback), when the starter chose it
     process: subprocess.Popen[str] | None = field(default=None, init=False)
     _reader: threading.Thread | None = field(default=None, init=False)
     lines: list[str] = field(default_factory=list, init=False)
@@ -31,6 +32,12 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Its Prometheus metrics (on the metrics port: the API port has none)."""
+        assert self.metrics_port is not None, f"{self.name} was started without a known metrics port"
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def start(self) -> None:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}

@@ -1,10 +1,11 @@
 """A service in-process for its tests: real database and broker, a ``FixedClock`` the test moves.
 
 ``ServiceHarness`` is what every service's test harness shares: start, stop and start again on the same database
-(a restart spanning a deadline), the HTTP client and the service's context, tokens issued at the clock's "now",
-waiting for a state (``until``), moving the clock, and reading what the service stored and published (``db``,
-``outbox``, ``drained``, ``topic_events``, ``publish``). A service's harness (in its ``tests/conftest.py``) names
-its context attribute and how it is bootstrapped, and adds its own roles, shortcuts and seed helpers.
+(a restart spanning a deadline), the HTTP client, its metrics (``metrics``) and the service's context, tokens issued
+at the clock's "now", waiting for a state (``until``), moving the clock, and reading what the service stored and
+published (``db``, ``outbox``, ``drained``, ``topic_events``, ``publish``). A service's harness (in its
+``tests/conftest.py``) names its context attribute and how it is bootstrapped, and adds its own roles, shortcuts
+and seed helpers.
 
 ``harnesses`` makes them for a factory fixture: each on a fresh database and topic prefix (or a twin on another's),
 all stopped when the test ends.
@@ -32,7 +33,7 @@ from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.service import Service
 from pingan_shared.service_context import ServiceContext
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, read_everything, running_service
+from pingan_stack.testing import bearer, eventually, read_everything, running_service, scrape
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -104,6 +105,10 @@ class ServiceHarness(Generic[ContextT]):
     def client(self) -> httpx.AsyncClient:
         assert self._client is not None, "the service is not running"
         return self._client
+
+    async def metrics(self) -> str:
+        """The service's metrics, from its metrics port (an ephemeral one in tests)."""
+        return await scrape(self.service)
 
     # --- who ---------------------------------------------------------------------------------------
 

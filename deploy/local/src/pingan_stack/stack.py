@@ -37,6 +37,7 @@ class StackOptions:
     pg_port: int = 54320
     kafka_port: int = 9092
     service_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_port for s in SERVICES})
+    metrics_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_metrics_port for s in SERVICES})
     external_database_url: str | None = None  # a server URL; databases pingan_<service> are created on it
     external_kafka: str | None = None
     ready_timeout: float = 60
@@ -56,6 +57,8 @@ class Stack:
     # --- start ---------------------------------------------------------------------------
     def check_ports(self) -> None:
         wanted = [(f"{name} ({name.upper()}_HTTP_PORT)", port) for name, port in self.options.service_ports.items()]
+        wanted += [(f"{name} metrics ({name.upper()}_METRICS_PORT)", port)
+                   for name, port in self.options.metrics_ports.items()]
         if not self.options.external_database_url:
             wanted.append(("PostgreSQL (PINGAN_PG_PORT)", self.options.pg_port))
         if not self.options.external_kafka:
@@ -73,9 +76,11 @@ class Stack:
         asyncio.run(self._prepare(server_url, platform))
         env_common = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
         for spec in SERVICES:
-            port = self.options.service_ports[spec.name]
-            env = {**env_common, **service_env(spec, database_url=with_database(server_url, spec.database), port=port)}
-            self.services[spec.name] = ServiceProcess(spec.name, port, env, on_line=self._print_line)
+            port, metrics_port = self.options.service_ports[spec.name], self.options.metrics_ports[spec.name]
+            env = {**env_common, **service_env(spec, database_url=with_database(server_url, spec.database), port=port,
+                                               metrics_port=metrics_port)}
+            self.services[spec.name] = ServiceProcess(spec.name, port, env, on_line=self._print_line,
+                                                      metrics_port=metrics_port)
         for process in self.services.values():
             process.start()
         try:
@@ -85,7 +90,7 @@ class Stack:
             raise StackError(str(exc)) from exc
         self.say("")
         for name, process in self.services.items():
-            self.say(f"  {name:<11} {process.url}   (docs {process.url}/docs)")
+            self.say(f"  {name:<11} {process.url}   (docs {process.url}/docs, metrics {process.metrics_url})")
         self.say(f"  postgres    {server_url}")
         self.say(f"  kafka       {bootstrap}")
         self.say(f"Pingan is ready: {len(self.services)} services healthy in {time.monotonic() - started:.1f} s. "
@@ -209,11 +214,14 @@ def run_up(options: StackOptions) -> int:
 
 def options_from_env(data_dir: Path) -> StackOptions:
     ports = {s.name: int(os.environ.get(f"{s.env_prefix}HTTP_PORT", s.default_port)) for s in SERVICES}
+    metrics_ports = {s.name: int(os.environ.get(f"{s.env_prefix}METRICS_PORT", s.default_metrics_port))
+                     for s in SERVICES}
     return StackOptions(
         data_dir=data_dir,
         pg_port=int(os.environ.get("PINGAN_PG_PORT", 54320)),
         kafka_port=int(os.environ.get("PINGAN_KAFKA_PORT", 9092)),
         service_ports=ports,
+        metrics_ports=metrics_ports,
         external_database_url=os.environ.get("DATABASE_URL") or None,
         external_kafka=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
     )

@@ -236,11 +236,29 @@ def sample_factory(prefix: str) -> EventFactory:
 
 # --- services in-process ------------------------------------------------------------------------
 
+def in_process(service: Service) -> None:
+    """Set a service up to run inside the test process: a background loop that dies shows in ``runtime.failure``
+    instead of killing pytest, and its metrics are served on an ephemeral loopback port (``scrape`` reads them), so
+    several services run at once, and beside a stack holding the configured ports."""
+    service.runtime.exit_on_failure = False
+    service.runtime.metrics_listen = ("127.0.0.1", 0)
+
+
+async def scrape(service: Service, *, accept: str | None = None) -> str:
+    """The running service's metrics, read from its metrics port as Prometheus does (the API port has none)."""
+    host, port = service.runtime.metrics_address
+    headers = {"accept": accept} if accept else {}
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"http://{host}:{port}/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
 @contextlib.asynccontextmanager
 async def serving_on_loopback(service: Service) -> AsyncIterator[str]:
     """``service`` served by uvicorn on a free loopback port (for a CLI or another process to call); yields its
     base URL. A background loop that dies shows in ``service.runtime.failure`` instead of killing the tests."""
-    service.runtime.exit_on_failure = False
+    in_process(service)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(service.app, log_config=None, access_log=False, lifespan="on"))
@@ -262,9 +280,10 @@ async def serving_on_loopback(service: Service) -> AsyncIterator[str]:
 async def running_service(service: Service) -> AsyncIterator[httpx.AsyncClient]:
     """Start a bootstrapped service's runtime (real DB + broker) and talk to its app in-process.
 
-    A background loop (consumer, relay, timers) that dies fails the test instead of killing pytest."""
+    A background loop (consumer, relay, timers) that dies fails the test instead of killing pytest. Its metrics are
+    on an ephemeral port: ``scrape(service)``."""
     runtime = service.runtime
-    runtime.exit_on_failure = False
+    in_process(service)
     await runtime.start()
     try:
         transport = httpx.ASGITransport(app=service.app)

@@ -13,7 +13,8 @@ from pingan_shared.events.catalog import CATALOG, deadletter_topic
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
-    default_port: int
+    default_port: int  # the API
+    default_metrics_port: int  # /metrics, apart from the API: only operators reach it
 
     @property
     def env_prefix(self) -> str:
@@ -29,10 +30,10 @@ class ServiceSpec:
 
 
 SERVICES = (
-    ServiceSpec("patrol", 8001),
-    ServiceSpec("roster", 8002),
-    ServiceSpec("inspection", 8003),
-    ServiceSpec("alerts", 8004),
+    ServiceSpec("patrol", 8001, 9001),
+    ServiceSpec("roster", 8002, 9002),
+    ServiceSpec("inspection", 8003, 9003),
+    ServiceSpec("alerts", 8004, 9004),
 )
 
 
@@ -49,10 +50,14 @@ def with_database(server_url: str, database: str) -> str:
     return f"{head}://{authority}/{database}" + (f"?{query}" if query else "")
 
 
-def service_env(spec: ServiceSpec, *, database_url: str, port: int, host: str = "127.0.0.1") -> dict[str, str]:
-    """The service's own settings; platform settings (KAFKA_*, PINGAN_*) are passed through as they are."""
+def service_env(spec: ServiceSpec, *, database_url: str, port: int, metrics_port: int,
+                host: str = "127.0.0.1") -> dict[str, str]:
+    """The service's own settings; platform settings (KAFKA_*, PINGAN_*) are passed through as they are. Its
+    metrics stay on loopback: on one machine, the operator is whoever is logged in to it."""
     return {
         f"{spec.env_prefix}DATABASE_URL": database_url,
         f"{spec.env_prefix}HTTP_PORT": str(port),
         f"{spec.env_prefix}HTTP_HOST": host,
+        f"{spec.env_prefix}METRICS_PORT": str(metrics_port),
+        f"{spec.env_prefix}METRICS_HOST": "127.0.0.1",
     }

@@ -8,6 +8,7 @@ class AlertsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ALERTS_")
 
     http_port: int = Field(default=8004, ge=0, le=65535)
+    metrics_port: int = Field(default=9004, ge=0, le=65535)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pingan_alerts"
 
     # --- escalation (the auditor) ---

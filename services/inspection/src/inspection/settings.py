@@ -8,6 +8,7 @@ class InspectionSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INSPECTION_")
 
     http_port: int = Field(default=8003, ge=0, le=65535)
+    metrics_port: int = Field(default=9003, ge=0, le=65535)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pingan_inspection"
     hazard_deadline_hours: int = Field(default=24, ge=1, le=24 * 30,
                                        description="how long a unit has to rectify a patrol hazard report")

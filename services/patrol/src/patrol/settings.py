@@ -8,6 +8,7 @@ class PatrolSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PATROL_")
 
     http_port: int = Field(default=8001, ge=0, le=65535)
+    metrics_port: int = Field(default=9001, ge=0, le=65535)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pingan_patrol"
     max_batch_items: int = Field(default=500, ge=1, le=5000)
     # A device clock may run a little fast; beyond this a scan "from the future" is rejected.

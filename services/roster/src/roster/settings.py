@@ -8,6 +8,7 @@ class RosterSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROSTER_")
 
     http_port: int = Field(default=8002, ge=0, le=65535)
+    metrics_port: int = Field(default=9002, ge=0, le=65535)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pingan_roster"
     # Attendance (roster.presence, roster.noshows): a shift member with no presence (scan or check-in) by the
     # shift's start + grace is a no-show; a scan or check-in counts from this long before the start.

@@ -1,5 +1,8 @@
-"""The FastAPI app every service builds: /health, /ready, /metrics, the API docs (served offline), error shape,
-body limit."""
+"""The FastAPI app every service builds: /health, /ready, the API docs (served offline), error shape, body limit.
+
+No /metrics here: the metrics are served on the service's metrics port (``pingan_shared.metrics_server``), which
+only operators reach; this app faces devices, units and anyone who can reach its port.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pingan_shared.clock import Clock
@@ -62,8 +66,16 @@ def request_correlation_id(request: Request) -> uuid.UUID:
 
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-# Probes and scrapes run every few seconds; logging them would drown the useful lines.
-_QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
+# Probes run every few seconds; logging them would drown the useful lines.
+_QUIET_ROUTES = frozenset({"/health", "/ready"})
+
+
+class SealedRoute(APIRoute):
+    """A route whose use is itself sealed work (inspection's covert findings): ``APIRouter(route_class=SealedRoute)``.
+
+    Its requests are logged at debug, not info: the info-level access log is read more widely than the metrics port,
+    and a line per finding recorded would tell when covert inspection runs and how much it finds (DESIGN §6). They
+    are still counted in the metrics, which only operators reach."""
 
 
 def create_app(
@@ -98,8 +110,9 @@ def create_app(
             method = request.method if request.method in _KNOWN_METHODS else "OTHER"
             edge.metrics.observe_http(method, path, response.status_code, seconds)
             if path not in _QUIET_ROUTES:
-                log.info("http request", method=request.method, route=path, status=response.status_code,
-                         ms=round(seconds * 1000, 1))
+                emit = log.debug if isinstance(route, SealedRoute) else log.info
+                emit("http request", method=request.method, route=path, status=response.status_code,
+                     ms=round(seconds * 1000, 1))
         response.headers["X-Request-ID"] = request_id
         return response
 
@@ -114,13 +127,6 @@ def create_app(
     async def ready() -> JSONResponse:
         readiness = await edge.readiness()
         return JSONResponse(status_code=200 if readiness.ready else 503, content=readiness.body())
-
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, responses={
-        200: {"description": "Prometheus text exposition format 0.0.4.",
-              "content": {"text/plain": {"schema": {"type": "string"}}}},
-    })
-    async def metrics() -> Response:
-        return Response(edge.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     for router in routers:
         app.include_router(router)

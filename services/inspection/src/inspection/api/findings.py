@@ -1,7 +1,8 @@
 """/v1/findings: recorded by inspectors, admins and members of the citizen supervision group (平安市民监督团).
 
 Never unit-facing: units and supervisors are refused (403) whatever they ask; a supervision-group member
-sees only what they recorded (another's is 404).
+sees only what they recorded (another's is 404). Sealed routes: their requests are counted on the metrics port
+only operators reach, and logged at debug, not info (``pingan_shared.http.app.SealedRoute``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from inspection.context import Context
 from inspection.domain.findings import FindingIn
 from inspection.store import findings as store
 from pingan_shared.auth import Principal, Role
+from pingan_shared.http.app import SealedRoute
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
 
-router = APIRouter(prefix="/v1", tags=["findings"])
+router = APIRouter(prefix="/v1", tags=["findings"], route_class=SealedRoute)
 Recorder = Annotated[Principal, Depends(require_roles(Role.INSPECTOR, Role.ADMIN, Role.SUPERVISION_MEMBER))]
 _HIDDEN = {"fingerprint"}
 
