@@ -24,6 +24,8 @@ RUN useradd --create-home --uid 10001 pingan
 COPY --from=build /app/.venv /app/.venv
 # The service reads <SERVICE>_HTTP_HOST / <SERVICE>_HTTP_PORT; a name built from an argument cannot be an
 # ENV key, so the command below defaults them (all interfaces, the built-in port) unless they are set.
+# Its /metrics (<SERVICE>_METRICS_PORT, 9001-9004) stays on the container's loopback unless
+# <SERVICE>_METRICS_HOST says otherwise: docker-compose.yml and deploy/k8s open it to operators only.
 ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 PINGAN_SERVICE=${SERVICE} PINGAN_SERVICE_PORT=${PORT}
 USER pingan
 EXPOSE ${PORT}
