@@ -53,10 +53,10 @@ async def test_a_swap_that_breaks_rest_is_refused_with_the_reason_and_a_valid_on
     assert "休息不足" in reason and "塘下镇夜间巡逻" in reason and "白天学习训练" in reason, reason
     assert refused.json()["errors"][0]["field"] == "body.to_member_id"
 
-    # a member asks only for its own shift; a device asks for nothing
+    # a member asks only for its own shift (another's answers as one that does not exist); a device asks for nothing
     not_mine = next(s for s in shifts if a not in s["member_ids"])
     assert (await r.client.post(f"/v1/shifts/{not_mine['shift_id']}/swap-requests", headers=r.member(a),
-                                json={})).status_code == 403
+                                json={})).status_code == 404
     assert (await r.client.post(f"/v1/shifts/{training['shift_id']}/swap-requests", headers=r.member(a),
                                 json={"from_member_id": b})).status_code == 403
     device = r.auth(Role.PATROL_DEVICE, "device-1", team="一队")

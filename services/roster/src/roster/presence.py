@@ -28,6 +28,7 @@ import asyncpg
 from pingan_shared.events.alert_contracts import SignalAction
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.timers import schedule_many
+from roster import visibility
 from roster.context import RosterContext
 from roster.domain.attendance import CheckInRefused, check_in_time, check_key, grace_until, presence_window
 from roster.noshows import PRESENCE_CHECK, check_payload, grace, no_show_signal
@@ -145,9 +146,10 @@ async def check_in(
     by_organiser: bool, at: datetime | None = None,
 ) -> tuple[Recorded, dict[str, object]]:
     """An explicit check-in (签到) on a shift, in the caller's transaction. Idempotent: a second check-in keeps the
-    first one's time and says it was not the first. An unknown shift is a 404 before anything about the body."""
-    if not await store.shift_exists(conn, shift_id):
-        raise CheckInError(404, "没有这个班次 (no such shift)")
+    first one's time and says it was not the first. An unknown shift is a 404 before anything about the body; so is,
+    for a member (who checks in only themself), a shift it is not on (``roster.visibility``)."""
+    if not await visibility.sees_shift(conn, shift_id, None if by_organiser else member_id):
+        raise CheckInError(404, visibility.NO_SUCH_SHIFT, "shift_id")
     if member_id is None:
         raise CheckInError(422, "请指明签到的队员 (member_id is required)", "body.member_id")
     shift = await store.shift_member(conn, shift_id, member_id)

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 import asyncpg
 
+from roster import visibility
 from roster.context import RosterContext
 from roster.domain.reports import Duty, GroupBy, Person, group, summary, tally
 from roster.store import reports as store
@@ -31,6 +32,7 @@ class Query:
     org_id: str | None = None
     limit: int = 100
     after: str | None = None
+    viewer: str | None = None  # a member's own view: only a period it serves in (roster.visibility)
 
 
 async def attendance_report(conn: asyncpg.Connection, ctx: RosterContext, query: Query) -> dict[str, object]:
@@ -42,7 +44,8 @@ async def attendance_report(conn: asyncpg.Connection, ctx: RosterContext, query:
     scope: dict[str, object]
     if query.period_id is not None:
         period = await store.period(conn, query.period_id)
-        if period is None or (query.year is not None and period["starts_on"].year != query.year):
+        if period is None or (query.year is not None and period["starts_on"].year != query.year) or not (
+                await visibility.sees_period(conn, query.period_id, query.viewer)):
             raise PeriodNotFound(query.period_id)
         since, until = midnight(period["starts_on"]), midnight(period["ends_on"] + timedelta(days=1))
         year = period["starts_on"].year

@@ -92,23 +92,29 @@ async def _apply(conn: asyncpg.Connection, ctx: RosterContext, shift: asyncpg.Re
     return Changed(shift["shift_id"], new_crew, version)
 
 
-async def _published_shift(conn: asyncpg.Connection, ctx: RosterContext,
-                           shift_id: str) -> tuple[asyncpg.Record, list[str]]:
+async def _published_shift(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str,
+                           viewer: str | None = None) -> tuple[asyncpg.Record, list[str]]:
+    """The shift, locked, and its crew; for a member (``viewer``) only a shift it is on (``roster.visibility``):
+    another's is not found, before its state is judged."""
     shift = await store.get_shift(conn, shift_id, lock=True)
     if shift is None:
+        raise NotFound(shift_id)
+    crew = (await store.assignees(conn, [shift_id]))[shift_id]
+    if viewer is not None and viewer not in crew:
         raise NotFound(shift_id)
     if shift["status"] != "published":
         raise Refused("shift_id", ["该班次未发布或已取消 (the shift is not on a published roster)"])
     if shift["starts_at"] <= ctx.now():
         # its crew is what attendance and no-shows judge now: changing it afterwards would rewrite the record
         raise Refused("shift_id", ["该班次已开始，不能再调换 (the shift has started)"])
-    return shift, (await store.assignees(conn, [shift_id]))[shift_id]
+    return shift, crew
 
 
 async def request_swap(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, from_member_id: str | None,
-                       to_member_id: str | None, note: str, requested_by: str) -> str:
-    """A pending request; a named replacement is checked at once (the member learns early why not)."""
-    shift, crew = await _published_shift(conn, ctx, shift_id)
+                       to_member_id: str | None, note: str, requested_by: str, *, viewer: str | None = None) -> str:
+    """A pending request; a named replacement is checked at once (the member learns early why not). A member
+    (``viewer``) asks only for a shift it is on: any other is not found."""
+    shift, crew = await _published_shift(conn, ctx, shift_id, viewer)
     if from_member_id is None:
         raise Refused("from_member_id", ["请指定申请调班的队员 (name from_member_id)"])
     if from_member_id not in crew:

@@ -6,6 +6,7 @@ from datetime import date
 
 import asyncpg
 
+from roster import visibility
 from roster.store import periods as store
 
 
@@ -21,9 +22,11 @@ class Refused(Exception):
 
 
 async def add(conn: asyncpg.Connection, period_id: str, member_id: str, day: date, duty_id: str | None,
-              wants: bool, weight: int) -> int:
+              wants: bool, weight: int, *, viewer: str | None = None) -> int:
+    """The wish's id. A member (``viewer``) asks only in a period it serves in: any other is not found
+    (``roster.visibility``), before its cohort or dates are judged."""
     period = await store.get_period(conn, period_id)
-    if period is None:
+    if period is None or not await visibility.sees_period(conn, period_id, viewer):
         raise NotFound(period_id)
     if member_id not in await store.cohort(conn, period_id):
         raise Refused("member_id", "该队员不在本期名单中 (not in this period's cohort)")

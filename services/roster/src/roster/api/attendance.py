@@ -20,7 +20,7 @@ from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
-from roster import presence
+from roster import presence, visibility
 from roster.attendance import attendance_rows, scan_total
 from roster.context import Context
 from roster.store import presence as store
@@ -101,7 +101,7 @@ async def shift_presence(
     """Everyone on the shift now: present (when, by scan or check-in), no-show (when, and whether resolved by a
     later presence) or not checked yet."""
     async with ctx.runtime.connection() as conn:
-        if not await store.shift_exists(conn, shift_id):
-            raise ApiError(404, "没有这个班次 (no such shift)")
+        if not await visibility.sees_shift(conn, shift_id, None):
+            raise ApiError(404, visibility.NO_SUCH_SHIFT, field="shift_id")
         rows = await store.presence_of_shift(conn, shift_id)
     return {"shift_id": shift_id, "members": jsonable_encoder([dict(r) for r in rows])}

@@ -17,7 +17,7 @@ from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
-from roster import reports
+from roster import reports, visibility
 from roster.context import Context
 from roster.domain.reports import GroupBy
 
@@ -42,7 +42,8 @@ async def attendance_report(
 ) -> dict[str, Any]:
     """Duties and nights per person, attended / no-show / resolved / pending, the year's cumulative duties and
     nights (earlier periods included), and the spread between the most and the least loaded person — per
-    member, or per team or organisation with the spread inside each. 404: no such period (in that year)."""
+    member, or per team or organisation with the spread inside each. 404: no such period (in that year); for a
+    member, also a period it does not serve in (the same answer)."""
     if who.role is Role.MEMBER:
         if group_by is not GroupBy.MEMBER:
             raise ApiError(403, ONLY_OWN, field="query.group_by")
@@ -50,11 +51,11 @@ async def attendance_report(
             raise ApiError(403, ONLY_OWN, field="query.member_id")
         member_id = who.subject
     query = reports.Query(period_id=period_id, year=year, group_by=group_by, member_id=member_id, team_id=team_id,
-                          org_id=org_id, limit=limit, after=after)
+                          org_id=org_id, limit=limit, after=after, viewer=visibility.viewer(who))
     try:
         async with ctx.runtime.connection() as conn:
             report = await reports.attendance_report(conn, ctx, query)
     except reports.PeriodNotFound as exc:
-        raise ApiError(404, "没有这一期 (no such period)", field="query.period_id") from exc
+        raise ApiError(404, visibility.NO_SUCH_PERIOD, field="query.period_id") from exc
     result: dict[str, Any] = jsonable_encoder(report)
     return result

@@ -11,6 +11,7 @@ from pydantic import BeforeValidator
 
 from pingan_shared.auth import Role
 from pingan_shared.http.errors import ApiError
+from roster import visibility
 from roster.api.deps import After, IdQuery, Limit, OrganiserOrMember
 from roster.context import Context
 from roster.store import shifts as store
@@ -57,9 +58,12 @@ async def list_shifts(
 @router.get("/shifts/{shift_id}")
 async def get_shift(shift_id: Annotated[str, Path(max_length=200)], ctx: Context,
                     who: OrganiserOrMember) -> dict[str, Any]:
+    """A shift with its crew; a member reads only a shift it is on (any other answers as one that does not exist)."""
     async with ctx.runtime.connection() as conn:
+        if not await visibility.sees_shift(conn, shift_id, visibility.viewer(who)):
+            raise ApiError(404, visibility.NO_SUCH_SHIFT, field="shift_id")
         row = await store.get_shift(conn, shift_id)
-        members = (await store.assignees(conn, [shift_id]))[shift_id] if row is not None else []
-    if row is None or (who.role is Role.MEMBER and who.subject not in members):
-        raise ApiError(404, "没有该班次 (no such shift)")
+        members = (await store.assignees(conn, [shift_id]))[shift_id]
+    if row is None:  # gone meanwhile
+        raise ApiError(404, visibility.NO_SUCH_SHIFT, field="shift_id")
     return dict(row) | {"member_ids": members}

@@ -13,7 +13,7 @@ from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
-from roster import swaps
+from roster import swaps, visibility
 from roster.api.deps import After, IdQuery, Limit, Organiser, OrganiserOrMember
 from roster.context import Context
 from roster.domain.members import FreeText, Id
@@ -56,8 +56,9 @@ def _refused(exc: swaps.Refused) -> ApiError:
 @router.post("/shifts/{shift_id}/swap-requests", status_code=201, responses=error_responses(409))
 async def request_swap(shift_id: ShiftId, body: SwapRequestIn, ctx: Context, who: OrganiserOrMember,
                        ) -> dict[str, Any]:
-    """Ask to hand a shift to someone else. A member may ask only for a shift it is on; a named replacement is
-    checked against the hard rules at once (409 with the reasons)."""
+    """Ask to hand a shift to someone else. A member may ask only for a shift it is on (any other answers as a
+    shift that does not exist: 404); a named replacement is checked against the hard rules at once (409 with the
+    reasons)."""
     if who.role is Role.MEMBER:
         if body.from_member_id not in (None, who.subject):
             raise ApiError(403, "队员只能申请调换自己的班次 (a member asks only for its own shifts)",
@@ -68,13 +69,10 @@ async def request_swap(shift_id: ShiftId, body: SwapRequestIn, ctx: Context, who
     try:
         async with ctx.runtime.connection() as conn, conn.transaction():
             request_id = await swaps.request_swap(conn, ctx, shift_id, from_member, body.to_member_id, body.note,
-                                                  who.subject)
+                                                  who.subject, viewer=visibility.viewer(who))
     except swaps.NotFound as exc:
-        raise ApiError(404, "没有该班次 (no such shift)") from exc
+        raise ApiError(404, visibility.NO_SUCH_SHIFT, field="shift_id") from exc
     except swaps.Refused as exc:
-        if who.role is Role.MEMBER and exc.field == "from_member_id":
-            raise ApiError(403, "队员只能申请调换自己的班次 (a member asks only for its own shifts)",
-                           field="shift_id") from exc
         raise _refused(exc) from exc
     return {"request_id": request_id, "shift_id": shift_id, "from_member_id": from_member,
             "to_member_id": body.to_member_id, "status": "pending"}
@@ -145,7 +143,7 @@ async def override(shift_id: ShiftId, body: OverrideIn, ctx: Context, who: Organ
             changed = await swaps.override(conn, ctx, shift_id, remove=body.remove_member_id,
                                            add=body.add_member_id, reason=body.reason, by=who.subject)
     except swaps.NotFound as exc:
-        raise ApiError(404, "没有该班次 (no such shift)") from exc
+        raise ApiError(404, visibility.NO_SUCH_SHIFT, field="shift_id") from exc
     except swaps.Refused as exc:
         raise _refused(exc) from exc
     return {"shift_id": changed.shift_id, "member_ids": changed.member_ids}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pingan_shared.auth import Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
-from roster import wishes
+from roster import visibility, wishes
 from roster.api.deps import OrganiserOrMember
 from roster.context import Context
 from roster.domain.members import Day, Id
@@ -31,6 +31,8 @@ class WishIn(BaseModel):
 @router.post("/periods/{period_id}/requests", status_code=201, responses=error_responses(409))
 async def add_wish(period_id: Annotated[str, Path(max_length=64)], body: WishIn, ctx: Context,
                    who: OrganiserOrMember) -> dict[str, Any]:
+    """A wish for or against a duty on a day. A member asks only for itself, and only in a period it serves in
+    (any other answers as a period that does not exist: 404)."""
     if who.role is Role.MEMBER:
         if body.member_id not in (None, who.subject):
             raise ApiError(403, "队员只能为自己提出排班意愿 (a member asks only for itself)", field="body.member_id")
@@ -41,9 +43,10 @@ async def add_wish(period_id: Annotated[str, Path(max_length=64)], body: WishIn,
         async with ctx.runtime.connection() as conn, conn.transaction():
             if member_id is None:
                 raise wishes.Refused("member_id", "请指定队员 (name member_id)")
-            request_id = await wishes.add(conn, period_id, member_id, body.day, body.duty_id, body.wants, body.weight)
+            request_id = await wishes.add(conn, period_id, member_id, body.day, body.duty_id, body.wants, body.weight,
+                                          viewer=visibility.viewer(who))
     except wishes.NotFound as exc:
-        raise ApiError(404, "没有该期 (no such period)") from exc
+        raise ApiError(404, visibility.NO_SUCH_PERIOD, field="period_id") from exc
     except wishes.Refused as exc:
         raise ApiError(409, exc.reason, field=f"body.{exc.field}") from exc
     return {"id": request_id, "period_id": period_id, "member_id": member_id, "day": body.day.isoformat(),

@@ -107,3 +107,14 @@ async def insert_duty(conn: asyncpg.Connection, period_id: str, duty: DutyIn, sl
         [(s.shift_id, period_id, duty.duty_id, s.day, duty.kind.value, duty.title, duty.area, duty.route_id,
           duty.team_id, s.starts_at, s.ends_at, now) for s in slots])
     return True
+
+
+async def serves_in(conn: asyncpg.Connection, period_id: str, member_id: str) -> bool:
+    """Whether the member is in the period's cohort or on one of its shifts (swapped in from outside it)."""
+    return bool(await conn.fetchval(
+        """
+        SELECT EXISTS (SELECT 1 FROM period_members WHERE period_id = $1 AND member_id = $2)
+            OR EXISTS (SELECT 1 FROM shifts s JOIN shift_assignments a ON a.shift_id = s.shift_id
+                       WHERE s.period_id = $1 AND a.member_id = $2)
+        """,
+        period_id, member_id))

@@ -124,10 +124,6 @@ async def shift_member(conn: asyncpg.Connection, shift_id: str, member_id: str) 
     )
 
 
-async def shift_exists(conn: asyncpg.Connection, shift_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM shifts WHERE shift_id = $1)", shift_id))
-
-
 async def presence_of_shift(conn: asyncpg.Connection, shift_id: str) -> list[asyncpg.Record]:
     """Everyone on the shift now, with their presence record (NULL columns: not checked yet)."""
     return await conn.fetch(

@@ -116,3 +116,9 @@ async def period_count(conn: asyncpg.Connection, member_id: str, period_id: str)
         """SELECT count(*) FROM shift_assignments a JOIN shifts s USING (shift_id)
            WHERE a.member_id = $1 AND s.period_id = $2 AND s.status = 'published'""", member_id, period_id)
     return n
+
+
+async def on_crew(conn: asyncpg.Connection, shift_id: str, member_id: str) -> bool:
+    """Whether the member is on the shift now."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM shift_assignments WHERE shift_id = $1 AND member_id = $2)", shift_id, member_id))

@@ -1,0 +1,40 @@
+"""What a member (a volunteer's token) may see of the roster, one rule for every route (DESIGN.md §6): the shifts
+it is on now, and the periods it serves in (in the cohort, or on one of the period's shifts). Anything else a member
+names is answered exactly as an id that does not exist — the same status, words and field on every route — before
+anything about it is judged (published or not, started or not, who is on it): otherwise a swap request or a
+check-in would tell a member that another's shift exists and whether it has started, and a wish or a report that
+another cohort's period exists. Organisers and admins see everything.
+
+The use cases take the member to see as (``viewer``) and raise their own "not found"; the routes answer it with
+``NO_SUCH_SHIFT`` / ``NO_SUCH_PERIOD``.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from pingan_shared.auth import Principal, Role
+from roster.store import periods as period_store
+from roster.store import shifts as shift_store
+
+NO_SUCH_SHIFT = "没有该班次 (no such shift)"
+NO_SUCH_PERIOD = "没有该期 (no such period)"
+
+
+def viewer(who: Principal) -> str | None:
+    """The member whose view of the roster ``who`` has; None: an organiser's or admin's, everything."""
+    return who.subject if who.role is Role.MEMBER else None
+
+
+async def sees_shift(conn: asyncpg.Connection, shift_id: str, member_id: str | None) -> bool:
+    """Whether the shift exists and, for a member, the member is on it now."""
+    if member_id is None:
+        return await shift_store.get_shift(conn, shift_id) is not None
+    return await shift_store.on_crew(conn, shift_id, member_id)
+
+
+async def sees_period(conn: asyncpg.Connection, period_id: str, member_id: str | None) -> bool:
+    """Whether the period exists and, for a member, the member is in its cohort or on one of its shifts."""
+    if member_id is None:
+        return await period_store.get_period(conn, period_id) is not None
+    return await period_store.serves_in(conn, period_id, member_id)
