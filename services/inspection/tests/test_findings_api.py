@@ -64,19 +64,20 @@ async def test_recording_rules(inspection: Inspection) -> None:
 async def test_who_reads_which_findings(inspection: Inspection) -> None:
     await covert_cycle(inspection)
     await inspection.ok("POST", "/v1/findings", inspection.inspector, json=finding("f-a"))
-    await inspection.ok("POST", "/v1/findings", inspection.member(), json=finding("f-b", place="菜场"))
-    await inspection.ok("POST", "/v1/findings", inspection.member("监督团成员赵六"),
-                        json=finding("f-c", department_unit_id="D-YJ", township_unit_id=None))
+    mine = await inspection.ok("POST", "/v1/findings", inspection.member(), json=finding("f-b", place="菜场"))
+    theirs = await inspection.ok("POST", "/v1/findings", inspection.member("监督团成员赵六"),
+                                 json=finding("f-c", department_unit_id="D-YJ", township_unit_id=None))
 
     everything = await inspection.all_pages("/v1/findings", inspection.inspector, limit=1)
-    assert [f["id"] for f in everything] == ["f-a", "f-b", "f-c"]
+    # a member's key is theirs alone (client_id): their finding gets an id of its own
+    assert sorted(f["client_id"] for f in everything) == ["f-a", "f-b", "f-c"]
     assert [f["id"] for f in await inspection.all_pages("/v1/findings", inspection.admin,
-                                                        {"unit_id": "D-YJ"})] == ["f-c"]
+                                                        {"unit_id": "D-YJ"})] == [theirs["id"]]
     own = await inspection.all_pages("/v1/findings", inspection.member(), limit=1)
-    assert [f["id"] for f in own] == ["f-b"] and own[0]["recorded_by"] == MEMBER_NAME
+    assert [f["id"] for f in own] == [mine["id"]] and own[0]["recorded_by"] == MEMBER_NAME
     assert (await inspection.client.get("/v1/findings/f-a", headers=inspection.member())).status_code == 404
     assert (await inspection.client.get("/v1/findings/f-x", headers=inspection.member())).status_code == 404
-    assert (await inspection.client.get("/v1/findings/f-b", headers=inspection.member())).status_code == 200
+    assert (await inspection.client.get(f"/v1/findings/{mine['id']}", headers=inspection.member())).status_code == 200
     for who in (inspection.unit("U-AY"), inspection.supervisor):
         for path in ("/v1/findings", "/v1/findings/f-a", "/v1/findings/f-x", "/v1/findings?unit_id=U-AY"):
             response = await inspection.client.get(path, headers=who)

@@ -38,7 +38,7 @@ async def covert_phase_with_findings(inspection: Inspection, **cycle_more: Any) 
                         json=finding("f1", "U-AY", None, "fire", "万松路12号"))
     await inspection.advance_to(local(date(2026, 3, 5), 9))
     # the same hazard seen again (width and spacing differ): merges into f1's task
-    await inspection.ok("POST", "/v1/findings", inspection.member(),
+    await inspection.ok("POST", "/v1/findings", inspection.member(),  # a member's finding: its own id, key f2
                         json=finding("f2", "U-AY", None, "fire", "万松路 １２号"))
     await inspection.ok("POST", "/v1/findings", inspection.inspector,
                         json=finding("f3", "U-YH", "D-YJ", "gas", "玉海菜场"))     # bundled: a task each
@@ -87,8 +87,9 @@ async def test_release_at_day_14(inspection: Inspection) -> None:
     staff_view = await inspection.ok("GET", f"/v1/tasks/{fire['id']}/timeline", inspection.inspector, expect=200)
     assert staff_view[0]["actor"] == f"inspector:{INSPECTOR_NAME}"
     async with inspection.db() as conn:
-        linked = await conn.fetch("SELECT finding_id FROM task_findings WHERE task_id = $1 ORDER BY 1", fire["id"])
-        assert [r["finding_id"] for r in linked] == ["f1", "f2"]
+        linked = await conn.fetch("SELECT f.client_id FROM task_findings tf JOIN findings f ON f.id = tf.finding_id "
+                                  "WHERE tf.task_id = $1 ORDER BY 1", fire["id"])
+        assert [r["client_id"] for r in linked] == ["f1", "f2"]
         bundled = await conn.fetch("SELECT t.unit_id FROM task_findings tf JOIN tasks t ON t.id = tf.task_id "
                                    "WHERE tf.finding_id = 'f3' ORDER BY 1")
         assert [r["unit_id"] for r in bundled] == ["D-YJ", "U-YH"]

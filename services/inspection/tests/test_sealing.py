@@ -269,16 +269,16 @@ async def test_a_supervision_member_sees_only_their_own_findings(inspection: Ins
     await h.advance_to(local(START, 9))
     await record_findings(h)
     own = await h.all_pages("/v1/findings", h.member())
-    assert [f["id"] for f in own] == [MEMBER_FINDING["id"]]
+    assert [f["client_id"] for f in own] == [MEMBER_FINDING["id"]]  # a member's key; the finding has its own id
     assert await h.all_pages("/v1/findings", h.member("监督团成员赵六")) == []
     assert len(await h.all_pages("/v1/findings", h.inspector)) == 4
     assert len(await h.all_pages("/v1/findings", h.admin, {"unit_id": W})) == 2
     other = await h.client.get("/v1/findings/F-seal-1", headers={**h.member(), "X-Request-ID": "m"})
     ghost = await h.client.get("/v1/findings/F-ghost", headers={**h.member(), "X-Request-ID": "m"})
     assert other.status_code == 404 and answer(other, "F-seal-1") == answer(ghost, "F-ghost")
-    mine = await h.client.get(f"/v1/findings/{MEMBER_FINDING['id']}", headers=h.member())
+    mine = await h.client.get(f"/v1/findings/{own[0]['id']}", headers=h.member())
     assert mine.status_code == 200 and mine.json()["place"] == MEMBER_FINDING["place"]
     for role in (Role.UNIT, Role.SUPERVISOR):
         who = h.unit(U) if role is Role.UNIT else h.supervisor
         assert (await h.client.get("/v1/findings", headers=who)).status_code == 403
-        assert (await h.client.get(f"/v1/findings/{MEMBER_FINDING['id']}", headers=who)).status_code == 403
+        assert (await h.client.get(f"/v1/findings/{own[0]['id']}", headers=who)).status_code == 403

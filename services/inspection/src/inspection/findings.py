@@ -3,6 +3,13 @@
 Nothing is published and nothing unit-facing changes: the finding waits, sealed, for the release. The
 cycle's row is read FOR SHARE so a finding either commits before the release takes the cycle (and is
 released with it) or sees the phase over (409).
+
+The ``id`` a recorder gives is its key for the finding (``client_id``): the same request again is harmless, the
+same key with other content a 409. Keys are per recorder. An inspector's or admin's key is also the finding's id
+(they read every finding, so a key another of them took is a 409 that tells them nothing they could not read). A
+supervision-group member sees only their own findings, so their key is theirs alone: the finding gets an id of its
+own (``F-…``), and a key another recorder used is simply a new finding — never an answer that would tell the member
+that a finding they may not see exists (DESIGN.md §6).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from inspection.domain.findings import FindingIn
 from inspection.store import cycles as cycle_store
 from inspection.store import findings as store
 from inspection.store import units as unit_store
-from pingan_shared.auth import Principal
+from pingan_shared.auth import Principal, Role
 from pingan_shared.refused import Refused
 
 
@@ -43,13 +50,16 @@ _KIND_FIELDS = (("township_unit_id", "township", "镇街"), ("department_unit_id
 
 async def record(conn: asyncpg.Connection, finding: FindingIn, *, principal: Principal, now: datetime) -> Recorded:
     """Store ``finding`` (inside the caller's transaction) or say why not (``FindingRefused``)."""
-    finding_id = finding.id or f"F-{uuid.uuid4().hex[:16]}"
+    key = finding.id
     digest = finding.fingerprint()
-    existing = await store.get(conn, finding_id)
-    if existing is not None:
-        if existing["fingerprint"] == digest and existing["recorded_by"] == principal.subject:
-            return Recorded(existing, Outcome.UNCHANGED)
-        raise FindingRefused(409, "该编号已用于内容不同的发现 (a different finding already has this id)", "id")
+    if key is not None:
+        mine = await store.by_recorder_key(conn, principal.subject, key)
+        if mine is not None:
+            return _again(mine, digest)
+    own_namespace = principal.role is Role.SUPERVISION_MEMBER
+    finding_id = key if key is not None and not own_namespace else _new_id()
+    if not own_namespace and await store.get(conn, finding_id) is not None:
+        raise FindingRefused(409, _TAKEN, "id")  # another inspector's: they read every finding anyway
     cycle = await cycle_store.get(conn, finding.cycle_id, for_share=True)
     if cycle is None:
         raise FindingRefused(404, "周期不存在 (no such cycle)", "cycle_id")
@@ -69,7 +79,7 @@ async def record(conn: asyncpg.Connection, finding: FindingIn, *, principal: Pri
         if unit_id not in in_scope:
             raise FindingRefused(422, f"{units[unit_id]['name']} 不在本周期范围内 (not in the cycle's scope)", field)
     values: dict[str, Any] = {
-        "id": finding_id, "cycle_id": finding.cycle_id, "township_unit_id": finding.township_unit_id,
+        "id": finding_id, "client_id": key, "cycle_id": finding.cycle_id, "township_unit_id": finding.township_unit_id,
         "department_unit_id": finding.department_unit_id, "category": finding.category.value,
         "severity": finding.severity.value, "hazard_key": finding.effective_hazard_key(), "place": finding.place,
         "latitude": finding.latitude, "longitude": finding.longitude, "description": finding.description,
@@ -77,7 +87,25 @@ async def record(conn: asyncpg.Connection, finding: FindingIn, *, principal: Pri
         "recorded_role": principal.role.value, "recorded_at": now, "fingerprint": digest,
     }
     if not await store.insert(conn, values):
+        # a twin request committed first (the unique index waited for it): answer as the request again
+        raced = await store.by_recorder_key(conn, principal.subject, key) if key is not None else None
+        if raced is not None:
+            return _again(raced, digest)
         raise FindingRefused(409, "该编号已被同时使用 (the id was used concurrently)", "id")
     row = await store.get(conn, finding_id)
     assert row is not None
     return Recorded(row, Outcome.CREATED)
+
+
+_TAKEN = "该编号已用于内容不同的发现 (a different finding already has this id)"
+
+
+def _new_id() -> str:
+    return f"F-{uuid.uuid4().hex[:16]}"
+
+
+def _again(existing: asyncpg.Record, digest: str) -> Recorded:
+    """The recorder's own key again: the same finding is harmless, other content under it a conflict."""
+    if existing["fingerprint"] != digest:
+        raise FindingRefused(409, _TAKEN, "id")
+    return Recorded(existing, Outcome.UNCHANGED)

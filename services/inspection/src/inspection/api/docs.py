@@ -83,11 +83,12 @@ SCORECARD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 FINDING_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The same finding (same id, same content, same recorder) was recorded before."},
-    201: {"description": "Recorded, sealed until the cycle's release."},
+    200: {"description": "The same finding (same recorder, same key, same content) was recorded before."},
+    201: {"description": "Recorded, sealed until the cycle's release. A supervision-group member's key that another "
+                         "recorder used is a new finding too: keys are per recorder."},
     404: error_response(404, "No such cycle (cycle_id)."),
-    409: error_response(409, "A different finding already has this id, or the cycle's covert phase has not "
-                             "started or is over."),
+    409: error_response(409, "The recorder's own key with other content, an inspector's or admin's id another "
+                             "inspector or admin took, or the cycle's covert phase has not started or is over."),
 }
 
 TASK_STEP_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -48,7 +48,11 @@ class FindingIn(BaseModel):
     ]})
 
     id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN,
-                                   description="your id (retrying with it is harmless); made up if absent",
+                                   description=(
+                                       "your key for this finding (retrying with it is harmless); keys are per "
+                                       "recorder. An inspector's or admin's is the finding's id; a supervision-group "
+                                       "member's finding gets its own id (the key stays as client_id). Made up if "
+                                       "absent"),
                                    json_schema_extra=ID)
     cycle_id: StorableStr = Field(min_length=1, max_length=64, json_schema_extra=NOT_BLANK)
     township_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,

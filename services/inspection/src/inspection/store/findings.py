@@ -6,8 +6,8 @@ from typing import Any
 
 import asyncpg
 
-FINDING_COLUMNS = ("id, cycle_id, township_unit_id, department_unit_id, category, severity, hazard_key, place, "
-                   "latitude, longitude, description, evidence, recorded_by, recorded_role, recorded_at, "
+FINDING_COLUMNS = ("id, client_id, cycle_id, township_unit_id, department_unit_id, category, severity, hazard_key, "
+                   "place, latitude, longitude, description, evidence, recorded_by, recorded_role, recorded_at, "
                    "fingerprint, released_at")
 
 
@@ -17,13 +17,19 @@ async def get(conn: asyncpg.Connection, finding_id: str) -> asyncpg.Record | Non
     return row
 
 
+async def by_recorder_key(conn: asyncpg.Connection, recorded_by: str, client_id: str) -> asyncpg.Record | None:
+    """The finding ``recorded_by`` recorded under its own key ``client_id``, if any."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {FINDING_COLUMNS} FROM findings WHERE recorded_by = $1 AND client_id = $2", recorded_by, client_id)
+    return row
+
+
 async def insert(conn: asyncpg.Connection, values: dict[str, Any]) -> bool:
-    """False when the id is taken."""
+    """False when the id is taken, or the recorder's key is (a concurrent twin committed first)."""
     columns = list(values)
     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     inserted = await conn.fetchval(
-        f"INSERT INTO findings ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT (id) DO NOTHING "
-        "RETURNING id",
+        f"INSERT INTO findings ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING id",
         *values.values(),
     )
     return inserted is not None
