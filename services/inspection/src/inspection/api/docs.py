@@ -95,3 +95,9 @@ TASK_STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: error_response(409, "The task's state does not allow this now (e.g. nothing submitted to revisit, "
                              "already verified, not in triage)."),
 }
+
+# A listing of units' work (tasks, notices) read by a scoped supervisor: inspection.reach.
+SCOPED_LISTING_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: error_response(403, "The token's role may not read this (allowed: unit, supervisor, inspector, admin), or "
+                             "a supervisor with a scope named a unit_id outside it (whether that unit exists or not)."),
+}

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 
 from inspection import reach
+from inspection.api.docs import SCOPED_LISTING_RESPONSES
 from inspection.context import Context
 from inspection.store import notices as store
 from inspection.store import tasks as task_store
@@ -23,7 +24,7 @@ Reader = Annotated[Principal, Depends(require_roles(Role.UNIT, Role.SUPERVISOR, 
 NOT_FOUND = "通报不存在 (no such notice)"
 
 
-@router.get("/notices")
+@router.get("/notices", responses=SCOPED_LISTING_RESPONSES)
 async def list_notices(
     ctx: Context, principal: Reader,
     status: Literal["open", "closed"] | None = None,

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inspection import reach, rectification, timeline
-from inspection.api.docs import TASK_STEP_RESPONSES
+from inspection.api.docs import SCOPED_LISTING_RESPONSES, TASK_STEP_RESPONSES
 from inspection.context import Context, InspectionContext
 from inspection.domain.calendar import PlannableDate
 from inspection.domain.schema import NOT_BLANK, json_integer
@@ -130,7 +130,7 @@ async def _visible(conn: asyncpg.Connection, task_id: str, principal: Principal)
     return row
 
 
-@router.get("/tasks")
+@router.get("/tasks", responses=SCOPED_LISTING_RESPONSES)
 async def list_tasks(
     ctx: Context, principal: Reader,
     status: TaskStatus | None = None,
