@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from patrol.bootstrap import bootstrap
+from patrol.live.settings import LiveCoverageSettings
 from patrol.settings import PatrolSettings
 from pingan_shared.clock import FixedClock
 from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
@@ -32,7 +33,7 @@ def signed(**claims: object) -> dict[str, str]:
 @pytest.fixture
 async def patrol(database_url: str, platform_settings: PlatformSettings) -> AsyncIterator[httpx.AsyncClient]:
     service = bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url),
-                        clock=FixedClock(SAMPLE_TIME))
+                        clock=FixedClock(SAMPLE_TIME), live=LiveCoverageSettings(enabled=False))
     async with running_service(service) as client:
         yield client
 

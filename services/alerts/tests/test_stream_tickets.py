@@ -1,9 +1,11 @@
 """Stream tickets on alerts (POST /v1/stream-tickets, then GET /v1/stream?ticket=): a dashboard in a browser, whose
 EventSource cannot send the Authorization header, opens the live stream with a one-minute ticket and sees what its
-token would (a unit its own). A ticket opens the stream only; a bearer token never goes in the URL."""
+token would (a unit its own). A ticket opens the stream only, once, on whichever replica; a bearer token never goes
+in the URL. (A ticket of another service: tests/test_stream_tickets_across_services.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ OTHER_SECRET = "another-secret-that-is-long-enough-9876543210"
 def minted_ticket(role: Role, subject: str, *, now: datetime, secret: str = DEV_AUTH_SECRET) -> str:
     """A ticket made directly (for a role the ticket route would refuse, or signed with another secret)."""
     token = issue_token(secret, role=role, subject=subject, issued_at=now)
-    return issue_stream_ticket(secret, verify_bearer(secret, token, now=now), now=now).ticket
+    return issue_stream_ticket(secret, verify_bearer(secret, token, now=now), now=now, audience="alerts").ticket
 
 
 async def ticket_for(alerts: DeliveryHarness, headers: dict[str, str]) -> str:
@@ -109,3 +111,59 @@ async def test_what_a_ticket_can_and_cannot_open(delivery_service: Any) -> None:
     response = await alerts.client.get("/v1/stream", params={"ticket": ticket})
     refused(response, 401, "ticket")
     assert "expired" in response.json()["detail"]
+
+
+async def refused_opening(harness: DeliveryHarness, ticket: str) -> httpx.Response:
+    """GET /v1/stream with ``ticket``, where a refusal is expected: bounded, since a stream opened by mistake
+    would never end."""
+    try:
+        return await asyncio.wait_for(harness.client.get("/v1/stream", params={"ticket": ticket}), 10)
+    except TimeoutError:
+        raise AssertionError("the ticket opened the stream") from None
+
+
+async def first_event(base: str, ticket: str) -> tuple[str, Any]:
+    """Open the stream over real HTTP with nothing but ``ticket``, read its first event, and close it."""
+    async with httpx.AsyncClient(base_url=base, timeout=20) as http, \
+            http.stream("GET", "/v1/stream", params={"ticket": ticket}) as response:
+        assert response.status_code == 200, await response.aread()
+        return await SseReader(response).next_event()
+
+
+async def test_a_ticket_opens_the_stream_once_on_whichever_replica(delivery_service: Any) -> None:
+    alerts = await delivery_service()
+    other = await delivery_service(database_url=alerts.database_url)  # a second replica: the same database
+    await hub_for(alerts.ctx).listening()
+    ticket = await ticket_for(alerts, alerts.admin)
+    async with serving_on_loopback(alerts) as base:
+        assert await first_event(base, ticket) == ("ready", {"subject": "平安办管理员"})
+
+        # the same ticket again: on this replica, and on the other one
+        for replica in (alerts, other):
+            again = await refused_opening(replica, ticket)
+            refused(again, 401, "ticket")
+            assert "opened a stream already" in again.json()["detail"]
+
+        # a fresh ticket (from the other replica: they are one service) still opens the stream, once
+        fresh = await ticket_for(other, alerts.auth(Role.UNIT, "塘下镇联络员", unit="塘下镇"))
+        assert await first_event(base, fresh) == ("ready", {"subject": "塘下镇联络员"})
+        refused(await refused_opening(other, fresh), 401, "ticket")
+
+
+async def test_a_ticket_refused_beside_the_header_is_not_used_up_and_used_ids_are_pruned(delivery_service: Any) -> None:
+    alerts = await delivery_service()
+    await hub_for(alerts.ctx).listening()
+    ticket = await ticket_for(alerts, alerts.admin)
+    refused(await alerts.client.get("/v1/stream", params={"ticket": ticket}, headers=alerts.admin), 401, "ticket")
+    async with serving_on_loopback(alerts) as base:
+        assert (await first_event(base, ticket))[0] == "ready"
+
+    # the ids of tickets no replica would accept any more are pruned as new ones are recorded
+    async with alerts.db() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM stream_tickets_used") == 1
+    await alerts.advance(60 + 2 * LEEWAY.total_seconds() + 1)
+    later = await ticket_for(alerts, alerts.admin)
+    async with serving_on_loopback(alerts) as base:
+        assert (await first_event(base, later))[0] == "ready"
+    async with alerts.db() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM stream_tickets_used") == 1

@@ -1,6 +1,6 @@
 """Stream tickets on patrol (POST /v1/stream-tickets, then GET /v1/coverage/live/stream?ticket=): a dashboard in a
 browser opens the live coverage stream without the Authorization header, and sees what its token would (a scoped
-supervisor its township). A ticket opens the stream only; a bearer token never goes in the URL."""
+supervisor its township). A ticket opens the stream only, and once; a bearer token never goes in the URL."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ STREAM = "/v1/coverage/live/stream"
 OTHER_SECRET = "another-secret-that-is-long-enough-9876543210"
 
 
-def minted_ticket(role: Role, subject: str, *, secret: str = DEV_AUTH_SECRET, **scope: str) -> str:
-    """A ticket made directly (for a role the ticket route would refuse, or signed with another secret)."""
+def minted_ticket(role: Role, subject: str, *, secret: str = DEV_AUTH_SECRET, audience: str = "patrol",
+                  **scope: str) -> str:
+    """A ticket made directly (for a role the ticket route would refuse, signed with another secret, or of
+    another service)."""
     token = issue_token(secret, role=role, subject=subject, issued_at=NOW, **scope)
-    return issue_stream_ticket(secret, verify_bearer(secret, token, now=NOW), now=NOW).ticket
+    return issue_stream_ticket(secret, verify_bearer(secret, token, now=NOW), now=NOW, audience=audience).ticket
 
 
 async def ticket_for(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
@@ -67,17 +69,28 @@ async def test_a_ticket_opens_the_live_stream_and_only_the_live_stream(
         view = await first_view(client, ticket)
         assert [(r["route_id"], r["covered_checkpoint_ids"]) for r in view["routes"]] == [("R-1", ["CP-1"]),
                                                                                          ("R-2", [])]
+        # once: the same ticket opens nothing more
+        again = await client.get(STREAM, params={"ticket": ticket, "max_events": "1"})
+        refused(again, 401, "ticket")
+        assert "opened a stream already" in again.json()["detail"]
         # a scoped supervisor's ticket carries its scope: its township only, and another is refused
-        scoped = await ticket_for(client, bearer(Role.SUPERVISOR, "塘下镇督导", scope="塘下镇", issued_at=NOW))
+        supervisor = bearer(Role.SUPERVISOR, "塘下镇督导", scope="塘下镇", issued_at=NOW)
+        scoped = await ticket_for(client, supervisor)
         assert [r["route_id"] for r in (await first_view(client, scoped))["routes"]] == ["R-1"]
+        scoped = await ticket_for(client, supervisor)
         refused(await client.get(STREAM, params={"ticket": scoped, "township": "安阳街道"}), 403, "township")
 
         # roles: the ticket route allows the stream's readers only; a ticket of another role opens nothing
         for role in (Role.PATROL_DEVICE, Role.MEMBER, Role.INSPECTOR, Role.UNIT, Role.INTEGRATION):
             headers = bearer(role, "outsider", team="一队", unit="塘下镇", issued_at=NOW)
             refused(await client.post("/v1/stream-tickets", headers=headers), 403, "Authorization")
-        unit_ticket = minted_ticket(Role.UNIT, "塘下镇联络员", unit_id="塘下镇")  # e.g. one alerts issued
+        unit_ticket = minted_ticket(Role.UNIT, "塘下镇联络员", unit_id="塘下镇")
         refused(await client.get(STREAM, params={"ticket": unit_ticket, "max_events": "1"}), 403, "ticket")
+        # a ticket of another service opens nothing here, whatever its role
+        alerts_ticket = minted_ticket(Role.ORGANISER, "平安办", audience="alerts")
+        response = await client.get(STREAM, params={"ticket": alerts_ticket, "max_events": "1"})
+        refused(response, 401, "ticket")
+        assert "a ticket of alerts opens no stream of patrol" in response.json()["detail"]
 
         # a ticket is not a bearer token: not on an ordinary route, not on the stream's header
         as_bearer = {"Authorization": f"Bearer {ticket}"}

@@ -6,14 +6,16 @@ inspectors, supervisors and admins are platform-wide. One secret is shared by al
 
 A stream ticket (``issue_stream_ticket``) is a token for one use only: opening a Server-Sent-Events stream from
 a browser, whose EventSource cannot send an Authorization header, so the ticket travels in the URL. It lives a
-minute (never past the token it was asked with) and ``verify_token`` refuses it: a ticket leaked from a proxy's
-log opens a stream for a minute (plus the clock-skew leeway every token is judged with, ``LEEWAY``), and is
-never a bearer token.
+minute (never past the token it was asked with) and ``verify_token`` refuses it: it is never a bearer token. It
+names the service that issued it (``aud``), whose streams alone it opens, and carries an id (``jti``) that service
+records when the ticket opens a stream, so it opens one, once (``pingan_shared.http.tickets``): a ticket leaked
+from a proxy's log after its use opens nothing.
 """
 
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -96,6 +98,18 @@ class VerifiedToken:
     principal: Principal
     expires: float
     use: str | None  # STREAM_TICKET_USE for a stream ticket; None for a bearer token
+    audience: str | None = None  # "aud": the service a stream ticket was issued by and for
+    ticket_id: str | None = None  # "jti": a stream ticket's id, recorded by that service on its one use
+
+
+@dataclass(frozen=True)
+class VerifiedTicket:
+    """A valid stream ticket for the verifying service: whose it is, its id (to record its one use) and until when
+    it opens a stream (seconds since 1970, as signed; the clock-skew leeway comes on top)."""
+
+    principal: Principal
+    ticket_id: str
+    expires: float
 
 
 @dataclass(frozen=True)
@@ -125,26 +139,36 @@ def verify_bearer(secret: str, token: str, *, now: datetime, leeway: timedelta =
     return verified
 
 
-def verify_stream_ticket(secret: str, ticket: str, *, now: datetime, leeway: timedelta = LEEWAY) -> Principal:
-    """The principal of a valid stream ticket. A bearer token is refused: only tickets may travel in a URL."""
+def verify_stream_ticket(secret: str, ticket: str, *, now: datetime, audience: str,
+                         leeway: timedelta = LEEWAY) -> VerifiedTicket:
+    """A valid stream ticket issued by the service ``audience``. A bearer token is refused (only tickets may travel
+    in a URL), and so is a ticket of another service. Whether it was used already is the service's to know
+    (``pingan_shared.http.tickets``)."""
     verified = _verify(secret, ticket, now=now, leeway=leeway)
     if verified.use != STREAM_TICKET_USE:
         raise AuthError("not a stream ticket: ask POST /v1/stream-tickets for one (a bearer token never goes in a "
                         "URL)")
-    return verified.principal
+    if verified.audience != audience:
+        raise AuthError(f"a ticket of {verified.audience or 'no service'} opens no stream of {audience}: ask this "
+                        "service's POST /v1/stream-tickets")
+    if verified.ticket_id is None:
+        raise AuthError("invalid token: a stream ticket needs its jti")
+    return VerifiedTicket(principal=verified.principal, ticket_id=verified.ticket_id, expires=verified.expires)
 
 
-def issue_stream_ticket(secret: str, caller: VerifiedToken, *, now: datetime,
+def issue_stream_ticket(secret: str, caller: VerifiedToken, *, now: datetime, audience: str,
                         ttl: timedelta = STREAM_TICKET_TTL) -> StreamTicket:
-    """A stream ticket for ``caller``'s principal (role, team, unit, scope as its token had them), issued at
-    ``now`` (the service's clock) for ``ttl``, and never longer than the caller's own token lives."""
+    """A stream ticket of the service ``audience`` (its streams alone, once) for ``caller``'s principal (role,
+    team, unit, scope as its token had them), issued at ``now`` (the service's clock) for ``ttl``, and never
+    longer than the caller's own token lives."""
     issued = math.floor(now.timestamp())
     expires = min(issued + math.floor(ttl.total_seconds()), math.floor(caller.expires), _LAST_INSTANT)
     principal = caller.principal
     # "iat" no later than "exp": a caller whose token ended moments ago (accepted within the leeway) gets a ticket
     # ending with it, which a verifier would otherwise refuse as expiring before it was issued
     claims: dict[str, object] = {"iss": ISSUER, "sub": principal.subject, "role": principal.role.value,
-                                 "iat": min(issued, expires), "exp": expires, "use": STREAM_TICKET_USE}
+                                 "iat": min(issued, expires), "exp": expires, "use": STREAM_TICKET_USE,
+                                 "aud": audience, "jti": uuid.uuid4().hex}
     for name, value in (("team", principal.team_id), ("unit", principal.unit_id), ("scope", principal.scope)):
         if value is not None:
             claims[name] = value
@@ -162,8 +186,9 @@ def _verify(secret: str, token: str, *, now: datetime, leeway: timedelta) -> Ver
     """A validly signed token of either kind, its times judged by ``now`` (the service's clock).
 
     PyJWT only checks the signature and that the registered claims are present: it would judge
-    ``iat``/``nbf``/``exp`` by the wall clock, which a compressed-time demo runs far behind. Every claim
-    is then checked here for type as well as value, so whatever a signed token carries is a 401, never a 500.
+    ``iat``/``nbf``/``exp`` by the wall clock, which a compressed-time demo runs far behind, and refuse any
+    ``aud`` when not told one (a ticket would then fail as "invalid" before it could be named as a ticket). Every
+    claim is then checked here for type as well as value, so whatever a signed token carries is a 401, never a 500.
     """
     try:
         claims = jwt.decode(
@@ -171,7 +196,7 @@ def _verify(secret: str, token: str, *, now: datetime, leeway: timedelta) -> Ver
             secret,
             algorithms=[ALGORITHM],
             options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False, "verify_iat": False,
-                     "verify_nbf": False, "verify_iss": False},
+                     "verify_nbf": False, "verify_iss": False, "verify_aud": False},
         )
     except (jwt.PyJWTError, TypeError, ValueError) as exc:  # PyJWT raises TypeError for some claim types
         raise AuthError(f"invalid token: {exc}") from exc
@@ -192,7 +217,18 @@ def _verify(secret: str, token: str, *, now: datetime, leeway: timedelta) -> Ver
         raise AuthError("unit token without a unit")
     expires = _instant(claims, "exp")
     assert expires is not None  # _check_times refused a token without one
-    return VerifiedToken(principal=principal, expires=expires, use=_optional_text(claims, "use"))
+    use = _optional_text(claims, "use")
+    if use != STREAM_TICKET_USE:  # aud and jti are a ticket's: what a bearer token says there is not ours to judge
+        return VerifiedToken(principal=principal, expires=expires, use=use)
+    ticket_id = _optional_text(claims, "jti")
+    if ticket_id is not None and len(ticket_id) > _MAX_TICKET_ID:
+        raise AuthError(f"invalid token: jti longer than {_MAX_TICKET_ID} characters")
+    return VerifiedToken(principal=principal, expires=expires, use=use, audience=_optional_text(claims, "aud"),
+                         ticket_id=ticket_id)
+
+
+# A ticket's id is a key of the service's used-ticket table: ours are 32 hex digits; anything far longer is no ticket
+_MAX_TICKET_ID = 100
 
 
 _ROLE_VALUES = frozenset(r.value for r in Role)

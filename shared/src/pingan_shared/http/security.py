@@ -1,14 +1,15 @@
-"""FastAPI dependencies: bearer token (or, on a stream, a stream ticket) → Principal, with the role check."""
+"""FastAPI dependencies: bearer token → Principal, with the role check (a stream ticket instead of the token, on a
+stream route only: ``pingan_shared.http.tickets``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Query, Request, Security
+from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pingan_shared.auth import AuthError, Principal, Role, VerifiedToken, verify_bearer, verify_stream_ticket
+from pingan_shared.auth import AuthError, Principal, Role, VerifiedToken, verify_bearer
 from pingan_shared.http.errors import ApiError
 
 # Declares the bearer scheme in the OpenAPI; it refuses nothing itself (auto_error=False) so that every
@@ -27,7 +28,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
     ) -> Principal:
-        return _allowed(_bearer(request, credentials).principal, allowed, names, field="Authorization")
+        return check_role(bearer_token(request, credentials).principal, allowed, names, field="Authorization")
 
     return dependency
 
@@ -41,45 +42,15 @@ def require_bearer(*roles: Role) -> Callable[..., Coroutine[Any, Any, VerifiedTo
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
     ) -> VerifiedToken:
-        verified = _bearer(request, credentials)
-        _allowed(verified.principal, allowed, names, field="Authorization")
+        verified = bearer_token(request, credentials)
+        check_role(verified.principal, allowed, names, field="Authorization")
         return verified
 
     return dependency
 
 
-def require_roles_or_ticket(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """For Server-Sent-Events routes only: the bearer header as ``require_roles``, or instead a stream ticket as
-    ``?ticket=`` (a browser's EventSource cannot send headers; see ``pingan_shared.http.tickets``). Both at once
-    are refused, so that which one decided is never a guess. A ticket is judged like a token: 401 naming
-    ``ticket`` when it is not a valid, unexpired stream ticket (a bearer token in the URL included), 403 when its
-    role may not read the stream."""
-    allowed = frozenset(roles)
-    names = sorted(r.value for r in allowed)
-
-    async def dependency(
-        request: Request,
-        credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
-        ticket: Annotated[str | None, Query(description="a stream ticket from POST /v1/stream-tickets")] = None,
-    ) -> Principal:
-        if ticket is None:
-            return _allowed(_bearer(request, credentials).principal, allowed, names, field="Authorization")
-        if credentials is not None:
-            raise ApiError(401, "send the Authorization header or ?ticket=, not both", field=TICKET_FIELD)
-        edge = request.app.state.edge
-        try:
-            principal = verify_stream_ticket(edge.auth_secret, ticket, now=edge.clock.now())
-        except AuthError as exc:
-            raise ApiError(401, f"ticket: {exc}", field=TICKET_FIELD) from exc
-        return _allowed(principal, allowed, names, field=TICKET_FIELD)
-
-    return dependency
-
-
-TICKET_FIELD = "ticket"
-
-
-def _bearer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> VerifiedToken:
+def bearer_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> VerifiedToken:
+    """The verified bearer token of the Authorization header, or a 401 naming it."""
     if credentials is None:
         raise ApiError(401, "missing bearer token", field="Authorization",
                        headers={"WWW-Authenticate": "Bearer"})
@@ -91,7 +62,9 @@ def _bearer(request: Request, credentials: HTTPAuthorizationCredentials | None) 
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
 
 
-def _allowed(principal: Principal, allowed: frozenset[Role], names: list[str], *, field: str) -> Principal:
+def check_role(principal: Principal, allowed: frozenset[Role], names: list[str], *, field: str) -> Principal:
+    """``principal`` when its role is ``allowed`` (``names``: the same, sorted, for the message), else a 403
+    naming ``field``, the credential that carried it."""
     if principal.role not in allowed:
         raise ApiError(403, f"role {principal.role.value} may not do this; allowed: " + ", ".join(names),
                        field=field)

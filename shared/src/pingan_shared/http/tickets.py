@@ -1,34 +1,59 @@
-"""POST /v1/stream-tickets: a one-minute ticket that opens the service's Server-Sent-Events stream from a browser.
+"""Stream tickets over HTTP: ``POST /v1/stream-tickets`` issues one, ``require_roles_or_ticket`` lets it open the
+service's Server-Sent-Events stream, once.
 
 A browser's EventSource cannot send an Authorization header, and the bearer token must never travel in a URL
 (proxies log URLs, and it lives for hours). So a dashboard asks for a ticket with its token in the header, then
 opens ``<stream>?ticket=<ticket>``. The ticket carries the caller's principal (role, team, unit, scope), so the
 stream shows it exactly what the token would; it lives a minute and never past the token (each judged with
 the usual 60 s clock-skew leeway, so a stream may open up to a minute after ``expires_at``), and it opens
-streams only (``require_roles_or_ticket``): every other route refuses it as a bearer token. It is checked
-when the stream opens; a dashboard whose stream drops asks for a new one.
+streams only (``require_roles_or_ticket``): every other route refuses it as a bearer token.
 
-Every service with a stream adds ``stream_ticket_router(<the stream's roles>)`` to its routers.
+It opens the streams of the service that issued it (its ``aud``; a ticket of patrol is a 401 on alerts) and only
+once: the first opening records its id (``jti``) in the service's own database, table ``stream_tickets_used``
+(platform migration 0003), which every replica of the service shares, so a second opening on any replica is a
+401. It is used up once it passes, even when the stream then refuses the request (a 403 for a township outside
+a scope, a 422 for a bad parameter, a 503): a dashboard whose stream drops or is refused asks for a new one.
+
+Every service with a stream adds ``stream_ticket_router(<the stream's roles>)`` to its routers and guards the
+stream with ``require_roles_or_ticket(<the same roles>)``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
-from pingan_shared.auth import STREAM_TICKET_TTL, Role, VerifiedToken, issue_stream_ticket
+from pingan_shared.auth import (
+    LEEWAY,
+    STREAM_TICKET_TTL,
+    AuthError,
+    Principal,
+    Role,
+    VerifiedTicket,
+    VerifiedToken,
+    issue_stream_ticket,
+    verify_stream_ticket,
+)
+from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
-from pingan_shared.http.security import require_bearer
+from pingan_shared.http.security import BEARER_SCHEME, bearer_token, check_role, require_bearer
+
+if TYPE_CHECKING:
+    from pingan_shared.service import ServiceRuntime
 
 _TTL_SECONDS = int(STREAM_TICKET_TTL.total_seconds())
+TICKET_FIELD = "ticket"
 
 
 class StreamTicketBody(BaseModel):
-    ticket: str = Field(description="a signed ticket for this service's stream: pass it as `?ticket=` (it opens "
-                                    "the stream only; as a bearer token it is refused)")
+    ticket: str = Field(description="a signed ticket for this service's stream: pass it as `?ticket=`. It opens "
+                                    "this service's stream only, and once (as a bearer token it is refused)")
     expires_at: datetime = Field(description="when the ticket stops opening the stream (the service's clock, UTC); "
                                              "an open stream is not cut then")
     expires_in: int = Field(ge=0, le=_TTL_SECONDS,
@@ -55,10 +80,65 @@ def stream_ticket_router(*roles: Role) -> APIRouter:
                                    ) -> StreamTicketBody:
         """A short-lived ticket that opens this service's Server-Sent-Events stream as `?ticket=` (for a browser's
         EventSource, which cannot send the Authorization header). It lives 60 seconds, never past the token
-        it was asked with, and carries the token's role and scope: the stream shows what the token would see."""
+        it was asked with, opens a stream of this service only and only once, and carries the token's role and
+        scope: the stream shows what the token would see."""
         edge = request.app.state.edge
-        ticket = issue_stream_ticket(edge.auth_secret, verified, now=edge.clock.now())
+        ticket = issue_stream_ticket(edge.auth_secret, verified, now=edge.clock.now(), audience=edge.service)
         response.headers["Cache-Control"] = "no-store"
         return StreamTicketBody(ticket=ticket.ticket, expires_at=ticket.expires_at, expires_in=ticket.expires_in)
 
     return router
+
+
+def require_roles_or_ticket(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """For Server-Sent-Events routes only: the bearer header as ``require_roles``, or instead a stream ticket as
+    ``?ticket=``. Both at once are refused, so that which one decided is never a guess. A ticket is judged like a
+    token, then for its service and its one use: 401 naming ``ticket`` when it is not a valid, unexpired stream
+    ticket of this service (a bearer token in the URL included) or has opened a stream already, 403 when its role
+    may not read the stream."""
+    allowed = frozenset(roles)
+    names = sorted(r.value for r in allowed)
+
+    async def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
+        ticket: Annotated[str | None, Query(description="a stream ticket from POST /v1/stream-tickets")] = None,
+    ) -> Principal:
+        if ticket is None:
+            return check_role(bearer_token(request, credentials).principal, allowed, names, field="Authorization")
+        if credentials is not None:
+            raise ApiError(401, "send the Authorization header or ?ticket=, not both", field=TICKET_FIELD)
+        edge = request.app.state.edge
+        now: datetime = edge.clock.now()
+        try:
+            verified = verify_stream_ticket(edge.auth_secret, ticket, now=now, audience=edge.service)
+        except AuthError as exc:
+            raise ApiError(401, f"ticket: {exc}", field=TICKET_FIELD) from exc
+        check_role(verified.principal, allowed, names, field=TICKET_FIELD)
+        runtime: ServiceRuntime = request.app.state.runtime
+        async with runtime.connection() as conn:
+            first = await record_use(conn, verified, now=now)
+        if not first:
+            raise ApiError(401, "ticket: this ticket has opened a stream already; ask POST /v1/stream-tickets for "
+                                "a new one", field=TICKET_FIELD)
+        return verified.principal
+
+    return dependency
+
+
+# How long a used ticket's id is kept past its expiry: while any replica could still accept the ticket. A replica
+# accepts it up to LEEWAY past its expiry by its own clock, and the replicas' clocks may disagree by as much again.
+USED_TICKET_RETENTION = 2 * LEEWAY
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def record_use(conn: asyncpg.Connection, ticket: VerifiedTicket, *, now: datetime) -> bool:
+    """Record ``ticket``'s one use; False when it was recorded already (here or by another replica: the first
+    INSERT wins, a concurrent second waits for it and inserts nothing). Ids of tickets that no replica would
+    accept any more go first, so the table holds about a minute and a half of openings."""
+    prune_before = max(now, datetime.min.replace(tzinfo=UTC) + USED_TICKET_RETENTION) - USED_TICKET_RETENTION
+    await conn.execute("DELETE FROM stream_tickets_used WHERE expires_at < $1", prune_before)
+    recorded = await conn.fetchval(
+        "INSERT INTO stream_tickets_used (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING RETURNING jti",
+        ticket.ticket_id, _EPOCH + timedelta(seconds=ticket.expires))
+    return recorded is not None

@@ -24,8 +24,8 @@ from patrol.live.stream import LiveCoverage
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
-from pingan_shared.http.security import require_roles, require_roles_or_ticket, scoped_area
-from pingan_shared.http.tickets import stream_ticket_router
+from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.http.tickets import require_roles_or_ticket, stream_ticket_router
 from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1")
@@ -139,8 +139,9 @@ async def live_coverage(
 
 # Not in the OpenAPI document (as alerts' /v1/stream): an endless stream has no response schema to check and a
 # client that waits for the body's end (schemathesis) would only time out. Its answers: 200 text/event-stream,
-# 401/403 as GET /v1/coverage/live (naming `ticket` when a ?ticket= was refused), 422 naming a bad query
-# parameter, 503 with Retry-After when the stream app is not running here; the README lists them.
+# 401/403 as GET /v1/coverage/live (naming `ticket` when a ?ticket= was refused: invalid, another service's, or
+# used already), 422 naming a bad query parameter, 503 with Retry-After when the stream app is not running here
+# (or the database, where a ticket's use is recorded, is away); the README lists them.
 @router.get("/coverage/live/stream", include_in_schema=False)
 async def live_coverage_stream(
     request: Request,

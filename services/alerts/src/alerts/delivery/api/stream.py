@@ -7,7 +7,8 @@ escalation side sends) with a JSON ``data`` line; a comment line every ALERTS_ST
 proxies from closing an idle stream.
 
 Authenticated by the bearer header, or — for a browser's EventSource, which cannot send headers — by a stream
-ticket as ``?ticket=`` (``POST /v1/stream-tickets``, ``tickets``: same roles as the stream).
+ticket as ``?ticket=`` (``POST /v1/stream-tickets``, ``tickets``: same roles as the stream; one opening each, of
+alerts' stream only).
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from sse_starlette.sse import EventSourceResponse
 from alerts.context import Context
 from alerts.delivery.live import filtered, hub_for
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.security import require_roles_or_ticket
-from pingan_shared.http.tickets import stream_ticket_router
+from pingan_shared.http.tickets import require_roles_or_ticket, stream_ticket_router
 
 WATCHERS = (Role.SUPERVISOR, Role.UNIT, Role.ADMIN)
 router = APIRouter(prefix="/v1", tags=["stream"])
