@@ -334,7 +334,7 @@ async def test_a_whole_cycle_release_rectify_overdue_restart_and_scorecard(inspe
 
     signals: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     signal_ids: set[str] = set()
-    for record in events["alerts.signals"]:
+    for record in events["inspection.alert-signals"]:
         if record["event_id"] not in signal_ids:
             signal_ids.add(record["event_id"])
             signals[(record["payload"]["action"], record["key"])].append(record["payload"])

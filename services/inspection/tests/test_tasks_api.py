@@ -231,7 +231,7 @@ async def test_listing_sets_its_own_deadline_and_the_task_is_overdue_at_that_one
     overdue = of_type(await events(harness.platform, "inspection.tasks", expected=4), "inspection.task-overdue")
     assert sorted((e["payload"]["task_id"], e["payload"]["listed"]) for e in overdue) == sorted(
         [(listed, True), (plain, False)])
-    signals = await events(harness.platform, "alerts.signals", expected=2)
+    signals = await events(harness.platform, "inspection.alert-signals", expected=2)
     by_task = {s["payload"]["source"]["entity_id"]: s["payload"] for s in signals}
     assert by_task[listed]["severity"] == "high" and by_task[plain]["severity"] == "medium"
     assert by_task[listed]["dedup_key"] == f"inspection:task:{listed}:overdue"
@@ -301,7 +301,7 @@ async def test_overdue_once_per_unverified_task_across_a_restart_then_verificati
     verified = {e["payload"]["task_id"]: e["payload"] for e in of_type(found, "inspection.task-verified")}
     assert verified[late[0]]["was_overdue"] and not verified[late[0]]["on_time"]
     assert verified[done]["on_time"] and not verified[done]["was_overdue"]
-    signals = await events(platform_settings, "alerts.signals", expected=3)
+    signals = await events(platform_settings, "inspection.alert-signals", expected=3)
     actions = sorted((s["payload"]["source"]["entity_id"], s["payload"]["action"]) for s in signals)
     assert actions == sorted([(late[0], "trigger"), (late[1], "trigger"), (late[0], "resolve")])
     keyed = [s for s in signals if s["payload"]["source"]["entity_id"] == late[0]]

@@ -203,7 +203,7 @@ async def consumer_state(live: LiveCoverage | None) -> object:
 async def input_events(service: Service) -> int:
     """Events patrol has published on the stream app's input topics."""
     topics = [service.runtime.platform.topic(t) for t in (TOPIC_PATROL_SCANS, "patrol.rounds", "patrol.routes",
-                                                           "alerts.signals")]
+                                                           "patrol.alert-signals")]
     async with service.runtime.connection() as conn:
         count: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = ANY($1::text[])", topics)
     return count

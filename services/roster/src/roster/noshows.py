@@ -4,7 +4,7 @@ Each member on a published shift has one durable timer (kind ``roster.presence-c
 ``roster.presence.schedule_checks`` in the publishing transaction). When it fires, in the timer's transaction:
 if the shift still happens, the member is still on it and no presence is recorded, the no-show is recorded
 once (``shift_presence.no_show_at``) and two events go out through the outbox: ``roster.no-show`` (NoShowV1,
-topic roster.attendance, key = shift id) and a trigger alert signal (AlertSignalV1 on alerts.signals, dedup key
+topic roster.attendance, key = shift id) and a trigger alert signal (AlertSignalV1 on roster.alert-signals, dedup key
 ``roster:shift:<id>:no-show:<member>``). A presence that arrives later sends the resolve signal
 (``roster.presence``).
 

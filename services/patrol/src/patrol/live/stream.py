@@ -8,7 +8,7 @@ message still in flight), each folding one topic into one changelog-backed table
 * ``patrol.rounds`` (key = round) → ``rounds``: tumbling one-night windows (by the round's expected start),
   key = round id, value = its route and two flags, reported not started / started (``coverage.fold_round``);
 * ``patrol.routes`` (key = route) → ``routes``: key = route id, value = its latest version.
-* ``alerts.signals`` (key = dedup key), patrol's own resolve signals of not-started alerts → ``resolved``: key =
+* ``patrol.alert-signals`` (key = dedup key), patrol's own resolve signals of not-started alerts → ``resolved``: key =
   dedup key, value = the round id. A cancelled round's not-started alert is resolved with no round event.
 
 Each table is keyed by its input topic's own key, so a table partition is written only from the same
