@@ -135,6 +135,15 @@ def test_pingan_up_reaches_ready_and_stops_cleanly(
             assert any(metrics_url in line for line in output), f"{spec.name} metrics URL not printed"
             assert f'pingan_service_info{{service="{spec.name}"}} 1.0' in httpx.get(metrics_url, timeout=5).text
             assert httpx.get(f"{url}/metrics", timeout=5).status_code == 404
+        # the operator commands find this stack with the settings it was started with, and say what they read
+        kafka, databases = (("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL") if servers == "external" else
+                            ("PINGAN_KAFKA_PORT", "PINGAN_PG_PORT"))
+        letters = run_pingan("deadletters", env=stack_env)
+        assert letters.returncode == 0 and f"({kafka})" in letters.stderr, letters.stderr
+        assert "patrol: 0 dead letter(s)" in letters.stdout, letters.stdout
+        parked = run_pingan("outbox", "parked", env=stack_env)
+        assert parked.returncode == 0 and "alerts: 0 parked outbox row(s)" in parked.stdout, parked.stderr
+        assert f"/pingan_alerts ({databases})" in parked.stderr, parked.stderr
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     finally:

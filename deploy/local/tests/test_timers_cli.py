@@ -15,7 +15,8 @@ from pingan_shared.clock import FixedClock
 from pingan_shared.metrics import Metrics
 from pingan_shared.timer_runner import TimerRunner
 from pingan_shared.timers import Timer, schedule
-from pingan_stack.service_databases import CONNECT_TIMEOUT_SECONDS, service_database_url
+from pingan_stack.endpoints import service_database
+from pingan_stack.service_databases import CONNECT_TIMEOUT_SECONDS
 from pingan_stack.testing import SAMPLE_TIME, run_pingan
 from pingan_stack.topology import SERVICES
 
@@ -77,12 +78,15 @@ def test_an_unreachable_database_is_reported_without_a_traceback() -> None:
 
 
 def test_each_service_database_is_found_as_pingan_up_sets_it() -> None:
+    def service_database_url(environ: dict[str, str]) -> str:
+        return service_database(ALERTS, environ).address
+
     own = {"ALERTS_DATABASE_URL": "postgresql://a@db:5432/alerts_here", "DATABASE_URL": "postgresql://s@srv:5433/x"}
-    assert service_database_url(ALERTS, own) == "postgresql://a@db:5432/alerts_here"
-    assert service_database_url(ALERTS, {"DATABASE_URL": "postgresql://s:pw@srv:5433/postgres?sslmode=require"}) == (
+    assert service_database_url(own) == "postgresql://a@db:5432/alerts_here"
+    assert service_database_url({"DATABASE_URL": "postgresql://s:pw@srv:5433/postgres?sslmode=require"}) == (
         "postgresql://s:pw@srv:5433/pingan_alerts?sslmode=require")
-    assert service_database_url(ALERTS, {"PINGAN_PG_PORT": "6000"}) == "postgresql://postgres@127.0.0.1:6000/pingan_alerts"
-    assert service_database_url(ALERTS, {}) == "postgresql://postgres@127.0.0.1:54320/pingan_alerts"
+    assert service_database_url({"PINGAN_PG_PORT": "6000"}) == "postgresql://postgres@127.0.0.1:6000/pingan_alerts"
+    assert service_database_url({}) == "postgresql://postgres@127.0.0.1:54320/pingan_alerts"
 
 
 @pytest.mark.parametrize(("command", "variable"), [

@@ -40,11 +40,12 @@ def up(
     KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (a server URL) switch to external servers;
     PATROL_HTTP_PORT, ROSTER_HTTP_PORT, INSPECTION_HTTP_PORT, ALERTS_HTTP_PORT (the APIs, 8001-8004),
     PATROL_METRICS_PORT ... ALERTS_METRICS_PORT (their /metrics on 127.0.0.1, 9001-9004), PINGAN_PG_PORT and
-    PINGAN_KAFKA_PORT move ports.
+    PINGAN_KAFKA_PORT move ports. The other `pingan` commands read the same settings to find this stack.
     """
+    from pingan_stack.endpoints import from_environment
     from pingan_stack.stack import options_from_env, run_up
 
-    raise typer.Exit(run_up(options_from_env(data_dir)))
+    raise typer.Exit(run_up(from_environment(lambda environ: options_from_env(data_dir, environ))))
 
 
 @token_app.command("issue")
@@ -93,12 +94,14 @@ def deadletters(
 ) -> None:
     """Show what each service could not parse or handle (its deadletter.<service> topic), and why.
 
-    Reads KAFKA_BOOTSTRAP_SERVERS and KAFKA_TOPIC_PREFIX; moves no consumer group's offsets.
+    Reads the broker `pingan up` uses (KAFKA_BOOTSTRAP_SERVERS, else the embedded one on PINGAN_KAFKA_PORT, 9092;
+    said on stderr) and KAFKA_TOPIC_PREFIX; moves no consumer group's offsets.
     """
     import logging
 
     from pingan_shared.events.catalog import deadletter_topic
     from pingan_stack.deadletters import DeadLetterReadError, read_dead_letters
+    from pingan_stack.endpoints import broker, from_environment
     from pingan_stack.topology import SERVICES
 
     known = [spec.name for spec in SERVICES]
@@ -107,13 +110,14 @@ def deadletters(
         raise typer.BadParameter(f"unknown service {', '.join(unknown)}; choose from {', '.join(known)}",
                                  param_hint="--service")
     settings = _platform_settings()
+    kafka = from_environment(broker)
+    typer.echo(f"pingan deadletters: Kafka at {kafka.describe()}", err=True)
     topics = {name: settings.topic(deadletter_topic(name)) for name in (service or known)}
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its connection retries would drown our one line
     try:
-        found = read_dead_letters(settings.kafka_bootstrap_servers, list(topics.values()), limit=limit,
-                                  timeout=timeout)
+        found = read_dead_letters(kafka.address, list(topics.values()), limit=limit, timeout=timeout)
     except DeadLetterReadError as exc:  # the broker is not there or does not answer: say so, no traceback
-        typer.echo(f"pingan deadletters: {exc} (KAFKA_BOOTSTRAP_SERVERS)", err=True)
+        typer.echo(f"pingan deadletters: {exc} ({kafka.source})", err=True)
         raise typer.Exit(1) from exc
     for name, topic in topics.items():
         letters = found.get(topic)

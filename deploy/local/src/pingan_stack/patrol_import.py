@@ -25,10 +25,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pingan_shared.auth import Role, issue_token
+from pingan_stack.endpoints import api_to_call
 
 patrol_app = typer.Typer(help="Patrol: checkpoints and routes.", no_args_is_help=True)
-
-DEFAULT_URL = "http://127.0.0.1:8001"
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,8 @@ def _token(given: str | None) -> str:
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
                                          help="a .json or .csv file of checkpoints or routes")],
-    url: Annotated[str, typer.Option(envvar="PATROL_URL", help="patrol's base URL")] = DEFAULT_URL,
+    url: Annotated[str | None, typer.Option(help="patrol's base URL (default: PATROL_URL, else where `pingan up` "
+                                                 "serves it: http://127.0.0.1:PATROL_HTTP_PORT, 8001)")] = None,
     token: Annotated[str | None, typer.Option(help="bearer token (default: PINGAN_TOKEN, else an organiser "
                                                    "token signed with PINGAN_AUTH_SECRET)")] = None,
     chunk_rows: Annotated[int, typer.Option(min=1, max=5000, help="rows per request")] = 200,
@@ -158,11 +158,13 @@ def import_command(
     except ValueError as exc:
         typer.echo(f"pingan patrol import: {exc}", err=True)
         raise typer.Exit(2) from exc
+    patrol = api_to_call("patrol", url)
+    typer.echo(f"pingan patrol import: patrol at {patrol.describe()}", err=True)
     tally = Tally()
     console = Console(stderr=True)
     headers = {"Authorization": f"Bearer {_token(token)}"}
     try:
-        with httpx.Client(base_url=url, headers=headers, timeout=timeout) as client, Progress(
+        with httpx.Client(base_url=patrol.address, headers=headers, timeout=timeout) as client, Progress(
             TextColumn("[bold]导入 {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, transient=False,
         ) as progress:
@@ -171,7 +173,7 @@ def import_command(
                 send(client, chunk, tally)
                 progress.advance(task, len(chunk.origins))
     except httpx.HTTPError as exc:
-        typer.echo(f"pingan patrol import: cannot reach patrol at {url}: {exc} (PATROL_URL / --url)", err=True)
+        typer.echo(f"pingan patrol import: cannot reach patrol at {patrol.describe()}: {exc}", err=True)
         raise typer.Exit(1) from exc
     counts = tally.counts
     typer.echo(f"created {counts['created']}, updated {counts['updated']}, unchanged {counts['unchanged']}, "

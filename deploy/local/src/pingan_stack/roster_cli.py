@@ -5,7 +5,8 @@ progress on a bar and one bad row never sinks the others: the service answers ea
 unchanged, or rejected with the field at fault), and this command prints the rejected rows with their line in the
 original file. Exit status: 0 all rows taken, 1 some rows rejected, 2 the file or the service refused as a whole.
 
-The service is ``--url`` (``ROSTER_URL``; `pingan up`'s roster by default). The token is ``--token``
+The service is ``--url``, else ``ROSTER_URL``, else `pingan up`'s roster (on ``ROSTER_HTTP_PORT``, 8002), said on
+stderr. The token is ``--token``
 (``PINGAN_TOKEN``); without one, an organiser token is minted with ``PINGAN_AUTH_SECRET`` as `pingan token issue`
 does (so it works against a local stack).
 """
@@ -26,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import clock_from_settings
 from pingan_shared.settings import PlatformSettings
+from pingan_stack.endpoints import api_to_call
 
 roster_app = typer.Typer(help="轮值轮训 rosters: members and cohorts.", no_args_is_help=True)
 
@@ -72,19 +74,22 @@ def _default_token() -> str:
 def import_members(
     csv_path: Annotated[Path, typer.Argument(metavar="CSV", exists=True, dir_okay=False, readable=True, help=(
         "UTF-8 CSV with the header member_id,name,org_id,role[,skills,phone,email,team_id,app_member_id]"))],
-    url: Annotated[str, typer.Option(envvar="ROSTER_URL", help="the roster service")] = "http://127.0.0.1:8002",
+    url: Annotated[str | None, typer.Option(help="the roster service (default: ROSTER_URL, else where `pingan up` "
+                                                 "serves it: http://127.0.0.1:ROSTER_HTTP_PORT, 8002)")] = None,
     token: Annotated[str | None, typer.Option(envvar="PINGAN_TOKEN", help="an organiser's or admin's token")] = None,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="rows per request")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as one JSON object")] = False,
 ) -> None:
     """Register members from a CSV file, with a progress bar; rejected rows are listed with their line."""
     header, rows = _rows(csv_path.read_bytes())
+    roster = api_to_call("roster", url)
+    typer.echo(f"pingan roster import-members: roster at {roster.describe()}", err=True)
     headers = {"Authorization": f"Bearer {token or _default_token()}", "Content-Type": "text/csv"}
     totals = {"created": 0, "unchanged": 0, "rejected": 0}
     rejected: list[dict[str, Any]] = []
     progress = Progress(TextColumn("导入队员 importing members"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), disable=as_json, transient=False)
-    with progress, httpx.Client(base_url=url, timeout=60) as client:
+    with progress, httpx.Client(base_url=roster.address, timeout=60) as client:
         task = progress.add_task("import", total=len(rows))
         for start in range(0, len(rows), batch):
             part = rows[start:start + batch]
@@ -92,7 +97,7 @@ def import_members(
                 response = client.post("/v1/member-imports", content=_chunk_body(header, part), headers=headers)
             except httpx.HTTPError as exc:
                 progress.stop()
-                typer.echo(f"roster service at {url} unreachable: {exc}", err=True)
+                typer.echo(f"roster service at {roster.describe()} unreachable: {exc}", err=True)
                 raise typer.Exit(2) from exc
             if response.status_code != 200:
                 progress.stop()

@@ -1,23 +1,24 @@
-"""Where an operator command finds a service's database: as `pingan up` sets it.
+"""The operator commands on service databases (outbox, timers): how they connect (one connection, a short connect
+timeout: an unreachable server is reported in seconds), list something per service and act on one service's
+database.
 
-``<SERVICE>_DATABASE_URL``, else ``pingan_<service>`` on the server of ``DATABASE_URL``, else the embedded
-server on ``PINGAN_PG_PORT``. Shared by the commands that read service databases (outbox, timers), with how
-they connect (one connection, a short connect timeout: an unreachable server is reported in seconds), list
-something per service and act on one service's database.
+The database is found as `pingan up` sets it (``pingan_stack.endpoints.service_database``):
+``<SERVICE>_DATABASE_URL``, else ``pingan_<service>`` on the server of ``DATABASE_URL``, else the embedded server on
+``PINGAN_PG_PORT``; each command says on stderr which database it reads, and from which setting.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import asyncpg
 import typer
 
 from pingan_shared.db.pool import create_pool
-from pingan_stack.topology import SERVICES, ServiceSpec, with_database
+from pingan_stack.endpoints import Endpoint, from_environment, redact, service_database
+from pingan_stack.topology import SERVICES, ServiceSpec
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -25,24 +26,12 @@ Item = TypeVar("Item")
 # How long connecting to a service's database may take before the command says it cannot reach it.
 CONNECT_TIMEOUT_SECONDS = 5.0
 
-_EMBEDDED_SERVER = "postgresql://postgres@127.0.0.1:{port}/postgres"
-
-
-def service_database_url(spec: ServiceSpec, environ: Mapping[str, str]) -> str:
-    own = environ.get(f"{spec.env_prefix}DATABASE_URL")
-    if own:
-        return own
-    server = environ.get("DATABASE_URL") or _EMBEDDED_SERVER.format(port=environ.get("PINGAN_PG_PORT", "54320"))
-    return with_database(server, spec.database)
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, _, tail = url.partition("://")
-    credentials, at, rest = tail.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    return f"{head}://{credentials.split(':', 1)[0]}:***@{rest}"
+def database_of(spec: ServiceSpec) -> Endpoint:
+    """The service's database, said on stderr (``<service>: database <url> (<setting>)``) before it is read; a
+    setting that names no port is a usage error."""
+    found = from_environment(lambda environ: service_database(spec, environ))
+    typer.echo(f"{spec.name}: database {found.describe()}", err=True)
+    return found
 
 
 def service_named(name: str) -> ServiceSpec:
@@ -76,7 +65,7 @@ def list_per_service(
     specs = [service_named(name) for name in names] if names else list(SERVICES)
     unreadable = 0
     for spec in specs:
-        url = service_database_url(spec, os.environ)
+        url = database_of(spec).address
         try:
             found = asyncio.run(_with_connection(url, lambda conn: read(conn, limit)))
         except Exception as exc:  # the server or the database is not there, or not migrated: say so
@@ -96,7 +85,7 @@ def list_per_service(
 
 def on_service_database(service: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """``work`` on the named service's database; a server that cannot be reached is one line and exit 1."""
-    url = service_database_url(service_named(service), os.environ)
+    url = database_of(service_named(service)).address
     try:
         return asyncio.run(_with_connection(url, work))
     except Exception as exc:

@@ -9,13 +9,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.settings import PlatformSettings
+from pingan_stack import endpoints
 from pingan_stack.databases import ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedServerError, port_is_free
 from pingan_stack.processes import ServiceNotReady, ServiceProcess
@@ -98,7 +99,7 @@ class Stack:
 
     def _start_postgres(self) -> str:
         if self.options.external_database_url:
-            self.say(f"PostgreSQL: external server {_redact(self.options.external_database_url)}")
+            self.say(f"PostgreSQL: external server {endpoints.redact(self.options.external_database_url)}")
             return self.options.external_database_url
         self.say(f"PostgreSQL: embedded, port {self.options.pg_port}, data in {self.options.data_dir / 'pgdata'}")
         self.postgres = EmbeddedPostgres(self.options.data_dir / "pgdata", port=self.options.pg_port)
@@ -181,14 +182,6 @@ def _exit_code(process: subprocess.Popen[Any] | None) -> int | None:
     return None if process is None else process.poll()
 
 
-def _redact(url: str) -> str:
-    head, sep, tail = url.partition("://")
-    if "@" in tail and ":" in tail.split("@", 1)[0]:
-        user = tail.split(":", 1)[0]
-        return f"{head}{sep}{user}:***@{tail.split('@', 1)[1]}"
-    return url
-
-
 def run_up(options: StackOptions) -> int:
     stack = Stack(options)
     stop = threading.Event()
@@ -212,16 +205,15 @@ def run_up(options: StackOptions) -> int:
         print("Stopped.", flush=True)
 
 
-def options_from_env(data_dir: Path) -> StackOptions:
-    ports = {s.name: int(os.environ.get(f"{s.env_prefix}HTTP_PORT", s.default_port)) for s in SERVICES}
-    metrics_ports = {s.name: int(os.environ.get(f"{s.env_prefix}METRICS_PORT", s.default_metrics_port))
-                     for s in SERVICES}
+def options_from_env(data_dir: Path, environ: Mapping[str, str] = os.environ) -> StackOptions:
+    """The stack the environment asks for, read by ``pingan_stack.endpoints`` as every operator command reads it
+    (raises ``EndpointError`` for a setting that names no port)."""
     return StackOptions(
         data_dir=data_dir,
-        pg_port=int(os.environ.get("PINGAN_PG_PORT", 54320)),
-        kafka_port=int(os.environ.get("PINGAN_KAFKA_PORT", 9092)),
-        service_ports=ports,
-        metrics_ports=metrics_ports,
-        external_database_url=os.environ.get("DATABASE_URL") or None,
-        external_kafka=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+        pg_port=endpoints.pg_port(environ),
+        kafka_port=endpoints.kafka_port(environ),
+        service_ports={s.name: endpoints.http_port(s, environ) for s in SERVICES},
+        metrics_ports={s.name: endpoints.metrics_port(s, environ) for s in SERVICES},
+        external_database_url=endpoints.external_database_server(environ),
+        external_kafka=endpoints.external_kafka(environ),
     )
