@@ -70,6 +70,9 @@ BUSINESS_RULE_REFUSALS = {
     "POST /v1/routes": ["422"],
     "PUT /v1/routes/{route_id}": ["422"],
     "POST /v1/import": ["422"],
+    # alerts: a signal whose dedup key is outside the sender's namespace (its token's subject) or whose kind is a
+    # platform service's: 422
+    "POST /v1/events": ["422"],
     # patrol: a hazard whose reported_at lies beyond the allowed future skew or before the offline window: 422
     "POST /v1/hazards": ["422"],
 }
