@@ -4,8 +4,8 @@
 ``alerts_factory`` makes services (a fresh database and topic prefix each, or a second instance on the same
 ones: ``alerts_factory(clock, twin_of=first)``); a harness can be stopped and started again on its database (a
 restart spanning a due time). Signals are sent as a source would (``signal``: an envelope with its per-key
-sequence on inspection's ``inspection.alert-signals``) or over the events API (``post_signal``). What happened is read from the
-alert's timeline, the outbox (``escalations``) and the delivery table.
+sequence on inspection's ``inspection.alert-signals``) or over the events API (``post_signal``). What happened is
+read from the alert's timeline, the outbox (``escalations``) and the delivery table.
 """
 
 from __future__ import annotations
