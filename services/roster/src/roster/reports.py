@@ -45,7 +45,7 @@ async def attendance_report(conn: asyncpg.Connection, ctx: RosterContext, query:
     if query.period_id is not None:
         period = await store.period(conn, query.period_id)
         if period is None or (query.year is not None and period["starts_on"].year != query.year) or not (
-                await visibility.sees_period(conn, query.period_id, query.viewer)):
+                await visibility.serves_in(conn, query.period_id, query.viewer)):
             raise PeriodNotFound(query.period_id)
         since, until = midnight(period["starts_on"]), midnight(period["ends_on"] + timedelta(days=1))
         year = period["starts_on"].year

@@ -14,7 +14,7 @@ from datetime import timedelta
 import asyncpg
 
 from pingan_shared.messaging.outbox import enqueue
-from roster import handoff, presence, shift_events
+from roster import handoff, presence, shift_events, visibility
 from roster.context import RosterContext
 from roster.domain.problem import Absence
 from roster.domain.swaps import HeldShift, crew_violations, period_count_violation, taking_violations
@@ -100,7 +100,7 @@ async def _published_shift(conn: asyncpg.Connection, ctx: RosterContext, shift_i
     if shift is None:
         raise NotFound(shift_id)
     crew = (await store.assignees(conn, [shift_id]))[shift_id]
-    if viewer is not None and viewer not in crew:
+    if not visibility.sees_crew(viewer, crew):
         raise NotFound(shift_id)
     if shift["status"] != "published":
         raise Refused("shift_id", ["该班次未发布或已取消 (the shift is not on a published roster)"])

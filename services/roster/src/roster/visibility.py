@@ -11,6 +11,8 @@ The use cases take the member to see as (``viewer``) and raise their own "not fo
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import asyncpg
 
 from pingan_shared.auth import Principal, Role
@@ -27,14 +29,19 @@ def viewer(who: Principal) -> str | None:
 
 
 async def sees_shift(conn: asyncpg.Connection, shift_id: str, member_id: str | None) -> bool:
-    """Whether the shift exists and, for a member, the member is on it now."""
+    """Whether the shift exists and, for a member, the member is on it now (for a caller that has not read the
+    shift; one that has its crew asks ``sees_crew``)."""
     if member_id is None:
         return await shift_store.get_shift(conn, shift_id) is not None
     return await shift_store.on_crew(conn, shift_id, member_id)
 
 
-async def sees_period(conn: asyncpg.Connection, period_id: str, member_id: str | None) -> bool:
-    """Whether the period exists and, for a member, the member is in its cohort or on one of its shifts."""
-    if member_id is None:
-        return await period_store.get_period(conn, period_id) is not None
-    return await period_store.serves_in(conn, period_id, member_id)
+def sees_crew(member_id: str | None, crew: Collection[str]) -> bool:
+    """Whether a shift with this crew is seen: by everyone but a member, and by a member on it."""
+    return member_id is None or member_id in crew
+
+
+async def serves_in(conn: asyncpg.Connection, period_id: str, member_id: str | None) -> bool:
+    """Whether an existing period is seen: by everyone but a member, and by a member in its cohort or on one of its
+    shifts (the caller has read the period already)."""
+    return member_id is None or await period_store.serves_in(conn, period_id, member_id)

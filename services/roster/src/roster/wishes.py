@@ -26,7 +26,7 @@ async def add(conn: asyncpg.Connection, period_id: str, member_id: str, day: dat
     """The wish's id. A member (``viewer``) asks only in a period it serves in: any other is not found
     (``roster.visibility``), before its cohort or dates are judged."""
     period = await store.get_period(conn, period_id)
-    if period is None or not await visibility.sees_period(conn, period_id, viewer):
+    if period is None or not await visibility.serves_in(conn, period_id, viewer):
         raise NotFound(period_id)
     if member_id not in await store.cohort(conn, period_id):
         raise Refused("member_id", "该队员不在本期名单中 (not in this period's cohort)")

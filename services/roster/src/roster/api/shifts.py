@@ -60,10 +60,8 @@ async def get_shift(shift_id: Annotated[str, Path(max_length=200)], ctx: Context
                     who: OrganiserOrMember) -> dict[str, Any]:
     """A shift with its crew; a member reads only a shift it is on (any other answers as one that does not exist)."""
     async with ctx.runtime.connection() as conn:
-        if not await visibility.sees_shift(conn, shift_id, visibility.viewer(who)):
-            raise ApiError(404, visibility.NO_SUCH_SHIFT, field="shift_id")
         row = await store.get_shift(conn, shift_id)
-        members = (await store.assignees(conn, [shift_id]))[shift_id]
-    if row is None:  # gone meanwhile
+        members = (await store.assignees(conn, [shift_id]))[shift_id] if row is not None else []
+    if row is None or not visibility.sees_crew(visibility.viewer(who), members):
         raise ApiError(404, visibility.NO_SUCH_SHIFT, field="shift_id")
     return dict(row) | {"member_ids": members}
