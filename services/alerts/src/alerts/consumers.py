@@ -32,7 +32,8 @@ def signal_handler(ctx: AlertsContext) -> Handler:
             await apply_signal(conn, ctx, payload, source=envelope.producer, producer=envelope.producer,
                                sequence=sequence, now=ctx.now())
         except SignalRefused as refused:
-            raise HandlerRejected(f"来源 {envelope.producer} 的信号被拒 (signal refused): {refused}") from refused
+            raise HandlerRejected(f"来源 {envelope.producer} 的信号被拒 (signal refused): {refused.field}: "
+                                  f"{refused.detail}") from refused
 
     return handle
 

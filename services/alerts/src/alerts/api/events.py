@@ -69,7 +69,7 @@ async def post_signal(body: SignalIn, ctx: Context, principal: Sender) -> JSONRe
                                          sequence=body.sequence, now=ctx.now())
     except SignalRefused as refused:
         field = refused.field if refused.field == "Authorization" else f"body.{refused.field}"
-        raise ApiError(refused.status, refused.reason, field=field) from refused
+        raise ApiError(refused.status, refused.detail, field=field) from refused
     content: dict[str, Any] = {"effect": outcome.effect, "applied": outcome.applied, "alert_id": outcome.alert_id,
                                "status": outcome.status}
     return JSONResponse(status_code=202, content=content)

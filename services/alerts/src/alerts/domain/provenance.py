@@ -15,27 +15,21 @@ Pure rules, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
-# Namespaces only the platform's own services speak in (their service names), whatever a token says.
-RESERVED_NAMESPACES: Final = frozenset({"patrol", "roster", "inspection", "alerts", "directory", "console",
-                                        "platform"})
+from pingan_shared.events.catalog import SIGNAL_SOURCES
+from pingan_shared.refused import Refused
+
+# Namespaces only the platform's own services speak in (their service names), whatever a token says: every source
+# of signals on Kafka, and the services that send none (yet).
+RESERVED_NAMESPACES: Final = frozenset({*SIGNAL_SOURCES, "alerts", "directory", "console", "platform"})
 KEY_SEPARATOR: Final = ":"
 KIND_SEPARATOR: Final = "."
 
 
-@dataclass  # not frozen: raising sets __traceback__ on the exception
-class SignalRefused(Exception):
+class SignalRefused(Refused):
     """A signal its sender may not send: ``status`` 403 (the sender may not speak for anyone here) or 422 (this
     signal's ``field`` is outside the sender's namespace)."""
-
-    status: int
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.reason}"
 
 
 def namespace_of_key(dedup_key: str) -> str | None:
@@ -53,14 +47,13 @@ def http_source(subject: str) -> str:
     """The namespace of an HTTP sender: its token's subject. Refused (403) when the subject cannot be one: a
     platform service's name, or a name with the key separator in it."""
     if subject in RESERVED_NAMESPACES:
-        raise SignalRefused(403, "Authorization",
-                            f"命名空间 {subject} 为平台服务保留，令牌不能代其发送信号 (the namespace {subject!r} is "
-                            "reserved for the platform service of that name: its signals come only from its own "
-                            "Kafka topic)")
+        raise SignalRefused(403, f"命名空间 {subject} 为平台服务保留，令牌不能代其发送信号 (the namespace {subject!r} "
+                                 "is reserved for the platform service of that name: its signals come only from its "
+                                 "own Kafka topic)", "Authorization")
     if KEY_SEPARATOR in subject or not subject.strip():
-        raise SignalRefused(403, "Authorization",
-                            f"令牌主体 {subject!r} 不能作为命名空间 (a token subject with ':' or only spaces cannot "
-                            "be a namespace; issue the integration token with a plain --subject such as grid)")
+        raise SignalRefused(403, f"令牌主体 {subject!r} 不能作为命名空间 (a token subject with ':' or only spaces "
+                                 "cannot be a namespace; issue the integration token with a plain --subject such as "
+                                 "grid)", "Authorization")
     return subject
 
 
@@ -69,15 +62,14 @@ def check_signal(source: str, *, dedup_key: str, kind: str) -> None:
     to another source's namespace (a platform kind, and with it that platform's built-in ladder)."""
     key_namespace = namespace_of_key(dedup_key)
     if key_namespace != source:
-        raise SignalRefused(422, "dedup_key",
-                            f"去重键须在来源自己的命名空间内，以 {source}: 开头 (a source triggers or resolves only "
-                            f"keys of its own namespace: {source}:…; this one is "
-                            f"{key_namespace + ':…' if key_namespace else 'in no namespace'})")
+        raise SignalRefused(422, f"去重键须在来源自己的命名空间内，以 {source}: 开头 (a source triggers or resolves "
+                                 f"only keys of its own namespace: {source}:…; this one is "
+                                 f"{key_namespace + ':…' if key_namespace else 'in no namespace'})", "dedup_key")
     kind_namespace = namespace_of_kind(kind)
     if kind_namespace in RESERVED_NAMESPACES and kind_namespace != source:
-        raise SignalRefused(422, "kind",
-                            f"告警类型 {kind} 属于 {kind_namespace}，{source} 不能使用 (the kind {kind!r} belongs to "
-                            f"{kind_namespace}: its built-in ladder applies only to {kind_namespace}'s own signals)")
+        raise SignalRefused(422, f"告警类型 {kind} 属于 {kind_namespace}，{source} 不能使用 (the kind {kind!r} belongs "
+                                 f"to {kind_namespace}: its built-in ladder applies only to {kind_namespace}'s own "
+                                 "signals)", "kind")
 
 
 def builtin_applies(kind: str, source: str) -> bool:
