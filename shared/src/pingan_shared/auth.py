@@ -111,6 +111,11 @@ class VerifiedTicket:
     ticket_id: str
     expires: float
 
+    @property
+    def expires_at(self) -> datetime:
+        """``expires`` as an instant (within a datetime's range: ``_verify`` bounds every time claim)."""
+        return _EPOCH + timedelta(seconds=self.expires)
+
 
 @dataclass(frozen=True)
 class StreamTicket:

@@ -35,8 +35,8 @@ BROKER_RESTART_COST = ("the embedded broker keeps everything in memory: events p
 @dataclass
 class StackOptions:
     data_dir: Path
-    pg_port: int = 54320
-    kafka_port: int = 9092
+    pg_port: int = endpoints.DEFAULT_PG_PORT
+    kafka_port: int = endpoints.DEFAULT_KAFKA_PORT
     service_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_port for s in SERVICES})
     metrics_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_metrics_port for s in SERVICES})
     external_database_url: str | None = None  # a server URL; databases pingan_<service> are created on it

@@ -21,7 +21,7 @@ stream with ``require_roles_or_ticket(<the same roles>)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import asyncpg
@@ -129,7 +129,6 @@ def require_roles_or_ticket(*roles: Role) -> Callable[..., Coroutine[Any, Any, P
 # How long a used ticket's id is kept past its expiry: while any replica could still accept the ticket. A replica
 # accepts it up to LEEWAY past its expiry by its own clock, and the replicas' clocks may disagree by as much again.
 USED_TICKET_RETENTION = 2 * LEEWAY
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 async def record_use(conn: asyncpg.Connection, ticket: VerifiedTicket, *, now: datetime) -> bool:
@@ -140,5 +139,5 @@ async def record_use(conn: asyncpg.Connection, ticket: VerifiedTicket, *, now: d
     await conn.execute("DELETE FROM stream_tickets_used WHERE expires_at < $1", prune_before)
     recorded = await conn.fetchval(
         "INSERT INTO stream_tickets_used (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING RETURNING jti",
-        ticket.ticket_id, _EPOCH + timedelta(seconds=ticket.expires))
+        ticket.ticket_id, ticket.expires_at)
     return recorded is not None
