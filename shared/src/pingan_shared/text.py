@@ -12,7 +12,8 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 
-def _storable(value: str) -> str:
+def storable(value: str) -> str:
+    """``value`` if PostgreSQL can store it (the check behind ``StorableStr``), else ValueError."""
     if "\x00" in value:
         raise ValueError("must not contain the NUL character")
     try:
@@ -22,7 +23,7 @@ def _storable(value: str) -> str:
     return value
 
 
-StorableStr = Annotated[str, AfterValidator(_storable)]
+StorableStr = Annotated[str, AfterValidator(storable)]
 
 
 def echoable(value: str) -> str:

@@ -24,6 +24,7 @@ from pingan_shared.http.errors import (
     DATABASE_UNAVAILABLE,
     api_error_handler,
     database_unavailable_handler,
+    refused_handler,
     validation_error_handler,
 )
 from pingan_shared.http.limits import BodyLimitMiddleware
@@ -31,6 +32,7 @@ from pingan_shared.http.openapi import ReadyBody, install_openapi
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.metrics import Metrics
 from pingan_shared.readiness import Readiness
+from pingan_shared.refused import Refused
 
 log = get_logger(__name__)
 
@@ -90,6 +92,7 @@ def create_app(
     app.state.edge = edge
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, api_error_handler)
+    app.add_exception_handler(Refused, refused_handler)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, database_unavailable_handler)
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable
+from pingan_shared.refused import Refused
 from pingan_shared.text import echoable
 
 # Errors that mean "the database is not there right now", not "this request is wrong". Routes acquire
@@ -97,6 +98,14 @@ async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
         # JSONDecodeError (too many digits, too deep) and FastAPI answered "error parsing the body".
         exc = body_not_json(exc.__cause__)
     return error_response(exc)
+
+
+async def refused_handler(_: Request, exc: Exception) -> JSONResponse:
+    """A use case's refusal (``pingan_shared.refused.Refused``, or a service's subclass of it) as the answer to the
+    request that caused it: this is the one place a refusal becomes HTTP, so a route calls its use case and
+    lets the refusal pass."""
+    assert isinstance(exc, Refused)
+    return error_response(ApiError(exc.status, exc.detail, field=exc.field))
 
 
 async def database_unavailable_handler(_: Request, exc: Exception) -> JSONResponse:
