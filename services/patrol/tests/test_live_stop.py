@@ -51,7 +51,7 @@ async def started(live: LiveCoverage) -> tuple[asyncio.Task[None], str]:
         assert time.monotonic() < deadline, "the live coverage app did not start"
         assert not task.done(), task
         await asyncio.sleep(0.05)
-    assert live._datadir is not None and Path(live._datadir).is_dir()
+    assert live._datadir is not None and is_directory(live._datadir)
     return task, live._datadir
 
 
@@ -63,6 +63,10 @@ async def stop_within(task: asyncio.Task[None], seconds: float) -> float:
     return time.monotonic() - began
 
 
+def is_directory(path: str) -> bool:
+    return Path(path).is_dir()
+
+
 def faust_threads() -> list[threading.Thread]:
     """The consumer threads of faust apps still alive (mode's WorkerThread: not a daemon, it holds the exit)."""
     return [t for t in threading.enumerate() if isinstance(t, WorkerThread) and t.is_alive()]
@@ -72,7 +76,7 @@ async def test_a_stop_with_the_broker_up_is_prompt_and_removes_the_data_director
     live = live_on(own_broker)
     task, datadir = await started(live)
     await stop_within(task, STOP_BOUND_SECONDS)
-    assert not Path(datadir).exists(), "the app's data directory is left behind"
+    assert not is_directory(datadir), "the app's data directory is left behind"
     assert not faust_threads(), faust_threads()
 
 
@@ -82,5 +86,5 @@ async def test_a_stop_while_the_broker_is_gone_ends_in_bounded_time(own_broker: 
     own_broker.stop()
     await asyncio.sleep(2)  # the app's consumer notices: fetches fail, the coordinator is marked dead
     await stop_within(task, STOP_BOUND_SECONDS)
-    assert not Path(datadir).exists(), "the app's data directory is left behind"
+    assert not is_directory(datadir), "the app's data directory is left behind"
     assert not faust_threads(), f"threads left running: {faust_threads()}"
