@@ -14,10 +14,12 @@ from datetime import datetime
 
 import asyncpg
 
-from alerts import escalation, timeline
+from alerts import escalation
 from alerts.context import AlertsContext
+from alerts.domain.alert import step_event
 from alerts.store import alerts as alert_store
 from alerts.store import silences as store
+from alerts.store import timeline
 from pingan_shared.timers import Timer, schedule
 
 SILENCE_END = "silence-end"
@@ -34,31 +36,22 @@ async def create(conn: asyncpg.Connection, *, kind: str | None, unit_id: str | N
 async def release(conn: asyncpg.Connection, silence: asyncpg.Record, *, now: datetime, early: bool) -> int:
     """End a silence and send what it held that is still open; returns how many alerts were released."""
     await store.end(conn, silence["id"], at=now, early=early)
-    held = await conn.fetch(
-        """
-        SELECT id FROM alerts
-        WHERE held_since IS NOT NULL AND status <> 'resolved'
-          AND ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR unit_id = $2) AND ($3::text IS NULL OR area = $3)
-        ORDER BY id
-        """,
-        silence["kind"], silence["unit_id"], silence["area"],
-    )
     released = 0
-    for candidate in held:
-        row = await alert_store.lock(conn, candidate["id"])
-        if row is None or row["status"] == "resolved" or row["held_since"] is None:
+    for alert_id in await alert_store.held(conn, kind=silence["kind"], unit_id=silence["unit_id"],
+                                           area=silence["area"]):
+        alert = await alert_store.lock(conn, alert_id)
+        if alert is None or alert.resolved or alert.held_since is None:
             continue
-        if await escalation.holding_silences(conn, row, now):
+        if await escalation.holding_silences(conn, alert, now):
             continue  # another silence still holds it: released at that one's end
-        row = await alert_store.update(conn, row["id"], held_since=None, updated_at=now)
-        await timeline.record(conn, row["id"], "released", now, {"silence": silence["id"], "early": early})
-        position, step = escalation.position_of(row), escalation.current_step(row)
+        alert = await alert_store.save(conn, alert.released(now))
+        await timeline.record(conn, alert.id, "released", now, {"silence": silence["id"], "early": early})
+        position, step = alert.position, alert.step
         if position is not None and step is not None:
-            targets = list(step.targets)
-            if step.requires_all_acks:
-                acked = await alert_store.acks(conn, row["id"], step=position.step, loop=position.loop)
-                targets = [t for t in targets if t not in acked]
-            await escalation.send(conn, row, event=escalation.step_event(position), position=position, step=step,
+            targets = alert.unanswered(
+                await alert_store.acks(conn, alert.id, step=position.step, loop=position.loop)
+                if step.requires_all_acks else {})
+            await escalation.send(conn, alert, event=step_event(position), position=position, step=step,
                                   targets=targets, now=now)
         released += 1
     return released

@@ -18,7 +18,6 @@ from typing import Any
 import asyncpg
 import structlog
 
-from alerts import timeline
 from alerts.context import AlertsContext
 from alerts.delivery import audit, store
 from alerts.delivery.channels import EmailChannel, SendFailed, WebhookChannel, email_message, webhook_body
@@ -28,6 +27,7 @@ from alerts.delivery.live import notify_live
 from alerts.delivery.metrics import DeliveryMetrics
 from alerts.delivery.templates import Rendered, render
 from alerts.domain.delivery import may_retry, rate_budget, retry_delay
+from alerts.store import timeline
 from pingan_shared.events.alert_contracts import DeliveryFailedV1
 from pingan_shared.events.catalog import DELIVERY_FAILED
 from pingan_shared.messaging.outbox import enqueue
