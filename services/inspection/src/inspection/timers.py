@@ -22,7 +22,7 @@ from datetime import datetime
 
 import asyncpg
 
-from inspection import close, deadlines, release, timeline
+from inspection import close, deadlines, release
 from inspection.context import InspectionContext
 from inspection.cycles import CYCLE_PHASE
 from inspection.domain.calendar import DayBasis, days_left
@@ -32,6 +32,7 @@ from inspection.rectification import as_task
 from inspection.signals import overdue_signal
 from inspection.store import cycles as cycle_store
 from inspection.store import tasks as task_store
+from inspection.store import timeline
 from pingan_shared.events.alert_contracts import SignalAction
 from pingan_shared.events.catalog import TASK_OVERDUE, TASK_REMINDER
 from pingan_shared.events.inspection_contracts import TaskOverdueV1, TaskReminderV1
@@ -46,16 +47,16 @@ async def on_cycle_phase(ctx: InspectionContext, conn: asyncpg.Connection, timer
     if cycle is None:
         return
     now = ctx.now()
-    if cycle["phase"] == "covert" and now >= cycle["covert_ends_at"]:
+    if cycle.phase == "covert" and now >= cycle.covert_ends_at:
         await release.release_cycle(conn, ctx, cycle, now=now)
         cycle = await cycle_store.get(conn, timer.key, for_update=True)
         assert cycle is not None
-    if cycle["phase"] == "rectification" and now >= cycle["closes_at"]:
+    if cycle.phase == "rectification" and now >= cycle.closes_at:
         await close.close_cycle(conn, ctx, cycle, now=now)
         return
-    next_change = {"covert": cycle["covert_ends_at"], "rectification": cycle["closes_at"]}.get(cycle["phase"])
+    next_change = {"covert": cycle.covert_ends_at, "rectification": cycle.closes_at}.get(cycle.phase)
     if next_change is not None:
-        await schedule(conn, CYCLE_PHASE, cycle["id"], next_change)
+        await schedule(conn, CYCLE_PHASE, cycle.id, next_change)
 
 
 HANDLERS: dict[str, BoundHandler] = {
