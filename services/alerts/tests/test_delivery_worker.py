@@ -18,7 +18,7 @@ from alerts.delivery.enqueue import enqueue_notifications
 from alerts.delivery.signing import IDEMPOTENCY_HEADER
 from alerts.delivery.worker import DeliveryWorker
 from alerts.settings import AlertsSettings
-from alerts.timeline import read as read_timeline
+from alerts.store.timeline import read as read_timeline
 from pingan_shared.events.catalog import TOPIC_ALERTS
 from pingan_stack.testing import read_topic
 
