@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from pingan_shared.refused import Conflict, NotFound
+from roster import visibility
 from roster.context import RosterContext
 from roster.domain.periods import DutyIn, PeriodIn, shift_slots
 from roster.store import periods as store
 
-NO_SUCH_PERIOD = "没有该期 (no such period)"
+NO_SUCH_PERIOD = visibility.NO_SUCH_PERIOD
 
 
 class Outcome(StrEnum):

@@ -21,6 +21,7 @@ import asyncpg
 
 from pingan_shared.logs import get_logger
 from pingan_shared.refused import Conflict, NotFound
+from roster import visibility
 from roster.context import RosterContext
 from roster.domain.problem import assignments_by_shift, build_problem
 from roster.facts import load_period_facts
@@ -34,7 +35,7 @@ log = get_logger(__name__)
 
 class PeriodNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("没有该期 (no such period)")
+        super().__init__(visibility.NO_SUCH_PERIOD)
 
 
 class JobBusy(Conflict):
