@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
-
 from alerts.delivery import audit as audit  # registers the auditor's delivery_stuck check
 from alerts.delivery.directory import unreachable_targets
 from alerts.delivery.enqueue import enqueue_notifications
@@ -18,15 +16,8 @@ from alerts.delivery.requests import NotificationRequest
 if TYPE_CHECKING:
     from alerts.context import AlertsContext
 
-__all__ = ["NotificationRequest", "background_jobs", "enqueue_notifications", "notify_live", "routers",
-           "serving_jobs", "unreachable_targets"]
-
-
-def routers() -> list[APIRouter]:
-    """The delivery side's HTTP routers (contacts, inbox, stream and its tickets)."""
-    from alerts.delivery.api import contacts, inbox, stream
-
-    return [contacts.router, inbox.router, stream.router, stream.tickets]
+__all__ = ["NotificationRequest", "background_jobs", "enqueue_notifications", "notify_live", "serving_jobs",
+           "unreachable_targets"]
 
 
 def background_jobs(ctx: AlertsContext) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
