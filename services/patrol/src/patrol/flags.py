@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from patrol import store, store_flags
 from patrol.context import PatrolContext
 from patrol.domain.checkpoints import Checkpoint
 from patrol.domain.fraud import (
@@ -41,6 +40,9 @@ from patrol.domain.fraud import (
     single_scan_flags,
 )
 from patrol.settings import PatrolSettings
+from patrol.store import checkpoints as store_checkpoints
+from patrol.store import flags as store_flags
+from patrol.store.flags import FlagQuery, ListedFlag
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_shared.events.catalog import ALERT_SIGNAL, SCAN_FLAGGED
 from pingan_shared.events.contracts import ScanAcceptedV2, ScanMethod
@@ -67,7 +69,7 @@ async def flag_scans(conn: asyncpg.Connection, ctx: PatrolContext,
     """Judge a batch of accepted scans; returns the flags stored (and published) for the first time."""
     if not accepted:
         return []
-    by_id, _ = await store.find_checkpoints(conn, {p.checkpoint_id for _, p in accepted}, ())
+    by_id, _ = await store_checkpoints.find_checkpoints(conn, {p.checkpoint_id for _, p in accepted}, ())
     facts = {(p.team_id, p.scan_id): (envelope, scan_facts(p, by_id.get(p.checkpoint_id)))
              for envelope, p in accepted}
     added = await store_flags.add_to_timeline(conn, [f.scan for _, f in facts.values()])
@@ -155,3 +157,15 @@ def _signal(flag: Flag, key: str, now: datetime) -> AlertSignalV1:
         source=SourceLink(service="patrol", entity_type="scan", entity_id=f"{scan.team_id}/{scan.scan_id}"[:200]),
         occurred_at=now,
     )
+
+
+async def list_flags(
+    conn: asyncpg.Connection, *, team_id: str | None, member_id: str | None, scan_id: str | None,
+    kind: str | None, since: datetime | None, until: datetime | None, area: str | None, limit: int,
+    after: int | None,
+) -> list[ListedFlag]:
+    """Flags in the order they were raised, ``limit`` of them after the one numbered ``after``; ``area``: of
+    scans counted in a round there or made at a checkpoint there."""
+    query = FlagQuery(team_id=team_id, member_id=member_id, scan_id=scan_id, kind=kind, since=since, until=until,
+                      area=area)
+    return await store_flags.list_flags(conn, query, limit=limit, after=after)
