@@ -15,14 +15,14 @@ timeline and is not judged again; a flag already stored (a neighbour re-checked 
 between) is not stored or published again.
 
 Alert signals: one open alert per member, kind and patrol night (``patrol:flag:<team>:<member>:<kind>:<night>``;
-the night is the local date of the scan's time minus 12 hours, so 01:00 belongs to the evening before). A batch
-sends one trigger per dedup key; alerts keeps one alert open per key however many arrive.
+the night is ``live.night.night_of`` of the scan's time, local noon to noon, so 01:00 belongs to the evening
+before). A batch sends one trigger per dedup key; alerts keeps one alert open per key however many arrive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,7 @@ from patrol.domain.fraud import (
     neighbour_flags,
     single_scan_flags,
 )
+from patrol.live.night import night_of
 from patrol.settings import PatrolSettings
 from patrol.store import checkpoints as store_checkpoints
 from patrol.store import flags as store_flags
@@ -51,7 +52,6 @@ from pingan_shared.events.patrol_contracts import ScanFlaggedV1
 from pingan_shared.messaging.outbox import enqueue
 
 FLAG_SIGNAL_KIND = "patrol.scan-flagged"
-_NIGHT_TURNS = timedelta(hours=12)  # a patrol night runs into the small hours: 01:00 belongs to the evening before
 
 
 def fraud_policy(settings: PatrolSettings) -> FraudPolicy:
@@ -105,11 +105,6 @@ def scan_facts(scan: ScanAcceptedV2, checkpoint: Checkpoint | None) -> ScanFacts
         clock_offset_seconds=scan.clock_offset_seconds, method=scan.method,
         expected_method=ScanMethod(expected) if expected else None,
     )
-
-
-def night_of(moment: datetime, zone: ZoneInfo) -> date:
-    """The patrol night a moment belongs to: its local date, counted from noon."""
-    return (moment.astimezone(zone) - _NIGHT_TURNS).date()
 
 
 def dedup_key(flag: Flag, zone: ZoneInfo) -> str:
