@@ -29,6 +29,8 @@ TARGET_PATTERN = rf"^(person|unit|role):[^/?#\x00-\x1f{_SPACE}][^/?#\x00-\x1f\x7
 _EMAIL = rf'^[^@<>"\x00-\x1f{_SPACE}]+@[^@<>"\x00-\x1f{_SPACE}]+\.[^@<>"\x00-\x1f{_SPACE}]+$'
 _URL = rf"^https?://[^/?#\x00-\x1f{_SPACE}]+[^\x00-\x1f{_SPACE}]*$"
 _SECRET = rf"^[^\x00-\x1f{_SPACE}]+$"
+# Not pingan_shared.inputs.NOT_BLANK: that one's \s is read differently by Python and by a JSON Schema validator
+# (\x1c-\x1f, \x85, \ufeff), and these contact names were made to agree in both.
 _NOT_BLANK = rf"[^{_SPACE}]"
 
 
