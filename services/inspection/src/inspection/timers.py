@@ -26,6 +26,7 @@ from inspection import close, deadlines, release
 from inspection.context import InspectionContext
 from inspection.cycles import CYCLE_PHASE
 from inspection.domain.calendar import DayBasis, days_left
+from inspection.domain.cycles import Phase, Schedule
 from inspection.domain.reminders import last_day
 from inspection.domain.tasks import TaskStatus, falls_overdue
 from inspection.rectification import as_task
@@ -54,18 +55,9 @@ async def on_cycle_phase(ctx: InspectionContext, conn: asyncpg.Connection, timer
     if cycle.phase == "rectification" and now >= cycle.closes_at:
         await close.close_cycle(conn, ctx, cycle, now=now)
         return
-    next_change = {"covert": cycle.covert_ends_at, "rectification": cycle.closes_at}.get(cycle.phase)
+    next_change = Schedule(cycle.starts_at, cycle.covert_ends_at, cycle.closes_at).next_change(Phase(cycle.phase))
     if next_change is not None:
         await schedule(conn, CYCLE_PHASE, cycle.id, next_change)
-
-
-HANDLERS: dict[str, BoundHandler] = {
-    CYCLE_PHASE: on_cycle_phase,
-}
-
-
-def handlers(ctx: InspectionContext) -> dict[str, TimerHandler]:
-    return {kind: functools.partial(handler, ctx) for kind, handler in HANDLERS.items()}
 
 
 # --- a task's deadline (overdue, once) and its reminders (催办) ----------------------------------------------
@@ -118,4 +110,12 @@ async def on_task_reminder(ctx: InspectionContext, conn: asyncpg.Connection, tim
                                  after=max(now, timer.due_at))
 
 
-HANDLERS.update({deadlines.TASK_DEADLINE: on_task_deadline, deadlines.TASK_REMINDER: on_task_reminder})
+HANDLERS: dict[str, BoundHandler] = {
+    CYCLE_PHASE: on_cycle_phase,
+    deadlines.TASK_DEADLINE: on_task_deadline,
+    deadlines.TASK_REMINDER: on_task_reminder,
+}
+
+
+def handlers(ctx: InspectionContext) -> dict[str, TimerHandler]:
+    return {kind: functools.partial(handler, ctx) for kind, handler in HANDLERS.items()}
