@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from alerts.context import Context
 from alerts.delivery import contacts
-from alerts.delivery.contacts import TARGET_PATTERN, ContactIn, ContactNotFound, SecretRotationIn
+from alerts.delivery.contacts import TARGET_PATTERN, ContactIn, SecretRotationIn
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.paging import Limit, Page
@@ -30,9 +30,7 @@ _CONTACT_ANSWER = {"description": "The contact (secrets shown by fingerprint onl
 async def put_contact(target: TargetPath, contact: ContactIn, ctx: Context, _: Admin) -> JSONResponse:
     """Create or replace a contact: its channels, and for a role group its members (422 names an unknown
     member)."""
-    async with ctx.runtime.connection() as conn, conn.transaction():
-        outcome = await contacts.put(conn, target, contact, ctx.now())
-        body = await contacts.get(conn, target)
+    outcome, body = await contacts.put(ctx, target, contact)
     return JSONResponse(status_code=201 if outcome is contacts.Outcome.CREATED else 200, content=body)
 
 
@@ -43,26 +41,18 @@ async def list_contacts(
     limit: Limit = 100,
     after: Annotated[StorableStr | None, Query(max_length=205)] = None,
 ) -> Page[dict[str, Any]]:
-    async with ctx.runtime.connection() as conn:
-        return await contacts.page(conn, kind=kind, limit=limit, after=after)
+    return await contacts.page(ctx, kind=kind, limit=limit, after=after)
 
 
 @router.get("/contacts/{target}", response_model=None)
 async def get_contact(target: TargetPath, ctx: Context, _: Admin) -> dict[str, Any]:
-    async with ctx.runtime.connection() as conn:
-        body = await contacts.get(conn, target)
-    if body is None:
-        raise ContactNotFound()
-    return body
+    return await contacts.get(ctx, target)
 
 
 @router.delete("/contacts/{target}", status_code=204, response_class=Response)
 async def delete_contact(target: TargetPath, ctx: Context, _: Admin) -> Response:
     """Remove a contact (and its group memberships). Notifications already queued for it fail."""
-    async with ctx.runtime.connection() as conn, conn.transaction():
-        removed = await contacts.delete(conn, target)
-    if not removed:
-        raise ContactNotFound()
+    await contacts.delete(ctx, target)
     return Response(status_code=204)
 
 
@@ -71,9 +61,4 @@ async def rotate_webhook_secret(target: TargetPath, rotation: SecretRotationIn, 
                                 _: Admin) -> dict[str, Any]:
     """Rotate the webhook secret: the new one signs from now on; with keep_previous the old one keeps
     signing too (two signatures per request) until the next rotation."""
-    async with ctx.runtime.connection() as conn, conn.transaction():
-        found = await contacts.rotate_secret(conn, target, rotation, ctx.now())
-        body = await contacts.get(conn, target) if found else None
-    if body is None:
-        raise ContactNotFound()
-    return body
+    return await contacts.rotate_secret(ctx, target, rotation)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from alerts.context import AlertsContext
 from alerts.store import contacts as store
 from pingan_shared.http.paging import Page, page_of
 from pingan_shared.refused import Invalid, NotFound
@@ -103,55 +103,73 @@ def contact_json(row: Mapping[str, Any], members: list[str]) -> dict[str, Any]:
     }
 
 
-async def put(conn: asyncpg.Connection, target: str, contact: ContactIn, now: datetime) -> Outcome:
+async def put(ctx: AlertsContext, target: str, contact: ContactIn) -> tuple[Outcome, dict[str, Any]]:
+    """Create or replace a contact (``ContactRefused`` naming the field at fault): whether it was new, and the
+    contact as stored."""
     kind = target.split(":", 1)[0]
     if contact.members and kind != "role":
         raise ContactRefused("只有角色组可以有成员 (only a role group has members)", "members")
     if contact.subject is not None and kind == "role":
         raise ContactRefused("角色组没有自己的收件箱 (a role group has no inbox of its own)", "subject")
     members = list(dict.fromkeys(contact.members))
-    if members:
-        bad = [m for m in members if m.startswith("role:")]
-        if bad:
-            raise ContactRefused(f"成员不能是角色组 (a member cannot be a role group): {bad[0]}", "members")
-        known = await store.known(conn, members)
-        missing = [m for m in members if m not in known]
-        if missing:
-            raise ContactRefused(f"成员不存在 (unknown member): {missing[0]}", "members")
-    if contact.subject is not None:
-        other = await store.subject_owner(conn, contact.subject, other_than=target)
-        if other is not None:
-            raise ContactRefused(f"该账号已是 {other} 的收件人 (the subject already owns another inbox)", "subject")
-    existed = await store.upsert(conn, target, display_name=contact.display_name, subject=contact.subject,
-                                 locale=contact.locale, email=contact.email, webhook_url=contact.webhook_url,
-                                 webhook_secrets=contact.webhook_secrets, members=members, now=now)
-    return Outcome.UPDATED if existed else Outcome.CREATED
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        if members:
+            bad = [m for m in members if m.startswith("role:")]
+            if bad:
+                raise ContactRefused(f"成员不能是角色组 (a member cannot be a role group): {bad[0]}", "members")
+            known = await store.known(conn, members)
+            missing = [m for m in members if m not in known]
+            if missing:
+                raise ContactRefused(f"成员不存在 (unknown member): {missing[0]}", "members")
+        if contact.subject is not None:
+            other = await store.subject_owner(conn, contact.subject, other_than=target)
+            if other is not None:
+                raise ContactRefused(f"该账号已是 {other} 的收件人 (the subject already owns another inbox)",
+                                     "subject")
+        existed = await store.upsert(conn, target, display_name=contact.display_name, subject=contact.subject,
+                                     locale=contact.locale, email=contact.email, webhook_url=contact.webhook_url,
+                                     webhook_secrets=contact.webhook_secrets, members=members, now=ctx.now())
+        body = await _get(conn, target)
+    assert body is not None
+    return Outcome.UPDATED if existed else Outcome.CREATED, body
 
 
-async def get(conn: asyncpg.Connection, target: str) -> dict[str, Any] | None:
+async def _get(conn: asyncpg.Connection, target: str) -> dict[str, Any] | None:
     found = await store.get(conn, target)
     return None if found is None else contact_json(*found)
 
 
-async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int,
-               after: str | None) -> Page[dict[str, Any]]:
-    items = [contact_json(row, members) for row, members in await store.page(conn, kind=kind, limit=limit,
-                                                                             after=after)]
-    return page_of(items, limit, lambda item: str(item["target"]))
+async def get(ctx: AlertsContext, target: str) -> dict[str, Any]:
+    async with ctx.runtime.connection() as conn:
+        body = await _get(conn, target)
+    if body is None:
+        raise ContactNotFound()
+    return body
 
 
-async def delete(conn: asyncpg.Connection, target: str) -> bool:
-    return await store.delete(conn, target)
+async def page(ctx: AlertsContext, *, kind: str | None, limit: int, after: str | None) -> Page[dict[str, Any]]:
+    async with ctx.runtime.connection() as conn:
+        found = await store.page(conn, kind=kind, limit=limit, after=after)
+    return page_of([contact_json(row, members) for row, members in found], limit, lambda item: str(item["target"]))
 
 
-async def rotate_secret(conn: asyncpg.Connection, target: str, rotation: SecretRotationIn,
-                        now: datetime) -> bool:
+async def delete(ctx: AlertsContext, target: str) -> None:
+    """Remove a contact (and its group memberships). Notifications already queued for it fail."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        if not await store.delete(conn, target):
+            raise ContactNotFound()
+
+
+async def rotate_secret(ctx: AlertsContext, target: str, rotation: SecretRotationIn) -> dict[str, Any]:
     """The new secret in front; the previous first one stays valid if asked (at most two are kept)."""
-    current = await store.lock_secrets(conn, target)
-    if current is None:
-        return False
-    if rotation.secret in current:
-        raise ContactRefused("新密钥与现有密钥相同 (the new secret is already in use)", "secret")
-    secrets = [rotation.secret, *current[:1]] if rotation.keep_previous else [rotation.secret]
-    await store.set_secrets(conn, target, secrets, now)
-    return True
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        current = await store.lock_secrets(conn, target)
+        if current is None:
+            raise ContactNotFound()
+        if rotation.secret in current:
+            raise ContactRefused("新密钥与现有密钥相同 (the new secret is already in use)", "secret")
+        secrets = [rotation.secret, *current[:1]] if rotation.keep_previous else [rotation.secret]
+        await store.set_secrets(conn, target, secrets, ctx.now())
+        body = await _get(conn, target)
+    assert body is not None
+    return body
