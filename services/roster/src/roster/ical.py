@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, vText
 
 from pingan_shared.refused import NotFound
 from roster.context import RosterContext
@@ -121,7 +121,7 @@ def calendar(title: str, shifts: Iterable[Mapping[str, Any]], zone: ZoneInfo, *,
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", title)
+    cal.add("x-wr-calname", vText(title))  # escaped as text: a name may hold a line break
     cal.add("x-wr-timezone", zone.key)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
