@@ -64,7 +64,7 @@ async def test_a_round_not_started_climbs_its_builtin_ladder_and_a_late_start_re
             "id": "P-1", "team_id": TEAM, "route_id": "R-TX-1", "first_date": local.date().isoformat(),
             "window_start": f"{local:%H:%M}", "window_end": f"{local + timedelta(hours=3):%H:%M}",
             "rounds_per_night": 1, "start_grace_minutes": 5, "checkpoint_grace_minutes": 10})
-        rounds = (await ok("GET", f"{patrol.url}/v1/rounds", organiser, params={"team_id": TEAM}))["rounds"]
+        rounds = (await ok("GET", f"{patrol.url}/v1/rounds", organiser, params={"team_id": TEAM}))["items"]
         assert len(rounds) == 1 and rounds[0]["area"] == TOWNSHIP
         key = f"patrol:round:{rounds[0]['id']}:not-started"
 

@@ -80,7 +80,7 @@ async def test_published_night_patrols_become_patrol_plans_and_rounds(
         await ok(await http.post(f"{roster.url}/v1/drafts/{solved['result']['draft_id']}/publish",
                                  headers=ORGANISER))
         shifts = (await ok(await http.get(f"{roster.url}/v1/shifts", headers=ORGANISER,
-                                          params={"period_id": "263"})))["shifts"]
+                                          params={"period_id": "263"})))["items"]
         nights = {s["shift_id"] for s in shifts if s["route_id"] == "R-TX-1"}
         assert len(nights) == 3, shifts
 
@@ -89,7 +89,7 @@ async def test_published_night_patrols_become_patrol_plans_and_rounds(
         async def every_night_planned() -> bool:
             listed = await ok(await http.get(f"{patrol.url}/v1/plans", headers=SUPERVISOR,
                                              params={"team_id": "塘下一队"}))
-            plans.update({p["id"]: p for p in listed["plans"]})
+            plans.update({p["id"]: p for p in listed["items"]})
             return {f"shift:{s}" for s in nights} <= plans.keys()
 
         await eventually(every_night_planned, timeout=60, what="patrol to plan each published night patrol")
@@ -99,7 +99,7 @@ async def test_published_night_patrols_become_patrol_plans_and_rounds(
             assert (plan["window_start"], plan["window_end"]) == ("20:00", "02:00"), plan
 
         rounds = (await ok(await http.get(f"{patrol.url}/v1/rounds", headers=SUPERVISOR,
-                                          params={"team_id": "塘下一队"})))["rounds"]
+                                          params={"team_id": "塘下一队"})))["items"]
         planned_rounds = [r for r in rounds if str(r.get("plan_id", "")).startswith("shift:")]
         assert planned_rounds, rounds  # at least tomorrow night's, inside the horizon
         assert {r["route_id"] for r in planned_rounds} == {"R-TX-1"}, planned_rounds
@@ -110,4 +110,4 @@ async def test_published_night_patrols_become_patrol_plans_and_rounds(
                                  headers=ORGANISER))
         listed = await ok(await http.get(f"{patrol.url}/v1/plans", headers=SUPERVISOR,
                                          params={"team_id": "塘下一队"}))
-        assert sorted(p["id"] for p in listed["plans"]) == sorted(f"shift:{s}" for s in nights)
+        assert sorted(p["id"] for p in listed["items"]) == sorted(f"shift:{s}" for s in nights)

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from alerts.delivery.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
-from alerts.timeline import read as read_timeline
+from alerts.store.timeline import read as read_timeline
 
 SECRET = "tangxia-webhook-secret-0001"
 NEW_SECRET = "tangxia-webhook-secret-0002"

@@ -12,13 +12,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from alerts.auditor import CHECKS
-from alerts.delivery import store
-from alerts.delivery.audit import stuck_deliveries
 from alerts.delivery.enqueue import enqueue_notifications
 from alerts.delivery.signing import IDEMPOTENCY_HEADER
 from alerts.delivery.worker import DeliveryWorker
 from alerts.settings import AlertsSettings
-from alerts.timeline import read as read_timeline
+from alerts.store import deliveries as store
+from alerts.store.deliveries import stuck_deliveries
+from alerts.store.timeline import read as read_timeline
 from pingan_shared.events.catalog import TOPIC_ALERTS
 from pingan_stack.testing import read_topic
 

@@ -129,16 +129,16 @@ async def test_each_flag_fires_on_its_crafted_case_and_a_clean_round_raises_none
 
     # read side: per team, per member, per scan, per kind; overseers only
     page = await patrol.ok("GET", "/v1/flags", patrol.supervisor, params={"team_id": "四队"}, expect=200)
-    assert [(f["scan_id"], f["kind"], f["device_id"]) for f in page["flags"]] == [("d-2", "two-devices", "dev-4b")]
-    assert page["flags"][0]["detail"]["other_device_id"] == "dev-4a"
+    assert [(f["scan_id"], f["kind"], f["device_id"]) for f in page["items"]] == [("d-2", "two-devices", "dev-4b")]
+    assert page["items"][0]["detail"]["other_device_id"] == "dev-4a"
     by_kind = await patrol.ok("GET", "/v1/flags", patrol.organiser, params={"kind": "clock-skew"}, expect=200)
-    assert [f["scan_id"] for f in by_kind["flags"]] == ["k-1"]
+    assert [f["scan_id"] for f in by_kind["items"]] == ["k-1"]
     period = await patrol.ok("GET", "/v1/flags", patrol.organiser, expect=200, params={
         "since": at(0).isoformat(), "until": at(1).isoformat(), "limit": 2})
-    seen = [(f["team_id"], f["scan_id"]) for f in period["flags"]]
+    seen = [(f["team_id"], f["scan_id"]) for f in period["items"]]
     second = await patrol.ok("GET", "/v1/flags", patrol.organiser, expect=200, params={
         "since": at(0).isoformat(), "until": at(1).isoformat(), "limit": 2, "after": period["next_after"]})
-    seen += [(f["team_id"], f["scan_id"]) for f in second["flags"]]
+    seen += [(f["team_id"], f["scan_id"]) for f in second["items"]]
     assert sorted(seen) == sorted([("一队", "o-1"), ("三队", "k-1"), ("五队", "r-2"), ("六队", "m-1")])  # 20:00-20:01
     for who in (patrol.device("一队"), patrol.auth(Role.MEMBER, "张三"), patrol.auth(Role.INSPECTOR, "王")):
         assert (await patrol.client.get("/v1/flags", headers=who)).status_code == 403

@@ -92,10 +92,10 @@ async def test_a_device_reports_only_for_its_own_team_and_overseers_list(night: 
     rest = await patrol.ok("GET", "/v1/hazards", admin, expect=200,
                            params={"team_id": "一队", "limit": 2, "after": page["next_after"]})
     # one received_at (the clock stands still): paged by hazard id, each once
-    assert sorted(h["client_hazard_id"] for h in page["hazards"] + rest["hazards"]) == ["a-0", "a-1", "a-2"]
+    assert sorted(h["client_hazard_id"] for h in page["items"] + rest["items"]) == ["a-0", "a-1", "a-2"]
     assert rest["next_after"] is None
     everything = await patrol.ok("GET", "/v1/hazards", patrol.supervisor, expect=200)
-    assert {h["team_id"] for h in everything["hazards"]} == {"一队", "二队"}
+    assert {h["team_id"] for h in everything["items"]} == {"一队", "二队"}
     for who in (patrol.device("一队"), patrol.auth(Role.MEMBER, "张三"), patrol.auth(Role.INSPECTOR, "王五")):
         assert (await patrol.client.get("/v1/hazards", headers=who)).status_code == 403
 

@@ -39,16 +39,16 @@ async def test_a_scoped_supervisor_sees_the_flags_and_hazards_of_its_area_only(p
         page = await patrol.ok("GET", path, headers, params=params, expect=200)
         return {row["team_id"] for row in page[key]}
 
-    assert await listed("/v1/flags", "flags", patrol.supervisor) == {"一队", "二队"}
-    assert await listed("/v1/flags", "flags", patrol.organiser, area=AREA) == {"一队"}
-    assert await listed("/v1/flags", "flags", here) == {"一队"}
-    assert await listed("/v1/flags", "flags", here, area=AREA) == {"一队"}
-    assert await listed("/v1/flags", "flags", there) == set()
-    assert await listed("/v1/hazards", "hazards", patrol.supervisor) == {"一队", "二队"}
-    assert await listed("/v1/hazards", "hazards", here) == {"一队"}
-    assert await listed("/v1/hazards", "hazards", there) == set()
+    assert await listed("/v1/flags", "items", patrol.supervisor) == {"一队", "二队"}
+    assert await listed("/v1/flags", "items", patrol.organiser, area=AREA) == {"一队"}
+    assert await listed("/v1/flags", "items", here) == {"一队"}
+    assert await listed("/v1/flags", "items", here, area=AREA) == {"一队"}
+    assert await listed("/v1/flags", "items", there) == set()
+    assert await listed("/v1/hazards", "items", patrol.supervisor) == {"一队", "二队"}
+    assert await listed("/v1/hazards", "items", here) == {"一队"}
+    assert await listed("/v1/hazards", "items", there) == set()
     # another team's id does not widen the scope either
-    assert await listed("/v1/hazards", "hazards", here, team_id="二队") == set()
+    assert await listed("/v1/hazards", "items", here, team_id="二队") == set()
 
     for path in ("/v1/flags", "/v1/hazards"):
         refused = await patrol.client.get(path, headers=there, params={"area": AREA})

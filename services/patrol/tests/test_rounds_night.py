@@ -36,7 +36,7 @@ async def plan(patrol: Patrol, plan_id: str, team: str, **overrides: Any) -> dic
 
 async def rounds_of(patrol: Patrol, team: str) -> list[dict[str, Any]]:
     page = await patrol.ok("GET", "/v1/rounds", patrol.organiser, params={"team_id": team}, expect=200)
-    rounds: list[dict[str, Any]] = page["rounds"]
+    rounds: list[dict[str, Any]] = page["items"]
     return rounds
 
 

@@ -38,7 +38,7 @@ async def test_who_may_read_and_plan_what(patrol: Patrol) -> None:
         assert (await client.post("/v1/plans", headers=who, json=plan_body)).status_code == 403, role
 
     device = patrol.device("一队")
-    mine = (await client.get("/v1/rounds", headers=device)).json()["rounds"]
+    mine = (await client.get("/v1/rounds", headers=device)).json()["items"]
     assert {r["team_id"] for r in mine} == {"一队"}
     other = await client.get("/v1/rounds", headers=device, params={"team_id": "二队"})
     assert other.status_code == 403 and other.json()["errors"][0]["field"] == "team_id"
@@ -49,11 +49,11 @@ async def test_who_may_read_and_plan_what(patrol: Patrol) -> None:
     assert (await client.delete("/v1/plans/P-2", headers=device)).status_code == 403
 
     elsewhere = patrol.auth(Role.SUPERVISOR, "安阳街道督查", scope="安阳街道")
-    assert (await client.get("/v1/rounds", headers=elsewhere)).json()["rounds"] == []
+    assert (await client.get("/v1/rounds", headers=elsewhere)).json()["items"] == []
     assert (await client.get(f"/v1/rounds/{theirs['id']}", headers=elsewhere)).status_code == 404
     assert (await client.get("/v1/rounds", headers=elsewhere, params={"area": "塘下镇"})).status_code == 403
     here = patrol.auth(Role.SUPERVISOR, "塘下镇督查", scope="塘下镇")
-    assert len((await client.get("/v1/rounds", headers=here)).json()["rounds"]) == 2
+    assert len((await client.get("/v1/rounds", headers=here)).json()["items"]) == 2
     assert (await client.post("/v1/plans", headers=here, json=plan_body)).status_code == 403
 
 

@@ -206,7 +206,7 @@ async def test_checkpoint_registration_is_idempotent_and_detects_clashes(client:
     assert invalid.status_code == 422
     assert {e["field"] for e in invalid.json()["errors"]} == {"body.id", "body.radius_m"}
     listed = await client.get("/v1/checkpoints", headers=DEVICE)
-    assert [c["name"] for c in listed.json()["checkpoints"]] == ["万松路口", "安阳菜场"]
+    assert [c["name"] for c in listed.json()["items"]] == ["万松路口", "安阳菜场"]
 
 
 async def test_ops_endpoints(service: Service, client: httpx.AsyncClient) -> None:

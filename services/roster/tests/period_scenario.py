@@ -83,7 +83,7 @@ async def all_shifts(r: Any, headers: dict[str, str], **params: Any) -> list[dic
     while True:
         page = await r.ok("GET", "/v1/shifts", headers, params={**params, "limit": 500,
                                                                 **({"after": after} if after else {})})
-        out += page["shifts"]
+        out += page["items"]
         after = page["next_after"]
         if after is None:
             return out

@@ -72,7 +72,7 @@ async def test_scan_events_become_attendance_per_member_and_local_day(
     assert other_day.json() == {"total_scans": 0, "attendance": []}
 
     metrics = await scrape(service)
-    group = f"{platform_settings.kafka_topic_prefix}roster.attendance"
+    group = f"{platform_settings.kafka_topic_prefix}roster.scans"
     consumed = f'pingan_events_consumed_total{{group="{group}",outcome="%s",type="patrol.scan-accepted"}} %s'
     assert consumed % ("handled", "4.0") in metrics and consumed % ("duplicate", "1.0") in metrics
     lags = [line for line in metrics.splitlines() if line.startswith(f'pingan_consumer_lag{{group="{group}"')]

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from pingan_shared.events.contracts import ScanAcceptedV2
-from roster.attendance import AttendanceKey, local_day, tally_scans
+from roster.domain.attendance import AttendanceKey, local_day, tally_scans
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 

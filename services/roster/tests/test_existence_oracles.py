@@ -78,7 +78,7 @@ async def test_asking_to_swap_another_members_shift(world: World) -> None:
     for body in ({}, {"to_member_id": "M-C", "note": "换班"}, {"from_member_id": "M-A"}):
         await assert_like_never_used(w, "POST", "/v1/shifts/{}/swap-requests", w.others, NEVER_SHIFT, json=body)
     requests = await w.r.ok("GET", "/v1/swap-requests", w.r.organiser)
-    assert requests["swap_requests"] == []  # nothing was asked for anyone
+    assert requests["items"] == []  # nothing was asked for anyone
     mine = await w.r.ok("POST", "/v1/shifts/S-A/swap-requests", w.attacker, json={"note": "家中有事"}, expect=201)
     assert mine["from_member_id"] == "M-A"
 

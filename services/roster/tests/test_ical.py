@@ -143,3 +143,13 @@ async def test_feed_tokens_from_the_outside(roster: Roster) -> None:
         stored = await conn.fetch("SELECT token_sha256 FROM feed_tokens")
     tokens = {first.split("/")[-1][:-4], second.split("/")[-1][:-4]}
     assert len(stored) == 2 and not any(t.encode() in bytes(r["token_sha256"]) for r in stored for t in tokens)
+
+
+def test_a_calendar_name_with_a_line_break_is_escaped_text() -> None:
+    # a member's name is any non-blank text: a line break in it once made the feed a 500
+    from roster.ical import calendar
+
+    body = calendar("张\n三的值班", [], ZONE, with_people=False)
+    assert b"X-WR-CALNAME:\xe5\xbc\xa0\\n\xe4\xb8\x89" in body
+    assert body.count(b"\n") == body.count(b"\r\n")  # no bare line break inside a content line
+    assert "x-wr-calname" in Calendar.from_ical(body)

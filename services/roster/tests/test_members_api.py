@@ -41,10 +41,10 @@ async def test_members_registered_one_by_one_and_read_back_with_paging(
     taken = await r.client.post("/v1/members", json=body | {"member_id": "M9"}, headers=r.organiser)
     assert taken.status_code == 409 and taken.json()["errors"][0]["field"] == "body.app_member_id"
     first = await r.ok("GET", "/v1/members", r.organiser, params={"limit": 3})
-    assert [m["member_id"] for m in first["members"]] == ["M0", "M1", "M2"]
+    assert [m["member_id"] for m in first["items"]] == ["M0", "M1", "M2"]
     rest = await r.ok("GET", "/v1/members", r.organiser, params={"limit": 3, "after": first["next_after"]})
-    assert [m["member_id"] for m in rest["members"]] == ["M3", "M4"] and rest["next_after"] is None
-    assert rest["members"][0]["unavailability"] == [{"from_day": "2026-12-01", "days": 3, "to_day": "2026-12-03",
+    assert [m["member_id"] for m in rest["items"]] == ["M3", "M4"] and rest["next_after"] is None
+    assert rest["items"][0]["unavailability"] == [{"from_day": "2026-12-01", "days": 3, "to_day": "2026-12-03",
                                                      "reason": "出差"}]
     changed = await r.client.put("/v1/members/M1", json=body | {"member_id": "M1", "app_member_id": "队员1",
                                                                 "role": "activist"}, headers=r.organiser)
@@ -52,7 +52,7 @@ async def test_members_registered_one_by_one_and_read_back_with_paging(
     assert (await r.ok("GET", "/v1/members/M1", r.member("M1")))["role"] == "activist"
     assert (await r.client.delete("/v1/members/M2", headers=r.organiser)).status_code == 204
     active = await r.ok("GET", "/v1/members", r.organiser, params={"active": "true"})
-    assert "M2" not in [m["member_id"] for m in active["members"]]
+    assert "M2" not in [m["member_id"] for m in active["items"]]
 
 
 async def test_member_and_device_tokens_stay_in_their_lane(roster_factory: Callable[..., Awaitable[Roster]]) -> None:
@@ -101,7 +101,7 @@ async def test_csv_import_answers_each_row(roster_factory: Callable[..., Awaitab
     stored = await r.ok("GET", "/v1/members/A1", r.organiser)
     assert stored["skills"] == ["急救", "驾驶"] and stored["team_id"] == "一队"
     listed = await r.ok("GET", "/v1/members", r.organiser)
-    assert [m["member_id"] for m in listed["members"]] == ["A1"]
+    assert [m["member_id"] for m in listed["items"]] == ["A1"]
     not_csv = await r.client.post("/v1/member-imports", headers=r.organiser | {"content-type": "text/csv"},
                                   content=b"id,name\nx,y\n")
     assert not_csv.status_code == 400 and not_csv.json()["errors"][0]["field"] == "(body)"

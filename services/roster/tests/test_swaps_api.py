@@ -113,19 +113,19 @@ async def test_an_override_that_breaks_composition_is_refused_and_handoff_remind
     # the first training's crew gets a reminder two hours before 08:30 local, once
     first = min((s for s in shifts if s["kind"] == "training"), key=lambda s: s["starts_at"])
     crew = first["member_ids"]
-    assert (await r.ok("GET", "/v1/me/notices", r.member(crew[0])))["notices"] == []
+    assert (await r.ok("GET", "/v1/me/notices", r.member(crew[0])))["items"] == []
     r.clock.set(datetime.fromisoformat(first["starts_at"]) - timedelta(minutes=119))
 
     async def reminded() -> bool:
-        counts = [len((await r.ok("GET", "/v1/me/notices", r.member(m)))["notices"]) for m in crew]
+        counts = [len((await r.ok("GET", "/v1/me/notices", r.member(m)))["items"]) for m in crew]
         return counts == [1] * len(crew)
 
     await r.until(reminded, "every crew member reminded")
-    notice = (await r.ok("GET", "/v1/me/notices", r.member(crew[0])))["notices"][0]
+    notice = (await r.ok("GET", "/v1/me/notices", r.member(crew[0])))["items"][0]
     assert notice["shift_id"] == first["shift_id"] and "交接班提醒" in notice["text"] and "08:30" in notice["text"]
     outsider = next(m["member_id"] for m in members if m["member_id"] not in crew)
     assert all(n["shift_id"] != first["shift_id"]
-               for n in (await r.ok("GET", "/v1/me/notices", r.member(outsider)))["notices"])
+               for n in (await r.ok("GET", "/v1/me/notices", r.member(outsider)))["items"])
 
 
 async def test_a_handoff_reminder_due_while_the_service_was_down_fires_once_after_the_restart(
@@ -139,7 +139,7 @@ async def test_a_handoff_reminder_due_while_the_service_was_down_fires_once_afte
     await r.start()
 
     async def reminded() -> bool:
-        counts = [len((await r.ok("GET", "/v1/me/notices", r.member(m)))["notices"]) for m in first["member_ids"]]
+        counts = [len((await r.ok("GET", "/v1/me/notices", r.member(m)))["items"]) for m in first["member_ids"]]
         return counts == [1] * len(first["member_ids"])
 
     await r.until(reminded, "the crew reminded after the restart")
@@ -166,8 +166,8 @@ async def test_a_member_withdraws_its_own_request_and_a_started_shift_is_not_swa
     assert (await r.ok("POST", f"/v1/swap-requests/{rid}/withdrawal", r.member(a)))["status"] == "withdrawn"
     assert (await r.client.post(f"/v1/swap-requests/{rid}/withdrawal", headers=r.member(a))).status_code == 409
     mine = await r.ok("GET", "/v1/swap-requests", r.member(a))
-    assert [x["status"] for x in mine["swap_requests"]] == ["withdrawn"]
-    assert (await r.ok("GET", "/v1/swap-requests", r.member(b)))["swap_requests"] == []
+    assert [x["status"] for x in mine["items"]] == ["withdrawn"]
+    assert (await r.ok("GET", "/v1/swap-requests", r.member(b)))["items"] == []
 
     r.clock.set(datetime.fromisoformat(first["starts_at"]) + timedelta(minutes=5))
     started = await r.client.post(f"/v1/shifts/{first['shift_id']}/swap-requests", headers=r.member(a), json={})

@@ -1,3 +1,2 @@
-"""alerts: alerts, escalation policies, acknowledgement, notification delivery.
-
-Skeleton for now: its domain comes with its own issue."""
+"""alerts: alerts from every source's signals, escalation policies and ladders, acknowledgement, resolution,
+silences, notification delivery and the audit timeline (DESIGN.md §3)."""

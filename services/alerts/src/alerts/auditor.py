@@ -26,9 +26,10 @@ from typing import Any
 import asyncpg
 from prometheus_client import Gauge
 
-from alerts import timeline
 from alerts.context import AlertsContext
-from alerts.domain.policy import Policy, leads_nowhere
+from alerts.domain.policy import leads_nowhere
+from alerts.store import alerts as store
+from alerts.store import timeline
 from alerts.store.alerts import ALERT_DUE
 from pingan_shared.logs import get_logger
 from pingan_shared.timers import schedule
@@ -47,45 +48,34 @@ class AuditCheck:
 
 async def stalled(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -> list[dict[str, Any]]:
     bound = timedelta(seconds=ctx.settings.auditor_stall_bound_seconds)
-    rows = await conn.fetch(
-        """
-        SELECT a.id, a.dedup_key, a.status, a.current_step, a.loop, a.next_escalation_at, a.next_reminder_at,
-               t.status AS timer_status, t.due_at AS timer_due_at, t.attempts AS timer_attempts
-        FROM alerts a LEFT JOIN timers t ON t.kind = $2 AND t.timer_key = a.id
-        WHERE a.status <> 'resolved'
-          AND least(a.next_escalation_at, a.next_reminder_at) < $1
-        ORDER BY least(a.next_escalation_at, a.next_reminder_at), a.id LIMIT 1000
-        """,
-        now - bound, ALERT_DUE,
-    )
     findings = []
-    for row in rows:
-        due = min(t for t in (row["next_escalation_at"], row["next_reminder_at"]) if t is not None)
+    for found in await store.overdue(conn, now - bound):
+        alert = found.alert
+        due = alert.wake_at()
+        assert due is not None
         # The alert's timer gone (cancelled, failed, never armed) or pointing later than the alert's due moment:
         # arm it so the runner fires it now. A pending timer due in time means the runner is behind: report.
-        repaired = row["timer_status"] != "pending" or row["timer_due_at"] > due
+        repaired = found.timer_status != "pending" or (found.timer_due_at is not None and found.timer_due_at > due)
         if repaired:
-            await schedule(conn, ALERT_DUE, row["id"], due)
-            await timeline.record(conn, row["id"], "auditor-rearmed", now, {
-                "due_at": due.isoformat(), "timer": row["timer_status"] or "missing"})
+            await schedule(conn, ALERT_DUE, alert.id, due)
+            await timeline.record(conn, alert.id, "auditor-rearmed", now, {
+                "due_at": due.isoformat(), "timer": found.timer_status or "missing"})
         findings.append({
-            "alert_id": row["id"], "dedup_key": row["dedup_key"], "status": row["status"],
-            "step": row["current_step"], "loop": row["loop"], "due_at": due.isoformat(),
-            "overdue_seconds": round((now - due).total_seconds(), 3), "timer": row["timer_status"] or "missing",
+            "alert_id": alert.id, "dedup_key": alert.dedup_key, "status": alert.status.value,
+            "step": alert.current_step, "loop": alert.loop, "due_at": due.isoformat(),
+            "overdue_seconds": round((now - due).total_seconds(), 3), "timer": found.timer_status or "missing",
             "action": "re-armed" if repaired else "reported",
         })
     return findings
 
 
 async def nowhere(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT id, dedup_key, kind, policy FROM alerts WHERE status <> 'resolved' ORDER BY id LIMIT 10000")
     findings = []
-    for row in rows:
-        problems = leads_nowhere(Policy.from_json(row["policy"]))
+    for alert in await store.unresolved(conn):
+        problems = leads_nowhere(alert.policy)
         if problems:
-            findings.append({"alert_id": row["id"], "dedup_key": row["dedup_key"], "kind": row["kind"],
-                             "policy": row["policy"]["id"], "problems": problems})
+            findings.append({"alert_id": alert.id, "dedup_key": alert.dedup_key, "kind": alert.kind,
+                             "policy": alert.policy.id, "problems": problems})
     return findings
 
 

@@ -8,23 +8,24 @@ from datetime import datetime
 
 import asyncpg
 
-from alerts import escalation, timeline
+from alerts import escalation
 from alerts.context import AlertsContext
+from alerts.domain.alert import Alert
 from alerts.store import alerts as store
+from alerts.store import timeline
 from pingan_shared.events.alert_contracts import AlertResolvedV1
 
 
-async def resolve(conn: asyncpg.Connection, ctx: AlertsContext, row: asyncpg.Record, *, by: str | None, reason: str,
-                  now: datetime) -> asyncpg.Record:
-    """Resolve a locked, unresolved alert."""
-    assert row["status"] != "resolved"
-    row = await store.update(conn, row["id"], status="resolved", resolved_at=now, resolved_by=by,
-                             resolve_reason=reason, next_escalation_at=None, next_reminder_at=None, updated_at=now)
-    await escalation.arm(conn, row)
-    await timeline.record(conn, row["id"], "resolved", now, {"by": by, "reason": reason})
-    await escalation.publish(conn, ctx, row, [AlertResolvedV1(**escalation.lifecycle(row, now), by=by, reason=reason)])
-    position, step = escalation.position_of(row), escalation.current_step(row)
+async def resolve(conn: asyncpg.Connection, ctx: AlertsContext, alert: Alert, *, by: str | None, reason: str,
+                  now: datetime) -> Alert:
+    """Resolve a locked alert (``AlertRefused`` when it is resolved already)."""
+    alert = await store.save(conn, alert.resolve(by=by, reason=reason, now=now))
+    await escalation.arm(conn, alert)
+    await timeline.record(conn, alert.id, "resolved", now, {"by": by, "reason": reason})
+    await escalation.publish(conn, ctx, alert, [AlertResolvedV1(**escalation.lifecycle(alert, now), by=by,
+                                                                reason=reason)])
+    position, step = alert.position, alert.step
     if position is not None and step is not None:
-        await escalation.notify(conn, row, event="resolved", position=position, step=step, targets=step.targets,
+        await escalation.notify(conn, alert, event="resolved", position=position, step=step, targets=step.targets,
                                 now=now)
-    return row
+    return alert

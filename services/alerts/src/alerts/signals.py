@@ -20,12 +20,14 @@ from datetime import datetime
 
 import asyncpg
 
-from alerts import escalation, policies, resolution, timeline
+from alerts import escalation, policies, resolution
 from alerts.context import AlertsContext
+from alerts.domain.alert import Alert
 from alerts.domain.policy import freeze, leads_nowhere
 from alerts.domain.provenance import check_signal
 from alerts.store import alerts as store
 from alerts.store import signals as signal_store
+from alerts.store import timeline
 from pingan_shared.events.alert_contracts import AlertRaisedV1, AlertSignalV1, SignalAction
 
 
@@ -51,38 +53,39 @@ async def apply_signal(conn: asyncpg.Connection, ctx: AlertsContext, signal: Ale
     last = await signal_store.last_sequence(conn, signal.dedup_key, producer)
     open_alert = await store.open_for_key(conn, signal.dedup_key)
     if sequence is not None and last is not None and sequence <= last:
-        return Outcome("stale", open_alert["id"] if open_alert else None, open_alert["status"] if open_alert else None)
+        return Outcome("stale", open_alert.id if open_alert else None, open_alert.status.value if open_alert else None)
     await signal_store.record(conn, signal.dedup_key, producer, sequence=sequence, action=signal.action.value, at=now)
     if signal.action is SignalAction.RESOLVE:
         if open_alert is None:
             return Outcome("nothing-open", None, None)
-        row = await store.lock(conn, open_alert["id"])
-        assert row is not None
-        row = await resolution.resolve(conn, ctx, row, by=None, reason=f"来源已恢复（resolve signal from {producer}）",
-                                       now=now)
-        return Outcome("resolved", row["id"], row["status"])
+        alert = await store.lock(conn, open_alert.id)
+        assert alert is not None
+        alert = await resolution.resolve(conn, ctx, alert, by=None,
+                                         reason=f"来源已恢复（resolve signal from {producer}）", now=now)
+        return Outcome("resolved", alert.id, alert.status.value)
     if open_alert is not None:
-        return Outcome("deduplicated", open_alert["id"], open_alert["status"])
-    row = await raise_alert(conn, ctx, signal, source=source, producer=producer, sequence=sequence, now=now)
-    return Outcome("raised", row["id"], row["status"])
+        return Outcome("deduplicated", open_alert.id, open_alert.status.value)
+    alert = await raise_alert(conn, ctx, signal, source=source, producer=producer, sequence=sequence, now=now)
+    return Outcome("raised", alert.id, alert.status.value)
 
 
 async def raise_alert(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, source: str,
-                      producer: str, sequence: int | None, now: datetime) -> asyncpg.Record:
+                      producer: str, sequence: int | None, now: datetime) -> Alert:
     """A new alert with its policy frozen onto it, announced, and its climb started."""
     policy = freeze(await policies.policy_for(conn, kind=signal.kind, unit_id=signal.unit_id, area=signal.area,
                                               source=source),
                     unit_id=signal.unit_id, area=signal.area)
-    row = await store.insert(
+    alert = await store.insert(
         conn, alert_id=str(uuid.uuid4()), dedup_key=signal.dedup_key, kind=signal.kind,
         severity=signal.severity.value, summary=signal.summary, unit_id=signal.unit_id, area=signal.area,
         source=signal.source.model_dump(mode="json"), policy=policy.as_json(), at=now)
-    await timeline.record(conn, row["id"], "raised", now, {
+    await timeline.record(conn, alert.id, "raised", now, {
         "policy": policy.id, "policy_name": policy.name, "source": source, "producer": producer, "sequence": sequence,
         "occurred_at": signal.occurred_at.isoformat(), "summary": signal.summary})
     nowhere = leads_nowhere(policy)
     if nowhere:
-        await timeline.record(conn, row["id"], "leads-nowhere", now, {"policy": policy.id, "problems": nowhere})
-    await escalation.publish(conn, ctx, row, [AlertRaisedV1(**escalation.lifecycle(row, now), severity=signal.severity,
-                                                       summary=signal.summary, policy=policy.id)])
-    return await escalation.start_climb(conn, ctx, row, now=now)
+        await timeline.record(conn, alert.id, "leads-nowhere", now, {"policy": policy.id, "problems": nowhere})
+    await escalation.publish(conn, ctx, alert, [AlertRaisedV1(**escalation.lifecycle(alert, now),
+                                                              severity=signal.severity, summary=signal.summary,
+                                                              policy=policy.id)])
+    return await escalation.start_climb(conn, ctx, alert, now=now)

@@ -10,55 +10,101 @@ released, once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import asyncpg
+from fastapi.encoders import jsonable_encoder
 
-from alerts import escalation, timeline
+from alerts import escalation
 from alerts.context import AlertsContext
+from alerts.domain.access import within_scope
+from alerts.domain.alert import step_event
 from alerts.store import alerts as alert_store
 from alerts.store import silences as store
+from alerts.store import timeline
+from pingan_shared.auth import Principal
+from pingan_shared.refused import Invalid, NotFound, Refused
 from pingan_shared.timers import Timer, schedule
 
 SILENCE_END = "silence-end"
 
 
-async def create(conn: asyncpg.Connection, *, kind: str | None, unit_id: str | None, area: str | None,
-                 starts_at: datetime, ends_at: datetime, reason: str, by: str, now: datetime) -> asyncpg.Record:
-    row = await store.insert(conn, silence_id=f"sil-{uuid.uuid4().hex[:12]}", kind=kind, unit_id=unit_id, area=area,
-                             starts_at=starts_at, ends_at=ends_at, reason=reason, by=by, at=now)
-    await schedule(conn, SILENCE_END, row["id"], ends_at)
-    return row
+class SilenceNotFound(NotFound):
+    """No such silence, or one outside the caller's scope: the same answer (404 naming ``silence_id``)."""
+
+    def __init__(self) -> None:
+        super().__init__("静默不存在", "silence_id")
+
+
+def silence_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    view: dict[str, Any] = jsonable_encoder({k: row[k] for k in (
+        "id", "kind", "unit_id", "area", "starts_at", "ends_at", "reason", "created_by", "created_at",
+        "ended_early_at", "released_at")})
+    return view
+
+
+async def create(ctx: AlertsContext, principal: Principal, *, kind: str | None, unit_id: str | None,
+                 area: str | None, starts_at: datetime, ends_at: datetime, reason: str, by: str) -> dict[str, Any]:
+    """A silence from ``starts_at`` to ``ends_at`` (which must be later, and not past); a scoped supervisor's
+    must name its own unit or area (403 otherwise)."""
+    if ends_at <= starts_at:
+        raise Invalid("结束时间须晚于开始时间（ends_at must be after starts_at）", "body.ends_at")
+    now = ctx.now()
+    if ends_at <= now:
+        raise Invalid("结束时间已过（ends_at is in the past）", "body.ends_at")
+    if not within_scope(principal, unit_id=unit_id, area=area):
+        raise Refused(403, f"只能静默本辖区（{principal.scope}）的告警：请填写 unit_id 或 area 为本辖区",
+                      "body.unit_id")
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        row = await store.insert(conn, silence_id=f"sil-{uuid.uuid4().hex[:12]}", kind=kind, unit_id=unit_id,
+                                 area=area, starts_at=starts_at, ends_at=ends_at, reason=reason, by=by, at=now)
+        await schedule(conn, SILENCE_END, row["id"], ends_at)
+    return silence_view(row)
+
+
+async def listing(ctx: AlertsContext, principal: Principal, *, current: bool) -> list[dict[str, Any]]:
+    """Silences (``current``: only those not yet over); a scoped supervisor sees those of its scope."""
+    async with ctx.runtime.connection() as conn:
+        rows = await store.listing(conn, current_only=current, now=ctx.now())
+    return [silence_view(r) for r in rows if within_scope(principal, unit_id=r["unit_id"], area=r["area"])]
+
+
+async def end_early(ctx: AlertsContext, principal: Principal, silence_id: str) -> dict[str, Any]:
+    """End a silence now: what it held and is still open is notified at once."""
+    async with ctx.runtime.connection() as conn:
+        async with conn.transaction():
+            row = await store.get(conn, silence_id, for_update=True)
+            if row is None or not within_scope(principal, unit_id=row["unit_id"], area=row["area"]):
+                raise SilenceNotFound()
+            released = 0
+            if row["released_at"] is None:
+                released = await release(conn, row, now=ctx.now(), early=True)
+        ended = await store.get(conn, silence_id)
+    assert ended is not None
+    return {**silence_view(ended), "released_alerts": released}
 
 
 async def release(conn: asyncpg.Connection, silence: asyncpg.Record, *, now: datetime, early: bool) -> int:
     """End a silence and send what it held that is still open; returns how many alerts were released."""
     await store.end(conn, silence["id"], at=now, early=early)
-    held = await conn.fetch(
-        """
-        SELECT id FROM alerts
-        WHERE held_since IS NOT NULL AND status <> 'resolved'
-          AND ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR unit_id = $2) AND ($3::text IS NULL OR area = $3)
-        ORDER BY id
-        """,
-        silence["kind"], silence["unit_id"], silence["area"],
-    )
     released = 0
-    for candidate in held:
-        row = await alert_store.lock(conn, candidate["id"])
-        if row is None or row["status"] == "resolved" or row["held_since"] is None:
+    for alert_id in await alert_store.held(conn, kind=silence["kind"], unit_id=silence["unit_id"],
+                                           area=silence["area"]):
+        alert = await alert_store.lock(conn, alert_id)
+        if alert is None or alert.resolved or alert.held_since is None:
             continue
-        if await escalation.holding_silences(conn, row, now):
+        if await escalation.holding_silences(conn, alert, now):
             continue  # another silence still holds it: released at that one's end
-        row = await alert_store.update(conn, row["id"], held_since=None, updated_at=now)
-        await timeline.record(conn, row["id"], "released", now, {"silence": silence["id"], "early": early})
-        position, step = escalation.position_of(row), escalation.current_step(row)
+        alert = await alert_store.save(conn, alert.released(now))
+        await timeline.record(conn, alert.id, "released", now, {"silence": silence["id"], "early": early})
+        position, step = alert.position, alert.step
         if position is not None and step is not None:
-            targets = list(step.targets)
-            if step.requires_all_acks:
-                acked = await alert_store.acks(conn, row["id"], step=position.step, loop=position.loop)
-                targets = [t for t in targets if t not in acked]
-            await escalation.send(conn, row, event=escalation.step_event(position), position=position, step=step,
+            targets = alert.unanswered(
+                await alert_store.acks(conn, alert.id, step=position.step, loop=position.loop)
+                if step.requires_all_acks else {})
+            await escalation.send(conn, alert, event=step_event(position), position=position, step=step,
                                   targets=targets, now=now)
         released += 1
     return released

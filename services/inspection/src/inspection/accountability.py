@@ -20,10 +20,10 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel
 
-from inspection import timeline
 from inspection.signals import task_id_of
 from inspection.store import alerts as store
 from inspection.store import tasks as task_store
+from inspection.store import timeline
 from pingan_shared.events.alert_contracts import (
     AlertAcknowledgedV1,
     AlertEscalatedV1,

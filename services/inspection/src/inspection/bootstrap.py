@@ -1,13 +1,12 @@
 """Builds the inspection service: every dependency wired here, nothing connects until start.
 
 Adding a thing is one line: a router in ``inspection.api.ROUTERS``, a timer handler in
-``inspection.timers.HANDLERS``, a consumer in ``consumers()`` below.
+``inspection.timers.HANDLERS``, a consumer in ``inspection.consumers.specs``.
 """
 
 from __future__ import annotations
 
-from inspection import consumers as inspection_consumers
-from inspection import timers
+from inspection import consumers, timers
 from inspection.api import ROUTERS
 from inspection.context import InspectionContext
 from inspection.settings import InspectionSettings
@@ -18,19 +17,11 @@ from pingan_shared.events.catalog import (
     TOPIC_INSPECTION_TASKS,
     signal_topic,
 )
-from pingan_shared.messaging.consumer import ConsumerSpec
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 
 PRODUCES = [TOPIC_INSPECTION_CYCLES, TOPIC_INSPECTION_NOTICES, TOPIC_INSPECTION_TASKS,
             signal_topic("inspection")]
-
-
-def consumers(ctx: InspectionContext) -> list[ConsumerSpec]:
-    """The inbox consumers, each with ``ctx`` bound into its handlers."""
-    return [
-        *inspection_consumers.specs(ctx),  # inspection.hazards, inspection.accountability
-    ]
 
 
 def bootstrap(
@@ -41,7 +32,7 @@ def bootstrap(
     ctx = InspectionContext(runtime, settings)
     # Handlers need the context, the context needs the runtime: bound here, before anything starts.
     runtime.timer_handlers = timers.handlers(ctx)
-    runtime.consumers = consumers(ctx)
+    runtime.consumers = consumers.specs(ctx)
     app = create_service_app(runtime, ROUTERS)
     app.state.inspection = ctx
     return Service(runtime, app)

@@ -21,6 +21,7 @@ from inspection.context import InspectionContext
 from inspection.domain.cycles import CycleIn, next_start_date
 from inspection.domain.scorecard import scorecard
 from inspection.store import cycles as cycle_store
+from inspection.store.cycles import CycleRow
 from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable
 from pingan_shared.events.catalog import CYCLE_PHASE_CHANGED
 from pingan_shared.events.inspection_contracts import CyclePhaseChangedV1
@@ -31,40 +32,40 @@ log = get_logger(__name__)
 SYSTEM = "system"
 
 
-async def close_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: asyncpg.Record, *,
+async def close_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: CycleRow, *,
                       now: datetime) -> dict[str, Any] | None:
-    if cycle["phase"] != "rectification":
+    if cycle.phase != "rectification":
         return None
-    unit_ids = await cycle_store.unit_ids(conn, cycle["id"])
-    card = scorecard(unit_ids, await scorecards.facts(conn, cycle["id"]))
-    await cycle_store.mark_closed(conn, cycle["id"], now, card)
+    unit_ids = await cycle_store.unit_ids(conn, cycle.id)
+    card = scorecard(unit_ids, await scorecards.facts(conn, cycle.id))
+    await cycle_store.mark_closed(conn, cycle.id, now, card)
     await enqueue(conn, [ctx.events.make(
-        CYCLE_PHASE_CHANGED, CyclePhaseChangedV1(cycle_id=cycle["id"], phase="closed", at=now), key=cycle["id"])])
-    if cycle["auto_next"] and ctx.settings.auto_next_cycles:
+        CYCLE_PHASE_CHANGED, CyclePhaseChangedV1(cycle_id=cycle.id, phase="closed", at=now), key=cycle.id)])
+    if cycle.auto_next and ctx.settings.auto_next_cycles:
         why_not = await _open_successor(conn, ctx, cycle, unit_ids, now=now)
         if why_not is not None:
-            log.warning("next cycle not opened", cycle_id=cycle["id"], reason=why_not)
-            await cycle_store.note_no_successor(conn, cycle["id"], why_not)
+            log.warning("next cycle not opened", cycle_id=cycle.id, reason=why_not)
+            await cycle_store.note_no_successor(conn, cycle.id, why_not)
     return card
 
 
-async def _open_successor(conn: asyncpg.Connection, ctx: InspectionContext, cycle: asyncpg.Record,
+async def _open_successor(conn: asyncpg.Connection, ctx: InspectionContext, cycle: CycleRow,
                           unit_ids: list[str], *, now: datetime) -> str | None:
     """Open the successor; None when it is open (now or before), else why it is not."""
-    if await cycle_store.has_successor(conn, cycle["id"]):
+    if await cycle_store.has_successor(conn, cycle.id):
         return None
-    start_date = next_start_date(cycle["closes_at"], ctx.zone)
-    base = cycles.successor_id(cycle["id"])
+    start_date = next_start_date(cycle.closes_at, ctx.zone)
+    base = cycles.successor_id(cycle.id)
     why = ""
-    for candidate in (base, f"{base}-{cycle['id'][:40]}-next"[:64]):
+    for candidate in (base, f"{base}-{cycle.id[:40]}-next"[:64]):
         try:
             async with conn.transaction():
                 successor = CycleIn(
-                    id=candidate, name=cycles.successor_name(cycle["name"]), start_date=start_date,
-                    covert_days=cycle["covert_days"], rectification_days=cycle["rectification_days"],
-                    day_basis=cycle["day_basis"], unit_ids=unit_ids, auto_next=True,
+                    id=candidate, name=cycles.successor_name(cycle.name), start_date=start_date,
+                    covert_days=cycle.covert_days, rectification_days=cycle.rectification_days,
+                    day_basis=cycle.day_basis, unit_ids=unit_ids, auto_next=True,
                 )
-                await cycles.open_cycle(conn, ctx, successor, actor=SYSTEM, now=now, previous_cycle_id=cycle["id"])
+                await cycles.open_cycle(conn, ctx, successor, actor=SYSTEM, now=now, previous_cycle_id=cycle.id)
             return None
         except cycles.CycleRefused as refused:
             why = "; ".join([refused.detail, *(e["reason"] for e in refused.errors)])

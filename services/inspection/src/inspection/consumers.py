@@ -24,6 +24,7 @@ ACCOUNTABILITY_GROUP = "inspection.accountability"
 
 
 def specs(ctx: InspectionContext) -> list[ConsumerSpec]:
+    """The inbox consumers, each with ``ctx`` bound into the handlers that need it."""
     return [
         ConsumerSpec(HAZARDS_GROUP, handlers={HAZARD_REPORTED: hazard_handler(ctx)}),
         ConsumerSpec(ACCOUNTABILITY_GROUP, handlers={

@@ -1,6 +1,7 @@
 """Opening a 211 cycle: its schedule, its scope (refused, naming each clash, when a unit is already in an
 overlapping cycle — the database's exclusion constraint is the backstop), ``cycle-opened`` and the durable
-``cycle-phase`` timer that will release and close it."""
+``cycle-phase`` timer that will release and close it. Reading cycles, and a closed cycle's scorecard (考核)
+within the reader's reach (``inspection.reach``)."""
 
 from __future__ import annotations
 
@@ -14,22 +15,22 @@ from enum import StrEnum
 
 import asyncpg
 
+from inspection import reach
 from inspection.context import InspectionContext
-from inspection.domain.cycles import CycleIn, schedule
+from inspection.domain.cycles import MAX_NAME, CycleIn, Phase, schedule
 from inspection.store import cycles as store
 from inspection.store import units as unit_store
+from inspection.store.cycles import Clash, CycleRow
+from pingan_shared.auth import Principal
 from pingan_shared.events.catalog import CYCLE_OPENED
 from pingan_shared.events.inspection_contracts import CycleOpenedV1
+from pingan_shared.http.paging import Page, page_of
 from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.refused import Conflict, NotFound, Refused
 from pingan_shared.timers import schedule as schedule_timer
 
 CYCLE_PHASE = "cycle-phase"  # the timer kind (handled in inspection.timers)
-
-# Cycles are opened one at a time per database. The exclusion constraint alone is not enough for two
-# overlapping cycles opened at once: each inserts its index entry, then finds the other's uncommitted entry
-# and waits for it, and PostgreSQL breaks the deadlock by failing one (a 503) instead of refusing it with a
-# 409 naming the clashes. Opening a cycle is an organiser's act a few times a month, so one lock costs nothing.
-_OPENING_LOCK_ID = 0x32313143  # "211C"
+NOT_FOUND = "周期不存在 (no such cycle)"
 
 
 class Outcome(StrEnum):
@@ -37,17 +38,18 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
-class CycleRefused(Exception):
-    """``status`` 409 (conflict: id taken, clash) or 422 (unknown unit, schedule); ``errors`` by field."""
+class CycleRefused(Refused):
+    """409 (conflict: id taken, clash) or 422 (unknown unit, schedule), with one reason per thing at fault in
+    ``errors`` (each clash, each unknown unit); ``field`` is the first one's field."""
 
     def __init__(self, status: int, detail: str, errors: list[dict[str, str]]) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.errors = status, detail, errors
+        super().__init__(status, detail, errors[0]["field"] if errors else None)
+        self.errors = errors
 
 
 @dataclass(frozen=True)
 class Opened:
-    cycle: asyncpg.Record
+    cycle: CycleRow
     outcome: Outcome
 
 
@@ -57,10 +59,10 @@ def fingerprint(cycle: CycleIn) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _clash_reason(row: asyncpg.Record, ctx: InspectionContext) -> str:
-    first = row["starts_at"].astimezone(ctx.zone).date()
-    last = (row["closes_at"] - timedelta(microseconds=1)).astimezone(ctx.zone).date()
-    return (f"{row['unit_name']}（{row['unit_id']}）已在周期 {row['cycle_name']}（{row['cycle_id']}，"
+def _clash_reason(clash: Clash, ctx: InspectionContext) -> str:
+    first = clash.starts_at.astimezone(ctx.zone).date()
+    last = (clash.closes_at - timedelta(microseconds=1)).astimezone(ctx.zone).date()
+    return (f"{clash.unit_name}（{clash.unit_id}）已在周期 {clash.cycle_name}（{clash.cycle_id}，"
             f"{first.isoformat()}–{last.isoformat()}）中")
 
 
@@ -69,19 +71,24 @@ async def _refuse_clashes(conn: asyncpg.Connection, ctx: InspectionContext, unit
     found = await store.clashes(conn, unit_ids, starts_at, closes_at)
     if found:
         raise CycleRefused(409, "范围内的单位已在时间重叠的周期中 (units already in an overlapping cycle)",
-                           [{"field": "unit_ids", "reason": _clash_reason(r, ctx)} for r in found])
+                           [{"field": "unit_ids", "reason": _clash_reason(c, ctx)} for c in found])
 
 
 async def open_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: CycleIn, *, actor: str, now: datetime,
                      previous_cycle_id: str | None = None) -> Opened:
-    """Open ``cycle`` (inside the caller's transaction) or say why not (``CycleRefused``)."""
+    """Open ``cycle`` (inside the caller's transaction) or say why not (``CycleRefused``).
+
+    Cycles are opened one at a time per database (``store.lock_openings``). The exclusion constraint alone is not
+    enough for two overlapping cycles opened at once: each inserts its index entry, then finds the other's
+    uncommitted entry and waits for it, and PostgreSQL breaks the deadlock by failing one (a 503) instead of
+    refusing it with a 409 naming the clashes. Opening a cycle is an organiser's act a few times a month, so one
+    lock costs nothing."""
     cycle_id = cycle.id or f"C-{uuid.uuid4().hex[:12]}"
     digest = fingerprint(cycle)
-    # Held to the caller's commit; the statements after it (read committed) see a cycle opened meanwhile.
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _OPENING_LOCK_ID)
+    await store.lock_openings(conn)
     existing = await store.get(conn, cycle_id)
     if existing is not None:
-        if existing["fingerprint"] == digest:
+        if existing.fingerprint == digest:
             return Opened(existing, Outcome.UNCHANGED)
         raise CycleRefused(409, "该编号已用于内容不同的周期 (a different cycle already has this id)",
                            [{"field": "id", "reason": "id taken by a different cycle"}])
@@ -121,7 +128,54 @@ async def open_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: Cy
     return Opened(row, Outcome.CREATED)
 
 
-MAX_NAME = 200  # CycleIn.name's limit
+@dataclass(frozen=True)
+class CycleView:
+    cycle: CycleRow
+    unit_ids: list[str]
+
+
+async def open_by_request(ctx: InspectionContext, cycle: CycleIn, *, actor: str) -> tuple[Outcome, CycleView]:
+    """An inspector's or admin's request to open ``cycle``, in its own transaction."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        opened = await open_cycle(conn, ctx, cycle, actor=actor, now=ctx.now())
+        return opened.outcome, CycleView(opened.cycle, await store.unit_ids(conn, opened.cycle.id))
+
+
+async def list_cycles(ctx: InspectionContext, *, phase: Phase | None, limit: int,
+                      after: str | None) -> Page[CycleView]:
+    async with ctx.runtime.connection() as conn:
+        rows = await store.page(conn, phase=phase.value if phase else None, limit=limit, after=after)
+        scopes = await store.units_of(conn, [r.id for r in rows])
+    return page_of([CycleView(r, scopes[r.id]) for r in rows], limit, lambda v: v.cycle.id)
+
+
+async def get_cycle(ctx: InspectionContext, cycle_id: str) -> CycleView:
+    async with ctx.runtime.connection() as conn:
+        row = await store.get(conn, cycle_id)
+        if row is None:
+            raise NotFound(NOT_FOUND, field="cycle_id")
+        return CycleView(row, await store.unit_ids(conn, cycle_id))
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    cycle_id: str
+    closed_at: datetime | None
+    units: list[dict[str, object]]
+    bundles: list[dict[str, object]]
+
+
+async def scorecard_for(ctx: InspectionContext, cycle_id: str, principal: Principal) -> Scorecard:
+    """The closed cycle's scorecard as ``principal`` may see it (``reach.scorecard``); 409 until it closes."""
+    async with ctx.runtime.connection() as conn:
+        stored = await store.scorecard(conn, cycle_id)
+        seen = await reach.reach_of(conn, principal)
+    if stored is None:
+        raise NotFound(NOT_FOUND, field="cycle_id")
+    if stored.phase != Phase.CLOSED or stored.scorecard is None:
+        raise Conflict("周期尚未结束，暂无考核结果 (made when the cycle closes)", field="cycle_id")
+    card = reach.scorecard(stored.scorecard, seen)
+    return Scorecard(cycle_id, stored.closed_at, card["units"], card["bundles"])
 
 
 def successor_name(name: str) -> str:

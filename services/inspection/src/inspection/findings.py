@@ -22,12 +22,15 @@ from typing import Any
 
 import asyncpg
 
+from inspection.context import InspectionContext
 from inspection.domain.findings import FindingIn
 from inspection.store import cycles as cycle_store
 from inspection.store import findings as store
 from inspection.store import units as unit_store
+from inspection.store.findings import FindingRow
 from pingan_shared.auth import Principal, Role
-from pingan_shared.refused import Refused
+from pingan_shared.http.paging import Page, page_of
+from pingan_shared.refused import NotFound, Refused
 
 
 class Outcome(StrEnum):
@@ -41,7 +44,7 @@ class FindingRefused(Refused):
 
 @dataclass(frozen=True)
 class Recorded:
-    finding: asyncpg.Record
+    finding: FindingRow
     outcome: Outcome
 
 
@@ -63,21 +66,21 @@ async def record(conn: asyncpg.Connection, finding: FindingIn, *, principal: Pri
     cycle = await cycle_store.get(conn, finding.cycle_id, for_share=True)
     if cycle is None:
         raise FindingRefused(404, "周期不存在 (no such cycle)", "cycle_id")
-    if cycle["phase"] != "covert" or not cycle["starts_at"] <= now < cycle["covert_ends_at"]:
-        when = "尚未开始 (has not started)" if now < cycle["starts_at"] else "已结束 (is over)"
+    if cycle.phase != "covert" or not cycle.starts_at <= now < cycle.covert_ends_at:
+        when = "尚未开始 (has not started)" if now < cycle.starts_at else "已结束 (is over)"
         raise FindingRefused(409, f"该周期的暗访阶段{when}", "cycle_id")
     units = await unit_store.many(conn, finding.unit_ids())
-    in_scope = await cycle_store.in_scope(conn, cycle["id"], finding.unit_ids())
+    in_scope = await cycle_store.in_scope(conn, cycle.id, finding.unit_ids())
     for field, kind, label in _KIND_FIELDS:
         unit_id = getattr(finding, field)
         if unit_id is None:
             continue
         if unit_id not in units:
             raise FindingRefused(422, f"单位 {unit_id} 不存在 (no such unit)", field)
-        if units[unit_id]["kind"] != kind:
-            raise FindingRefused(422, f"{units[unit_id]['name']} 不是{label} (not a {kind})", field)
+        if units[unit_id].kind != kind:
+            raise FindingRefused(422, f"{units[unit_id].name} 不是{label} (not a {kind})", field)
         if unit_id not in in_scope:
-            raise FindingRefused(422, f"{units[unit_id]['name']} 不在本周期范围内 (not in the cycle's scope)", field)
+            raise FindingRefused(422, f"{units[unit_id].name} 不在本周期范围内 (not in the cycle's scope)", field)
     values: dict[str, Any] = {
         "id": finding_id, "client_id": key, "cycle_id": finding.cycle_id, "township_unit_id": finding.township_unit_id,
         "department_unit_id": finding.department_unit_id, "category": finding.category.value,
@@ -104,8 +107,37 @@ def _new_id() -> str:
     return f"F-{uuid.uuid4().hex[:16]}"
 
 
-def _again(existing: asyncpg.Record, digest: str) -> Recorded:
+def _again(existing: FindingRow, digest: str) -> Recorded:
     """The recorder's own key again: the same finding is harmless, other content under it a conflict."""
-    if existing["fingerprint"] != digest:
+    if existing.fingerprint != digest:
         raise FindingRefused(409, _TAKEN, "id")
     return Recorded(existing, Outcome.UNCHANGED)
+
+
+async def record_by_request(ctx: InspectionContext, finding: FindingIn, *, principal: Principal) -> Recorded:
+    """A recorder's request, in its own transaction."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        return await record(conn, finding, principal=principal, now=ctx.now())
+
+
+def _own_only(principal: Principal) -> str | None:
+    """A supervision-group member reads only what they recorded; inspectors and admins read every finding."""
+    return principal.subject if principal.role is Role.SUPERVISION_MEMBER else None
+
+
+async def list_findings(ctx: InspectionContext, principal: Principal, *, cycle_id: str | None, unit_id: str | None,
+                        limit: int, after: str | None) -> Page[FindingRow]:
+    async with ctx.runtime.connection() as conn:
+        rows = await store.page(conn, recorded_by=_own_only(principal), cycle_id=cycle_id, unit_id=unit_id,
+                                limit=limit, after=after)
+    return page_of(rows, limit, lambda r: r.id)
+
+
+async def get_finding(ctx: InspectionContext, principal: Principal, finding_id: str) -> FindingRow:
+    """The finding, if ``principal`` may read it: another member's is answered as one that does not exist."""
+    async with ctx.runtime.connection() as conn:
+        row = await store.get(conn, finding_id)
+    own = _own_only(principal)
+    if row is None or (own is not None and row.recorded_by != own):
+        raise NotFound("发现不存在 (no such finding)", field="finding_id")
+    return row

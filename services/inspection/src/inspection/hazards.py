@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 import asyncpg
 from pydantic import BaseModel
 
-from inspection import timeline
 from inspection.context import InspectionContext
 from inspection.domain.calendar import DayBasis
 from inspection.domain.findings import hazard_key
 from inspection.opening import TaskDraft, open_task
 from inspection.store import tasks as store
+from inspection.store import timeline
 from inspection.store import units as unit_store
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.patrol_contracts import HazardReportedV1

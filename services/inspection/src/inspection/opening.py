@@ -22,11 +22,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from inspection import deadlines, timeline
+from inspection import deadlines
 from inspection.context import InspectionContext
 from inspection.domain.calendar import DayBasis
 from inspection.store import notices as notice_store
 from inspection.store import tasks as task_store
+from inspection.store import timeline
 from inspection.store.tasks import SEVERITIES
 from pingan_shared.events.catalog import NOTICE_ISSUED, TASK_OPENED
 from pingan_shared.events.envelope import Envelope

@@ -20,8 +20,8 @@ import asyncpg
 
 from inspection.store import units as unit_store
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import scoped_area
+from pingan_shared.refused import Refused
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ EVERYTHING = Reach(None)
 async def reach_of(conn: asyncpg.Connection, principal: Principal) -> Reach:
     if principal.role is Role.UNIT:
         if not principal.unit_id:
-            raise ApiError(403, "单位账号缺少单位（unit token without a unit）", field="Authorization")
+            raise Refused(403, "单位账号缺少单位（unit token without a unit）", field="Authorization")
         return Reach(frozenset({principal.unit_id}))
     if principal.role is Role.SUPERVISOR and principal.scope is not None:
         return Reach(frozenset(await unit_store.covered_by(conn, principal.scope)))

@@ -21,13 +21,14 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from inspection import deadlines, timeline
+from inspection import deadlines
 from inspection.domain import tasks as rules
 from inspection.domain.calendar import DayBasis, add_days
 from inspection.domain.cycles import end_of_day
 from inspection.opening import TaskDraft, locked_open_task, merge
 from inspection.signals import overdue_signal
 from inspection.store import tasks as store
+from inspection.store import timeline
 from inspection.store import units as unit_store
 from pingan_shared.events.alert_contracts import SignalAction
 from pingan_shared.events.catalog import TASK_OPENED, TASK_VERIFIED
@@ -35,10 +36,14 @@ from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.events.inspection_contracts import TaskOpenedV1, TaskVerifiedV1
 from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.refused import Invalid, NotFound
 
 
-class TaskNotFound(LookupError):
+class TaskNotFound(NotFound):
     """No such task, or not one the caller may see: the same answer either way."""
+
+    def __init__(self) -> None:
+        super().__init__("任务不存在", field="task_id")
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ async def _locked(conn: asyncpg.Connection, task_id: str, *, unit_id: str | None
     """The task, locked (with its timers first when the step may change them); a unit's own task only."""
     row = await store.task_for_update(conn, task_id, unit_id=unit_id, timer_kinds=deadlines.KINDS if timers else ())
     if row is None:
-        raise TaskNotFound(task_id)
+        raise TaskNotFound()
     return row
 
 
@@ -147,16 +152,18 @@ def listing_deadline(*, deadline: date | None, days: int | None, basis: DayBasis
 
 async def list_task(conn: asyncpg.Connection, task_id: str, *, deadline: date | None, days: int | None,
                     note: str, step: Step) -> None:
-    """Listed supervision: the task gets its own deadline; its deadline and reminder timers move with it. Not
-    an overdue task (409): the alert ladder escalates it."""
+    """Listed supervision: the task gets its own deadline (a date, or a number of days; one of them); its deadline
+    and reminder timers move with it. Not an overdue task (409): the alert ladder escalates it."""
+    if (deadline is None) == (days is None):
+        raise Invalid("请给出期限日期或天数之一（give deadline or days, not both）", field="deadline")
     row = await _locked(conn, task_id)
     task = as_task(row)
     new_deadline = listing_deadline(deadline=deadline, days=days, basis=task.day_basis, now=step.now, zone=step.zone)
     try:
         listed = rules.list_under_supervision(task, deadline=new_deadline, now=step.now)
     except rules.TaskRuleBroken as exc:
-        if exc.field == "deadline" and days is not None:
-            exc.field = "days"
+        if exc.field == "deadline" and days is not None:  # the request gave days: name them
+            raise rules.TaskRuleBroken(exc.reason, field="days", conflict=exc.conflict) from None
         raise
     await store.update(conn, task_id, listed=True, deadline=listed.deadline, listed_note=note or None)
     if task.status is not rules.TaskStatus.TRIAGE:

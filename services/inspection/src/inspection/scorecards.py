@@ -30,12 +30,12 @@ async def facts(conn: asyncpg.Connection, cycle_id: str) -> list[TaskFact]:
     return found
 
 
-def to_csv(card: dict[str, Any]) -> bytes:
+def to_csv(units: list[dict[str, Any]], bundles: list[dict[str, Any]]) -> bytes:
     """Units, then bundled pairs, with ``CSV_COLUMNS``; UTF-8 with a BOM so Excel reads Chinese."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for row in [*card["units"], *card["bundles"]]:
+    for row in [*units, *bundles]:
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -22,16 +22,18 @@ from datetime import datetime
 
 import asyncpg
 
-from inspection import close, deadlines, release, timeline
+from inspection import close, deadlines, release
 from inspection.context import InspectionContext
 from inspection.cycles import CYCLE_PHASE
 from inspection.domain.calendar import DayBasis, days_left
+from inspection.domain.cycles import Phase, Schedule
 from inspection.domain.reminders import last_day
 from inspection.domain.tasks import TaskStatus, falls_overdue
 from inspection.rectification import as_task
 from inspection.signals import overdue_signal
 from inspection.store import cycles as cycle_store
 from inspection.store import tasks as task_store
+from inspection.store import timeline
 from pingan_shared.events.alert_contracts import SignalAction
 from pingan_shared.events.catalog import TASK_OVERDUE, TASK_REMINDER
 from pingan_shared.events.inspection_contracts import TaskOverdueV1, TaskReminderV1
@@ -46,25 +48,16 @@ async def on_cycle_phase(ctx: InspectionContext, conn: asyncpg.Connection, timer
     if cycle is None:
         return
     now = ctx.now()
-    if cycle["phase"] == "covert" and now >= cycle["covert_ends_at"]:
+    if cycle.phase == "covert" and now >= cycle.covert_ends_at:
         await release.release_cycle(conn, ctx, cycle, now=now)
         cycle = await cycle_store.get(conn, timer.key, for_update=True)
         assert cycle is not None
-    if cycle["phase"] == "rectification" and now >= cycle["closes_at"]:
+    if cycle.phase == "rectification" and now >= cycle.closes_at:
         await close.close_cycle(conn, ctx, cycle, now=now)
         return
-    next_change = {"covert": cycle["covert_ends_at"], "rectification": cycle["closes_at"]}.get(cycle["phase"])
+    next_change = Schedule(cycle.starts_at, cycle.covert_ends_at, cycle.closes_at).next_change(Phase(cycle.phase))
     if next_change is not None:
-        await schedule(conn, CYCLE_PHASE, cycle["id"], next_change)
-
-
-HANDLERS: dict[str, BoundHandler] = {
-    CYCLE_PHASE: on_cycle_phase,
-}
-
-
-def handlers(ctx: InspectionContext) -> dict[str, TimerHandler]:
-    return {kind: functools.partial(handler, ctx) for kind, handler in HANDLERS.items()}
+        await schedule(conn, CYCLE_PHASE, cycle.id, next_change)
 
 
 # --- a task's deadline (overdue, once) and its reminders (催办) ----------------------------------------------
@@ -117,4 +110,12 @@ async def on_task_reminder(ctx: InspectionContext, conn: asyncpg.Connection, tim
                                  after=max(now, timer.due_at))
 
 
-HANDLERS.update({deadlines.TASK_DEADLINE: on_task_deadline, deadlines.TASK_REMINDER: on_task_reminder})
+HANDLERS: dict[str, BoundHandler] = {
+    CYCLE_PHASE: on_cycle_phase,
+    deadlines.TASK_DEADLINE: on_task_deadline,
+    deadlines.TASK_REMINDER: on_task_reminder,
+}
+
+
+def handlers(ctx: InspectionContext) -> dict[str, TimerHandler]:
+    return {kind: functools.partial(handler, ctx) for kind, handler in HANDLERS.items()}

@@ -7,17 +7,23 @@ defined on an earlier row of the same file.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from inspection.domain.schema import ID_PATTERN, NOT_BLANK
+from inspection.context import InspectionContext
+from inspection.domain.schema import stripped_identifier
 from inspection.store import units as store
+from inspection.store.units import UnitRow
 from pingan_shared.csv_rows import CsvRefused, CsvRows, read_csv_rows
+from pingan_shared.http.paging import Page, page_of
 from pingan_shared.imports import ImportReport, rejected, validation_errors
-from pingan_shared.text import StorableStr, echoable
+from pingan_shared.inputs import free_text, non_blank
+from pingan_shared.refused import Conflict, Invalid, NotFound, Refused
+from pingan_shared.text import echoable
 
 
 class UnitKind(StrEnum):
@@ -28,20 +34,23 @@ class UnitKind(StrEnum):
 # /v1/units/import is the CSV import, so no unit may be called "import": GET /v1/units/import could not read it.
 RESERVED_ID = "import"
 
+UnitId: TypeAlias = stripped_identifier(64)  # type: ignore[valid-type]
+UnitRef: TypeAlias = non_blank(64)  # type: ignore[valid-type]
+UnitName: TypeAlias = non_blank(200)  # type: ignore[valid-type]
+Contact: TypeAlias = free_text(200)  # type: ignore[valid-type]
+
 
 class UnitIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    # The schema states the id as sent: stripped, it holds no / ? # and is not the reserved "import".
-    id: StorableStr = Field(min_length=1, max_length=64, pattern=ID_PATTERN, description=(
-        f'not "{RESERVED_ID}" (the path /v1/units/{RESERVED_ID} is the CSV import)'),
-        json_schema_extra={"pattern": rf"^\s*(?!{RESERVED_ID}\s*$)[^/?#\s][^/?#]*$"})
-    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 安阳街道, 市应急管理局",
-                              json_schema_extra=NOT_BLANK)
+    # The schema states the id as sent: stripped, it is a shared id (``pingan_shared.inputs.ID_PATTERN``) and not
+    # the reserved "import".
+    id: UnitId = Field(description=f'not "{RESERVED_ID}" (the path /v1/units/{RESERVED_ID} is the CSV import)',
+                       json_schema_extra={"pattern": rf"^\s*(?!{RESERVED_ID}\s*$)[^/?#\s\x00]+\s*$"})
+    name: UnitName = Field(description="e.g. 安阳街道, 市应急管理局")
     kind: UnitKind
-    contact: StorableStr = Field(default="", max_length=200, description="contact person and phone")
-    supervising_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,
-                                                    json_schema_extra=NOT_BLANK)
+    contact: Contact = Field(default="", description="contact person and phone")
+    supervising_unit_id: UnitRef | None = None
 
     @field_validator("id")
     @classmethod
@@ -58,8 +67,8 @@ class Outcome(StrEnum):
     UNKNOWN_SUPERVISOR = "unknown_supervisor"
 
 
-def _same(row: asyncpg.Record, unit: UnitIn) -> bool:
-    return UnitIn(**dict(row)) == unit
+def _same(row: UnitRow, unit: UnitIn) -> bool:
+    return UnitIn(**asdict(row)) == unit
 
 
 async def register(conn: asyncpg.Connection, unit: UnitIn) -> Outcome:
@@ -76,8 +85,37 @@ async def register(conn: asyncpg.Connection, unit: UnitIn) -> Outcome:
     return Outcome.UNCHANGED if existing is not None and _same(existing, unit) else Outcome.CONFLICT
 
 
-class NotCsv(ValueError):
-    """The body is not a CSV file with the expected header."""
+async def register_unit(ctx: InspectionContext, unit: UnitIn) -> Outcome:
+    """Register one unit (its own transaction): created or unchanged, else refused."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        outcome = await register(conn, unit)
+    if outcome is Outcome.CONFLICT:
+        raise Conflict("该编号已用于内容不同的单位 (a different unit already has this id)", field="id")
+    if outcome is Outcome.UNKNOWN_SUPERVISOR:
+        raise Invalid("主管单位不存在 (no such supervising unit)", field="supervising_unit_id")
+    return outcome
+
+
+async def list_units(ctx: InspectionContext, *, kind: UnitKind | None, limit: int,
+                     after: str | None) -> Page[UnitRow]:
+    async with ctx.runtime.connection() as conn:
+        rows = await store.page(conn, kind=kind.value if kind else None, limit=limit, after=after)
+    return page_of(rows, limit, lambda r: r.id)
+
+
+async def get_unit(ctx: InspectionContext, unit_id: str) -> UnitRow:
+    async with ctx.runtime.connection() as conn:
+        row = await store.get(conn, unit_id)
+    if row is None:
+        raise NotFound("单位不存在 (no such unit)", field="unit_id")
+    return row
+
+
+class NotCsv(Refused):
+    """The body is not a CSV file with the expected header (400, the body at fault)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, detail, "(body)")
 
 
 REQUIRED_COLUMNS = ("id", "name", "kind")
@@ -90,6 +128,12 @@ def read_csv(raw: bytes, *, max_rows: int) -> CsvRows:
         return read_csv_rows(raw, kinds={"units": REQUIRED_COLUMNS}, max_rows=max_rows, columns=KNOWN_COLUMNS)
     except CsvRefused as exc:
         raise NotCsv(str(exc)) from exc
+
+
+async def import_units(ctx: InspectionContext, raw: bytes) -> ImportReport:
+    """A CSV import in one transaction (``NotCsv`` for a body that is not one)."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        return await import_csv(conn, raw, max_rows=ctx.settings.max_import_rows)
 
 
 async def import_csv(conn: asyncpg.Connection, raw: bytes, *, max_rows: int) -> ImportReport:

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from patrol import flags, rounds, shift_plans
 from patrol.context import PatrolContext
+from patrol.domain.rounds import ScanFact
 from pingan_shared.events.catalog import SCAN_ACCEPTED, SHIFT_ASSIGNED, SHIFT_CANCELLED, SHIFT_CHANGED
 from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope
@@ -38,7 +39,7 @@ def scans_handler(ctx: PatrolContext) -> BatchHandler:
     async def handle(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, BaseModel]]) -> None:
         # The catalog upcasts every version to ScanAcceptedV2; the filter only narrows the type.
         accepted = [(envelope, p) for envelope, p in events if isinstance(p, ScanAcceptedV2)]
-        facts = [rounds.ScanFact(p.team_id, p.scan_id, p.checkpoint_id, p.device_time) for _, p in accepted]
+        facts = [ScanFact(p.team_id, p.scan_id, p.checkpoint_id, p.device_time) for _, p in accepted]
         await rounds.attach_scans(conn, ctx, facts)
         await flags.flag_scans(conn, ctx, accepted, policy)
 

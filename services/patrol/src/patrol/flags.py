@@ -15,20 +15,19 @@ timeline and is not judged again; a flag already stored (a neighbour re-checked 
 between) is not stored or published again.
 
 Alert signals: one open alert per member, kind and patrol night (``patrol:flag:<team>:<member>:<kind>:<night>``;
-the night is the local date of the scan's time minus 12 hours, so 01:00 belongs to the evening before). A batch
-sends one trigger per dedup key; alerts keeps one alert open per key however many arrive.
+the night is ``live.night.night_of`` of the scan's time, local noon to noon, so 01:00 belongs to the evening
+before). A batch sends one trigger per dedup key; alerts keeps one alert open per key however many arrive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from patrol import store, store_flags
 from patrol.context import PatrolContext
 from patrol.domain.checkpoints import Checkpoint
 from patrol.domain.fraud import (
@@ -40,7 +39,11 @@ from patrol.domain.fraud import (
     neighbour_flags,
     single_scan_flags,
 )
+from patrol.live.night import night_of
 from patrol.settings import PatrolSettings
+from patrol.store import checkpoints as store_checkpoints
+from patrol.store import flags as store_flags
+from patrol.store.flags import FlagQuery, ListedFlag
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_shared.events.catalog import ALERT_SIGNAL, SCAN_FLAGGED
 from pingan_shared.events.contracts import ScanAcceptedV2, ScanMethod
@@ -49,7 +52,6 @@ from pingan_shared.events.patrol_contracts import ScanFlaggedV1
 from pingan_shared.messaging.outbox import enqueue
 
 FLAG_SIGNAL_KIND = "patrol.scan-flagged"
-_NIGHT_TURNS = timedelta(hours=12)  # a patrol night runs into the small hours: 01:00 belongs to the evening before
 
 
 def fraud_policy(settings: PatrolSettings) -> FraudPolicy:
@@ -67,7 +69,7 @@ async def flag_scans(conn: asyncpg.Connection, ctx: PatrolContext,
     """Judge a batch of accepted scans; returns the flags stored (and published) for the first time."""
     if not accepted:
         return []
-    by_id, _ = await store.find_checkpoints(conn, {p.checkpoint_id for _, p in accepted}, ())
+    by_id, _ = await store_checkpoints.find_checkpoints(conn, {p.checkpoint_id for _, p in accepted}, ())
     facts = {(p.team_id, p.scan_id): (envelope, scan_facts(p, by_id.get(p.checkpoint_id)))
              for envelope, p in accepted}
     added = await store_flags.add_to_timeline(conn, [f.scan for _, f in facts.values()])
@@ -103,11 +105,6 @@ def scan_facts(scan: ScanAcceptedV2, checkpoint: Checkpoint | None) -> ScanFacts
         clock_offset_seconds=scan.clock_offset_seconds, method=scan.method,
         expected_method=ScanMethod(expected) if expected else None,
     )
-
-
-def night_of(moment: datetime, zone: ZoneInfo) -> date:
-    """The patrol night a moment belongs to: its local date, counted from noon."""
-    return (moment.astimezone(zone) - _NIGHT_TURNS).date()
 
 
 def dedup_key(flag: Flag, zone: ZoneInfo) -> str:
@@ -155,3 +152,15 @@ def _signal(flag: Flag, key: str, now: datetime) -> AlertSignalV1:
         source=SourceLink(service="patrol", entity_type="scan", entity_id=f"{scan.team_id}/{scan.scan_id}"[:200]),
         occurred_at=now,
     )
+
+
+async def list_flags(
+    conn: asyncpg.Connection, *, team_id: str | None, member_id: str | None, scan_id: str | None,
+    kind: str | None, since: datetime | None, until: datetime | None, area: str | None, limit: int,
+    after: int | None,
+) -> list[ListedFlag]:
+    """Flags in the order they were raised, ``limit`` of them after the one numbered ``after``; ``area``: of
+    scans counted in a round there or made at a checkpoint there."""
+    query = FlagQuery(team_id=team_id, member_id=member_id, scan_id=scan_id, kind=kind, since=since, until=until,
+                      area=area)
+    return await store_flags.list_flags(conn, query, limit=limit, after=after)

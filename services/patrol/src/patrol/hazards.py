@@ -12,28 +12,34 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from patrol import store_hazards
 from patrol.context import PatrolContext
 from patrol.domain.hazards import HazardIn, hazard_fingerprint, judge_report_time
+from patrol.store import hazards as store_hazards
+from patrol.store.hazards import StoredHazard
 from pingan_shared.events.catalog import HAZARD_REPORTED
 from pingan_shared.events.patrol_contracts import HazardReportedV1
 from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.refused import Conflict, Invalid
 
 
-class HazardConflict(Exception):
+class HazardConflict(Conflict):
     """The team already sent a different report under this client hazard id."""
 
+    def __init__(self) -> None:
+        super().__init__("this client_hazard_id was already used for a different report",
+                         field="body.client_hazard_id")
 
-class HazardRefused(Exception):
+
+class HazardRefused(Invalid):
+    """A report the use case will not take: ``field`` of the body names what is wrong."""
+
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
+        super().__init__(reason, field=f"body.{field}")
 
 
 @dataclass(frozen=True)
@@ -79,14 +85,17 @@ async def report_hazard(conn: asyncpg.Connection, ctx: PatrolContext, report: Ha
     await enqueue(conn, [(topic, envelope)])
     stored = await store_hazards.by_client_id(conn, team_id, report.client_hazard_id)
     assert stored is not None
-    return Reported(True, _public(stored))
+    return Reported(True, stored.public())
 
 
-def _again(existing: dict[str, Any], digest: str) -> Reported:
-    if existing["fingerprint"] != digest:
+def _again(existing: StoredHazard, digest: str) -> Reported:
+    if existing.fingerprint != digest:
         raise HazardConflict()
-    return Reported(False, _public(existing))
+    return Reported(False, existing.public())
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "fingerprint"}
+async def list_hazards(conn: asyncpg.Connection, *, team_id: str | None, since: datetime | None,
+                       until: datetime | None, area: str | None, limit: int, after: int | None) -> list[StoredHazard]:
+    """Reports in the order received, ``limit`` of them after the one numbered ``after``."""
+    return await store_hazards.listing(conn, team_id=team_id, since=since, until=until, limit=limit, after=after,
+                                       area=area)

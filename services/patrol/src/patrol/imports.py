@@ -15,13 +15,14 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from patrol import routes
+from patrol.checkpoints import CheckpointConflict, register_checkpoint
 from patrol.context import PatrolContext
-from patrol.domain.checkpoints import CheckpointIn
+from patrol.domain.checkpoints import CheckpointRow
 from patrol.domain.routes import NewRouteIn, RouteIn
 from pingan_shared.csv_rows import CsvRefused, read_csv_rows
 from pingan_shared.imports import ImportReport as SharedImportReport
 from pingan_shared.imports import rejected, validation_errors
-from pingan_shared.text import StorableStr
+from pingan_shared.refused import Refused
 
 CHECKPOINT_COLUMNS = ("id", "tag", "name")
 ROUTE_COLUMNS = ("id", "name", "checkpoint_ids")
@@ -30,18 +31,12 @@ _TRUE = {"true", "1", "yes", "y", "是", "有序"}
 _FALSE = {"false", "0", "no", "n", "否", "无序", ""}
 
 
-class CheckpointRow(CheckpointIn):
-    """A checkpoint as imported: a registration plus its township or area (镇街)."""
-
-    area: StorableStr | None = Field(default=None, max_length=200, description="township or area (镇街)")
-
-
-class NotImportable(ValueError):
-    """The document as a whole cannot be read (not JSON or CSV of a known header, too many rows); ``too_large``
-    when it is the row limit that refuses it (a 413, not a 400)."""
+class NotImportable(Refused):
+    """The document as a whole cannot be read (not JSON or CSV of a known header: 400), or holds too many rows
+    (``too_large``: 413)."""
 
     def __init__(self, message: str, *, too_large: bool = False) -> None:
-        super().__init__(message)
+        super().__init__(413 if too_large else 400, message, "(body)")
         self.too_large = too_large
 
 
@@ -123,21 +118,13 @@ async def _import_checkpoint(conn: asyncpg.Connection, where: str, item: Any) ->
         checkpoint = CheckpointRow.model_validate(item)
     except ValidationError as exc:
         return _rejected(where, row_id, validation_errors(exc))
-    values = checkpoint.model_dump(mode="json")
-    columns = list(values)  # every field is a column of checkpoints (the registration's and the area)
-    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    inserted = await conn.fetchval(
-        f"INSERT INTO checkpoints ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING 1",
-        *values.values(),
-    )
-    if inserted:
-        return {"where": where, "id": checkpoint.id, "status": "created"}
-    stored = await conn.fetchrow(f"SELECT {', '.join(columns)} FROM checkpoints WHERE id = $1", checkpoint.id)
-    if stored is not None and dict(stored) == values:
-        return {"where": where, "id": checkpoint.id, "status": "unchanged"}
-    clash = "id" if stored is not None else "tag"
-    return _rejected(where, checkpoint.id, [(clash, f"该{clash}已用于内容不同的检查点 (a different checkpoint "
-                                                    f"already has this {clash})")])
+    try:
+        created = await register_checkpoint(conn, checkpoint, area=checkpoint.area, compare_area=True)
+    except CheckpointConflict as clash:
+        name = clash.field or "id"
+        return _rejected(where, checkpoint.id, [(name, f"该{name}已用于内容不同的检查点 (a different checkpoint "
+                                                       f"already has this {name})")])
+    return {"where": where, "id": checkpoint.id, "status": "created" if created else "unchanged"}
 
 
 async def _import_route(conn: asyncpg.Connection, ctx: PatrolContext, where: str, item: Any) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from uuid import UUID
 import asyncpg
 from pydantic import ValidationError
 
-from patrol import store, store_scans
 from patrol.domain.checkpoints import Checkpoint
 from patrol.domain.scans import (
     FieldError,
@@ -37,6 +36,8 @@ from patrol.domain.scans import (
     judge_scan,
     speaks_for_its_team,
 )
+from patrol.store import checkpoints as store_checkpoints
+from patrol.store import scans as store_scans
 from pingan_shared.events.catalog import SCAN_ACCEPTED
 from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.factory import EventFactory
@@ -93,7 +94,7 @@ async def ingest_scans(
         else:
             parsed.append((index, outcome))
 
-    by_id, by_tag = await store.find_checkpoints(
+    by_id, by_tag = await store_checkpoints.find_checkpoints(
         conn, (s.checkpoint_id for _, s in parsed if s.checkpoint_id),
         (s.tag for _, s in parsed if s.tag),
     )

@@ -13,11 +13,15 @@ from enum import StrEnum
 
 import asyncpg
 
-from patrol import rounds, store_plans, store_routes
+from patrol import rounds
 from patrol.context import PatrolContext
 from patrol.domain.plans import Plan, first_clash
-from patrol.timers import ensure_topup
-from pingan_shared.refused import Refused
+from patrol.store import plans as store_plans
+from patrol.store import routes as store_routes
+from patrol.store import topup as store_topup
+from patrol.store.plans import PlanRow as PlanRow  # what the plan readers get
+from pingan_shared.refused import NotFound, Refused
+from pingan_shared.timers import schedule
 
 
 class Outcome(StrEnum):
@@ -46,27 +50,27 @@ async def save_plan(
     if route is None:
         raise PlanRefused(422, f"unknown route {plan.route_id}", "route_id")
     existing = await store_plans.get(conn, plan.id, for_update=True)
-    if existing is not None and existing["cancelled_at"] is None and store_plans.plan_of(existing) == plan:
+    if existing is not None and existing.cancelled_at is None and existing.plan == plan:
         return Saved(Outcome.UNCHANGED, plan.id, 0)
     if existing is not None and not allow_update:
         raise PlanRefused(409, f"a different plan already has the id {plan.id}", "id")
     windows = plan.windows()
     for rival in await store_plans.rivals(conn, plan, plan.covers):
-        clash = first_clash(windows, store_plans.plan_of(rival).windows())
+        clash = first_clash(windows, rival.plan.windows())
         if clash is not None:
             local = clash[0].astimezone(plan.zone)
-            raise PlanRefused(409, f"overlaps plan {rival['id']} of team {plan.team_id} on route {plan.route_id} "
+            raise PlanRefused(409, f"overlaps plan {rival.id} of team {plan.team_id} on route {plan.route_id} "
                                    f"(the night starting {local:%Y-%m-%d %H:%M})", "window_start")
     await store_plans.upsert(conn, plan, now=now)
     if existing is not None:
         # Rounds not started move with the plan. Same team and route: the slots that stay are kept as they are
         # (an open not-started alert stays open); another team or route: every one is retired, and those still
         # in the horizon come back with the new team and route.
-        same_walk = (existing["team_id"], existing["route_id"]) == (plan.team_id, plan.route_id)
+        same_walk = (existing.team_id, existing.route_id) == (plan.team_id, plan.route_id)
         keep = [s.round_id(plan.id) for s in plan.slots_between(now, rounds.horizon(ctx, now))] if same_walk else []
         await rounds.retire_future(conn, ctx, plan.id, now=now, keep=keep)
     added = await rounds.materialise(conn, ctx, plan, now=now, route=route)
-    await ensure_topup(conn, now + timedelta(minutes=ctx.settings.round_topup_minutes))
+    await store_topup.arm_unless_pending(conn, rounds.ROUNDS_TOPUP, rounds.TOPUP_KEY, _next_topup(ctx, now))
     return Saved(Outcome.CREATED if existing is None else Outcome.UPDATED, plan.id, added)
 
 
@@ -75,6 +79,30 @@ async def cancel_plan(conn: asyncpg.Connection, ctx: PatrolContext, plan_id: str
     existing = await store_plans.get(conn, plan_id, for_update=True)
     if existing is None:
         return None
-    if existing["cancelled_at"] is None:
+    if existing.cancelled_at is None:
         await store_plans.cancel(conn, plan_id, now=now)
     return await rounds.retire_future(conn, ctx, plan_id, now=now)
+
+
+def _next_topup(ctx: PatrolContext, now: datetime) -> datetime:
+    return now + timedelta(minutes=ctx.settings.round_topup_minutes)
+
+
+async def top_up(conn: asyncpg.Connection, ctx: PatrolContext) -> None:
+    """Every active plan's rounds up to the horizon (the ``patrol-rounds-topup`` timer), and the timer again."""
+    now = ctx.now()
+    for row in await store_plans.active(conn):
+        await rounds.materialise(conn, ctx, row.plan, now=now)
+    await schedule(conn, rounds.ROUNDS_TOPUP, rounds.TOPUP_KEY, _next_topup(ctx, now))
+
+
+async def get_plan(conn: asyncpg.Connection, plan_id: str) -> PlanRow:
+    row = await store_plans.get(conn, plan_id)
+    if row is None:
+        raise NotFound(f"no plan {plan_id}")
+    return row
+
+
+async def list_plans(conn: asyncpg.Connection, *, team_id: str | None, route_id: str | None, limit: int,
+                     after: str | None) -> list[PlanRow]:
+    return await store_plans.list_plans(conn, team_id=team_id, route_id=route_id, limit=limit, after=after)

@@ -8,7 +8,7 @@ key as its trigger, so the alerts service closes exactly the alert it opened.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from patrol.domain.rounds import Effect, Round, RoundEffect
-from patrol.store_rounds import checkpoint_names
+from patrol.store import checkpoints as store_checkpoints
+from patrol.store import routes as store_routes
+from patrol.store.rounds import RoundRow
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_shared.events.catalog import (
     ALERT_SIGNAL,
@@ -50,17 +52,17 @@ def missed_key(round_id: str, checkpoint_id: str) -> str:
     return f"patrol:round:{round_id}:missed:{checkpoint_id}"
 
 
-def _facts(row: Mapping[str, Any], round_: Round) -> dict[str, Any]:
+def _facts(row: RoundRow, round_: Round) -> dict[str, Any]:
     return {
-        "round_id": round_.id, "plan_id": row["plan_id"], "shift_id": row["shift_id"], "team_id": row["team_id"],
-        "route_id": row["route_id"], "route_version": row["route_version"], "area": row["area"],
+        "round_id": round_.id, "plan_id": row.plan_id, "shift_id": row.shift_id, "team_id": row.team_id,
+        "route_id": row.route_id, "route_version": row.route_version, "area": row.area,
         "window_starts_at": round_.starts_at, "window_ends_at": round_.closes_at,
         "start_due_at": round_.start_due_at, "expected_checkpoints": len(round_.checkpoint_ids),
     }
 
 
 async def round_envelopes(
-    conn: asyncpg.Connection, events: EventFactory, zone: ZoneInfo, row: Mapping[str, Any], round_: Round,
+    conn: asyncpg.Connection, events: EventFactory, zone: ZoneInfo, row: RoundRow, round_: Round,
     effects: Sequence[RoundEffect], *, now: datetime,
 ) -> list[tuple[str, Envelope]]:
     """The events and signals of ``effects`` (in order) of one round."""
@@ -68,19 +70,18 @@ async def round_envelopes(
         return []
     facts = _facts(row, round_)
     key = round_.id
-    route_name = await conn.fetchval(
-        "SELECT name FROM route_versions WHERE route_id = $1 AND version = $2", row["route_id"], row["route_version"])
-    names = await checkpoint_names(conn, round_.checkpoint_ids)
+    route_name = await store_routes.name_of(conn, row.route_id, row.route_version)
+    names = await store_checkpoints.names(conn, round_.checkpoint_ids)
     when = f"{round_.starts_at.astimezone(zone):%m-%d %H:%M}"
     link = SourceLink(service="patrol", entity_type="round", entity_id=round_.id[:200])
     out: list[tuple[str, Envelope]] = []
 
     def signal(action: SignalAction, dedup_key: str, kind: str, summary: str) -> tuple[str, Envelope]:
         payload = AlertSignalV1(action=action, dedup_key=dedup_key, kind=kind, severity=Severity.MEDIUM,
-                                area=row["area"], summary=summary[:500], source=link, occurred_at=now)
+                                area=row.area, summary=summary[:500], source=link, occurred_at=now)
         return events.make(ALERT_SIGNAL, payload, key=dedup_key)
 
-    team = row["team_id"]
+    team = row.team_id
     for item in effects:
         if item.effect is Effect.STARTED:
             assert round_.started_at is not None

@@ -5,34 +5,39 @@ round state and outbox together.
   plan and start), each with its two durable timers: start-due and close.
 - ``retire_future``: a cancelled or changed plan's rounds not yet judged and never started are cancelled
   (an open not-started alert is resolved).
+- ``judge``: a round at its start-due and close deadlines (``timers``).
 - ``attach_scans``: the inbox consumer of ``patrol.scan-accepted`` (group ``patrol.scans``) puts each scan in
   its round by team, checkpoint and device time — never the HTTP intake, which stays as fast as it was.
+- ``list_rounds`` and ``round_detail``: the read side of ``GET /v1/rounds``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from patrol import store_rounds as store
-from patrol import store_routes
 from patrol.context import PatrolContext
 from patrol.domain import rounds as domain
 from patrol.domain.plans import Plan
-from patrol.domain.rounds import Candidate, Effect, RoundEffect, RoundState
+from patrol.domain.rounds import Candidate, Effect, RoundEffect, RoundState, ScanFact
 from patrol.domain.routes import RouteVersion
 from patrol.round_events import round_envelopes
+from patrol.store import rounds as store
+from patrol.store import routes as store_routes
+from patrol.store.rounds import ListedRound, RoundCheckpointRow, RoundRow, RoundScanRow
 from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.refused import NotFound
 from pingan_shared.timers import cancel as cancel_timer
 from pingan_shared.timers import schedule_many
 
 ROUND_START_DUE = "patrol-round-start-due"
 ROUND_CLOSE = "patrol-round-close"
 ROUNDS_TOPUP = "patrol-rounds-topup"
+TOPUP_KEY = "horizon"
 
 
 def horizon(ctx: PatrolContext, now: datetime) -> datetime:
@@ -69,9 +74,7 @@ async def retire_future(
 ) -> int:
     """Cancel the plan's rounds that are still pending and not yet judged, except ``keep`` (a changed plan's
     slots that stay). A round a team has started is theirs: it is judged as it is."""
-    found = await store.lock_rounds(
-        conn, "plan_id = $1 AND state = 'pending' AND NOT closed AND NOT (id = ANY($2::text[]))",
-        plan_id, list(keep))
+    found = await store.lock_pending_of_plan(conn, plan_id, keep=keep)
     for row, round_ in found:
         effects = []
         if round_.not_started_raised:
@@ -90,31 +93,12 @@ async def move_pending_to_version(
 ) -> int:
     """A new route version applies to the route's rounds that have not started (and are not judged); a round
     keeps the version it started with."""
-    found = await store.lock_rounds(
-        conn, "route_id = $1 AND state = 'pending' AND NOT closed AND route_version <> $2",
-        route.route_id, route.version)
+    found = await store.lock_pending_of_route(conn, route)
     ids = [r.id for _, r in found]
     if not ids:
         return 0
-    await conn.execute(
-        "UPDATE rounds SET route_version = $2, area = $3, ordered = $4, updated_at = $5 WHERE id = ANY($1::text[])",
-        ids, route.version, route.area, route.ordered, now)
-    await conn.execute("DELETE FROM round_checkpoints WHERE round_id = ANY($1::text[])", ids)
-    await conn.execute(
-        """
-        INSERT INTO round_checkpoints (round_id, checkpoint_id, position)
-        SELECT r, c.id, c.pos - 1 FROM unnest($1::text[]) AS r, unnest($2::text[]) WITH ORDINALITY AS c(id, pos)
-        """,
-        ids, list(route.checkpoint_ids))
+    await store.move_to_version(conn, ids, route, now=now)
     return len(ids)
-
-
-@dataclass(frozen=True)
-class ScanFact:
-    team_id: str
-    scan_id: str
-    checkpoint_id: str
-    device_time: datetime
 
 
 async def attach_scans(conn: asyncpg.Connection, ctx: PatrolContext, scans: Sequence[ScanFact]) -> int:
@@ -128,11 +112,11 @@ async def attach_scans(conn: asyncpg.Connection, ctx: PatrolContext, scans: Sequ
         conn, sorted({s.team_id for s in todo}), todo[0].device_time, todo[-1].device_time)
     if not found:
         return 0
-    by_team: dict[str, list[tuple[Any, domain.Round]]] = {}
+    by_team: dict[str, list[tuple[RoundRow, domain.Round]]] = {}
     for row, round_ in found:
-        by_team.setdefault(row["team_id"], []).append((row, round_))
+        by_team.setdefault(row.team_id, []).append((row, round_))
     effects: dict[str, list[RoundEffect]] = {}
-    rows: dict[str, Any] = {}
+    rows: dict[str, tuple[RoundRow, domain.Round]] = {}
     attached: list[tuple[str, str, str, str, datetime]] = []
     for scan in todo:
         team_rounds = {r.id: (row, r) for row, r in by_team.get(scan.team_id, ())
@@ -161,18 +145,52 @@ async def attach_scans(conn: asyncpg.Connection, ctx: PatrolContext, scans: Sequ
 
 async def catch_up(conn: asyncpg.Connection, ctx: PatrolContext, round_id: str) -> int:
     """Attach the accepted scans that belong in this round's window but are not attached yet."""
-    rows = await conn.fetch(
-        """
-        SELECT s.team_id, s.scan_id, s.checkpoint_id, s.device_time
-        FROM rounds r JOIN round_checkpoints c ON c.round_id = r.id
-        JOIN scans s ON s.checkpoint_id = c.checkpoint_id AND s.team_id = r.team_id
-             AND s.device_time >= r.starts_at AND s.device_time < r.closes_at
-        WHERE r.id = $1
-          AND NOT EXISTS (SELECT 1 FROM round_scans rs WHERE rs.team_id = s.team_id AND rs.scan_id = s.scan_id)
-        """,
-        round_id,
-    )
-    if not rows:
+    missing = await store.unattached_scans(conn, round_id)
+    if not missing:
         return 0
-    return await attach_scans(conn, ctx, [ScanFact(r["team_id"], r["scan_id"], r["checkpoint_id"], r["device_time"])
-                                          for r in rows])
+    return await attach_scans(conn, ctx, missing)
+
+
+async def judge(conn: asyncpg.Connection, ctx: PatrolContext, round_id: str,
+                rule: Callable[[domain.Round], list[RoundEffect]]) -> None:
+    """Judge a round at one of its deadlines (``rule``: ``domain.start_due`` or ``domain.close``), by the record
+    of accepted scans rather than by how far the scans consumer has got: scans accepted but not yet attached (the
+    consumer lags by moments, or was down) are attached first, in the usual lock order."""
+    await catch_up(conn, ctx, round_id)
+    found = await store.lock_round(conn, round_id)
+    if found is None:
+        return
+    row, round_ = found
+    effects = rule(round_)
+    if not effects:
+        return
+    now = ctx.now()
+    await store.save(conn, [round_], now=now)
+    await enqueue(conn, await round_envelopes(conn, ctx.events, ctx.zone, row, round_, effects, now=now))
+
+
+async def list_rounds(
+    conn: asyncpg.Connection, *, team_id: str | None, route_id: str | None, night: date | None,
+    area: str | None, limit: int, after: str | None,
+) -> list[ListedRound]:
+    return await store.list_rounds(conn, team_id=team_id, route_id=route_id, night=night, area=area, limit=limit,
+                                   after=after)
+
+
+@dataclass(frozen=True)
+class RoundDetail:
+    round: RoundRow
+    checkpoints: list[RoundCheckpointRow]
+    scans: list[RoundScanRow]
+    flags: dict[str, list[Any]] | None  # the scans' anti-fraud flags by scan id; None before flags were recorded
+
+
+async def round_detail(conn: asyncpg.Connection, round_id: str, *, team_id: str | None = None,
+                       area: str | None = None) -> RoundDetail:
+    """A round with its checkpoints, scans and their flags. ``team_id`` / ``area``: the reader sees only that
+    team's or area's rounds; another one is answered as missing (its existence is not confirmed)."""
+    row = await store.get_round(conn, round_id)
+    if row is None or (team_id is not None and row.team_id != team_id) or (area is not None and row.area != area):
+        raise NotFound(f"no round {round_id}")
+    return RoundDetail(row, await store.round_checkpoints(conn, round_id), await store.round_scans(conn, round_id),
+                       await store.scan_flags(conn, round_id))

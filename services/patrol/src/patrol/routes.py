@@ -1,5 +1,6 @@
 """Routes: create, edit (a new version, published as ``patrol.route-published``), and the same content again is
-no edit. One transaction each, route and outbox together."""
+no edit. One transaction each, route and outbox together. And the read side: the current routes, a route's
+versions."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from enum import StrEnum
 import asyncpg
 
 from patrol import rounds
-from patrol import store_routes as store
 from patrol.context import PatrolContext
 from patrol.domain.routes import RouteIn, RouteVersion
+from patrol.store import checkpoints as store_checkpoints
+from patrol.store import routes as store
 from pingan_shared.events.catalog import ROUTE_PUBLISHED
 from pingan_shared.events.patrol_contracts import RoutePublishedV1
 from pingan_shared.messaging.outbox import enqueue
-from pingan_shared.refused import Refused
+from pingan_shared.refused import NotFound, Refused
 
 
 class Outcome(StrEnum):
@@ -42,7 +44,7 @@ async def save_route(
 
     ``create_only`` (POST): an existing route with other content is a 409 (edit it with PUT); ``must_exist``
     (PUT on an unknown id) is a 404."""
-    unknown = await store.unknown_checkpoints(conn, route.checkpoint_ids)
+    unknown = await store_checkpoints.unknown_checkpoints(conn, route.checkpoint_ids)
     if unknown:
         raise RouteRefused(422, f"unknown checkpoint(s): {', '.join(unknown[:20])}", "checkpoint_ids")
     current = await store.current(conn, route_id, for_update=True)
@@ -62,3 +64,16 @@ async def save_route(
     if current is not None:
         await rounds.move_pending_to_version(conn, ctx, saved, now=now)
     return Saved(Outcome.CREATED if current is None else Outcome.NEW_VERSION, saved)
+
+
+async def list_routes(conn: asyncpg.Connection, *, limit: int, after: str | None) -> list[RouteVersion]:
+    """The current version of each route, by id."""
+    return await store.list_current(conn, limit=limit, after=after)
+
+
+async def route_history(conn: asyncpg.Connection, route_id: str) -> list[RouteVersion]:
+    """Every version of the route, oldest first (the last is the current one)."""
+    found = await store.versions(conn, route_id)
+    if not found:
+        raise NotFound(f"no route {route_id}")
+    return found

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel
 
-from patrol import plans, store_plans
+from patrol import plans
 from patrol.context import PatrolContext
 from patrol.domain.plans import Plan
+from patrol.store import plans as store_plans
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.roster_contracts import DutyKind, ShiftCancelledV1, ShiftStateV1
 from pingan_shared.messaging.consumer import HandlerRejected
@@ -56,11 +57,10 @@ async def apply_shift_event(
     conn: asyncpg.Connection, ctx: PatrolContext, envelope: Envelope, payload: BaseModel
 ) -> None:
     shift_id: str = payload.shift_id  # type: ignore[attr-defined]
-    record = await store_plans.shift_for_update(conn, shift_id)
-    assert record is not None
-    if not should_apply(record["last_sequence"], envelope):
+    last_sequence = await store_plans.shift_sequence_for_update(conn, shift_id)
+    if not should_apply(last_sequence, envelope):
         return  # stale or repeated: a newer state of this shift is applied already
-    sequence = highest_applied(record["last_sequence"], envelope)
+    sequence = highest_applied(last_sequence, envelope)
     now = ctx.now()
     plan_id = plan_id_of(shift_id)
     if isinstance(payload, ShiftCancelledV1):

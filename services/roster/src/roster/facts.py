@@ -44,9 +44,8 @@ async def load_period_facts(conn: asyncpg.Connection, period_id: str, *, replan:
     ids = [m.member_id for m in members]
     absences = tuple(Absence(r["member_id"], r["from_day"], r["to_day"], r["reason"])
                      for r in await member_store.get_unavailability(conn, ids))
-    wishes = tuple(Wish(r["member_id"], r["day"], r["duty_id"], r["wants"], r["weight"]) for r in await conn.fetch(
-        "SELECT member_id, day, duty_id, wants, weight FROM member_requests WHERE period_id = $1 ORDER BY id",
-        period_id))
+    wishes = tuple(Wish(r["member_id"], r["day"], r["duty_id"], r["wants"], r["weight"])
+                   for r in await period_store.wishes(conn, period_id))
     starts_on = period["starts_on"]
     nights, duty_counts = await shift_store.member_history(conn, ids, starts_on,
                                                            starts_on - timedelta(days=HISTORY_DAYS))

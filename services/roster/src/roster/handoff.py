@@ -11,8 +11,11 @@ from typing import Any
 
 import asyncpg
 
-from pingan_shared.timers import Timer, TimerHandler, schedule_many
+from pingan_shared.timers import schedule_many
 from roster.context import RosterContext
+from roster.domain.notices import Notice
+from roster.store import members as member_store
+from roster.store import notices as notice_store
 from roster.store import shifts as shift_store
 
 HANDOFF = "roster.handoff"
@@ -24,7 +27,7 @@ async def arm(conn: asyncpg.Connection, ctx: RosterContext, shift_ids: Iterable[
     ids = sorted(set(shift_ids))
     if not ids:
         return
-    rows = await conn.fetch("SELECT shift_id, starts_at, status FROM shifts WHERE shift_id = ANY($1)", ids)
+    rows = await shift_store.starts(conn, ids)
     now = ctx.now()
     lead = timedelta(minutes=ctx.settings.handoff_reminder_minutes)
     due = [(HANDOFF, r["shift_id"], max(now, r["starts_at"] - lead), {"shift_id": r["shift_id"]})
@@ -40,18 +43,18 @@ def reminder_text(shift: Any, names: list[str], zone: Any) -> str:
             f"{'（' + where + '）' if where else ''}；同班：{crew}")
 
 
-def handlers(ctx: RosterContext) -> dict[str, TimerHandler]:
-    async def remind(conn: asyncpg.Connection, timer: Timer) -> None:
-        shift = await shift_store.get_shift(conn, timer.key)
-        if shift is None or shift["status"] != "published":
-            return
-        members = (await shift_store.assignees(conn, [timer.key]))[timer.key]
-        names = {r["member_id"]: r["name"] for r in await conn.fetch(
-            "SELECT member_id, name FROM members WHERE member_id = ANY($1)", members)}
-        text = reminder_text(shift, [names.get(m, m) for m in members], ctx.zone)
-        await conn.execute(
-            "INSERT INTO member_notices (member_id, shift_id, kind, text, created_at)"
-            " SELECT unnest($1::text[]), $2, 'handoff', $3, $4 ON CONFLICT DO NOTHING",
-            members, timer.key, text, ctx.now())
+async def remind(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str) -> None:
+    """The reminder's timer fired (``roster.timers``): a notice for each member on the shift if it still happens."""
+    shift = await shift_store.get_shift(conn, shift_id)
+    if shift is None or shift["status"] != "published":
+        return
+    members = (await shift_store.assignees(conn, [shift_id]))[shift_id]
+    names = await member_store.member_names(conn, members)
+    text = reminder_text(shift, [names.get(m, m) for m in members], ctx.zone)
+    await notice_store.leave(conn, members, shift_id, "handoff", text, ctx.now())
 
-    return {HANDOFF: remind}
+
+async def notices(ctx: RosterContext, member_id: str, *, after: int | None, limit: int) -> list[Notice]:
+    """A member's notices (handoff reminders), oldest first, after the notice id ``after``."""
+    async with ctx.runtime.connection() as conn:
+        return await notice_store.of_member(conn, member_id, after=after, limit=limit)

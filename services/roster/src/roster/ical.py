@@ -24,8 +24,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, vText
 
+from pingan_shared.refused import NotFound
 from roster.context import RosterContext
 from roster.store import feeds as store
 
@@ -61,8 +62,17 @@ def feed_path(token: str) -> str:
     return f"/v1/calendar/feeds/{token}.ics"
 
 
+NO_FEED = {Owner.MEMBER: "该队员没有有效的日历订阅 (no live feed)",
+           Owner.TEAM: "该队伍没有有效的日历订阅 (no live feed)"}
+
+
 async def issue_token(conn: asyncpg.Connection, ctx: RosterContext, owner: Owner, owner_id: str, *, by: str) -> str:
-    """A new feed token for the member or team, revoking the one it had: the only time the token is shown."""
+    """A new feed token for the member or team, revoking the one it had: the only time the token is shown. An
+    unknown member (or a team no member or shift names) is refused."""
+    if owner is Owner.MEMBER and await store.member_name(conn, owner_id) is None:
+        raise NotFound("没有这个队员 (no such member)")
+    if owner is Owner.TEAM and not await store.team_known(conn, owner_id):
+        raise NotFound("没有这个队伍 (no such team)")
     token = new_token()
     now = ctx.now()
     await store.revoke(conn, owner.value, owner_id, at=now)
@@ -70,15 +80,18 @@ async def issue_token(conn: asyncpg.Connection, ctx: RosterContext, owner: Owner
     return token
 
 
-async def revoke_token(conn: asyncpg.Connection, ctx: RosterContext, owner: Owner, owner_id: str) -> bool:
-    return await store.revoke(conn, owner.value, owner_id, at=ctx.now())
+async def revoke_token(conn: asyncpg.Connection, ctx: RosterContext, owner: Owner, owner_id: str) -> None:
+    """Revoke the live token of the member or team (refused when it has none)."""
+    if not await store.revoke(conn, owner.value, owner_id, at=ctx.now()):
+        raise NotFound(NO_FEED[owner])
 
 
-async def feed_for_token(conn: asyncpg.Connection, ctx: RosterContext, token: str) -> bytes | None:
-    """The calendar a live token opens; None for a wrong or revoked one."""
+async def feed_for_token(conn: asyncpg.Connection, ctx: RosterContext, token: str) -> bytes:
+    """The calendar a live token opens; a wrong or revoked one is not found (saying nothing of whether it ever
+    existed)."""
     found = await store.owner_of(conn, token_digest(token))
     if found is None:
-        return None
+        raise NotFound("日历订阅不存在或已失效 (no such feed)")
     owner, owner_id = Owner(found["owner_kind"]), found["owner_id"]
     since = ctx.now() - FEED_HISTORY
     if owner is Owner.MEMBER:
@@ -108,7 +121,7 @@ def calendar(title: str, shifts: Iterable[Mapping[str, Any]], zone: ZoneInfo, *,
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", title)
+    cal.add("x-wr-calname", vText(title))  # escaped as text: a name may hold a line break
     cal.add("x-wr-timezone", zone.key)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")

@@ -15,7 +15,6 @@ locked, so a re-armed timer (a shift re-published) never fires a second no-show.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from pingan_shared.events.catalog import ALERT_SIGNAL, NO_SHOW
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.roster_contracts import NoShowV1
 from pingan_shared.messaging.outbox import enqueue
-from pingan_shared.timers import Timer, TimerHandler, schedule
+from pingan_shared.timers import Timer, schedule
 from roster.context import RosterContext
 from roster.domain.attendance import NO_SHOW_KIND, grace_until, no_show_dedup_key, no_show_summary
 from roster.store import presence as store
@@ -81,12 +80,5 @@ async def on_presence_check(ctx: RosterContext, conn: asyncpg.Connection, timer:
     ])
 
 
-def timer_handlers(ctx: RosterContext) -> dict[str, TimerHandler]:
-    """attendance's timer handlers, ``ctx`` bound: merge into ``runtime.timer_handlers`` in bootstrap."""
-    return {PRESENCE_CHECK: functools.partial(on_presence_check, ctx)}
-
-
 def check_payload(shift_id: str, member_id: str) -> dict[str, str]:
     return {"shift_id": shift_id, "member_id": member_id}
-
-

@@ -1,74 +1,96 @@
 """Periods (期) of a programme, their cohorts and duties; adding a duty creates its shifts on the period's days.
-One transaction per call."""
+One transaction per call; a refusal (``pingan_shared.refused``) is the caller's answer."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from pingan_shared.refused import Conflict, NotFound
+from roster import visibility
+from roster.context import RosterContext
 from roster.domain.periods import DutyIn, PeriodIn, shift_slots
 from roster.store import periods as store
+
+NO_SUCH_PERIOD = visibility.NO_SUCH_PERIOD
 
 
 class Outcome(StrEnum):
     CREATED = "created"
     UNCHANGED = "unchanged"
-    CONFLICT = "conflict"
-    UNKNOWN_PROGRAMME = "unknown_programme"
-    UNKNOWN_MEMBERS = "unknown_members"
-    NOT_FOUND = "not_found"
-    NO_SHIFTS = "no_shifts"
 
 
-async def create_period(conn: asyncpg.Connection, programme_id: str, period: PeriodIn,
-                        now: datetime) -> tuple[Outcome, list[str]]:
-    """(outcome, unknown member ids of the cohort)."""
+def _unknown_members(unknown: list[str], field: str) -> Conflict:
+    return Conflict(f"名单中有未登记的队员：{'、'.join(unknown[:20])} (unknown members)", field)
+
+
+async def create_period(conn: asyncpg.Connection, programme_id: str, period: PeriodIn, now: datetime) -> Outcome:
+    """CREATED, or UNCHANGED for the same period again; refused for an unknown programme or cohort member, or
+    another period with this id."""
     if await store.get_programme(conn, programme_id) is None:
-        return Outcome.UNKNOWN_PROGRAMME, []
+        raise NotFound("没有该轮训项目 (no such programme)")
     unknown = await store.unknown_members(conn, period.cohort)
     if unknown:
-        return Outcome.UNKNOWN_MEMBERS, unknown
+        raise _unknown_members(unknown, "body.cohort")
     if await store.insert_period(conn, programme_id, period, now):
-        return Outcome.CREATED, []
+        return Outcome.CREATED
     existing = await store.get_period(conn, period.period_id)
-    if existing is None:
-        return Outcome.CONFLICT, []
-    same = (existing["programme_id"] == programme_id and existing["name"] == period.name
-            and existing["starts_on"] == period.starts_on and existing["ends_on"] == period.ends_on
-            and existing["rules"] == period.rules.model_dump(mode="json")
-            and await store.cohort(conn, period.period_id) == sorted(set(period.cohort)))
-    return (Outcome.UNCHANGED if same else Outcome.CONFLICT), []
+    same = existing is not None and (
+        existing["programme_id"] == programme_id and existing["name"] == period.name
+        and existing["starts_on"] == period.starts_on and existing["ends_on"] == period.ends_on
+        and existing["rules"] == period.rules.model_dump(mode="json")
+        and await store.cohort(conn, period.period_id) == sorted(set(period.cohort)))
+    if not same:
+        raise Conflict("该编号已用于内容不同的一期 (a different period has this id)", "body.period_id")
+    return Outcome.UNCHANGED
 
 
-async def replace_cohort(conn: asyncpg.Connection, period_id: str, member_ids: list[str]) -> tuple[Outcome, list[str]]:
+async def replace_cohort(conn: asyncpg.Connection, period_id: str, member_ids: list[str]) -> None:
     if await store.get_period(conn, period_id, lock=True) is None:
-        return Outcome.NOT_FOUND, []
+        raise NotFound(NO_SUCH_PERIOD)
     unknown = await store.unknown_members(conn, member_ids)
     if unknown:
-        return Outcome.UNKNOWN_MEMBERS, unknown
+        raise _unknown_members(unknown, "body.member_ids")
     await store.set_cohort(conn, period_id, member_ids)
-    return Outcome.CREATED, []
 
 
 async def add_duty(conn: asyncpg.Connection, period_id: str, duty: DutyIn, zone: ZoneInfo,
                    now: datetime) -> tuple[Outcome, int]:
-    """(outcome, number of shifts the duty makes)."""
+    """(CREATED or UNCHANGED, the number of shifts the duty makes); refused for an unknown period, a duty on none
+    of its days, or another duty with this id."""
     period = await store.get_period(conn, period_id, lock=True)
     if period is None:
-        return Outcome.NOT_FOUND, 0
+        raise NotFound(NO_SUCH_PERIOD)
     slots = shift_slots(duty.duty_id, duty.start_time, duty.end_time, duty.weekdays, period["starts_on"],
                         period["ends_on"], zone)
     if not slots:
-        return Outcome.NO_SHIFTS, 0
+        raise Conflict("该勤务在本期没有任何一天 (the duty runs on none of the period's days)", "body.weekdays")
     if await store.insert_duty(conn, period_id, duty, slots, now):
         return Outcome.CREATED, len(slots)
     existing = await store.get_duty(conn, duty.duty_id)
     if existing is not None and existing["period_id"] == period_id and duty_in(existing) == duty:
         return Outcome.UNCHANGED, len(slots)
-    return Outcome.CONFLICT, 0
+    raise Conflict("该编号已用于内容不同的勤务 (a different duty has this id)", "body.duty_id")
+
+
+async def list_periods(ctx: RosterContext, *, programme_id: str | None, after: str | None,
+                       limit: int) -> list[dict[str, Any]]:
+    async with ctx.runtime.connection() as conn:
+        return [dict(r) for r in await store.list_periods(conn, programme_id=programme_id, after=after, limit=limit)]
+
+
+async def get_period(ctx: RosterContext, period_id: str) -> dict[str, Any]:
+    """A period with its cohort and duties."""
+    async with ctx.runtime.connection() as conn:
+        row = await store.get_period(conn, period_id)
+        if row is None:
+            raise NotFound(NO_SUCH_PERIOD)
+        return dict(row) | {"cohort": await store.cohort(conn, period_id),
+                            "duties": [duty_in(d).model_dump(mode="json") for d in await store.duties(conn, period_id)]}
 
 
 def duty_in(row: asyncpg.Record) -> DutyIn:

@@ -9,7 +9,7 @@ The scan is presence on every published shift of that member whose window (``ROS
 before the start, to the end) holds the scan's device time — device time, so an offline batch synced hours later
 still counts for the shift it was made on (patrol's ``corrected_time`` where the scan carries one: a phone whose
 clock is wrong is judged by the server's clock). A scan that matches no member or no shift only counts in the daily
-attendance tally (``roster.attendance``).
+attendance tally (``roster.attendance``). Both run in the scan consumer's batch transaction (``roster.consumers``).
 
 Every presence (the first or a later one) goes through ``_record``: it locks the member's presence row, keeps
 the earliest moment, and, when the no-show already fired and was not resolved yet, sends the resolve signal once.
@@ -17,35 +17,22 @@ the earliest moment, and, when the no-show already fired and was not resolved ye
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
 
 import asyncpg
 
 from pingan_shared.events.alert_contracts import SignalAction
 from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.refused import Conflict, Invalid, NotFound
 from pingan_shared.timers import schedule_many
 from roster import visibility
 from roster.context import RosterContext
-from roster.domain.attendance import CheckInRefused, check_in_time, check_key, grace_until, presence_window
+from roster.domain.attendance import ScanFacts, check_in_time, check_key, grace_until, presence_window
 from roster.noshows import PRESENCE_CHECK, check_payload, grace, no_show_signal
 from roster.store import presence as store
-
-
-class ScanFacts(Protocol):
-    """What presence reads of an accepted scan (any version of the scan contract)."""
-
-    @property
-    def team_id(self) -> str: ...
-
-    @property
-    def member_id(self) -> str: ...
-
-    @property
-    def device_time(self) -> datetime: ...
 
 
 def scan_time(scan: ScanFacts) -> datetime:
@@ -100,14 +87,7 @@ async def cancel_checks(conn: asyncpg.Connection, shift_ids: Iterable[str]) -> N
 
 
 async def _cancel(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]]) -> None:
-    if not pairs:
-        return
-    # pingan_shared.timers.cancel() for many keys at once, in one statement
-    await conn.execute(
-        "UPDATE timers SET status = 'cancelled' WHERE kind = $1 AND timer_key = ANY($2::text[]) "
-        "AND status = 'pending'",
-        PRESENCE_CHECK, [check_key(s, m) for s, m in pairs],
-    )
+    await store.cancel_timers(conn, PRESENCE_CHECK, [check_key(s, m) for s, m in pairs])
 
 
 # --- presence --------------------------------------------------------------------------------------------
@@ -135,35 +115,27 @@ async def mark_scans(conn: asyncpg.Connection, ctx: RosterContext, scans: Iterab
     return len(matches)
 
 
-class CheckInError(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.field = status, field
-
-
 async def check_in(
     conn: asyncpg.Connection, ctx: RosterContext, *, shift_id: str, member_id: str | None, by: str,
     by_organiser: bool, at: datetime | None = None,
 ) -> tuple[Recorded, dict[str, object]]:
     """An explicit check-in (签到) on a shift, in the caller's transaction. Idempotent: a second check-in keeps the
     first one's time and says it was not the first. An unknown shift is a 404 before anything about the body; so is,
-    for a member (who checks in only themself), a shift it is not on (``roster.visibility``)."""
+    for a member (who checks in only themself), a shift it is not on (``roster.visibility``). Refusals:
+    ``NotFound``, ``Invalid`` (the member), ``Conflict`` (the shift's state) and ``CheckInRefused`` (the time)."""
     if not await visibility.sees_shift(conn, shift_id, None if by_organiser else member_id):
-        raise CheckInError(404, visibility.NO_SUCH_SHIFT, "shift_id")
+        raise NotFound(visibility.NO_SUCH_SHIFT, "shift_id")
     if member_id is None:
-        raise CheckInError(422, "请指明签到的队员 (member_id is required)", "body.member_id")
+        raise Invalid("请指明签到的队员 (member_id is required)", "body.member_id")
     shift = await store.shift_member(conn, shift_id, member_id)
     if shift is None:
-        raise CheckInError(422, "没有这个队员 (no such member)", "body.member_id")
+        raise Invalid("没有这个队员 (no such member)", "body.member_id")
     if not shift["assigned"]:
-        raise CheckInError(422, "该队员不在这个班次上 (the member is not on this shift)", "body.member_id")
+        raise Invalid("该队员不在这个班次上 (the member is not on this shift)", "body.member_id")
     if shift["status"] != "published":
-        raise CheckInError(409, "该班次未发布或已取消 (the shift is not published or was cancelled)")
+        raise Conflict("该班次未发布或已取消 (the shift is not published or was cancelled)")
     window = presence_window(shift["starts_at"], shift["ends_at"], early=early(ctx))
-    try:
-        moment = check_in_time(now=ctx.now(), at=at, window=window, by_organiser=by_organiser)
-    except CheckInRefused as exc:
-        raise CheckInError(409, str(exc), "body.at" if at is not None else None) from exc
+    moment = check_in_time(now=ctx.now(), at=at, window=window, by_organiser=by_organiser)
     recorded = await _record(conn, ctx, shift_id, member_id, at=moment, source=Source.CHECK_IN, checked_in_by=by)
     row = await store.presence_for_update(conn, shift_id, member_id)
     assert row is not None
@@ -197,8 +169,9 @@ async def _record(
     return Recorded(first=first, resolved=resolves, present_at=earliest)
 
 
-def scans_hook(ctx: RosterContext) -> Callable[[asyncpg.Connection, Sequence[ScanFacts]], Awaitable[int]]:
-    """``mark_scans`` with ``ctx`` bound, for the scan consumer (``roster.attendance.scans_handler``)."""
-    async def hook(conn: asyncpg.Connection, scans: Sequence[ScanFacts]) -> int:
-        return await mark_scans(conn, ctx, scans)
-    return hook
+async def of_shift(ctx: RosterContext, shift_id: str) -> list[dict[str, object]]:
+    """Everyone on the shift now with their presence record (None: not checked yet); an unknown shift is refused."""
+    async with ctx.runtime.connection() as conn:
+        if not await visibility.sees_shift(conn, shift_id, None):
+            raise NotFound(visibility.NO_SUCH_SHIFT, "shift_id")
+        return [dict(r) for r in await store.presence_of_shift(conn, shift_id)]

@@ -14,19 +14,29 @@ from dataclasses import dataclass
 import asyncpg
 
 from pingan_shared.messaging.outbox import enqueue
+from pingan_shared.refused import Conflict, NotFound
 from roster import handoff, presence, shift_events
 from roster.context import RosterContext
 from roster.store import jobs as job_store
+from roster.store import periods as period_store
 from roster.store import shifts as store
+from roster.store import swaps as swap_store
+
+NO_SUCH_DRAFT = "没有该排班草案 (no such draft)"
 
 
-class DraftNotFound(Exception):
-    pass
+class DraftNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__(NO_SUCH_DRAFT)
 
 
-class DraftStale(Exception):
+class DraftStale(Conflict):
     """The period's roster changed (a publish, a swap, an override) after the draft was made: publishing it would
     undo those changes. Solve again (a re-plan keeps them)."""
+
+    def __init__(self) -> None:
+        super().__init__("草案生成后排班已有变动（发布、调班或调整），请重新求解 "
+                         "(the roster changed since this draft was made: solve again)", "draft_id")
 
 
 @dataclass(frozen=True)
@@ -44,17 +54,16 @@ async def publish(conn: asyncpg.Connection, ctx: RosterContext, draft_id: str) -
     """Call inside a transaction."""
     draft = await job_store.get_draft(conn, draft_id, lock=True)
     if draft is None:
-        raise DraftNotFound(draft_id)
+        raise DraftNotFound()
     period_id = draft["period_id"]
-    period = await conn.fetchrow("SELECT published_version FROM periods WHERE period_id = $1 FOR UPDATE", period_id)
+    period = await period_store.get_period(conn, period_id, lock=True)
+    assert period is not None  # a draft's period (ON DELETE CASCADE)
     if draft["published_as"] is not None:
         return Published(period_id, draft["published_as"], 0, 0, 0, 0, repeated=True)
-    last_change = await conn.fetchval(
-        "SELECT max(set_at) FROM overrides o JOIN shifts s USING (shift_id) WHERE s.period_id = $1", period_id)
-    last_publish = await conn.fetchval(
-        "SELECT max(published_at) FROM roster_drafts WHERE period_id = $1", period_id)
+    last_change = await swap_store.last_change(conn, period_id)
+    last_publish = await job_store.last_publish(conn, period_id)
     if any(at is not None and at > draft["created_at"] for at in (last_change, last_publish)):
-        raise DraftStale(draft_id)
+        raise DraftStale()
     version = period["published_version"] + 1
     now = ctx.now()
     shifts = await store.period_shifts(conn, period_id, lock=True)
@@ -91,9 +100,8 @@ async def publish(conn: asyncpg.Connection, ctx: RosterContext, draft_id: str) -
             outgoing.append(shift_events.cancelled(ctx, shift, reason, now))
             counts["cancelled"] += 1
             gone.append(sid)
-    await conn.execute("UPDATE periods SET published_version = $2 WHERE period_id = $1", period_id, version)
-    await conn.execute("UPDATE roster_drafts SET published_as = $2, published_at = $3 WHERE draft_id = $1",
-                       draft_id, version, now)
+    await period_store.set_published_version(conn, period_id, version)
+    await job_store.mark_published(conn, draft_id, version, now)
     if outgoing:
         await enqueue(conn, outgoing)
     await presence.schedule_checks(conn, ctx, touched)

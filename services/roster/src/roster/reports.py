@@ -12,14 +12,18 @@ from datetime import date, datetime, time, timedelta
 
 import asyncpg
 
+from pingan_shared.refused import NotFound
 from roster import visibility
 from roster.context import RosterContext
 from roster.domain.reports import Duty, GroupBy, Person, group, summary, tally
 from roster.store import reports as store
 
 
-class PeriodNotFound(LookupError):
-    pass
+class PeriodNotFound(NotFound):
+    """No such period (in that year); for a member, also one it does not serve in (the same answer)."""
+
+    def __init__(self) -> None:
+        super().__init__(visibility.NO_SUCH_PERIOD, "query.period_id")
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ async def attendance_report(conn: asyncpg.Connection, ctx: RosterContext, query:
         period = await store.period(conn, query.period_id)
         if period is None or (query.year is not None and period["starts_on"].year != query.year) or not (
                 await visibility.serves_in(conn, query.period_id, query.viewer)):
-            raise PeriodNotFound(query.period_id)
+            raise PeriodNotFound()
         since, until = midnight(period["starts_on"]), midnight(period["ends_on"] + timedelta(days=1))
         year = period["starts_on"].year
         scope = {"period_id": period["period_id"], "name": period["name"], "starts_on": period["starts_on"],

@@ -20,23 +20,35 @@ from typing import Any
 import asyncpg
 
 from pingan_shared.logs import get_logger
+from pingan_shared.refused import Conflict, NotFound
+from roster import visibility
 from roster.context import RosterContext
 from roster.domain.problem import assignments_by_shift, build_problem
 from roster.facts import load_period_facts
+from roster.publishing import DraftNotFound
 from roster.solver import Progress, Solution, Status, solve
 from roster.store import jobs as store
 from roster.store import periods as period_store
 
 log = get_logger(__name__)
 
-class PeriodNotFound(Exception):
-    pass
+
+class PeriodNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__(visibility.NO_SUCH_PERIOD)
 
 
-class JobBusy(Exception):
+class JobBusy(Conflict):
+    """A solve of the period is queued or running already (one at a time per period)."""
+
     def __init__(self, job_id: str) -> None:
-        super().__init__(job_id)
+        super().__init__(f"本期已有求解任务在进行：{job_id} (a solve of this period is under way)", "period_id")
         self.job_id = job_id
+
+
+class JobNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("没有该求解任务 (no such job)")
 
 
 async def request_solve(conn: asyncpg.Connection, ctx: RosterContext, period_id: str, *, time_limit_s: float | None,
@@ -45,7 +57,7 @@ async def request_solve(conn: asyncpg.Connection, ctx: RosterContext, period_id:
     roster) is the default once the period has been published. Call inside a transaction."""
     period = await period_store.get_period(conn, period_id, lock=True)
     if period is None:
-        raise PeriodNotFound(period_id)
+        raise PeriodNotFound()
     busy = await store.active_job(conn, period_id)
     if busy is not None:
         raise JobBusy(busy)
@@ -54,6 +66,30 @@ async def request_solve(conn: asyncpg.Connection, ctx: RosterContext, period_id:
     await store.insert_job(conn, job_id, period_id, limit, period["published_version"] > 0 if replan is None
                            else replan, requested_by, ctx.now())
     return job_id
+
+
+async def read_job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any]:
+    """A job as its readers see it: status, progress and result; an infeasible one also has its ``outcome``,
+    the answer an organiser needs shaped like a 422 (what cannot hold together, and for whom)."""
+    row = await store.get_job(conn, job_id)
+    if row is None:
+        raise JobNotFound()
+    out = dict(row)
+    if out["status"] == "infeasible":
+        explanation = (out["result"] or {}).get("explanation") or {}
+        out["outcome"] = {"status": 422, "detail": explanation.get("summary", "无可行排班"),
+                          "conflicts": explanation.get("conflicts", [])}
+    return out
+
+
+async def read_draft(ctx: RosterContext, draft_id: str) -> dict[str, Any]:
+    """A draft roster: its period, job, objective and bound, whether it was published, and its assignments
+    (shift id → member ids)."""
+    async with ctx.runtime.connection() as conn:
+        row = await store.get_draft(conn, draft_id)
+        if row is None:
+            raise DraftNotFound()
+        return dict(row) | {"assignments": await store.draft_assignments(conn, draft_id)}
 
 
 def solve_worker(ctx: RosterContext) -> Any:

@@ -2,7 +2,7 @@
 an organiser approves or refuses; or an organiser changes a crew directly (an override). Every change is checked
 against the hard rules first (roster.domain.swaps) and refused with the reasons in words; an accepted change
 replaces the crew, emits ``roster.shift-changed`` (the whole new state), moves the no-show checks and re-arms the
-handoff reminder, in one transaction.
+handoff reminder, in one transaction. A refusal (``NotFound``, ``Refused``) is the answer the caller gets.
 """
 
 from __future__ import annotations
@@ -13,27 +13,39 @@ from datetime import timedelta
 
 import asyncpg
 
+from pingan_shared import refused
 from pingan_shared.messaging.outbox import enqueue
 from roster import handoff, presence, shift_events, visibility
 from roster.context import RosterContext
 from roster.domain.problem import Absence
-from roster.domain.swaps import HeldShift, crew_violations, period_count_violation, taking_violations
+from roster.domain.swaps import HeldShift, SwapRequest, crew_violations, period_count_violation, taking_violations
 from roster.facts import duty_facts, member_facts, period_rules
 from roster.store import members as member_store
 from roster.store import periods as period_store
 from roster.store import shifts as store
+from roster.store import swaps as swap_store
+
+NO_SUCH_REQUEST = "没有该调班申请 (no such request)"
 
 
-class NotFound(Exception):
-    pass
+class NotFound(refused.NotFound):
+    """No such shift (for a member: none it is on), or no such request (for a member: none of its own)."""
+
+    @classmethod
+    def shift(cls) -> NotFound:
+        return cls(visibility.NO_SUCH_SHIFT, "shift_id")
+
+    @classmethod
+    def request(cls) -> NotFound:
+        return cls(NO_SUCH_REQUEST)
 
 
-class Refused(Exception):
-    """The change breaks hard rules (``reasons``, in words) or does not apply (``field`` says what is wrong)."""
+class Refused(refused.Conflict):
+    """The change breaks hard rules (``reasons``, in words) or does not apply (``field`` says what is wrong): 409,
+    the reasons in words."""
 
     def __init__(self, field: str, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.field = field
+        super().__init__("；".join(reasons), field if field in ("shift_id", "request_id") else f"body.{field}")
         self.reasons = reasons
 
 
@@ -68,8 +80,7 @@ async def _check(conn: asyncpg.Connection, shift: asyncpg.Record, crew: list[str
         over = period_count_violation(member, await store.period_count(conn, added, shift["period_id"]), rules)
         if over:
             reasons.append(over)
-    orgs = {r["org_id"]: r["name"] for r in await conn.fetch(
-        "SELECT org_id, name FROM organisations WHERE org_id = ANY($1)", sorted({r["org_id"] for r in rows.values()}))}
+    orgs = await member_store.org_names(conn, [r["org_id"] for r in rows.values()])
     reasons += crew_violations(duty, [member_facts(rows[m]) for m in new_crew if m in rows], orgs)
     return reasons
 
@@ -81,11 +92,9 @@ async def _apply(conn: asyncpg.Connection, ctx: RosterContext, shift: asyncpg.Re
     version = shift["roster_version"]
     now = ctx.now()
     await store.replace_assignees(conn, shift["shift_id"], new_crew, version, source, now)
-    await conn.execute("UPDATE shifts SET updated_at = $2 WHERE shift_id = $1", shift["shift_id"], now)
-    await conn.execute(
-        "INSERT INTO overrides (override_id, shift_id, removed_member_id, added_member_id, swap_request_id, reason,"
-        " set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        f"O-{uuid.uuid4().hex[:12]}", shift["shift_id"], removed, added, request_id, reason, by, now)
+    await store.touch(conn, shift["shift_id"], now)
+    await swap_store.record_override(conn, f"O-{uuid.uuid4().hex[:12]}", shift["shift_id"], removed=removed,
+                                     added=added, request_id=request_id, reason=reason, by=by, now=now)
     await enqueue(conn, [shift_events.changed(ctx, shift, new_crew, version, reason)])
     await presence.schedule_checks(conn, ctx, [shift["shift_id"]])
     await handoff.arm(conn, ctx, [shift["shift_id"]])
@@ -98,10 +107,10 @@ async def _published_shift(conn: asyncpg.Connection, ctx: RosterContext, shift_i
     another's is not found, before its state is judged."""
     shift = await store.get_shift(conn, shift_id, lock=True)
     if shift is None:
-        raise NotFound(shift_id)
+        raise NotFound.shift()
     crew = (await store.assignees(conn, [shift_id]))[shift_id]
     if not visibility.sees_crew(viewer, crew):
-        raise NotFound(shift_id)
+        raise NotFound.shift()
     if shift["status"] != "published":
         raise Refused("shift_id", ["该班次未发布或已取消 (the shift is not on a published roster)"])
     if shift["starts_at"] <= ctx.now():
@@ -125,59 +134,55 @@ async def request_swap(conn: asyncpg.Connection, ctx: RosterContext, shift_id: s
         reasons = await _check(conn, shift, crew, from_member_id, to_member_id)
         if reasons:
             raise Refused("to_member_id", reasons)
-    pending = await conn.fetchval("SELECT request_id FROM swap_requests WHERE shift_id = $1 AND from_member_id = $2"
-                                  " AND status = 'pending'", shift_id, from_member_id)
+    pending = await swap_store.pending_request(conn, shift_id, from_member_id)
     if pending is not None:
         raise Refused("shift_id", [f"已有待审批的调班申请 {pending} (a request is pending)"])
     request_id = f"S-{uuid.uuid4().hex[:12]}"
-    await conn.execute(
-        "INSERT INTO swap_requests (request_id, shift_id, from_member_id, to_member_id, note, status, requested_by,"
-        " requested_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
-        request_id, shift_id, from_member_id, to_member_id, note, requested_by, ctx.now())
+    await swap_store.insert_request(conn, request_id, shift_id, from_member_id, to_member_id, note, requested_by,
+                                    ctx.now())
     return request_id
 
 
 async def decide(conn: asyncpg.Connection, ctx: RosterContext, request_id: str, *, approve: bool,
                  to_member_id: str | None, reason: str, by: str) -> Changed | None:
     """Approve (checked against the hard rules; a refusal leaves the request pending) or refuse a request."""
-    request = await conn.fetchrow("SELECT * FROM swap_requests WHERE request_id = $1 FOR UPDATE", request_id)
+    request = await swap_store.request_for_update(conn, request_id)
     if request is None:
-        raise NotFound(request_id)
-    if request["status"] != "pending":
-        raise Refused("request_id", [f"该申请已处理（{request['status']}） (the request was decided already)"])
+        raise NotFound.request()
+    if request.status != "pending":
+        raise Refused("request_id", [f"该申请已处理（{request.status}） (the request was decided already)"])
     now = ctx.now()
     if not approve:
-        await conn.execute("UPDATE swap_requests SET status = 'refused', decided_by = $2, decided_at = $3,"
-                           " decision_reason = $4 WHERE request_id = $1", request_id, by, now, reason)
+        await swap_store.decide_request(conn, request_id, status="refused", to_member_id=None, by=by, now=now,
+                                        reason=reason)
         return None
-    incoming = to_member_id or request["to_member_id"]
+    incoming = to_member_id or request.to_member_id
     if incoming is None:
         raise Refused("to_member_id", ["请指定接班队员 (name the member who takes the shift)"])
-    shift, crew = await _published_shift(conn, ctx, request["shift_id"])
-    if request["from_member_id"] not in crew:
+    shift, crew = await _published_shift(conn, ctx, request.shift_id)
+    if request.from_member_id not in crew:
         raise Refused("request_id", ["申请人已不在此班次上 (the requester is no longer on the shift)"])
     if incoming in crew:
         raise Refused("to_member_id", ["对方已在此班次上 (already on this shift)"])
-    reasons = await _check(conn, shift, crew, request["from_member_id"], incoming)
+    reasons = await _check(conn, shift, crew, request.from_member_id, incoming)
     if reasons:
         raise Refused("to_member_id", reasons)
-    await conn.execute("UPDATE swap_requests SET status = 'approved', to_member_id = $2, decided_by = $3,"
-                       " decided_at = $4, decision_reason = $5 WHERE request_id = $1",
-                       request_id, incoming, by, now, reason)
-    return await _apply(conn, ctx, shift, crew, request["from_member_id"], incoming, "swap",
-                        f"调班：{request['from_member_id']} → {incoming}" + (f"（{reason}）" if reason else ""), by,
+    await swap_store.decide_request(conn, request_id, status="approved", to_member_id=incoming, by=by, now=now,
+                                    reason=reason)
+    return await _apply(conn, ctx, shift, crew, request.from_member_id, incoming, "swap",
+                        f"调班：{request.from_member_id} → {incoming}" + (f"（{reason}）" if reason else ""), by,
                         request_id)
 
 
 async def withdraw(conn: asyncpg.Connection, ctx: RosterContext, request_id: str, member_id: str) -> None:
     """The member who asked takes a pending request back."""
-    request = await conn.fetchrow("SELECT * FROM swap_requests WHERE request_id = $1 FOR UPDATE", request_id)
-    if request is None or request["from_member_id"] != member_id:
-        raise NotFound(request_id)
-    if request["status"] != "pending":
-        raise Refused("request_id", [f"该申请已处理（{request['status']}） (the request was decided already)"])
-    await conn.execute("UPDATE swap_requests SET status = 'withdrawn', decided_by = $2, decided_at = $3"
-                       " WHERE request_id = $1", request_id, member_id, ctx.now())
+    request = await swap_store.request_for_update(conn, request_id)
+    if request is None or request.from_member_id != member_id:
+        raise NotFound.request()
+    if request.status != "pending":
+        raise Refused("request_id", [f"该申请已处理（{request.status}） (the request was decided already)"])
+    await swap_store.decide_request(conn, request_id, status="withdrawn", to_member_id=None, by=member_id,
+                                    now=ctx.now(), reason=None)
 
 
 async def override(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, *, remove: str | None,
@@ -195,3 +200,10 @@ async def override(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str, 
         raise Refused("add_member_id" if add else "remove_member_id", reasons)
     return await _apply(conn, ctx, shift, crew, remove, add, "override",
                         f"组织者调整：{remove or '—'} → {add or '—'}" + (f"（{reason}）" if reason else ""), by, None)
+
+
+async def requests(ctx: RosterContext, *, status: str | None, member_id: str | None, after: str | None,
+                   limit: int) -> list[SwapRequest]:
+    """Swap requests in id order: all of them, or those a member made or is named in (``member_id``)."""
+    async with ctx.runtime.connection() as conn:
+        return await swap_store.list_requests(conn, status=status, member_id=member_id, after=after, limit=limit)

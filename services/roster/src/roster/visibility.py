@@ -5,8 +5,8 @@ anything about it is judged (published or not, started or not, who is on it): ot
 check-in would tell a member that another's shift exists and whether it has started, and a wish or a report that
 another cohort's period exists. Organisers and admins see everything.
 
-The use cases take the member to see as (``viewer``) and raise their own "not found"; the routes answer it with
-``NO_SUCH_SHIFT`` / ``NO_SUCH_PERIOD``.
+The use cases take the member to see as (``viewer``) and refuse with their own "not found" (a
+``pingan_shared.refused.NotFound``) saying ``NO_SUCH_SHIFT`` / ``NO_SUCH_PERIOD``.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alerts.api import alerts, auditor, events, policies, silences
-from alerts.delivery import routers as delivery_routers
+from alerts.api import alerts, auditor, contacts, events, inbox, policies, silences, stream
 
 ROUTERS: list[APIRouter] = [
     events.router,  # signals from outside systems
@@ -13,5 +12,8 @@ ROUTERS: list[APIRouter] = [
     policies.router,  # escalation policies (admin)
     silences.router,  # maintenance windows
     auditor.router,  # stalls, for operators
-    *delivery_routers(),  # contacts, inbox, live stream (alerts.delivery)
+    contacts.router,  # the contacts directory (admins)
+    inbox.router,  # one's own inbox
+    stream.router,  # the live stream (Server-Sent Events)
+    stream.tickets,  # stream tickets for a browser's EventSource
 ]

@@ -24,7 +24,6 @@ from alerts.domain.provenance import SignalRefused, http_source
 from alerts.signals import apply_signal
 from pingan_shared.auth import Principal, Role
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
-from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -62,14 +61,14 @@ async def post_signal(body: SignalIn, ctx: Context, principal: Sender) -> JSONRe
         action=SignalAction(body.action), dedup_key=body.dedup_key, kind=body.kind, severity=Severity(body.severity),
         unit_id=body.unit_id, area=body.area, summary=body.summary,
         source=SourceLink(**body.source.model_dump()), occurred_at=body.occurred_at, sequence=body.sequence)
+    source = http_source(principal.subject)  # SignalRefused (403 naming Authorization) is the answer
     try:
-        source = http_source(principal.subject)
         async with ctx.runtime.connection() as conn, conn.transaction():
             outcome = await apply_signal(conn, ctx, signal, source=source, producer=f"http:{principal.subject}",
                                          sequence=body.sequence, now=ctx.now())
     except SignalRefused as refused:
-        field = refused.field if refused.field == "Authorization" else f"body.{refused.field}"
-        raise ApiError(refused.status, refused.detail, field=field) from refused
+        # The domain names the signal's field; over HTTP it is a field of the body.
+        raise SignalRefused(refused.status, refused.detail, f"body.{refused.field}") from refused
     content: dict[str, Any] = {"effect": outcome.effect, "applied": outcome.applied, "alert_id": outcome.alert_id,
                                "status": outcome.status}
     return JSONResponse(status_code=202, content=content)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,9 +28,7 @@ from alerts.api.common import (
 )
 from alerts.context import Context
 from alerts.domain.policy import BUILTIN_POLICIES, FOREVER, Step
-from alerts.store import policies as store
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
@@ -41,8 +37,6 @@ router = APIRouter(prefix="/v1", tags=["policies"])
 
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 PolicyId = Annotated[StorableStr, Path(max_length=64)]
-NOT_FOUND = "升级策略不存在"
-CLASH = "该告警类型与范围已有升级策略（a policy for this kind and scope exists）"
 
 Channel = Literal["webhook", "email", "inbox", "stream"]
 
@@ -80,41 +74,18 @@ class PolicyIn(BaseModel):
         return FOREVER if self.repeat == "forever" else int(self.repeat)
 
 
-def policy_view(row: asyncpg.Record) -> dict[str, Any]:
-    return jsonable_encoder({
-        "id": row["id"], "name": row["name"], "kind": row["kind"], "scope_unit": row["scope_unit"],
-        "scope_area": row["scope_area"], "steps": row["steps"],
-        "repeat": "forever" if row["repeat"] == FOREVER else row["repeat"], "created_by": row["created_by"],
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
-    })
-
-
-async def _validated(conn: asyncpg.Connection, steps: list[Step]) -> None:
-    try:
-        await policies.validate(conn, steps)
-    except policies.PolicyInvalid as exc:
-        raise ApiError(422, exc.reason, field=exc.field) from None
-
-
 @router.post("/policies", status_code=201, responses=error_responses(409))
 async def create_policy(body: PolicyIn, ctx: Context, principal: Admin) -> JSONResponse:
-    repeat = body.repeat_count()
-    steps = [s.as_step() for s in body.steps]
-    async with ctx.runtime.connection() as conn, conn.transaction():
-        await _validated(conn, steps)
-        row = await store.insert(conn, policy_id=policies.new_policy_id(), name=body.name, kind=body.kind,
-                                 scope_unit=body.scope_unit, scope_area=body.scope_area,
-                                 steps=[s.as_json() for s in steps], repeat=repeat, by=by(principal), at=ctx.now())
-    if row is None:
-        raise ApiError(409, CLASH, field="body.kind")
-    return JSONResponse(status_code=201, content=policy_view(row))
+    view = await policies.create(ctx, name=body.name, kind=body.kind, scope_unit=body.scope_unit,
+                                 scope_area=body.scope_area, steps=[s.as_step() for s in body.steps],
+                                 repeat=body.repeat_count(), by=by(principal))
+    return JSONResponse(status_code=201, content=view)
 
 
 @router.get("/policies")
 async def list_policies(ctx: Context, _: Admin,
                         kind: Annotated[StorableStr | None, Query(max_length=100)] = None) -> list[dict[str, Any]]:
-    async with ctx.runtime.connection() as conn:
-        return [policy_view(r) for r in await store.listing(conn, kind=kind)]
+    return await policies.listing(ctx, kind=kind)
 
 
 @router.get("/builtin-policies")
@@ -125,35 +96,18 @@ async def builtin_policies(_: Admin) -> list[dict[str, Any]]:
 
 @router.get("/policies/{policy_id}")
 async def get_policy(policy_id: PolicyId, ctx: Context, _: Admin) -> dict[str, Any]:
-    async with ctx.runtime.connection() as conn:
-        row = await store.get(conn, policy_id)
-    if row is None:
-        raise ApiError(404, NOT_FOUND, field="policy_id")
-    return policy_view(row)
+    return await policies.get(ctx, policy_id)
 
 
 @router.put("/policies/{policy_id}", responses=error_responses(409))
 async def replace_policy(policy_id: PolicyId, body: PolicyIn, ctx: Context, _: Admin) -> dict[str, Any]:
     """Alerts already raised keep the copy frozen onto them; new alerts get this."""
-    repeat = body.repeat_count()
-    steps = [s.as_step() for s in body.steps]
-    async with ctx.runtime.connection() as conn, conn.transaction():
-        if await store.get(conn, policy_id) is None:
-            raise ApiError(404, NOT_FOUND, field="policy_id")
-        if await store.clashes(conn, policy_id, kind=body.kind, scope_unit=body.scope_unit,
-                               scope_area=body.scope_area):
-            raise ApiError(409, CLASH, field="body.kind")
-        await _validated(conn, steps)
-        row = await store.replace(conn, policy_id, name=body.name, kind=body.kind, scope_unit=body.scope_unit,
-                                  scope_area=body.scope_area, steps=[s.as_json() for s in steps], repeat=repeat,
-                                  at=ctx.now())
-    assert row is not None
-    return policy_view(row)
+    return await policies.replace(ctx, policy_id, name=body.name, kind=body.kind, scope_unit=body.scope_unit,
+                                  scope_area=body.scope_area, steps=[s.as_step() for s in body.steps],
+                                  repeat=body.repeat_count())
 
 
 @router.delete("/policies/{policy_id}", status_code=204)
 async def delete_policy(policy_id: PolicyId, ctx: Context, _: Admin) -> Response:
-    async with ctx.runtime.connection() as conn:
-        if not await store.delete(conn, policy_id):
-            raise ApiError(404, NOT_FOUND, field="policy_id")
+    await policies.delete(ctx, policy_id)
     return Response(status_code=204)

@@ -1,33 +1,18 @@
-"""Delivery of notifications: contacts, the delivery table (an outbox of notifications), channels (webhook,
-e-mail, live stream, per-person inbox), templates. The escalation side calls ``enqueue_notifications`` (and
-``notify_live`` for the live stream); ``unreachable_targets`` validates a policy's targets."""
+"""Delivery of notifications: the contacts directory, the delivery table (an outbox of notifications), channels
+(webhook, e-mail, live stream, per-person inbox), templates, and the worker that sends. The escalation side calls
+``enqueue.enqueue_notifications`` (and ``live.notify_live_many`` for the live stream); ``directory``'s
+``unreachable_targets`` validates a policy's targets. Its SQL is in ``alerts.store`` (deliveries, contacts, inbox),
+its HTTP routes in ``alerts.api`` (contacts, inbox, stream)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
-
 from alerts.delivery import audit as audit  # registers the auditor's delivery_stuck check
-from alerts.delivery.directory import unreachable_targets
-from alerts.delivery.enqueue import enqueue_notifications
-from alerts.delivery.live import notify_live
-from alerts.delivery.requests import NotificationRequest
 
 if TYPE_CHECKING:
     from alerts.context import AlertsContext
-
-__all__ = ["NotificationRequest", "background_jobs", "enqueue_notifications", "notify_live", "routers",
-           "serving_jobs", "unreachable_targets"]
-
-
-def routers() -> list[APIRouter]:
-    """The delivery side's HTTP routers (contacts, inbox, stream and its tickets)."""
-    from alerts.delivery.api import contacts, inbox, stream
-
-    return [contacts.router, inbox.router, stream.router, stream.tickets]
-
 
 def background_jobs(ctx: AlertsContext) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
     """The delivery side's long-running loop: the delivery worker (not on an intake replica)."""

@@ -18,9 +18,9 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from alerts.delivery.directory import Contact
 from alerts.delivery.signing import signed_headers
 from alerts.delivery.templates import Rendered
+from alerts.domain.contacts import Contact
 from alerts.settings import AlertsSettings
 
 

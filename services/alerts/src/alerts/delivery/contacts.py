@@ -7,14 +7,17 @@ secret. A rotation adds the new secret in front and keeps the previous one valid
 from __future__ import annotations
 
 import hashlib
-import re
-from datetime import datetime
+from collections.abc import Mapping
 from enum import Enum
 from typing import Annotated, Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from alerts.context import AlertsContext
+from alerts.store import contacts as store
+from pingan_shared.http.paging import Page, page_of
+from pingan_shared.refused import Invalid, NotFound
 from pingan_shared.text import StorableStr
 
 # Patterns are stated again as json_schema_extra: pydantic leaves a pattern out of the JSON Schema when the type
@@ -23,10 +26,11 @@ from pingan_shared.text import StorableStr
 # engines agree on every character, so the schema refuses exactly what the API refuses.
 _SPACE = r"\s\x1c-\x1f\x85\ufeff"
 TARGET_PATTERN = rf"^(person|unit|role):[^/?#\x00-\x1f{_SPACE}][^/?#\x00-\x1f\x7f]{{0,199}}$"
-_TARGET = re.compile(TARGET_PATTERN)
 _EMAIL = rf'^[^@<>"\x00-\x1f{_SPACE}]+@[^@<>"\x00-\x1f{_SPACE}]+\.[^@<>"\x00-\x1f{_SPACE}]+$'
 _URL = rf"^https?://[^/?#\x00-\x1f{_SPACE}]+[^\x00-\x1f{_SPACE}]*$"
 _SECRET = rf"^[^\x00-\x1f{_SPACE}]+$"
+# Not pingan_shared.inputs.NOT_BLANK: that one's \s is read differently by Python and by a JSON Schema validator
+# (\x1c-\x1f, \x85, \ufeff), and these contact names were made to agree in both.
 _NOT_BLANK = rf"[^{_SPACE}]"
 
 
@@ -77,18 +81,20 @@ class Outcome(Enum):
     UPDATED = "updated"
 
 
-class ContactRefused(ValueError):
-    def __init__(self, reason: str, field: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field
+class ContactRefused(Invalid):
+    """A contact the directory cannot take (422 naming the field: ``members``, ``subject``, ``secret``)."""
+
+
+class ContactNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("联系人不存在 (no such contact)", "target")
 
 
 def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:8]
 
 
-def contact_json(row: asyncpg.Record, members: list[str]) -> dict[str, Any]:
+def contact_json(row: Mapping[str, Any], members: list[str]) -> dict[str, Any]:
     return {
         "target": row["target"], "kind": row["target"].split(":", 1)[0], "display_name": row["display_name"],
         "subject": row["subject"], "locale": row["locale"], "email": row["email"], "webhook_url": row["webhook_url"],
@@ -97,78 +103,73 @@ def contact_json(row: asyncpg.Record, members: list[str]) -> dict[str, Any]:
     }
 
 
-def valid_target(target: str) -> bool:
-    return _TARGET.match(target) is not None
-
-
-async def put(conn: asyncpg.Connection, target: str, contact: ContactIn, now: datetime) -> Outcome:
+async def put(ctx: AlertsContext, target: str, contact: ContactIn) -> tuple[Outcome, dict[str, Any]]:
+    """Create or replace a contact (``ContactRefused`` naming the field at fault): whether it was new, and the
+    contact as stored."""
     kind = target.split(":", 1)[0]
     if contact.members and kind != "role":
         raise ContactRefused("只有角色组可以有成员 (only a role group has members)", "members")
     if contact.subject is not None and kind == "role":
         raise ContactRefused("角色组没有自己的收件箱 (a role group has no inbox of its own)", "subject")
     members = list(dict.fromkeys(contact.members))
-    if members:
-        bad = [m for m in members if m.startswith("role:")]
-        if bad:
-            raise ContactRefused(f"成员不能是角色组 (a member cannot be a role group): {bad[0]}", "members")
-        known = {r["target"] for r in await conn.fetch(
-            "SELECT target FROM contacts WHERE target = ANY($1::text[])", members)}
-        missing = [m for m in members if m not in known]
-        if missing:
-            raise ContactRefused(f"成员不存在 (unknown member): {missing[0]}", "members")
-    if contact.subject is not None:
-        other = await conn.fetchval("SELECT target FROM contacts WHERE subject = $1 AND target <> $2",
-                                    contact.subject, target)
-        if other is not None:
-            raise ContactRefused(f"该账号已是 {other} 的收件人 (the subject already owns another inbox)", "subject")
-    existed = await conn.fetchval("SELECT true FROM contacts WHERE target = $1 FOR UPDATE", target)
-    await conn.execute(
-        "INSERT INTO contacts (target, display_name, subject, locale, email, webhook_url, webhook_secrets,"
-        " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
-        " ON CONFLICT (target) DO UPDATE SET display_name = $2, subject = $3, locale = $4, email = $5,"
-        " webhook_url = $6, webhook_secrets = $7, updated_at = $8",
-        target, contact.display_name, contact.subject, contact.locale, contact.email, contact.webhook_url,
-        list(contact.webhook_secrets), now)
-    await conn.execute("DELETE FROM contact_members WHERE group_target = $1", target)
-    if members:
-        await conn.executemany("INSERT INTO contact_members (group_target, member_target) VALUES ($1, $2)",
-                               [(target, m) for m in members])
-    return Outcome.UPDATED if existed else Outcome.CREATED
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        if members:
+            bad = [m for m in members if m.startswith("role:")]
+            if bad:
+                raise ContactRefused(f"成员不能是角色组 (a member cannot be a role group): {bad[0]}", "members")
+            known = await store.known(conn, members)
+            missing = [m for m in members if m not in known]
+            if missing:
+                raise ContactRefused(f"成员不存在 (unknown member): {missing[0]}", "members")
+        if contact.subject is not None:
+            other = await store.subject_owner(conn, contact.subject, other_than=target)
+            if other is not None:
+                raise ContactRefused(f"该账号已是 {other} 的收件人 (the subject already owns another inbox)",
+                                     "subject")
+        existed = await store.upsert(conn, target, display_name=contact.display_name, subject=contact.subject,
+                                     locale=contact.locale, email=contact.email, webhook_url=contact.webhook_url,
+                                     webhook_secrets=contact.webhook_secrets, members=members, now=ctx.now())
+        body = await _get(conn, target)
+    assert body is not None
+    return Outcome.UPDATED if existed else Outcome.CREATED, body
 
 
-async def get(conn: asyncpg.Connection, target: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow("SELECT * FROM contacts WHERE target = $1", target)
-    if row is None:
-        return None
-    members = [r["member_target"] for r in await conn.fetch(
-        "SELECT member_target FROM contact_members WHERE group_target = $1 ORDER BY member_target", target)]
-    return contact_json(row, members)
+async def _get(conn: asyncpg.Connection, target: str) -> dict[str, Any] | None:
+    found = await store.get(conn, target)
+    return None if found is None else contact_json(*found)
 
 
-async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int, after: str | None) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT c.*, array(SELECT m.member_target FROM contact_members m WHERE m.group_target = c.target"
-        " ORDER BY 1) AS members FROM contacts c"
-        " WHERE ($1::text IS NULL OR c.target LIKE $1 || ':%') AND ($2::text IS NULL OR c.target > $2)"
-        " ORDER BY c.target LIMIT $3", kind, after, limit)
-    return [contact_json(r, list(r["members"])) for r in rows]
+async def get(ctx: AlertsContext, target: str) -> dict[str, Any]:
+    async with ctx.runtime.connection() as conn:
+        body = await _get(conn, target)
+    if body is None:
+        raise ContactNotFound()
+    return body
 
 
-async def delete(conn: asyncpg.Connection, target: str) -> bool:
-    return await conn.fetchval("DELETE FROM contacts WHERE target = $1 RETURNING true", target) is not None
+async def page(ctx: AlertsContext, *, kind: str | None, limit: int, after: str | None) -> Page[dict[str, Any]]:
+    async with ctx.runtime.connection() as conn:
+        found = await store.page(conn, kind=kind, limit=limit, after=after)
+    return page_of([contact_json(row, members) for row, members in found], limit, lambda item: str(item["target"]))
 
 
-async def rotate_secret(conn: asyncpg.Connection, target: str, rotation: SecretRotationIn,
-                        now: datetime) -> bool:
+async def delete(ctx: AlertsContext, target: str) -> None:
+    """Remove a contact (and its group memberships). Notifications already queued for it fail."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        if not await store.delete(conn, target):
+            raise ContactNotFound()
+
+
+async def rotate_secret(ctx: AlertsContext, target: str, rotation: SecretRotationIn) -> dict[str, Any]:
     """The new secret in front; the previous first one stays valid if asked (at most two are kept)."""
-    row = await conn.fetchrow("SELECT webhook_secrets FROM contacts WHERE target = $1 FOR UPDATE", target)
-    if row is None:
-        return False
-    current = list(row["webhook_secrets"])
-    if rotation.secret in current:
-        raise ContactRefused("新密钥与现有密钥相同 (the new secret is already in use)", "secret")
-    secrets = [rotation.secret, *current[:1]] if rotation.keep_previous else [rotation.secret]
-    await conn.execute("UPDATE contacts SET webhook_secrets = $2, updated_at = $3 WHERE target = $1",
-                       target, secrets, now)
-    return True
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        current = await store.lock_secrets(conn, target)
+        if current is None:
+            raise ContactNotFound()
+        if rotation.secret in current:
+            raise ContactRefused("新密钥与现有密钥相同 (the new secret is already in use)", "secret")
+        secrets = [rotation.secret, *current[:1]] if rotation.keep_previous else [rotation.secret]
+        await store.set_secrets(conn, target, secrets, ctx.now())
+        body = await _get(conn, target)
+    assert body is not None
+    return body

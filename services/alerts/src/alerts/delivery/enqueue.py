@@ -15,10 +15,10 @@ from datetime import UTC
 
 import asyncpg
 
-from alerts.delivery.directory import recipients_for, resolve
 from alerts.delivery.requests import NotificationRequest
-
-WAKE_CHANNEL = "alerts_delivery"
+from alerts.domain.contacts import recipients_for
+from alerts.store import deliveries as store
+from alerts.store.contacts import resolve
 
 
 def idempotency_key(request: NotificationRequest, channel: str, recipient: str) -> str:
@@ -29,16 +29,6 @@ def idempotency_key(request: NotificationRequest, channel: str, recipient: str) 
         # escalation side passes the same ``at`` however late or often one reminder's firing is retried).
         parts += (request.at.astimezone(UTC).isoformat(),)
     return "n-" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:40]
-
-
-_INSERT = """
-INSERT INTO deliveries (idempotency_key, alert_id, dedup_key, kind, severity, summary, unit_id, area, event,
-                        step_index, step_label, loop, target, recipient, channel, link, due_at, created_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::int[], $11::text[], $12::int[], $13::text[], $14::text[],
-                     $15::text[], $16::text[], $17::timestamptz[], $17::timestamptz[])
-ON CONFLICT (idempotency_key) DO NOTHING
-"""
 
 
 async def enqueue_notifications(conn: asyncpg.Connection, requests: Sequence[NotificationRequest]) -> int:
@@ -62,9 +52,4 @@ async def enqueue_notifications(conn: asyncpg.Connection, requests: Sequence[Not
                     column.append(value)
     if not columns[0]:
         return 0
-    status = await conn.execute(_INSERT, *columns)
-    created = int(status.rsplit(" ", 1)[1])
-    if created:
-        # Wakes the delivery workers of every replica when the caller commits (polling covers a lost one).
-        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
-    return created
+    return await store.insert_notifications(conn, columns)

@@ -1,14 +1,22 @@
-"""The per-person inbox: messages delivered on the inbox channel, read and unread by their owner only."""
+"""The per-person inbox: messages delivered on the inbox channel, read and unread by their owner only (the
+token's subject); a message outside one's own answers exactly as one that does not exist."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
+from alerts.context import AlertsContext
+from alerts.store import inbox as store
+from pingan_shared.refused import NotFound
 
 
-def message_json(row: asyncpg.Record) -> dict[str, Any]:
+class MessageNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("消息不存在 (no such message in your inbox)", "message_id")
+
+
+def message_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"], "recipient": row["recipient"], "title": row["title"], "body": row["body"],
         "alert_ids": list(row["alert_ids"]), "created_at": row["created_at"].isoformat(),
@@ -17,20 +25,19 @@ def message_json(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def page(conn: asyncpg.Connection, owner: str, *, unread_only: bool, limit: int,
-               before: int | None) -> tuple[list[dict[str, Any]], int]:
-    """Newest first; ``before`` pages on. Also the owner's unread count."""
-    rows = await conn.fetch(
-        "SELECT * FROM inbox_messages WHERE owner = $1 AND (NOT $2 OR read_at IS NULL)"
-        " AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $4", owner, unread_only, before, limit)
-    unread = await conn.fetchval("SELECT count(*) FROM inbox_messages WHERE owner = $1 AND read_at IS NULL", owner)
-    return [message_json(r) for r in rows], int(unread)
+async def page(ctx: AlertsContext, owner: str, *, unread_only: bool, limit: int,
+               before: int | None) -> dict[str, Any]:
+    """Newest first; ``before`` pages on (``next_before``). Also the owner's unread count."""
+    async with ctx.runtime.connection() as conn:
+        rows, unread = await store.page(conn, owner, unread_only=unread_only, limit=limit, before=before)
+    items = [message_json(r) for r in rows]
+    return {"items": items, "unread": unread, "next_before": items[-1]["id"] if len(items) == limit else None}
 
 
-async def mark(conn: asyncpg.Connection, owner: str, message_id: int, *, read: bool,
-               now: datetime) -> dict[str, Any] | None:
-    """Mark the owner's message read (keeping the first read time) or unread; None if it is not theirs."""
-    row = await conn.fetchrow(
-        "UPDATE inbox_messages SET read_at = CASE WHEN $3 THEN coalesce(read_at, $4) ELSE NULL END"
-        " WHERE id = $1 AND owner = $2 RETURNING *", message_id, owner, read, now)
-    return message_json(row) if row else None
+async def mark(ctx: AlertsContext, owner: str, message_id: int, *, read: bool) -> dict[str, Any]:
+    """Mark the owner's message read (keeping the first read time) or unread."""
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        row = await store.mark(conn, owner, message_id, read=read, now=ctx.now())
+    if row is None:
+        raise MessageNotFound()
+    return message_json(row)

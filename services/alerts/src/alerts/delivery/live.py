@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import structlog
 
-from pingan_shared.auth import Principal, Role
+from alerts.domain.access import can_see
+from pingan_shared.auth import Principal
 from pingan_shared.service import ServiceRuntime
 
 if TYPE_CHECKING:
@@ -56,28 +57,18 @@ async def notify_live_many(conn: asyncpg.Connection, events: list[tuple[str, Map
                            CHANNEL, [encode(kind, payload) for kind, payload in events])
 
 
-def visible_to(principal: Principal, unit_id: str | None, area: str | None) -> bool:
-    """Admins see everything; a unit its own; a supervisor with a scope what lies in it (unit or area)."""
-    if principal.role is Role.ADMIN:
-        return True
-    if principal.role is Role.UNIT:
-        return unit_id is not None and unit_id == principal.unit_id
-    if principal.role is Role.SUPERVISOR:
-        return principal.scope is None or principal.scope in (unit_id, area)
-    return False
-
-
 def filtered(principal: Principal, event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The part of ``event`` the principal may see, or None. A bundled notification lists several alerts:
     only those in the principal's sight stay."""
     payload = event.get("payload") or {}
     items = payload.get("notifications")
     if isinstance(items, list):
-        kept = [i for i in items if isinstance(i, dict) and visible_to(principal, i.get("unit_id"), i.get("area"))]
+        kept = [i for i in items
+                if isinstance(i, dict) and can_see(principal, unit_id=i.get("unit_id"), area=i.get("area"))]
         if not kept:
             return None
         return {"kind": event.get("kind"), "payload": {**payload, "notifications": kept}}
-    if visible_to(principal, payload.get("unit_id"), payload.get("area")):
+    if can_see(principal, unit_id=payload.get("unit_id"), area=payload.get("area")):
         return dict(event)
     return None
 

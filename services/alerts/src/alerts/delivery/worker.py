@@ -18,16 +18,18 @@ from typing import Any
 import asyncpg
 import structlog
 
-from alerts import timeline
 from alerts.context import AlertsContext
-from alerts.delivery import audit, store
+from alerts.delivery import audit
 from alerts.delivery.channels import EmailChannel, SendFailed, WebhookChannel, email_message, webhook_body
-from alerts.delivery.directory import Contact, load_contacts
-from alerts.delivery.enqueue import WAKE_CHANNEL
 from alerts.delivery.live import notify_live
 from alerts.delivery.metrics import DeliveryMetrics
 from alerts.delivery.templates import Rendered, render
+from alerts.domain.contacts import Contact
 from alerts.domain.delivery import may_retry, rate_budget, retry_delay
+from alerts.store import deliveries as store
+from alerts.store import timeline
+from alerts.store.contacts import load as load_contacts
+from alerts.store.deliveries import WAKE_CHANNEL
 from pingan_shared.events.alert_contracts import DeliveryFailedV1
 from pingan_shared.events.catalog import DELIVERY_FAILED
 from pingan_shared.messaging.outbox import enqueue
@@ -198,17 +200,15 @@ class DeliveryWorker:
         return rate_budget(limit, await store.started_since(conn, channel, now - timedelta(minutes=1)))
 
     async def _record_taken_back(self, conn: asyncpg.Connection, message_ids: list[int], now: datetime) -> None:
-        rows = await conn.fetch(
-            "SELECT d.alert_id, m.id, m.recipient, m.channel, m.attempts, m.idempotency_key FROM deliveries d"
-            " JOIN delivery_messages m ON m.id = d.message_id WHERE m.id = ANY($1)", message_ids)
+        rows = await store.taken_back(conn, message_ids)
         await timeline.record_many(conn, [
-            (r["alert_id"], "delivery-attempt", now, {
-                "message_id": r["id"], "recipient": r["recipient"], "channel": r["channel"],
-                "attempt": r["attempts"], "idempotency_key": r["idempotency_key"], "outcome": "taken-back",
+            (r.alert_id, "delivery-attempt", now, {
+                "message_id": r.message_id, "recipient": r.recipient, "channel": r.channel,
+                "attempt": r.attempts, "idempotency_key": r.idempotency_key, "outcome": "taken-back",
                 "reason": "发送超时，收回重发 (still sending at its deadline)"})
             for r in rows])
         for r in rows:
-            self.metrics.attempts.labels(channel=r["channel"], outcome="taken-back").inc()
+            self.metrics.attempts.labels(channel=r.channel, outcome="taken-back").inc()
 
     # --- one message ---------------------------------------------------------------------------------
 

@@ -17,8 +17,6 @@ from datetime import timedelta
 from typing import Any, Final
 
 FOREVER: Final = -1  # ``repeat``: climb again and again until acknowledged or resolved
-CHANNELS: Final = ("webhook", "email", "inbox", "stream")
-TARGET_KINDS: Final = ("person", "unit", "role")
 PLACEHOLDERS: Final = ("{unit}", "{area}")
 TARGET_PATTERN: Final = r"^(person|unit|role):[^\s\x00][^\x00]*$"
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")

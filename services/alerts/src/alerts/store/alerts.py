@@ -1,96 +1,101 @@
-"""Alerts and their acknowledgements."""
+"""Alerts (``domain.alert.Alert`` out) and their acknowledgements."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from alerts.domain.alert import Alert
+
 # The one durable timer of an alert (key: alert id), due at its next escalation or reminder (alerts.timers).
 ALERT_DUE = "alert-due"
 
-_COLUMNS = frozenset({
-    "status", "current_step", "loop", "step_fired_at", "next_escalation_at", "next_reminder_at", "held_since",
-    "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "resolve_reason", "updated_at",
-})
+_INSERT = """
+INSERT INTO alerts (id, dedup_key, kind, severity, summary, unit_id, area, source, status, policy, raised_at,
+                    updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $10) RETURNING *
+"""
+
+# What a change of state writes: every mutable column, from the alert as the domain left it (the row is locked).
+_SAVE = """
+UPDATE alerts a SET status = v.status, current_step = v.current_step, loop = v.loop,
+    step_fired_at = v.step_fired_at, next_escalation_at = v.next_escalation_at,
+    next_reminder_at = v.next_reminder_at, held_since = v.held_since, acknowledged_at = v.acknowledged_at,
+    acknowledged_by = v.acknowledged_by, resolved_at = v.resolved_at, resolved_by = v.resolved_by,
+    resolve_reason = v.resolve_reason, updated_at = v.updated_at
+FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
+            $8::timestamptz[], $9::timestamptz[], $10::text[], $11::timestamptz[], $12::text[], $13::text[],
+            $14::timestamptz[])
+    AS v(id, status, current_step, loop, step_fired_at, next_escalation_at, next_reminder_at, held_since,
+         acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolve_reason, updated_at)
+WHERE a.id = v.id RETURNING a.*
+"""
+
+
+def _alert(row: asyncpg.Record | None) -> Alert | None:
+    return None if row is None else Alert.from_row(row)
 
 
 async def insert(conn: asyncpg.Connection, *, alert_id: str, dedup_key: str, kind: str, severity: str, summary: str,
                  unit_id: str | None, area: str | None, source: Mapping[str, Any], policy: Mapping[str, Any],
-                 at: datetime) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
-        """
-        INSERT INTO alerts (id, dedup_key, kind, severity, summary, unit_id, area, source, status, policy,
-                            raised_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $10) RETURNING *
-        """,
-        alert_id, dedup_key, kind, severity, summary, unit_id, area, dict(source), dict(policy), at,
-    )
-    return row
+                 at: datetime) -> Alert:
+    row = await conn.fetchrow(_INSERT, alert_id, dedup_key, kind, severity, summary, unit_id, area, dict(source),
+                              dict(policy), at)
+    return Alert.from_row(row)
 
 
-async def lock(conn: asyncpg.Connection, alert_id: str) -> asyncpg.Record | None:
+async def lock(conn: asyncpg.Connection, alert_id: str) -> Alert | None:
     """The alert, locked for a change. Its timer's row is locked first: the timer runner holds that row before
     its handler locks the alert, so every writer takes the two in that one order (no deadlock)."""
     await conn.execute("SELECT 1 FROM timers WHERE kind = $1 AND timer_key = $2 FOR UPDATE", ALERT_DUE, alert_id)
-    row: asyncpg.Record | None = await conn.fetchrow("SELECT * FROM alerts WHERE id = $1 FOR UPDATE", alert_id)
-    return row
+    return _alert(await conn.fetchrow("SELECT * FROM alerts WHERE id = $1 FOR UPDATE", alert_id))
 
 
-async def lock_many(conn: asyncpg.Connection, alert_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+async def lock_many(conn: asyncpg.Connection, alert_ids: Sequence[str]) -> dict[str, Alert]:
     """Alerts whose timers the timer runner holds (a batch of due ``alert-due`` timers), locked in id order:
     the same order as ``lock`` (timer row, then alert row), so no deadlock with a request on one of them."""
     rows = await conn.fetch("SELECT * FROM alerts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
                             list(alert_ids))
-    return {row["id"]: row for row in rows}
+    return {row["id"]: Alert.from_row(row) for row in rows}
 
 
-async def update_fired(conn: asyncpg.Connection, fired: Sequence[tuple[str, int, int, datetime | None,
-                                                                        datetime | None]],
-                       now: datetime) -> dict[str, asyncpg.Record]:
-    """Many alerts moved to a step in one statement: (id, step, loop, next_escalation_at, next_reminder_at);
-    each is open at that step, its acknowledgement cleared (what ``escalation.fire`` writes)."""
-    rows = await conn.fetch(
-        """
-        UPDATE alerts a SET status = 'open', current_step = v.step, loop = v.loop, step_fired_at = $6,
-            next_escalation_at = v.next_at, next_reminder_at = v.reminder_at, acknowledged_at = NULL,
-            acknowledged_by = NULL, updated_at = $6
-        FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[])
-            AS v(id, step, loop, next_at, reminder_at)
-        WHERE a.id = v.id RETURNING a.*
-        """,
-        [f[0] for f in fired], [f[1] for f in fired], [f[2] for f in fired], [f[3] for f in fired],
-        [f[4] for f in fired], now)
-    return {row["id"]: row for row in rows}
+async def save(conn: asyncpg.Connection, alert: Alert) -> Alert:
+    """Write a locked alert's state as the domain left it; the alert as stored."""
+    return (await save_many(conn, [alert]))[alert.id]
 
 
-async def open_for_key(conn: asyncpg.Connection, dedup_key: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT * FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'", dedup_key)
-    return row
+async def save_many(conn: asyncpg.Connection, alerts: Sequence[Alert]) -> dict[str, Alert]:
+    """``save`` for many locked alerts in one statement."""
+    if not alerts:
+        return {}
+    columns: list[list[Any]] = [[] for _ in range(14)]
+    for a in alerts:
+        values = (a.id, a.status.value, a.current_step, a.loop, a.step_fired_at, a.next_escalation_at,
+                  a.next_reminder_at, a.held_since, a.acknowledged_at, a.acknowledged_by, a.resolved_at,
+                  a.resolved_by, a.resolve_reason, a.updated_at)
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    rows = await conn.fetch(_SAVE, *columns)
+    return {row["id"]: Alert.from_row(row) for row in rows}
 
 
-async def get(conn: asyncpg.Connection, alert_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow("SELECT * FROM alerts WHERE id = $1", alert_id)
-    return row
+async def open_for_key(conn: asyncpg.Connection, dedup_key: str) -> Alert | None:
+    return _alert(await conn.fetchrow("SELECT * FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'",
+                                      dedup_key))
 
 
-async def update(conn: asyncpg.Connection, alert_id: str, **changes: Any) -> asyncpg.Record:
-    unknown = set(changes) - _COLUMNS
-    assert not unknown, f"not alert columns: {unknown}"
-    names = sorted(changes)
-    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
-    row: asyncpg.Record = await conn.fetchrow(f"UPDATE alerts SET {assignments} WHERE id = $1 RETURNING *",
-                                              alert_id, *(changes[n] for n in names))
-    return row
+async def get(conn: asyncpg.Connection, alert_id: str) -> Alert | None:
+    return _alert(await conn.fetchrow("SELECT * FROM alerts WHERE id = $1", alert_id))
 
 
 async def page(conn: asyncpg.Connection, *, unit_id: str | None, scope: str | None, status: str | None,
-               kind: str | None, limit: int, after: str | None) -> list[asyncpg.Record]:
+               kind: str | None, limit: int, after: str | None) -> list[Alert]:
     """Alerts in id order; ``unit_id`` confines to one unit, ``scope`` to a unit or area (a supervisor's)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT * FROM alerts
         WHERE ($1::text IS NULL OR unit_id = $1) AND ($2::text IS NULL OR unit_id = $2 OR area = $2)
@@ -100,7 +105,52 @@ async def page(conn: asyncpg.Connection, *, unit_id: str | None, scope: str | No
         """,
         unit_id, scope, status, kind, after, limit,
     )
-    return rows
+    return [Alert.from_row(r) for r in rows]
+
+
+async def held(conn: asyncpg.Connection, *, kind: str | None, unit_id: str | None, area: str | None) -> list[str]:
+    """The unresolved alerts whose notifications are held and that a silence with these matchers (None: any)
+    matches, in id order."""
+    rows = await conn.fetch(
+        """
+        SELECT id FROM alerts
+        WHERE held_since IS NOT NULL AND status <> 'resolved'
+          AND ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR unit_id = $2) AND ($3::text IS NULL OR area = $3)
+        ORDER BY id
+        """,
+        kind, unit_id, area,
+    )
+    return [r["id"] for r in rows]
+
+
+async def unresolved(conn: asyncpg.Connection, *, most: int = 10000) -> list[Alert]:
+    """Unresolved alerts in id order (at most ``most``): what the auditor looks through."""
+    rows = await conn.fetch("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id LIMIT $1", most)
+    return [Alert.from_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """An unresolved alert whose next step or reminder was due before the bound, and the state of its timer."""
+
+    alert: Alert
+    timer_status: str | None  # None: no timer row at all
+    timer_due_at: datetime | None
+
+
+async def overdue(conn: asyncpg.Connection, before: datetime, *, most: int = 1000) -> list[Overdue]:
+    """Unresolved alerts whose next escalation or reminder fell due before ``before``, most overdue first."""
+    rows = await conn.fetch(
+        """
+        SELECT a.*, t.status AS timer_status, t.due_at AS timer_due_at
+        FROM alerts a LEFT JOIN timers t ON t.kind = $2 AND t.timer_key = a.id
+        WHERE a.status <> 'resolved'
+          AND least(a.next_escalation_at, a.next_reminder_at) < $1
+        ORDER BY least(a.next_escalation_at, a.next_reminder_at), a.id LIMIT $3
+        """,
+        before, ALERT_DUE, most,
+    )
+    return [Overdue(Alert.from_row(r), r["timer_status"], r["timer_due_at"]) for r in rows]
 
 
 async def acks(conn: asyncpg.Connection, alert_id: str, *, step: int, loop: int) -> dict[str, str]:
@@ -122,3 +172,11 @@ async def add_acks(conn: asyncpg.Connection, alert_id: str, *, step: int, loop: 
         alert_id, step, loop, targets, by, at,
     )
     return [r["target"] for r in rows]
+
+
+async def stop_timers(conn: asyncpg.Connection, alert_ids: Sequence[str]) -> None:
+    """Cancel the pending ``alert-due`` timers of many alerts in one statement (``pingan_shared.timers.cancel``
+    for one)."""
+    if alert_ids:
+        await conn.execute("UPDATE timers SET status = 'cancelled' WHERE kind = $1 AND timer_key = ANY($2::text[])"
+                           " AND status = 'pending'", ALERT_DUE, list(alert_ids))

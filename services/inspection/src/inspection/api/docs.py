@@ -7,15 +7,19 @@ described here, for the OpenAPI only.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from inspection import units
 from pingan_shared.http.body import CSV_TYPES
 from pingan_shared.http.openapi import FieldError, error_response
+from pingan_shared.text import StorableStr
 
-# Media types the import takes as CSV (a browser may send an Excel-made CSV as application/vnd.ms-excel).
+# The ``after`` of a list in id order whose ids are at most 64 characters (units, cycles, findings, notices): the
+# shared ``pingan_shared.http.paging.After`` with the limit these lists have always documented (64, not 200).
+IdAfter = Annotated[StorableStr | None, Query(max_length=64, description="next_after of the previous page")]
 
 # What the import refuses as a whole (400) is a body without a header naming the unit columns, or holding a NUL;
 # the schema states it as the canonical header (BOM tolerated) on the first line and no NUL anywhere. Any row

@@ -7,6 +7,7 @@ only operators reach, and logged at debug, not info (``pingan_shared.http.app.Se
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -14,13 +15,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from inspection import findings
-from inspection.api.docs import FINDING_RESPONSES
+from inspection.api.docs import FINDING_RESPONSES, IdAfter
 from inspection.context import Context
 from inspection.domain.findings import FindingIn
-from inspection.store import findings as store
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.app import SealedRoute
-from pingan_shared.http.errors import ApiError
+from pingan_shared.http.paging import Limit, Page
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
 
@@ -29,23 +29,15 @@ Recorder = Annotated[Principal, Depends(require_roles(Role.INSPECTOR, Role.ADMIN
 _HIDDEN = {"fingerprint"}
 
 
-def finding_json(row: Any) -> dict[str, Any]:
-    return jsonable_encoder({k: v for k, v in dict(row).items() if k not in _HIDDEN})
-
-
-def _own_only(principal: Principal) -> str | None:
-    return principal.subject if principal.role is Role.SUPERVISION_MEMBER else None
+def finding_json(row: findings.FindingRow) -> dict[str, Any]:
+    return jsonable_encoder({k: v for k, v in asdict(row).items() if k not in _HIDDEN})
 
 
 @router.post("/findings", status_code=201, response_model=None, responses=FINDING_RESPONSES)
 async def record_finding(finding: FindingIn, ctx: Context, principal: Recorder) -> JSONResponse:
     """Record a finding during the cycle's covert phase; the same request again (same id) is harmless (200).
     Nothing is published: the finding is sealed until the cycle's release."""
-    try:
-        async with ctx.runtime.connection() as conn, conn.transaction():
-            recorded = await findings.record(conn, finding, principal=principal, now=ctx.now())
-    except findings.FindingRefused as refused:
-        raise ApiError(refused.status, refused.detail, field=refused.field) from None
+    recorded = await findings.record_by_request(ctx, finding, principal=principal)
     status = 201 if recorded.outcome is findings.Outcome.CREATED else 200
     return JSONResponse(status_code=status, content=finding_json(recorded.finding))
 
@@ -55,20 +47,13 @@ async def list_findings(
     ctx: Context, principal: Recorder,
     cycle_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     unit_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after: Annotated[StorableStr | None, Query(max_length=64)] = None,
-) -> dict[str, Any]:
-    async with ctx.runtime.connection() as conn:
-        rows = await store.page(conn, recorded_by=_own_only(principal), cycle_id=cycle_id, unit_id=unit_id,
-                                limit=limit, after=after)
-    return {"items": [finding_json(r) for r in rows], "next_after": rows[-1]["id"] if len(rows) == limit else None}
+    limit: Limit = 100,
+    after: IdAfter = None,
+) -> Page[dict[str, Any]]:
+    page = await findings.list_findings(ctx, principal, cycle_id=cycle_id, unit_id=unit_id, limit=limit, after=after)
+    return Page(items=[finding_json(r) for r in page.items], next_after=page.next_after)
 
 
 @router.get("/findings/{finding_id}")
 async def get_finding(finding_id: str, ctx: Context, principal: Recorder) -> dict[str, Any]:
-    async with ctx.runtime.connection() as conn:
-        row = await store.get(conn, finding_id)
-    own = _own_only(principal)
-    if row is None or (own is not None and row["recorded_by"] != own):
-        raise ApiError(404, "发现不存在 (no such finding)", field="finding_id")
-    return finding_json(row)
+    return finding_json(await findings.get_finding(ctx, principal, finding_id))

@@ -10,16 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inspection.domain.calendar import DayBasis, PlannableDate, add_days
-from inspection.domain.schema import ID, ID_PATTERN, NOT_BLANK, json_integer
+from inspection.domain.schema import stripped_identifier
+from pingan_shared.inputs import JsonBool, non_blank, strict_int
 from pingan_shared.text import StorableStr
 
 MAX_UNITS_PER_CYCLE = 5000
+MAX_NAME = 200  # a cycle's name, its successor's too
+
+CycleId: TypeAlias = stripped_identifier(64)  # type: ignore[valid-type]
+CycleName: TypeAlias = non_blank(MAX_NAME)  # type: ignore[valid-type]
+Days: TypeAlias = strict_int(1, 366)  # type: ignore[valid-type]
 
 
 class Phase(StrEnum):
@@ -33,26 +39,16 @@ class CycleIn(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN,
-                                   description="your id (retrying with it is harmless); made up if absent",
-                                   json_schema_extra=ID)
-    name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 2026年第23期",
-                              json_schema_extra=NOT_BLANK)
+    id: CycleId | None = Field(default=None, description="your id (retrying with it is harmless); made up if absent")
+    name: CycleName = Field(description="e.g. 2026年第23期")
     start_date: PlannableDate = Field(description="local date the covert phase starts")
-    covert_days: int = Field(default=14, ge=1, le=366)
-    rectification_days: int = Field(default=14, ge=1, le=366)
+    covert_days: Days = 14
+    rectification_days: Days = 14
     day_basis: DayBasis = DayBasis.CALENDAR
     unit_ids: list[StorableStr] = Field(min_length=1, max_length=MAX_UNITS_PER_CYCLE,
                                         description="the units in scope, each once",
                                         json_schema_extra={"uniqueItems": True})
-    # strict: the schema says boolean, so "true", 1 or "yes" are refused (lax mode would take them)
-    auto_next: bool = Field(default=False, strict=True,
-                            description="open the next cycle (same scope) when this one closes")
-
-    @field_validator("covert_days", "rectification_days", mode="before")
-    @classmethod
-    def _integers(cls, value: Any) -> Any:
-        return json_integer(value)
+    auto_next: JsonBool = Field(default=False, description="open the next cycle (same scope) when this one closes")
 
     @field_validator("unit_ids")
     @classmethod

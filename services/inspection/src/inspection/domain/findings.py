@@ -7,11 +7,19 @@ import hashlib
 import json
 import unicodedata
 from enum import StrEnum
+from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from inspection.domain.schema import ID, ID_PATTERN, NOT_BLANK, WHOLE_POSITION, present
+from inspection.domain.schema import WHOLE_POSITION, present, stripped_identifier
+from pingan_shared.inputs import non_blank
 from pingan_shared.text import StorableStr
+
+FindingKey: TypeAlias = stripped_identifier(64)  # type: ignore[valid-type]
+Reference: TypeAlias = non_blank(64)  # type: ignore[valid-type]  # a cycle's or a unit's id, as stored
+Place: TypeAlias = non_blank(200)  # type: ignore[valid-type]
+Description: TypeAlias = non_blank(4000)  # type: ignore[valid-type]
+HazardKey: TypeAlias = non_blank(200)  # type: ignore[valid-type]
 
 
 class Category(StrEnum):
@@ -47,30 +55,25 @@ class FindingIn(BaseModel):
         WHOLE_POSITION,
     ]})
 
-    id: StorableStr | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN,
-                                   description=(
-                                       "your key for this finding (retrying with it is harmless); keys are per "
-                                       "recorder. An inspector's or admin's is the finding's id; a supervision-group "
-                                       "member's finding gets its own id (the key stays as client_id). Made up if "
-                                       "absent"),
-                                   json_schema_extra=ID)
-    cycle_id: StorableStr = Field(min_length=1, max_length=64, json_schema_extra=NOT_BLANK)
-    township_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,
-                                                 description="the township (镇街); this, a department or both",
-                                                 json_schema_extra=NOT_BLANK)
-    department_unit_id: StorableStr | None = Field(default=None, min_length=1, max_length=64,
-                                                   description="the department (部门); this, a township or both",
-                                                   json_schema_extra=NOT_BLANK)
+    id: FindingKey | None = Field(default=None, description=(
+        "your key for this finding (retrying with it is harmless); keys are per recorder. An inspector's or admin's "
+        "is the finding's id; a supervision-group member's finding gets its own id (the key stays as client_id). "
+        "Made up if absent"))
+    cycle_id: Reference
+    township_unit_id: Reference | None = Field(default=None,
+                                               description="the township (镇街); this, a department or both")
+    department_unit_id: Reference | None = Field(default=None,
+                                                 description="the department (部门); this, a township or both")
     category: Category
     severity: FindingSeverity = FindingSeverity.MEDIUM
-    place: StorableStr = Field(min_length=1, max_length=200, json_schema_extra=NOT_BLANK)
+    place: Place
     latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
-    description: StorableStr = Field(min_length=1, max_length=4000, json_schema_extra=NOT_BLANK)
+    description: Description
     evidence: list[StorableStr] = Field(default_factory=list, max_length=50,
                                         description="references to photos, videos or documents")
-    hazard_key: StorableStr | None = Field(default=None, min_length=1, max_length=200, description=(
-        "what makes two findings the same hazard; default: category and place"), json_schema_extra=NOT_BLANK)
+    hazard_key: HazardKey | None = Field(default=None, description=(
+        "what makes two findings the same hazard; default: category and place"))
 
     @model_validator(mode="after")
     def _has_a_unit_and_a_whole_position(self) -> FindingIn:

@@ -1,20 +1,26 @@
-"""What the JSON Schema (and so the OpenAPI) says of the request models' rules, as the client sends the value.
+"""What the JSON Schema (and so the OpenAPI) says of inspection's request models beyond the shared input types
+(``pingan_shared.inputs``): ids as a client may send them, and rules between fields.
 
-The models strip text before checking its length and pattern, so ``"  "`` fails a ``min_length=1``; the schema
-says so with a pattern on the value as sent. Rules between fields (one of two fields, both or neither) are
-stated as ``anyOf`` at the model level, as patrol's ``CheckpointIn`` does.
+The models strip text before checking it (``str_strip_whitespace``), so an id sent with spaces around it is the
+id without them: the schema states the shared ``ID_PATTERN`` with the spaces a client may add. Rules between
+fields (one of two fields, both or neither) are stated as ``anyOf`` at the model level.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-# Text stripped before ``min_length=1``: it holds a non-space character.
-NOT_BLANK: dict[str, Any] = {"pattern": r"\S"}
+from pydantic import Field
 
-# An id stripped, then matched against ``^[^/?#]+$``: spaces around it are harmless, ``/ ? #`` are not.
-ID_PATTERN = r"^[^/?#]+$"
-ID: dict[str, Any] = {"pattern": r"^\s*[^/?#\s][^/?#]*$"}
+from pingan_shared.inputs import identifier
+
+# ``pingan_shared.inputs.ID_PATTERN`` (no / ? #, whitespace or NUL) once the spaces around the id are stripped.
+ID_AS_SENT = r"^\s*[^/?#\s\x00]+\s*$"
+
+
+def stripped_identifier(max_length: int = 64, *, description: str | None = None) -> Any:
+    """The shared ``identifier`` in a model that strips text: its schema allows the spaces the model strips."""
+    return Annotated[identifier(max_length, description=description), Field(json_schema_extra={"pattern": ID_AS_SENT})]
 
 
 def present(field: str, json_type: str) -> dict[str, Any]:
@@ -25,14 +31,6 @@ def present(field: str, json_type: str) -> dict[str, Any]:
 def absent(*fields: str) -> dict[str, Any]:
     """An ``anyOf`` branch: each of ``fields`` is missing or null."""
     return {"properties": {field: {"type": "null"} for field in fields}}
-
-
-def json_integer(value: Any) -> Any:
-    """A ``mode="before"`` check for an ``int`` field: what the schema's "integer" admits, 14 or 14.0, never "14"
-    or true (lax mode would read them as 14 and 1; strict mode would refuse 14.0, an integer to JSON Schema)."""
-    if isinstance(value, bool | str):
-        raise ValueError("must be an integer (not a string or a boolean)")
-    return value
 
 
 # Latitude and longitude go together (a finding's position): both numbers, or neither.

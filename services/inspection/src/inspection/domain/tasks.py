@@ -21,6 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from inspection.domain.calendar import DayBasis
+from pingan_shared.refused import Refused
 
 
 class TaskStatus(StrEnum):
@@ -31,14 +32,21 @@ class TaskStatus(StrEnum):
     MERGED = "merged"  # a triage task that went to a unit already rectifying the same hazard: it lives on there
 
 
-class TaskRuleBroken(Exception):
+# What each field's refusal says in Chinese, before the rule's own words.
+_REASONS = {"evidence": "需提交整改佐证材料", "text": "请说明整改情况", "remaining": "请说明仍需整改的问题",
+            "deadline": "期限须晚于当前时间", "days": "期限须晚于当前时间", "status": "任务当前状态不允许此操作"}
+
+
+class TaskRuleBroken(Refused):
     """The task cannot do this now. ``field`` names what to change; ``conflict`` says the state is at fault
-    (HTTP 409) rather than the request (422)."""
+    (409) rather than the request (422). Answered as it is (``pingan_shared.refused``): Chinese first, the
+    rule's own words after."""
 
     def __init__(self, reason: str, *, field: str = "status", conflict: bool = True) -> None:
-        super().__init__(reason)
+        chinese = _REASONS.get(field, "")
+        detail = f"{chinese}（{reason}）" if chinese and not reason.startswith(chinese) else reason
+        super().__init__(409 if conflict else 422, detail, field)
         self.reason = reason
-        self.field = field
         self.conflict = conflict
 
 

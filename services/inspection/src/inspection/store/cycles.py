@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -13,12 +14,62 @@ CYCLE_COLUMNS = ("id, name, start_date, covert_days, rectification_days, day_bas
                  "closed_at, successor_note")
 
 
+@dataclass(frozen=True)
+class CycleRow:
+    id: str
+    name: str
+    start_date: date
+    covert_days: int
+    rectification_days: int
+    day_basis: str
+    starts_at: datetime
+    covert_ends_at: datetime
+    closes_at: datetime
+    phase: str
+    auto_next: bool
+    previous_cycle_id: str | None
+    opened_by: str
+    fingerprint: str
+    created_at: datetime
+    released_at: datetime | None
+    closed_at: datetime | None
+    successor_note: str | None
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A unit already in a cycle whose period overlaps the one asked for."""
+
+    unit_id: str
+    unit_name: str
+    cycle_id: str
+    cycle_name: str
+    starts_at: datetime
+    closes_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredScorecard:
+    cycle_id: str
+    phase: str
+    closed_at: datetime | None
+    scorecard: dict[str, Any] | None
+
+
+# Cycles are opened one at a time per database (``inspection.cycles``): this transaction-scoped advisory lock.
+_OPENING_LOCK_ID = 0x32313143  # "211C"
+
+
+async def lock_openings(conn: asyncpg.Connection) -> None:
+    """Held to the caller's commit; the statements after it (read committed) see a cycle opened meanwhile."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _OPENING_LOCK_ID)
+
+
 async def get(conn: asyncpg.Connection, cycle_id: str, *, for_update: bool = False,
-              for_share: bool = False) -> asyncpg.Record | None:
+              for_share: bool = False) -> CycleRow | None:
     lock = " FOR UPDATE" if for_update else " FOR SHARE" if for_share else ""
-    row: asyncpg.Record | None = await conn.fetchrow(f"SELECT {CYCLE_COLUMNS} FROM cycles WHERE id = $1{lock}",
-                                                     cycle_id)
-    return row
+    row = await conn.fetchrow(f"SELECT {CYCLE_COLUMNS} FROM cycles WHERE id = $1{lock}", cycle_id)
+    return None if row is None else CycleRow(**dict(row))
 
 
 async def insert(conn: asyncpg.Connection, *, id: str, name: str, start_date: date, covert_days: int,
@@ -40,20 +91,19 @@ async def insert(conn: asyncpg.Connection, *, id: str, name: str, start_date: da
     return inserted is not None
 
 
-async def clashes(conn: asyncpg.Connection, unit_ids: Sequence[str], starts_at: datetime, closes_at: datetime,
-                  *, other_than: str | None = None) -> list[asyncpg.Record]:
+async def clashes(conn: asyncpg.Connection, unit_ids: Sequence[str], starts_at: datetime,
+                  closes_at: datetime) -> list[Clash]:
     """Units already in a cycle whose period overlaps [starts_at, closes_at), with that cycle."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT cu.unit_id, u.name AS unit_name, c.id AS cycle_id, c.name AS cycle_name, c.starts_at, c.closes_at
         FROM cycle_units cu JOIN cycles c ON c.id = cu.cycle_id JOIN units u ON u.id = cu.unit_id
         WHERE cu.unit_id = ANY($1::text[]) AND cu.period && tstzrange($2, $3)
-          AND ($4::text IS NULL OR cu.cycle_id <> $4)
         ORDER BY cu.unit_id, c.starts_at
         """,
-        list(unit_ids), starts_at, closes_at, other_than,
+        list(unit_ids), starts_at, closes_at,
     )
-    return rows
+    return [Clash(**dict(r)) for r in rows]
 
 
 async def add_units(conn: asyncpg.Connection, cycle_id: str, unit_ids: Sequence[str], starts_at: datetime,
@@ -98,13 +148,13 @@ async def unit_ids(conn: asyncpg.Connection, cycle_id: str) -> list[str]:
     return [r["unit_id"] for r in rows]
 
 
-async def page(conn: asyncpg.Connection, *, phase: str | None, limit: int, after: str | None) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def page(conn: asyncpg.Connection, *, phase: str | None, limit: int, after: str | None) -> list[CycleRow]:
+    rows = await conn.fetch(
         f"SELECT {CYCLE_COLUMNS} FROM cycles WHERE ($1::text IS NULL OR phase = $1) "
         "AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3",
         phase, after, limit,
     )
-    return rows
+    return [CycleRow(**dict(r)) for r in rows]
 
 
 async def units_of(conn: asyncpg.Connection, cycle_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -117,7 +167,7 @@ async def units_of(conn: asyncpg.Connection, cycle_ids: Sequence[str]) -> dict[s
     return out
 
 
-async def scorecard(conn: asyncpg.Connection, cycle_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT id, phase, closed_at, scorecard FROM cycles WHERE id = $1", cycle_id)
-    return row
+async def scorecard(conn: asyncpg.Connection, cycle_id: str) -> StoredScorecard | None:
+    row = await conn.fetchrow(
+        "SELECT id AS cycle_id, phase, closed_at, scorecard FROM cycles WHERE id = $1", cycle_id)
+    return None if row is None else StoredScorecard(**dict(row))

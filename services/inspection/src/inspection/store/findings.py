@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -11,17 +13,40 @@ FINDING_COLUMNS = ("id, client_id, cycle_id, township_unit_id, department_unit_i
                    "fingerprint, released_at")
 
 
-async def get(conn: asyncpg.Connection, finding_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(f"SELECT {FINDING_COLUMNS} FROM findings WHERE id = $1",
-                                                     finding_id)
-    return row
+@dataclass(frozen=True)
+class FindingRow:
+    id: str
+    client_id: str | None
+    cycle_id: str
+    township_unit_id: str | None
+    department_unit_id: str | None
+    category: str
+    severity: str
+    hazard_key: str
+    place: str
+    latitude: float | None
+    longitude: float | None
+    description: str
+    evidence: list[str]
+    recorded_by: str
+    recorded_role: str
+    recorded_at: datetime
+    fingerprint: str
+    released_at: datetime | None
 
 
-async def by_recorder_key(conn: asyncpg.Connection, recorded_by: str, client_id: str) -> asyncpg.Record | None:
+def _finding(row: asyncpg.Record | None) -> FindingRow | None:
+    return None if row is None else FindingRow(**dict(row))
+
+
+async def get(conn: asyncpg.Connection, finding_id: str) -> FindingRow | None:
+    return _finding(await conn.fetchrow(f"SELECT {FINDING_COLUMNS} FROM findings WHERE id = $1", finding_id))
+
+
+async def by_recorder_key(conn: asyncpg.Connection, recorded_by: str, client_id: str) -> FindingRow | None:
     """The finding ``recorded_by`` recorded under its own key ``client_id``, if any."""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {FINDING_COLUMNS} FROM findings WHERE recorded_by = $1 AND client_id = $2", recorded_by, client_id)
-    return row
+    return _finding(await conn.fetchrow(
+        f"SELECT {FINDING_COLUMNS} FROM findings WHERE recorded_by = $1 AND client_id = $2", recorded_by, client_id))
 
 
 async def insert(conn: asyncpg.Connection, values: dict[str, Any]) -> bool:
@@ -36,8 +61,8 @@ async def insert(conn: asyncpg.Connection, values: dict[str, Any]) -> bool:
 
 
 async def page(conn: asyncpg.Connection, *, recorded_by: str | None, cycle_id: str | None, unit_id: str | None,
-               limit: int, after: str | None) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+               limit: int, after: str | None) -> list[FindingRow]:
+    rows = await conn.fetch(
         f"""
         SELECT {FINDING_COLUMNS} FROM findings
         WHERE ($1::text IS NULL OR recorded_by = $1) AND ($2::text IS NULL OR cycle_id = $2)
@@ -47,16 +72,16 @@ async def page(conn: asyncpg.Connection, *, recorded_by: str | None, cycle_id: s
         """,
         recorded_by, cycle_id, unit_id, after, limit,
     )
-    return rows
+    return [FindingRow(**dict(r)) for r in rows]
 
 
-async def of_cycle(conn: asyncpg.Connection, cycle_id: str) -> list[asyncpg.Record]:
+async def of_cycle(conn: asyncpg.Connection, cycle_id: str) -> list[FindingRow]:
     """Every finding of a cycle, in the order recorded (for the release)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         f"SELECT {FINDING_COLUMNS} FROM findings WHERE cycle_id = $1 ORDER BY recorded_at, id", cycle_id)
-    return rows
+    return [FindingRow(**dict(r)) for r in rows]
 
 
-async def mark_released(conn: asyncpg.Connection, cycle_id: str, at: Any) -> None:
+async def mark_released(conn: asyncpg.Connection, cycle_id: str, at: datetime) -> None:
     await conn.execute("UPDATE findings SET released_at = $2 WHERE cycle_id = $1 AND released_at IS NULL",
                        cycle_id, at)

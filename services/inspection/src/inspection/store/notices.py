@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -68,22 +67,31 @@ async def open_notices_for(conn: asyncpg.Connection, unit_ids: Sequence[str], *,
 NOTICE_COLUMNS = "id, year, number, unit_id, cycle_id, status, issued_at, closed_at"
 
 
-def as_dict(row: asyncpg.Record) -> dict[str, Any]:
-    return {"id": row["id"], "number": notice_number(row["year"], row["number"]), "unit_id": row["unit_id"],
-            "cycle_id": row["cycle_id"], "status": row["status"], "issued_at": row["issued_at"],
-            "closed_at": row["closed_at"]}
+@dataclass(frozen=True)
+class NoticeRow:
+    id: str
+    year: int
+    number: int
+    unit_id: str
+    cycle_id: str | None
+    status: str
+    issued_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return notice_number(self.year, self.number)
 
 
-async def get(conn: asyncpg.Connection, notice_id_: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(f"SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1",
-                                                     notice_id_)
-    return row
+async def get(conn: asyncpg.Connection, notice_id_: str) -> NoticeRow | None:
+    row = await conn.fetchrow(f"SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1", notice_id_)
+    return None if row is None else NoticeRow(**dict(row))
 
 
 async def page(conn: asyncpg.Connection, *, units: Sequence[str] | None, status: str | None, year: int | None,
-               limit: int, after: str | None) -> list[asyncpg.Record]:
+               limit: int, after: str | None) -> list[NoticeRow]:
     """A page of notices in id order, of ``units`` only (None: of every unit)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         f"""
         SELECT {NOTICE_COLUMNS} FROM notices
         WHERE ($1::text[] IS NULL OR unit_id = ANY($1::text[])) AND ($2::text IS NULL OR status = $2)
@@ -92,5 +100,5 @@ async def page(conn: asyncpg.Connection, *, units: Sequence[str] | None, status:
         """,
         None if units is None else list(units), status, year, after, limit,
     )
-    return rows
+    return [NoticeRow(**dict(r)) for r in rows]
 

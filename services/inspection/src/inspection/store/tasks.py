@@ -1,5 +1,6 @@
-"""SQL for rectification tasks: insert (merging into the open task of the same unit and hazard key, which
-the database keeps unique), and reads.
+"""SQL for rectification tasks: inserts (a task whose unit already has an open task of its hazard key is not
+inserted, by the database's unique index: the caller merges it), changes and reads, with what hangs off a task
+(rectifications, revisits, findings linked, patrol hazard reports applied, its notice's closing).
 
 A task never carries who recorded its finding: the recorder stays with the finding (sealed table) and in
 the timeline, which the API shows to a unit by role only.
@@ -119,14 +120,6 @@ async def find_open_many(conn: asyncpg.Connection, pairs: Sequence[tuple[str, st
     return {(r["unit_id"], r["hazard_key"]): r["id"] for r in rows}
 
 
-async def get(conn: asyncpg.Connection, task_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    """A task as the API shows it (plus finding_id, hazard_id and version), with its notice number."""
-    lock = " FOR UPDATE OF t" if for_update else ""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.id = $1{lock}", task_id)
-    return row
-
-
 async def link_findings(conn: asyncpg.Connection, links: Sequence[tuple[str, str]]) -> None:
     """(task_id, finding_id): a task's own finding and findings merged into it."""
     if links:
@@ -179,7 +172,7 @@ async def summaries_of_notices(conn: asyncpg.Connection, notice_ids: Sequence[st
     return out
 
 
-# --- reads and changes of one task: rectification, revisits, listing, deadlines, hazards (engineer I2) -----
+# --- reads and changes of one task: rectification, revisits, listing, deadlines, hazards -----------------
 
 # A task with its unit's name (for the signals' summary), as the API shows it.
 _TASK_SELECT = f"SELECT {TASK_COLUMNS}, u.name AS unit_name FROM {TASK_FROM} LEFT JOIN units u ON u.id = t.unit_id"

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
 UNIT_COLUMNS = "id, name, kind, contact, supervising_unit_id"
 
 
-async def get(conn: asyncpg.Connection, unit_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(f"SELECT {UNIT_COLUMNS} FROM units WHERE id = $1", unit_id)
-    return row
+@dataclass(frozen=True)
+class UnitRow:
+    id: str
+    name: str
+    kind: str
+    contact: str
+    supervising_unit_id: str | None
+
+
+def _unit(row: asyncpg.Record) -> UnitRow:
+    return UnitRow(**dict(row))
+
+
+async def get(conn: asyncpg.Connection, unit_id: str) -> UnitRow | None:
+    row = await conn.fetchrow(f"SELECT {UNIT_COLUMNS} FROM units WHERE id = $1", unit_id)
+    return None if row is None else _unit(row)
 
 
 async def insert(conn: asyncpg.Connection, *, id: str, name: str, kind: str, contact: str,
@@ -29,18 +43,18 @@ async def exists(conn: asyncpg.Connection, unit_id: str) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM units WHERE id = $1", unit_id))
 
 
-async def many(conn: asyncpg.Connection, unit_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+async def many(conn: asyncpg.Connection, unit_ids: Sequence[str]) -> dict[str, UnitRow]:
     rows = await conn.fetch(f"SELECT {UNIT_COLUMNS} FROM units WHERE id = ANY($1::text[])", list(unit_ids))
-    return {r["id"]: r for r in rows}
+    return {r["id"]: _unit(r) for r in rows}
 
 
-async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int, after: str | None) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int, after: str | None) -> list[UnitRow]:
+    rows = await conn.fetch(
         f"SELECT {UNIT_COLUMNS} FROM units WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR id > $2) "
         "ORDER BY id LIMIT $3",
         kind, after, limit,
     )
-    return rows
+    return [_unit(r) for r in rows]
 
 
 async def covered_by(conn: asyncpg.Connection, scope: str) -> list[str]:

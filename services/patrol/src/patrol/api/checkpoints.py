@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from patrol import store
+from patrol import checkpoints
 from patrol.api.docs import CHECKPOINT_RESPONSES
 from patrol.context import Context
 from patrol.domain.checkpoints import CheckpointIn
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.errors import ApiError
+from pingan_shared.events.contracts import ScanMethod
+from pingan_shared.http.paging import After, Limit, Page, page_of
 from pingan_shared.http.security import require_roles
-from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1")
 
 _ALL_ROLES = tuple(Role)
+
+
+class CheckpointOut(BaseModel):
+    id: str
+    tag: str
+    name: str
+    latitude: float | None
+    longitude: float | None
+    radius_m: float
+    expected_method: ScanMethod | None
 
 
 @router.post("/checkpoints", status_code=201, tags=["checkpoints"], response_model=None,
@@ -30,23 +41,21 @@ async def register_checkpoint(
 ) -> JSONResponse:
     """Register a checkpoint. Repeating an identical registration is harmless (200)."""
     async with ctx.runtime.connection() as conn:
-        if await store.insert_checkpoint(conn, checkpoint):
-            return JSONResponse(status_code=201, content=checkpoint.model_dump(mode="json"))
-        existing = await store.checkpoint_by_id_or_tag(conn, checkpoint.id, checkpoint.tag)
-    for found in existing:
-        if CheckpointIn(**found.__dict__) == checkpoint:
-            return JSONResponse(status_code=200, content=checkpoint.model_dump(mode="json"))
-    clash = "id" if any(f.id == checkpoint.id for f in existing) else "tag"
-    raise ApiError(409, f"a different checkpoint already has this {clash}", field=clash)
+        created = await checkpoints.register_checkpoint(conn, checkpoint)
+    return JSONResponse(status_code=201 if created else 200, content=checkpoint.model_dump(mode="json"))
 
 
-@router.get("/checkpoints", tags=["checkpoints"])
+@router.get("/checkpoints", tags=["checkpoints"], response_model=Page[CheckpointOut])
 async def list_checkpoints(
     ctx: Context,
     _: Annotated[Principal, Depends(require_roles(*_ALL_ROLES))],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=64)] = None,
-) -> dict[str, Any]:
+    limit: Limit = 200,
+    after: After = None,
+) -> Page[CheckpointOut]:
     async with ctx.runtime.connection() as conn:
-        found = await store.list_checkpoints(conn, limit=limit, after=after)
-    return {"checkpoints": [c.__dict__ for c in found], "next_after": found[-1].id if len(found) == limit else None}
+        found = await checkpoints.list_checkpoints(conn, limit=limit, after=after)
+    items = [CheckpointOut(id=c.id, tag=c.tag, name=c.name, latitude=c.latitude, longitude=c.longitude,
+                           radius_m=c.radius_m,
+                           expected_method=None if c.expected_method is None else ScanMethod(c.expected_method))
+             for c in found]
+    return page_of(items, limit, lambda c: c.id)

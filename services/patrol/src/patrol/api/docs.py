@@ -10,10 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from patrol.domain.checkpoints import NOT_BLANK, CheckpointIn
+from patrol.domain.checkpoints import CheckpointIn
 from patrol.domain.scans import Outcome, ScanIn
 from patrol.settings import PatrolSettings
 from pingan_shared.http.openapi import ErrorBody, FieldError, error_response
+from pingan_shared.inputs import NOT_BLANK
 
 MAX_BATCH_ITEMS_DEFAULT: int = PatrolSettings.model_fields["max_batch_items"].default
 
@@ -37,10 +38,6 @@ class ScanReport(BaseModel):
 
 class ScanErrorReport(ErrorBody, ScanReport):
     """A single scan in conflict or rejected: the error shape and the per-item report together."""
-
-
-# A text the model strips to nothing fails its min_length; the schema says "holds a non-space character".
-_NOT_BLANK = NOT_BLANK
 
 
 # The upload's send time by the phone's clock: the server measures the phone's clock offset from it.
@@ -71,8 +68,9 @@ def _inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
 def _scan_schema() -> dict[str, Any]:
     schema = _inline_definitions(ScanIn.model_json_schema())
     schema["properties"]["sent_at"] = _SENT_AT  # a single scan's object carries its upload's send time
+    # a text the model strips to nothing fails its min_length; the schema says "holds a non-space character"
     for name in ("scan_id", "member_id", "team_id"):
-        schema["properties"][name]["pattern"] = _NOT_BLANK
+        schema["properties"][name]["pattern"] = NOT_BLANK
     # The model's own rules, stated in the schema: a checkpoint by id or by tag; a position is both coordinates.
     schema["allOf"] = [
         {"anyOf": [{"required": ["checkpoint_id"], "properties": {"checkpoint_id": {"type": "string"}}},

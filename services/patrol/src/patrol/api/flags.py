@@ -3,23 +3,27 @@ admins. Patrol devices and members see none: a flag is for the one who judges it
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from patrol import store_flags
+from patrol import flags
 from patrol.context import Context
-from patrol.domain.hazards import DateTimeText
 from pingan_shared.auth import Principal, Role
+from pingan_shared.http.paging import Limit, Page, page_of
 from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.inputs import Moment
 from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1", tags=["flags"])
 Overseer = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))]
 FlagKind = Literal["outside-radius", "impossible-speed", "clock-skew", "two-devices", "repeated-scan",
                    "weaker-method"]
+# A flag's number in the order flags were raised: the cursor of this list.
+SeqAfter = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")]
 
 
 class ScanFlag(BaseModel):
@@ -36,12 +40,7 @@ class ScanFlag(BaseModel):
     flagged_at: datetime
 
 
-class FlagPage(BaseModel):
-    flags: list[ScanFlag]
-    next_after: int | None
-
-
-@router.get("/flags", response_model=FlagPage)
+@router.get("/flags", response_model=Page[ScanFlag])
 async def list_flags(
     ctx: Context, principal: Overseer,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
@@ -51,15 +50,15 @@ async def list_flags(
     member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     scan_id: Annotated[StorableStr | None, Query(max_length=100)] = None,
     kind: FlagKind | None = None,
-    since: Annotated[DateTimeText | None, Query(description="scanned at or after (corrected time)")] = None,
-    until: Annotated[DateTimeText | None, Query(description="scanned before (corrected time)")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")] = None,
-) -> dict[str, Any]:
+    since: Annotated[Moment | None, Query(description="scanned at or after (corrected time)")] = None,
+    until: Annotated[Moment | None, Query(description="scanned before (corrected time)")] = None,
+    limit: Limit = 200,
+    after: SeqAfter = None,
+) -> Page[ScanFlag]:
     """Flags in the order they were raised. A scan is (team_id, scan_id)."""
-    query = store_flags.FlagQuery(team_id=team_id, member_id=member_id, scan_id=scan_id, kind=kind, since=since,
-                                  until=until, area=scoped_area(principal, area, field="area"))
+    scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
-        rows = await store_flags.list_flags(conn, query, limit=limit, after=after)
-    next_after = rows[-1]["seq"] if len(rows) == limit else None
-    return {"flags": rows, "next_after": next_after}
+        found = await flags.list_flags(conn, team_id=team_id, member_id=member_id, scan_id=scan_id, kind=kind,
+                                       since=since, until=until, area=scope, limit=limit, after=after)
+    items = [ScanFlag.model_validate(dataclasses.asdict(f)) for f in found]
+    return page_of(items, limit, lambda f: f.seq)

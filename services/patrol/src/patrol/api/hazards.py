@@ -11,15 +11,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from patrol import store_hazards
+from patrol import hazards
 from patrol.context import Context
-from patrol.domain.hazards import DateTimeText, HazardCategory, HazardIn
-from patrol.hazards import HazardConflict, HazardRefused, report_hazard
+from patrol.domain.hazards import HazardCategory, HazardIn
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.app import request_correlation_id
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
+from pingan_shared.http.paging import Limit, Page, page_of
 from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.inputs import Moment
 from pingan_shared.text import StorableStr
 
 router = APIRouter(prefix="/v1", tags=["hazards"])
@@ -46,11 +47,6 @@ class HazardReport(BaseModel):
     received_at: datetime
 
 
-class HazardPage(BaseModel):
-    hazards: list[HazardReport]
-    next_after: int | None
-
-
 _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": HazardReport, "description": "The same report was sent before under this client_hazard_id: "
           "nothing new is stored or published."},
@@ -67,33 +63,28 @@ async def post_hazard(request: Request, report: HazardIn, ctx: Context, principa
     if report.team_id is not None and report.team_id != principal.team_id:
         raise ApiError(403, f"this device reports for team {principal.team_id}, not {report.team_id}",
                        field="body.team_id")
-    try:
-        async with ctx.runtime.connection() as conn, conn.transaction():
-            answer = await report_hazard(conn, ctx, report, team_id=principal.team_id, device_id=principal.subject,
-                                         correlation_id=request_correlation_id(request))
-    except HazardConflict:
-        raise ApiError(409, "this client_hazard_id was already used for a different report",
-                       field="body.client_hazard_id") from None
-    except HazardRefused as refused:
-        raise ApiError(422, refused.reason, field=f"body.{refused.field}") from None
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        answer = await hazards.report_hazard(conn, ctx, report, team_id=principal.team_id, device_id=principal.subject,
+                                             correlation_id=request_correlation_id(request))
     return JSONResponse(status_code=201 if answer.created else 200, content=jsonable_encoder(answer.report))
 
 
-@router.get("/hazards", response_model=HazardPage)
+@router.get("/hazards", response_model=Page[HazardReport])
 async def list_hazards(
     ctx: Context, principal: Overseer,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     area: Annotated[StorableStr | None, Query(max_length=200, description=(
         "reports seen on a round in this area (镇街); a supervisor with a scope sees only its own"))] = None,
-    since: Annotated[DateTimeText | None, Query(description="received at or after")] = None,
-    until: Annotated[DateTimeText | None, Query(description="received before")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    since: Annotated[Moment | None, Query(description="received at or after")] = None,
+    until: Annotated[Moment | None, Query(description="received before")] = None,
+    limit: Limit = 200,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")] = None,
-) -> dict[str, Any]:
+) -> Page[HazardReport]:
     """Hazard reports in the order received, oldest first."""
     scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
-        rows = await store_hazards.listing(conn, team_id=team_id, since=since, until=until, limit=limit,
-                                           after=after, area=scope)
-    next_after = rows[-1]["seq"] if len(rows) == limit else None
-    return {"hazards": [{k: v for k, v in r.items() if k != "seq"} for r in rows], "next_after": next_after}
+        found = await hazards.list_hazards(conn, team_id=team_id, since=since, until=until, area=scope, limit=limit,
+                                           after=after)
+    page = page_of(found, limit, lambda h: h.seq)
+    return Page[HazardReport](items=[HazardReport.model_validate(h.public()) for h in page.items],
+                              next_after=page.next_after)

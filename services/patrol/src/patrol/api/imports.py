@@ -12,7 +12,6 @@ from patrol import imports
 from patrol.context import Context
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.body import CSV_TYPES, media_type, parse_json_body
-from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import ErrorBody, FieldError, error_response
 from pingan_shared.http.security import require_roles
 
@@ -90,13 +89,10 @@ async def import_document(request: Request, ctx: Context, _: Editor) -> JSONResp
     version. Answers 200 when every row went in, else 422 with each rejected row's errors (the good rows are in)."""
     raw = await request.body()
     max_rows = ctx.settings.max_import_rows
-    try:
-        if media_type(request) in CSV_TYPES:
-            checkpoints, routes = imports.read_csv(raw, max_rows=max_rows)
-        else:
-            checkpoints, routes = imports.read_json(parse_json_body(raw), max_rows=max_rows)
-    except imports.NotImportable as exc:
-        raise ApiError(413 if exc.too_large else 400, str(exc), field="(body)") from exc
+    if media_type(request) in CSV_TYPES:
+        checkpoints, routes = imports.read_csv(raw, max_rows=max_rows)
+    else:
+        checkpoints, routes = imports.read_json(parse_json_body(raw), max_rows=max_rows)
     async with ctx.runtime.connection() as conn, conn.transaction():
         report = await imports.import_rows(conn, ctx, checkpoints, routes)
     body = report.as_dict()

@@ -9,18 +9,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
 
 from patrol import compliance as compliance_query
-from patrol import store_rounds
+from patrol import rounds
 from patrol.context import Context
 from patrol.domain.rounds import STATE_NAMES, RoundState
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
+from pingan_shared.http.paging import After, Limit, Page, page_of
 from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.inputs import NO_NUL
 from pingan_shared.text import StorableStr
-
-NO_NUL = r"^[^\x00]*$"  # the schema says what StorableStr refuses
 
 router = APIRouter(prefix="/v1", tags=["rounds"])
 Reader = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, Role.SUPERVISOR,
@@ -29,6 +30,31 @@ Overseer = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN
 
 _ROUND_FIELDS = ("id", "plan_id", "shift_id", "team_id", "route_id", "route_version", "area", "ordered", "night",
                  "starts_at", "ends_at", "start_due_at", "closes_at", "state", "started_at", "completed_at", "closed")
+
+
+class RoundSummary(BaseModel):
+    """A round in a list: its plan, window and state, and how many of its checkpoints were scanned."""
+
+    id: str
+    plan_id: str
+    shift_id: str | None
+    team_id: str
+    route_id: str
+    route_version: int
+    area: str | None
+    ordered: bool
+    night: date
+    starts_at: datetime
+    ends_at: datetime
+    start_due_at: datetime
+    closes_at: datetime
+    state: RoundState
+    started_at: datetime | None
+    completed_at: datetime | None
+    closed: bool
+    state_name: str
+    expected_checkpoints: int
+    scanned_checkpoints: int
 
 
 def _visible_team(principal: Principal, team_id: str | None) -> str | None:
@@ -40,15 +66,12 @@ def _visible_team(principal: Principal, team_id: str | None) -> str | None:
 
 
 def round_json(row: Any) -> dict[str, Any]:
-    out = {k: row[k] for k in _ROUND_FIELDS}
-    out["state_name"] = STATE_NAMES[RoundState(row["state"])]
-    for extra in ("expected_checkpoints", "scanned_checkpoints"):
-        if extra in row:
-            out[extra] = row[extra]
-    return jsonable_encoder(out)
+    out = {k: getattr(row, k) for k in _ROUND_FIELDS}
+    out["state_name"] = STATE_NAMES[RoundState(row.state)]
+    return out
 
 
-@router.get("/rounds")
+@router.get("/rounds", response_model=Page[RoundSummary])
 async def list_rounds(
     ctx: Context, principal: Reader,
     team_id: Annotated[StorableStr | None, Query(max_length=64, json_schema_extra={"pattern": NO_NUL})] = None,
@@ -56,49 +79,48 @@ async def list_rounds(
     night: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
                                        description="the local date (YYYY-MM-DD) the night's window starts on")] = None,
     area: Annotated[StorableStr | None, Query(max_length=200, json_schema_extra={"pattern": NO_NUL})] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    after: Annotated[StorableStr | None, Query(max_length=200, json_schema_extra={"pattern": NO_NUL})] = None,
-) -> dict[str, Any]:
+    limit: Limit = 200,
+    after: After = None,
+) -> Page[RoundSummary]:
     """Rounds per team / route / night, each with its state and how many of its checkpoints were scanned."""
     team = _visible_team(principal, team_id)
     scope = scoped_area(principal, area, field="area")
     try:
         night_date = date.fromisoformat(night) if night is not None else None
     except ValueError:  # e.g. 2026-02-30: no night starts on a day that does not exist
-        return {"rounds": [], "next_after": None}
+        return Page[RoundSummary](items=[], next_after=None)
     async with ctx.runtime.connection() as conn:
-        rows = await store_rounds.list_rounds(conn, team_id=team, route_id=route_id, night=night_date, area=scope,
-                                              limit=limit, after=after)
-    return {"rounds": [round_json(r) for r in rows], "next_after": rows[-1]["id"] if len(rows) == limit else None}
+        found = await rounds.list_rounds(conn, team_id=team, route_id=route_id, night=night_date, area=scope,
+                                         limit=limit, after=after)
+    items = [RoundSummary(**round_json(r), expected_checkpoints=r.expected_checkpoints,
+                          scanned_checkpoints=r.scanned_checkpoints) for r in found]
+    return page_of(items, limit, lambda r: r.id)
 
 
 @router.get("/rounds/{round_id}", responses=error_responses(404))
 async def get_round(round_id: StorableStr, ctx: Context, principal: Reader) -> dict[str, Any]:
     """A round with its checkpoints (in route order; first scan by device time, missed or not), its scans and,
     where anti-fraud flags are recorded, the flags of its scans."""
+    # another team's (or, for a scoped supervisor, another area's) round is not confirmed to exist
+    team = principal.team_id if principal.role is Role.PATROL_DEVICE else None
+    scope = principal.scope if principal.role is Role.SUPERVISOR else None
     async with ctx.runtime.connection() as conn:
-        row = await store_rounds.get_round(conn, round_id)
-        hidden = row is None or (principal.role is Role.PATROL_DEVICE and row["team_id"] != principal.team_id) or (
-            principal.role is Role.SUPERVISOR and principal.scope is not None and row["area"] != principal.scope)
-        if hidden:
-            raise ApiError(404, f"no round {round_id}")  # another team's round is not confirmed to exist
-        checkpoints = await store_rounds.round_checkpoints(conn, round_id)
-        scans = await store_rounds.round_scans(conn, round_id)
-        flags = await store_rounds.scan_flags(conn, round_id)
-    out = round_json(row)
+        detail = await rounds.round_detail(conn, round_id, team_id=team, area=scope)
+    row, checkpoints, flags = detail.round, detail.checkpoints, detail.flags
+    out = jsonable_encoder(round_json(row))
     out["checkpoints"] = jsonable_encoder([{
-        "checkpoint_id": c["checkpoint_id"], "name": c["name"], "position": c["position"],
-        "first_scan_at": c["first_scan_at"], "missed": c["first_scan_at"] is None and bool(row["closed"]),
+        "checkpoint_id": c.checkpoint_id, "name": c.name, "position": c.position,
+        "first_scan_at": c.first_scan_at, "missed": c.first_scan_at is None and row.closed,
     } for c in checkpoints])
-    if row["ordered"]:
+    if row.ordered:
         # an ordered route's round says whether its checkpoints were first scanned in route order
-        times = [c["first_scan_at"] for c in checkpoints if c["first_scan_at"] is not None]
+        times = [c.first_scan_at for c in checkpoints if c.first_scan_at is not None]
         out["in_order"] = times == sorted(times)
     out["scans"] = jsonable_encoder([{
-        "scan_id": s["scan_id"], "member_id": s["member_id"], "checkpoint_id": s["checkpoint_id"],
-        "device_time": s["device_time"], "received_at": s["received_at"], "within_radius": s["within_radius"],
-        **({"flags": flags.get(s["scan_id"], [])} if flags is not None else {}),
-    } for s in scans])
+        "scan_id": s.scan_id, "member_id": s.member_id, "checkpoint_id": s.checkpoint_id,
+        "device_time": s.device_time, "received_at": s.received_at, "within_radius": s.within_radius,
+        **({"flags": flags.get(s.scan_id, [])} if flags is not None else {}),
+    } for s in detail.scans])
     return out
 
 

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from pingan_shared.events.contracts import ScanMethod
+from pingan_shared.inputs import NOT_BLANK
 from pingan_shared.text import StorableStr
 
 _EARTH_RADIUS_M = 6_371_008.8
-# Text with a non-space character and no NUL (PostgreSQL cannot store it): what the schema states the model takes.
-NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 def _at_most(limit: int) -> Callable[[Any], Any]:
@@ -57,6 +56,12 @@ class CheckpointIn(BaseModel):
         return self
 
 
+class CheckpointRow(CheckpointIn):
+    """A checkpoint as imported: a registration plus its township or area (镇街)."""
+
+    area: StorableStr | None = Field(default=None, max_length=200, description="township or area (镇街)")
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     id: str
@@ -66,11 +71,19 @@ class Checkpoint:
     longitude: float | None
     radius_m: float
     expected_method: str | None = None
+    area: str | None = None
 
     def distance_m(self, latitude: float | None, longitude: float | None) -> float | None:
         if None in (self.latitude, self.longitude, latitude, longitude):
             return None
         return haversine_m(self.latitude, self.longitude, latitude, longitude)  # type: ignore[arg-type]
+
+    def registers(self, checkpoint: CheckpointIn, area: str | None = None) -> bool:
+        """This stored checkpoint is what ``checkpoint`` (in ``area``) registers: the same again changes nothing."""
+        method = None if checkpoint.expected_method is None else checkpoint.expected_method.value
+        return (self.id, self.tag, self.name, self.latitude, self.longitude, self.radius_m, self.expected_method,
+                self.area) == (checkpoint.id, checkpoint.tag, checkpoint.name, checkpoint.latitude,
+                               checkpoint.longitude, checkpoint.radius_m, method, area)
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

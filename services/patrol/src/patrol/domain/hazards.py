@@ -5,26 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pingan_shared.text import StorableStr
-
-NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # a non-space character, no NUL (PostgreSQL cannot store it)
-NO_NUL = r"^[^\x00]*$"
+from pingan_shared.inputs import Moment, free_text, non_blank
 
 
 class HazardCategory(StrEnum):
@@ -40,33 +27,20 @@ class HazardCategory(StrEnum):
     OTHER = "other"                # 其他
 
 
-def _storable(value: str) -> str:
-    # StorableStr's check, placed after the constraints so the JSON Schema keeps them
-    result: str = TypeAdapter(StorableStr).validate_python(value)
-    return result
-
-
-def _date_time_text(value: Any) -> Any:
-    """A date-time is a string with its offset: lax mode would read a bare number as a Unix time."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _DATE_TIME_START.match(value):
-        raise ValueError("must be a date-time string with its offset, e.g. 2026-03-02T21:10:00+08:00")
-    return value
-
-
-_DATE_TIME_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
-
-
 # Text as the schema states it: no NUL, a non-space character (a place may be empty), at most so long. Not
-# stripped: what the schema's lengths count is what is stored. Constraints first, then the validator: that way
-# the JSON Schema states them.
-Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=NOT_BLANK), AfterValidator(_storable)]
-Text100 = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK), AfterValidator(_storable)]
-Text500 = Annotated[str, Field(min_length=1, max_length=500, pattern=NOT_BLANK), AfterValidator(_storable)]
-Text2000 = Annotated[str, Field(min_length=1, max_length=2000, pattern=NOT_BLANK), AfterValidator(_storable)]
-Place = Annotated[str, Field(max_length=200, pattern=NO_NUL), AfterValidator(_storable)]
-DateTimeText = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
+# stripped: what the schema's lengths count is what is stored. (To a type checker each is a str.)
+if TYPE_CHECKING:
+    Text64 = str
+    Text100 = str
+    Text500 = str
+    Text2000 = str
+    Place = str
+else:
+    Text64 = non_blank(64)
+    Text100 = non_blank(100)
+    Text500 = non_blank(500)
+    Text2000 = non_blank(2000)
+    Place = free_text(200)
 
 
 class HazardIn(BaseModel):
@@ -90,7 +64,7 @@ class HazardIn(BaseModel):
     photo_refs: list[Text500] = Field(default_factory=list, max_length=20, description=(
         "references to photos already uploaded (storage keys or URLs), not the photos"))
     unit_id: Text64 | None = Field(default=None, description="the responsible township/department, if known")
-    reported_at: DateTimeText = Field(description="when the patrol saw it, by the device's clock")
+    reported_at: Moment = Field(description="when the patrol saw it, by the device's clock")
 
     @model_validator(mode="after")
     def _position_whole(self) -> HazardIn:

@@ -48,6 +48,16 @@ class Effect(StrEnum):
 
 
 @dataclass(frozen=True)
+class ScanFact:
+    """What a round needs of an accepted scan to count it."""
+
+    team_id: str
+    scan_id: str
+    checkpoint_id: str
+    device_time: datetime
+
+
+@dataclass(frozen=True)
 class RoundEffect:
     effect: Effect
     checkpoint_id: str | None = None

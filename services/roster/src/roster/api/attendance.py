@@ -6,54 +6,39 @@ on the shift, and may give an earlier time inside the shift's window (a paper si
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
+from pingan_shared.inputs import Moment
 from pingan_shared.text import StorableStr
-from roster import presence, visibility
-from roster.attendance import attendance_rows, scan_total
+from roster import attendance, presence
 from roster.context import Context
-from roster.store import presence as store
+from roster.domain.members import Day
 
 router = APIRouter(prefix="/v1")
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 ShiftId = Annotated[StorableStr, Path(max_length=100)]
-
-
-def _iso_date_text(value: object) -> object:
-    # pydantic reads "0" or "1700000000" as a Unix time; a day in a query is only ever YYYY-MM-DD.
-    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
-        raise ValueError("expected a date as YYYY-MM-DD")
-    return value
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 @router.get("/attendance", tags=["attendance"])
 async def get_attendance(
     ctx: Context,
     _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))],
-    day: Annotated[IsoDate | None, Query(description="local date, e.g. 2026-11-22")] = None,
+    day: Annotated[Day | None, Query(description="local date, e.g. 2026-11-22")] = None,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     """Scans per team member and local day (the app's member id, as scanned)."""
-    async with ctx.runtime.connection() as conn:
-        rows = await attendance_rows(conn, day=day, team_id=team_id, member_id=member_id, limit=limit)
-        total = await scan_total(conn, day=day, team_id=team_id) if member_id is None else sum(
-            r["scan_count"] for r in rows)
+    total, rows = await attendance.daily(ctx, day=day, team_id=team_id, member_id=member_id, limit=limit)
     return {"total_scans": total, "attendance": rows}
 
 
@@ -63,7 +48,7 @@ class CheckInIn(BaseModel):
     member_id: StorableStr | None = Field(
         default=None, min_length=1, max_length=64,
         description="who is checked in; a member's own token may leave it out (it is the token's subject)")
-    at: AwareDatetime | None = Field(
+    at: Moment | None = Field(
         default=None, description="organisers only: when the member was there (inside the shift's window, not "
                                   "in the future); default now")
 
@@ -83,12 +68,9 @@ async def check_in(shift_id: ShiftId, ctx: Context, who: Annotated[Principal, De
     member_id = body.member_id or (None if by_organiser else who.subject)
     if not by_organiser and member_id != who.subject:
         raise ApiError(403, "队员只能为自己签到 (a member checks in only themself)", field="body.member_id")
-    try:
-        async with ctx.runtime.connection() as conn, conn.transaction():
-            recorded, row = await presence.check_in(conn, ctx, shift_id=shift_id, member_id=member_id,
-                                                    by=who.subject, by_organiser=by_organiser, at=body.at)
-    except presence.CheckInError as exc:
-        raise ApiError(exc.status, str(exc), field=exc.field) from exc
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        recorded, row = await presence.check_in(conn, ctx, shift_id=shift_id, member_id=member_id,
+                                                by=who.subject, by_organiser=by_organiser, at=body.at)
     content = {**row, "first_check_in": recorded.first, "resolved_no_show": recorded.resolved}
     return JSONResponse(status_code=201 if recorded.first else 200, content=jsonable_encoder(content))
 
@@ -100,8 +82,4 @@ async def shift_presence(
 ) -> dict[str, Any]:
     """Everyone on the shift now: present (when, by scan or check-in), no-show (when, and whether resolved by a
     later presence) or not checked yet."""
-    async with ctx.runtime.connection() as conn:
-        if not await visibility.sees_shift(conn, shift_id, None):
-            raise ApiError(404, visibility.NO_SUCH_SHIFT, field="shift_id")
-        rows = await store.presence_of_shift(conn, shift_id)
-    return {"shift_id": shift_id, "members": jsonable_encoder([dict(r) for r in rows])}
+    return {"shift_id": shift_id, "members": jsonable_encoder(await presence.of_shift(ctx, shift_id))}

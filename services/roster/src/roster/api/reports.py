@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
+from pingan_shared.http.paging import Limit
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
 from roster import reports, visibility
@@ -37,7 +38,7 @@ async def attendance_report(
     member_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     team_id: Annotated[StorableStr | None, Query(max_length=64)] = None,
     org_id: Annotated[StorableStr | None, Query(max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
     after: Annotated[StorableStr | None, Query(max_length=100, description="next_after of the previous page")] = None,
 ) -> dict[str, Any]:
     """Duties and nights per person, attended / no-show / resolved / pending, the year's cumulative duties and
@@ -52,10 +53,7 @@ async def attendance_report(
         member_id = who.subject
     query = reports.Query(period_id=period_id, year=year, group_by=group_by, member_id=member_id, team_id=team_id,
                           org_id=org_id, limit=limit, after=after, viewer=visibility.viewer(who))
-    try:
-        async with ctx.runtime.connection() as conn:
-            report = await reports.attendance_report(conn, ctx, query)
-    except reports.PeriodNotFound as exc:
-        raise ApiError(404, visibility.NO_SUCH_PERIOD, field="query.period_id") from exc
+    async with ctx.runtime.connection() as conn:
+        report = await reports.attendance_report(conn, ctx, query)
     result: dict[str, Any] = jsonable_encoder(report)
     return result

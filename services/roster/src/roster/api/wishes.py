@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,12 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from pingan_shared.auth import Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
+from pingan_shared.inputs import JsonBool, strict_int
 from roster import visibility, wishes
 from roster.api.deps import OrganiserOrMember
 from roster.context import Context
 from roster.domain.members import Day, Id
 
 router = APIRouter(prefix="/v1", tags=["periods"])
+if TYPE_CHECKING:
+    Weight = int
+else:
+    Weight = strict_int(1, 100)
 
 
 class WishIn(BaseModel):
@@ -24,8 +29,8 @@ class WishIn(BaseModel):
     member_id: Id | None = Field(default=None, description="organisers name the member; a member token asks for itself")
     day: Day
     duty_id: Id | None = Field(default=None, description="none: any duty that day (wants false = a day off)")
-    wants: bool = Field(description="true: asks for it; false: asks not to")
-    weight: int = Field(default=1, ge=1, le=100, description="how much it matters (the solver's cost if not granted)")
+    wants: JsonBool = Field(description="true: asks for it; false: asks not to")
+    weight: Weight = Field(default=1, description="how much it matters (the solver's cost if not granted)")
 
 
 @router.post("/periods/{period_id}/requests", status_code=201, responses=error_responses(409))
@@ -39,15 +44,8 @@ async def add_wish(period_id: Annotated[str, Path(max_length=64)], body: WishIn,
         member_id: str | None = who.subject
     else:
         member_id = body.member_id
-    try:
-        async with ctx.runtime.connection() as conn, conn.transaction():
-            if member_id is None:
-                raise wishes.Refused("member_id", "请指定队员 (name member_id)")
-            request_id = await wishes.add(conn, period_id, member_id, body.day, body.duty_id, body.wants, body.weight,
-                                          viewer=visibility.viewer(who))
-    except wishes.NotFound as exc:
-        raise ApiError(404, visibility.NO_SUCH_PERIOD, field="period_id") from exc
-    except wishes.Refused as exc:
-        raise ApiError(409, exc.reason, field=f"body.{exc.field}") from exc
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        request_id = await wishes.add(conn, period_id, member_id, body.day, body.duty_id, body.wants, body.weight,
+                                      viewer=visibility.viewer(who))
     return {"id": request_id, "period_id": period_id, "member_id": member_id, "day": body.day.isoformat(),
             "duty_id": body.duty_id, "wants": body.wants, "weight": body.weight}

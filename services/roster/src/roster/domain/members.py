@@ -8,27 +8,32 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from pingan_shared.csv_rows import CsvRefused, read_csv_rows
-from pingan_shared.text import StorableStr
+from pingan_shared.inputs import JsonBool, free_text, identifier, non_blank
+from pingan_shared.refused import Refused
 
-# An id is one path segment that reads the same in a URL, a CSV cell and a log line: ASCII letters, digits,
-# ._:@- and Chinese characters (e.g. 韩田村巡逻队, M07). A positive class, so that it means the same in pydantic's,
-# Python's and the OpenAPI clients' regex dialects.
-ID_PATTERN = "^[-A-Za-z0-9._:@\u4e00-\u9fff]+$"
-# A name or a short text: not blank, no NUL (PostgreSQL cannot store it).
-TEXT_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
-NO_NUL = r"^[^\x00]*$"
-# The constraints come before StorableStr's validator: after it, pydantic leaves the pattern out of the schema.
-_STORABLE = StorableStr.__metadata__[0]
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN), _STORABLE]
-Text = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN), _STORABLE]
-Name64 = Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN), _STORABLE]
+# The project's shared input types (pingan_shared.inputs): an id is one URL path segment (no "/", "?", "#",
+# whitespace or NUL; 韩田村巡逻队 and M07 are ids), a name is text with a non-space character, free text (a place, a
+# phone number, a reason) may be empty. To a type checker each is a str.
+if TYPE_CHECKING:
+    Id = str
+    Text = str
+    Name64 = str
+    Place = str
+    Phone = str
+    Text200 = str
+else:
+    Id = identifier(64)
+    Text = non_blank(200)
+    Name64 = non_blank(64)
+    Place = free_text(200)
+    Phone = free_text(40)
+    Text200 = free_text(200)
 Skill = Name64
-FreeText = Annotated[str, Field(pattern=NO_NUL), _STORABLE]
 
 
 def _iso_date_text(value: object) -> object:
@@ -68,7 +73,7 @@ class OrganisationIn(BaseModel):
     org_id: Id
     name: Text = Field(description="e.g. 塘下镇韩田村巡逻队, 塘下派出所")
     kind: OrgKind
-    area: FreeText | None = Field(default=None, max_length=200, description="township or area")
+    area: Place | None = Field(default=None, description="township or area")
 
 
 class Unavailability(BaseModel):
@@ -78,7 +83,7 @@ class Unavailability(BaseModel):
 
     from_day: Day
     days: int = Field(default=1, ge=1, le=366)
-    reason: FreeText = Field(default="", max_length=200, description="请假, 出差, …")
+    reason: Text200 = Field(default="", description="请假, 出差, …")
 
     @property
     def to_day(self) -> date:
@@ -94,16 +99,19 @@ class MemberIn(BaseModel):
     role: MemberRole
     skills: list[Skill] = Field(
         default_factory=list, max_length=50, description="e.g. first-aid, driving")
-    phone: FreeText | None = Field(default=None, max_length=40)
-    email: FreeText | None = Field(default=None, max_length=200)
+    phone: Phone | None = None
+    email: Text200 | None = None
     team_id: Name64 | None = Field(default=None, description="the patrol team whose app scans for this member")
     app_member_id: Name64 | None = Field(default=None, description="the member id that team's app sends in scans")
-    active: StrictBool = True
+    active: JsonBool = True
     unavailability: list[Unavailability] = Field(default_factory=list, max_length=200)
 
 
-class NotCsv(ValueError):
-    """The body is not a CSV file with the expected header."""
+class NotCsv(Refused):
+    """The body is not a CSV file with the expected header (400, the body at fault)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, detail, "(body)")
 
 
 MEMBER_CSV_REQUIRED = ("member_id", "name", "org_id", "role")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pingan_shared.events.roster_contracts import DutyKind
-from roster.domain.members import Day, FreeText, Id, MemberRole, Name64, Skill, Text
+from roster.domain.members import Day, Id, MemberRole, Name64, Place, Skill, Text
 
 MAX_PERIOD_DAYS = 366
 # A night duty: starts at or after 18:00, or runs past midnight.
@@ -30,7 +30,7 @@ class ProgrammeIn(BaseModel):
     programme_id: Id
     name: Text = Field(description="e.g. 瑞安市轮值轮训")
     level: Level
-    area: FreeText | None = Field(default=None, max_length=200)
+    area: Place | None = None
 
 
 class PeriodRules(BaseModel):
@@ -92,7 +92,7 @@ class DutyIn(BaseModel):
     duty_id: Id
     kind: DutyKind
     title: Text = Field(description="e.g. 塘下镇夜间巡逻")
-    area: FreeText | None = Field(default=None, max_length=200)
+    area: Place | None = None
     route_id: Name64 | None = None
     team_id: Name64 | None = None
     start_time: time = Field(description="local time, e.g. 19:00 (an offset, if sent, is ignored)")

@@ -11,11 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from roster.domain.members import CIVILIAN_ROLES, ROLE_ZH
 from roster.domain.periods import PeriodRules
 from roster.domain.problem import Absence, DutyFacts, MemberFacts, rest_hours
+
+
+@dataclass(frozen=True)
+class SwapRequest:
+    """A member's request to hand a shift to someone else: pending until an organiser approves or refuses it, or
+    the member withdraws it."""
+
+    request_id: str
+    shift_id: str
+    from_member_id: str
+    to_member_id: str | None
+    note: str
+    status: str  # pending, approved, refused, withdrawn
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
 
 
 @dataclass(frozen=True)

@@ -88,11 +88,6 @@ async def insert_draft(conn: asyncpg.Connection, draft_id: str, period_id: str, 
         draft_id, [s for s, _ in pairs], [m for _, m in pairs])
 
 
-async def draft_of_job(conn: asyncpg.Connection, job_id: str) -> str | None:
-    draft_id: str | None = await conn.fetchval("SELECT draft_id FROM roster_drafts WHERE job_id = $1", job_id)
-    return draft_id
-
-
 async def get_draft(conn: asyncpg.Connection, draft_id: str, *, lock: bool = False) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
         "SELECT draft_id, period_id, job_id, objective, bound, created_at, published_as, published_at"
@@ -106,3 +101,15 @@ async def draft_assignments(conn: asyncpg.Connection, draft_id: str) -> dict[str
                               " ORDER BY shift_id, member_id", draft_id):
         out.setdefault(r["shift_id"], []).append(r["member_id"])
     return out
+
+
+async def last_publish(conn: asyncpg.Connection, period_id: str) -> datetime | None:
+    """When a draft of the period was last published (None: never)."""
+    at: datetime | None = await conn.fetchval("SELECT max(published_at) FROM roster_drafts WHERE period_id = $1",
+                                              period_id)
+    return at
+
+
+async def mark_published(conn: asyncpg.Connection, draft_id: str, version: int, now: datetime) -> None:
+    await conn.execute("UPDATE roster_drafts SET published_as = $2, published_at = $3 WHERE draft_id = $1",
+                       draft_id, version, now)

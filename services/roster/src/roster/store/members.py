@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -39,6 +38,21 @@ async def list_orgs(
         f"""SELECT {ORG_COLUMNS} FROM organisations WHERE ($1::text IS NULL OR kind = $1)
             AND ($2::text IS NULL OR org_id > $2) ORDER BY org_id LIMIT $3""", kind, after, limit)
     return rows
+
+
+async def org_names(conn: asyncpg.Connection, org_ids: list[str]) -> dict[str, str]:
+    rows = await conn.fetch("SELECT org_id, name FROM organisations WHERE org_id = ANY($1)", sorted(set(org_ids)))
+    return {r["org_id"]: r["name"] for r in rows}
+
+
+async def lock_member_id(conn: asyncpg.Connection, member_id: str) -> None:
+    """Serialise registrations of one member id until the transaction ends (the row may not exist yet)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('roster.member:' || $1))", member_id)
+
+
+async def member_names(conn: asyncpg.Connection, member_ids: list[str]) -> dict[str, str]:
+    rows = await conn.fetch("SELECT member_id, name FROM members WHERE member_id = ANY($1)", member_ids)
+    return {r["member_id"]: r["name"] for r in rows}
 
 
 async def get_member(conn: asyncpg.Connection, member_id: str, *, lock: bool = False) -> asyncpg.Record | None:
@@ -105,12 +119,3 @@ async def list_members(
               AND ($5::text IS NULL OR member_id > $5)
             ORDER BY member_id LIMIT $6""", org_id, role, team_id, active, after, limit)
     return rows
-
-
-def member_json(row: asyncpg.Record, unavailability: list[asyncpg.Record]) -> dict[str, Any]:
-    out = dict(row)
-    out["skills"] = list(row["skills"])
-    out["unavailability"] = [{"from_day": u["from_day"].isoformat(), "days": (u["to_day"] - u["from_day"]).days + 1,
-                              "to_day": u["to_day"].isoformat(), "reason": u["reason"]}
-                             for u in unavailability if u["member_id"] == row["member_id"]]
-    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
@@ -50,6 +50,10 @@ async def insert_period(conn: asyncpg.Connection, programme_id: str, period: Per
         await set_cohort(conn, period.period_id, period.cohort)
         return True
     return False
+
+
+async def set_published_version(conn: asyncpg.Connection, period_id: str, version: int) -> None:
+    await conn.execute("UPDATE periods SET published_version = $2 WHERE period_id = $1", period_id, version)
 
 
 async def set_cohort(conn: asyncpg.Connection, period_id: str, member_ids: list[str]) -> None:
@@ -118,3 +122,20 @@ async def serves_in(conn: asyncpg.Connection, period_id: str, member_id: str) ->
                        WHERE s.period_id = $1 AND a.member_id = $2)
         """,
         period_id, member_id))
+
+
+async def insert_wish(conn: asyncpg.Connection, period_id: str, member_id: str, day: date, duty_id: str | None,
+                      wants: bool, weight: int) -> int:
+    """A member's wish for (or against) a duty on a day; its id."""
+    wish_id: int = await conn.fetchval(
+        "INSERT INTO member_requests (period_id, member_id, day, duty_id, wants, weight)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", period_id, member_id, day, duty_id, wants, weight)
+    return wish_id
+
+
+async def wishes(conn: asyncpg.Connection, period_id: str) -> list[asyncpg.Record]:
+    """The period's wishes in the order they were made: (member_id, day, duty_id, wants, weight)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT member_id, day, duty_id, wants, weight FROM member_requests WHERE period_id = $1 ORDER BY id",
+        period_id)
+    return rows

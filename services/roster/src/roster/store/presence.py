@@ -30,6 +30,15 @@ async def shift_assignees(conn: asyncpg.Connection, shift_ids: Sequence[str]) ->
     )
 
 
+async def cancel_timers(conn: asyncpg.Connection, kind: str, keys: Sequence[str]) -> None:
+    """``pingan_shared.timers.cancel()`` for many keys of one kind at once, in one statement."""
+    if not keys:
+        return
+    await conn.execute(
+        "UPDATE timers SET status = 'cancelled' WHERE kind = $1 AND timer_key = ANY($2::text[]) AND status = 'pending'",
+        kind, list(keys))
+
+
 async def ensure_rows(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]]) -> None:
     if not pairs:
         return

@@ -44,6 +44,18 @@ async def replace_assignees(conn: asyncpg.Connection, shift_id: str, member_ids:
         shift_id, member_ids, version, source, now)
 
 
+async def touch(conn: asyncpg.Connection, shift_id: str, now: datetime) -> None:
+    """The shift changed (its crew): calendars see the new state by ``updated_at``."""
+    await conn.execute("UPDATE shifts SET updated_at = $2 WHERE shift_id = $1", shift_id, now)
+
+
+async def starts(conn: asyncpg.Connection, shift_ids: list[str]) -> list[asyncpg.Record]:
+    """(shift_id, starts_at, status) of these shifts."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT shift_id, starts_at, status FROM shifts WHERE shift_id = ANY($1)", shift_ids)
+    return rows
+
+
 async def set_state(conn: asyncpg.Connection, shift_id: str, status: str, version: int, now: datetime) -> None:
     await conn.execute("UPDATE shifts SET status = $2, roster_version = $3, updated_at = $4 WHERE shift_id = $1",
                        shift_id, status, version, now)

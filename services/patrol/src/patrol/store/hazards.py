@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -36,8 +36,39 @@ _INSERT = (
     f"INSERT INTO hazard_reports ({', '.join(_COLUMNS)}) VALUES ({', '.join(f'${i}' for i in range(1, 17))}) "
     "ON CONFLICT (team_id, client_hazard_id) DO NOTHING RETURNING 1"
 )
-_PUBLIC = ("hazard_id", "client_hazard_id", "team_id", "member_id", "device_id", "category", "description", "place",
-           "latitude", "longitude", "photo_refs", "unit_id", "reported_at", "received_at")
+
+
+@dataclass(frozen=True)
+class StoredHazard:
+    """A stored report: its number in the order received, what patrol answers of it and its fingerprint."""
+
+    seq: int
+    hazard_id: str
+    client_hazard_id: str
+    team_id: str
+    member_id: str
+    device_id: str
+    category: str
+    description: str
+    place: str
+    latitude: float | None
+    longitude: float | None
+    photo_refs: list[str]
+    unit_id: str | None
+    reported_at: datetime
+    received_at: datetime
+    fingerprint: str
+
+    def public(self) -> dict[str, Any]:
+        """The report as answered: neither its number nor its fingerprint."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("seq", "fingerprint")}
+
+
+_STORED = ", ".join(f.name for f in fields(StoredHazard))
+
+
+def _stored(row: asyncpg.Record) -> StoredHazard:
+    return StoredHazard(**{f.name: row[f.name] for f in fields(StoredHazard)})
 
 
 async def insert(conn: asyncpg.Connection, row: HazardRow) -> bool:
@@ -46,22 +77,22 @@ async def insert(conn: asyncpg.Connection, row: HazardRow) -> bool:
     return inserted is not None
 
 
-async def by_client_id(conn: asyncpg.Connection, team_id: str, client_hazard_id: str) -> dict[str, Any] | None:
+async def by_client_id(conn: asyncpg.Connection, team_id: str, client_hazard_id: str) -> StoredHazard | None:
     row = await conn.fetchrow(
-        f"SELECT {', '.join(_PUBLIC)}, fingerprint FROM hazard_reports WHERE team_id = $1 AND client_hazard_id = $2",
+        f"SELECT {_STORED} FROM hazard_reports WHERE team_id = $1 AND client_hazard_id = $2",
         team_id, client_hazard_id)
-    return None if row is None else dict(row)
+    return None if row is None else _stored(row)
 
 
 async def listing(conn: asyncpg.Connection, *, team_id: str | None, since: datetime | None, until: datetime | None,
-                  limit: int, after: int | None, area: str | None = None) -> list[dict[str, Any]]:
+                  limit: int, after: int | None, area: str | None = None) -> list[StoredHazard]:
     """Reports in the order they arrived, ``limit`` of them after the one numbered ``after``. With ``area``, only
     those seen on a round in that area: the reporting team had a round there, not cancelled (a plan moved to
     another area cancels its pending rounds), whose window held ``reported_at`` (a report made off-round belongs
     to no area, so only unscoped overseers see it)."""
     rows = await conn.fetch(
         f"""
-        SELECT seq, {', '.join(_PUBLIC)} FROM hazard_reports h
+        SELECT {_STORED} FROM hazard_reports h
         WHERE ($1::text IS NULL OR team_id = $1) AND ($2::timestamptz IS NULL OR received_at >= $2)
           AND ($3::timestamptz IS NULL OR received_at < $3) AND ($4::bigint IS NULL OR seq > $4)
           AND ($6::text IS NULL OR EXISTS (
@@ -71,4 +102,4 @@ async def listing(conn: asyncpg.Connection, *, team_id: str | None, since: datet
         """,
         team_id, since, until, after, limit, area,
     )
-    return [dict(r) for r in rows]
+    return [_stored(r) for r in rows]

@@ -1,8 +1,8 @@
 """The audit timeline of an alert (全程留痕): raised, each step, acknowledgements, silences, the resolve, and
 each delivery attempt (written by the delivery side). Always written in the transaction of what it records.
 
-``kind`` says what happened (``raised``, ``step``, ``held``, ``released``, ``acknowledged``, ``resolved``,
-``delivery-attempt`` …); ``detail`` is a JSON object with whatever explains it.
+The SQL of table ``alert_timeline``. ``kind`` says what happened (``raised``, ``step``, ``held``, ``released``,
+``acknowledged``, ``resolved``, ``delivery-attempt`` …); ``detail`` is a JSON object with whatever explains it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""全程留痕: every step of a task, who did it and when, in the same transaction as the step itself."""
+"""SQL for 全程留痕: every step of a task, who did it and when, written in the same transaction as the step itself."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""SQL for routes and their versions. Every function runs inside the caller's connection/transaction."""
+"""Routes and their versions (``routes``, ``route_versions``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
@@ -26,9 +25,11 @@ async def current(conn: asyncpg.Connection, route_id: str, *, for_update: bool =
     return _version(row) if row else None
 
 
-async def version(conn: asyncpg.Connection, route_id: str, number: int) -> RouteVersion | None:
-    row = await conn.fetchrow("SELECT * FROM route_versions WHERE route_id = $1 AND version = $2", route_id, number)
-    return _version(row) if row else None
+async def name_of(conn: asyncpg.Connection, route_id: str, number: int) -> str | None:
+    """The name of one version of a route."""
+    name: str | None = await conn.fetchval(
+        "SELECT name FROM route_versions WHERE route_id = $1 AND version = $2", route_id, number)
+    return name
 
 
 async def versions(conn: asyncpg.Connection, route_id: str) -> list[RouteVersion]:
@@ -62,10 +63,3 @@ async def list_current(conn: asyncpg.Connection, *, limit: int, after: str | Non
         after, limit,
     )
     return [_version(r) for r in rows]
-
-
-async def unknown_checkpoints(conn: asyncpg.Connection, ids: Iterable[str]) -> list[str]:
-    wanted = list(dict.fromkeys(ids))
-    rows = await conn.fetch("SELECT id FROM checkpoints WHERE id = ANY($1::text[])", wanted)
-    known = {r["id"] for r in rows}
-    return [i for i in wanted if i not in known]

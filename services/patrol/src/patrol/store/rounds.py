@@ -1,14 +1,86 @@
-"""SQL for rounds, their checkpoints and the scans they counted."""
+"""Rounds, their checkpoints and the scans they counted (``rounds``, ``round_checkpoints``, ``round_scans``), and
+the compliance figures over them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
-from patrol.domain.rounds import Round, RoundState
+from patrol.domain.rounds import Round, RoundState, ScanFact
+from patrol.domain.routes import RouteVersion
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    """A round as stored: what it was planned as (plan, team, route version, window) and its state."""
+
+    id: str
+    plan_id: str
+    shift_id: str | None
+    team_id: str
+    route_id: str
+    route_version: int
+    area: str | None
+    ordered: bool
+    night: date
+    starts_at: datetime
+    ends_at: datetime
+    start_due_at: datetime
+    closes_at: datetime
+    state: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    not_started_raised: bool
+    closed: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ListedRound(RoundRow):
+    expected_checkpoints: int
+    scanned_checkpoints: int
+
+
+@dataclass(frozen=True)
+class RoundCheckpointRow:
+    checkpoint_id: str
+    position: int
+    first_scan_at: datetime | None
+    missed_raised: bool
+    name: str | None  # the checkpoint's name (None only if it is gone)
+
+
+@dataclass(frozen=True)
+class RoundScanRow:
+    scan_id: str
+    member_id: str
+    checkpoint_id: str
+    device_time: datetime
+    received_at: datetime
+    within_radius: bool | None
+
+
+@dataclass(frozen=True)
+class ComplianceRow:
+    team_id: str
+    area: str | None
+    rounds: int
+    rounds_completed: int
+    rounds_late_or_not_started: int
+    expected_checkpoints: int
+    scanned_checkpoints: int
+
+
+_ROUND_ROW = ", ".join(f"r.{f.name}" for f in fields(RoundRow))
+_ROUND_SCAN_ROW = ", ".join(f"s.{f.name}" for f in fields(RoundScanRow))
+
+
+def _round_row(row: asyncpg.Record) -> RoundRow:
+    return RoundRow(**{f.name: row[f.name] for f in fields(RoundRow)})
 
 _ROUND_COLUMNS = ("id", "plan_id", "shift_id", "team_id", "route_id", "route_version", "area", "ordered", "night",
                   "starts_at", "ends_at", "start_due_at", "closes_at", "state", "updated_at")
@@ -59,46 +131,76 @@ async def insert_rounds(
     return fresh
 
 
-def _round(row: asyncpg.Record, checkpoints: Sequence[asyncpg.Record]) -> Round:
+def _round(row: RoundRow, checkpoints: Sequence[asyncpg.Record]) -> Round:
     ordered = sorted(checkpoints, key=lambda c: c["position"])
     return Round(
-        id=row["id"], starts_at=row["starts_at"], ends_at=row["ends_at"], start_due_at=row["start_due_at"],
-        closes_at=row["closes_at"], state=RoundState(row["state"]),
+        id=row.id, starts_at=row.starts_at, ends_at=row.ends_at, start_due_at=row.start_due_at,
+        closes_at=row.closes_at, state=RoundState(row.state),
         checkpoint_ids=[c["checkpoint_id"] for c in ordered],
         first_scan_at={c["checkpoint_id"]: c["first_scan_at"] for c in ordered},
         missed_raised={c["checkpoint_id"] for c in ordered if c["missed_raised"]},
-        started_at=row["started_at"], completed_at=row["completed_at"],
-        not_started_raised=row["not_started_raised"], closed=row["closed"],
+        started_at=row.started_at, completed_at=row.completed_at,
+        not_started_raised=row.not_started_raised, closed=row.closed,
     )
 
 
-async def lock_rounds(
-    conn: asyncpg.Connection, where: str, *args: Any
-) -> list[tuple[asyncpg.Record, Round]]:
+async def _lock_rounds(conn: asyncpg.Connection, where: str, *args: Any) -> list[tuple[RoundRow, Round]]:
     """Rounds matching ``where`` locked in id order (every writer locks rounds in that order), with their
     checkpoints."""
-    rows = await conn.fetch(f"SELECT * FROM rounds WHERE {where} ORDER BY id FOR UPDATE", *args)
+    rows = [_round_row(r) for r in
+            await conn.fetch(f"SELECT {_ROUND_ROW} FROM rounds r WHERE {where} ORDER BY r.id FOR UPDATE", *args)]
     if not rows:
         return []
     checkpoints = await conn.fetch(
-        "SELECT * FROM round_checkpoints WHERE round_id = ANY($1::text[])", [r["id"] for r in rows])
+        "SELECT * FROM round_checkpoints WHERE round_id = ANY($1::text[])", [r.id for r in rows])
     by_round: dict[str, list[asyncpg.Record]] = {}
     for c in checkpoints:
         by_round.setdefault(c["round_id"], []).append(c)
-    return [(row, _round(row, by_round.get(row["id"], []))) for row in rows]
+    return [(row, _round(row, by_round.get(row.id, []))) for row in rows]
 
 
-async def lock_round(conn: asyncpg.Connection, round_id: str) -> tuple[asyncpg.Record, Round] | None:
-    found = await lock_rounds(conn, "id = $1", round_id)
+async def lock_round(conn: asyncpg.Connection, round_id: str) -> tuple[RoundRow, Round] | None:
+    found = await _lock_rounds(conn, "r.id = $1", round_id)
     return found[0] if found else None
+
+
+async def lock_pending_of_plan(
+    conn: asyncpg.Connection, plan_id: str, *, keep: Sequence[str] = ()
+) -> list[tuple[RoundRow, Round]]:
+    """The plan's rounds still pending and not yet judged, except ``keep``, locked."""
+    return await _lock_rounds(
+        conn, "r.plan_id = $1 AND r.state = 'pending' AND NOT r.closed AND NOT (r.id = ANY($2::text[]))",
+        plan_id, list(keep))
+
+
+async def lock_pending_of_route(conn: asyncpg.Connection, route: RouteVersion) -> list[tuple[RoundRow, Round]]:
+    """The route's rounds still pending and not yet judged that walk another version than ``route``, locked."""
+    return await _lock_rounds(
+        conn, "r.route_id = $1 AND r.state = 'pending' AND NOT r.closed AND r.route_version <> $2",
+        route.route_id, route.version)
+
+
+async def move_to_version(conn: asyncpg.Connection, ids: Sequence[str], route: RouteVersion, *, now: datetime
+                          ) -> None:
+    """The rounds ``ids`` walk ``route`` from now on: its version, area, order and checkpoints."""
+    await conn.execute(
+        "UPDATE rounds SET route_version = $2, area = $3, ordered = $4, updated_at = $5 WHERE id = ANY($1::text[])",
+        list(ids), route.version, route.area, route.ordered, now)
+    await conn.execute("DELETE FROM round_checkpoints WHERE round_id = ANY($1::text[])", list(ids))
+    await conn.execute(
+        """
+        INSERT INTO round_checkpoints (round_id, checkpoint_id, position)
+        SELECT r, c.id, c.pos - 1 FROM unnest($1::text[]) AS r, unnest($2::text[]) WITH ORDINALITY AS c(id, pos)
+        """,
+        list(ids), list(route.checkpoint_ids))
 
 
 async def candidate_rounds(
     conn: asyncpg.Connection, team_ids: Sequence[str], earliest: datetime, latest: datetime
-) -> list[tuple[asyncpg.Record, Round]]:
+) -> list[tuple[RoundRow, Round]]:
     """The teams' rounds whose windows hold a device time in [earliest, latest]: where a batch's scans may go."""
-    return await lock_rounds(
-        conn, "team_id = ANY($1::text[]) AND starts_at <= $3 AND closes_at > $2 AND state <> 'cancelled'",
+    return await _lock_rounds(
+        conn, "r.team_id = ANY($1::text[]) AND r.starts_at <= $3 AND r.closes_at > $2 AND r.state <> 'cancelled'",
         list(team_ids), earliest, latest,
     )
 
@@ -163,13 +265,29 @@ async def insert_round_scans(conn: asyncpg.Connection, rows: Sequence[tuple[str,
     )
 
 
+async def unattached_scans(conn: asyncpg.Connection, round_id: str) -> list[ScanFact]:
+    """The accepted scans that belong in this round's window at one of its checkpoints but joined no round yet."""
+    rows = await conn.fetch(
+        """
+        SELECT s.team_id, s.scan_id, s.checkpoint_id, s.device_time
+        FROM rounds r JOIN round_checkpoints c ON c.round_id = r.id
+        JOIN scans s ON s.checkpoint_id = c.checkpoint_id AND s.team_id = r.team_id
+             AND s.device_time >= r.starts_at AND s.device_time < r.closes_at
+        WHERE r.id = $1
+          AND NOT EXISTS (SELECT 1 FROM round_scans rs WHERE rs.team_id = s.team_id AND rs.scan_id = s.scan_id)
+        """,
+        round_id,
+    )
+    return [ScanFact(r["team_id"], r["scan_id"], r["checkpoint_id"], r["device_time"]) for r in rows]
+
+
 async def list_rounds(
     conn: asyncpg.Connection, *, team_id: str | None, route_id: str | None, night: date | None,
     area: str | None, limit: int, after: str | None,
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """
-        SELECT r.*, (SELECT count(*) FROM round_checkpoints c WHERE c.round_id = r.id) AS expected_checkpoints,
+) -> list[ListedRound]:
+    rows = await conn.fetch(
+        f"""
+        SELECT {_ROUND_ROW}, (SELECT count(*) FROM round_checkpoints c WHERE c.round_id = r.id) AS expected_checkpoints,
                (SELECT count(*) FROM round_checkpoints c WHERE c.round_id = r.id AND c.first_scan_at IS NOT NULL)
                    AS scanned_checkpoints
         FROM rounds r
@@ -180,14 +298,16 @@ async def list_rounds(
         """,
         team_id, route_id, night, area, after, limit,
     )
+    return [ListedRound(**{f.name: r[f.name] for f in fields(ListedRound)}) for r in rows]
 
 
-async def get_round(conn: asyncpg.Connection, round_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM rounds WHERE id = $1", round_id)
+async def get_round(conn: asyncpg.Connection, round_id: str) -> RoundRow | None:
+    row = await conn.fetchrow(f"SELECT {_ROUND_ROW} FROM rounds r WHERE r.id = $1", round_id)
+    return None if row is None else _round_row(row)
 
 
-async def round_checkpoints(conn: asyncpg.Connection, round_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def round_checkpoints(conn: asyncpg.Connection, round_id: str) -> list[RoundCheckpointRow]:
+    rows = await conn.fetch(
         """
         SELECT c.checkpoint_id, c.position, c.first_scan_at, c.missed_raised, k.name
         FROM round_checkpoints c LEFT JOIN checkpoints k ON k.id = c.checkpoint_id
@@ -195,21 +315,19 @@ async def round_checkpoints(conn: asyncpg.Connection, round_id: str) -> list[asy
         """,
         round_id,
     )
+    return [RoundCheckpointRow(**dict(r)) for r in rows]
 
 
-async def round_scans(conn: asyncpg.Connection, round_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """
-        SELECT s.* FROM round_scans rs JOIN scans s ON s.team_id = rs.team_id AND s.scan_id = rs.scan_id
+async def round_scans(conn: asyncpg.Connection, round_id: str) -> list[RoundScanRow]:
+    rows = await conn.fetch(
+        f"""
+        SELECT {_ROUND_SCAN_ROW}
+        FROM round_scans rs JOIN scans s ON s.team_id = rs.team_id AND s.scan_id = rs.scan_id
         WHERE rs.round_id = $1 ORDER BY s.device_time, s.scan_id
         """,
         round_id,
     )
-
-
-async def checkpoint_names(conn: asyncpg.Connection, ids: Iterable[str]) -> dict[str, str]:
-    rows = await conn.fetch("SELECT id, name FROM checkpoints WHERE id = ANY($1::text[])", list(set(ids)))
-    return {r["id"]: r["name"] for r in rows}
+    return [RoundScanRow(**dict(r)) for r in rows]
 
 
 async def scan_flags(conn: asyncpg.Connection, round_id: str) -> dict[str, list[Any]] | None:
@@ -228,3 +346,26 @@ async def scan_flags(conn: asyncpg.Connection, round_id: str) -> dict[str, list[
     for r in rows:
         flags.setdefault(r["scan_id"], []).append(r["flag"])
     return flags
+
+
+async def compliance(
+    conn: asyncpg.Connection, *, since: datetime, until: datetime, team_id: str | None, area: str | None,
+) -> list[ComplianceRow]:
+    """Per team and township, over the judged (closed) rounds not cancelled that started in [since, until)."""
+    rows = await conn.fetch(
+        """
+        SELECT r.team_id, r.area,
+               count(DISTINCT r.id) AS rounds,
+               count(DISTINCT r.id) FILTER (WHERE r.state = 'completed') AS rounds_completed,
+               count(DISTINCT r.id) FILTER (WHERE r.started_at IS NULL OR r.started_at > r.start_due_at)
+                   AS rounds_late_or_not_started,
+               count(c.checkpoint_id) AS expected_checkpoints,
+               count(c.first_scan_at) AS scanned_checkpoints
+        FROM rounds r JOIN round_checkpoints c ON c.round_id = r.id
+        WHERE r.starts_at >= $1 AND r.starts_at < $2 AND r.closed AND r.state <> 'cancelled'
+          AND ($3::text IS NULL OR r.team_id = $3) AND ($4::text IS NULL OR r.area = $4)
+        GROUP BY r.team_id, r.area ORDER BY r.area NULLS LAST, r.team_id
+        """,
+        since, until, team_id, area,
+    )
+    return [ComplianceRow(**dict(r)) for r in rows]

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from alerts.context import Context
 from alerts.delivery import inbox
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.errors import ApiError
 from pingan_shared.http.security import require_roles
 
 router = APIRouter(prefix="/v1", tags=["inbox"])
@@ -18,7 +17,6 @@ router = APIRouter(prefix="/v1", tags=["inbox"])
 # inbox like anyone notified. Still one's own only: the inbox is keyed by the token's subject.
 Owner = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.UNIT, Role.ORGANISER, Role.ADMIN))]
 MessageId = Annotated[int, Path(ge=1, le=2**62)]
-NOT_FOUND = "消息不存在 (no such message in your inbox)"
 
 
 @router.get("/inbox")
@@ -29,26 +27,14 @@ async def read_inbox(
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict[str, Any]:
     """The caller's messages, newest first (``unread=true``: unread only), and how many are unread."""
-    async with ctx.runtime.connection() as conn:
-        items, unread_count = await inbox.page(conn, principal.subject, unread_only=unread, limit=limit,
-                                               before=before)
-    return {"items": items, "unread": unread_count,
-            "next_before": items[-1]["id"] if len(items) == limit else None}
+    return await inbox.page(ctx, principal.subject, unread_only=unread, limit=limit, before=before)
 
 
 @router.post("/inbox/{message_id}/read")
 async def mark_read(message_id: MessageId, ctx: Context, principal: Owner) -> dict[str, Any]:
-    return await _mark(ctx, principal, message_id, read=True)
+    return await inbox.mark(ctx, principal.subject, message_id, read=True)
 
 
 @router.post("/inbox/{message_id}/unread")
 async def mark_unread(message_id: MessageId, ctx: Context, principal: Owner) -> dict[str, Any]:
-    return await _mark(ctx, principal, message_id, read=False)
-
-
-async def _mark(ctx: Context, principal: Principal, message_id: int, *, read: bool) -> dict[str, Any]:
-    async with ctx.runtime.connection() as conn, conn.transaction():
-        body = await inbox.mark(conn, principal.subject, message_id, read=read, now=ctx.now())
-    if body is None:
-        raise ApiError(404, NOT_FOUND, field="message_id")
-    return body
+    return await inbox.mark(ctx, principal.subject, message_id, read=False)

@@ -1,50 +1,75 @@
-"""SQL for patrol plans and the roster shifts they came from."""
+"""Patrol plans (``plans``) and the roster shifts they came from (``roster_shifts``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
 
 import asyncpg
 
 from patrol.domain.plans import Plan
 
 
-def plan_of(row: asyncpg.Record) -> Plan:
-    return Plan(row["id"], row["team_id"], row["route_id"], row["first_date"], row["last_date"],
-                row["window_start"], row["window_end"], row["timezone"], row["every_minutes"],
-                row["rounds_per_night"], timedelta(minutes=row["start_grace_minutes"]),
-                timedelta(minutes=row["checkpoint_grace_minutes"]), row["shift_id"])
+@dataclass(frozen=True)
+class PlanRow:
+    """A plan as stored: the plan, the instants it covers and when it was made, changed or cancelled."""
+
+    id: str
+    team_id: str
+    route_id: str
+    first_date: date
+    last_date: date
+    window_start: time
+    window_end: time
+    timezone: str
+    every_minutes: int | None
+    rounds_per_night: int | None
+    start_grace_minutes: int
+    checkpoint_grace_minutes: int
+    shift_id: str | None
+    covers_from: datetime
+    covers_until: datetime
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def plan(self) -> Plan:
+        return Plan(self.id, self.team_id, self.route_id, self.first_date, self.last_date, self.window_start,
+                    self.window_end, self.timezone, self.every_minutes, self.rounds_per_night,
+                    timedelta(minutes=self.start_grace_minutes), timedelta(minutes=self.checkpoint_grace_minutes),
+                    self.shift_id)
 
 
-def plan_json(row: asyncpg.Record) -> dict[str, Any]:
-    out = dict(row)
-    for name in ("first_date", "last_date", "covers_from", "covers_until", "cancelled_at", "created_at",
-                 "updated_at"):
-        out[name] = out[name].isoformat() if out[name] is not None else None
-    for name in ("window_start", "window_end"):
-        out[name] = out[name].strftime("%H:%M")
-    return out
+_COLUMNS = ", ".join(f.name for f in fields(PlanRow))
 
 
-async def get(conn: asyncpg.Connection, plan_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT * FROM plans WHERE id = $1 {'FOR UPDATE' if for_update else ''}", plan_id)
+def _plan_row(row: asyncpg.Record) -> PlanRow:
+    return PlanRow(**{f.name: row[f.name] for f in fields(PlanRow)})
 
 
-async def active(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM plans WHERE cancelled_at IS NULL ORDER BY id")
+async def get(conn: asyncpg.Connection, plan_id: str, *, for_update: bool = False) -> PlanRow | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM plans WHERE id = $1 {'FOR UPDATE' if for_update else ''}",
+                              plan_id)
+    return None if row is None else _plan_row(row)
 
 
-async def rivals(conn: asyncpg.Connection, plan: Plan, covers: tuple[datetime, datetime]) -> list[asyncpg.Record]:
+async def active(conn: asyncpg.Connection) -> list[PlanRow]:
+    return [_plan_row(r) for r in
+            await conn.fetch(f"SELECT {_COLUMNS} FROM plans WHERE cancelled_at IS NULL ORDER BY id")]
+
+
+async def rivals(conn: asyncpg.Connection, plan: Plan, covers: tuple[datetime, datetime]) -> list[PlanRow]:
     """The team's other active plans on the route whose spans meet this one's (locked: one decision at a time)."""
-    return await conn.fetch(
-        """
-        SELECT * FROM plans WHERE team_id = $1 AND route_id = $2 AND id <> $3 AND cancelled_at IS NULL
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM plans WHERE team_id = $1 AND route_id = $2 AND id <> $3 AND cancelled_at IS NULL
           AND covers_from < $5 AND covers_until > $4
         ORDER BY id FOR UPDATE
         """,
         plan.team_id, plan.route_id, plan.id, covers[0], covers[1],
     )
+    return [_plan_row(r) for r in rows]
 
 
 async def upsert(conn: asyncpg.Connection, plan: Plan, *, now: datetime) -> None:
@@ -75,20 +100,24 @@ async def cancel(conn: asyncpg.Connection, plan_id: str, *, now: datetime) -> No
 
 async def list_plans(
     conn: asyncpg.Connection, *, team_id: str | None, route_id: str | None, limit: int, after: str | None
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """
-        SELECT * FROM plans WHERE ($1::text IS NULL OR team_id = $1) AND ($2::text IS NULL OR route_id = $2)
+) -> list[PlanRow]:
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM plans WHERE ($1::text IS NULL OR team_id = $1) AND ($2::text IS NULL OR route_id = $2)
           AND ($3::text IS NULL OR id > $3) ORDER BY id LIMIT $4
         """,
         team_id, route_id, after, limit,
     )
+    return [_plan_row(r) for r in rows]
 
 
-async def shift_for_update(conn: asyncpg.Connection, shift_id: str) -> asyncpg.Record | None:
+async def shift_sequence_for_update(conn: asyncpg.Connection, shift_id: str) -> int | None:
+    """The highest envelope sequence applied for the roster shift (None: none yet), its row locked."""
     await conn.execute(
         "INSERT INTO roster_shifts (shift_id, state) VALUES ($1, 'new') ON CONFLICT DO NOTHING", shift_id)
-    return await conn.fetchrow("SELECT * FROM roster_shifts WHERE shift_id = $1 FOR UPDATE", shift_id)
+    sequence: int | None = await conn.fetchval(
+        "SELECT last_sequence FROM roster_shifts WHERE shift_id = $1 FOR UPDATE", shift_id)
+    return sequence
 
 
 async def record_shift(

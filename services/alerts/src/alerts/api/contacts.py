@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 
 from alerts.context import Context
 from alerts.delivery import contacts
-from alerts.delivery.contacts import TARGET_PATTERN, ContactIn, ContactRefused, SecretRotationIn
+from alerts.delivery.contacts import TARGET_PATTERN, ContactIn, SecretRotationIn
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
+from pingan_shared.http.paging import Limit, Page
 from pingan_shared.http.security import require_roles
 from pingan_shared.text import StorableStr
 
@@ -21,7 +21,6 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 TargetPath = Annotated[StorableStr, Path(pattern=TARGET_PATTERN, max_length=205,
                                          json_schema_extra={"pattern": TARGET_PATTERN},
                                          description="person:<name>, unit:<id> or role:<name>")]
-NOT_FOUND = "联系人不存在 (no such contact)"
 
 _CONTACT_ANSWER = {"description": "The contact (secrets shown by fingerprint only)."}
 
@@ -31,12 +30,7 @@ _CONTACT_ANSWER = {"description": "The contact (secrets shown by fingerprint onl
 async def put_contact(target: TargetPath, contact: ContactIn, ctx: Context, _: Admin) -> JSONResponse:
     """Create or replace a contact: its channels, and for a role group its members (422 names an unknown
     member)."""
-    try:
-        async with ctx.runtime.connection() as conn, conn.transaction():
-            outcome = await contacts.put(conn, target, contact, ctx.now())
-            body = await contacts.get(conn, target)
-    except ContactRefused as exc:
-        raise ApiError(422, exc.reason, field=exc.field) from exc
+    outcome, body = await contacts.put(ctx, target, contact)
     return JSONResponse(status_code=201 if outcome is contacts.Outcome.CREATED else 200, content=body)
 
 
@@ -44,30 +38,21 @@ async def put_contact(target: TargetPath, contact: ContactIn, ctx: Context, _: A
 async def list_contacts(
     ctx: Context, _: Admin,
     kind: Literal["person", "unit", "role"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
     after: Annotated[StorableStr | None, Query(max_length=205)] = None,
-) -> dict[str, Any]:
-    async with ctx.runtime.connection() as conn:
-        items = await contacts.page(conn, kind=kind, limit=limit, after=after)
-    return {"items": items, "next_after": items[-1]["target"] if len(items) == limit else None}
+) -> Page[dict[str, Any]]:
+    return await contacts.page(ctx, kind=kind, limit=limit, after=after)
 
 
 @router.get("/contacts/{target}", response_model=None)
 async def get_contact(target: TargetPath, ctx: Context, _: Admin) -> dict[str, Any]:
-    async with ctx.runtime.connection() as conn:
-        body = await contacts.get(conn, target)
-    if body is None:
-        raise ApiError(404, NOT_FOUND, field="target")
-    return body
+    return await contacts.get(ctx, target)
 
 
 @router.delete("/contacts/{target}", status_code=204, response_class=Response)
 async def delete_contact(target: TargetPath, ctx: Context, _: Admin) -> Response:
     """Remove a contact (and its group memberships). Notifications already queued for it fail."""
-    async with ctx.runtime.connection() as conn, conn.transaction():
-        removed = await contacts.delete(conn, target)
-    if not removed:
-        raise ApiError(404, NOT_FOUND, field="target")
+    await contacts.delete(ctx, target)
     return Response(status_code=204)
 
 
@@ -76,12 +61,4 @@ async def rotate_webhook_secret(target: TargetPath, rotation: SecretRotationIn, 
                                 _: Admin) -> dict[str, Any]:
     """Rotate the webhook secret: the new one signs from now on; with keep_previous the old one keeps
     signing too (two signatures per request) until the next rotation."""
-    try:
-        async with ctx.runtime.connection() as conn, conn.transaction():
-            found = await contacts.rotate_secret(conn, target, rotation, ctx.now())
-            body = await contacts.get(conn, target) if found else None
-    except ContactRefused as exc:
-        raise ApiError(422, exc.reason, field=exc.field) from exc
-    if body is None:
-        raise ApiError(404, NOT_FOUND, field="target")
-    return body
+    return await contacts.rotate_secret(ctx, target, rotation)

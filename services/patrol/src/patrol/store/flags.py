@@ -129,8 +129,23 @@ class FlagQuery:
     area: str | None = None
 
 
+@dataclass(frozen=True)
+class ListedFlag:
+    seq: int  # the order flags were stored in
+    team_id: str
+    scan_id: str
+    kind: str
+    member_id: str
+    checkpoint_id: str
+    device_id: str | None
+    scanned_at: datetime
+    summary: str
+    detail: dict[str, Any]
+    flagged_at: datetime
+
+
 async def list_flags(conn: asyncpg.Connection, query: FlagQuery, *, limit: int, after: int | None
-                     ) -> list[dict[str, Any]]:
+                     ) -> list[ListedFlag]:
     """Flags in the order they were stored, ``limit`` of them after the one numbered ``after``."""
     rows = await conn.fetch(
         """
@@ -151,4 +166,4 @@ async def list_flags(conn: asyncpg.Connection, query: FlagQuery, *, limit: int, 
         query.team_id, query.member_id, query.scan_id, query.kind, query.since, query.until, after, limit,
         query.area,
     )
-    return [dict(r) for r in rows]
+    return [ListedFlag(**dict(r)) for r in rows]

@@ -1,4 +1,5 @@
-"""SQL of the delivery tables: bundling due notifications into messages, claiming messages, recording results.
+"""SQL of the delivery tables: inserting notifications, bundling due ones into messages, claiming messages,
+recording results, and what the auditor and the gauges count.
 
 Every claim uses ``FOR UPDATE SKIP LOCKED`` and flips the message to ``sending`` before it commits, so two
 replicas never take the same message; a message left in ``sending`` past its deadline (its sender died) is
@@ -17,6 +18,9 @@ from typing import Any
 import asyncpg
 
 from alerts.domain.delivery import bundles
+
+# Wakes the delivery workers of every replica when a transaction that added notifications commits.
+WAKE_CHANNEL = "alerts_delivery"
 
 _BUNDLE_CANDIDATES = """
 WITH ready AS (
@@ -197,3 +201,89 @@ async def add_to_inbox(conn: asyncpg.Connection, claimed: Claimed, owner: str, t
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING",
         claimed.message_id, claimed.recipient, owner, title, body,
         list(dict.fromkeys(n["alert_id"] for n in claimed.notifications)), now)
+
+
+_INSERT = """
+INSERT INTO deliveries (idempotency_key, alert_id, dedup_key, kind, severity, summary, unit_id, area, event,
+                        step_index, step_label, loop, target, recipient, channel, link, due_at, created_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::int[], $11::text[], $12::int[], $13::text[], $14::text[],
+                     $15::text[], $16::text[], $17::timestamptz[], $17::timestamptz[])
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+
+async def insert_notifications(conn: asyncpg.Connection, columns: Sequence[Sequence[object]]) -> int:
+    """Delivery rows, given column by column (the 17 of ``_INSERT``); a row whose idempotency key exists is
+    skipped. Returns how many were new, and wakes the workers (on commit) if any was."""
+    status = await conn.execute(_INSERT, *columns)
+    created = int(status.rsplit(" ", 1)[1])
+    if created:
+        # Wakes the delivery workers of every replica when the caller commits (polling covers a lost one).
+        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+    return created
+
+
+@dataclass(frozen=True)
+class TakenBack:
+    """One notification of a message taken back from ``sending``."""
+
+    alert_id: str
+    message_id: int
+    recipient: str
+    channel: str
+    attempts: int
+    idempotency_key: str
+
+
+async def taken_back(conn: asyncpg.Connection, message_ids: Sequence[int]) -> list[TakenBack]:
+    rows = await conn.fetch(
+        "SELECT d.alert_id, m.id, m.recipient, m.channel, m.attempts, m.idempotency_key FROM deliveries d"
+        " JOIN delivery_messages m ON m.id = d.message_id WHERE m.id = ANY($1)", list(message_ids))
+    return [TakenBack(r["alert_id"], r["id"], r["recipient"], r["channel"], r["attempts"], r["idempotency_key"])
+            for r in rows]
+
+
+@dataclass(frozen=True)
+class StuckDelivery:
+    message_id: int
+    recipient: str
+    channel: str
+    attempts: int
+    sending_deadline: datetime
+    overdue: timedelta
+    alert_ids: list[str]
+
+
+async def stuck_deliveries(conn: asyncpg.Connection, now: datetime, bound: timedelta) -> list[StuckDelivery]:
+    """Messages still in ``sending`` more than ``bound`` past their deadline: the worker should have taken them
+    back by then, so none should exist; any that does means delivery is stalled (no worker running, or every
+    one failing before it gets there)."""
+    rows = await conn.fetch(
+        "SELECT m.id, m.recipient, m.channel, m.attempts, m.sending_deadline,"
+        " array(SELECT DISTINCT d.alert_id FROM deliveries d WHERE d.message_id = m.id ORDER BY 1) AS alert_ids"
+        " FROM delivery_messages m WHERE m.status = 'sending' AND m.sending_deadline < $1"
+        " ORDER BY m.sending_deadline, m.id", now - bound)
+    return [StuckDelivery(message_id=r["id"], recipient=r["recipient"], channel=r["channel"],
+                          attempts=r["attempts"], sending_deadline=r["sending_deadline"],
+                          overdue=now - r["sending_deadline"], alert_ids=list(r["alert_ids"])) for r in rows]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the delivery gauges show."""
+
+    messages: dict[tuple[str, str], int]  # (channel, status) → messages
+    notifications_pending: int
+    sending_overdue: int
+    dead_letters: int
+
+
+async def counts(conn: asyncpg.Connection, now: datetime) -> Counts:
+    rows = await conn.fetch("SELECT channel, status, count(*) AS n FROM delivery_messages GROUP BY 1, 2")
+    return Counts(
+        messages={(r["channel"], r["status"]): r["n"] for r in rows},
+        notifications_pending=await conn.fetchval("SELECT count(*) FROM deliveries WHERE message_id IS NULL"),
+        sending_overdue=await conn.fetchval(
+            "SELECT count(*) FROM delivery_messages WHERE status = 'sending' AND sending_deadline < $1", now),
+        dead_letters=await conn.fetchval("SELECT count(*) FROM delivery_dead_letters"))
