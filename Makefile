@@ -40,11 +40,11 @@ install: $(SYNC_STAMP)
 up: install
 	$(VENV)/bin/pingan up
 
-# The suite waits far more than it computes (servers, timers, processes): three workers, each with its own embedded
-# PostgreSQL and broker, take a third of the wall time on two cores. A test file stays on one worker (its module
-# fixtures and its order); PYTEST_WORKERS=0 runs it all in this process.
-PYTEST_WORKERS ?= 3
-PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
+# The suite waits far more than it computes (servers joining groups, timers, processes): more workers than cores,
+# each with its own embedded PostgreSQL and broker, spread it test by test, longest first (pingan_stack.test_schedule,
+# by tests/durations.json). PYTEST_WORKERS=0 runs it all in this process.
+PYTEST_WORKERS ?= 4
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS)
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_PARALLEL)

@@ -23,6 +23,7 @@ from pingan_shared.auth import Role
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.embedded import EmbeddedKafka, free_port
+from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 from pingan_stack.testing import bearer, eventually, running_service, scrape
 
 DEVICE = bearer(Role.PATROL_DEVICE, "device-1", team="一队")
@@ -54,7 +55,8 @@ async def services(
 
     platform = PlatformSettings(pingan_env="test", kafka_bootstrap_servers=own_broker.bootstrap_servers,
                                 kafka_topic_prefix=topic_prefix, kafka_topic_partitions=3,
-                                kafka_session_timeout_ms=3_000, kafka_heartbeat_interval_ms=500)
+                                kafka_session_timeout_ms=SESSION_TIMEOUT_MS,
+                                kafka_heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS)
     patrol = patrol_bootstrap(platform=platform, settings=PatrolSettings(database_url=await database_factory()),
                               live=LiveCoverageSettings(enabled=False))
     roster = roster_bootstrap(platform=platform, settings=RosterSettings(database_url=await database_factory()))

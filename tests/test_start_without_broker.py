@@ -19,6 +19,7 @@ from pingan_shared.auth import Role
 from pingan_shared.events.catalog import TOPIC_PATROL_SCANS
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.embedded import EmbeddedKafka, free_port
+from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 from pingan_stack.testing import bearer, eventually, read_topic, running_service, scrape
 
 
@@ -41,7 +42,8 @@ async def test_a_service_starts_ready_and_accepts_writes_while_the_broker_is_dow
 
     platform = PlatformSettings(pingan_env="test", kafka_bootstrap_servers=broker_not_yet_there.bootstrap_servers,
                                 kafka_topic_prefix=topic_prefix, kafka_topic_partitions=3,
-                                kafka_session_timeout_ms=3_000, kafka_heartbeat_interval_ms=500)
+                                kafka_session_timeout_ms=SESSION_TIMEOUT_MS,
+                                kafka_heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS)
     patrol_service = patrol_bootstrap(platform=platform,
                                       settings=PatrolSettings(database_url=await database_factory()),
                                       live=LiveCoverageSettings(enabled=False))

@@ -13,6 +13,7 @@ from pingan_shared.clock import FixedClock
 from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
 from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.metrics import Metrics
+from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 from pingan_stack.testing import SAMPLE_TIME
 
 # The fresh database with the platform tables is the `pool` fixture of pingan_stack.testing.
@@ -38,12 +39,12 @@ async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[AIOKafkaProduc
 def inbox_consumer(pool: asyncpg.Pool, metrics: Metrics, bootstrap: str, prefix: str, spec: ConsumerSpec, *,
                    service: str = "test", **options: Any) -> InboxConsumer:
     """An inbox consumer as these tests run one: a fixed clock, dead letters to ``<prefix>deadletter.test``,
-    a 3 s session with 0.5 s heartbeats (a member that leaves is noticed quickly); ``options`` as the
+    a 2 s session with 0.5 s heartbeats (a member that leaves is noticed quickly); ``options`` as the
     consumer takes them (batch_size, catalog …)."""
     return InboxConsumer(
         service=service, spec=spec, pool=pool, clock=FixedClock(SAMPLE_TIME), metrics=metrics,
         bootstrap_servers=bootstrap, topic_prefix=prefix, deadletter_topic=f"{prefix}deadletter.test",
-        session_timeout_ms=3_000, heartbeat_interval_ms=500, **options,
+        session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS, **options,
     )
 
 
@@ -66,7 +67,7 @@ async def rewind_group(bootstrap: str, topic: str, group: str) -> None:
     """Commit offset 0 for ``group`` on every partition of ``topic``: an operator's replay, or what a broker
     that forgot the topic leaves."""
     rewinder = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                session_timeout_ms=3_000, heartbeat_interval_ms=500)
+                                session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS)
     await rewinder.start()
     try:
         while not rewinder.assignment():

@@ -220,15 +220,21 @@ class ServiceRuntime:
         relay = OutboxRelay(self.pool, producer, self.metrics, batch_size=self.settings.relay_batch_size,
                             gauges=self._outbox_gauges)
         self._spawn("outbox-relay", relay.run())
-        for spec in self.own_consumers():
-            consumer = await until_reachable(f"consumer {spec.group_id}", functools.partial(self._start_consumer, spec),
-                                             self.broker, on_failure=settle)
-            self._consumers.append(consumer)
-            self._spawn(f"consumer:{spec.group_id}", consumer.run())
+        # The groups are joined side by side: a broker holds each first JoinGroup for a while (tansu about half
+        # the session timeout, Kafka its initial rebalance delay), and one after another those waits add up.
+        await asyncio.gather(*(self._join(spec, settle) for spec in self.own_consumers()))
         settle()
         log.info("broker clients started", consumers=[c.group_id for c in self._consumers])
         await watch_broker(producer, self.broker, every_seconds=BROKER_PROBE_SECONDS,
                            timeout_seconds=BROKER_PROBE_TIMEOUT_SECONDS)
+
+    async def _join(self, spec: ConsumerSpec, settle: Callable[[], None]) -> None:
+        """Start ``spec``'s consumer (retried until the broker answers) and its loop; kept at once, so a stop
+        that comes while another group is still joining stops this one too."""
+        consumer = await until_reachable(f"consumer {spec.group_id}", functools.partial(self._start_consumer, spec),
+                                         self.broker, on_failure=settle)
+        self._consumers.append(consumer)
+        self._spawn(f"consumer:{spec.group_id}", consumer.run())
 
     async def _ensure_topics(self) -> None:
         try:

@@ -11,6 +11,12 @@ from pingan_stack.embedded import free_port
 from pingan_stack.processes import ServiceProcess
 from pingan_stack.topology import SERVICES, service_env
 
+# The consumer groups' session in tests: a member that leaves is noticed within 2 s. It also sets how long tansu
+# holds a group's first JoinGroup (about half the session, at least 1 s: 2 s at 3 s, 1 s at 2 s), which every test
+# that starts a service waits for once per consumer group.
+SESSION_TIMEOUT_MS = 2_000
+HEARTBEAT_INTERVAL_MS = 500
+
 
 @dataclass
 class ProcessCluster:
@@ -40,8 +46,8 @@ class ProcessCluster:
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
             "KAFKA_TOPIC_PREFIX": self.topic_prefix,
             "KAFKA_TOPIC_PARTITIONS": "3",
-            "KAFKA_SESSION_TIMEOUT_MS": "3000",
-            "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
+            "KAFKA_HEARTBEAT_INTERVAL_MS": str(HEARTBEAT_INTERVAL_MS),
             "PINGAN_LOG_LEVEL": "WARNING",
             **self.platform_env,
             **service_env(spec, database_url=database_url, port=port, metrics_port=metrics_port),

@@ -58,7 +58,7 @@ class ServiceHarness(Generic[ContextT]):
     (bootstrap the service from ``self.settings``); ``defaults`` are the settings every instance starts from (the
     timers polled every 50 ms), the keyword arguments of the constructor override them."""
 
-    state_attribute: ClassVar[str]
+    state_attribute: ClassVar[str]  # the service's name, which is also its migrations' package
     defaults: ClassVar[Mapping[str, Any]] = {"timer_poll_seconds": 0.05}
     topic_settle: ClassVar[float] = 1.0  # how long ``topic_events`` waits for re-publications by default
 
@@ -198,7 +198,7 @@ class ServiceHarness(Generic[ContextT]):
 
 
 @contextlib.asynccontextmanager
-async def harnesses(harness_type: type[HarnessT], database_factory: Callable[[], Awaitable[str]],
+async def harnesses(harness_type: type[HarnessT], database_factory: Callable[..., Awaitable[str]],
                     platform: PlatformSettings) -> AsyncIterator[Callable[..., Awaitable[HarnessT]]]:
     """For a factory fixture: ``await make(clock, **settings)``, a started harness on a fresh database and topic
     prefix; ``twin_of=other``, a second instance on the other's database and topics (same consumer groups, its
@@ -210,7 +210,9 @@ async def harnesses(harness_type: type[HarnessT], database_factory: Callable[[],
         if twin_of is not None:
             harness = harness_type(twin_of.database_url, twin_of.platform, clock, **{**twin_of.settings, **settings})
         else:
-            harness = harness_type(await database_factory(), fresh_platform(platform), clock, **settings)
+            # a copy of the service's migrated template: the service finds its tables there and migrates nothing
+            database = await database_factory(template=harness_type.state_attribute)
+            harness = harness_type(database, fresh_platform(platform), clock, **settings)
         if start:
             await harness.start()
         made.append(harness)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,9 @@ from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.service import Service
 from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
-from pingan_stack.databases import drop_database, ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
+from pingan_stack.test_databases import TestDatabases
 from pingan_stack.topology import with_database
 
 
@@ -114,27 +115,36 @@ def kafka_bootstrap_servers() -> Iterator[str]:
                 broker.stop()
 
 
-@pytest.fixture
-async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
-    """A fresh, empty database for this test."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    await ensure_database(postgres_server_url, name)
-    yield with_database(postgres_server_url, name)
-    await drop_database(postgres_server_url, name)
+@pytest.fixture(scope="session")
+async def test_databases(postgres_server_url: str) -> AsyncIterator[TestDatabases]:
+    """The session's databases on the test server: each test's are dropped when it ends, the templates at the end."""
+    databases = TestDatabases(postgres_server_url)
+    yield databases
+    await databases.drop_templates()
 
 
 @pytest.fixture
-def database_factory(postgres_server_url: str) -> object:
-    """Call ``await database_factory()`` for more fresh databases (one per service in a test)."""
+async def database_url(test_databases: TestDatabases) -> AsyncIterator[str]:
+    """A fresh, empty database for this test (dropped when it ends)."""
+    name = await test_databases.create()
+    yield with_database(test_databases.server_url, name)
+    await test_databases.drop([name])
+
+
+@pytest.fixture
+async def database_factory(test_databases: TestDatabases) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """``await database_factory()`` for more fresh databases (one per service in a test): empty, or with
+    ``template="patrol"`` (a service's name, or ``"platform"``) already migrated, copied from a template. All are
+    dropped when the test ends."""
     created: list[str] = []
 
-    async def make() -> str:
-        name = f"test_{uuid.uuid4().hex[:12]}"
-        await ensure_database(postgres_server_url, name)
+    async def make(template: str | None = None) -> str:
+        name = await test_databases.create(template)
         created.append(name)
-        return with_database(postgres_server_url, name)
+        return with_database(test_databases.server_url, name)
 
-    return make
+    yield make
+    await test_databases.drop(created)
 
 
 @pytest.fixture
@@ -149,8 +159,8 @@ def platform_settings(kafka_bootstrap_servers: str, topic_prefix: str) -> Platfo
         kafka_bootstrap_servers=kafka_bootstrap_servers,
         kafka_topic_prefix=topic_prefix,
         kafka_topic_partitions=3,
-        kafka_session_timeout_ms=3_000,
-        kafka_heartbeat_interval_ms=500,
+        kafka_session_timeout_ms=SESSION_TIMEOUT_MS,
+        kafka_heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
     )
 
 
@@ -259,7 +269,10 @@ async def serving_on_loopback(service: Service) -> AsyncIterator[str]:
     """``service`` served by uvicorn on a free loopback port (for a CLI or another process to call); yields its
     base URL. A background loop that dies shows in ``service.runtime.failure`` instead of killing the tests."""
     in_process(service)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and a listener made with
+    # proto 0 hands out connections without it. Uvicorn writes a response's head and body apart, so each answer then
+    # waited for the client's delayed ACK: 44 ms per request, which made the schemathesis runs minutes long.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(service.app, log_config=None, access_log=False, lifespan="on"))
     serving = asyncio.create_task(server.serve(sockets=[listener]))
@@ -326,7 +339,7 @@ def kafka_env(platform: PlatformSettings) -> dict[str, str]:
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh database with the platform tables (outbox, inbox, timers)."""
+    """A pool on the test's fresh database (``database_url``) with the platform tables (outbox, inbox, timers)."""
     pool = await create_pool(database_url, max_size=10)
     async with pool.acquire() as conn:
         await apply_migrations(conn, platform_migrations())
@@ -353,3 +366,35 @@ def random_json(rng: random.Random, keys: Sequence[str], strings: Sequence[Any],
         return {rng.choice([*keys, "x", "名"]): random_json(rng, keys, strings, numbers, depth + 1)
                 for _ in range(rng.randrange(4))}
     return [random_json(rng, keys, strings, numbers, depth + 1) for _ in range(rng.randrange(4))]
+
+
+# --- spreading the suite over xdist workers -------------------------------------------------------------
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``-n N`` (xdist's ``load``): test by test, the longest first (``pingan_stack.test_schedule``)."""
+    if config.getoption("dist") != "load":
+        return None
+    from pingan_stack.test_schedule import LongestFirst
+
+    return LongestFirst(config, log)
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if os.environ.get("PINGAN_RECORD_DURATIONS"):
+        _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``PINGAN_RECORD_DURATIONS`` set (``make test-durations``), write the times of the tests that take a
+    second or more for the scheduler (on the controller, which sees every worker's reports)."""
+    if not os.environ.get("PINGAN_RECORD_DURATIONS") or hasattr(session.config, "workerinput"):
+        return
+    from pingan_stack.test_schedule import DURATIONS_FILE
+
+    long = {nodeid: round(seconds, 1) for nodeid, seconds in sorted(_durations.items()) if seconds >= 1.0}
+    path = Path(str(session.config.rootpath)) / DURATIONS_FILE
+    path.write_text(json.dumps(long, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

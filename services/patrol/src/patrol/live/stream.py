@@ -31,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -115,6 +117,7 @@ class JoiningTable(faust.Table):
 
 
 RESTART_BACKOFF_MIN_SECONDS = 1.0
+CONSUMER_THREAD_STOP_SECONDS = 5.0
 RESTART_BACKOFF_MAX_SECONDS = 30.0
 
 
@@ -133,6 +136,7 @@ class LiveCoverage:
         self.processed = 0  # input events handled since this start (tests tell recovery from recomputation)
         self.dead_lettered = 0
         self._app: faust.App | None = None
+        self._datadir: str | None = None
         self._window_ts = 0.0  # the event time of the record being folded (agents run one record at a time)
         self._changed = asyncio.Condition()
         self.version = 0  # bumped on every change: the SSE stream sends a view when it moved
@@ -153,7 +157,10 @@ class LiveCoverage:
                             partitions=self.platform.kafka_topic_partitions,
                             replication_factor=self.platform.kafka_replication_factor)
         self.processed = 0
-        self._app = self._build()
+        # the tables are in memory; faust still keeps a data directory (default: beside the working directory,
+        # where every app id left one behind). Each app gets a temporary one, removed when it stops.
+        self._datadir = tempfile.mkdtemp(prefix=f"{self.app_id}-")
+        self._app = self._build(self._datadir)
         await self._app.start()
         log.info("live coverage started", app_id=self.app_id)
 
@@ -169,6 +176,9 @@ class LiveCoverage:
             except Exception as exc:  # a crashed app may fail its own stop: it is dropped either way
                 log.warning("live coverage app did not stop cleanly", error=repr(exc))
             log.info("live coverage stopped", app_id=self.app_id)
+        if self._datadir is not None:
+            shutil.rmtree(self._datadir, ignore_errors=True)
+            self._datadir = None
 
     async def run(self) -> None:
         """Run until cancelled. The live view is a cache of the topics, so a faust app that cannot start (no
@@ -219,13 +229,14 @@ class LiveCoverage:
 
     # --- the app ----------------------------------------------------------------------------------------
 
-    def _build(self) -> faust.App:
+    def _build(self, datadir: str) -> faust.App:
         platform, settings = self.platform, self.settings
         keep = timedelta(days=settings.keep_nights)
         app = faust.App(
             self.app_id,
             broker=[f"kafka://{server.strip()}" for server in platform.kafka_bootstrap_servers.split(",")],
             store="memory://",
+            datadir=datadir,
             web_enabled=False,  # patrol serves HTTP; faust's own web server is off
             autodiscover=False,
             topic_partitions=platform.kafka_topic_partitions,
@@ -237,6 +248,11 @@ class LiveCoverage:
             broker_heartbeat_interval=platform.kafka_heartbeat_interval_ms / 1000,
             producer_acks=-1,
         )
+        # faust runs its Kafka consumer in a thread of its own, and a stop waits for that thread to report it shut
+        # down: up to mode's default of 60 s. With the broker gone the thread's consumer.stop() ends with an error
+        # before reporting, so every stop during a broker outage waited the whole minute (and held the service's
+        # shutdown, or a test session's event loop, that long). The thread is gone by then; only the wait is cut.
+        app.consumer._thread.shutdown_timeout = CONSUMER_THREAD_STOP_SECONDS
         def raw_topic(name: str) -> faust.TopicT:
             return app.topic(self.topics[name], key_serializer="raw", value_serializer="raw")
 
