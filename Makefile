@@ -11,13 +11,14 @@ export UV_PYTHON_DOWNLOADS := never
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: help uv install up test test-fast lint typecheck check bench bench-inspection bench-roster bench-alerts bench-patrol schemas clean
+.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-inspection bench-roster bench-alerts bench-patrol schemas clean
 
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
 	@echo "make test       install and run every test against the real embedded servers"
 	@echo "make test-fast  unit and integration tests without the slow fault scenarios"
-	@echo "make check      ruff + mypy (make lint: ruff only; make typecheck: mypy only)"
+	@echo "make check      ruff + mypy + the service shape's import rules (make lint / typecheck / shape: one of them)"
+	@echo "make test-durations  run the suite and record its long tests' times (tests/durations.json) for the scheduler"
 	@echo "make bench      scan-pipeline benchmark (prints figures)"
 	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
 	@echo "make bench-roster  roster solver on the Curtois instances (bench/data/nrp) vs the cpmpy reference model (~25 min)"
@@ -49,6 +50,9 @@ PYTEST_PARALLEL = -n $(PYTEST_WORKERS)
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_PARALLEL)
 
+test-durations: install
+	PINGAN_RECORD_DURATIONS=1 $(VENV)/bin/python -m pytest $(PYTEST_PARALLEL)
+
 test-fast: install
 	$(VENV)/bin/python -m pytest $(PYTEST_PARALLEL) -m "not slow"
 
@@ -58,7 +62,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-check: lint typecheck
+# The one service shape as import rules (pyproject.toml [tool.importlinter]; docs/shape.md). --no-cache: a stale
+# cache reported moved modules at their old places.
+shape: install
+	$(VENV)/bin/lint-imports --no-cache
+
+check: lint typecheck shape
 
 bench: install
 	$(VENV)/bin/python bench/scan_pipeline.py

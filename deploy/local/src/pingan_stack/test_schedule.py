@@ -42,15 +42,16 @@ class LongestFirst(LoadScopeScheduling):
 
     def schedule(self) -> None:
         assert self.collection_is_completed
-        if self.collection is not None:  # a worker joined late: give it work
+        if self.collection is not None:  # type: ignore[has-type]  # a worker joined late: give it work
             for node in self.nodes:
                 self._reschedule(node)
             return
         if not self._check_nodes_have_same_collection():
             return
-        self.collection = list(next(iter(self.registered_collections.values())))
+        collection: list[str] = list(next(iter(self.registered_collections.values())))
+        self.collection = collection
         # longest first; sorted() is stable, so equal (unrecorded) times keep the collection order
-        for nodeid in sorted(self.collection, key=lambda n: -self._durations.get(n, 0.0)):
+        for nodeid in sorted(collection, key=lambda n: -self._durations.get(n, 0.0)):
             self.workqueue[nodeid] = {nodeid: False}
         for _ in range(2):  # a running test and the next one for each worker
             for node in self.nodes:

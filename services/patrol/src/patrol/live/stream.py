@@ -252,7 +252,7 @@ class LiveCoverage:
         # down: up to mode's default of 60 s. With the broker gone the thread's consumer.stop() ends with an error
         # before reporting, so every stop during a broker outage waited the whole minute (and held the service's
         # shutdown, or a test session's event loop, that long). The thread is gone by then; only the wait is cut.
-        app.consumer._thread.shutdown_timeout = CONSUMER_THREAD_STOP_SECONDS
+        app.consumer._thread.shutdown_timeout = CONSUMER_THREAD_STOP_SECONDS  # type: ignore[attr-defined]
         def raw_topic(name: str) -> faust.TopicT:
             return app.topic(self.topics[name], key_serializer="raw", value_serializer="raw")
 
