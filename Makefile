@@ -16,7 +16,7 @@ SYNC_STAMP := $(VENV)/.synced
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
 	@echo "make test       install and run every test against the real embedded servers"
-	@echo "make test-fast  unit and integration tests without the slow fault scenarios"
+	@echo "make test-fast  what to run after each change: unit and service tests, not the slow scenarios (< 1 min)"
 	@echo "make check      ruff + mypy + the service shape's import rules (make lint / typecheck / shape: one of them)"
 	@echo "make test-durations  run the suite and record its long tests' times (tests/durations.json) for the scheduler"
 	@echo "make bench      scan-pipeline benchmark (prints figures)"

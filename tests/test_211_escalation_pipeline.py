@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from pingan_shared.auth import Role
 from pingan_shared.clock import Clock
@@ -28,6 +29,9 @@ from pingan_shared.events.factory import EventFactory
 from pingan_shared.messaging.kafka import build_producer
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import bearer, eventually, read_everything
+
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SCALE = 86400 / 8  # a day in 8 seconds

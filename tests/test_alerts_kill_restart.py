@@ -10,12 +10,16 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
+import pytest
 
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import ScaledClock
 from pingan_shared.settings import DEV_AUTH_SECRET
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import eventually
+
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
 
 SCALE = 600.0  # ten minutes a second
 STEPS = 8

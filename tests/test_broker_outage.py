@@ -26,6 +26,9 @@ from pingan_stack.embedded import EmbeddedKafka, free_port
 from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 from pingan_stack.testing import bearer, eventually, running_service, scrape
 
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
+
 DEVICE = bearer(Role.PATROL_DEVICE, "device-1", team="一队")
 
 

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import pytest
 
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
@@ -22,6 +23,9 @@ from pingan_stack.testing import (
 )
 from roster.bootstrap import bootstrap
 from roster.settings import RosterSettings
+
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
 
 TEAMS = [f"队{i}" for i in range(6)]
 TOTAL = 3_000

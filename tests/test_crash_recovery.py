@@ -14,10 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
+import pytest
 
 from pingan_shared.auth import Role
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import bearer, eventually
+
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
 
 TEAMS = [f"队{i:02d}" for i in range(10)]
 MEMBERS_PER_TEAM = 5

@@ -31,6 +31,9 @@ from pingan_stack.topology import all_topics
 from roster.bootstrap import bootstrap
 from roster.settings import RosterSettings
 
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
+
 
 def pingan(platform: PlatformSettings, *args: str) -> subprocess.CompletedProcess[str]:
     return run_pingan(*args, env=kafka_env(platform))

@@ -29,6 +29,9 @@ from pingan_shared.settings import PlatformSettings
 from pingan_stack.testing import bearer, serving_on_loopback
 from pingan_stack.topology import SERVICES
 
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
+
 MAX_EXAMPLES = 10
 # A patrol device belongs to a team; the other roles need nothing beyond the role.
 TEAM = "一队"

@@ -12,10 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from pingan_shared.auth import Role
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import bearer, eventually
+
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SCALE = 3600 / 10  # an hour in 10 seconds

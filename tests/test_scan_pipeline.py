@@ -8,10 +8,14 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from pingan_shared.auth import Role
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import bearer, eventually
+
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 ORGANISER = bearer(Role.ORGANISER, "平安办")

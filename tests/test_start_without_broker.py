@@ -22,6 +22,9 @@ from pingan_stack.embedded import EmbeddedKafka, free_port
 from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 from pingan_stack.testing import bearer, eventually, read_topic, running_service, scrape
 
+# a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def broker_not_yet_there(tmp_path: Path) -> Iterator[EmbeddedKafka]:

@@ -10,11 +10,26 @@ the subclasses of this module fix the status for the common cases.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 
 class Refused(Exception):
-    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+    """``field`` names the one field at fault; a refusal with several things at fault (each clash of a cycle, each
+    unknown unit) gives ``errors``, one ``{"field", "reason"}`` each, and ``field`` is the first one's."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None, *,
+                 errors: Sequence[Mapping[str, str]] = ()) -> None:
         super().__init__(detail)
+        self.errors = [{"field": e["field"], "reason": e["reason"]} for e in errors]
+        if field is None and self.errors:
+            field = self.errors[0]["field"]
         self.status, self.detail, self.field = status, detail, field
+
+    def answer(self) -> list[dict[str, str]]:
+        """The ``errors`` of the HTTP answer: the things at fault, or the one field with the detail as its reason."""
+        if self.errors:
+            return self.errors
+        return [{"field": self.field, "reason": self.detail}] if self.field else []
 
 
 class NotFound(Refused):

@@ -398,3 +398,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     long = {nodeid: round(seconds, 1) for nodeid, seconds in sorted(_durations.items()) if seconds >= 1.0}
     path = Path(str(session.config.rootpath)) / DURATIONS_FILE
     path.write_text(json.dumps(long, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# A test recorded at this many seconds or more (tests/durations.json) is `slow` too: `make test-fast` leaves it to
+# `make test`, which runs everything.
+LONG_TEST_SECONDS = 2.5
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from pingan_stack.test_schedule import recorded_durations
+
+    durations = recorded_durations(Path(str(config.rootpath)))
+    for item in items:
+        if durations.get(item.nodeid, 0.0) >= LONG_TEST_SECONDS:
+            item.add_marker(pytest.mark.slow)

@@ -43,8 +43,7 @@ class CycleRefused(Refused):
     ``errors`` (each clash, each unknown unit); ``field`` is the first one's field."""
 
     def __init__(self, status: int, detail: str, errors: list[dict[str, str]]) -> None:
-        super().__init__(status, detail, errors[0]["field"] if errors else None)
-        self.errors = errors
+        super().__init__(status, detail, errors=errors)
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ async def refused_handler(_: Request, exc: Exception) -> JSONResponse:
     request that caused it: this is the one place a refusal becomes HTTP, so a route calls its use case and
     lets the refusal pass."""
     assert isinstance(exc, Refused)
-    return error_response(ApiError(exc.status, exc.detail, field=exc.field))
+    return JSONResponse(status_code=exc.status, content={"detail": exc.detail, "errors": exc.answer()})
 
 
 async def database_unavailable_handler(_: Request, exc: Exception) -> JSONResponse:

@@ -40,12 +40,7 @@ def cycle_json(view: cycles.CycleView) -> dict[str, Any]:
 async def open_cycle(cycle: CycleIn, ctx: Context, principal: Opener) -> JSONResponse:
     """Open a cycle; the same request again (same id) is harmless (200). A unit already in an overlapping
     cycle is refused (409), each clash named."""
-    try:
-        outcome, opened = await cycles.open_by_request(ctx, cycle, actor=principal.subject)
-    except cycles.CycleRefused as refused:
-        # Its one reason per clash or unknown unit: the shared refusal answers a single field and reason
-        # (pingan_shared.http.errors.refused_handler), so these are answered here until it can carry several.
-        return JSONResponse(status_code=refused.status, content={"detail": refused.detail, "errors": refused.errors})
+    outcome, opened = await cycles.open_by_request(ctx, cycle, actor=principal.subject)
     status = 201 if outcome is cycles.Outcome.CREATED else 200
     return JSONResponse(status_code=status, content=cycle_json(opened))
 
