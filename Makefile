@@ -8,6 +8,10 @@ PYTHON ?= python3
 BOOTSTRAP_VENV ?= .pingan/uv-venv
 UV_BOOTSTRAP = PYTHON='$(PYTHON)' BOOTSTRAP_VENV='$(BOOTSTRAP_VENV)' sh deploy/local/bootstrap-uv.sh
 export UV_PYTHON_DOWNLOADS := never
+# Python writes its bytecode caches: an environment that sets PYTHONDONTWRITEBYTECODE (this machine's does) makes every
+# process, each service and each pytest worker, compile every module it imports from source again, about a second of
+# CPU per process start (roster's imports 1.6 s against 0.6 s; collecting the suite 10 s against 3 s).
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 

@@ -21,12 +21,12 @@ import asyncpg
 
 from pingan_shared.logs import get_logger
 from pingan_shared.refused import Conflict, NotFound
-from roster import visibility
+from roster import solver, visibility
 from roster.context import RosterContext
 from roster.domain.problem import assignments_by_shift, build_problem
 from roster.facts import load_period_facts
 from roster.publishing import DraftNotFound
-from roster.solver import Progress, Solution, Status, solve
+from roster.solver import Progress, Solution, Status
 from roster.store import jobs as store
 from roster.store import periods as period_store
 
@@ -142,8 +142,8 @@ async def _run(ctx: RosterContext, job_id: str, period_id: str, time_limit_s: fl
     def on_progress(progress: Progress) -> None:  # the solver's thread: only hand the figure over
         latest.append(progress)
 
-    solving = _in_daemon_thread(lambda: solve(problem, time_limit_s=time_limit_s, workers=ctx.settings.solve_workers,
-                                              on_progress=on_progress))
+    solving = _in_daemon_thread(lambda: solver.solve(problem, time_limit_s=time_limit_s,
+                                                     workers=ctx.settings.solve_workers, on_progress=on_progress))
     owned = True
     while not solving.done():
         await asyncio.wait([solving], timeout=ctx.settings.solve_progress_every_s)

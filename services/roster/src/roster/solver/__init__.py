@@ -9,8 +9,11 @@ Use: ``from roster.solver import solve, Problem, ...``; ``solve(problem, time_li
 ``Solution`` (assignments, status, objective, bound, and for an infeasible problem an ``Explanation``).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from roster.solver.answer import Conflict, Explanation, Progress, Solution, Status
-from roster.solver.engine import solve
 from roster.solver.horizon import Horizon
 from roster.solver.model import (
     Assignment,
@@ -34,6 +37,20 @@ from roster.solver.model import (
     Unavailable,
     WeeklyCount,
 )
+
+if TYPE_CHECKING:
+    from roster.solver.engine import solve
+
+
+def __getattr__(name: str) -> Any:
+    # The engine (OR-Tools CP-SAT, which imports pandas) is loaded at the first solve, not with the package: it is
+    # over a second of every roster process's start, API replicas and operator commands included, that most never use.
+    if name == "solve":
+        from roster.solver.engine import solve
+
+        return solve
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Assignment",
