@@ -45,10 +45,10 @@ install: $(SYNC_STAMP)
 up: install
 	$(VENV)/bin/pingan up
 
-# The suite waits far more than it computes (servers joining groups, timers, processes): more workers than cores,
+# The suite waits more than it computes (servers joining groups, timers, processes): three workers per core,
 # each with its own embedded PostgreSQL and broker, spread it test by test, longest first (pingan_stack.test_schedule,
 # by tests/durations.json). PYTEST_WORKERS=0 runs it all in this process.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 6
 PYTEST_PARALLEL = -n $(PYTEST_WORKERS)
 
 test: install

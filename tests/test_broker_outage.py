@@ -11,10 +11,9 @@ Uses its own embedded broker (it is stopped and started here), whatever the sess
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,7 +21,7 @@ import pytest
 from pingan_shared.auth import Role
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.embedded import EmbeddedKafka, free_port
+from pingan_stack.embedded import EmbeddedKafka
 from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 from pingan_stack.testing import bearer, eventually, running_service, scrape
 
@@ -31,13 +30,6 @@ pytestmark = pytest.mark.slow
 
 DEVICE = bearer(Role.PATROL_DEVICE, "device-1", team="一队")
 
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka(port=free_port(), log_path=tmp_path / "broker.log")
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def scans(start: int, stop: int) -> dict[str, object]:

@@ -10,30 +10,21 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from mode.threads import WorkerThread
 
 from patrol.live.settings import LiveCoverageSettings
 from patrol.live.stream import CONSUMER_THREAD_STOP_SECONDS, LiveCoverage
 from pingan_shared.clock import FixedClock
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.embedded import EmbeddedKafka, free_port
+from pingan_stack.embedded import EmbeddedKafka
 from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 
 # what a stop may take at most: the consumer thread's bound and a margin for a loaded machine (the old wait was 60 s)
 STOP_BOUND_SECONDS = CONSUMER_THREAD_STOP_SECONDS + 10
 
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka(port=free_port(), log_path=tmp_path / "broker.log")
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def live_on(broker: EmbeddedKafka) -> LiveCoverage:

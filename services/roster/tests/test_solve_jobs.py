@@ -14,6 +14,9 @@ from .conftest import Roster
 from .period_scenario import build_period, cohort, duties
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+# long enough that a job is still running when the test sees its first objective and cuts it, also on a loaded machine
+# where the solver's first roster comes late (at 4 s a solve could finish between two looks, and the cut never came)
+SOLVE_SECONDS = 10
 
 
 async def job_state(r: Roster, job_id: str) -> dict[str, Any]:
@@ -28,7 +31,7 @@ async def test_a_solve_cut_by_a_restart_is_resumed_and_one_cut_too_often_fails_v
                              solve_progress_every_s=0.2, solve_max_attempts=2)
     await build_period(r, period_id="R1", starts_on=date(2026, 12, 7), days=28, members=cohort(),
                        duty_list=duties())
-    job = await r.ok("POST", "/v1/periods/R1/solve", r.organiser, json={"time_limit_s": 4}, expect=202)
+    job = await r.ok("POST", "/v1/periods/R1/solve", r.organiser, json={"time_limit_s": SOLVE_SECONDS}, expect=202)
     busy = await r.client.post("/v1/periods/R1/solve", headers=r.organiser, json={})
     assert busy.status_code == 409 and job["job_id"] in busy.json()["detail"]
 
@@ -51,7 +54,7 @@ async def test_a_solve_cut_by_a_restart_is_resumed_and_one_cut_too_often_fails_v
     assert state["result"]["draft_id"]
 
     # the next job is cut twice: after ROSTER_SOLVE_MAX_ATTEMPTS claims it fails, with the reason
-    second = await r.ok("POST", "/v1/periods/R1/solve", r.organiser, json={"time_limit_s": 4}, expect=202)
+    second = await r.ok("POST", "/v1/periods/R1/solve", r.organiser, json={"time_limit_s": SOLVE_SECONDS}, expect=202)
     for attempt in (1, 2):
         # this attempt's own progress: the row still shows the cut attempt's until its lease runs out and it is
         # claimed again, and cutting on that stale progress would cut the same attempt twice

@@ -115,6 +115,15 @@ def kafka_bootstrap_servers() -> Iterator[str]:
                 broker.stop()
 
 
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EmbeddedKafka]:
+    """A broker of this test's own (not the session's), for a test that stops or kills it; stopped at the end."""
+    broker = EmbeddedKafka(port=free_port(), log_path=tmp_path / "broker.log")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
 @pytest.fixture(scope="session")
 async def test_databases(postgres_server_url: str) -> AsyncIterator[TestDatabases]:
     """The session's databases on the test server: each test's are dropped when it ends, the templates at the end."""
@@ -402,7 +411,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 # A test recorded at this many seconds or more (tests/durations.json) is `slow` too: `make test-fast` leaves it to
 # `make test`, which runs everything.
-LONG_TEST_SECONDS = 2.5
+LONG_TEST_SECONDS = 2.0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
