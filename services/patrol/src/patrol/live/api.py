@@ -160,9 +160,7 @@ async def live_coverage_stream(
     async def events() -> AsyncIterator[dict[str, str]]:
         sent = 0
         last: str | None = None
-        while max_events is None or sent < max_events:
-            if not live.running:
-                return
+        while live.running:
             version = live.version
             body = view(live, night_of(live.clock.now(), live.zone), route=route, township=township)
             data = json.dumps(body.model_dump(mode="json", exclude={"stream": {"processed"}}), ensure_ascii=False)
@@ -170,6 +168,8 @@ async def live_coverage_stream(
                 last = data
                 sent += 1
                 yield {"event": "coverage", "id": str(version), "data": data}
+                if max_events is not None and sent >= max_events:
+                    return  # at once: waiting for the next change first kept the answer open for up to a ping
             if live.version == version:  # nothing folded meanwhile: wait for the next change (or the night turn)
                 await live.changes(timeout=ping)
 
