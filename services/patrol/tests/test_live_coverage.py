@@ -194,7 +194,11 @@ async def consumer_state(live: LiveCoverage | None) -> object:
             return {f"{tp.topic.rsplit('.', 1)[-1]}/{tp.partition}": offset for tp, offset in offsets.items()
                     if "changelog" not in tp.topic and "__" not in tp.topic}
 
-        return {"paused": sorted(f"{tp.topic}/{tp.partition}" for tp in consumer._paused_partitions),
+        def names(tps: Any) -> list[str]:
+            return sorted(f"{tp.topic.rsplit('.', 1)[-1]}/{tp.partition}" for tp in tps or ())
+
+        return {"assigned": names(consumer.assignment()), "active": names(consumer._active_partitions),
+                "paused": names(consumer._paused_partitions),
                 "read": by_partition(consumer._read_offset), "committed": by_partition(consumer._committed_offset)}
     except Exception as exc:
         return repr(exc)
