@@ -27,9 +27,8 @@ async def job_state(r: Roster, job_id: str) -> dict[str, Any]:
 async def test_a_solve_cut_by_a_restart_is_resumed_and_one_cut_too_often_fails_visibly(
     roster_factory: Callable[..., Awaitable[Roster]],
 ) -> None:
-    # one CP-SAT worker: this is about the job's durability, not the roster's quality, and its solves run 10 s each
     r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.1, solve_lease_seconds=1.5,
-                             solve_progress_every_s=0.2, solve_max_attempts=2, solve_workers=1)
+                             solve_progress_every_s=0.2, solve_max_attempts=2)
     await build_period(r, period_id="R1", starts_on=date(2026, 12, 7), days=28, members=cohort(),
                        duty_list=duties())
     job = await r.ok("POST", "/v1/periods/R1/solve", r.organiser, json={"time_limit_s": SOLVE_SECONDS}, expect=202)
