@@ -1,2 +1,3 @@
-# Real servers for integration tests (env → testcontainers → embedded); see pingan_stack/testing.py.
-pytest_plugins = ["pingan_stack.testing"]
+# Real servers for integration tests (env → testcontainers → embedded): pingan_stack/testing.py; how the tests are
+# spread over the xdist workers and which are `slow`: pingan_stack/test_schedule.py.
+pytest_plugins = ["pingan_stack.testing", "pingan_stack.test_schedule"]

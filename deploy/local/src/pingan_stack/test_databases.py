@@ -20,11 +20,8 @@ from collections.abc import Sequence
 import asyncpg
 
 from pingan_shared.db.migrations import Migration, apply_migrations, load_migrations, platform_migrations
+from pingan_stack.databases import quoted
 from pingan_stack.topology import with_database
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def migrations_of(template: str) -> list[Migration]:
@@ -49,7 +46,7 @@ class TestDatabases:
         source = "template0" if template is None else await self._template(template)
         conn = await asyncpg.connect(self.server_url)
         try:
-            await conn.execute(f"CREATE DATABASE {_quoted(name)} ENCODING 'UTF8' TEMPLATE {_quoted(source)}")
+            await conn.execute(f"CREATE DATABASE {quoted(name)} ENCODING 'UTF8' TEMPLATE {quoted(source)}")
         finally:
             await conn.close()
         return name
@@ -63,7 +60,7 @@ class TestDatabases:
         conn = await asyncpg.connect(self.server_url)
         try:
             for name in names:
-                await conn.execute(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)")
+                await conn.execute(f"DROP DATABASE IF EXISTS {quoted(name)} WITH (FORCE)")
         finally:
             await conn.close()
 
@@ -82,16 +79,16 @@ class TestDatabases:
         try:
             if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
                 building = f"{name}_{uuid.uuid4().hex[:6]}"
-                await conn.execute(f"CREATE DATABASE {_quoted(building)} ENCODING 'UTF8' TEMPLATE template0")
+                await conn.execute(f"CREATE DATABASE {quoted(building)} ENCODING 'UTF8' TEMPLATE template0")
                 target = await asyncpg.connect(with_database(self.server_url, building))
                 try:
                     await apply_migrations(target, migrations)
                 finally:
                     await target.close()
                 try:
-                    await conn.execute(f"ALTER DATABASE {_quoted(building)} RENAME TO {_quoted(name)}")
+                    await conn.execute(f"ALTER DATABASE {quoted(building)} RENAME TO {quoted(name)}")
                 except asyncpg.DuplicateDatabaseError:  # another process finished the same template first
-                    await conn.execute(f"DROP DATABASE {_quoted(building)}")
+                    await conn.execute(f"DROP DATABASE {quoted(building)}")
         finally:
             await conn.close()
         self._templates[template] = name

@@ -1,4 +1,5 @@
-"""How the suite is spread over xdist workers: test by test, the longest first.
+"""pytest plugin: how the suite is spread over xdist workers (test by test, the longest first), the recorded times it
+spreads them by, and the `slow` mark those times give.
 
 The suite waits far more than it computes (services joining consumer groups, timers, processes), so it runs on more
 workers than cores, and its wall time is set by how well the long tests are spread. xdist's ``load`` hands tests out
@@ -14,6 +15,7 @@ again after a change that moves them a lot: ``make test-durations``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +69,43 @@ class LongestFirst(LoadScopeScheduling):
         if self._pending_of(self.assigned_work[node]) > 1:
             return
         self._assign_work_unit(node)
+
+
+# --- the hooks -------------------------------------------------------------------------------------------
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``-n N`` (xdist's ``load``): test by test, the longest first (``pingan_stack.test_schedule``)."""
+    if config.getoption("dist") != "load":
+        return None
+    return LongestFirst(config, log)
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if os.environ.get("PINGAN_RECORD_DURATIONS"):
+        _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``PINGAN_RECORD_DURATIONS`` set (``make test-durations``), write the times of the tests that take a
+    second or more for the scheduler (on the controller, which sees every worker's reports)."""
+    if not os.environ.get("PINGAN_RECORD_DURATIONS") or hasattr(session.config, "workerinput"):
+        return
+    long = {nodeid: round(seconds, 1) for nodeid, seconds in sorted(_durations.items()) if seconds >= 1.0}
+    path = Path(str(session.config.rootpath)) / DURATIONS_FILE
+    path.write_text(json.dumps(long, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# A test recorded at this many seconds or more (tests/durations.json) is `slow` too: `make test-fast` leaves it to
+# `make test`, which runs everything.
+LONG_TEST_SECONDS = 2.0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    durations = recorded_durations(Path(str(config.rootpath)))
+    for item in items:
+        if durations.get(item.nodeid, 0.0) >= LONG_TEST_SECONDS:
+            item.add_marker(pytest.mark.slow)
