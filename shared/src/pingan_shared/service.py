@@ -35,7 +35,7 @@ from pingan_shared.db.migrations import (
     platform_migrations,
 )
 from pingan_shared.db.pool import ConnectionLiveness, create_pool
-from pingan_shared.events.catalog import CATALOG, deadletter_topic
+from pingan_shared.events.catalog import CATALOG, compacted_topics, deadletter_topic
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.logs import get_logger
 from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
@@ -242,6 +242,7 @@ class ServiceRuntime:
                 self.platform.kafka_bootstrap_servers, self.topics(),
                 partitions=self.platform.kafka_topic_partitions,
                 replication_factor=self.platform.kafka_replication_factor,
+                compacted=compacted_topics(self.platform.kafka_topic_prefix),
             )
         except KafkaError:  # no answer, or an error aiokafka raised (broker_link tells which kind)
             raise

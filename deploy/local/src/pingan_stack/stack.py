@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pingan_shared.events.catalog import compacted_topics
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.settings import PlatformSettings
 from pingan_stack import endpoints
@@ -121,7 +122,8 @@ class Stack:
                 self.say(f"  created database {spec.database}")
         await ensure_topics(platform.kafka_bootstrap_servers, all_topics(platform.kafka_topic_prefix),
                             partitions=platform.kafka_topic_partitions,
-                            replication_factor=platform.kafka_replication_factor)
+                            replication_factor=platform.kafka_replication_factor,
+                            compacted=compacted_topics(platform.kafka_topic_prefix))
         self.say(f"  topics ready: {', '.join(all_topics(platform.kafka_topic_prefix))}")
         self.say("  migrations: each service applies its own on start (checked by /ready)")
 
@@ -162,7 +164,8 @@ class Stack:
         platform = PlatformSettings(kafka_bootstrap_servers=self.kafka.bootstrap_servers)
         asyncio.run(ensure_topics(platform.kafka_bootstrap_servers, all_topics(platform.kafka_topic_prefix),
                                   partitions=platform.kafka_topic_partitions,
-                                  replication_factor=platform.kafka_replication_factor))
+                                  replication_factor=platform.kafka_replication_factor,
+                                  compacted=compacted_topics(platform.kafka_topic_prefix)))
 
     def stop(self) -> None:
         for process in self.services.values():

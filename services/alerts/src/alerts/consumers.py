@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from alerts.context import AlertsContext
 from alerts.domain.provenance import SignalRefused
 from alerts.signals import apply_signal
+from pingan_shared.directory.replica import replica_consumer
 from pingan_shared.events.alert_contracts import AlertSignalV1
 from pingan_shared.events.catalog import ALERT_SIGNAL
 from pingan_shared.events.envelope import Envelope
@@ -39,4 +40,4 @@ def signal_handler(ctx: AlertsContext) -> Handler:
 
 
 def specs(ctx: AlertsContext) -> list[ConsumerSpec]:
-    return [ConsumerSpec(SIGNALS_GROUP, handlers={ALERT_SIGNAL: signal_handler(ctx)})]
+    return [ConsumerSpec(SIGNALS_GROUP, handlers={ALERT_SIGNAL: signal_handler(ctx)}), replica_consumer("alerts")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from inspection.accountability import on_alert_lifecycle
 from inspection.context import InspectionContext
 from inspection.hazards import hazard_handler
+from pingan_shared.directory.replica import replica_consumer
 from pingan_shared.events.catalog import (
     ALERT_ACKNOWLEDGED,
     ALERT_ESCALATED,
@@ -30,4 +31,5 @@ def specs(ctx: InspectionContext) -> list[ConsumerSpec]:
         ConsumerSpec(ACCOUNTABILITY_GROUP, handlers={
             name: on_alert_lifecycle for name in (ALERT_RAISED, ALERT_ESCALATED, ALERT_ACKNOWLEDGED, ALERT_RESOLVED)
         }),
+        replica_consumer("inspection"),
     ]

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from patrol import flags, rounds, shift_plans
 from patrol.context import PatrolContext
 from patrol.domain.rounds import ScanFact
+from pingan_shared.directory.replica import replica_consumer
 from pingan_shared.events.catalog import SCAN_ACCEPTED, SHIFT_ASSIGNED, SHIFT_CANCELLED, SHIFT_CHANGED
 from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope
@@ -59,4 +60,5 @@ def specs(ctx: PatrolContext) -> list[ConsumerSpec]:
         ConsumerSpec(SCANS_GROUP, batch_handlers={SCAN_ACCEPTED: scans_handler(ctx)}),
         ConsumerSpec(SHIFTS_GROUP, handlers={SHIFT_ASSIGNED: on_shift, SHIFT_CHANGED: on_shift,
                                              SHIFT_CANCELLED: on_shift}),
+        replica_consumer("patrol"),
     ]

@@ -23,6 +23,7 @@ from pingan_shared.events.alert_contracts import (
     DeliveryFailedV1,
 )
 from pingan_shared.events.contracts import DeadLetteredV1, ScanAcceptedV2, upcast_scan_accepted_v1
+from pingan_shared.events.directory_contracts import DirectoryEntryV1
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.inspection_contracts import (
     CycleOpenedV1,
@@ -200,6 +201,7 @@ SHIFT_ASSIGNED = "roster.shift-assigned"
 SHIFT_CHANGED = "roster.shift-changed"
 SHIFT_CANCELLED = "roster.shift-cancelled"
 NO_SHOW = "roster.no-show"
+DIRECTORY_ENTRY = "directory.entry-defined"
 
 TOPIC_PATROL_SCANS = "patrol.scans"
 TOPIC_PATROL_HAZARDS = "patrol.hazards"
@@ -215,11 +217,20 @@ TOPIC_INSPECTION_NOTICES = "inspection.notices"
 TOPIC_INSPECTION_TASKS = "inspection.tasks"
 TOPIC_ROSTER_SHIFTS = "roster.shifts"
 TOPIC_ROSTER_ATTENDANCE = "roster.attendance"
+TOPIC_DIRECTORY = "directory.entries"
+# Topics that keep each key's last event rather than a time's worth (cleanup.policy=compact): a service that
+# starts in a year still reads every directory entry, and only its latest state.
+COMPACTED_TOPICS = frozenset({TOPIC_DIRECTORY})
 
 
 def signal_topic(source: str) -> str:
     """The topic ``source`` (a platform service) publishes its alert signals on."""
     return TOPIC_ALERT_SIGNALS.replace(PRODUCER_PLACEHOLDER, source)
+
+
+def compacted_topics(prefix: str = "") -> frozenset[str]:
+    """``COMPACTED_TOPICS`` as named on a broker whose topics carry ``prefix``."""
+    return frozenset(f"{prefix}{name}" for name in COMPACTED_TOPICS)
 
 
 def deadletter_topic(service: str) -> str:
@@ -335,6 +346,11 @@ CATALOG = _build_catalog(
         EventType(
             NO_SHOW, 1, TOPIC_ROSTER_ATTENDANCE, NoShowV1,
             "A rostered member with no presence by the shift's grace; key = shift id.",
+        ),
+        EventType(
+            DIRECTORY_ENTRY, 1, TOPIC_DIRECTORY, DirectoryEntryV1,
+            "A place or an organisation of the directory, its whole state; key = code (compacted: the last state "
+            "of every code stays); every service keeps a local copy.",
         ),
     ]
 )

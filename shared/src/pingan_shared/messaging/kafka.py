@@ -8,7 +8,7 @@ when agent concurrency > 1); a plain aiokafka consumer gives that control in a f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -36,9 +36,11 @@ def build_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduce
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], *, partitions: int, replication_factor: int
+    bootstrap_servers: str, topics: Iterable[str], *, partitions: int, replication_factor: int,
+    compacted: Collection[str] = (),
 ) -> None:
-    """Create missing topics; existing ones are left as they are."""
+    """Create missing topics, those named in ``compacted`` with ``cleanup.policy=compact`` (each key's last event
+    kept); existing ones are left as they are."""
     wanted = sorted(set(topics))
     if not wanted:
         return
@@ -50,7 +52,9 @@ async def ensure_topics(
         if not missing:
             return
         response = await admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor) for name in missing]
+            [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
+                      topic_configs={"cleanup.policy": "compact"} if name in compacted else {})
+             for name in missing]
         )
         for topic_error in response.topic_errors:
             name, code = topic_error[0], topic_error[1]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from roster.api import attendance, calendar, members, programmes, reports, shifts, solving, swaps, wishes
+from roster.api import attendance, calendar, directory, members, programmes, reports, shifts, solving, swaps, wishes
 
 ROUTERS: list[APIRouter] = [
     attendance.router,
     reports.router,
     calendar.router,
+    directory.router,
     members.router,
     programmes.router,
     solving.router,

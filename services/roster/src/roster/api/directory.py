@@ -1,0 +1,70 @@
+"""/v1/directory: the city's places and organisations (roster owns the directory, DESIGN.md §3). Organisers and admins
+define entries, one by one or from a CSV file; everyone signed in reads them (names are not secret)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from pingan_shared.auth import Principal, Role
+from pingan_shared.events.directory_contracts import EntryKind
+from pingan_shared.http.body import CSV_TYPES, csv_body
+from pingan_shared.http.openapi import error_responses
+from pingan_shared.http.paging import After, Limit, Page, page_of
+from pingan_shared.http.security import require_roles
+from pingan_shared.inputs import ID_PATTERN
+from pingan_shared.refused import Conflict
+from roster import directory
+from roster.api.deps import IdQuery, Organiser
+from roster.context import Context
+from roster.domain.directory import DIRECTORY_CSV_COLUMNS, EntryIn
+
+router = APIRouter(prefix="/v1/directory", tags=["directory"])
+Reader = Annotated[Principal, Depends(require_roles(*Role))]
+Code = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
+_CSV_HEADER = ",".join(DIRECTORY_CSV_COLUMNS)
+
+
+@router.post("/imports", response_model=None, responses=error_responses(400), openapi_extra={
+    "requestBody": {"required": True, "content": {media: {"schema": {
+        "type": "string", "description": f"UTF-8 CSV with the header {_CSV_HEADER} (latitude onwards optional)",
+        "pattern": r"^\ufeff?code,kind,name,parent(,[^\r\n\x00]*)?(\r\n|\r|\n|$)[^\x00]*$"}}
+        for media in CSV_TYPES}}})
+async def import_directory(request: Request, ctx: Context, _: Organiser) -> dict[str, Any]:
+    """Places and organisations from a CSV file, each row answered on its own: created, updated, unchanged, or
+    rejected with its errors (a parent must be a place of a higher level, in the directory or in the file)."""
+    raw = await csv_body(request)
+    async with ctx.runtime.connection() as conn, conn.transaction():
+        report = await directory.import_entries(conn, ctx, raw, max_rows=ctx.settings.max_import_rows)
+    return report.as_dict()
+
+
+@router.put("/entries/{code}", status_code=201, response_model=None, responses={
+    200: {"description": "The entry was updated, or was the same already."}, **error_responses(409)})
+async def put_entry(code: Code, entry: EntryIn, ctx: Context, _: Organiser) -> JSONResponse:
+    """Define one place or organisation (a parent is required below the city); 422 naming ``parent`` for one that
+    is unknown or not a place of a higher level."""
+    if entry.code != code:
+        raise Conflict("路径与请求体的编码不一致 (code differs from the path)", "body.code")
+    status = await directory.put_entry(ctx, entry)
+    return JSONResponse(status_code=201 if status == "created" else 200,
+                        content={**entry.entry().as_json(), "status": status})
+
+
+@router.get("/entries")
+async def list_entries(
+    ctx: Context, _: Reader, limit: Limit = 100, after: After = None, kind: EntryKind | None = None,
+    under: IdQuery = None,
+    name: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]+$", description="part of the name")] = None,
+) -> Page[dict[str, Any]]:
+    """Entries in code order: of one kind, beneath one place (``under``, itself included), or by part of a name."""
+    items = await directory.listing(ctx, kind=kind, under=under, name=name, limit=limit, after=after)
+    return page_of(items, limit, lambda entry: entry["code"])
+
+
+@router.get("/entries/{code}")
+async def get_entry(code: Code, ctx: Context, _: Reader) -> dict[str, Any]:
+    """An entry with its lineage (the places above it), its township and how many entries lie beneath it."""
+    return await directory.describe(ctx, code)

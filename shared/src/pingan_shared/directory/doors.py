@@ -1,0 +1,61 @@
+"""What a caller names, turned into a directory entry at the door: a code, or the one current entry of that name
+(the walk-throughs say 塘下镇; the record keeps 330381102000). Unknown, ambiguous or of the wrong sort: a 422
+naming the field, Chinese first."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import asyncpg
+
+from pingan_shared.directory import store
+from pingan_shared.directory.entries import Entry, Location, locate
+from pingan_shared.events.directory_contracts import KIND_NAMES, EntryKind
+from pingan_shared.refused import Refused
+
+
+async def entry_named(conn: asyncpg.Connection, value: str, *, field: str,
+                      kinds: Collection[EntryKind] | None = None) -> Entry:
+    """The entry ``value`` names (by code first, else by its unique current name) of one of ``kinds``."""
+    entry = await store.get(conn, value)
+    if entry is None:
+        same_name = [e for e in await store.named(conn, value) if kinds is None or e.kind in kinds]
+        if len(same_name) > 1:
+            codes = "、".join(e.code for e in same_name[:10])
+            raise Refused(422, f"名称“{value}”对应多个目录条目（{codes}），请填写编码 "
+                               f"(the name {value!r} is ambiguous: give the code)", field=field)
+        entry = same_name[0] if same_name else None
+    if entry is None:
+        raise Refused(422, f"目录中没有“{value}” (unknown directory code or name {value!r}: load the directory "
+                           "first, `pingan directory import`)", field=field)
+    if kinds is not None and entry.kind not in kinds:
+        wanted = "、".join(KIND_NAMES[k] for k in kinds)
+        raise Refused(422, f"“{value}”是{KIND_NAMES[entry.kind]}，这里需要{wanted} "
+                           f"({value!r} is a {entry.kind.value}, not one of {sorted(k.value for k in kinds)})",
+                      field=field)
+    if entry.retired:
+        raise Refused(422, f"“{entry.name}”（{entry.code}）已撤销 ({entry.code} is retired)", field=field)
+    return entry
+
+
+PLACES = frozenset({EntryKind.CITY, EntryKind.TOWNSHIP, EntryKind.VILLAGE, EntryKind.GRID})
+ORGANISATIONS = frozenset(set(EntryKind) - PLACES)
+
+
+async def place_code(conn: asyncpg.Connection, value: str | None, *, field: str) -> str | None:
+    """The code of the place ``value`` names (None stays None)."""
+    if value is None:
+        return None
+    return (await entry_named(conn, value, field=field, kinds=PLACES)).code
+
+
+async def organisation_code(conn: asyncpg.Connection, value: str | None, *, field: str,
+                            kinds: Collection[EntryKind] = ORGANISATIONS) -> str | None:
+    if value is None:
+        return None
+    return (await entry_named(conn, value, field=field, kinds=kinds)).code
+
+
+async def location_of(conn: asyncpg.Connection, code: str | None) -> Location:
+    """Where ``code`` sits (an unknown code, or None: nowhere)."""
+    return locate(await store.lineage(conn, code)) if code else locate([])
