@@ -56,3 +56,32 @@ async def test_import_members_reports_rejected_rows_by_their_line_in_the_file(
         refused = await asyncio.to_thread(run_pingan, "roster", "import-members", str(path),
                                           env=env | {"PINGAN_TOKEN": "not-a-token"})
         assert refused.returncode == 2 and "401" in refused.stderr
+
+
+async def test_directory_import_sends_places_before_organisations_across_batches(
+    tmp_path: Path, platform_settings: PlatformSettings, database_factory: Callable[[], Awaitable[str]],
+) -> None:
+    service = bootstrap(platform=platform_settings, settings=RosterSettings(database_url=await database_factory()))
+    async with serving_on_loopback(service) as url:
+        env = {"ROSTER_URL": url}
+        # three rows a batch: the sample lists its teams last and its city first, and the file below its city last
+        sample = await asyncio.to_thread(run_pingan, "directory", "import", "--sample", "--batch", "3", "--json",
+                                         env=env)
+        assert sample.returncode == 0, sample.stderr
+        totals = json.loads(sample.stdout)
+        assert totals["created"] >= 40 and totals["rejected"] == 0 and "roster at" in sample.stderr
+        path = tmp_path / "directory.csv"
+        path.write_text("code,kind,name,parent\n"
+                        "TX-G9,grid,新网格,330381102299\n"  # line 2: its village is on line 5
+                        "T-9,patrol-team,新巡逻队,TX-G9\n"
+                        "V-X,village,无镇之村,NOPE\n"  # line 4: unknown township
+                        "330381102299,village,新村,330381102000\n", encoding="utf-8")
+        done = await asyncio.to_thread(run_pingan, "directory", "import", str(path), "--batch", "1", env=env)
+        assert done.returncode == 1, done.stderr
+        assert "新增 created 3, 更新 updated 0, 未变 unchanged 0, 拒绝 rejected 1" in done.stdout, done.stdout
+        assert "line 4 (V-X): parent" in done.stdout
+        async with httpx.AsyncClient(base_url=url) as client:
+            team = await client.get("/v1/directory/entries/T-9", headers=bearer(Role.MEMBER, "M1"))
+        assert [e["code"] for e in team.json()["lineage"]] == ["TX-G9", "330381102299", "330381102000", "330381"]
+        neither = await asyncio.to_thread(run_pingan, "directory", "import", env=env)
+        assert neither.returncode == 2 and "--sample" in neither.stderr

@@ -13,57 +13,22 @@ does (so it works against a local stack).
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import httpx
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import clock_from_settings
 from pingan_shared.settings import PlatformSettings
+from pingan_stack.csv_upload import Upload, read_rows, upload
 from pingan_stack.endpoints import api_to_call
 
 roster_app = typer.Typer(help="轮值轮训 rosters: members and cohorts.", no_args_is_help=True)
 
 
-def _rows(raw: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and the (line number, cells) of each non-blank data row."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise typer.BadParameter(f"not UTF-8 ({exc.reason} at byte {exc.start})", param_hint="CSV") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise typer.BadParameter("the file is empty (no header)", param_hint="CSV") from None
-    except csv.Error as exc:
-        raise typer.BadParameter(f"not CSV: {exc}", param_hint="CSV") from exc
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        for cells in reader:
-            if any(c.strip() for c in cells):
-                rows.append((reader.line_num, cells))
-    except csv.Error as exc:
-        raise typer.BadParameter(f"not CSV at line {reader.line_num}: {exc}", param_hint="CSV") from exc
-    return header, rows
-
-
-def _chunk_body(header: list[str], rows: list[tuple[int, list[str]]]) -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(cells for _, cells in rows)
-    return out.getvalue().encode()
-
-
-def _default_token() -> str:
+def organiser_token() -> str:
     settings = PlatformSettings()
     return issue_token(settings.pingan_auth_secret.get_secret_value(), role=Role.ORGANISER, subject="pingan-cli",
                        issued_at=clock_from_settings(settings).now(),
@@ -81,44 +46,8 @@ def import_members(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as one JSON object")] = False,
 ) -> None:
     """Register members from a CSV file, with a progress bar; rejected rows are listed with their line."""
-    header, rows = _rows(csv_path.read_bytes())
+    header, rows = read_rows(csv_path.read_bytes())
     roster = api_to_call("roster", url)
     typer.echo(f"pingan roster import-members: roster at {roster.describe()}", err=True)
-    headers = {"Authorization": f"Bearer {token or _default_token()}", "Content-Type": "text/csv"}
-    totals = {"created": 0, "unchanged": 0, "rejected": 0}
-    rejected: list[dict[str, Any]] = []
-    progress = Progress(TextColumn("导入队员 importing members"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), disable=as_json, transient=False)
-    with progress, httpx.Client(base_url=roster.address, timeout=60) as client:
-        task = progress.add_task("import", total=len(rows))
-        for start in range(0, len(rows), batch):
-            part = rows[start:start + batch]
-            try:
-                response = client.post("/v1/member-imports", content=_chunk_body(header, part), headers=headers)
-            except httpx.HTTPError as exc:
-                progress.stop()
-                typer.echo(f"roster service at {roster.describe()} unreachable: {exc}", err=True)
-                raise typer.Exit(2) from exc
-            if response.status_code != 200:
-                progress.stop()
-                typer.echo(f"roster refused the import ({response.status_code}): {response.text[:500]}", err=True)
-                raise typer.Exit(2)
-            report = response.json()
-            for key in totals:
-                totals[key] += report[key]
-            # the service answers each data row, in order: map its answers back to the file's lines
-            for (line, _), answer in zip(part, report["rows"], strict=True):
-                if answer["status"] == "rejected":
-                    rejected.append({"line": line, "member_id": answer.get("member_id"),
-                                     "errors": answer.get("errors", [])})
-            progress.advance(task, len(part))
-    if as_json:
-        typer.echo(json.dumps(totals | {"rejected_rows": rejected}, ensure_ascii=False))
-    else:
-        typer.echo(f"新增 created {totals['created']}, 未变 unchanged {totals['unchanged']}, "
-                   f"拒绝 rejected {totals['rejected']}")
-        for row in rejected:
-            reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in row["errors"])
-            typer.echo(f"  line {row['line']} ({row['member_id'] or '-'}): {reasons}")
-    if rejected:
-        raise typer.Exit(1)
+    upload(Upload(roster, "/v1/member-imports", "member_id", ("created", "unchanged", "rejected"),
+                  "导入队员 importing members", token or organiser_token()), header, rows, batch=batch, as_json=as_json)
