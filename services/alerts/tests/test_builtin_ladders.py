@@ -79,17 +79,18 @@ async def nothing_leads_nowhere(alerts: Alerts) -> dict[str, Any]:
 
 def test_each_kind_has_its_builtin_ladder_and_an_alert_without_area_gets_the_city_wide_stand_ins() -> None:
     assert set(BUILTIN_POLICIES) >= {NOT_STARTED, MISSED, FLAGGED, NO_SHOW, "inspection.task-overdue"}
-    scoped = builtin_for(NO_SHOW, area=TOWNSHIP)
-    unscoped = builtin_for(NO_SHOW, area=None)
+    scoped = builtin_for(NO_SHOW, township=TOWNSHIP)
+    unscoped = builtin_for(NO_SHOW, township=None)
     assert scoped is not None and unscoped is not None
     assert [s.targets for s in scoped.steps] == [
-        ("role:patrol-organiser:{area}",), ("role:township-supervisor:{area}",)]
+        ("role:patrol-organiser:{township}",), ("role:township-supervisor:{township}",)]
     assert [s.targets for s in unscoped.steps] == [("role:patrol-organiser",), ("role:city-office",)]
     assert unscoped.id == scoped.id and [s.delay_seconds for s in unscoped.steps] == [0, 1800]
-    overdue = builtin_for("inspection.task-overdue", area=None)
-    assert overdue is BUILTIN_POLICIES["inspection.task-overdue"] or overdue == BUILTIN_POLICIES[
-        "inspection.task-overdue"], "the 211 ladder ({unit} targets) is not touched by the stand-ins"
-    assert builtin_for("grid.unknown-kind", area=TOWNSHIP) is None
+    # a department's overdue task lies in no township: its 通报 goes to the city office, its unit steps stay
+    overdue = builtin_for("inspection.task-overdue", township=None)
+    assert overdue is not None
+    assert [s.targets for s in overdue.steps][:2] == [("unit:{unit}",), ("role:city-office",)]
+    assert builtin_for("grid.unknown-kind", township=TOWNSHIP) is None
 
 
 async def test_a_round_not_started_reaches_the_township_at_once_and_the_city_office_after_an_hour(

@@ -46,7 +46,7 @@ async def test_policy_validation_names_the_field(alerts_service: Alerts) -> None
     await refused(alerts, "POST", "/v1/policies", admin, 422, "body.steps.0.targets.0",
                   json=policy(steps=[{**STEP, "targets": ["{unit}"]}]))
     await refused(alerts, "POST", "/v1/policies", admin, 422, "body.steps.0.targets.0",
-                  json=policy(steps=[{**STEP, "targets": ["unit:{township}"]}]))
+                  json=policy(steps=[{**STEP, "targets": ["unit:{nope}"]}]))
     await refused(alerts, "POST", "/v1/policies", admin, 422, "body.steps.0.ack_timeout_seconds",
                   json=policy(steps=[{**STEP, "requires_all_acks": True}]))
     await refused(alerts, "POST", "/v1/policies", admin, 422, "body.steps.0.delay_seconds",

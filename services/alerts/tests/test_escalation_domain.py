@@ -37,8 +37,9 @@ def test_following_climbs_then_repeats_or_ends() -> None:
 
 
 def test_freeze_fills_placeholders_and_drops_what_it_cannot_fill() -> None:
-    frozen = freeze(DEFAULT_211_LADDER, unit_id="塘下镇", area=None)
+    frozen = freeze(DEFAULT_211_LADDER, unit_id="塘下镇", area=None, township="330381102000")
     assert frozen.steps[0].targets == ("unit:塘下镇",)
+    assert frozen.steps[1].targets == ("role:township-supervisor:330381102000",)
     assert frozen.steps[3].targets == ("role:city-office", "unit:塘下镇")
     assert DEFAULT_211_LADDER.steps[0].targets == ("unit:{unit}",)  # the original is untouched
     no_unit = freeze(DEFAULT_211_LADDER, unit_id=None, area="万松路")

@@ -17,6 +17,7 @@ from alerts import escalation
 from alerts.context import AlertsContext
 from alerts.domain.access import identities
 from alerts.domain.alert import Alert, Status
+from alerts.places import scope_code
 from alerts.store import alerts as store
 from alerts.store import timeline
 from pingan_shared.auth import Principal
@@ -27,7 +28,7 @@ async def acknowledge(conn: asyncpg.Connection, ctx: AlertsContext, alert: Alert
                       now: datetime) -> Alert:
     """Acknowledge a locked alert the principal may see (``AlertRefused`` when its state does not allow it)."""
     by = f"{principal.role.value}:{principal.subject}"
-    mine = alert.ack_targets(identities(principal))
+    mine = alert.ack_targets(identities(principal, await scope_code(conn, principal)))
     position = alert.position
     if position is not None and alert.requires_all_acks:
         added = await store.add_acks(conn, alert.id, step=position.step, loop=position.loop, targets=mine, by=by,

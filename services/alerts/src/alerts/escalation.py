@@ -56,7 +56,7 @@ _EVENT_TYPES: dict[type[AlertLifecycle], str] = {
 def lifecycle(alert: Alert, at: datetime) -> dict[str, Any]:
     """What every lifecycle event says about its alert."""
     return {"alert_id": alert.id, "dedup_key": alert.dedup_key, "kind": alert.kind, "unit_id": alert.unit_id,
-            "source": SourceLink.model_validate(alert.source), "at": at}
+            "place": alert.place, "source": SourceLink.model_validate(alert.source), "at": at}
 
 
 async def publish(conn: asyncpg.Connection, ctx: AlertsContext, alert: Alert,
@@ -83,7 +83,8 @@ def live_payload(alert: Alert, payload: AlertLifecycle) -> dict[str, Any]:
     """What a dashboard needs of a lifecycle change: the event's fields, the alert's area and status, and the
     step it stands at (for an escalation, the step it reached)."""
     step = alert.step
-    return {**payload.model_dump(mode="json"), "area": alert.area, "status": alert.status.value,
+    return {**payload.model_dump(mode="json"), "area": alert.area, "places": list(alert.places),
+            "place_name": alert.place_name, "unit_name": alert.unit_name, "status": alert.status.value,
             "severity": alert.severity, "summary": alert.summary,
             "step": alert.current_step if step is not None else None,
             "label": step.label if step is not None else None,
@@ -125,7 +126,8 @@ def _requests(alert: Alert, *, event: str, position: Position, step: Step, targe
     link = alert.source.get("url")
     return [NotificationRequest(
         alert_id=alert.id, dedup_key=alert.dedup_key, kind=alert.kind, severity=alert.severity,
-        summary=alert.summary, unit_id=alert.unit_id, area=alert.area, event=event, step_index=position.step,
+        summary=alert.summary, unit_id=alert.unit_id, area=alert.area, places=alert.places, event=event,
+        step_index=position.step,
         step_label=step.label, loop=position.loop, target=target, channels=tuple(step.channels), link=link, at=at,
     ) for target in targets]
 

@@ -8,6 +8,7 @@ step's channels (the contacts directory, ``alerts.delivery.directory.unreachable
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,8 +18,18 @@ from fastapi.encoders import jsonable_encoder
 
 from alerts.context import AlertsContext
 from alerts.delivery.directory import unreachable_targets
-from alerts.domain.policy import FOREVER, Policy, Step, builtin_for, placeholders_in, steps_of, unknown_placeholders
+from alerts.domain.policy import (
+    FOREVER,
+    PLACEHOLDERS,
+    Policy,
+    Step,
+    builtin_for,
+    placeholders_in,
+    steps_of,
+    unknown_placeholders,
+)
 from alerts.domain.provenance import builtin_applies
+from alerts.places import canonical_target
 from alerts.store import policies as store
 from pingan_shared.refused import Conflict, Invalid, NotFound
 
@@ -43,14 +54,14 @@ class PolicyClash(Conflict):
 
 
 async def policy_for(conn: asyncpg.Connection, *, kind: str, unit_id: str | None, area: str | None,
-                     source: str) -> Policy:
+                     township: str | None, source: str) -> Policy:
     """The policy an alert ``source`` raised is under: the most specific stored one, else the built-in ladder of
     its kind when that kind is the source's own, else none (an alert that leads nowhere, which the auditor
     reports)."""
     row = await store.best_for(conn, kind=kind, unit_id=unit_id, area=area)
     if row is not None:
         return as_policy(row)
-    builtin = builtin_for(kind, area=area) if builtin_applies(kind, source) else None
+    builtin = builtin_for(kind, township=township) if builtin_applies(kind, source) else None
     return builtin or Policy(id=NO_POLICY_ID, name="无升级策略", steps=())
 
 
@@ -68,13 +79,19 @@ async def validate(conn: asyncpg.Connection, steps: Sequence[Step]) -> None:
         for j, target in enumerate(step.targets):
             unknown = unknown_placeholders(target)
             if unknown:
-                raise PolicyInvalid(f"未知占位符 {unknown}（only {{unit}} and {{area}} may be filled in）",
+                raise PolicyInvalid(f"未知占位符 {unknown}（only {', '.join(PLACEHOLDERS)} may be filled in）",
                                     f"{where}.targets.{j}")
         concrete = [t for t in step.targets if not placeholders_in(t)]
         for target in await _unreachable(conn, concrete, step.channels):
             j = step.targets.index(target)
             raise PolicyInvalid(f"通知对象 {target} 在所选渠道上无人可达（unreachable on {', '.join(step.channels)}）",
                                 f"{where}.targets.{j}")
+
+
+async def canonical_steps(conn: asyncpg.Connection, steps: Sequence[Step]) -> list[Step]:
+    """The steps with each target naming a place or an organisation by its directory code (``places``)."""
+    return [dataclasses.replace(step, targets=tuple([await canonical_target(conn, t) for t in step.targets]))
+            for step in steps]
 
 
 async def _unreachable(conn: asyncpg.Connection, targets: list[str], channels: Sequence[str]) -> list[str]:
@@ -107,6 +124,7 @@ async def create(ctx: AlertsContext, *, name: str, kind: str, scope_unit: str | 
                  steps: Sequence[Step], repeat: int, by: str) -> dict[str, Any]:
     """The stored policy, validated (``PolicyInvalid``); ``PolicyClash`` when one exists for the kind and scope."""
     async with ctx.runtime.connection() as conn, conn.transaction():
+        steps = await canonical_steps(conn, steps)
         await validate(conn, steps)
         row = await store.insert(conn, policy_id=new_policy_id(), name=name, kind=kind, scope_unit=scope_unit,
                                  scope_area=scope_area, steps=[s.as_json() for s in steps], repeat=repeat, by=by,
@@ -137,6 +155,7 @@ async def replace(ctx: AlertsContext, policy_id: str, *, name: str, kind: str, s
             raise PolicyNotFound()
         if await store.clashes(conn, policy_id, kind=kind, scope_unit=scope_unit, scope_area=scope_area):
             raise PolicyClash()
+        steps = await canonical_steps(conn, steps)
         await validate(conn, steps)
         row = await store.replace(conn, policy_id, name=name, kind=kind, scope_unit=scope_unit,
                                   scope_area=scope_area, steps=[s.as_json() for s in steps], repeat=repeat,

@@ -25,6 +25,7 @@ from alerts.context import AlertsContext
 from alerts.domain.alert import Alert
 from alerts.domain.policy import freeze, leads_nowhere
 from alerts.domain.provenance import check_signal
+from alerts.places import place_of
 from alerts.store import alerts as store
 from alerts.store import signals as signal_store
 from alerts.store import timeline
@@ -71,17 +72,22 @@ async def apply_signal(conn: asyncpg.Connection, ctx: AlertsContext, signal: Ale
 
 async def raise_alert(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, source: str,
                       producer: str, sequence: int | None, now: datetime) -> Alert:
-    """A new alert with its policy frozen onto it, announced, and its climb started."""
+    """A new alert where its signal places it (``places``), its policy frozen onto it, announced, and its climb
+    started."""
+    where = await place_of(conn, unit_id=signal.unit_id, area=signal.area, place=signal.place,
+                           place_name=signal.place_name, unit_name=signal.unit_name)
     policy = freeze(await policies.policy_for(conn, kind=signal.kind, unit_id=signal.unit_id, area=signal.area,
-                                              source=source),
-                    unit_id=signal.unit_id, area=signal.area)
+                                              township=where.ladder_township, source=source),
+                    unit_id=signal.unit_id, area=signal.area, place=where.place, township=where.ladder_township)
     alert = await store.insert(
         conn, alert_id=str(uuid.uuid4()), dedup_key=signal.dedup_key, kind=signal.kind,
         severity=signal.severity.value, summary=signal.summary, unit_id=signal.unit_id, area=signal.area,
-        source=signal.source.model_dump(mode="json"), policy=policy.as_json(), at=now)
+        source=signal.source.model_dump(mode="json"), policy=policy.as_json(), at=now, where=where)
     await timeline.record(conn, alert.id, "raised", now, {
         "policy": policy.id, "policy_name": policy.name, "source": source, "producer": producer, "sequence": sequence,
-        "occurred_at": signal.occurred_at.isoformat(), "summary": signal.summary})
+        "occurred_at": signal.occurred_at.isoformat(), "summary": signal.summary, "place": where.place,
+        "township": where.township, **({} if where.known or signal.place is None else {
+            "unknown_place": signal.place})})
     nowhere = leads_nowhere(policy)
     if nowhere:
         await timeline.record(conn, alert.id, "leads-nowhere", now, {"policy": policy.id, "problems": nowhere})

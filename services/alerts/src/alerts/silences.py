@@ -21,10 +21,13 @@ from alerts import escalation
 from alerts.context import AlertsContext
 from alerts.domain.access import within_scope
 from alerts.domain.alert import step_event
+from alerts.places import scope_code
 from alerts.store import alerts as alert_store
 from alerts.store import silences as store
 from alerts.store import timeline
 from pingan_shared.auth import Principal
+from pingan_shared.directory import store as directory
+from pingan_shared.directory.doors import place_code
 from pingan_shared.refused import Invalid, NotFound, Refused
 from pingan_shared.timers import Timer, schedule
 
@@ -40,35 +43,48 @@ class SilenceNotFound(NotFound):
 
 def silence_view(row: Mapping[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = jsonable_encoder({k: row[k] for k in (
-        "id", "kind", "unit_id", "area", "starts_at", "ends_at", "reason", "created_by", "created_at",
+        "id", "kind", "unit_id", "area", "place", "starts_at", "ends_at", "reason", "created_by", "created_at",
         "ended_early_at", "released_at")})
     return view
 
 
 async def create(ctx: AlertsContext, principal: Principal, *, kind: str | None, unit_id: str | None,
-                 area: str | None, starts_at: datetime, ends_at: datetime, reason: str, by: str) -> dict[str, Any]:
-    """A silence from ``starts_at`` to ``ends_at`` (which must be later, and not past); a scoped supervisor's
-    must name its own unit or area (403 otherwise)."""
+                 area: str | None, place: str | None, starts_at: datetime, ends_at: datetime, reason: str,
+                 by: str) -> dict[str, Any]:
+    """A silence from ``starts_at`` to ``ends_at`` (which must be later, and not past). ``place`` (a code or a
+    unique name of the directory; 422 when it names none) holds every alert in that place or beneath it. A scoped
+    supervisor's must name a place within its scope, or its own unit or area (403 otherwise)."""
     if ends_at <= starts_at:
         raise Invalid("结束时间须晚于开始时间（ends_at must be after starts_at）", "body.ends_at")
     now = ctx.now()
     if ends_at <= now:
         raise Invalid("结束时间已过（ends_at is in the past）", "body.ends_at")
-    if not within_scope(principal, unit_id=unit_id, area=area):
-        raise Refused(403, f"只能静默本辖区（{principal.scope}）的告警：请填写 unit_id 或 area 为本辖区",
-                      "body.unit_id")
     async with ctx.runtime.connection() as conn, conn.transaction():
+        place = await place_code(conn, place, field="body.place")
+        if not await _within_scope(conn, principal, unit_id=unit_id, area=area, place=place):
+            raise Refused(403, f"只能静默本辖区（{principal.scope}）的告警：请填写本辖区的 place（或 unit_id、area）"
+                               f" (a scoped supervisor silences within its scope only)",
+                          "body.place" if place else "body.unit_id")
         row = await store.insert(conn, silence_id=f"sil-{uuid.uuid4().hex[:12]}", kind=kind, unit_id=unit_id,
-                                 area=area, starts_at=starts_at, ends_at=ends_at, reason=reason, by=by, at=now)
+                                 area=area, place=place, starts_at=starts_at, ends_at=ends_at, reason=reason, by=by,
+                                 at=now)
         await schedule(conn, SILENCE_END, row["id"], ends_at)
     return silence_view(row)
+
+
+async def _within_scope(conn: asyncpg.Connection, principal: Principal, *, unit_id: str | None, area: str | None,
+                        place: str | None) -> bool:
+    lineage = [e.code for e in await directory.lineage(conn, place)] if place else []
+    return within_scope(principal, unit_id=unit_id, area=area, place=place,
+                        scope_code=await scope_code(conn, principal), place_lineage=lineage)
 
 
 async def listing(ctx: AlertsContext, principal: Principal, *, current: bool) -> list[dict[str, Any]]:
     """Silences (``current``: only those not yet over); a scoped supervisor sees those of its scope."""
     async with ctx.runtime.connection() as conn:
         rows = await store.listing(conn, current_only=current, now=ctx.now())
-    return [silence_view(r) for r in rows if within_scope(principal, unit_id=r["unit_id"], area=r["area"])]
+        return [silence_view(r) for r in rows
+                if await _within_scope(conn, principal, unit_id=r["unit_id"], area=r["area"], place=r["place"])]
 
 
 async def end_early(ctx: AlertsContext, principal: Principal, silence_id: str) -> dict[str, Any]:
@@ -76,7 +92,8 @@ async def end_early(ctx: AlertsContext, principal: Principal, silence_id: str) -
     async with ctx.runtime.connection() as conn:
         async with conn.transaction():
             row = await store.get(conn, silence_id, for_update=True)
-            if row is None or not within_scope(principal, unit_id=row["unit_id"], area=row["area"]):
+            if row is None or not await _within_scope(conn, principal, unit_id=row["unit_id"], area=row["area"],
+                                                      place=row["place"]):
                 raise SilenceNotFound()
             released = 0
             if row["released_at"] is None:
@@ -91,7 +108,7 @@ async def release(conn: asyncpg.Connection, silence: asyncpg.Record, *, now: dat
     await store.end(conn, silence["id"], at=now, early=early)
     released = 0
     for alert_id in await alert_store.held(conn, kind=silence["kind"], unit_id=silence["unit_id"],
-                                           area=silence["area"]):
+                                           area=silence["area"], place=silence["place"]):
         alert = await alert_store.lock(conn, alert_id)
         if alert is None or alert.resolved or alert.held_since is None:
             continue

@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from alerts.context import AlertsContext
 from alerts.domain.access import can_see
 from alerts.domain.alert import Alert, AlertNotFound
+from alerts.places import scope_code
 from alerts.store import alerts as store
 from alerts.store import timeline
 from pingan_shared.auth import Principal, Role
@@ -28,7 +29,9 @@ async def alert_view(conn: asyncpg.Connection, alert: Alert) -> dict[str, Any]:
         waiting = alert.unanswered(await store.acks(conn, alert.id, step=alert.current_step, loop=alert.loop))
     return jsonable_encoder({
         "id": alert.id, "dedup_key": alert.dedup_key, "kind": alert.kind, "severity": alert.severity,
-        "summary": alert.summary, "unit_id": alert.unit_id, "area": alert.area, "source": alert.source,
+        "summary": alert.summary, "unit_id": alert.unit_id, "unit_name": alert.unit_name, "area": alert.area,
+        "place": alert.place, "place_name": alert.place_name, "township": alert.township,
+        "places": list(alert.places), "source": alert.source,
         "status": alert.status.value, "policy": alert.policy.as_json(), "current_step": alert.current_step,
         "current_label": step.label if step else None, "loop": alert.loop, "step_fired_at": alert.step_fired_at,
         "next_escalation_at": alert.next_escalation_at, "next_reminder_at": alert.next_reminder_at,
@@ -38,8 +41,9 @@ async def alert_view(conn: asyncpg.Connection, alert: Alert) -> dict[str, Any]:
     })
 
 
-def visible(alert: Alert | None, principal: Principal) -> Alert:
-    if alert is None or not can_see(principal, unit_id=alert.unit_id, area=alert.area):
+async def visible(conn: asyncpg.Connection, alert: Alert | None, principal: Principal) -> Alert:
+    if alert is None or not can_see(principal, unit_id=alert.unit_id, area=alert.area, places=alert.places,
+                                    scope_code=await scope_code(conn, principal)):
         raise AlertNotFound()
     return alert
 
@@ -50,20 +54,20 @@ async def page(ctx: AlertsContext, principal: Principal, *, status: str | None, 
     unit_id = principal.unit_id if principal.role is Role.UNIT else None
     scope = principal.scope if principal.role is Role.SUPERVISOR else None
     async with ctx.runtime.connection() as conn:
-        alerts = await store.page(conn, unit_id=unit_id, scope=scope, status=status, kind=kind, limit=limit,
-                                  after=after)
+        alerts = await store.page(conn, unit_id=unit_id, scope=scope, scope_code=await scope_code(conn, principal),
+                                  status=status, kind=kind, limit=limit, after=after)
         items = [await alert_view(conn, a) for a in alerts]
     return page_of(items, limit, lambda item: str(item["id"]))
 
 
 async def one(ctx: AlertsContext, principal: Principal, alert_id: str) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
-        return await alert_view(conn, visible(await store.get(conn, alert_id), principal))
+        return await alert_view(conn, await visible(conn, await store.get(conn, alert_id), principal))
 
 
 async def alert_timeline(ctx: AlertsContext, principal: Principal, alert_id: str) -> list[dict[str, Any]]:
     async with ctx.runtime.connection() as conn:
-        visible(await store.get(conn, alert_id), principal)
+        await visible(conn, await store.get(conn, alert_id), principal)
         entries: list[dict[str, Any]] = jsonable_encoder(await timeline.read(conn, alert_id))
         return entries
 
@@ -76,5 +80,5 @@ async def change(ctx: AlertsContext, principal: Principal, alert_id: str, apply:
     refusal (``AlertRefused``) rolls the transaction back and is the answer."""
     async with ctx.runtime.connection() as conn:
         async with conn.transaction():
-            alert = await apply(conn, visible(await store.lock(conn, alert_id), principal))
+            alert = await apply(conn, await visible(conn, await store.lock(conn, alert_id), principal))
         return await alert_view(conn, alert)

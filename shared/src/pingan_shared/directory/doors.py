@@ -14,6 +14,17 @@ from pingan_shared.events.directory_contracts import KIND_NAMES, EntryKind
 from pingan_shared.refused import Refused
 
 
+async def find(conn: asyncpg.Connection, value: str, *,
+               kinds: Collection[EntryKind] | None = None) -> Entry | None:
+    """The entry ``value`` names: its code, else the one current entry of ``kinds`` with that name; None when
+    neither (or when the name is ambiguous). For a code that may come from before the directory knew it."""
+    entry = await store.get(conn, value)
+    if entry is not None:
+        return entry
+    same_name = [e for e in await store.named(conn, value) if kinds is None or e.kind in kinds]
+    return same_name[0] if len(same_name) == 1 else None
+
+
 async def entry_named(conn: asyncpg.Connection, value: str, *, field: str,
                       kinds: Collection[EntryKind] | None = None) -> Entry:
     """The entry ``value`` names (by code first, else by its unique current name) of one of ``kinds``."""

@@ -45,8 +45,15 @@ class AlertSignalV1(Contract):
     kind: str = Field(min_length=1, max_length=100, description="what happened, e.g. inspection.task-overdue; "
                       "selects the escalation policy")
     severity: Severity = Severity.MEDIUM
-    unit_id: str | None = Field(default=None, max_length=64, description="the responsible unit, if any")
-    area: str | None = Field(default=None, max_length=200, description="township, route or place, if any")
+    unit_id: str | None = Field(default=None, max_length=64, description=(
+        "the responsible unit's organisation code in the directory, if any"))
+    area: str | None = Field(default=None, max_length=200, description=(
+        "where exactly, in words (a route, an address), if any; before places had codes: the township"))
+    place: str | None = Field(default=None, max_length=64, description=(
+        "the directory code of the place it is about (镇街, 村社 or 网格); a supervisor whose scope is this place or "
+        "one above it sees the alert"))
+    place_name: str | None = Field(default=None, max_length=200, description="the place's name, for display")
+    unit_name: str | None = Field(default=None, max_length=200, description="the unit's name, for display")
     summary: str = Field(min_length=1, max_length=500, description="one line in Chinese for the supervisor")
     source: SourceLink
     occurred_at: AwareDatetime
@@ -62,6 +69,7 @@ class AlertLifecycle(Contract):
     dedup_key: str
     kind: str
     unit_id: str | None = None
+    place: str | None = Field(default=None, description="the directory code of the alert's place, if known")
     source: SourceLink
     at: AwareDatetime
 

@@ -23,6 +23,7 @@ from alerts.context import Context
 from alerts.domain.provenance import SignalRefused, http_source
 from alerts.signals import apply_signal
 from pingan_shared.auth import Principal, Role
+from pingan_shared.directory.doors import place_code
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_shared.http.security import require_roles
 
@@ -47,8 +48,13 @@ class SignalIn(BaseModel):
     dedup_key: DedupKey = Field(description="one open alert per key, e.g. grid:event:20260301-0042")
     kind: Text100 = Field(description="selects the escalation policy")
     severity: Literal["info", "low", "medium", "high", "critical"] = "medium"
-    unit_id: UnitId | None = None
-    area: Text200 | None = None
+    unit_id: UnitId | None = Field(default=None, description="the responsible unit's organisation code")
+    area: Text200 | None = Field(default=None, description="where exactly, in words")
+    place: UnitId | None = Field(default=None, description=(
+        "the place it is about: a directory code, or a place's unique name (塘下镇); 422 for one the directory "
+        "does not hold. Scopes, silences and ladders address alerts by their place"))
+    place_name: Text200 | None = None
+    unit_name: Text200 | None = None
     summary: Text500 = Field(description="one line in Chinese for the supervisor")
     source: SourceIn
     occurred_at: Moment
@@ -57,13 +63,15 @@ class SignalIn(BaseModel):
 
 @router.post("/events", status_code=202)
 async def post_signal(body: SignalIn, ctx: Context, principal: Sender) -> JSONResponse:
-    signal = AlertSignalV1(
-        action=SignalAction(body.action), dedup_key=body.dedup_key, kind=body.kind, severity=Severity(body.severity),
-        unit_id=body.unit_id, area=body.area, summary=body.summary,
-        source=SourceLink(**body.source.model_dump()), occurred_at=body.occurred_at, sequence=body.sequence)
     source = http_source(principal.subject)  # SignalRefused (403 naming Authorization) is the answer
     try:
         async with ctx.runtime.connection() as conn, conn.transaction():
+            signal = AlertSignalV1(
+                action=SignalAction(body.action), dedup_key=body.dedup_key, kind=body.kind,
+                severity=Severity(body.severity), unit_id=body.unit_id, area=body.area,
+                place=await place_code(conn, body.place, field="body.place"), place_name=body.place_name,
+                unit_name=body.unit_name, summary=body.summary, source=SourceLink(**body.source.model_dump()),
+                occurred_at=body.occurred_at, sequence=body.sequence)
             outcome = await apply_signal(conn, ctx, signal, source=source, producer=f"http:{principal.subject}",
                                          sequence=body.sequence, now=ctx.now())
     except SignalRefused as refused:

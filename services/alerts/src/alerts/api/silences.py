@@ -28,6 +28,9 @@ class SilenceIn(BaseModel):
     kind: Text100 | None = Field(default=None, description="empty: any kind")
     unit_id: UnitId | None = Field(default=None, description="empty: any unit")
     area: Text200 | None = Field(default=None, description="empty: any area")
+    place: UnitId | None = Field(default=None, description=(
+        "a place of the directory (its code, or its unique name: 塘下镇): every alert in it or beneath it, from "
+        "every source; empty: anywhere"))
     starts_at: Moment
     ends_at: Moment = Field(description="after starts_at")
     reason: Text500 = Field(description="e.g. 台风“海葵”过境，暂停督办通知")
@@ -36,6 +39,7 @@ class SilenceIn(BaseModel):
 @router.post("/silences", status_code=201)
 async def create_silence(body: SilenceIn, ctx: Context, principal: Manager) -> JSONResponse:
     view = await silences.create(ctx, principal, kind=body.kind, unit_id=body.unit_id, area=body.area,
+                                 place=body.place,
                                  starts_at=body.starts_at, ends_at=body.ends_at, reason=body.reason,
                                  by=by(principal))
     return JSONResponse(status_code=201, content=view)

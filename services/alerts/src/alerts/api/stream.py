@@ -23,6 +23,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from alerts.context import Context
 from alerts.delivery.live import filtered, hub_for
+from alerts.places import scope_code
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.tickets import require_roles_or_ticket, stream_ticket_router
 
@@ -35,6 +36,8 @@ Watcher = Annotated[Principal, Depends(require_roles_or_ticket(*WATCHERS))]
 @router.get("/stream", include_in_schema=False)
 async def stream(request: Request, ctx: Context, principal: Watcher) -> EventSourceResponse:
     hub = hub_for(ctx)
+    async with ctx.runtime.connection() as conn:
+        scope = await scope_code(conn, principal)  # once: the stream shows what the scope covers when it opened
 
     async def events() -> AsyncIterator[dict[str, Any]]:
         async with hub.subscribe() as queue:
@@ -48,7 +51,7 @@ async def stream(request: Request, ctx: Context, principal: Watcher) -> EventSou
                     continue
                 if event is None:  # cut off for falling behind: the client reconnects
                     return
-                visible = filtered(principal, event)
+                visible = filtered(principal, event, scope)
                 if visible is not None:
                     yield {"event": str(visible.get("kind") or "message"),
                            "data": json.dumps(visible.get("payload"), ensure_ascii=False, default=str)}

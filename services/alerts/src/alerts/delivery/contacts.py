@@ -15,6 +15,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alerts.context import AlertsContext
+from alerts.places import canonical_target
 from alerts.store import contacts as store
 from pingan_shared.http.paging import Page, page_of
 from pingan_shared.refused import Invalid, NotFound
@@ -111,8 +112,9 @@ async def put(ctx: AlertsContext, target: str, contact: ContactIn) -> tuple[Outc
         raise ContactRefused("只有角色组可以有成员 (only a role group has members)", "members")
     if contact.subject is not None and kind == "role":
         raise ContactRefused("角色组没有自己的收件箱 (a role group has no inbox of its own)", "subject")
-    members = list(dict.fromkeys(contact.members))
     async with ctx.runtime.connection() as conn, conn.transaction():
+        target = await canonical_target(conn, target)
+        members = list(dict.fromkeys([await canonical_target(conn, m) for m in contact.members]))
         if members:
             bad = [m for m in members if m.startswith("role:")]
             if bad:
@@ -141,7 +143,7 @@ async def _get(conn: asyncpg.Connection, target: str) -> dict[str, Any] | None:
 
 async def get(ctx: AlertsContext, target: str) -> dict[str, Any]:
     async with ctx.runtime.connection() as conn:
-        body = await _get(conn, target)
+        body = await _get(conn, await canonical_target(conn, target))
     if body is None:
         raise ContactNotFound()
     return body
@@ -156,13 +158,14 @@ async def page(ctx: AlertsContext, *, kind: str | None, limit: int, after: str |
 async def delete(ctx: AlertsContext, target: str) -> None:
     """Remove a contact (and its group memberships). Notifications already queued for it fail."""
     async with ctx.runtime.connection() as conn, conn.transaction():
-        if not await store.delete(conn, target):
+        if not await store.delete(conn, await canonical_target(conn, target)):
             raise ContactNotFound()
 
 
 async def rotate_secret(ctx: AlertsContext, target: str, rotation: SecretRotationIn) -> dict[str, Any]:
     """The new secret in front; the previous first one stays valid if asked (at most two are kept)."""
     async with ctx.runtime.connection() as conn, conn.transaction():
+        target = await canonical_target(conn, target)
         current = await store.lock_secrets(conn, target)
         if current is None:
             raise ContactNotFound()

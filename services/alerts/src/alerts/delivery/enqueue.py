@@ -37,7 +37,7 @@ async def enqueue_notifications(conn: asyncpg.Connection, requests: Sequence[Not
     if not requests:
         return 0
     resolved = await resolve(conn, [r.target for r in requests])
-    columns: list[list[object]] = [[] for _ in range(17)]
+    columns: list[list[object]] = [[] for _ in range(18)]
     for request in requests:
         contacts = resolved.get(request.target, [])
         for channel in dict.fromkeys(request.channels):
@@ -46,7 +46,7 @@ async def enqueue_notifications(conn: asyncpg.Connection, requests: Sequence[Not
                     idempotency_key(request, channel, recipient.target), request.alert_id, request.dedup_key,
                     request.kind, request.severity, request.summary, request.unit_id, request.area, request.event,
                     request.step_index, request.step_label, request.loop, request.target, recipient.target,
-                    channel, request.link, request.at.astimezone(UTC),
+                    channel, request.link, request.at.astimezone(UTC), " ".join(request.places),
                 )
                 for column, value in zip(columns, row, strict=True):
                     column.append(value)

@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 CHANNEL = "alerts_live"
 # NOTIFY payloads must stay below 8000 bytes; a larger event is cut to what identifies it.
 _MAX_PAYLOAD_BYTES = 7000
-_IDENTIFYING = ("alert_id", "dedup_key", "kind", "unit_id", "area", "status", "recipient", "target")
+_IDENTIFYING = ("alert_id", "dedup_key", "kind", "unit_id", "area", "places", "status", "recipient", "target")
 _QUEUE_SIZE = 1000
 
 
@@ -39,7 +39,8 @@ def encode(kind: str, payload: Mapping[str, Any]) -> str:
     text = json.dumps({"kind": kind, "payload": payload}, ensure_ascii=False, default=str)
     if len(text.encode("utf-8")) <= _MAX_PAYLOAD_BYTES:
         return text
-    kept = {k: payload[k] for k in _IDENTIFYING if k in payload and isinstance(payload[k], str | int | None)}
+    kept = {k: payload[k] for k in _IDENTIFYING
+            if k in payload and isinstance(payload[k], str | int | list | None)}
     kept["truncated"] = True
     return json.dumps({"kind": kind, "payload": kept}, ensure_ascii=False, default=str)
 
@@ -57,18 +58,23 @@ async def notify_live_many(conn: asyncpg.Connection, events: list[tuple[str, Map
                            CHANNEL, [encode(kind, payload) for kind, payload in events])
 
 
-def filtered(principal: Principal, event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The part of ``event`` the principal may see, or None. A bundled notification lists several alerts:
-    only those in the principal's sight stay."""
+def filtered(principal: Principal, event: Mapping[str, Any], scope_code: str | None = None) -> dict[str, Any] | None:
+    """The part of ``event`` the principal (a scoped supervisor's scope as a code: ``scope_code``) may see, or None.
+    A bundled notification lists several alerts: only those in the principal's sight stay."""
+
+    def seen(item: Mapping[str, Any]) -> bool:
+        places = item.get("places")
+        return can_see(principal, unit_id=item.get("unit_id"), area=item.get("area"),
+                       places=places if isinstance(places, list) else (), scope_code=scope_code)
+
     payload = event.get("payload") or {}
     items = payload.get("notifications")
     if isinstance(items, list):
-        kept = [i for i in items
-                if isinstance(i, dict) and can_see(principal, unit_id=i.get("unit_id"), area=i.get("area"))]
+        kept = [i for i in items if isinstance(i, dict) and seen(i)]
         if not kept:
             return None
         return {"kind": event.get("kind"), "payload": {**payload, "notifications": kept}}
-    if can_see(principal, unit_id=payload.get("unit_id"), area=payload.get("area")):
+    if seen(payload):
         return dict(event)
     return None
 

@@ -31,6 +31,7 @@ class NotificationRequest:
     channels: tuple[str, ...]  # each one of CHANNELS
     link: str | None
     at: datetime  # when the step fired (aware, UTC or any zone); the notification is due from then
+    places: tuple[str, ...] = ()  # the alert's (``alerts.places``): whose live stream shows the notification
 
     def __post_init__(self) -> None:
         if self.event not in EVENTS:

@@ -46,7 +46,8 @@ def public_item(n: dict[str, Any], base_url: str = "") -> dict[str, Any]:
         link = base_url.rstrip("/") + link
     return {
         "alert_id": n["alert_id"], "dedup_key": n["dedup_key"], "kind": n["kind"], "severity": n["severity"],
-        "summary": n["summary"], "unit_id": n["unit_id"], "area": n["area"], "event": n["event"],
+        "summary": n["summary"], "unit_id": n["unit_id"], "area": n["area"], "places": list(n["places"]),
+        "event": n["event"],
         "step": n["step_index"], "label": n["step_label"], "loop": n["loop"], "target": n["target"],
         "link": link, "at": n["due_at"].isoformat(),
     }

@@ -97,6 +97,13 @@ class Alert:
     resolved_by: str | None
     resolve_reason: str
     updated_at: datetime
+    # Where it is, in the directory's codes, as of its raising (``alerts.places``); all empty for an alert whose
+    # place the directory did not know.
+    place: str | None = None
+    places: tuple[str, ...] = ()  # its place's lineage upwards, its unit's code in front when it has one
+    township: str | None = None
+    place_name: str | None = None
+    unit_name: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Alert:
@@ -110,7 +117,8 @@ class Alert:
             next_reminder_at=row["next_reminder_at"], held_since=row["held_since"], raised_at=row["raised_at"],
             acknowledged_at=row["acknowledged_at"], acknowledged_by=row["acknowledged_by"],
             resolved_at=row["resolved_at"], resolved_by=row["resolved_by"], resolve_reason=row["resolve_reason"],
-            updated_at=row["updated_at"])
+            updated_at=row["updated_at"], place=row.get("place"), places=tuple(row.get("places") or ()),
+            township=row.get("township"), place_name=row.get("place_name"), unit_name=row.get("unit_name"))
 
     # --- what it is -----------------------------------------------------------------------------------
 
@@ -150,7 +158,8 @@ class Alert:
 
     def holding(self, silences: Iterable[Silence]) -> list[str]:
         """The ids of those ``silences`` that match it (while any is active, its notifications are held)."""
-        return [s.id for s in silences if s.matches(kind=self.kind, unit_id=self.unit_id, area=self.area)]
+        return [s.id for s in silences
+                if s.matches(kind=self.kind, unit_id=self.unit_id, area=self.area, places=self.places)]
 
     def unanswered(self, acked: Collection[str]) -> list[str]:
         """Whom a notification of the current step goes to: its targets, and on a multi-ack step only those not

@@ -3,9 +3,12 @@ N times or forever. Pure rules: which step comes next, when, and what a policy f
 
 Step ``delay_seconds`` is counted from the step before it (for the first step: from the raise; for the first
 step of a repeated climb: from the last step). Targets are ``person:<name>``, ``unit:<id>`` or ``role:<name>``;
-a target may name the alert's own unit or area with ``{unit}`` / ``{area}`` (the default ladder's "the unit's
-contact"), filled in when the policy is frozen onto the alert. A target whose placeholder the alert cannot fill
-(no unit) is dropped from the frozen copy; a step left without targets leads nowhere (the auditor says so).
+a target may name the alert's own unit, area, place or township with ``{unit}`` / ``{area}`` / ``{place}`` /
+``{township}`` (the default ladder's "the unit's contact", "the township's supervisor"), filled in when the policy
+is frozen onto the alert. ``{place}`` and ``{township}`` are directory codes (``alerts.places``), so one contact
+entry, ``role:township-supervisor:<the township's code>``, receives the township's alerts from every source. A
+target whose placeholder the alert cannot fill (no unit; a department's alert has no township) is dropped from the
+frozen copy; a step left without targets leads nowhere (the auditor says so).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 FOREVER: Final = -1  # ``repeat``: climb again and again until acknowledged or resolved
-PLACEHOLDERS: Final = ("{unit}", "{area}")
+PLACEHOLDERS: Final = ("{unit}", "{area}", "{place}", "{township}")
 TARGET_PATTERN: Final = r"^(person|unit|role):[^\s\x00][^\x00]*$"
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -102,10 +105,11 @@ def unknown_placeholders(target: str) -> list[str]:
     return [p for p in placeholders_in(target) if p not in PLACEHOLDERS]
 
 
-def freeze(policy: Policy, *, unit_id: str | None, area: str | None) -> Policy:
-    """The copy of ``policy`` an alert keeps: placeholders filled with the alert's unit and area, targets that
-    cannot be filled dropped (so a step may be left with none: it leads nowhere)."""
-    values = {"{unit}": unit_id, "{area}": area}
+def freeze(policy: Policy, *, unit_id: str | None, area: str | None, place: str | None = None,
+           township: str | None = None) -> Policy:
+    """The copy of ``policy`` an alert keeps: placeholders filled with the alert's unit, area, place and township,
+    targets that cannot be filled dropped (so a step may be left with none: it leads nowhere)."""
+    values = {"{unit}": unit_id, "{area}": area, "{place}": place, "{township}": township}
 
     def fill(target: str) -> str | None:
         for placeholder in placeholders_in(target):
@@ -143,7 +147,7 @@ DEFAULT_211_LADDER: Final = Policy(
     name="211 整改逾期默认升级阶梯",
     steps=(
         Step(0, ("unit:{unit}",), ("inbox", "email", "webhook"), "逾期提醒", ack_timeout_seconds=DAY),
-        Step(DAY, ("role:township-supervisor:{unit}",), ("inbox", "email"), "通报", ack_timeout_seconds=2 * DAY),
+        Step(DAY, ("role:township-supervisor:{township}",), ("inbox", "email"), "通报", ack_timeout_seconds=2 * DAY),
         Step(3 * DAY, ("role:city-office",), ("inbox", "email", "webhook", "stream"), "挂牌督办",
              ack_timeout_seconds=3 * DAY),
         Step(7 * DAY, ("role:city-office", "unit:{unit}"), ("inbox", "email", "stream"), "约谈",
@@ -152,14 +156,14 @@ DEFAULT_211_LADDER: Final = Policy(
     ),
 )
 
-# The kinds the other services emit (their signals carry an area — the route's or duty's township — but no unit).
+# The kinds the other services emit (their signals carry the place of the route or duty, but no unit).
 ROUND_NOT_STARTED_KIND: Final = "patrol.round-not-started"
 CHECKPOINT_MISSED_KIND: Final = "patrol.checkpoint-missed"
 SCAN_FLAGGED_KIND: Final = "patrol.scan-flagged"
 NO_SHOW_KIND: Final = "roster.no-show"
 
-TOWNSHIP_SUPERVISOR: Final = "role:township-supervisor:{area}"  # the township's 平安办 on night duty
-PATROL_ORGANISER: Final = "role:patrol-organiser:{area}"  # who made the roster and plans of the township
+TOWNSHIP_SUPERVISOR: Final = "role:township-supervisor:{township}"  # the township's 平安办 on night duty
+PATROL_ORGANISER: Final = "role:patrol-organiser:{township}"  # who made the roster and plans of the township
 CITY_OFFICE: Final = "role:city-office"
 
 # 巡逻未按时出发: the plan's start grace has passed already, the round's window is still open. The township
@@ -216,20 +220,20 @@ BUILTIN_POLICIES: Final[Mapping[str, Policy]] = {
     NO_SHOW_KIND: DEFAULT_NO_SHOW_LADDER,
 }
 
-# A built-in target scoped by the alert's area, and who stands in for it when the signal names no area (a scan
-# flag names none; a duty or route may have none): the city-wide office or organisers' group, so that a built-in
-# ladder always reaches someone rather than leading nowhere.
+# A built-in target scoped by the alert's township, and who stands in for it when the alert lies in none (a scan
+# flag names no place; a duty or route may have none; a department serves the whole city): the city-wide office or
+# organisers' group, so that a built-in ladder always reaches someone rather than leading nowhere.
 UNSCOPED_STAND_INS: Final[Mapping[str, str]] = {
     TOWNSHIP_SUPERVISOR: CITY_OFFICE,
     PATROL_ORGANISER: "role:patrol-organiser",
 }
 
 
-def builtin_for(kind: str, *, area: str | None = None) -> Policy | None:
-    """The built-in ladder of ``kind``; for an alert without an area, its area-scoped targets replaced by their
+def builtin_for(kind: str, *, township: str | None = None) -> Policy | None:
+    """The built-in ladder of ``kind``; for an alert in no township, its township-scoped targets replaced by their
     city-wide stand-ins (``UNSCOPED_STAND_INS``)."""
     policy = BUILTIN_POLICIES.get(kind)
-    if policy is None or area:
+    if policy is None or township:
         return policy
     steps = tuple(replace(step, targets=tuple(dict.fromkeys(UNSCOPED_STAND_INS.get(t, t) for t in step.targets)))
                   for step in policy.steps)

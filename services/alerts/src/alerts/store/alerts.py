@@ -10,14 +10,15 @@ from typing import Any
 import asyncpg
 
 from alerts.domain.alert import Alert
+from alerts.places import AlertPlace
 
 # The one durable timer of an alert (key: alert id), due at its next escalation or reminder (alerts.timers).
 ALERT_DUE = "alert-due"
 
 _INSERT = """
 INSERT INTO alerts (id, dedup_key, kind, severity, summary, unit_id, area, source, status, policy, raised_at,
-                    updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $10) RETURNING *
+                    updated_at, place, places, township, place_name, unit_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $10, $11, $12, $13, $14, $15) RETURNING *
 """
 
 # What a change of state writes: every mutable column, from the alert as the domain left it (the row is locked).
@@ -42,9 +43,10 @@ def _alert(row: asyncpg.Record | None) -> Alert | None:
 
 async def insert(conn: asyncpg.Connection, *, alert_id: str, dedup_key: str, kind: str, severity: str, summary: str,
                  unit_id: str | None, area: str | None, source: Mapping[str, Any], policy: Mapping[str, Any],
-                 at: datetime) -> Alert:
+                 at: datetime, where: AlertPlace) -> Alert:
     row = await conn.fetchrow(_INSERT, alert_id, dedup_key, kind, severity, summary, unit_id, area, dict(source),
-                              dict(policy), at)
+                              dict(policy), at, where.place, list(where.places), where.township, where.place_name,
+                              where.unit_name)
     return Alert.from_row(row)
 
 
@@ -92,23 +94,26 @@ async def get(conn: asyncpg.Connection, alert_id: str) -> Alert | None:
     return _alert(await conn.fetchrow("SELECT * FROM alerts WHERE id = $1", alert_id))
 
 
-async def page(conn: asyncpg.Connection, *, unit_id: str | None, scope: str | None, status: str | None,
-               kind: str | None, limit: int, after: str | None) -> list[Alert]:
-    """Alerts in id order; ``unit_id`` confines to one unit, ``scope`` to a unit or area (a supervisor's)."""
+async def page(conn: asyncpg.Connection, *, unit_id: str | None, scope: str | None, scope_code: str | None,
+               status: str | None, kind: str | None, limit: int, after: str | None) -> list[Alert]:
+    """Alerts in id order; ``unit_id`` confines to one unit, ``scope`` to a supervisor's: the alerts in its place
+    (``scope_code`` among their places) or, for those raised without a known place, whose unit or area it names."""
     rows = await conn.fetch(
         """
         SELECT * FROM alerts
-        WHERE ($1::text IS NULL OR unit_id = $1) AND ($2::text IS NULL OR unit_id = $2 OR area = $2)
+        WHERE ($1::text IS NULL OR unit_id = $1)
+          AND ($2::text IS NULL OR unit_id = $2 OR area = $2 OR places @> ARRAY[$7::text])
           AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR kind = $4)
           AND ($5::text IS NULL OR id > $5)
         ORDER BY id LIMIT $6
         """,
-        unit_id, scope, status, kind, after, limit,
+        unit_id, scope, status, kind, after, limit, scope_code or scope,
     )
     return [Alert.from_row(r) for r in rows]
 
 
-async def held(conn: asyncpg.Connection, *, kind: str | None, unit_id: str | None, area: str | None) -> list[str]:
+async def held(conn: asyncpg.Connection, *, kind: str | None, unit_id: str | None, area: str | None,
+               place: str | None) -> list[str]:
     """The unresolved alerts whose notifications are held and that a silence with these matchers (None: any)
     matches, in id order."""
     rows = await conn.fetch(
@@ -116,9 +121,10 @@ async def held(conn: asyncpg.Connection, *, kind: str | None, unit_id: str | Non
         SELECT id FROM alerts
         WHERE held_since IS NOT NULL AND status <> 'resolved'
           AND ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR unit_id = $2) AND ($3::text IS NULL OR area = $3)
+          AND ($4::text IS NULL OR places @> ARRAY[$4::text])
         ORDER BY id
         """,
-        kind, unit_id, area,
+        kind, unit_id, area, place,
     )
     return [r["id"] for r in rows]
 

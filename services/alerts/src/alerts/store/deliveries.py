@@ -91,8 +91,8 @@ SELECT id, channel, status, attempts
    FOR UPDATE SKIP LOCKED
 """
 
-NOTIFICATION_COLUMNS = ("id, idempotency_key, alert_id, dedup_key, kind, severity, summary, unit_id, area, event, "
-                        "step_index, step_label, loop, target, recipient, channel, link, due_at, message_id")
+NOTIFICATION_COLUMNS = ("id, idempotency_key, alert_id, dedup_key, kind, severity, summary, unit_id, area, places, "
+                        "event, step_index, step_label, loop, target, recipient, channel, link, due_at, message_id")
 
 
 async def claim_candidates(conn: asyncpg.Connection, now: datetime, limit: int, *,
@@ -205,16 +205,19 @@ async def add_to_inbox(conn: asyncpg.Connection, claimed: Claimed, owner: str, t
 
 _INSERT = """
 INSERT INTO deliveries (idempotency_key, alert_id, dedup_key, kind, severity, summary, unit_id, area, event,
-                        step_index, step_label, loop, target, recipient, channel, link, due_at, created_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::int[], $11::text[], $12::int[], $13::text[], $14::text[],
-                     $15::text[], $16::text[], $17::timestamptz[], $17::timestamptz[])
+                        step_index, step_label, loop, target, recipient, channel, link, due_at, created_at, places)
+SELECT k, a, d, kd, sv, sm, u, ar, ev, si, sl, lp, tg, rc, ch, ln, due, due, string_to_array(pl, ' ')
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::text[], $10::int[], $11::text[], $12::int[], $13::text[], $14::text[],
+            $15::text[], $16::text[], $17::timestamptz[], $18::text[])
+     AS v(k, a, d, kd, sv, sm, u, ar, ev, si, sl, lp, tg, rc, ch, ln, due, pl)
 ON CONFLICT (idempotency_key) DO NOTHING
 """
 
 
 async def insert_notifications(conn: asyncpg.Connection, columns: Sequence[Sequence[object]]) -> int:
-    """Delivery rows, given column by column (the 17 of ``_INSERT``); a row whose idempotency key exists is
+    """Delivery rows, given column by column (the 18 of ``_INSERT``, the last the places joined by spaces: codes
+    hold none); a row whose idempotency key exists is
     skipped. Returns how many were new, and wakes the workers (on commit) if any was."""
     status = await conn.execute(_INSERT, *columns)
     created = int(status.rsplit(" ", 1)[1])

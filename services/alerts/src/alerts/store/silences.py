@@ -11,18 +11,18 @@ from alerts.domain.silence import Silence
 
 def as_silence(row: asyncpg.Record) -> Silence:
     return Silence(id=row["id"], kind=row["kind"], unit_id=row["unit_id"], area=row["area"],
-                   starts_at=row["starts_at"], ends_at=row["ends_at"])
+                   starts_at=row["starts_at"], ends_at=row["ends_at"], place=row["place"])
 
 
 async def insert(conn: asyncpg.Connection, *, silence_id: str, kind: str | None, unit_id: str | None,
-                 area: str | None, starts_at: datetime, ends_at: datetime, reason: str, by: str,
+                 area: str | None, place: str | None, starts_at: datetime, ends_at: datetime, reason: str, by: str,
                  at: datetime) -> asyncpg.Record:
     row: asyncpg.Record = await conn.fetchrow(
         """
-        INSERT INTO silences (id, kind, unit_id, area, starts_at, ends_at, reason, created_by, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *
+        INSERT INTO silences (id, kind, unit_id, area, place, starts_at, ends_at, reason, created_by, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *
         """,
-        silence_id, kind, unit_id, area, starts_at, ends_at, reason, by, at,
+        silence_id, kind, unit_id, area, place, starts_at, ends_at, reason, by, at,
     )
     return row
 
