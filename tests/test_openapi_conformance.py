@@ -61,8 +61,10 @@ BUSINESS_RULE_REFUSALS = {
     # alerts: a policy naming a target the contacts directory cannot reach on its step's channels: 422
     "POST /v1/policies": ["422"],
     "PUT /v1/policies/{policy_id}": ["422"],
-    # alerts: a silence that ends before it starts, or is already over: 422
+    # alerts: a silence that ends before it starts, is already over, or names a place the directory does not hold
     "POST /v1/silences": ["422"],
+    # roster's directory: an entry whose parent is unknown or not a place of a higher level, a code's kind changed
+    "PUT /v1/directory/entries/{code}": ["422"],
     # alerts contacts: a member not in the directory, an inbox subject another contact owns, rotating to a secret
     # the contact already has: 422
     "PUT /v1/contacts/{target}": ["422"],
@@ -73,8 +75,8 @@ BUSINESS_RULE_REFUSALS = {
     "POST /v1/routes": ["422"],
     "PUT /v1/routes/{route_id}": ["422"],
     "POST /v1/import": ["422"],
-    # alerts: a signal whose dedup key is outside the sender's namespace (its token's subject) or whose kind is a
-    # platform service's: 422
+    # alerts: a signal whose dedup key is outside the sender's namespace (its token's subject), whose kind is a
+    # platform service's, or whose place the directory does not hold: 422
     "POST /v1/events": ["422"],
     # patrol: a hazard whose reported_at lies beyond the allowed future skew or before the offline window: 422
     "POST /v1/hazards": ["422"],

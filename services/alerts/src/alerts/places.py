@@ -15,28 +15,13 @@ Kept on the alert as of its raising: a later change of the directory does not mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncpg
 
+from alerts.domain.place import AlertPlace
 from pingan_shared.auth import Principal, Role
 from pingan_shared.directory import store
 from pingan_shared.directory.doors import PLACES, find
 from pingan_shared.directory.entries import Entry, locate
-
-
-@dataclass(frozen=True)
-class AlertPlace:
-    place: str | None
-    places: tuple[str, ...]
-    township: str | None  # the 镇街's code, None when the alert lies in none (or the directory does not know it)
-    place_name: str | None
-    unit_name: str | None
-    ladder_township: str | None  # what ``{township}`` is filled with: the code, or the legacy unit/area
-
-    @property
-    def known(self) -> bool:
-        return self.place is not None
 
 
 async def place_of(conn: asyncpg.Connection, *, unit_id: str | None, area: str | None, place: str | None,

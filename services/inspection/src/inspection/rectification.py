@@ -30,6 +30,7 @@ from inspection.signals import overdue_signal
 from inspection.store import tasks as store
 from inspection.store import timeline
 from inspection.store import units as unit_store
+from pingan_shared.directory.doors import signal_place
 from pingan_shared.events.alert_contracts import SignalAction
 from pingan_shared.events.catalog import TASK_OPENED, TASK_VERIFIED
 from pingan_shared.events.envelope import Envelope
@@ -136,7 +137,8 @@ async def revisit(conn: asyncpg.Connection, task_id: str, *, outcome: str, remai
     )]
     if row["overdue_at"] is not None:
         items.append(overdue_signal(step.events, row, action=SignalAction.RESOLVE, unit_name=row["unit_name"],
-                                    notice_number=number_of(row), at=now, correlation_id=step.correlation_id))
+                                    notice_number=number_of(row), at=now, correlation_id=step.correlation_id,
+                                    where=await signal_place(conn, unit=row["unit_id"])))
     await enqueue(conn, items)
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from inspection.domain.findings import CATEGORY_NAMES, Category
+from pingan_shared.directory.doors import SignalPlace
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_shared.events.catalog import ALERT_SIGNAL
 from pingan_shared.events.envelope import Envelope
@@ -67,7 +68,7 @@ def overdue_summary(task: Mapping[str, Any], unit_name: str | None, notice_numbe
 
 def overdue_signal(
     events: EventFactory, task: Mapping[str, Any], *, action: SignalAction, unit_name: str | None,
-    notice_number: str | None, at: datetime, causation: Envelope | None = None,
+    notice_number: str | None, at: datetime, where: SignalPlace, causation: Envelope | None = None,
     correlation_id: uuid.UUID | None = None,
 ) -> tuple[str, Envelope]:
     """The trigger (at the deadline) or resolve (at the verification) signal of a task's overdue alert."""
@@ -78,6 +79,7 @@ def overdue_signal(
         severity=signal_severity(task["severity"], listed=task["listed"]),
         unit_id=task["unit_id"],
         area=(task["place"] or None) and str(task["place"])[:200],
+        place=where.place, place_name=where.place_name, unit_name=where.unit_name or unit_name,
         summary=overdue_summary(task, unit_name, notice_number),
         source=SourceLink(service="inspection", entity_type="task", entity_id=task["id"]),
         occurred_at=at,

@@ -34,6 +34,7 @@ from inspection.signals import overdue_signal
 from inspection.store import cycles as cycle_store
 from inspection.store import tasks as task_store
 from inspection.store import timeline
+from pingan_shared.directory.doors import signal_place
 from pingan_shared.events.alert_contracts import SignalAction
 from pingan_shared.events.catalog import TASK_OVERDUE, TASK_REMINDER
 from pingan_shared.events.inspection_contracts import TaskOverdueV1, TaskReminderV1
@@ -83,7 +84,8 @@ async def on_task_deadline(ctx: InspectionContext, conn: asyncpg.Connection, tim
     await enqueue(conn, [
         ctx.events.make(TASK_OVERDUE, overdue, key=task.id),
         overdue_signal(ctx.events, row, action=SignalAction.TRIGGER, unit_name=row["unit_name"],
-                       notice_number=row["notice_number"], at=now),
+                       notice_number=row["notice_number"], at=now,
+                       where=await signal_place(conn, unit=row["unit_id"])),
     ])
 
 

@@ -19,6 +19,7 @@ from patrol.domain.rounds import Effect, Round, RoundEffect
 from patrol.store import checkpoints as store_checkpoints
 from patrol.store import routes as store_routes
 from patrol.store.rounds import RoundRow
+from pingan_shared.directory.doors import signal_place
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_shared.events.catalog import (
     ALERT_SIGNAL,
@@ -42,6 +43,10 @@ from pingan_shared.events.patrol_contracts import (
 
 NOT_STARTED_KIND = "patrol.round-not-started"
 MISSED_KIND = "patrol.checkpoint-missed"
+
+
+# The effects that send an alert signal (which carries the round's place: its area's directory code).
+_SIGNALLED = frozenset({Effect.NOT_STARTED, Effect.NOT_STARTED_RESOLVED, Effect.MISSED, Effect.MISSED_RESOLVED})
 
 
 def not_started_key(round_id: str) -> str:
@@ -74,11 +79,14 @@ async def round_envelopes(
     names = await store_checkpoints.names(conn, round_.checkpoint_ids)
     when = f"{round_.starts_at.astimezone(zone):%m-%d %H:%M}"
     link = SourceLink(service="patrol", entity_type="round", entity_id=round_.id[:200])
+    where = await signal_place(conn, area=row.area) if any(item.effect in _SIGNALLED for item in effects) else None
     out: list[tuple[str, Envelope]] = []
 
     def signal(action: SignalAction, dedup_key: str, kind: str, summary: str) -> tuple[str, Envelope]:
+        assert where is not None
         payload = AlertSignalV1(action=action, dedup_key=dedup_key, kind=kind, severity=Severity.MEDIUM,
-                                area=row.area, summary=summary[:500], source=link, occurred_at=now)
+                                area=row.area, **where.fields(), summary=summary[:500], source=link,
+                                occurred_at=now)
         return events.make(ALERT_SIGNAL, payload, key=dedup_key)
 
     team = row.team_id

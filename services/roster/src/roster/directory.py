@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import asyncpg
 from pydantic import ValidationError
 
-from pingan_shared.csv_rows import read_csv_rows
+from pingan_shared.csv_rows import CsvRefused, read_csv_rows
 from pingan_shared.directory import store
 from pingan_shared.directory.entries import Entry, locate, parent_problem
 from pingan_shared.events.catalog import DIRECTORY_ENTRY
@@ -27,6 +27,7 @@ from roster.domain.directory import (
     entry_from_row,
     writing_order,
 )
+from roster.domain.members import NotCsv
 
 NO_SUCH_ENTRY = "目录中没有该编码 (no such directory code)"
 
@@ -63,9 +64,12 @@ async def import_entries(conn: asyncpg.Connection, ctx: RosterContext, raw: byte
                          max_rows: int) -> DirectoryImportReport:
     """Each row of a directory CSV defined on its own (a bad row never sinks the file), places from the top down
     and organisations after them, so a file may list a village before its township; the answers keep the file's
-    order. Raises CsvRefused for a body that is not such a file. Call inside a transaction."""
-    read = read_csv_rows(raw, kinds={"directory": REQUIRED_CSV_COLUMNS}, max_rows=max_rows,
-                         columns=DIRECTORY_CSV_COLUMNS)
+    order. Raises NotCsv (400) for a body that is not such a file. Call inside a transaction."""
+    try:
+        read = read_csv_rows(raw, kinds={"directory": REQUIRED_CSV_COLUMNS}, max_rows=max_rows,
+                             columns=DIRECTORY_CSV_COLUMNS)
+    except CsvRefused as exc:
+        raise NotCsv(str(exc)) from exc
     rows = read.rows
     answers: dict[int, dict[str, Any]] = {}
     valid: list[tuple[int, int, Entry]] = []

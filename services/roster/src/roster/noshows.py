@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 
+from pingan_shared.directory.doors import signal_place
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_shared.events.catalog import ALERT_SIGNAL, NO_SHOW
 from pingan_shared.events.envelope import Envelope
@@ -38,10 +39,12 @@ def grace(ctx: RosterContext) -> timedelta:
     return timedelta(minutes=ctx.settings.no_show_grace_minutes)
 
 
-def no_show_signal(
-    ctx: RosterContext, shift: Mapping[str, Any], *, action: SignalAction, at: datetime
+async def no_show_signal(
+    conn: asyncpg.Connection, ctx: RosterContext, shift: Mapping[str, Any], *, action: SignalAction, at: datetime
 ) -> tuple[str, Envelope]:
-    """The trigger (at the grace) or resolve (at a late presence) signal of one member's no-show alert."""
+    """The trigger (at the grace) or resolve (at a late presence) signal of one member's no-show alert, with the
+    duty's place (its area's directory code) when the directory knows it."""
+    where = await signal_place(conn, area=shift["area"])
     payload = AlertSignalV1(
         action=action,
         dedup_key=no_show_dedup_key(shift["shift_id"], shift["member_id"]),
@@ -50,6 +53,7 @@ def no_show_signal(
         # the township that supervises the duty: alerts picks the ladder's targets by it, so a route id (which
         # names no township) is never sent in its place; no area → the ladder's city-wide stand-ins
         area=str(shift["area"])[:200] if shift["area"] else None,
+        **where.fields(),
         summary=no_show_summary(title=shift["title"], starts_at=shift["starts_at"], zone=ctx.zone,
                                 member_name=shift["member_name"], area=shift["area"]),
         source=SourceLink(service="roster", entity_type="shift", entity_id=shift["shift_id"]),
@@ -76,7 +80,7 @@ async def on_presence_check(ctx: RosterContext, conn: asyncpg.Connection, timer:
                        team_id=shift["team_id"], starts_at=shift["starts_at"], grace_until=due)
     await enqueue(conn, [
         ctx.events.make(NO_SHOW, no_show, key=shift_id),
-        no_show_signal(ctx, shift, action=SignalAction.TRIGGER, at=now),
+        await no_show_signal(conn, ctx, shift, action=SignalAction.TRIGGER, at=now),
     ])
 
 

@@ -163,7 +163,7 @@ async def _record(
     if resolves:
         shift = await store.shift_member(conn, shift_id, member_id)
         assert shift is not None
-        await enqueue(conn, [no_show_signal(ctx, shift, action=SignalAction.RESOLVE, at=now)])
+        await enqueue(conn, [await no_show_signal(conn, ctx, shift, action=SignalAction.RESOLVE, at=now)])
     if source is Source.CHECK_IN:
         first = row["checked_in_at"] is None  # a check-in answers for itself: a scan before it is no check-in
     return Recorded(first=first, resolved=resolves, present_at=earliest)

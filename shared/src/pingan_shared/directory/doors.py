@@ -5,6 +5,7 @@ naming the field, Chinese first."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -70,3 +71,26 @@ async def organisation_code(conn: asyncpg.Connection, value: str | None, *, fiel
 async def location_of(conn: asyncpg.Connection, code: str | None) -> Location:
     """Where ``code`` sits (an unknown code, or None: nowhere)."""
     return locate(await store.lineage(conn, code)) if code else locate([])
+
+
+@dataclass(frozen=True)
+class SignalPlace:
+    """What an alert signal says of where it is (DESIGN.md §3): the place's code and the names for display."""
+
+    place: str | None = None
+    place_name: str | None = None
+    unit_name: str | None = None
+
+    def fields(self) -> dict[str, str | None]:
+        return {"place": self.place, "place_name": self.place_name, "unit_name": self.unit_name}
+
+
+async def signal_place(conn: asyncpg.Connection, *, unit: str | None = None, area: str | None = None) -> SignalPlace:
+    """Where a source's alert signal is: its unit's place (a unit is an organisation), else the place its ``area``
+    names (a code, or a place's unique name: what a route or a duty was given); empty when the directory knows
+    neither (the alerts service then matches the signal by unit and area as given)."""
+    organisation = await find(conn, unit, kinds=ORGANISATIONS) if unit else None
+    where = organisation or (await find(conn, area, kinds=PLACES) if area else None)
+    location = await location_of(conn, where.code) if where else locate([])
+    return SignalPlace(place=location.place_code, place_name=location.place.name if location.place else None,
+                       unit_name=organisation.name if organisation else None)

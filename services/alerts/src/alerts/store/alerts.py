@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from alerts.domain.alert import Alert
-from alerts.places import AlertPlace
+from alerts.domain.place import AlertPlace
 
 # The one durable timer of an alert (key: alert id), due at its next escalation or reminder (alerts.timers).
 ALERT_DUE = "alert-due"
