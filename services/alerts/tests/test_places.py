@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pingan_stack.testing import seed_directory
+from pingan_stack.sample_directory import SAMPLE, seed_directory
 
 from .escalation_harness import Alerts
 from .test_builtin_ladders import NO_SHOW, NOT_STARTED, source_signal
@@ -42,7 +42,7 @@ async def test_a_township_scope_sees_every_source_of_its_township_and_one_silenc
 ) -> None:
     alerts = alerts_service
     async with alerts.db() as conn:
-        await seed_directory(conn)
+        await seed_directory(conn, SAMPLE)
     await alerts.ok("PUT", "/v1/contacts/person:塘下镇值班员", alerts.admin, json={
         "display_name": "塘下镇值班员", "subject": "塘下镇值班员", "email": "tx@example.cn"})
     office = await alerts.ok("PUT", f"/v1/contacts/{OFFICE}", alerts.admin, json={
@@ -98,7 +98,7 @@ async def _recipients(alerts: Alerts, ids: dict[str, str]) -> bool:
 async def test_a_departments_overdue_task_goes_to_the_city_office_not_a_township(alerts_service: Alerts) -> None:
     alerts = alerts_service
     async with alerts.db() as conn:
-        await seed_directory(conn)
+        await seed_directory(conn, SAMPLE)
     await alerts.signal("trigger", "inspection:task:ga-1:overdue", 1, unit="GA")
     alert = await alerts.wait_alert("inspection:task:ga-1:overdue")
     view = await alerts.alert(alert["id"])

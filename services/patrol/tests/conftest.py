@@ -34,6 +34,7 @@ class Patrol(ServiceHarness[PatrolContext]):
     """One patrol service in-process, its clock, its database and its topics."""
 
     state_attribute = "patrol"
+    with_directory = True
 
     def build(self) -> Service:
         # The live-coverage stream app (faust, with its own consumer thread) is off unless a test asks for it

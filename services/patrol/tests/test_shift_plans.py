@@ -78,23 +78,43 @@ async def test_reordered_and_repeated_shift_events_end_at_the_newest_state(patro
     assert await patrol.signals() == []
 
 
-async def test_a_poison_shift_is_dead_lettered_and_the_next_one_applies(patrol: Patrol, clock: FixedClock) -> None:
+async def test_a_poison_shift_is_dead_lettered_an_unfixed_one_refused_and_the_next_one_applies(
+    patrol: Patrol, clock: FixedClock,
+) -> None:
     await set_up_route(patrol)
     roster = EventFactory("roster", clock, patrol.platform.kafka_topic_prefix)
     backwards = sequenced(roster.make(SHIFT_ASSIGNED, ShiftAssignedV1(
         **shift_state("S-X", local(TONIGHT, 22), local(TONIGHT, 20)), roster_version=1), key="S-X"), 1)
     unknown_route = sequenced(roster.make(SHIFT_ASSIGNED, ShiftAssignedV1(
-        **shift_state("S-Y", local(TONIGHT, 20), local(TONIGHT, 22), route_id="R-404"), roster_version=1),
-        key="S-Y"), 1)
+        **shift_state("S-Y", local(TONIGHT, 20), local(TONIGHT, 22), route_id="R-404", team_id="没有的队"),
+        roster_version=1), key="S-Y"), 1)
     good = sequenced(roster.make(SHIFT_ASSIGNED, ShiftAssignedV1(
         **shift_state("S-Z", local(TONIGHT, 20), local(TONIGHT, 22)), roster_version=1), key="S-Z"), 1)
-    await patrol.publish([backwards, unknown_route, good])
+    # the refused shift twice: the repeat is dropped by the inbox, not answered again
+    await patrol.publish([backwards, unknown_route, good, unknown_route])
     await wait_inbox(patrol, 3)
     letters = await patrol.outbox("platform.dead-lettered")
-    reasons = sorted(letter["payload"]["reason"] for letter in letters)
-    assert len(reasons) == 2
-    assert "S-X" in reasons[0] and "R-404" in reasons[1], reasons
+    assert [letter["payload"]["reason"] for letter in letters] == [
+        "HandlerRejected: shift S-X: ends_at must be after starts_at and within 24 hours"]
+    # what the organiser can fix goes back to roster instead: the unknown route and the team nobody registered
+    [refused] = await patrol.outbox("patrol.shift-refused")
+    assert refused["key"] == "S-Y" and refused["topic"].endswith("patrol.shift-answers")
+    assert [(p["field"], p["value"]) for p in refused["payload"]["problems"]] == [
+        ("route_id", "R-404"), ("team_id", "没有的队")]
+    assert "R-404" in refused["payload"]["problems"][0]["reason"]
+    [planned] = await patrol.outbox("patrol.shift-planned")
+    assert (planned["key"], planned["payload"]["plan_id"]) == ("S-Z", "shift:S-Z")
     assert [r["shift_id"] for r in await rounds_of(patrol, "一队")] == ["S-Z"]
+
+    # the organiser fixes the duty and roster publishes the shift again: planned, its rounds expected
+    fixed = sequenced(roster.make(SHIFT_CHANGED, ShiftChangedV1(
+        **shift_state("S-Y", local(TONIGHT, 20), local(TONIGHT, 22), team_id="二队"), roster_version=2,
+        reason="改路线"),
+        key="S-Y"), 2)
+    await patrol.publish([fixed, unknown_route])  # and the stale refusal's cause again: ignored
+    await wait_inbox(patrol, 4)
+    assert [e["key"] for e in await patrol.outbox("patrol.shift-planned")] == ["S-Z", "S-Y"]
+    assert len(await patrol.outbox("patrol.shift-refused")) == 1
 
 
 async def test_a_shift_handed_to_another_team_moves_its_rounds(patrol: Patrol, clock: FixedClock) -> None:

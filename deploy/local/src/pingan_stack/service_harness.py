@@ -33,6 +33,7 @@ from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.service import Service
 from pingan_shared.service_context import ServiceContext
 from pingan_shared.settings import PlatformSettings
+from pingan_stack.test_databases import WITH_DIRECTORY
 from pingan_stack.testing import bearer, eventually, read_everything, running_service, scrape
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -61,6 +62,9 @@ class ServiceHarness(Generic[ContextT]):
     state_attribute: ClassVar[str]  # the service's name, which is also its migrations' package
     defaults: ClassVar[Mapping[str, Any]] = {"timer_poll_seconds": 0.05}
     topic_settle: ClassVar[float] = 1.0  # how long ``topic_events`` waits for re-publications by default
+    # Whether the service's copy of the directory starts with the test city (pingan_stack.sample_directory): for a
+    # service whose doors check codes against it.
+    with_directory: ClassVar[bool] = False
 
     def __init__(self, database_url: str, platform: PlatformSettings, clock: FixedClock, **settings: Any) -> None:
         self.database_url = database_url
@@ -211,7 +215,8 @@ async def harnesses(harness_type: type[HarnessT], database_factory: Callable[...
             harness = harness_type(twin_of.database_url, twin_of.platform, clock, **{**twin_of.settings, **settings})
         else:
             # a copy of the service's migrated template: the service finds its tables there and migrates nothing
-            database = await database_factory(template=harness_type.state_attribute)
+            database = await database_factory(template=harness_type.state_attribute
+                                              + (WITH_DIRECTORY if harness_type.with_directory else ""))
             harness = harness_type(database, fresh_platform(platform), clock, **settings)
         if start:
             await harness.start()

@@ -21,11 +21,16 @@ import asyncpg
 
 from pingan_shared.db.migrations import Migration, apply_migrations, load_migrations, platform_migrations
 from pingan_stack.databases import quoted
+from pingan_stack.sample_directory import seed_directory
 from pingan_stack.topology import with_database
+
+# A template named ``<service>+directory`` is the service's with the test city in its copy of the directory.
+WITH_DIRECTORY = "+directory"
 
 
 def migrations_of(template: str) -> list[Migration]:
     """The migrations a template holds: ``platform`` (outbox, inbox, timers) or a service's on top of them."""
+    template = template.removesuffix(WITH_DIRECTORY)
     if template == "platform":
         return platform_migrations()
     return [*platform_migrations(), *load_migrations(template, template)]
@@ -74,7 +79,8 @@ class TestDatabases:
             return known
         migrations = migrations_of(template)
         digest = hashlib.sha256("".join(f"{m.component}/{m.version}:{m.checksum}" for m in migrations).encode())
-        name = f"tpl_{template}_{digest.hexdigest()[:12]}"
+        seeded = template.endswith(WITH_DIRECTORY)
+        name = f"tpl_{template.removesuffix(WITH_DIRECTORY)}{'_dir' if seeded else ''}_{digest.hexdigest()[:12]}"
         conn = await asyncpg.connect(self.server_url)
         try:
             if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
@@ -83,6 +89,8 @@ class TestDatabases:
                 target = await asyncpg.connect(with_database(self.server_url, building))
                 try:
                     await apply_migrations(target, migrations)
+                    if seeded:
+                        await seed_directory(target)
                 finally:
                     await target.close()
                 try:

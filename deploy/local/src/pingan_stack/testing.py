@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import json
 import os
 import random
@@ -27,7 +25,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -240,22 +237,6 @@ async def read_everything(bootstrap_servers: str, topic: str, *, at_least: int, 
 
 
 SAMPLE_TIME = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-def sample_directory_rows() -> list[dict[str, str]]:
-    """The sample city's directory (``pingan directory import --sample``) as CSV rows."""
-    text = resources.files("pingan_stack").joinpath("directory/ruian.csv").read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-async def seed_directory(conn: asyncpg.Connection) -> None:
-    """A service's copy of the directory holding the sample city, as if every entry had arrived from the owner
-    (version 1): for tests of what a service does with codes, not of how the copy is kept."""
-    await conn.executemany(
-        "INSERT INTO directory_entries (code, kind, name, parent, latitude, longitude, version) "
-        "VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (code) DO NOTHING",
-        [(r["code"], r["kind"], r["name"], r["parent"] or None, float(r["latitude"]) if r["latitude"] else None,
-          float(r["longitude"]) if r["longitude"] else None) for r in sample_directory_rows()])
 
 
 def sample_scan_event(factory: EventFactory, team: str, seq: int, member: str = "张三") -> tuple[str, Envelope]:

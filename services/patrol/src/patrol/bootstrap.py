@@ -15,13 +15,14 @@ from pingan_shared.events.catalog import (
     TOPIC_PATROL_ROUNDS,
     TOPIC_PATROL_ROUTES,
     TOPIC_PATROL_SCANS,
+    TOPIC_PATROL_SHIFT_ANSWERS,
     signal_topic,
 )
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 
 PRODUCES = [TOPIC_PATROL_SCANS, TOPIC_PATROL_ROUTES, TOPIC_PATROL_ROUNDS, signal_topic("patrol"), TOPIC_PATROL_FLAGS,
-            TOPIC_PATROL_HAZARDS]
+            TOPIC_PATROL_HAZARDS, TOPIC_PATROL_SHIFT_ANSWERS]
 
 
 def bootstrap(

@@ -4,6 +4,12 @@ the shift's window (one night); a change updates it, a cancellation removes its 
 roster publishes each shift's whole state, keyed by shift id, so the rule is the per-key sequence one
 (``pingan_shared.messaging.ordering``): the highest applied sequence is kept per shift (also after a cancel), a
 stale or repeated event changes nothing.
+
+patrol answers every patrol shift it applies (DESIGN.md §3, flow 7): ``patrol.shift-planned``, or
+``patrol.shift-refused`` with the problems the organiser can fix — a route patrol does not know, a team the
+directory does not hold, a clash with another plan of the team on the route. A refused shift has no plan (one it
+had before stops). A shift patrol cannot read at all (its window, its time zone) is no one's to fix in roster's
+screens: it goes to the dead letters, as before.
 """
 
 from __future__ import annotations
@@ -18,10 +24,15 @@ from patrol import plans
 from patrol.context import PatrolContext
 from patrol.domain.plans import Plan
 from patrol.store import plans as store_plans
+from patrol.store import routes as store_routes
+from pingan_shared.directory.doors import ORGANISATIONS, find
+from pingan_shared.events.catalog import SHIFT_PLANNED, SHIFT_REFUSED
 from pingan_shared.events.envelope import Envelope
+from pingan_shared.events.patrol_contracts import ShiftPlannedV1, ShiftProblem, ShiftRefusedV1
 from pingan_shared.events.roster_contracts import DutyKind, ShiftCancelledV1, ShiftStateV1
 from pingan_shared.messaging.consumer import HandlerRejected
 from pingan_shared.messaging.ordering import highest_applied, should_apply
+from pingan_shared.messaging.outbox import enqueue
 
 
 def plan_id_of(shift_id: str) -> str:
@@ -74,8 +85,35 @@ async def apply_shift_event(
         await plans.cancel_plan(conn, ctx, plan_id, now=now)
         await store_plans.record_shift(conn, shift_id, sequence=sequence, plan_id=None, state="not-patrol")
         return
-    try:
-        await plans.save_plan(conn, ctx, plan, now=now, allow_update=True)
-    except plans.PlanRefused as refused:
-        raise HandlerRejected(f"shift {shift_id}: {refused.detail}") from refused
+    problems = await _problems(conn, payload)
+    if not problems:
+        try:
+            async with conn.transaction():  # a savepoint: a refused plan leaves nothing behind
+                await plans.save_plan(conn, ctx, plan, now=now, allow_update=True)
+        except plans.PlanRefused as refused:
+            field = refused.field if refused.field in ("route_id", "team_id") else "window"
+            problems = [ShiftProblem(field=field, value=getattr(payload, field, None), reason=refused.detail[:500])]
+    if problems:
+        await plans.cancel_plan(conn, ctx, plan_id, now=now)
+        await store_plans.record_shift(conn, shift_id, sequence=sequence, plan_id=None, state="refused")
+        await enqueue(conn, [ctx.events.make(SHIFT_REFUSED, ShiftRefusedV1(
+            shift_id=shift_id, period_id=payload.period_id, problems=problems, at=now), key=shift_id,
+            causation=envelope)])
+        return
     await store_plans.record_shift(conn, shift_id, sequence=sequence, plan_id=plan_id, state="planned")
+    await enqueue(conn, [ctx.events.make(SHIFT_PLANNED, ShiftPlannedV1(
+        shift_id=shift_id, period_id=payload.period_id, plan_id=plan_id, at=now), key=shift_id,
+        causation=envelope)])
+
+
+async def _problems(conn: asyncpg.Connection, shift: ShiftStateV1) -> list[ShiftProblem]:
+    """What the organiser must fix before patrol can plan the shift: its route and its team, known or not."""
+    problems = []
+    if shift.route_id and await store_routes.current(conn, shift.route_id) is None:
+        problems.append(ShiftProblem(field="route_id", value=shift.route_id, reason=(
+            f"巡逻服务没有路线 {shift.route_id} (unknown route {shift.route_id}: register it in patrol, or name "
+            "another)")[:500]))
+    if shift.team_id and await find(conn, shift.team_id, kinds=ORGANISATIONS) is None:
+        problems.append(ShiftProblem(field="team_id", value=shift.team_id, reason=(
+            f"目录中没有巡逻队 {shift.team_id} (unknown team {shift.team_id}: add it to the directory)")[:500]))
+    return problems

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from pingan_shared.refused import Conflict, NotFound
-from roster import visibility
+from roster import patrol_answers, visibility
 from roster.context import RosterContext
 from roster.domain.periods import DutyIn, PeriodIn, shift_slots
 from roster.store import periods as store
@@ -90,7 +90,8 @@ async def get_period(ctx: RosterContext, period_id: str) -> dict[str, Any]:
         if row is None:
             raise NotFound(NO_SUCH_PERIOD)
         return dict(row) | {"cohort": await store.cohort(conn, period_id),
-                            "duties": [duty_in(d).model_dump(mode="json") for d in await store.duties(conn, period_id)]}
+                            "duties": [duty_in(d).model_dump(mode="json") for d in await store.duties(conn, period_id)],
+                            "not_planned_in_patrol": await patrol_answers.not_planned(conn, period_id)}
 
 
 def duty_in(row: asyncpg.Record) -> DutyIn:

@@ -15,7 +15,7 @@ import asyncpg
 
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.refused import Conflict, NotFound
-from roster import handoff, presence, shift_events
+from roster import handoff, patrol_answers, presence, shift_events
 from roster.context import RosterContext
 from roster.store import jobs as job_store
 from roster.store import periods as period_store
@@ -106,6 +106,7 @@ async def publish(conn: asyncpg.Connection, ctx: RosterContext, draft_id: str) -
         await enqueue(conn, outgoing)
     await presence.schedule_checks(conn, ctx, touched)
     await presence.cancel_checks(conn, gone)
+    await patrol_answers.on_cancelled(conn, ctx, gone)
     await handoff.arm(conn, ctx, touched)
     return Published(period_id, version, counts["assigned"], counts["changed"], counts["cancelled"],
                      counts["unchanged"], repeated=False)

@@ -7,6 +7,8 @@ its work already done).
   (``noshows.on_presence_check``).
 - ``roster.handoff`` (key: shift id, armed by ``handoff.arm``): before a published shift starts, a handoff notice
   for each member on it (``handoff.remind``).
+- ``roster.not-planned-check`` (key: shift id, armed when patrol refuses the shift): at its start, a refusal still
+  standing alerts the organiser (``patrol_answers.on_not_planned_check``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncpg
 
 from pingan_shared.timers import Timer, TimerHandler
-from roster import handoff, noshows
+from roster import handoff, noshows, patrol_answers
 from roster.context import RosterContext
 
 
@@ -25,4 +27,8 @@ def handlers(ctx: RosterContext) -> dict[str, TimerHandler]:
     async def handoff_reminder(conn: asyncpg.Connection, timer: Timer) -> None:
         await handoff.remind(conn, ctx, timer.key)
 
-    return {noshows.PRESENCE_CHECK: presence_check, handoff.HANDOFF: handoff_reminder}
+    async def not_planned_check(conn: asyncpg.Connection, timer: Timer) -> None:
+        await patrol_answers.on_not_planned_check(ctx, conn, timer)
+
+    return {noshows.PRESENCE_CHECK: presence_check, handoff.HANDOFF: handoff_reminder,
+            patrol_answers.NOT_PLANNED_CHECK: not_planned_check}

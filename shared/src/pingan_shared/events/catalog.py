@@ -44,6 +44,8 @@ from pingan_shared.events.patrol_contracts import (
     RoundStartedV1,
     RoutePublishedV1,
     ScanFlaggedV1,
+    ShiftPlannedV1,
+    ShiftRefusedV1,
 )
 from pingan_shared.events.roster_contracts import NoShowV1, ShiftAssignedV1, ShiftCancelledV1, ShiftChangedV1
 
@@ -183,6 +185,8 @@ ROUND_INCOMPLETE = "patrol.round-incomplete"
 ROUND_EXPIRED = "patrol.round-expired"
 ROUND_NOT_STARTED = "patrol.round-not-started"
 CHECKPOINT_MISSED = "patrol.checkpoint-missed"
+SHIFT_REFUSED = "patrol.shift-refused"
+SHIFT_PLANNED = "patrol.shift-planned"
 DEAD_LETTERED = "platform.dead-lettered"
 ALERT_SIGNAL = "alerts.signal"
 ALERT_RAISED = "alerts.alert-raised"
@@ -208,6 +212,8 @@ TOPIC_PATROL_HAZARDS = "patrol.hazards"
 TOPIC_PATROL_FLAGS = "patrol.flags"
 TOPIC_PATROL_ROUTES = "patrol.routes"
 TOPIC_PATROL_ROUNDS = "patrol.rounds"
+# patrol's answers to roster's shifts (planned, or refused for a reason the organiser can fix)
+TOPIC_PATROL_SHIFT_ANSWERS = "patrol.shift-answers"
 # One signal topic per source (``signal_topic``): the topic a signal arrives on is who sent it.
 TOPIC_ALERT_SIGNALS = "{producer}.alert-signals"
 SIGNAL_SOURCES = ("patrol", "roster", "inspection")
@@ -291,6 +297,15 @@ CATALOG = _build_catalog(
         EventType(
             CHECKPOINT_MISSED, 1, TOPIC_PATROL_ROUNDS, CheckpointMissedV1,
             "A checkpoint unscanned at window close (漏巡); an alert signal goes beside it; key = round id.",
+        ),
+        EventType(
+            SHIFT_REFUSED, 1, TOPIC_PATROL_SHIFT_ANSWERS, ShiftRefusedV1,
+            "patrol cannot plan a roster shift for a reason the organiser can fix (an unknown route or team, a "
+            "clash); roster shows it and alerts if unfixed by the shift's start; key = shift id.",
+        ),
+        EventType(
+            SHIFT_PLANNED, 1, TOPIC_PATROL_SHIFT_ANSWERS, ShiftPlannedV1,
+            "patrol planned a roster shift's rounds (an earlier refusal is answered); key = shift id.",
         ),
         EventType(
             ALERT_SIGNAL, 1, TOPIC_ALERT_SIGNALS, AlertSignalV1,

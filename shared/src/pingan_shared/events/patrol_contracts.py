@@ -122,3 +122,33 @@ class ScanFlaggedV1(Contract):
     detail: dict[str, Any] = Field(default_factory=dict, description="the figures the rule compared")
     scanned_at: AwareDatetime = Field(description="the flagged scan's corrected time")
     flagged_at: AwareDatetime
+
+
+class ShiftProblem(Contract):
+    """One reason patrol cannot plan a shift, for the organiser to fix (the route or team it names)."""
+
+    field: str = Field(max_length=50, description="the shift's field at fault, e.g. route_id, team_id")
+    value: str | None = Field(default=None, max_length=200, description="what the shift named there")
+    reason: str = Field(max_length=500, description="Chinese first, e.g. 巡逻服务没有该路线 (unknown route R-NOPE)")
+
+
+class ShiftRefusedV1(Contract):
+    """patrol → roster (``patrol.shift-refused``; key = shift id): a published patrol shift patrol cannot plan for a
+    reason the organiser can fix (a route or team patrol does not know, a clash with another plan). roster shows it
+    on the shift and alerts the organiser if it is not fixed before the shift starts. A shift patrol cannot read at
+    all goes to patrol's dead letters instead."""
+
+    shift_id: str = Field(min_length=1, max_length=100)
+    period_id: str = Field(min_length=1, max_length=100)
+    problems: list[ShiftProblem] = Field(min_length=1, max_length=10)
+    at: AwareDatetime
+
+
+class ShiftPlannedV1(Contract):
+    """patrol → roster (``patrol.shift-planned``; key = shift id): patrol expects rounds for the shift (its plan);
+    a refusal before it is answered."""
+
+    shift_id: str = Field(min_length=1, max_length=100)
+    period_id: str = Field(min_length=1, max_length=100)
+    plan_id: str = Field(min_length=1, max_length=200)
+    at: AwareDatetime

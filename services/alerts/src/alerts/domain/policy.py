@@ -161,6 +161,7 @@ ROUND_NOT_STARTED_KIND: Final = "patrol.round-not-started"
 CHECKPOINT_MISSED_KIND: Final = "patrol.checkpoint-missed"
 SCAN_FLAGGED_KIND: Final = "patrol.scan-flagged"
 NO_SHOW_KIND: Final = "roster.no-show"
+NOT_PLANNED_KIND: Final = "roster.shift-not-planned"
 
 TOWNSHIP_SUPERVISOR: Final = "role:township-supervisor:{township}"  # the township's 平安办 on night duty
 PATROL_ORGANISER: Final = "role:patrol-organiser:{township}"  # who made the roster and plans of the township
@@ -212,12 +213,25 @@ DEFAULT_NO_SHOW_LADDER: Final = Policy(
     ),
 )
 
+# 排班未落实: a published patrol shift patrol refused (an unknown route or team …) is about to start unplanned: its
+# rounds will not be expected, so nobody would notice the night go unwalked. The organiser of the township fixes the
+# duty (or sends the team by hand) at once; one still standing after an hour is the township supervisor's.
+DEFAULT_NOT_PLANNED_LADDER: Final = Policy(
+    id=f"builtin:{NOT_PLANNED_KIND}",
+    name="排班未落实到巡逻默认升级阶梯",
+    steps=(
+        Step(0, (PATROL_ORGANISER,), ("inbox", "webhook", "stream"), "排班未落实提醒", ack_timeout_seconds=HOUR),
+        Step(HOUR, (TOWNSHIP_SUPERVISOR,), ("inbox", "webhook", "stream"), "排班未落实通报"),
+    ),
+)
+
 BUILTIN_POLICIES: Final[Mapping[str, Policy]] = {
     INSPECTION_OVERDUE_KIND: DEFAULT_211_LADDER,
     ROUND_NOT_STARTED_KIND: DEFAULT_ROUND_NOT_STARTED_LADDER,
     CHECKPOINT_MISSED_KIND: DEFAULT_CHECKPOINT_MISSED_LADDER,
     SCAN_FLAGGED_KIND: DEFAULT_SCAN_FLAGGED_LADDER,
     NO_SHOW_KIND: DEFAULT_NO_SHOW_LADDER,
+    NOT_PLANNED_KIND: DEFAULT_NOT_PLANNED_LADDER,
 }
 
 # A built-in target scoped by the alert's township, and who stands in for it when the alert lies in none (a scan

@@ -9,13 +9,16 @@ import asyncpg
 
 SHIFT_COLUMNS = ("s.shift_id, s.period_id, s.duty_id, s.day, s.kind, s.title, s.area, s.route_id, s.team_id, "
                  "s.starts_at, s.ends_at, s.status, s.roster_version")
+# What patrol answered for a shift (patrol_answers), shown to people beside the shift.
+ANSWER_COLUMNS = "s.patrol_status, s.patrol_problems, s.patrol_answered_at"
 # A night duty starts at or after 18:00 or runs past midnight (roster.domain.periods.is_night).
 NIGHT_SQL = "(d.start_time >= time '18:00' OR d.end_time <= d.start_time)"
 
 
 async def get_shift(conn: asyncpg.Connection, shift_id: str, *, lock: bool = False) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {SHIFT_COLUMNS} FROM shifts s WHERE s.shift_id = $1" + (" FOR UPDATE" if lock else ""), shift_id)
+        f"SELECT {SHIFT_COLUMNS}, {ANSWER_COLUMNS} FROM shifts s WHERE s.shift_id = $1"
+        + (" FOR UPDATE" if lock else ""), shift_id)
     return row
 
 
@@ -67,7 +70,7 @@ async def list_shifts(
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         f"""
-        SELECT {SHIFT_COLUMNS},
+        SELECT {SHIFT_COLUMNS}, {ANSWER_COLUMNS},
                coalesce((SELECT array_agg(a.member_id ORDER BY a.member_id) FROM shift_assignments a
                          WHERE a.shift_id = s.shift_id), '{{}}') AS member_ids
         FROM shifts s
@@ -134,3 +137,41 @@ async def on_crew(conn: asyncpg.Connection, shift_id: str, member_id: str) -> bo
     """Whether the member is on the shift now."""
     return bool(await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM shift_assignments WHERE shift_id = $1 AND member_id = $2)", shift_id, member_id))
+
+
+# --- patrol's answers ---------------------------------------------------------------------------------------
+
+async def patrol_answer_for_update(conn: asyncpg.Connection, shift_id: str) -> asyncpg.Record | None:
+    """The shift with what patrol answered for it, locked."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {SHIFT_COLUMNS}, {ANSWER_COLUMNS}, s.patrol_sequence, s.not_planned_alerted_at FROM shifts s"
+        " WHERE s.shift_id = $1"
+        " FOR UPDATE", shift_id)
+    return row
+
+
+async def record_patrol_answer(conn: asyncpg.Connection, shift_id: str, *, status: str,
+                               problems: list[dict[str, Any]] | None, sequence: int | None, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE shifts SET patrol_status = $2, patrol_problems = $3, patrol_sequence = $4, patrol_answered_at = $5"
+        " WHERE shift_id = $1", shift_id, status, problems, sequence, at)
+
+
+async def set_not_planned_alerted(conn: asyncpg.Connection, shift_id: str, at: datetime | None) -> None:
+    await conn.execute("UPDATE shifts SET not_planned_alerted_at = $2 WHERE shift_id = $1", shift_id, at)
+
+
+async def alerted_not_planned(conn: asyncpg.Connection, shift_ids: list[str]) -> list[asyncpg.Record]:
+    """Those of the shifts whose "not planned in patrol" alert is out, locked."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {SHIFT_COLUMNS} FROM shifts s WHERE s.shift_id = ANY($1::text[])"
+        " AND s.not_planned_alerted_at IS NOT NULL FOR UPDATE", shift_ids)
+    return rows
+
+
+async def refused_in_period(conn: asyncpg.Connection, period_id: str) -> list[asyncpg.Record]:
+    """The period's published shifts patrol refused, by start."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {SHIFT_COLUMNS}, {ANSWER_COLUMNS} FROM shifts s WHERE s.period_id = $1 AND s.patrol_status = 'refused'"
+        " AND s.status = 'published' ORDER BY s.starts_at, s.shift_id", period_id)
+    return rows
