@@ -11,11 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 
 from pingan_shared.auth import Role
 from pingan_stack.harness import ProcessCluster
+from pingan_stack.sample_directory import SAMPLE, seed_directory
 from pingan_stack.testing import bearer, eventually
 
 # a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
@@ -32,8 +34,15 @@ async def test_a_round_not_started_climbs_its_builtin_ladder_and_a_late_start_re
     cluster: ProcessCluster, database_factory: Callable[[], Awaitable[str]]
 ) -> None:
     clock = cluster.compressed_clock(SCALE)
-    patrol = cluster.start("patrol", await database_factory())
+    patrol_db = await database_factory()
+    patrol = cluster.start("patrol", patrol_db)
     alerts = cluster.start("alerts", await database_factory())
+    # patrol plans for teams its copy of the directory holds (tests/test_one_city.py loads one through roster)
+    conn = await asyncpg.connect(patrol_db)
+    try:
+        await seed_directory(conn, SAMPLE)
+    finally:
+        await conn.close()
 
     def auth(role: Role, subject: str, **claims: Any) -> dict[str, str]:
         return bearer(role, subject, issued_at=clock.now(), ttl=timedelta(days=60), **claims)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from pingan_shared.auth import Role
+from pingan_stack.directory_cli import sample_directory
 from pingan_stack.harness import ProcessCluster
 from pingan_stack.testing import bearer, eventually
 
@@ -44,7 +45,17 @@ async def test_published_night_patrols_become_patrol_plans_and_rounds(
     today = datetime.now(BEIJING).date()
 
     async with httpx.AsyncClient(timeout=60) as http:
-        # patrol knows the route first: a shift naming a route patrol does not know is dead-lettered there
+        # the city's directory, loaded into roster (its owner), reaches patrol's copy: patrol plans for teams in it
+        loaded = await ok(await http.post(f"{roster.url}/v1/directory/imports", content=sample_directory(),
+                                          headers={**ORGANISER, "content-type": "text/csv"}))
+        assert loaded["rejected"] == 0, loaded
+
+        async def patrol_knows_the_team() -> bool:
+            found = await http.get(f"{patrol.url}/v1/directory/entries/塘下一队", headers=SUPERVISOR)
+            return found.status_code == 200
+
+        await eventually(patrol_knows_the_team, timeout=30, what="patrol's copy of the directory")
+        # patrol knows the route first: a shift naming a route patrol does not know is refused back to roster
         for n in (1, 2):
             await ok(await http.post(f"{patrol.url}/v1/checkpoints", headers=ORGANISER, json={
                 "id": f"TX-0{n}", "tag": f"NFC-TX-0{n}", "name": f"塘下检查点{n}"}))

@@ -373,7 +373,10 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[Any]) -> FastA
         metrics=runtime.metrics,
         readiness=runtime.readiness,
     )
-    app = create_app(edge, routers, max_request_bytes=runtime.settings.max_request_bytes,
+    from pingan_shared.http import directory
+
+    # every service reads its copy of the directory the same way (pingan_shared.http.directory)
+    app = create_app(edge, [*routers, directory.router], max_request_bytes=runtime.settings.max_request_bytes,
                      lifespan=runtime.lifespan())
     app.state.runtime = runtime
     return app

@@ -20,6 +20,7 @@ from patrol.store import plans as store_plans
 from patrol.store import routes as store_routes
 from patrol.store import topup as store_topup
 from patrol.store.plans import PlanRow as PlanRow  # what the plan readers get
+from pingan_shared.directory.doors import TEAMS, organisation_code
 from pingan_shared.refused import NotFound, Refused
 from pingan_shared.timers import schedule
 
@@ -72,6 +73,13 @@ async def save_plan(
     added = await rounds.materialise(conn, ctx, plan, now=now, route=route)
     await store_topup.arm_unless_pending(conn, rounds.ROUNDS_TOPUP, rounds.TOPUP_KEY, _next_topup(ctx, now))
     return Saved(Outcome.CREATED if existing is None else Outcome.UPDATED, plan.id, added)
+
+
+async def plan_by_hand(conn: asyncpg.Connection, ctx: PatrolContext, plan: Plan, *, now: datetime) -> Saved:
+    """An organiser's plan (``save_plan``), its team first checked against the directory: a team nobody
+    registered is a 422 naming ``body.team_id`` (a roster shift's is answered to roster instead: ``shift_plans``)."""
+    await organisation_code(conn, plan.team_id, field="body.team_id", kinds=TEAMS)
+    return await save_plan(conn, ctx, plan, now=now)
 
 
 async def cancel_plan(conn: asyncpg.Connection, ctx: PatrolContext, plan_id: str, *, now: datetime) -> int | None:

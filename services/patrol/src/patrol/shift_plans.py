@@ -25,7 +25,7 @@ from patrol.context import PatrolContext
 from patrol.domain.plans import Plan
 from patrol.store import plans as store_plans
 from patrol.store import routes as store_routes
-from pingan_shared.directory.doors import ORGANISATIONS, find
+from pingan_shared.directory.doors import TEAMS, find
 from pingan_shared.events.catalog import SHIFT_PLANNED, SHIFT_REFUSED
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.patrol_contracts import ShiftPlannedV1, ShiftProblem, ShiftRefusedV1
@@ -113,7 +113,7 @@ async def _problems(conn: asyncpg.Connection, shift: ShiftStateV1) -> list[Shift
         problems.append(ShiftProblem(field="route_id", value=shift.route_id, reason=(
             f"巡逻服务没有路线 {shift.route_id} (unknown route {shift.route_id}: register it in patrol, or name "
             "another)")[:500]))
-    if shift.team_id and await find(conn, shift.team_id, kinds=ORGANISATIONS) is None:
+    if shift.team_id and await find(conn, shift.team_id, kinds=TEAMS) is None:
         problems.append(ShiftProblem(field="team_id", value=shift.team_id, reason=(
             f"目录中没有巡逻队 {shift.team_id} (unknown team {shift.team_id}: add it to the directory)")[:500]))
     return problems

@@ -12,12 +12,11 @@ from pydantic import ValidationError
 
 from pingan_shared.csv_rows import CsvRefused, read_csv_rows
 from pingan_shared.directory import store
-from pingan_shared.directory.entries import Entry, locate, parent_problem
+from pingan_shared.directory.entries import Entry, parent_problem
 from pingan_shared.events.catalog import DIRECTORY_ENTRY
-from pingan_shared.events.directory_contracts import EntryKind
 from pingan_shared.imports import ImportReport, rejected, validation_errors
 from pingan_shared.messaging.outbox import enqueue
-from pingan_shared.refused import Invalid, NotFound
+from pingan_shared.refused import Invalid
 from pingan_shared.text import echoable
 from roster.context import RosterContext
 from roster.domain.directory import (
@@ -28,8 +27,6 @@ from roster.domain.directory import (
     writing_order,
 )
 from roster.domain.members import NotCsv
-
-NO_SUCH_ENTRY = "目录中没有该编码 (no such directory code)"
 
 
 @dataclass
@@ -96,23 +93,3 @@ async def import_entries(conn: asyncpg.Connection, ctx: RosterContext, raw: byte
             continue
         answers[index] = {"line": line, "code": entry.code, "status": status}
     return DirectoryImportReport(rows=[answers[i] for i in range(len(rows))])
-
-
-async def describe(ctx: RosterContext, code: str) -> dict[str, Any]:
-    """An entry with where it sits: its lineage upwards, its township, and how many entries lie beneath it."""
-    async with ctx.runtime.connection() as conn:
-        lineage = await store.lineage(conn, code)
-        beneath = await store.subtree(conn, code) if lineage else []
-    if not lineage:
-        raise NotFound(NO_SUCH_ENTRY)
-    location = locate(lineage)
-    return {**lineage[0].as_json(), "lineage": [{"code": e.code, "kind": e.kind.value, "name": e.name}
-                                                for e in lineage[1:]],
-            "township": location.township_code, "beneath": len(beneath) - 1}
-
-
-async def listing(ctx: RosterContext, *, kind: EntryKind | None, under: str | None, name: str | None, limit: int,
-                  after: str | None) -> list[dict[str, Any]]:
-    async with ctx.runtime.connection() as conn:
-        entries = await store.page(conn, kind=kind, under=under, name=name, limit=limit, after=after)
-    return [e.as_json() for e in entries]

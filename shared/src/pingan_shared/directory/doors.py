@@ -52,6 +52,8 @@ async def entry_named(conn: asyncpg.Connection, value: str, *, field: str,
 
 PLACES = frozenset({EntryKind.CITY, EntryKind.TOWNSHIP, EntryKind.VILLAGE, EntryKind.GRID})
 ORGANISATIONS = frozenset(set(EntryKind) - PLACES)
+# Who walks a patrol: a village's or a company's team, militia, a police station's patrol.
+TEAMS = frozenset({EntryKind.PATROL_TEAM, EntryKind.COMPANY, EntryKind.MILITIA, EntryKind.POLICE_STATION})
 
 
 async def place_code(conn: asyncpg.Connection, value: str | None, *, field: str) -> str | None:

@@ -80,7 +80,7 @@ def plan_out(row: plans.PlanRow) -> PlanOut:
 async def create_plan(plan: PlanIn, ctx: Context, _: Planner) -> JSONResponse:
     """Plan a team's rounds on a route. A plan's id is the client's: posting it again is harmless."""
     async with ctx.runtime.connection() as conn, conn.transaction():
-        saved = await plans.save_plan(conn, ctx, Plan.from_input(plan), now=ctx.now())
+        saved = await plans.plan_by_hand(conn, ctx, Plan.from_input(plan), now=ctx.now())
         row = await plans.get_plan(conn, saved.plan_id)
     status = 201 if saved.outcome is plans.Outcome.CREATED else 200
     body = SavedPlan(**plan_out(row).model_dump(), outcome=saved.outcome.value, rounds_added=saved.rounds_added)

@@ -1,23 +1,22 @@
 """/v1/directory: the city's places and organisations (roster owns the directory, DESIGN.md §3). Organisers and admins
-define entries, one by one or from a CSV file; everyone signed in reads them (names are not secret)."""
+define entries, one by one or from a CSV file; everyone signed in reads them, on every service
+(``pingan_shared.http.directory``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from pingan_shared.auth import Principal, Role
-from pingan_shared.events.directory_contracts import EntryKind
 from pingan_shared.http.body import CSV_TYPES, csv_body
 from pingan_shared.http.openapi import error_responses
-from pingan_shared.http.paging import After, Limit, Page, page_of
 from pingan_shared.http.security import require_roles
 from pingan_shared.inputs import ID_PATTERN
 from pingan_shared.refused import Conflict
 from roster import directory
-from roster.api.deps import IdQuery, Organiser
+from roster.api.deps import Organiser
 from roster.context import Context
 from roster.domain.directory import DIRECTORY_CSV_COLUMNS, EntryIn
 
@@ -51,20 +50,3 @@ async def put_entry(code: Code, entry: EntryIn, ctx: Context, _: Organiser) -> J
     status = await directory.put_entry(ctx, entry)
     return JSONResponse(status_code=201 if status == "created" else 200,
                         content={**entry.entry().as_json(), "status": status})
-
-
-@router.get("/entries")
-async def list_entries(
-    ctx: Context, _: Reader, limit: Limit = 100, after: After = None, kind: EntryKind | None = None,
-    under: IdQuery = None,
-    name: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]+$", description="part of the name")] = None,
-) -> Page[dict[str, Any]]:
-    """Entries in code order: of one kind, beneath one place (``under``, itself included), or by part of a name."""
-    items = await directory.listing(ctx, kind=kind, under=under, name=name, limit=limit, after=after)
-    return page_of(items, limit, lambda entry: entry["code"])
-
-
-@router.get("/entries/{code}")
-async def get_entry(code: Code, ctx: Context, _: Reader) -> dict[str, Any]:
-    """An entry with its lineage (the places above it), its township and how many entries lie beneath it."""
-    return await directory.describe(ctx, code)
