@@ -103,7 +103,8 @@ async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
                  json={"id": "R-TX-1", "name": "塘下镇夜巡一线", "area": "塘下镇", "checkpoint_ids": ["CP-A"]})
         await ok("POST", f"{patrol}/v1/plans", organiser, json={
             "id": "P-1", "team_id": "塘下一队", "route_id": "R-TX-1", "first_date": night.isoformat(),
-            "last_date": (night + timedelta(days=1)).isoformat(), "window_start": "20:05", "window_end": "23:00", "rounds_per_night": 1, "start_grace_minutes": 5,
+            "last_date": (night + timedelta(days=1)).isoformat(), "window_start": "20:05", "window_end": "23:00",
+            "rounds_per_night": 1, "start_grace_minutes": 5,
             "checkpoint_grace_minutes": 10})
         unknown_team = await http.post(f"{patrol}/v1/plans", headers=organiser, json={
             "id": "P-2", "team_id": "没人登记的队", "route_id": "R-TX-1", "first_date": night.isoformat(),
