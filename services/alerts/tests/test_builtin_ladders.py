@@ -226,7 +226,8 @@ async def test_a_no_show_reaches_the_organiser_then_the_township_supervisor(aler
 async def test_the_builtin_ladders_are_listed(alerts_service: Alerts) -> None:
     alerts = alerts_service
     listed = await alerts.ok("GET", "/v1/builtin-policies", alerts.admin, expect=200)
-    assert [p["kind"] for p in listed] == ["inspection.task-overdue", NOT_STARTED, MISSED, FLAGGED, NO_SHOW]
+    assert [p["kind"] for p in listed] == ["inspection.task-overdue", NOT_STARTED, MISSED, FLAGGED, NO_SHOW,
+                                          "roster.shift-not-planned"]
     assert {p["kind"]: len(p["steps"]) for p in listed}[FLAGGED] == 1
     await alerts.ok("GET", "/v1/builtin-policies", alerts.supervisor(), expect=403)
 
