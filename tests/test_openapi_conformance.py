@@ -115,10 +115,17 @@ def schemathesis_config(openapi: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def run_schemathesis(base_url: str, config: Path) -> tuple[int, str]:
+# Every service serves the directory's reads from one shared router (pingan_shared.http.directory) over the same
+# table: fuzzed on roster, its owner, and left out on the other three, where they would be the same cases again
+# (about twenty seconds each of a suite kept under five minutes).
+SHARED_DIRECTORY_READS = r"^/v1/directory/entries"
+DIRECTORY_OWNER = "roster"
+
+
+async def run_schemathesis(base_url: str, config: Path, *, exclude: list[str]) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "--no-color",
-        "run", f"{base_url}/openapi.json",
+        "run", f"{base_url}/openapi.json", *exclude,
         "--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--generation-deterministic",
         "--workers", "1", "--request-timeout", "30", "--suppress-health-check", "all",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -149,7 +156,8 @@ async def test_schemathesis_finds_no_failure(
             openapi = (await client.get("/openapi.json")).json()
         config = tmp_path / "schemathesis.toml"
         config.write_text(schemathesis_config(openapi), encoding="utf-8")
-        code, report = await run_schemathesis(base_url, config)
+        exclude = [] if name == DIRECTORY_OWNER else ["--exclude-path-regex", SHARED_DIRECTORY_READS]
+        code, report = await run_schemathesis(base_url, config, exclude=exclude)
     # a background loop that died under the fuzzing fails the service, as a crash would
     assert service.runtime.failure is None, f"a background task died: {service.runtime.failure!r}"
     assert code == 0, f"schemathesis failed against {name} (exit {code}):\n{report[-20_000:]}"
