@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from alerts.context import AlertsContext
 from alerts.domain.provenance import SignalRefused
 from alerts.signals import apply_signal
-from pingan_shared.directory.replica import replica_consumer
+from pingan_shared.directory.replica import REPLICA_HANDLERS
 from pingan_shared.events.alert_contracts import AlertSignalV1
 from pingan_shared.events.catalog import ALERT_SIGNAL
 from pingan_shared.events.envelope import Envelope
@@ -40,4 +40,5 @@ def signal_handler(ctx: AlertsContext) -> Handler:
 
 
 def specs(ctx: AlertsContext) -> list[ConsumerSpec]:
-    return [ConsumerSpec(SIGNALS_GROUP, handlers={ALERT_SIGNAL: signal_handler(ctx)}), replica_consumer("alerts")]
+    # the directory's entries too: alerts' copy, by which a signal's place is placed
+    return [ConsumerSpec(SIGNALS_GROUP, handlers={ALERT_SIGNAL: signal_handler(ctx), **REPLICA_HANDLERS})]

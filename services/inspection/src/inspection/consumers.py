@@ -10,7 +10,7 @@ from __future__ import annotations
 from inspection.accountability import on_alert_lifecycle
 from inspection.context import InspectionContext
 from inspection.hazards import hazard_handler
-from pingan_shared.directory.replica import replica_consumer
+from pingan_shared.directory.replica import REPLICA_HANDLERS
 from pingan_shared.events.catalog import (
     ALERT_ACKNOWLEDGED,
     ALERT_ESCALATED,
@@ -27,9 +27,9 @@ ACCOUNTABILITY_GROUP = "inspection.accountability"
 def specs(ctx: InspectionContext) -> list[ConsumerSpec]:
     """The inbox consumers, each with ``ctx`` bound into the handlers that need it."""
     return [
-        ConsumerSpec(HAZARDS_GROUP, handlers={HAZARD_REPORTED: hazard_handler(ctx)}),
+        # the directory's entries too: inspection's copy, whose organisations and places its units are
+        ConsumerSpec(HAZARDS_GROUP, handlers={HAZARD_REPORTED: hazard_handler(ctx), **REPLICA_HANDLERS}),
         ConsumerSpec(ACCOUNTABILITY_GROUP, handlers={
             name: on_alert_lifecycle for name in (ALERT_RAISED, ALERT_ESCALATED, ALERT_ACKNOWLEDGED, ALERT_RESOLVED)
         }),
-        replica_consumer("inspection"),
     ]

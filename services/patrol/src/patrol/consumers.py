@@ -11,7 +11,8 @@
   from its earliest retained offset over scans the old groups had handled (a one-off cost, no effect).
 - ``patrol.shifts``: ``roster.shift-assigned`` / ``-changed`` / ``-cancelled`` → a patrol shift's plan
   (``shift_plans``), keeping the highest envelope sequence per shift so that a reordered or repeated event
-  changes nothing.
+  changes nothing; and ``directory.entry-defined`` → patrol's copy of the directory
+  (``pingan_shared.directory.replica``), whose teams a shift must name.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 from patrol import flags, rounds, shift_plans
 from patrol.context import PatrolContext
 from patrol.domain.rounds import ScanFact
-from pingan_shared.directory.replica import replica_consumer
+from pingan_shared.directory.replica import REPLICA_HANDLERS
 from pingan_shared.events.catalog import SCAN_ACCEPTED, SHIFT_ASSIGNED, SHIFT_CANCELLED, SHIFT_CHANGED
 from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope
@@ -59,6 +60,5 @@ def specs(ctx: PatrolContext) -> list[ConsumerSpec]:
     return [
         ConsumerSpec(SCANS_GROUP, batch_handlers={SCAN_ACCEPTED: scans_handler(ctx)}),
         ConsumerSpec(SHIFTS_GROUP, handlers={SHIFT_ASSIGNED: on_shift, SHIFT_CHANGED: on_shift,
-                                             SHIFT_CANCELLED: on_shift}),
-        replica_consumer("patrol"),
+                                             SHIFT_CANCELLED: on_shift, **REPLICA_HANDLERS}),
     ]

@@ -13,7 +13,7 @@ from pingan_shared.directory.entries import Entry
 from pingan_shared.events.catalog import DIRECTORY_ENTRY
 from pingan_shared.events.directory_contracts import DirectoryEntryV1
 from pingan_shared.events.envelope import Envelope
-from pingan_shared.messaging.consumer import ConsumerSpec, HandlerRejected
+from pingan_shared.messaging.consumer import Handler, HandlerRejected
 
 # The directory's one owner (DESIGN.md §3): roster, which registers the organisations and members already.
 OWNER = "roster"
@@ -28,6 +28,7 @@ async def keep_entry(conn: asyncpg.Connection, envelope: Envelope, payload: Base
     await store.put_if_newer(conn, Entry.from_payload(payload), version=envelope.sequence or 0)
 
 
-def replica_consumer(service: str) -> ConsumerSpec:
-    """``service``'s consumer group of the directory's entries."""
-    return ConsumerSpec(f"{service}.directory", handlers={DIRECTORY_ENTRY: keep_entry})
+# What a service's consumer group adds to its handlers to keep the copy: one of its existing groups reads the
+# directory's topic too (the one whose events name places or teams), rather than a group of its own — a consumer
+# more in every replica (its group join, its fetch loop) for a topic that changes a few times a year.
+REPLICA_HANDLERS: dict[str, Handler] = {DIRECTORY_ENTRY: keep_entry}
