@@ -65,6 +65,8 @@ BUSINESS_RULE_REFUSALS = {
     "POST /v1/silences": ["422"],
     # roster's directory: an entry whose parent is unknown or not a place of a higher level, a code's kind changed
     "PUT /v1/directory/entries/{code}": ["422"],
+    # inspection: a holiday notice naming a day of another year, or a day both off and on: 422
+    "PUT /v1/working-calendar/{year}": ["422"],
     # alerts contacts: a member not in the directory, an inbox subject another contact owns, rotating to a secret
     # the contact already has: 422
     "PUT /v1/contacts/{target}": ["422"],

@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from inspection.domain.calendar import DayBasis, add_days, days_left, is_workday, provisional
+from inspection.domain.calendar import (
+    PACKAGE_CALENDAR,
+    DayBasis,
+    WorkingCalendar,
+    YearArrangement,
+    add_days,
+    days_left,
+    is_workday,
+)
 from inspection.domain.cycles import CycleIn, Phase, schedule
 from inspection.domain.findings import Category, FindingIn, hazard_key
 from inspection.domain.notices import notice_number
@@ -48,9 +56,28 @@ def test_working_days_skip_the_holiday_and_count_the_make_up_day() -> None:
 
 
 def test_a_year_without_a_published_arrangement_counts_weekdays_and_says_so() -> None:
-    assert provisional(date(2031, 3, 3))
+    assert PACKAGE_CALENDAR.provisional(date(2031, 3, 3), date(2031, 3, 3), DayBasis.WORKING)
+    assert not PACKAGE_CALENDAR.provisional(date(2031, 3, 3), date(2031, 3, 3), DayBasis.CALENDAR)
     assert is_workday(date(2031, 3, 3)) and not is_workday(date(2031, 3, 2))  # Monday on, Sunday off
-    assert not provisional(date(2026, 3, 3))
+    assert not PACKAGE_CALENDAR.provisional(date(2026, 3, 3), date(2026, 3, 3), DayBasis.WORKING)
+
+
+def test_a_loaded_notice_decides_its_year_before_the_package_and_the_weekdays() -> None:
+    # the first year the package does not know whose New Year's Day is a weekday (2027 with chinese-calendar 1.11)
+    year = next(y for y in range(2027, 2100) if not PACKAGE_CALENDAR.knows(y) and date(y, 1, 1).weekday() < 5)
+    new_year = date(year, 1, 1)
+    start = new_year - timedelta(days=1)
+    while PACKAGE_CALENDAR.days_left(start, new_year, DayBasis.WORKING) < 5:
+        start -= timedelta(days=1)
+    # five working days counted through the unknown year end on New Year's Day itself, and say they are provisional
+    assert PACKAGE_CALENDAR.add_days(start, 5, DayBasis.WORKING) == new_year
+    assert PACKAGE_CALENDAR.provisional(start, new_year, DayBasis.WORKING)
+    notice = WorkingCalendar({year: YearArrangement(holidays=frozenset({new_year}), workdays=frozenset())})
+    assert notice.knows(year) and not notice.is_workday(new_year)
+    recounted = notice.add_days(start, 5, DayBasis.WORKING)
+    assert recounted > new_year and recounted.weekday() < 5
+    assert not notice.provisional(start, recounted, DayBasis.WORKING)
+    assert notice.is_workday(start) == PACKAGE_CALENDAR.is_workday(start)  # the year before: the package's
 
 
 def test_a_cycle_is_fourteen_days_covert_then_fourteen_of_rectification() -> None:

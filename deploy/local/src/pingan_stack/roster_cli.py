@@ -28,11 +28,16 @@ from pingan_stack.endpoints import api_to_call
 roster_app = typer.Typer(help="轮值轮训 rosters: members and cohorts.", no_args_is_help=True)
 
 
-def organiser_token() -> str:
+def cli_token(role: Role) -> str:
+    """A token of ``role`` minted with ``PINGAN_AUTH_SECRET``, as `pingan token issue` does (for a local stack)."""
     settings = PlatformSettings()
-    return issue_token(settings.pingan_auth_secret.get_secret_value(), role=Role.ORGANISER, subject="pingan-cli",
+    return issue_token(settings.pingan_auth_secret.get_secret_value(), role=role, subject="pingan-cli",
                        issued_at=clock_from_settings(settings).now(),
                        ttl=timedelta(hours=settings.pingan_clock_scale))
+
+
+def organiser_token() -> str:
+    return cli_token(Role.ORGANISER)
 
 
 @roster_app.command("import-members")

@@ -12,12 +12,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from inspection import reach
 from inspection.context import InspectionContext
+from inspection.domain.calendar import DayBasis, WorkingCalendar
 from inspection.domain.cycles import MAX_NAME, CycleIn, Phase, schedule
+from inspection.store import calendar as calendar_store
 from inspection.store import cycles as store
 from inspection.store import units as unit_store
 from inspection.store.cycles import Clash, CycleRow
@@ -96,7 +99,9 @@ async def open_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: Cy
     if unknown:
         raise CycleRefused(422, "范围内有不存在的单位 (unknown units in scope)",
                            [{"field": "unit_ids", "reason": f"单位 {u} 不存在 (no such unit)"} for u in unknown])
-    plan = schedule(cycle.start_date, cycle.covert_days, cycle.rectification_days, cycle.day_basis, ctx.zone)
+    calendar = await calendar_store.working_calendar(conn)
+    plan = schedule(cycle.start_date, cycle.covert_days, cycle.rectification_days, cycle.day_basis, ctx.zone,
+                    calendar)
     if plan.covert_ends_at <= now:
         raise CycleRefused(422, "暗访阶段已过 (the covert phase would already be over)",
                            [{"field": "start_date", "reason": "the covert phase of this start date has ended"}])
@@ -120,7 +125,9 @@ async def open_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: Cy
     topic, envelope = ctx.events.make(CYCLE_OPENED, CycleOpenedV1(
         cycle_id=cycle_id, name=cycle.name, start_date=cycle.start_date, starts_at=plan.starts_at,
         covert_ends_at=plan.covert_ends_at, closes_at=plan.closes_at, day_basis=cycle.day_basis.value,
-        unit_count=len(cycle.unit_ids)), key=cycle_id)
+        unit_count=len(cycle.unit_ids), provisional=close_provisional(calendar, plan.covert_ends_at,
+                                                                      plan.closes_at, cycle.day_basis, ctx.zone)),
+        key=cycle_id)
     await enqueue(conn, [(topic, envelope)])
     row = await store.get(conn, cycle_id)
     assert row is not None
@@ -131,13 +138,27 @@ async def open_cycle(conn: asyncpg.Connection, ctx: InspectionContext, cycle: Cy
 class CycleView:
     cycle: CycleRow
     unit_ids: list[str]
+    provisional: bool  # its close counted in working days through a year whose notice is not known yet
+
+
+def close_provisional(calendar: WorkingCalendar, covert_ends_at: datetime, closes_at: datetime, basis: DayBasis,
+                      zone: ZoneInfo) -> bool:
+    """Whether a cycle's close was counted through a year the calendar does not know (its rectification days)."""
+    return calendar.provisional(covert_ends_at.astimezone(zone).date(),
+                                (closes_at - timedelta(microseconds=1)).astimezone(zone).date(), basis)
+
+
+def view_of(row: CycleRow, unit_ids: list[str], calendar: WorkingCalendar, zone: ZoneInfo) -> CycleView:
+    return CycleView(row, unit_ids, close_provisional(calendar, row.covert_ends_at, row.closes_at,
+                                                      DayBasis(row.day_basis), zone))
 
 
 async def open_by_request(ctx: InspectionContext, cycle: CycleIn, *, actor: str) -> tuple[Outcome, CycleView]:
     """An inspector's or admin's request to open ``cycle``, in its own transaction."""
     async with ctx.runtime.connection() as conn, conn.transaction():
         opened = await open_cycle(conn, ctx, cycle, actor=actor, now=ctx.now())
-        return opened.outcome, CycleView(opened.cycle, await store.unit_ids(conn, opened.cycle.id))
+        return opened.outcome, view_of(opened.cycle, await store.unit_ids(conn, opened.cycle.id),
+                                       await calendar_store.working_calendar(conn), ctx.zone)
 
 
 async def list_cycles(ctx: InspectionContext, *, phase: Phase | None, limit: int,
@@ -145,7 +166,8 @@ async def list_cycles(ctx: InspectionContext, *, phase: Phase | None, limit: int
     async with ctx.runtime.connection() as conn:
         rows = await store.page(conn, phase=phase.value if phase else None, limit=limit, after=after)
         scopes = await store.units_of(conn, [r.id for r in rows])
-    return page_of([CycleView(r, scopes[r.id]) for r in rows], limit, lambda v: v.cycle.id)
+        calendar = await calendar_store.working_calendar(conn)
+    return page_of([view_of(r, scopes[r.id], calendar, ctx.zone) for r in rows], limit, lambda v: v.cycle.id)
 
 
 async def get_cycle(ctx: InspectionContext, cycle_id: str) -> CycleView:
@@ -153,7 +175,8 @@ async def get_cycle(ctx: InspectionContext, cycle_id: str) -> CycleView:
         row = await store.get(conn, cycle_id)
         if row is None:
             raise NotFound(NOT_FOUND, field="cycle_id")
-        return CycleView(row, await store.unit_ids(conn, cycle_id))
+        return view_of(row, await store.unit_ids(conn, cycle_id), await calendar_store.working_calendar(conn),
+                       ctx.zone)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from inspection.domain.calendar import DayBasis
+from inspection.domain.calendar import PACKAGE_CALENDAR, DayBasis, WorkingCalendar
 from inspection.domain.reminders import next_reminder
 from pingan_shared.timers import cancel, schedule, schedule_many
 
@@ -22,9 +22,9 @@ KINDS = (TASK_DEADLINE, TASK_REMINDER)  # a task's timers: locked before the tas
 
 
 async def arm(conn: asyncpg.Connection, task_id: str, *, deadline: datetime, basis: DayBasis, zone: ZoneInfo,
-              now: datetime) -> None:
+              now: datetime, calendar: WorkingCalendar = PACKAGE_CALENDAR) -> None:
     await schedule(conn, TASK_DEADLINE, task_id, deadline)
-    await arm_reminder(conn, task_id, deadline=deadline, basis=basis, zone=zone, after=now)
+    await arm_reminder(conn, task_id, deadline=deadline, basis=basis, zone=zone, after=now, calendar=calendar)
 
 
 async def arm_new(conn: asyncpg.Connection, task_ids: Sequence[str], *, deadline: datetime, basis: DayBasis,
@@ -40,8 +40,8 @@ async def arm_new(conn: asyncpg.Connection, task_ids: Sequence[str], *, deadline
 
 
 async def arm_reminder(conn: asyncpg.Connection, task_id: str, *, deadline: datetime, basis: DayBasis,
-                       zone: ZoneInfo, after: datetime) -> None:
-    reminder = next_reminder(deadline, basis, zone, after=after)
+                       zone: ZoneInfo, after: datetime, calendar: WorkingCalendar = PACKAGE_CALENDAR) -> None:
+    reminder = next_reminder(deadline, basis, zone, after=after, calendar=calendar)
     if reminder is None:
         await cancel(conn, TASK_REMINDER, task_id)
     else:

@@ -23,10 +23,11 @@ import asyncpg
 
 from inspection import deadlines
 from inspection.domain import tasks as rules
-from inspection.domain.calendar import DayBasis, add_days
+from inspection.domain.calendar import PACKAGE_CALENDAR, DayBasis, WorkingCalendar
 from inspection.domain.cycles import end_of_day
 from inspection.opening import TaskDraft, locked_open_task, merge
 from inspection.signals import overdue_signal
+from inspection.store import calendar as calendar_store
 from inspection.store import tasks as store
 from inspection.store import timeline
 from inspection.store import units as unit_store
@@ -143,13 +144,13 @@ async def revisit(conn: asyncpg.Connection, task_id: str, *, outcome: str, remai
 
 
 def listing_deadline(*, deadline: date | None, days: int | None, basis: DayBasis, now: datetime,
-                     zone: ZoneInfo) -> datetime:
+                     zone: ZoneInfo, calendar: WorkingCalendar = PACKAGE_CALENDAR) -> datetime:
     """挂牌督办's own deadline: the end of the given local day, or of the day ``days`` days (on the task's
     basis) after today."""
     if deadline is not None:
         return end_of_day(deadline, zone)
     assert days is not None
-    return end_of_day(add_days(now.astimezone(zone).date(), days, basis), zone)
+    return end_of_day(calendar.add_days(now.astimezone(zone).date(), days, basis), zone)
 
 
 async def list_task(conn: asyncpg.Connection, task_id: str, *, deadline: date | None, days: int | None,
@@ -160,14 +161,16 @@ async def list_task(conn: asyncpg.Connection, task_id: str, *, deadline: date | 
         raise Invalid("请给出期限日期或天数之一（give deadline or days, not both）", field="deadline")
     row = await _locked(conn, task_id)
     task = as_task(row)
-    new_deadline = listing_deadline(deadline=deadline, days=days, basis=task.day_basis, now=step.now, zone=step.zone)
+    new_deadline = listing_deadline(deadline=deadline, days=days, basis=task.day_basis, now=step.now, zone=step.zone,
+                                    calendar=await calendar_store.working_calendar(conn))
     try:
         listed = rules.list_under_supervision(task, deadline=new_deadline, now=step.now)
     except rules.TaskRuleBroken as exc:
         if exc.field == "deadline" and days is not None:  # the request gave days: name them
             raise rules.TaskRuleBroken(exc.reason, field="days", conflict=exc.conflict) from None
         raise
-    await store.update(conn, task_id, listed=True, deadline=listed.deadline, listed_note=note or None)
+    await store.update(conn, task_id, listed=True, deadline=listed.deadline, listed_note=note or None,
+                       listed_from=None if days is None else step.now.astimezone(step.zone).date(), listed_days=days)
     if task.status is not rules.TaskStatus.TRIAGE:
         await deadlines.arm(conn, task_id, deadline=listed.deadline, basis=task.day_basis, zone=step.zone,
                             now=step.now)

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from inspection import reach
 from inspection.context import InspectionContext
+from inspection.domain.calendar import DayBasis, WorkingCalendar
 from inspection.domain.tasks import TaskStatus
 from inspection.rectification import TaskNotFound
 from inspection.store import alerts as alert_store
+from inspection.store import calendar as calendar_store
 from inspection.store import tasks as store
 from inspection.store import timeline
 from pingan_shared.auth import Principal, Role
@@ -34,13 +38,24 @@ class TaskView:
     task: Mapping[str, Any]  # the task's row (``store.tasks.TASK_COLUMNS`` and its unit's name)
     accountability: list[dict[str, Any]]
     alert_status: str | None
+    deadline_provisional: bool  # counted in working days through a year whose notice is not known yet
 
 
-async def _views(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[TaskView]:
+async def _views(conn: asyncpg.Connection, rows: list[asyncpg.Record], zone: ZoneInfo) -> list[TaskView]:
     ids = [r["id"] for r in rows]
     records = await alert_store.accountability_of(conn, ids)
     statuses = await alert_store.alert_status_of(conn, ids)
-    return [TaskView(r, records[r["id"]], statuses[r["id"]]) for r in rows]
+    calendar = await calendar_store.working_calendar(conn)
+    return [TaskView(r, records[r["id"]], statuses[r["id"]], deadline_provisional(calendar, r, zone))
+            for r in rows]
+
+
+def deadline_provisional(calendar: WorkingCalendar, row: Mapping[str, Any], zone: ZoneInfo) -> bool:
+    """Whether the task's deadline was counted in working days through a year the calendar does not know: from its
+    opening (or its listing) to its last day, local days."""
+    counted_from = row.get("listed_from") or row["opened_at"].astimezone(zone).date()
+    last = (row["deadline"] - timedelta(microseconds=1)).astimezone(zone).date()
+    return calendar.provisional(counted_from, last, DayBasis(row["day_basis"]))
 
 
 async def _visible(conn: asyncpg.Connection, task_id: str, principal: Principal) -> asyncpg.Record:
@@ -59,13 +74,13 @@ async def list_tasks(ctx: InspectionContext, principal: Principal, *, status: Ta
         units = reach.listing(await reach.reach_of(conn, principal), principal, unit_id)
         rows = await store.task_rows(conn, units=units, status=status.value if status else None,
                                      cycle_id=cycle_id, overdue=overdue, limit=limit, after=after)
-        views = await _views(conn, rows)
+        views = await _views(conn, rows, ctx.zone)
     return page_of(views, limit, lambda v: str(v.task["id"]))
 
 
 async def get_task(ctx: InspectionContext, principal: Principal, task_id: str) -> TaskView:
     async with ctx.runtime.connection() as conn:
-        return (await _views(conn, [await _visible(conn, task_id, principal)]))[0]
+        return (await _views(conn, [await _visible(conn, task_id, principal)], ctx.zone))[0]
 
 
 def _shown_actor(actor: str) -> str:
@@ -102,4 +117,4 @@ async def after_step(ctx: InspectionContext, task_id: str,
             await step(conn)
         row = await store.task_row(conn, task_id)
         assert row is not None
-        return (await _views(conn, [row]))[0]
+        return (await _views(conn, [row], ctx.zone))[0]

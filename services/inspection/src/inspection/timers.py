@@ -25,12 +25,13 @@ import asyncpg
 from inspection import close, deadlines, release
 from inspection.context import InspectionContext
 from inspection.cycles import CYCLE_PHASE
-from inspection.domain.calendar import DayBasis, days_left
+from inspection.domain.calendar import DayBasis
 from inspection.domain.cycles import Phase, Schedule
 from inspection.domain.reminders import last_day
 from inspection.domain.tasks import TaskStatus, falls_overdue
 from inspection.rectification import as_task
 from inspection.signals import overdue_signal
+from inspection.store import calendar as calendar_store
 from inspection.store import cycles as cycle_store
 from inspection.store import tasks as task_store
 from inspection.store import timeline
@@ -99,8 +100,9 @@ async def on_task_reminder(ctx: InspectionContext, conn: asyncpg.Connection, tim
     now = ctx.now()
     basis = DayBasis(row["day_basis"])
     deadline: datetime = row["deadline"]
+    calendar = await calendar_store.working_calendar(conn)
     if now < deadline:
-        left = days_left(now.astimezone(ctx.zone).date(), last_day(deadline, ctx.zone).date(), basis)
+        left = calendar.days_left(now.astimezone(ctx.zone).date(), last_day(deadline, ctx.zone).date(), basis)
         await timeline.record(conn, row["id"], at=now, actor="system", action="reminded",
                               detail={"days_left": left, "day_basis": basis.value})
         await enqueue(conn, [ctx.events.make(
@@ -109,7 +111,7 @@ async def on_task_reminder(ctx: InspectionContext, conn: asyncpg.Connection, tim
                            day_basis=basis.value, at=now),
             key=row["id"])])
     await deadlines.arm_reminder(conn, row["id"], deadline=deadline, basis=basis, zone=ctx.zone,
-                                 after=max(now, timer.due_at))
+                                 after=max(now, timer.due_at), calendar=calendar)
 
 
 HANDLERS: dict[str, BoundHandler] = {

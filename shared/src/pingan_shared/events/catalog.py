@@ -28,6 +28,7 @@ from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.inspection_contracts import (
     CycleOpenedV1,
     CyclePhaseChangedV1,
+    DeadlineMovedV1,
     NoticeIssuedV1,
     TaskOpenedV1,
     TaskOverdueV1,
@@ -201,6 +202,7 @@ TASK_OPENED = "inspection.task-opened"
 TASK_REMINDER = "inspection.task-reminder"
 TASK_OVERDUE = "inspection.task-overdue"
 TASK_VERIFIED = "inspection.task-verified"
+DEADLINE_MOVED = "inspection.deadline-moved"
 SHIFT_ASSIGNED = "roster.shift-assigned"
 SHIFT_CHANGED = "roster.shift-changed"
 SHIFT_CANCELLED = "roster.shift-cancelled"
@@ -346,6 +348,11 @@ CATALOG = _build_catalog(
         EventType(
             TASK_VERIFIED, 1, TOPIC_INSPECTION_TASKS, TaskVerifiedV1,
             "A revisit verified a task's rectification; key = task id.",
+        ),
+        EventType(
+            DEADLINE_MOVED, 1, TOPIC_INSPECTION_TASKS, DeadlineMovedV1,
+            "A deadline counted in working days moved when a year's holiday notice was loaded; key = task or "
+            "cycle id.",
         ),
         EventType(
             SHIFT_ASSIGNED, 1, TOPIC_ROSTER_SHIFTS, ShiftAssignedV1,

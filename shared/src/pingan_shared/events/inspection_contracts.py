@@ -25,6 +25,9 @@ class CycleOpenedV1(Contract):
     closes_at: AwareDatetime
     day_basis: str = Field(description="calendar or working: how the cycle counts deadline days")
     unit_count: int
+    provisional: bool = Field(default=False, description=(
+        "the close was counted in working days through a year whose holiday arrangement is not known yet: it is "
+        "counted again (and announced by inspection.deadline-moved) when the year's notice is loaded"))
 
 
 class CyclePhaseChangedV1(Contract):
@@ -60,6 +63,8 @@ class TaskOpenedV1(Contract):
     severity: str
     deadline: AwareDatetime
     origin: str = Field(description="finding or hazard")
+    provisional: bool = Field(default=False, description=(
+        "the deadline was counted in working days through a year whose holiday arrangement is not known yet"))
 
 
 class TaskReminderV1(Contract):
@@ -91,4 +96,17 @@ class TaskVerifiedV1(Contract):
     deadline: AwareDatetime
     on_time: bool
     was_overdue: bool
+    at: AwareDatetime
+
+
+class DeadlineMovedV1(Contract):
+    """``inspection.deadline-moved``: a year's holiday notice was loaded and a deadline counted in working days
+    through it was counted again (a cycle's close, a task's deadline)."""
+
+    entity_type: str = Field(description="cycle or task")
+    entity_id: str
+    unit_id: str | None = None
+    previous: AwareDatetime
+    deadline: AwareDatetime
+    year: int = Field(description="the year whose notice was loaded")
     at: AwareDatetime

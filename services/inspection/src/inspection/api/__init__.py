@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from inspection.api import cycles, findings, notices, tasks, units
+from inspection.api import calendar, cycles, findings, notices, tasks, units
 
 ROUTERS: list[APIRouter] = [
     units.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     findings.router,
     notices.router,
     tasks.router,
+    calendar.router,
 ]

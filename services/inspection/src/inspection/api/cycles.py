@@ -33,6 +33,7 @@ _FIELDS = ("id", "name", "start_date", "covert_days", "rectification_days", "day
 def cycle_json(view: cycles.CycleView) -> dict[str, Any]:
     out: dict[str, Any] = {k: getattr(view.cycle, k) for k in _FIELDS}
     out["unit_ids"] = view.unit_ids
+    out["provisional"] = view.provisional
     return jsonable_encoder(out)
 
 

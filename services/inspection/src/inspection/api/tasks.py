@@ -95,7 +95,7 @@ def task_json(view: tasks.TaskView) -> dict[str, Any]:
         "deadline": row["deadline"], "listed": row["listed"], "listed_note": row["listed_note"],
         "opened_at": row["opened_at"], "submitted_at": row["submitted_at"], "verified_at": row["verified_at"],
         "overdue_at": row["overdue_at"], "rejections": row["rejections"], "accountability": view.accountability,
-        "alert_status": view.alert_status,
+        "alert_status": view.alert_status, "deadline_provisional": view.deadline_provisional,
     })
 
 

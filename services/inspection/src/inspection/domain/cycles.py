@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from inspection.domain.calendar import DayBasis, PlannableDate, add_days
+from inspection.domain.calendar import PACKAGE_CALENDAR, DayBasis, PlannableDate, WorkingCalendar
 from inspection.domain.schema import stripped_identifier
 from pingan_shared.inputs import JsonBool, non_blank, strict_int
 from pingan_shared.text import StorableStr
@@ -86,10 +86,10 @@ def end_of_day(day: date, zone: ZoneInfo) -> datetime:
 
 
 def schedule(start_date: date, covert_days: int, rectification_days: int, basis: DayBasis,
-             zone: ZoneInfo) -> Schedule:
+             zone: ZoneInfo, calendar: WorkingCalendar = PACKAGE_CALENDAR) -> Schedule:
     covert_end_date = start_date + timedelta(days=covert_days)
     # The rectification phase's first day is the covert phase's end date; its last is the N-th counting day.
-    last_day = add_days(covert_end_date - timedelta(days=1), rectification_days, basis)
+    last_day = calendar.add_days(covert_end_date - timedelta(days=1), rectification_days, basis)
     return Schedule(
         starts_at=local_midnight(start_date, zone),
         covert_ends_at=local_midnight(covert_end_date, zone),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from inspection.domain.calendar import DayBasis, days_left, is_workday
+from inspection.domain.calendar import PACKAGE_CALENDAR, DayBasis, WorkingCalendar
 
 REMINDER_HOUR = time(9, 0)
 DEFAULT_REMINDER_DAYS = (3, 1)
@@ -21,7 +21,7 @@ def last_day(deadline: datetime, zone: ZoneInfo) -> datetime:
 
 def next_reminder(
     deadline: datetime, basis: DayBasis, zone: ZoneInfo, *, after: datetime,
-    reminder_days: Sequence[int] = DEFAULT_REMINDER_DAYS,
+    reminder_days: Sequence[int] = DEFAULT_REMINDER_DAYS, calendar: WorkingCalendar = PACKAGE_CALENDAR,
 ) -> tuple[datetime, int] | None:
     """The first reminder strictly after ``after``, with the days it says are left; None when none is due."""
     final = last_day(deadline, zone).date()
@@ -29,9 +29,9 @@ def next_reminder(
     for wanted in reminder_days:
         for back in range(1, 3 * wanted + 30):  # holidays stretch working days; 30 covers the longest break
             day = final - timedelta(days=back)
-            if basis is DayBasis.WORKING and not is_workday(day):
+            if basis is DayBasis.WORKING and not calendar.is_workday(day):
                 continue
-            left = days_left(day, final, basis)
+            left = calendar.days_left(day, final, basis)
             if left == wanted:
                 moment = datetime.combine(day, REMINDER_HOUR, tzinfo=zone)
                 if after < moment < deadline:

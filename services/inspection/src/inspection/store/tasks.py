@@ -26,7 +26,7 @@ TASK_COLUMNS = """
     CASE WHEN n.id IS NULL THEN NULL ELSE '〔' || n.year || '〕' || n.number || '号' END AS notice_number,
     t.category, t.severity, t.hazard_key, t.place, t.latitude, t.longitude, t.description, t.evidence,
     t.status, t.day_basis, t.deadline, t.listed, t.listed_note, t.opened_at, t.submitted_at, t.verified_at,
-    t.overdue_at, t.rejections, t.finding_id, t.hazard_id, t.version
+    t.overdue_at, t.rejections, t.finding_id, t.hazard_id, t.version, t.listed_from
 """
 TASK_FROM = "tasks t LEFT JOIN notices n ON n.id = t.notice_id"
 
@@ -227,7 +227,7 @@ async def task_rows(conn: asyncpg.Connection, *, units: Sequence[str] | None, st
 
 
 _CHANGEABLE = frozenset({"status", "unit_id", "submitted_at", "verified_at", "overdue_at", "rejections", "listed",
-                         "listed_note", "deadline", "merged_into_task_id"})
+                         "listed_note", "deadline", "merged_into_task_id", "listed_from", "listed_days"})
 
 
 async def update(conn: asyncpg.Connection, task_id: str, **columns: object) -> None:
