@@ -11,18 +11,21 @@ time is almost five hours of theirs):
 - a supervisor scoped by the township's code (or its name) sees the three and not the next township's; the one
   silence held the three and not the next township's; the office's one entry receives each source's notice (the
   211 通报 a day after the overdue, the not-planned notice an hour after the alert, the patrol reminder of D+4's
-  round, after the typhoon)."""
+  round, after the typhoon);
+- a 211 cycle whose working days run into a year chinese-calendar does not know closes provisionally on its New
+  Year's Day until the admin loads that year's notice, then on the next working day."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from inspection.domain.calendar import PACKAGE_CALENDAR, DayBasis
 from pingan_shared.auth import Role
 from pingan_stack.directory_cli import sample_directory
 from pingan_stack.harness import ProcessCluster
@@ -36,6 +39,13 @@ SCALE = 86400 / 5  # a day in 5 seconds
 FAST_TIMERS = {f"{name.upper()}_TIMER_POLL_SECONDS": "0.1" for name in ("roster", "patrol", "inspection", "alerts")}
 TANGXIA = "330381102000"
 OFFICER = "塘下镇平安办值班员"
+
+
+def five_working_days_before(day: date) -> date:
+    start = day - timedelta(days=1)
+    while PACKAGE_CALENDAR.days_left(start, day, DayBasis.WORKING) < 5:
+        start -= timedelta(days=1)
+    return start
 
 
 async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
@@ -200,3 +210,18 @@ async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
             return heard >= wanted and any(a["id"] in heard for a in patrol_after)
 
         await eventually(office_heard_each_source, timeout=40, interval=0.3, what="the office's inbox")
+
+        # working days as data: five working days of rectification through an unknown year's New Year's Day
+        year, start = next((y, s) for y in range(today.year + 1, 2100)
+                           if not PACKAGE_CALENDAR.knows(y) and date(y, 1, 1).weekday() < 5
+                           and (s := five_working_days_before(date(y, 1, 1))) > today + timedelta(days=6))
+        await ok("POST", f"{inspection}/v1/units", inspector, json={"id": "AY-2", "name": "安阳", "kind": "township"})
+        opened = await ok("POST", f"{inspection}/v1/cycles", inspector, json={
+            "id": "c-new-year", "name": f"{year - 1}年第52期", "start_date": start.isoformat(), "covert_days": 1,
+            "rectification_days": 5, "day_basis": "working", "unit_ids": ["AY-2"]})
+        assert opened["provisional"] and opened["closes_at"].startswith(f"{year}-01-01T")  # ends at local midnight
+        loaded_year = await ok("PUT", f"{inspection}/v1/working-calendar/{year}", admin, json={
+            "notice": f"国务院办公厅关于{year}年部分节假日安排的通知", "holidays": [f"{year}-01-01"]})
+        assert [m["id"] for m in loaded_year["moved"]] == ["c-new-year"]
+        recounted = await ok("GET", f"{inspection}/v1/cycles/c-new-year", inspector)
+        assert not recounted["provisional"] and recounted["closes_at"] > opened["closes_at"]
