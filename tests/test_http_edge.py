@@ -107,7 +107,7 @@ async def test_a_405_allows_every_method_the_path_serves(client: httpx.AsyncClie
     response = await client.delete("/v1/checkpoints", headers=ORGANISER)
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
-    assert response.json() == {"detail": "Method Not Allowed", "errors": []}
+    assert response.json() == {"detail": "不支持该请求方法 (Method Not Allowed)", "errors": []}
 
 
 async def test_a_boolean_is_not_a_coordinate(client: httpx.AsyncClient) -> None:
@@ -116,6 +116,26 @@ async def test_a_boolean_is_not_a_coordinate(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/checkpoints", content=body, headers=ORGANISER)
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["body.longitude"]
+
+
+async def test_every_answer_a_person_reads_is_chinese_first(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/v1/checkpoints")
+    assert missing.status_code == 401 and missing.json()["detail"] == "缺少令牌 (missing bearer token)"
+    forged = await client.get("/v1/checkpoints", headers={"Authorization": "Bearer x.y.z"})
+    assert forged.status_code == 401 and forged.json()["detail"].startswith("令牌无效或已过期 (")
+    role = await client.post("/v1/checkpoints", headers=DEVICE, json={"id": "CP-1", "tag": "t", "name": "n"})
+    assert role.status_code == 403 and role.json()["detail"].startswith("角色 patrol_device 无权执行此操作 (role ")
+    invalid = await client.post("/v1/checkpoints", headers=ORGANISER, json={"id": "CP-1", "name": "n", "x": 1})
+    assert invalid.status_code == 422 and invalid.json()["detail"] == "请求无效 (request is invalid)"
+    reasons = {e["field"]: e["reason"] for e in invalid.json()["errors"]}
+    assert reasons["body.tag"] == "缺少必填项 (Field required)"
+    assert reasons["body.x"].startswith("不认识的字段 (")
+    nowhere = await client.get("/v1/nowhere", headers=ORGANISER)
+    assert nowhere.status_code == 404 and nowhere.json()["detail"] == "不存在 (Not Found)"
+    unknown = await client.post("/v1/scans", headers=DEVICE, json={
+        "scan_id": "s-1", "member_id": "张三", "team_id": "一队", "checkpoint_id": "CP-404",
+        "device_time": SAMPLE_TIME.isoformat()})
+    assert unknown.json()["errors"][0]["reason"] == "没有检查点 CP-404 (unknown checkpoint CP-404)"
 
 
 async def test_a_made_up_method_is_counted_as_other(service: Service, client: httpx.AsyncClient) -> None:

@@ -169,3 +169,18 @@ def test_silences_hold_the_notifications_of_what_they_match() -> None:
     held = first.held(T0)
     assert held.held_since == T0 and held.held(T0 + HOUR) is held  # held since the first one held
     assert held.released(T0 + HOUR).held_since is None
+
+
+def test_a_resolved_notice_does_not_ask_to_act_and_kinds_read_in_chinese() -> None:
+    from zoneinfo import ZoneInfo
+
+    from alerts.delivery.templates import render
+
+    item = {"summary": "塘下镇 整改任务逾期", "event": "resolved", "step_index": 0, "step_label": "通报", "loop": 0,
+            "kind": "grid.event-timeout", "severity": "high", "unit_id": "TX", "area": None, "link": None,
+            "due_at": datetime(2026, 3, 16, 1, 0, tzinfo=UTC)}
+    resolved = render("zh", "张三", [item], ZoneInfo("Asia/Shanghai"))
+    assert "请及时处理" not in resolved.body and "网格事件超时未处置（grid.event-timeout）" in resolved.body
+    raised = render("zh", "张三", [{**item, "event": "raised"}], ZoneInfo("Asia/Shanghai"))
+    assert "请及时处理并确认" in raised.body
+    assert "Please act" not in render("en", "Zhang", [item], ZoneInfo("Asia/Shanghai")).body

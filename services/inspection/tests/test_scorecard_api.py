@@ -117,7 +117,9 @@ async def test_a_whole_cycle_to_its_scorecard_and_the_next_cycle(inspection: Ins
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.content.startswith("\ufeff".encode())
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = [{header.split("(")[-1].rstrip(")"): cell for header, cell in row.items()}  # 排名 (rank) → rank
+            for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))]
+    assert response.content.decode("utf-8-sig").startswith("排名 (rank),考核对象 (subject),")
     assert [r["subject"] for r in rows] == [r["subject"] for r in card["units"] + card["bundles"]]
     for row, source in zip(rows, card["units"] + card["bundles"], strict=True):
         assert {k: int(row[k]) for k in FIGURES} == {k: source[k] for k in FIGURES}

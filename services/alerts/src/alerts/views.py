@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from alerts.context import AlertsContext
 from alerts.domain.access import can_see
 from alerts.domain.alert import Alert, AlertNotFound
+from alerts.domain.kinds import kind_label
 from alerts.places import scope_code
 from alerts.store import alerts as store
 from alerts.store import timeline
@@ -28,7 +29,8 @@ async def alert_view(conn: asyncpg.Connection, alert: Alert) -> dict[str, Any]:
     if step is not None and step.requires_all_acks and not alert.resolved:
         waiting = alert.unanswered(await store.acks(conn, alert.id, step=alert.current_step, loop=alert.loop))
     return jsonable_encoder({
-        "id": alert.id, "dedup_key": alert.dedup_key, "kind": alert.kind, "severity": alert.severity,
+        "id": alert.id, "dedup_key": alert.dedup_key, "kind": alert.kind, "kind_name": kind_label(alert.kind),
+        "severity": alert.severity,
         "summary": alert.summary, "unit_id": alert.unit_id, "unit_name": alert.unit_name, "area": alert.area,
         "place": alert.place, "place_name": alert.place_name, "township": alert.township,
         "places": list(alert.places), "source": alert.source,

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from inspection.domain.scorecard import CSV_COLUMNS, TaskFact
+from inspection.domain.scorecard import CSV_COLUMNS, CSV_HEADERS, TaskFact
 from inspection.store import tasks as task_store
 
 
@@ -34,7 +34,7 @@ def to_csv(units: list[dict[str, Any]], bundles: list[dict[str, Any]]) -> bytes:
     """Units, then bundled pairs, with ``CSV_COLUMNS``; UTF-8 with a BOM so Excel reads Chinese."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([f"{CSV_HEADERS[c]} ({c})" for c in CSV_COLUMNS])
     for row in [*units, *bundles]:
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -31,7 +31,8 @@ class HazardConflict(Conflict):
     """The team already sent a different report under this client hazard id."""
 
     def __init__(self) -> None:
-        super().__init__("this client_hazard_id was already used for a different report",
+        super().__init__("该上报编号已用于内容不同的隐患 (this client_hazard_id was already used for a different "
+                         "report)",
                          field="body.client_hazard_id")
 
 
@@ -62,7 +63,9 @@ async def report_hazard(conn: asyncpg.Connection, ctx: PatrolContext, report: Ha
     if problem is not None:
         raise HazardRefused("reported_at", problem)
     if len(report.photo_refs) > ctx.settings.max_hazard_photos:
-        raise HazardRefused("photo_refs", f"at most {ctx.settings.max_hazard_photos} photo references")
+        raise HazardRefused("photo_refs", (
+            f"最多 {ctx.settings.max_hazard_photos} 张照片 (at most {ctx.settings.max_hazard_photos} photo "
+            "references)"))
     hazard_id = f"PH-{uuid.uuid4().hex}"
     payload = HazardReportedV1(
         hazard_id=hazard_id, team_id=team_id, member_id=report.member_id, category=report.category.value,

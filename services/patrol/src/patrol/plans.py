@@ -49,19 +49,20 @@ async def save_plan(
     existing id is a 409 unless ``allow_update`` (a roster shift's change)."""
     route = await store_routes.current(conn, plan.route_id)
     if route is None:
-        raise PlanRefused(422, f"unknown route {plan.route_id}", "route_id")
+        raise PlanRefused(422, f"没有路线 {plan.route_id} (unknown route {plan.route_id})", "route_id")
     existing = await store_plans.get(conn, plan.id, for_update=True)
     if existing is not None and existing.cancelled_at is None and existing.plan == plan:
         return Saved(Outcome.UNCHANGED, plan.id, 0)
     if existing is not None and not allow_update:
-        raise PlanRefused(409, f"a different plan already has the id {plan.id}", "id")
+        raise PlanRefused(409, f"该编号已用于内容不同的计划 (a different plan already has the id {plan.id})", "id")
     windows = plan.windows()
     for rival in await store_plans.rivals(conn, plan, plan.covers):
         clash = first_clash(windows, rival.plan.windows())
         if clash is not None:
             local = clash[0].astimezone(plan.zone)
-            raise PlanRefused(409, f"overlaps plan {rival.id} of team {plan.team_id} on route {plan.route_id} "
-                                   f"(the night starting {local:%Y-%m-%d %H:%M})", "window_start")
+            raise PlanRefused(409, f"与巡逻队 {plan.team_id} 在路线 {plan.route_id} 上的计划 {rival.id} 时段重叠 "
+                                   f"(overlaps plan {rival.id} of team {plan.team_id} on route {plan.route_id} "
+                                   f"— the night starting {local:%Y-%m-%d %H:%M})", "window_start")
     await store_plans.upsert(conn, plan, now=now)
     if existing is not None:
         # Rounds not started move with the plan. Same team and route: the slots that stay are kept as they are
@@ -107,7 +108,7 @@ async def top_up(conn: asyncpg.Connection, ctx: PatrolContext) -> None:
 async def get_plan(conn: asyncpg.Connection, plan_id: str) -> PlanRow:
     row = await store_plans.get(conn, plan_id)
     if row is None:
-        raise NotFound(f"no plan {plan_id}")
+        raise NotFound(f"没有巡逻计划 {plan_id} (no plan {plan_id})")
     return row
 
 

@@ -191,6 +191,6 @@ async def round_detail(conn: asyncpg.Connection, round_id: str, *, team_id: str 
     team's or area's rounds; another one is answered as missing (its existence is not confirmed)."""
     row = await store.get_round(conn, round_id)
     if row is None or (team_id is not None and row.team_id != team_id) or (area is not None and row.area != area):
-        raise NotFound(f"no round {round_id}")
+        raise NotFound(f"没有轮次 {round_id} (no round {round_id})")
     return RoundDetail(row, await store.round_checkpoints(conn, round_id), await store.round_scans(conn, round_id),
                        await store.scan_flags(conn, round_id))

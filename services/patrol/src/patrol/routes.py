@@ -46,14 +46,15 @@ async def save_route(
     (PUT on an unknown id) is a 404."""
     unknown = await store_checkpoints.unknown_checkpoints(conn, route.checkpoint_ids)
     if unknown:
-        raise RouteRefused(422, f"unknown checkpoint(s): {', '.join(unknown[:20])}", "checkpoint_ids")
+        raise RouteRefused(422, f"没有检查点 (unknown checkpoint(s)): {', '.join(unknown[:20])}", "checkpoint_ids")
     current = await store.current(conn, route_id, for_update=True)
     if current is None and must_exist:
-        raise RouteRefused(404, f"no route {route_id}", "route_id")
+        raise RouteRefused(404, f"没有路线 {route_id} (no route {route_id})", "route_id")
     if current is not None and current.same_content(route):
         return Saved(Outcome.UNCHANGED, current)
     if current is not None and create_only:
-        raise RouteRefused(409, f"route {route_id} exists with other content; edit it with PUT /v1/routes/{{id}}",
+        raise RouteRefused(409, f"路线 {route_id} 已存在且内容不同，请用 PUT 修改 (route {route_id} exists with other "
+                           f"content; edit it with PUT /v1/routes/{{id}})",
                            "id")
     now = ctx.now()
     number = 1 if current is None else current.version + 1
@@ -75,5 +76,5 @@ async def route_history(conn: asyncpg.Connection, route_id: str) -> list[RouteVe
     """Every version of the route, oldest first (the last is the current one)."""
     found = await store.versions(conn, route_id)
     if not found:
-        raise NotFound(f"no route {route_id}")
+        raise NotFound(f"没有路线 {route_id} (no route {route_id})")
     return found

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable
+from pingan_shared.http.wording import BODY_NOT_JSON, REQUEST_INVALID, status_detail, validation_reason
 from pingan_shared.refused import Refused
 from pingan_shared.text import echoable
 
@@ -33,7 +34,7 @@ def field_errors(exc: ValidationError | RequestValidationError, *, drop_prefix: 
     errors = []
     for error in exc.errors():
         location = [echoable(str(p)) for p in error.get("loc", ())][drop_prefix:]
-        errors.append({"field": ".".join(location) or "(body)", "reason": error.get("msg", "invalid")})
+        errors.append({"field": ".".join(location) or "(body)", "reason": validation_reason(error)})
     return errors
 
 
@@ -52,14 +53,15 @@ class ApiError(HTTPException):
 
 def body_not_json(exc: BaseException) -> ApiError:
     reason = "nested too deeply" if isinstance(exc, RecursionError) else echoable(str(exc))[:200]
-    return ApiError(400, f"body is not valid JSON: {reason}", field="(body)")
+    return ApiError(400, f"{BODY_NOT_JSON}: {reason})", field="(body)")
 
 
 def error_response(exc: StarletteHTTPException) -> JSONResponse:
-    content: dict[str, Any] = {"detail": exc.detail, "errors": []}
+    detail = status_detail(exc.status_code, exc.detail)
+    content: dict[str, Any] = {"detail": detail, "errors": []}
     field = getattr(exc, "field", None)
     if field:
-        content["errors"] = [{"field": field, "reason": str(exc.detail)}]
+        content["errors"] = [{"field": field, "reason": detail}]
     return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
 
 
@@ -68,11 +70,11 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     # FastAPI reports a body that is not JSON at all as a validation error; it is a 400 like on every route.
     not_json = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
     if not_json is not None:
-        return error_response(ApiError(400, f"body is not valid JSON: {not_json.get('ctx', {}).get('error', '')}",
+        return error_response(ApiError(400, f"{BODY_NOT_JSON}: {not_json.get('ctx', {}).get('error', '')})",
                                        field="(body)"))
     # FastAPI locations start with "body"/"query"/"path": keep them, they tell where to look.
     return JSONResponse(
-        status_code=422, content={"detail": "request is invalid", "errors": field_errors(exc)}
+        status_code=422, content={"detail": REQUEST_INVALID, "errors": field_errors(exc)}
     )
 
 
@@ -111,6 +113,6 @@ async def refused_handler(_: Request, exc: Exception) -> JSONResponse:
 async def database_unavailable_handler(_: Request, exc: Exception) -> JSONResponse:
     """The database is away (restart, failover) or the transaction lost a race: nothing was stored; retry."""
     return JSONResponse(status_code=503,
-                        content={"detail": "database busy or unavailable; nothing was stored, retry shortly",
-                                 "errors": []},
+                        content={"detail": "数据库忙或暂不可用，未保存任何内容，请稍后重试 (database busy or "
+                                           "unavailable; nothing was stored, retry shortly)", "errors": []},
                         headers={"Retry-After": "1"})

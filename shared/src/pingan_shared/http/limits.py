@@ -15,7 +15,7 @@ class BodyTooLarge(ApiError):
     app's handler answers 413 in the error shape whichever route was reading."""
 
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"request body over {max_bytes} bytes", field="(body)")
+        super().__init__(413, f"请求体超过 {max_bytes} 字节 (request body over {max_bytes} bytes)", field="(body)")
 
 
 class BodyLimitMiddleware:

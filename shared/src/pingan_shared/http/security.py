@@ -52,13 +52,13 @@ def require_bearer(*roles: Role) -> Callable[..., Coroutine[Any, Any, VerifiedTo
 def bearer_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> VerifiedToken:
     """The verified bearer token of the Authorization header, or a 401 naming it."""
     if credentials is None:
-        raise ApiError(401, "missing bearer token", field="Authorization",
+        raise ApiError(401, "缺少令牌 (missing bearer token)", field="Authorization",
                        headers={"WWW-Authenticate": "Bearer"})
     edge = request.app.state.edge
     try:
         return verify_bearer(edge.auth_secret, credentials.credentials, now=edge.clock.now())
     except AuthError as exc:
-        raise ApiError(401, str(exc), field="Authorization",
+        raise ApiError(401, f"令牌无效或已过期 ({exc})", field="Authorization",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
 
 
@@ -66,8 +66,8 @@ def check_role(principal: Principal, allowed: frozenset[Role], names: list[str],
     """``principal`` when its role is ``allowed`` (``names``: the same, sorted, for the message), else a 403
     naming ``field``, the credential that carried it."""
     if principal.role not in allowed:
-        raise ApiError(403, f"role {principal.role.value} may not do this; allowed: " + ", ".join(names),
-                       field=field)
+        raise ApiError(403, f"角色 {principal.role.value} 无权执行此操作 (role {principal.role.value} may not do "
+                            "this; allowed: " + ", ".join(names) + ")", field=field)
     return principal
 
 

@@ -113,7 +113,7 @@ def require_roles_or_ticket(*roles: Role) -> Callable[..., Coroutine[Any, Any, P
         try:
             verified = verify_stream_ticket(edge.auth_secret, ticket, now=now, audience=edge.service)
         except AuthError as exc:
-            raise ApiError(401, f"ticket: {exc}", field=TICKET_FIELD) from exc
+            raise ApiError(401, f"票据无效或已过期 (ticket: {exc})", field=TICKET_FIELD) from exc
         check_role(verified.principal, allowed, names, field=TICKET_FIELD)
         runtime: ServiceRuntime = request.app.state.runtime
         async with runtime.connection() as conn:

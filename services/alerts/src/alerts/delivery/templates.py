@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from alerts.domain.kinds import kind_label
+
 LOCALES = ("zh", "en")
 DEFAULT_LOCALE = "zh"
 
@@ -55,7 +57,8 @@ def render(locale: str, recipient: str, items: Sequence[Mapping[str, Any]], zone
 def _view(locale: str, item: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     at: datetime = item["due_at"]
     return {
-        "summary": item["summary"], "kind": item["kind"], "unit_id": item["unit_id"], "area": item["area"],
+        "summary": item["summary"], "kind": item["kind"], "kind_name": kind_label(item["kind"], locale),
+        "unit_id": item["unit_id"], "unit_name": item.get("unit_name"), "area": item["area"], "event": item["event"],
         "step_index": item["step_index"], "step_label": item["step_label"], "loop": item["loop"],
         "link": item["link"],
         "event_name": _EVENT_NAMES[locale].get(item["event"], item["event"]),

@@ -119,3 +119,7 @@ def scorecard(unit_ids: Iterable[str], facts: Iterable[TaskFact]) -> dict[str, l
 
 CSV_COLUMNS = ("rank", "subject", "findings", "rectified_on_time", "rectified_late", "still_open",
                "revisit_rejections", "on_time_rate")
+# The CSV's header row, Chinese first as everything a person reads (the column's name in the JSON beside it).
+CSV_HEADERS = {"rank": "排名", "subject": "考核对象", "findings": "问题数", "rectified_on_time": "按期整改",
+               "rectified_late": "逾期整改", "still_open": "未整改", "revisit_rejections": "回访未通过",
+               "on_time_rate": "按期整改率"}

@@ -61,7 +61,8 @@ async def post_hazard(request: Request, report: HazardIn, ctx: Context, principa
     """Report a hazard seen on patrol (category, text, position, photo references, the unit if known)."""
     assert principal.team_id is not None
     if report.team_id is not None and report.team_id != principal.team_id:
-        raise ApiError(403, f"this device reports for team {principal.team_id}, not {report.team_id}",
+        raise ApiError(403, f"本设备只能为巡逻队 {principal.team_id} 上报 (this device reports for team "
+                            f"{principal.team_id}, not {report.team_id})",
                        field="body.team_id")
     async with ctx.runtime.connection() as conn, conn.transaction():
         answer = await hazards.report_hazard(conn, ctx, report, team_id=principal.team_id, device_id=principal.subject,

@@ -117,5 +117,5 @@ async def cancel_plan(plan_id: StorableStr, ctx: Context, _: Planner) -> Cancell
     async with ctx.runtime.connection() as conn, conn.transaction():
         cancelled = await plans.cancel_plan(conn, ctx, plan_id, now=ctx.now())
     if cancelled is None:
-        raise NotFound(f"no plan {plan_id}")
+        raise NotFound(f"没有巡逻计划 {plan_id} (no plan {plan_id})")
     return CancelledPlan(id=plan_id, cancelled_rounds=cancelled)

@@ -60,7 +60,8 @@ class RoundSummary(BaseModel):
 def _visible_team(principal: Principal, team_id: str | None) -> str | None:
     if principal.role is Role.PATROL_DEVICE:
         if team_id is not None and team_id != principal.team_id:
-            raise ApiError(403, "a patrol device reads only its own team's rounds", field="team_id")
+            raise ApiError(403, "巡逻设备只能查看本队的轮次 (a patrol device reads only its own team's rounds)",
+                           field="team_id")
         return principal.team_id
     return team_id
 
@@ -135,7 +136,7 @@ async def compliance(
     """Per team and township: scanned checkpoints ÷ expected over the judged planned rounds that started in
     [since, until) (none when until is not after since). Voluntary scans (outside any plan) are not counted."""
     if since.utcoffset() is None or until.utcoffset() is None:
-        raise ApiError(422, "since and until need a UTC offset", field="since")
+        raise ApiError(422, "since 与 until 须带时区 (since and until need a UTC offset)", field="since")
     scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
         rows = await compliance_query.compliance(conn, since=since, until=until, team_id=team_id, area=scope)

@@ -68,7 +68,7 @@ def _read_items(raw: bytes, max_items: int) -> tuple[list[Any], bool, datetime |
     if isinstance(document, dict) and "scans" in document:
         items, single = document["scans"], False
         if not isinstance(items, list):
-            raise ApiError(422, "scans must be a list", field="scans")
+            raise ApiError(422, "scans 须为数组 (scans must be a list)", field="scans")
         sent_at = _sent_at(document.get("sent_at"))
     elif isinstance(document, list):
         items, single = document, False
@@ -78,11 +78,13 @@ def _read_items(raw: bytes, max_items: int) -> tuple[list[Any], bool, datetime |
         sent_at = _sent_at(single_scan.pop("sent_at", None))
         items, single = [single_scan], True
     else:
-        raise ApiError(422, "expected a scan object, a list of scans or {\"scans\": [...]}", field="(body)")
+        raise ApiError(422, "须为一条扫码、扫码数组或 {\"scans\": [...]} (expected a scan object, a list of scans "
+                            "or {\"scans\": [...]})", field="(body)")
     if not items:
-        raise ApiError(422, "the batch is empty", field="scans")
+        raise ApiError(422, "批次为空 (the batch is empty)", field="scans")
     if len(items) > max_items:
-        raise ApiError(413, f"a batch holds at most {max_items} scans, got {len(items)}", field="scans")
+        raise ApiError(413, f"每批最多 {max_items} 条 (a batch holds at most {max_items} scans, got {len(items)})",
+                       field="scans")
     return items, single, sent_at
 
 
@@ -90,7 +92,8 @@ def _sent_at(value: Any) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):  # a bare number would be read as a Unix time: say what is meant instead
-        raise ApiError(422, "sent_at: an RFC 3339 date-time with its offset, e.g. 2026-03-02T20:30:00+08:00",
+        raise ApiError(422, "sent_at 须为带时区的时间 (sent_at: an RFC 3339 date-time with its offset, "
+                            "e.g. 2026-03-02T20:30:00+08:00)",
                        field="sent_at")
     try:
         return _SENT_AT.validate_python(value)

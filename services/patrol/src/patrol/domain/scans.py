@@ -44,7 +44,7 @@ class ScanIn(BaseModel):
         if self.checkpoint_id is None and self.tag is None:
             raise ValueError("give checkpoint_id or tag")
         if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude go together")
+            raise ValueError("经纬度须同时给出 (latitude and longitude go together)")
         return self
 
 
@@ -114,23 +114,26 @@ def judge_scan(
     moment = scan.device_time if corrected_time is None else corrected_time
     errors: list[FieldError] = []
     if not speaks_for_its_team(scan, token_team):
-        errors.append(FieldError("team_id", f"this device posts for team {token_team}, not {scan.team_id}"))
+        errors.append(FieldError("team_id", f"本设备只能为巡逻队 {token_team} 上报 (this device posts for team "
+                                            f"{token_team}, not {scan.team_id})"))
     if checkpoint is None:
         if scan.checkpoint_id is not None:
-            errors.append(FieldError("checkpoint_id", f"unknown checkpoint {scan.checkpoint_id}"))
+            errors.append(FieldError("checkpoint_id",
+                                     f"没有检查点 {scan.checkpoint_id} (unknown checkpoint {scan.checkpoint_id})"))
         else:
-            errors.append(FieldError("tag", "no checkpoint has this tag"))
+            errors.append(FieldError("tag", "没有检查点使用该标签 (no checkpoint has this tag)"))
     elif scan.checkpoint_id is not None and scan.tag is not None and checkpoint.tag != scan.tag:
-        errors.append(FieldError("tag", f"tag does not belong to checkpoint {scan.checkpoint_id}"))
+        errors.append(FieldError("tag", f"标签不属于检查点 {scan.checkpoint_id} (tag does not belong to checkpoint "
+                                        f"{scan.checkpoint_id})"))
     if moment > now + policy.max_future_skew:
         errors.append(FieldError(
-            "device_time", f"{moment.isoformat()} is in the future beyond the allowed skew "
-            f"of {int(policy.max_future_skew.total_seconds())} s",
+            "device_time", f"扫码时间超出允许的设备时钟偏差 ({moment.isoformat()} is in the future beyond the "
+            f"allowed skew of {int(policy.max_future_skew.total_seconds())} s)",
         ))
     elif moment < now - policy.max_offline_age:
         errors.append(FieldError(
-            "device_time", f"older than the {int(policy.max_offline_age.total_seconds() // 3600)} h "
-            "offline window",
+            "device_time", f"超出离线补传时限 (older than the "
+            f"{int(policy.max_offline_age.total_seconds() // 3600)} h offline window)",
         ))
     return errors
 
