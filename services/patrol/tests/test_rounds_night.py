@@ -156,6 +156,11 @@ async def test_an_offline_batch_four_hours_late_lands_in_its_rounds_and_resolves
     assert compliance["teams"] == [{
         "team_id": "一队", "area": AREA, "rounds": 2, "rounds_completed": 1, "rounds_late_or_not_started": 0,
         "expected_checkpoints": 6, "scanned_checkpoints": 5, "compliance": round(5 / 6, 4)}]
+    # rolled up to the township its area lies in, by patrol's copy of the directory
+    assert compliance["townships"] == [{
+        "township": "330381102000", "name": "塘下镇", "rounds": 2, "rounds_completed": 1,
+        "rounds_late_or_not_started": 0, "expected_checkpoints": 6, "scanned_checkpoints": 5,
+        "compliance": round(5 / 6, 4)}]
 
 
 async def test_bad_plans_are_refused_naming_the_problem(patrol: Patrol) -> None:
@@ -234,3 +239,16 @@ async def test_rounds_are_materialised_within_the_horizon_and_topped_up_by_the_t
     await patrol.until(topped_up, "the nights up to the new horizon materialised")
     nights = sorted(r["night"] for r in await rounds_of(patrol, "一队"))
     assert nights == [(TONIGHT + timedelta(days=d)).isoformat() for d in range(4)]
+
+
+async def test_a_checkpoint_registered_by_hand_sits_in_a_place_of_the_directory(patrol: Patrol) -> None:
+    base = {"id": "CP-Z", "tag": "nfc-Z", "name": "韩田村口"}
+    placed = await patrol.client.post("/v1/checkpoints", headers=patrol.organiser, json={**base, "area": "韩田村"})
+    assert placed.status_code == 201, placed.text
+    again = await patrol.client.post("/v1/checkpoints", headers=patrol.organiser, json={**base, "area": "韩田村"})
+    assert again.status_code == 200
+    elsewhere = await patrol.client.post("/v1/checkpoints", headers=patrol.organiser,
+                                         json={**base, "id": "CP-Y", "tag": "nfc-Y", "area": "火星"})
+    assert elsewhere.status_code == 422 and elsewhere.json()["errors"][0]["field"] == "body.area"
+    listed = await patrol.ok("GET", "/v1/checkpoints", patrol.organiser, expect=200)
+    assert [(c["id"], c["area"]) for c in listed["items"]] == [("CP-Z", "韩田村")]

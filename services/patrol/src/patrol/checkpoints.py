@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from patrol.domain.checkpoints import Checkpoint, CheckpointIn
+from patrol.domain.checkpoints import Checkpoint, CheckpointIn, CheckpointRow
 from patrol.store import checkpoints as store
+from pingan_shared.directory.doors import place_code
 from pingan_shared.refused import Conflict
 
 
@@ -28,6 +29,13 @@ async def register_checkpoint(conn: asyncpg.Connection, checkpoint: CheckpointIn
         if found.registers(checkpoint, area if compare_area else found.area):
             return False
     raise CheckpointConflict("id" if any(f.id == checkpoint.id for f in existing) else "tag")
+
+
+async def register_at_the_door(conn: asyncpg.Connection, checkpoint: CheckpointRow) -> bool:
+    """An organiser's registration: its ``area``, if any, must name a place of the directory."""
+    await place_code(conn, checkpoint.area, field="body.area")
+    return await register_checkpoint(conn, checkpoint, area=checkpoint.area,
+                                     compare_area=checkpoint.area is not None)
 
 
 async def list_checkpoints(conn: asyncpg.Connection, *, limit: int, after: str | None) -> list[Checkpoint]:

@@ -1,6 +1,6 @@
-"""Compliance per team and township over a period: completed checkpoints ÷ expected, over the planned rounds
-that started in the period and have been judged (closed). Voluntary scans (outside any planned round) never
-count: they attach to no round. Cancelled rounds are not expected."""
+"""Compliance per team and area over a period, and rolled up per township (镇街): completed checkpoints ÷ expected,
+over the planned rounds that started in the period and have been judged (closed). Voluntary scans (outside any
+planned round) never count: they attach to no round. Cancelled rounds are not expected."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from patrol.store import rounds as store
+from pingan_shared.directory.doors import PLACES, find, location_of
 
 
 async def compliance(
@@ -23,3 +24,23 @@ async def compliance(
         "scanned_checkpoints": r.scanned_checkpoints,
         "compliance": round(r.scanned_checkpoints / r.expected_checkpoints, 4) if r.expected_checkpoints else None,
     } for r in rows]
+
+
+async def by_township(conn: asyncpg.Connection, teams: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-team rows rolled up to the township (镇街) their area lies in, by the directory's copy: a village's or a
+    grid's rounds count for its township. An area the directory does not place is a township of its own name
+    (``township`` null), so nothing is left out of the sums."""
+    sums: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+    for row in teams:
+        place = await find(conn, row["area"], kinds=PLACES) if row["area"] else None
+        township = (await location_of(conn, place.code)).township if place else None
+        key = (township.code, township.name) if township else (None, row["area"])
+        total = sums.setdefault(key, {"township": key[0], "name": key[1], "rounds": 0, "rounds_completed": 0,
+                                      "rounds_late_or_not_started": 0, "expected_checkpoints": 0,
+                                      "scanned_checkpoints": 0})
+        for figure in ("rounds", "rounds_completed", "rounds_late_or_not_started", "expected_checkpoints",
+                       "scanned_checkpoints"):
+            total[figure] += row[figure]
+    return [{**t, "compliance": round(t["scanned_checkpoints"] / t["expected_checkpoints"], 4)
+             if t["expected_checkpoints"] else None}
+            for t in sorted(sums.values(), key=lambda t: (t["township"] is None, t["township"] or "", t["name"] or ""))]

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from patrol import checkpoints
 from patrol.api.docs import CHECKPOINT_RESPONSES
 from patrol.context import Context
-from patrol.domain.checkpoints import CheckpointIn
+from patrol.domain.checkpoints import CheckpointRow
 from pingan_shared.auth import Principal, Role
 from pingan_shared.events.contracts import ScanMethod
 from pingan_shared.http.paging import After, Limit, Page, page_of
@@ -30,18 +30,21 @@ class CheckpointOut(BaseModel):
     longitude: float | None
     radius_m: float
     expected_method: ScanMethod | None
+    area: str | None
 
 
 @router.post("/checkpoints", status_code=201, tags=["checkpoints"], response_model=None,
              responses=CHECKPOINT_RESPONSES)
 async def register_checkpoint(
-    checkpoint: CheckpointIn,
+    checkpoint: CheckpointRow,
     ctx: Context,
     _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))],
 ) -> JSONResponse:
-    """Register a checkpoint. Repeating an identical registration is harmless (200)."""
+    """Register a checkpoint, in the township or place ``area`` names (a directory code or a place's unique name, as
+    the import takes it; 422 naming ``body.area`` for one the directory does not hold). Repeating an identical
+    registration is harmless (200)."""
     async with ctx.runtime.connection() as conn:
-        created = await checkpoints.register_checkpoint(conn, checkpoint)
+        created = await checkpoints.register_at_the_door(conn, checkpoint)
     return JSONResponse(status_code=201 if created else 200, content=checkpoint.model_dump(mode="json"))
 
 
@@ -55,7 +58,7 @@ async def list_checkpoints(
     async with ctx.runtime.connection() as conn:
         found = await checkpoints.list_checkpoints(conn, limit=limit, after=after)
     items = [CheckpointOut(id=c.id, tag=c.tag, name=c.name, latitude=c.latitude, longitude=c.longitude,
-                           radius_m=c.radius_m,
+                           radius_m=c.radius_m, area=c.area,
                            expected_method=None if c.expected_method is None else ScanMethod(c.expected_method))
              for c in found]
     return page_of(items, limit, lambda c: c.id)

@@ -133,11 +133,13 @@ async def compliance(
     team_id: Annotated[StorableStr | None, Query(max_length=64, json_schema_extra={"pattern": NO_NUL})] = None,
     area: Annotated[StorableStr | None, Query(max_length=200, json_schema_extra={"pattern": NO_NUL})] = None,
 ) -> dict[str, Any]:
-    """Per team and township: scanned checkpoints ÷ expected over the judged planned rounds that started in
-    [since, until) (none when until is not after since). Voluntary scans (outside any plan) are not counted."""
+    """Per team and area, and per township (its villages' and grids' areas rolled up by the directory): scanned
+    checkpoints ÷ expected over the judged planned rounds that started in [since, until) (none when until is not
+    after since). Voluntary scans (outside any plan) are not counted."""
     if since.utcoffset() is None or until.utcoffset() is None:
         raise ApiError(422, "since 与 until 须带时区 (since and until need a UTC offset)", field="since")
     scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
         rows = await compliance_query.compliance(conn, since=since, until=until, team_id=team_id, area=scope)
-    return {"since": since.isoformat(), "until": until.isoformat(), "teams": rows}
+        townships = await compliance_query.by_township(conn, rows)
+    return {"since": since.isoformat(), "until": until.isoformat(), "teams": rows, "townships": townships}
