@@ -162,9 +162,11 @@ async def test_rectify_with_evidence_revisit_rejected_then_verified_closes_the_n
     ay = harness.as_(Role.UNIT, "安阳街道-张", unit="AY")
     vague = await harness.client.post(f"/v1/tasks/{first}/revisits", json={"outcome": "rejected"}, headers=inspector)
     assert vague.status_code == 422 and vague.json()["errors"][0]["field"] == "remaining"
-    rejected = await harness.client.post(f"/v1/tasks/{first}/revisits",
-                                         json={"outcome": "rejected", "remaining": "灭火器仍过期"}, headers=inspector)
+    rejected = await harness.client.post(f"/v1/tasks/{first}/revisits", headers=inspector, json={
+        "outcome": "rejected", "remaining": "灭火器仍过期", "evidence": ["photo:revisit-1"]})
     assert rejected.status_code == 201, rejected.text
+    timeline = (await harness.client.get(f"/v1/tasks/{first}/timeline", headers=inspector)).json()
+    assert [e["detail"]["evidence"] for e in timeline if e["action"] == "revisit-rejected"] == [["photo:revisit-1"]]
     task = rejected.json()
     assert (task["status"], task["rejections"], datetime.fromisoformat(task["deadline"])) == ("open", 1, due)
     assert (await harness.client.post(f"/v1/tasks/{first}/rectifications", json=body, headers=ay)).status_code == 201

@@ -103,9 +103,11 @@ async def submit(conn: asyncpg.Connection, task_id: str, *, unit_id: str, text: 
                           detail={"text": text, "evidence": evidence})
 
 
-async def revisit(conn: asyncpg.Connection, task_id: str, *, outcome: str, remaining: str, step: Step) -> None:
-    """The inspector's revisit: verified (the task closes; an overdue alert resolves) or rejected (back to the
-    unit with what remains, deadline unchanged)."""
+async def revisit(conn: asyncpg.Connection, task_id: str, *, outcome: str, remaining: str, step: Step,
+                  evidence: list[str] | None = None) -> None:
+    """The inspector's revisit, with its own evidence if any: verified (the task closes; an overdue alert resolves)
+    or rejected (back to the unit with what remains, deadline unchanged)."""
+    evidence = evidence or []
     row = await _locked(conn, task_id)
     task = as_task(row)
     # Dated no earlier than an overdue that committed while this step waited for the lock.
@@ -115,17 +117,19 @@ async def revisit(conn: asyncpg.Connection, task_id: str, *, outcome: str, remai
         await store.update(conn, task_id, status=rules.TaskStatus.OPEN.value, submitted_at=None,
                                rejections=row["rejections"] + 1)
         await store.insert_revisit(conn, task_id, inspector=str(step.actor), outcome=outcome, remaining=remaining,
-                                   at=now)
+                                   evidence=evidence, at=now)
         await timeline.record(conn, task_id, at=now, actor=str(step.actor), action="revisit-rejected",
-                              detail={"remaining": remaining, "deadline": row["deadline"].isoformat()})
+                              detail={"remaining": remaining, "deadline": row["deadline"].isoformat(),
+                                      "evidence": evidence})
         return
     verified = rules.verify(task, now=now)
     await store.update(conn, task_id, status=verified.status.value, verified_at=now)
-    await store.insert_revisit(conn, task_id, inspector=str(step.actor), outcome=outcome, remaining="", at=now)
+    await store.insert_revisit(conn, task_id, inspector=str(step.actor), outcome=outcome, remaining="",
+                               evidence=evidence, at=now)
     await deadlines.disarm(conn, task_id)
     on_time = rules.on_time(verified)
     await timeline.record(conn, task_id, at=now, actor=str(step.actor), action="revisit-verified",
-                          detail={"on_time": on_time})
+                          detail={"on_time": on_time, "evidence": evidence})
     closed = row["notice_id"] is not None and await store.close_notice_if_done(conn, row["notice_id"], now)
     if closed:
         await timeline.record(conn, task_id, at=now, actor="system", action="notice-closed",

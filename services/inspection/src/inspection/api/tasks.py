@@ -62,6 +62,8 @@ class RevisitIn(BaseModel):
 
     outcome: Literal["verified", "rejected"]
     remaining: Text = Field(default="", description="what remains (required if rejected)")
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50, description=(
+        "the inspector's own references to photos, videos or documents of the revisit"))
 
 
 class ListingIn(BaseModel):
@@ -155,7 +157,7 @@ async def record_revisit(task_id: TaskId, body: RevisitIn, ctx: Context, princip
     what remains, its deadline unchanged."""
     step = _step(ctx, principal, request)
     return await _change_and_show(ctx, task_id, 201, lambda conn: rectification.revisit(
-        conn, task_id, outcome=body.outcome, remaining=body.remaining, step=step))
+        conn, task_id, outcome=body.outcome, remaining=body.remaining, evidence=list(body.evidence), step=step))
 
 
 @router.put("/tasks/{task_id}/listing", responses=TASK_STEP_RESPONSES)

@@ -249,10 +249,10 @@ async def insert_rectification(conn: asyncpg.Connection, task_id: str, *, by: st
 
 
 async def insert_revisit(conn: asyncpg.Connection, task_id: str, *, inspector: str, outcome: str,
-                         remaining: str, at: datetime) -> None:
+                         remaining: str, evidence: list[str], at: datetime) -> None:
     await conn.execute(
-        "INSERT INTO revisits (task_id, inspector, outcome, remaining, at) VALUES ($1, $2, $3, $4, $5)",
-        task_id, inspector, outcome, remaining, at,
+        "INSERT INTO revisits (task_id, inspector, outcome, remaining, evidence, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        task_id, inspector, outcome, remaining, evidence, at,
     )
 
 
