@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from pingan_shared.auth import Principal, Role
-from pingan_shared.http.body import CSV_TYPES, csv_body
+from pingan_shared.http.body import csv_body, csv_request_body
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
 from pingan_shared.inputs import ID_PATTERN
@@ -26,11 +26,8 @@ Code = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 _CSV_HEADER = ",".join(DIRECTORY_CSV_COLUMNS)
 
 
-@router.post("/imports", response_model=None, responses=error_responses(400), openapi_extra={
-    "requestBody": {"required": True, "content": {media: {"schema": {
-        "type": "string", "description": f"UTF-8 CSV with the header {_CSV_HEADER} (latitude onwards optional)",
-        "pattern": r"^\ufeff?code,kind,name,parent(,[^\r\n\x00]*)?(\r\n|\r|\n|$)[^\x00]*$"}}
-        for media in CSV_TYPES}}})
+@router.post("/imports", response_model=None, responses=error_responses(400), openapi_extra=csv_request_body(
+    "code,kind,name,parent", f"UTF-8 CSV with the header {_CSV_HEADER} (latitude onwards optional)"))
 async def import_directory(request: Request, ctx: Context, _: Organiser) -> dict[str, Any]:
     """Places and organisations from a CSV file, each row answered on its own: created, updated, unchanged, or
     rejected with its errors (a parent must be a place of a higher level, in the directory or in the file)."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from pingan_shared.auth import Role
-from pingan_shared.http.body import CSV_TYPES, csv_body
+from pingan_shared.http.body import csv_body, csv_request_body
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.paging import After, Limit, Page, page_of
 from pingan_shared.refused import NotFound
@@ -76,11 +76,8 @@ async def deactivate_member(member_id: MemberId, ctx: Context, _: Organiser) -> 
     return Response(status_code=204)
 
 
-@router.post("/member-imports", response_model=None, responses=error_responses(400), openapi_extra={
-    "requestBody": {"required": True, "content": {media: {"schema": {
-        "type": "string", "description": f"UTF-8 CSV with the header {_CSV_HEADER} (skills separated by ;)",
-        "pattern": r"^\ufeff?member_id,name,org_id,role(,[^\r\n\x00]*)?(\r\n|\r|\n|$)[^\x00]*$"}}
-        for media in CSV_TYPES}}})
+@router.post("/member-imports", response_model=None, responses=error_responses(400), openapi_extra=csv_request_body(
+    "member_id,name,org_id,role", f"UTF-8 CSV with the header {_CSV_HEADER} (skills separated by ;)"))
 async def import_members(request: Request, ctx: Context, _: Organiser) -> dict[str, Any]:
     """Members from a CSV file, each row answered on its own: created, unchanged, or rejected with its errors."""
     raw = await csv_body(request)
