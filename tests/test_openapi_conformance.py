@@ -54,6 +54,8 @@ def toml_string(value: str) -> str:
 BUSINESS_RULE_REFUSALS = {
     # a scan of an unknown checkpoint or tag, for another team, or with a device time out of range: 422
     "POST /v1/scans": ["422"],
+    # patrol: a checkpoint in an area the directory does not hold: 422
+    "POST /v1/checkpoints": ["422"],
     # a cycle whose scope names units that are not registered: 422
     "POST /v1/cycles": ["422"],
     # a unit whose supervising_unit_id is not registered (or is its own id): 422

@@ -296,8 +296,9 @@ async def test_a_whole_cycle_release_rectify_overdue_restart_and_scorecard(inspe
     assert exported.status_code == 200 and exported.headers["content-type"] == "text/csv; charset=utf-8"
     assert exported.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert tuple(rows[0]) == ("rank", "subject", "findings", "rectified_on_time", "rectified_late", "still_open",
-                              "revisit_rejections", "on_time_rate")
+    assert tuple(rows[0]) == ("排名 (rank)", "考核对象 (subject)", "问题数 (findings)", "按期整改 (rectified_on_time)",
+                              "逾期整改 (rectified_late)", "未整改 (still_open)", "回访未通过 (revisit_rejections)",
+                              "按期整改率 (on_time_rate)")
     by_subject = {row[1]: row for row in rows[1:]}
     for subject, row in units.items():
         assert [int(x) for x in by_subject[subject][2:7]] == [row[k] for k in figures[:5]], subject
