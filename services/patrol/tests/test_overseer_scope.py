@@ -56,3 +56,25 @@ async def test_a_scoped_supervisor_sees_the_flags_and_hazards_of_its_area_only(p
         assert refused.json()["errors"][0]["field"] == "area"
         # a device's or a member's token lists nothing at all
         assert (await patrol.client.get(path, headers=patrol.device("一队"))).status_code == 403
+
+
+async def test_a_township_scope_covers_its_villages_rounds_and_a_village_scope_only_its_own(patrol: Patrol) -> None:
+    # a route in 韩田村 (a village of 塘下镇, by its code) and one in 塘下镇 itself; a plan on each
+    await set_up_route(patrol)
+    await patrol.ok("POST", "/v1/routes", patrol.organiser, json={
+        "id": "R-HT", "name": "韩田村巡逻线", "area": "330381102201", "checkpoint_ids": ["CP-A"]}, expect=201)
+    await plan(patrol, "P-1", "一队")
+    await plan(patrol, "P-2", "二队", route_id="R-HT")
+    township = patrol.auth(Role.SUPERVISOR, "塘下镇督查", scope="330381102000")  # the code: names and codes alike
+    village = patrol.auth(Role.SUPERVISOR, "韩田村督查", scope="韩田村")
+
+    async def teams(headers: dict[str, str], **params: str) -> set[str]:
+        page = await patrol.ok("GET", "/v1/rounds", headers, params=params, expect=200)
+        return {r["team_id"] for r in page["items"]}
+
+    assert await teams(township) == {"一队", "二队"}
+    assert await teams(township, area="韩田村") == {"二队"}  # a place within the scope, asked for
+    assert await teams(village) == {"二队"}
+    refused = await patrol.client.get("/v1/rounds", headers=village, params={"area": AREA})
+    assert refused.status_code == 403 and refused.json()["errors"][0]["field"] == "area"
+    assert await teams(patrol.organiser, area=AREA) == {"一队", "二队"}  # an area filter covers what lies beneath

@@ -4,6 +4,7 @@ planned round) never count: they attach to no round. Cancelled rounds are not ex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,8 @@ from pingan_shared.directory.doors import PLACES, find, location_of
 
 
 async def compliance(
-    conn: asyncpg.Connection, *, since: datetime, until: datetime, team_id: str | None, area: str | None,
+    conn: asyncpg.Connection, *, since: datetime, until: datetime, team_id: str | None,
+    area: Sequence[str] | None,
 ) -> list[dict[str, Any]]:
     rows = await store.compliance(conn, since=since, until=until, team_id=team_id, area=area)
     return [{

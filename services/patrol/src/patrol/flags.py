@@ -156,7 +156,7 @@ def _signal(flag: Flag, key: str, now: datetime) -> AlertSignalV1:
 
 async def list_flags(
     conn: asyncpg.Connection, *, team_id: str | None, member_id: str | None, scan_id: str | None,
-    kind: str | None, since: datetime | None, until: datetime | None, area: str | None, limit: int,
+    kind: str | None, since: datetime | None, until: datetime | None, area: Sequence[str] | None, limit: int,
     after: int | None,
 ) -> list[ListedFlag]:
     """Flags in the order they were raised, ``limit`` of them after the one numbered ``after``; ``area``: of

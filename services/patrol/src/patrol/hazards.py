@@ -11,6 +11,7 @@ unique across teams: inspection applies each hazard id once, and two teams' apps
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,7 +99,8 @@ def _again(existing: StoredHazard, digest: str) -> Reported:
 
 
 async def list_hazards(conn: asyncpg.Connection, *, team_id: str | None, since: datetime | None,
-                       until: datetime | None, area: str | None, limit: int, after: int | None) -> list[StoredHazard]:
+                       until: datetime | None, area: Sequence[str] | None, limit: int,
+                       after: int | None) -> list[StoredHazard]:
     """Reports in the order received, ``limit`` of them after the one numbered ``after``."""
     return await store_hazards.listing(conn, team_id=team_id, since=since, until=until, limit=limit, after=after,
                                        area=area)

@@ -171,7 +171,7 @@ async def judge(conn: asyncpg.Connection, ctx: PatrolContext, round_id: str,
 
 async def list_rounds(
     conn: asyncpg.Connection, *, team_id: str | None, route_id: str | None, night: date | None,
-    area: str | None, limit: int, after: str | None,
+    area: Sequence[str] | None, limit: int, after: str | None,
 ) -> list[ListedRound]:
     return await store.list_rounds(conn, team_id=team_id, route_id=route_id, night=night, area=area, limit=limit,
                                    after=after)

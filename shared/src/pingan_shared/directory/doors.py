@@ -96,3 +96,15 @@ async def signal_place(conn: asyncpg.Connection, *, unit: str | None = None, are
     location = await location_of(conn, where.code) if where else locate([])
     return SignalPlace(place=location.place_code, place_name=location.place.name if location.place else None,
                        unit_name=organisation.name if organisation else None)
+
+
+async def names_beneath(conn: asyncpg.Connection, value: str) -> list[str]:
+    """Every way a record may name the places in and beneath the place ``value`` names: their codes and their names
+    (records written before the directory, or as a person typed them, hold names). Just ``value`` when the directory
+    does not know it."""
+    place = await find(conn, value, kinds=PLACES)
+    if place is None:
+        return [value]
+    codes = await store.subtree(conn, place.code)
+    names = [e.name for e in (await store.many(conn, codes)).values() if e.is_place]
+    return sorted({value, *codes, *names})

@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 
 from patrol import flags
 from patrol.context import Context
+from patrol.scope import areas_for
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.paging import Limit, Page, page_of
-from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.http.security import require_roles
 from pingan_shared.inputs import Moment
 from pingan_shared.text import StorableStr
 
@@ -56,8 +57,8 @@ async def list_flags(
     after: SeqAfter = None,
 ) -> Page[ScanFlag]:
     """Flags in the order they were raised. A scan is (team_id, scan_id)."""
-    scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
+        scope = await areas_for(conn, principal, area, field="area")
         found = await flags.list_flags(conn, team_id=team_id, member_id=member_id, scan_id=scan_id, kind=kind,
                                        since=since, until=until, area=scope, limit=limit, after=after)
     items = [ScanFlag.model_validate(dataclasses.asdict(f)) for f in found]

@@ -14,12 +14,13 @@ from pydantic import BaseModel
 from patrol import hazards
 from patrol.context import Context
 from patrol.domain.hazards import HazardCategory, HazardIn
+from patrol.scope import areas_for
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.app import request_correlation_id
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
 from pingan_shared.http.paging import Limit, Page, page_of
-from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.http.security import require_roles
 from pingan_shared.inputs import Moment
 from pingan_shared.text import StorableStr
 
@@ -82,8 +83,8 @@ async def list_hazards(
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the previous page")] = None,
 ) -> Page[HazardReport]:
     """Hazard reports in the order received, oldest first."""
-    scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
+        scope = await areas_for(conn, principal, area, field="area")
         found = await hazards.list_hazards(conn, team_id=team_id, since=since, until=until, area=scope, limit=limit,
                                            after=after)
     page = page_of(found, limit, lambda h: h.seq)

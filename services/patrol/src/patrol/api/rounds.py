@@ -15,11 +15,12 @@ from patrol import compliance as compliance_query
 from patrol import rounds
 from patrol.context import Context
 from patrol.domain.rounds import STATE_NAMES, RoundState
+from patrol.scope import areas_for
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.paging import After, Limit, Page, page_of
-from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.http.security import require_roles
 from pingan_shared.inputs import NO_NUL
 from pingan_shared.text import StorableStr
 
@@ -85,12 +86,14 @@ async def list_rounds(
 ) -> Page[RoundSummary]:
     """Rounds per team / route / night, each with its state and how many of its checkpoints were scanned."""
     team = _visible_team(principal, team_id)
-    scope = scoped_area(principal, area, field="area")
     try:
         night_date = date.fromisoformat(night) if night is not None else None
     except ValueError:  # e.g. 2026-02-30: no night starts on a day that does not exist
-        return Page[RoundSummary](items=[], next_after=None)
+        night_date = None
     async with ctx.runtime.connection() as conn:
+        scope = await areas_for(conn, principal, area, field="area")  # an area outside the scope: 403 first
+        if night is not None and night_date is None:
+            return Page[RoundSummary](items=[], next_after=None)
         found = await rounds.list_rounds(conn, team_id=team, route_id=route_id, night=night_date, area=scope,
                                          limit=limit, after=after)
     items = [RoundSummary(**round_json(r), expected_checkpoints=r.expected_checkpoints,
@@ -138,8 +141,8 @@ async def compliance(
     after since). Voluntary scans (outside any plan) are not counted."""
     if since.utcoffset() is None or until.utcoffset() is None:
         raise ApiError(422, "since 与 until 须带时区 (since and until need a UTC offset)", field="since")
-    scope = scoped_area(principal, area, field="area")
     async with ctx.runtime.connection() as conn:
+        scope = await areas_for(conn, principal, area, field="area")
         rows = await compliance_query.compliance(conn, since=since, until=until, team_id=team_id, area=scope)
         townships = await compliance_query.by_township(conn, rows)
     return {"since": since.isoformat(), "until": until.isoformat(), "teams": rows, "townships": townships}

@@ -125,8 +125,9 @@ class FlagQuery:
     kind: str | None = None
     since: datetime | None = None  # scanned_at >= since
     until: datetime | None = None  # scanned_at < until
-    # In this area (镇街): the flagged scan counted in a round there, or its checkpoint stands there.
-    area: str | None = None
+    # In these areas (a place and those beneath it): the flagged scan counted in a round there, or its checkpoint
+    # stands there.
+    area: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,11 @@ async def list_flags(conn: asyncpg.Connection, query: FlagQuery, *, limit: int, 
           AND ($3::text IS NULL OR scan_id = $3) AND ($4::text IS NULL OR kind = $4)
           AND ($5::timestamptz IS NULL OR scanned_at >= $5) AND ($6::timestamptz IS NULL OR scanned_at < $6)
           AND ($7::bigint IS NULL OR seq > $7)
-          AND ($9::text IS NULL
+          AND ($9::text[] IS NULL
                OR EXISTS (SELECT 1 FROM round_scans rs JOIN rounds r ON r.id = rs.round_id
-                          WHERE rs.team_id = scan_flags.team_id AND rs.scan_id = scan_flags.scan_id AND r.area = $9)
-               OR EXISTS (SELECT 1 FROM checkpoints c WHERE c.id = scan_flags.checkpoint_id AND c.area = $9))
+                          WHERE rs.team_id = scan_flags.team_id AND rs.scan_id = scan_flags.scan_id
+                            AND r.area = ANY($9))
+               OR EXISTS (SELECT 1 FROM checkpoints c WHERE c.id = scan_flags.checkpoint_id AND c.area = ANY($9)))
         ORDER BY seq
         LIMIT $8
         """,

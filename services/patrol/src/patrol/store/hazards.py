@@ -95,8 +95,8 @@ async def listing(conn: asyncpg.Connection, *, team_id: str | None, since: datet
         SELECT {_STORED} FROM hazard_reports h
         WHERE ($1::text IS NULL OR team_id = $1) AND ($2::timestamptz IS NULL OR received_at >= $2)
           AND ($3::timestamptz IS NULL OR received_at < $3) AND ($4::bigint IS NULL OR seq > $4)
-          AND ($6::text IS NULL OR EXISTS (
-                SELECT 1 FROM rounds r WHERE r.team_id = h.team_id AND r.area = $6 AND r.state <> 'cancelled'
+          AND ($6::text[] IS NULL OR EXISTS (
+                SELECT 1 FROM rounds r WHERE r.team_id = h.team_id AND r.area = ANY($6) AND r.state <> 'cancelled'
                   AND r.starts_at <= h.reported_at AND h.reported_at < r.closes_at))
         ORDER BY seq LIMIT $5
         """,

@@ -283,7 +283,7 @@ async def unattached_scans(conn: asyncpg.Connection, round_id: str) -> list[Scan
 
 async def list_rounds(
     conn: asyncpg.Connection, *, team_id: str | None, route_id: str | None, night: date | None,
-    area: str | None, limit: int, after: str | None,
+    area: Sequence[str] | None, limit: int, after: str | None,
 ) -> list[ListedRound]:
     rows = await conn.fetch(
         f"""
@@ -292,7 +292,7 @@ async def list_rounds(
                    AS scanned_checkpoints
         FROM rounds r
         WHERE ($1::text IS NULL OR r.team_id = $1) AND ($2::text IS NULL OR r.route_id = $2)
-          AND ($3::date IS NULL OR r.night = $3) AND ($4::text IS NULL OR r.area = $4)
+          AND ($3::date IS NULL OR r.night = $3) AND ($4::text[] IS NULL OR r.area = ANY($4))
           AND ($5::text IS NULL OR r.id > $5)
         ORDER BY r.id LIMIT $6
         """,
@@ -349,7 +349,8 @@ async def scan_flags(conn: asyncpg.Connection, round_id: str) -> dict[str, list[
 
 
 async def compliance(
-    conn: asyncpg.Connection, *, since: datetime, until: datetime, team_id: str | None, area: str | None,
+    conn: asyncpg.Connection, *, since: datetime, until: datetime, team_id: str | None,
+    area: Sequence[str] | None,
 ) -> list[ComplianceRow]:
     """Per team and township, over the judged (closed) rounds not cancelled that started in [since, until)."""
     rows = await conn.fetch(
@@ -363,7 +364,7 @@ async def compliance(
                count(c.first_scan_at) AS scanned_checkpoints
         FROM rounds r JOIN round_checkpoints c ON c.round_id = r.id
         WHERE r.starts_at >= $1 AND r.starts_at < $2 AND r.closed AND r.state <> 'cancelled'
-          AND ($3::text IS NULL OR r.team_id = $3) AND ($4::text IS NULL OR r.area = $4)
+          AND ($3::text IS NULL OR r.team_id = $3) AND ($4::text[] IS NULL OR r.area = ANY($4))
         GROUP BY r.team_id, r.area ORDER BY r.area NULLS LAST, r.team_id
         """,
         since, until, team_id, area,
