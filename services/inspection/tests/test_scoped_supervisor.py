@@ -14,6 +14,7 @@ from pingan_shared.auth import Role
 from pingan_shared.events.catalog import HAZARD_REPORTED
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.events.patrol_contracts import HazardReportedV1
+from pingan_stack.sample_directory import SAMPLE, seed_directory
 
 from .conftest import Inspection, local
 
@@ -156,3 +157,17 @@ async def test_a_scoped_supervisor_reads_its_township_and_what_it_supervises_and
         "AY+XF"]
     # cycles are not secret: every supervisor reads them whole
     assert sorted((await h.ok("GET", f"/v1/cycles/{CYCLE}", township))["unit_ids"]) == sorted(u["id"] for u in UNITS)
+
+
+async def test_a_scope_by_the_townships_code_covers_the_organisations_of_its_place(inspection: Inspection) -> None:
+    """With the directory in inspection's copy, a scope named by the township's code (no unit has that id or name)
+    covers the units that are organisations in the township (TX, its government) and what they supervise."""
+    h = inspection
+    async with h.db() as conn:
+        await seed_directory(conn, SAMPLE)
+    by_unit = await released_story(h)
+    by_code = h.auth(Role.SUPERVISOR, "塘下镇督查", scope="330381102000")
+    assert {t["id"] for t in await h.all_pages("/v1/tasks", by_code)} == {
+        t["id"] for u in ("TX", "TX-AJ") for t in by_unit[u]}
+    elsewhere = h.auth(Role.SUPERVISOR, "万松社区", scope="330381001001")  # a community of 安阳: AY is above it
+    assert await h.all_pages("/v1/tasks", elsewhere) == []

@@ -1,9 +1,10 @@
 """Whose work a caller may read (DESIGN.md §6): one rule for tasks, their timelines, notices and scorecards.
 
 - a unit: its own unit only;
-- a supervisor with a scope: the units the scope covers — those whose id or name is the scope, and every unit they
-  supervise, down the ``supervising_unit_id`` tree (``store.units.covered_by``); a task without a unit (triage) is
-  outside every scope;
+- a supervisor with a scope: the units the scope covers — those whose id or name is the scope, the units that are
+  organisations in or beneath the scope's place in the directory (a township's government, a village committee),
+  and every unit they supervise, down the ``supervising_unit_id`` tree (``store.units.covered_by``); a task without
+  a unit (triage) is outside every scope;
 - anyone else who reads units' work (inspectors, admins, a supervisor without a scope): every unit.
 
 What lies outside is answered exactly as an id that does not exist (404 for one item, absent from lists and
@@ -20,6 +21,8 @@ import asyncpg
 
 from inspection.store import units as unit_store
 from pingan_shared.auth import Principal, Role
+from pingan_shared.directory import store as directory
+from pingan_shared.directory.doors import find
 from pingan_shared.http.security import scoped_area
 from pingan_shared.refused import Refused
 
@@ -48,7 +51,8 @@ async def reach_of(conn: asyncpg.Connection, principal: Principal) -> Reach:
             raise Refused(403, "单位账号缺少单位（unit token without a unit）", field="Authorization")
         return Reach(frozenset({principal.unit_id}))
     if principal.role is Role.SUPERVISOR and principal.scope is not None:
-        return Reach(frozenset(await unit_store.covered_by(conn, principal.scope)))
+        beneath = await directory.subtree(conn, place.code) if (place := await find(conn, principal.scope)) else []
+        return Reach(frozenset(await unit_store.covered_by(conn, principal.scope, beneath=beneath)))
     return EVERYTHING
 
 

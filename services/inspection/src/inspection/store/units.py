@@ -57,18 +57,19 @@ async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int, after:
     return [_unit(r) for r in rows]
 
 
-async def covered_by(conn: asyncpg.Connection, scope: str) -> list[str]:
-    """The units a supervisor's scope covers: those whose id or name is the scope, and every unit they supervise,
-    all the way down the ``supervising_unit_id`` tree (UNION, not UNION ALL: a loop in the tree ends)."""
+async def covered_by(conn: asyncpg.Connection, scope: str, *, beneath: Sequence[str] = ()) -> list[str]:
+    """The units a supervisor's scope covers: those whose id or name is the scope, or is one of ``beneath`` (the
+    directory's codes of the organisations in and under the scope's place), and every unit they supervise, all the
+    way down the ``supervising_unit_id`` tree (UNION, not UNION ALL: a loop in the tree ends)."""
     rows = await conn.fetch(
         """
         WITH RECURSIVE covered (id) AS (
-            SELECT id FROM units WHERE id = $1 OR name = $1
+            SELECT id FROM units WHERE id = $1 OR name = $1 OR id = ANY($2::text[])
             UNION
             SELECT u.id FROM units u JOIN covered c ON u.supervising_unit_id = c.id
         )
         SELECT id FROM covered ORDER BY id
         """,
-        scope,
+        scope, list(beneath),
     )
     return [r["id"] for r in rows]
