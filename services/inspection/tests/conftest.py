@@ -1,7 +1,7 @@
 """Fixtures for inspection's tests over the real broker and database, with a clock the test moves.
 
 ``inspection`` is one in-process service (fresh database, fresh topic prefix) behind a ``FixedClock`` and a
-timer poll of 100 ms, so a 28-day cycle runs in seconds: move the clock, then wait for the state the timers
+timer poll of 50 ms, so a 28-day cycle runs in seconds: move the clock, then wait for the state the timers
 must reach. ``inspection_factory`` makes more of them (a twin with the same story but no findings, for the
 sealing comparison). A harness can be stopped and started again on the same database (a restart spanning a
 deadline). Tokens are issued at the clock's "now" (they are judged by the service's clock, valid 12 h).

@@ -1,7 +1,7 @@
 """Fixtures for patrol's round tests over the real broker and database, with a clock the test moves.
 
 ``patrol`` is one in-process service (fresh database, fresh topic prefix) behind a ``FixedClock`` and a timer
-poll of 100 ms, so a night runs in seconds: move the clock, then wait for the state the timers and the rounds
+poll of 50 ms, so a night runs in seconds: move the clock, then wait for the state the timers and the rounds
 consumer must reach. A harness can be stopped and started again on the same database (a restart spanning a
 window's close). Tokens are issued at the clock's "now".
 

@@ -1,7 +1,7 @@
 """Fixtures for roster's tests over the real broker and database, with a clock the test moves.
 
 ``roster`` is one in-process service (fresh database, fresh topic prefix) behind a ``FixedClock`` and a timer poll
-of 100 ms: move the clock, then wait for the state the timers must reach. A harness can be stopped and started
+of 50 ms: move the clock, then wait for the state the timers must reach. A harness can be stopped and started
 again on the same database (a restart spanning a deadline). Tokens are issued at the clock's "now".
 
 Attendance tests build their roster straight in the tables (``seed_*``) and publish it the way publishing does

@@ -57,12 +57,10 @@ class ServiceHarness(Generic[ContextT]):
 
     A subclass sets ``state_attribute`` (where its bootstrap keeps the context on ``app.state``) and ``build``
     (bootstrap the service from ``self.settings``); ``defaults`` are the settings every instance starts from (the
-    timers polled every 100 ms), the keyword arguments of the constructor override them."""
+    timers polled every 50 ms), the keyword arguments of the constructor override them."""
 
     state_attribute: ClassVar[str]  # the service's name, which is also its migrations' package
-    # Timers polled every 0.1 s: a moved clock's deadlines fire within a tenth of a second, and the services running
-    # side by side in a suite do not spend a core between them asking the database twenty times a second.
-    defaults: ClassVar[Mapping[str, Any]] = {"timer_poll_seconds": 0.1}
+    defaults: ClassVar[Mapping[str, Any]] = {"timer_poll_seconds": 0.05}
     topic_settle: ClassVar[float] = 1.0  # how long ``topic_events`` waits for re-publications by default
     # Whether the service's copy of the directory starts with the test city (pingan_stack.sample_directory): for a
     # service whose doors check codes against it.
