@@ -27,8 +27,8 @@ import pytest
 
 from inspection.domain.calendar import PACKAGE_CALENDAR, DayBasis
 from pingan_shared.auth import Role
-from pingan_stack.directory_cli import sample_directory
 from pingan_stack.harness import ProcessCluster
+from pingan_stack.sample_directory import sample_csv
 from pingan_stack.testing import bearer, eventually
 
 # a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
@@ -73,7 +73,7 @@ async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
             return response.json()
 
         loaded = await ok("POST", f"{roster}/v1/directory/imports", organiser | {"content-type": "text/csv"},
-                          content=sample_directory())
+                          content=sample_csv())
         assert loaded["rejected"] == 0 and loaded["created"] >= 40, loaded
 
         async def every_copy_holds_the_city() -> bool:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from pingan_shared.auth import Role
-from pingan_stack.directory_cli import sample_directory
 from pingan_stack.harness import ProcessCluster
+from pingan_stack.sample_directory import sample_csv
 from pingan_stack.testing import bearer, eventually
 
 # a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
@@ -46,7 +46,7 @@ async def test_published_night_patrols_become_patrol_plans_and_rounds(
 
     async with httpx.AsyncClient(timeout=60) as http:
         # the city's directory, loaded into roster (its owner), reaches patrol's copy: patrol plans for teams in it
-        loaded = await ok(await http.post(f"{roster.url}/v1/directory/imports", content=sample_directory(),
+        loaded = await ok(await http.post(f"{roster.url}/v1/directory/imports", content=sample_csv(),
                                           headers={**ORGANISER, "content-type": "text/csv"}))
         assert loaded["rejected"] == 0, loaded
 

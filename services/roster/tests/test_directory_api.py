@@ -5,15 +5,15 @@ once per change with the entry's per-code sequence (a file loaded again publishe
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from importlib import resources
 
 from pingan_shared.clock import FixedClock
+from pingan_stack.sample_directory import sample_csv
 from pingan_stack.testing import SAMPLE_TIME
 
 from .conftest import Roster
 
 CSV = {"Content-Type": "text/csv"}
-SAMPLE = resources.files("pingan_stack").joinpath("directory/ruian.csv").read_bytes()
+SAMPLE = sample_csv()
 
 
 async def test_the_sample_city_loads_row_by_row_and_is_published_once(

@@ -10,7 +10,6 @@ in the file. ``pingan directory import --sample`` loads the sample city of the w
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -20,16 +19,9 @@ from pingan_shared.events.directory_contracts import PLACE_LEVELS, EntryKind
 from pingan_stack.csv_upload import Row, Upload, read_rows, upload
 from pingan_stack.endpoints import api_to_call
 from pingan_stack.roster_cli import organiser_token
+from pingan_stack.sample_directory import sample_csv
 
 directory_app = typer.Typer(help="地点与组织目录 the directory of places and organisations.", no_args_is_help=True)
-SAMPLE = "directory/ruian.csv"
-
-
-def sample_directory() -> bytes:
-    """The sample city's directory CSV (瑞安市)."""
-    return resources.files("pingan_stack").joinpath(SAMPLE).read_bytes()
-
-
 def places_first(header: list[str], row: Row) -> int:
     """Places from the top level down, then organisations (and rows whose kind is unknown, for the service to
     refuse); the service writes a batch in this order too, this keeps it across batches."""
@@ -56,7 +48,7 @@ def import_directory(
     """Load places and organisations from a CSV file (or the sample city), with a progress bar."""
     if (csv_path is None) == (not sample):
         raise typer.BadParameter("give a CSV file or --sample (one of them)", param_hint="CSV")
-    header, rows = read_rows(sample_directory() if sample else csv_path.read_bytes())  # type: ignore[union-attr]
+    header, rows = read_rows(sample_csv() if sample else csv_path.read_bytes())  # type: ignore[union-attr]
     roster = api_to_call("roster", url)
     typer.echo(f"pingan directory import: roster at {roster.describe()}", err=True)
     upload(Upload(roster, "/v1/directory/imports", "code", ("created", "updated", "unchanged", "rejected"),

@@ -15,6 +15,11 @@ SAMPLE = "directory/ruian.csv"
 TEST_TEAMS = "directory/test-teams.csv"
 
 
+def sample_csv() -> bytes:
+    """The sample city's directory CSV as ``pingan directory import --sample`` sends it."""
+    return resources.files("pingan_stack").joinpath(SAMPLE).read_bytes()
+
+
 def rows(*names: str) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for name in names:

@@ -25,7 +25,7 @@ from alerts.places import scope_code
 from alerts.store import alerts as alert_store
 from alerts.store import silences as store
 from alerts.store import timeline
-from pingan_shared.auth import Principal
+from pingan_shared.auth import Principal, Role
 from pingan_shared.directory import store as directory
 from pingan_shared.directory.doors import place_code
 from pingan_shared.refused import Invalid, NotFound, Refused
@@ -61,7 +61,8 @@ async def create(ctx: AlertsContext, principal: Principal, *, kind: str | None, 
         raise Invalid("结束时间已过（ends_at is in the past）", "body.ends_at")
     async with ctx.runtime.connection() as conn, conn.transaction():
         place = await place_code(conn, place, field="body.place")
-        if not await _within_scope(conn, principal, unit_id=unit_id, area=area, place=place):
+        if not await _within_scope(conn, principal, await scope_code(conn, principal), unit_id=unit_id, area=area,
+                                   place=place):
             raise Refused(403, f"只能静默本辖区（{principal.scope}）的告警：请填写本辖区的 place（或 unit_id、area）"
                                f" (a scoped supervisor silences within its scope only)",
                           "body.place" if place else "body.unit_id")
@@ -72,19 +73,24 @@ async def create(ctx: AlertsContext, principal: Principal, *, kind: str | None, 
     return silence_view(row)
 
 
-async def _within_scope(conn: asyncpg.Connection, principal: Principal, *, unit_id: str | None, area: str | None,
-                        place: str | None) -> bool:
-    lineage = [e.code for e in await directory.lineage(conn, place)] if place else []
-    return within_scope(principal, unit_id=unit_id, area=area, place=place,
-                        scope_code=await scope_code(conn, principal), place_lineage=lineage)
+async def _within_scope(conn: asyncpg.Connection, principal: Principal, scope: str | None, *, unit_id: str | None,
+                        area: str | None, place: str | None) -> bool:
+    """``within_scope`` for a principal whose scope's code is ``scope`` (``places.scope_code``, read once per
+    request); a place's lineage is read only where the answer depends on it (a scoped supervisor's)."""
+    scoped = principal.role is Role.SUPERVISOR and principal.scope is not None
+    lineage = [e.code for e in await directory.lineage(conn, place)] if place and scoped else []
+    return within_scope(principal, unit_id=unit_id, area=area, place=place, scope_code=scope,
+                        place_lineage=lineage)
 
 
 async def listing(ctx: AlertsContext, principal: Principal, *, current: bool) -> list[dict[str, Any]]:
     """Silences (``current``: only those not yet over); a scoped supervisor sees those of its scope."""
     async with ctx.runtime.connection() as conn:
         rows = await store.listing(conn, current_only=current, now=ctx.now())
+        scope = await scope_code(conn, principal)
         return [silence_view(r) for r in rows
-                if await _within_scope(conn, principal, unit_id=r["unit_id"], area=r["area"], place=r["place"])]
+                if await _within_scope(conn, principal, scope, unit_id=r["unit_id"], area=r["area"],
+                                       place=r["place"])]
 
 
 async def end_early(ctx: AlertsContext, principal: Principal, silence_id: str) -> dict[str, Any]:
@@ -92,8 +98,8 @@ async def end_early(ctx: AlertsContext, principal: Principal, silence_id: str) -
     async with ctx.runtime.connection() as conn:
         async with conn.transaction():
             row = await store.get(conn, silence_id, for_update=True)
-            if row is None or not await _within_scope(conn, principal, unit_id=row["unit_id"], area=row["area"],
-                                                      place=row["place"]):
+            if row is None or not await _within_scope(conn, principal, await scope_code(conn, principal),
+                                                      unit_id=row["unit_id"], area=row["area"], place=row["place"]):
                 raise SilenceNotFound()
             released = 0
             if row["released_at"] is None:

@@ -12,6 +12,7 @@ import asyncpg
 
 from patrol.store import rounds as store
 from pingan_shared.directory.doors import PLACES, find, location_of
+from pingan_shared.directory.entries import Entry
 
 
 async def compliance(
@@ -33,10 +34,14 @@ async def by_township(conn: asyncpg.Connection, teams: list[dict[str, Any]]) -> 
     grid's rounds count for its township. An area the directory does not place is a township of its own name
     (``township`` null), so nothing is left out of the sums."""
     sums: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+    townships: dict[str, Entry | None] = {}  # by area: several teams walk one area
     for row in teams:
-        place = await find(conn, row["area"], kinds=PLACES) if row["area"] else None
-        township = (await location_of(conn, place.code)).township if place else None
-        key = (township.code, township.name) if township else (None, row["area"])
+        area = row["area"]
+        if area and area not in townships:
+            place = await find(conn, area, kinds=PLACES)
+            townships[area] = (await location_of(conn, place.code)).township if place else None
+        township = townships.get(area) if area else None
+        key = (township.code, township.name) if township else (None, area)
         total = sums.setdefault(key, {"township": key[0], "name": key[1], "rounds": 0, "rounds_completed": 0,
                                       "rounds_late_or_not_started": 0, "expected_checkpoints": 0,
                                       "scanned_checkpoints": 0})

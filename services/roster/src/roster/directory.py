@@ -1,6 +1,7 @@
 """The directory of places and organisations, kept by roster (its owner, DESIGN.md §3): an entry defined (one at a
 time or a CSV file row by row) is written and published in one transaction, its per-code outbox sequence its
-version, so that every service's copy keeps the newest whatever the order it hears them in. Reads for people."""
+version, so that every service's copy keeps the newest whatever the order it hears them in. Reading it is every
+service's (``pingan_shared.directory.reads``)."""
 
 from __future__ import annotations
 

@@ -15,28 +15,31 @@ from pingan_shared.events.directory_contracts import KIND_NAMES, EntryKind
 from pingan_shared.refused import Refused
 
 
+async def _candidates(conn: asyncpg.Connection, value: str, kinds: Collection[EntryKind] | None) -> list[Entry]:
+    """The entry whose code ``value`` is (whatever its kind), else the current entries of ``kinds`` so named."""
+    entry = await store.get(conn, value)
+    if entry is not None:
+        return [entry]
+    return [e for e in await store.named(conn, value) if kinds is None or e.kind in kinds]
+
+
 async def find(conn: asyncpg.Connection, value: str, *,
                kinds: Collection[EntryKind] | None = None) -> Entry | None:
     """The entry ``value`` names: its code, else the one current entry of ``kinds`` with that name; None when
     neither (or when the name is ambiguous). For a code that may come from before the directory knew it."""
-    entry = await store.get(conn, value)
-    if entry is not None:
-        return entry
-    same_name = [e for e in await store.named(conn, value) if kinds is None or e.kind in kinds]
-    return same_name[0] if len(same_name) == 1 else None
+    found = await _candidates(conn, value, kinds)
+    return found[0] if len(found) == 1 else None
 
 
 async def entry_named(conn: asyncpg.Connection, value: str, *, field: str,
                       kinds: Collection[EntryKind] | None = None) -> Entry:
     """The entry ``value`` names (by code first, else by its unique current name) of one of ``kinds``."""
-    entry = await store.get(conn, value)
-    if entry is None:
-        same_name = [e for e in await store.named(conn, value) if kinds is None or e.kind in kinds]
-        if len(same_name) > 1:
-            codes = "、".join(e.code for e in same_name[:10])
-            raise Refused(422, f"名称“{value}”对应多个目录条目（{codes}），请填写编码 "
-                               f"(the name {value!r} is ambiguous: give the code)", field=field)
-        entry = same_name[0] if same_name else None
+    found = await _candidates(conn, value, kinds)
+    if len(found) > 1:
+        codes = "、".join(e.code for e in found[:10])
+        raise Refused(422, f"名称“{value}”对应多个目录条目（{codes}），请填写编码 "
+                           f"(the name {value!r} is ambiguous: give the code)", field=field)
+    entry = found[0] if found else None
     if entry is None:
         raise Refused(422, f"目录中没有“{value}” (unknown directory code or name {value!r}: load the directory "
                            "first, `pingan directory import`)", field=field)
@@ -93,7 +96,7 @@ async def signal_place(conn: asyncpg.Connection, *, unit: str | None = None, are
     neither (the alerts service then matches the signal by unit and area as given)."""
     organisation = await find(conn, unit, kinds=ORGANISATIONS) if unit else None
     where = organisation or (await find(conn, area, kinds=PLACES) if area else None)
-    location = await location_of(conn, where.code) if where else locate([])
+    location = await location_of(conn, where.code if where else None)
     return SignalPlace(place=location.place_code, place_name=location.place.name if location.place else None,
                        unit_name=organisation.name if organisation else None)
 

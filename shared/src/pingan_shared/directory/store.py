@@ -47,16 +47,22 @@ async def named(conn: asyncpg.Connection, name: str) -> list[Entry]:
     return [Entry.from_row(r) for r in rows]
 
 
+# ``sub``: the code bound to the parameter named and every entry beneath it, all the way down (UNION, not UNION ALL:
+# a loop in the hierarchy ends).
+def _subtree_of(parameter: str) -> str:
+    return f"""
+        WITH RECURSIVE sub (code) AS (
+            SELECT code FROM directory_entries WHERE code = {parameter}
+            UNION
+            SELECT e.code FROM directory_entries e JOIN sub ON e.parent = sub.code
+        )"""
+
+
 async def page(conn: asyncpg.Connection, *, kind: EntryKind | None, under: str | None, name: str | None,
                limit: int, after: str | None) -> list[Entry]:
     """Entries in code order; ``under``: only those in that place's subtree (itself included)."""
     rows = await conn.fetch(
-        f"""
-        WITH RECURSIVE sub (code) AS (
-            SELECT code FROM directory_entries WHERE code = $2
-            UNION
-            SELECT e.code FROM directory_entries e JOIN sub ON e.parent = sub.code
-        )
+        f"""{_subtree_of("$2")}
         SELECT {COLUMNS} FROM directory_entries
         WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR code IN (SELECT code FROM sub))
           AND ($3::text IS NULL OR name LIKE '%' || $3 || '%') AND ($4::text IS NULL OR code > $4)
@@ -68,19 +74,8 @@ async def page(conn: asyncpg.Connection, *, kind: EntryKind | None, under: str |
 
 
 async def subtree(conn: asyncpg.Connection, code: str) -> list[str]:
-    """``code`` and every entry beneath it (places within, organisations serving them), all the way down
-    (UNION, not UNION ALL: a loop ends)."""
-    rows = await conn.fetch(
-        """
-        WITH RECURSIVE sub (code) AS (
-            SELECT code FROM directory_entries WHERE code = $1
-            UNION
-            SELECT e.code FROM directory_entries e JOIN sub ON e.parent = sub.code
-        )
-        SELECT code FROM sub ORDER BY code
-        """,
-        code,
-    )
+    """``code`` and every entry beneath it (places within, organisations serving them), all the way down."""
+    rows = await conn.fetch(f"{_subtree_of('$1')} SELECT code FROM sub ORDER BY code", code)
     return [r["code"] for r in rows]
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from pingan_shared.auth import Principal, Role
 from pingan_shared.http.body import csv_body, csv_request_body
 from pingan_shared.http.openapi import error_responses
-from pingan_shared.http.security import require_roles
 from pingan_shared.inputs import ID_PATTERN
 from pingan_shared.refused import Conflict
 from roster import directory
@@ -21,7 +19,6 @@ from roster.context import Context
 from roster.domain.directory import DIRECTORY_CSV_COLUMNS, EntryIn
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
-Reader = Annotated[Principal, Depends(require_roles(*Role))]
 Code = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 _CSV_HEADER = ",".join(DIRECTORY_CSV_COLUMNS)
 
