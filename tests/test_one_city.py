@@ -182,7 +182,10 @@ async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
         everything = await listed(city)
         [next_township] = [a for a in everything if a["unit_id"] == "AY"]
         assert next_township["township"] == "330381001000" and next_township["id"] not in {a["id"] for a in seen}
-        assert [a["id"] for a in await listed(by_name)] == [a["id"] for a in seen]
+        # the compressed clock keeps raising alerts between two listings: the name's answer lies between two of the
+        # code's answers
+        named = {a["id"] for a in await listed(by_name)}
+        assert {a["id"] for a in seen} <= named <= {a["id"] for a in await listed(township)}
 
         # the one silence by place held all three (the patrol reminder addressed to the office's one entry), and not
         # the next township's
