@@ -13,6 +13,7 @@ from collections.abc import Callable
 import uvicorn
 from pydantic import ValidationError
 
+from pingan_shared.http.unparsable import BilingualHttpToolsProtocol
 from pingan_shared.logs import configure_logging, get_logger
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings, explain
@@ -73,7 +74,7 @@ def run_service(build: Callable[[], Service], port_setting: str) -> None:
     # intake, the relay and the consumers, so the loop's own cost per request and per round trip is the
     # ceiling of its throughput. Tests in-process run on pytest's plain asyncio loop; processes run on this.
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                            access_log=False, lifespan="on", http="httptools")
+                            access_log=False, lifespan="on", http=BilingualHttpToolsProtocol)
     server = uvicorn.Server(config)
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
         runner.run(server.serve())

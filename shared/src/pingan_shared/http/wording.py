@@ -74,6 +74,10 @@ STATUS_WORDS: Mapping[int, str] = {
 
 REQUEST_INVALID = "请求无效 (request is invalid)"
 BODY_NOT_JSON = "请求体不是合法的 JSON (body is not valid JSON"
+# uvicorn's parser refuses a request line with raw non-ASCII bytes or spaces before any app sees it
+UNPARSABLE_REQUEST = ("请求无法解析：网址中的中文和空格须经百分号编码（如 塘 写作 %E5%A1%98） "
+                      "(the request could not be parsed: non-ASCII characters and spaces in the URL must be "
+                      "percent-encoded)")
 
 
 def chinese(text: str) -> bool:
