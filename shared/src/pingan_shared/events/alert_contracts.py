@@ -9,6 +9,7 @@ dedup key, so a source can follow its own alerts and record accountability (insp
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
@@ -55,6 +56,12 @@ class AlertSignalV1(Contract):
     place_name: str | None = Field(default=None, max_length=200, description="the place's name, for display")
     unit_name: str | None = Field(default=None, max_length=200, description="the unit's name, for display")
     summary: str = Field(min_length=1, max_length=500, description="one line in Chinese for the supervisor")
+    people: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=200, description=(
+            "the subjects (token subjects, e.g. a roster member's id) this alert is addressed to, each reached as "
+            "the contact person:<subject> wherever the alert's ladder names {people}. A later trigger of the open "
+            "alert naming people it does not address yet adds them: they hear the step the alert stands at, nobody "
+            "hears it twice; people a later trigger leaves out stay addressed"))
     source: SourceLink
     occurred_at: AwareDatetime
     sequence: int | None = Field(default=None, ge=1, description=(
