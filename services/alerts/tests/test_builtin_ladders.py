@@ -227,7 +227,7 @@ async def test_the_builtin_ladders_are_listed(alerts_service: Alerts) -> None:
     alerts = alerts_service
     listed = await alerts.ok("GET", "/v1/builtin-policies", alerts.admin, expect=200)
     assert [p["kind"] for p in listed] == ["inspection.task-overdue", NOT_STARTED, MISSED, FLAGGED, NO_SHOW,
-                                          "roster.shift-not-planned"]
+                                          "roster.shift-not-planned", "roster.handoff-due"]
     assert {p["kind"]: len(p["steps"]) for p in listed}[FLAGGED] == 1
     await alerts.ok("GET", "/v1/builtin-policies", alerts.supervisor(), expect=403)
 

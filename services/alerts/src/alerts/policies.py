@@ -1,8 +1,8 @@
 """Escalation policies: chosen per alert kind and scope, managed by admins, validated before they are stored.
 
 Validation (besides the request model's own: at least one step, each with a target and a channel): every
-target must be a ``person:``/``unit:``/``role:`` id, placeholders only ``{unit}``/``{area}``, a multi-ack step
-needs its reminder interval (``ack_timeout_seconds``), and a concrete target must reach someone on one of its
+target must be a ``person:``/``unit:``/``role:`` id, placeholders only ``domain.policy.PLACEHOLDERS``, a multi-ack
+step needs its reminder interval (``ack_timeout_seconds``), and a concrete target must reach someone on one of its
 step's channels (the contacts directory, ``alerts.delivery.directory.unreachable_targets``).
 """
 

@@ -1,6 +1,7 @@
 """Closing an alert: by its source's resolve signal or by a person. No step fires after it (its timer is
 cancelled under the alert's lock, and a timer that fires anyway finds it resolved); the targets of the step
-reached are told it is over."""
+reached are told it is over, unless that step says its resolution tells nobody (a reminder's:
+``Step.tells_resolution``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ async def resolve(conn: asyncpg.Connection, ctx: AlertsContext, alert: Alert, *,
     await escalation.publish(conn, ctx, alert, [AlertResolvedV1(**escalation.lifecycle(alert, now), by=by,
                                                                 reason=reason)])
     position, step = alert.position, alert.step
-    if position is not None and step is not None:
+    if position is not None and step is not None and step.tells_resolution:
         await escalation.notify(conn, alert, event="resolved", position=position, step=step, targets=step.targets,
                                 now=now)
     return alert

@@ -3,8 +3,10 @@
 One open alert per dedup key, enforced by the database (``alerts_one_open_per_key``). Per key and producer the
 highest sequence applied is kept (``pingan_shared.messaging.ordering``): a signal not newer than it changes
 nothing, so a redelivery is a no-op and a ``resolve`` that overtook its ``trigger`` wins (the late trigger is
-stale). A ``trigger`` while an alert is open changes nothing (deduplicated); a ``trigger`` after a resolve
-opens a new alert; a ``resolve`` closes the open alert, or finds nothing to close.
+stale). A ``trigger`` while an alert is open changes nothing (deduplicated) unless it names people
+(``AlertSignalV1.people``) the alert does not address yet: then its ladder widens to them and they hear the step
+it stands at, once (``addressed``; a roster member who joined a shift after its handoff reminder went out); a
+``trigger`` after a resolve opens a new alert; a ``resolve`` closes the open alert, or finds nothing to close.
 
 An unsequenced signal (no sequence in the envelope nor in the body) cannot be placed: it is applied as it comes.
 
@@ -22,7 +24,7 @@ import asyncpg
 
 from alerts import escalation, policies, resolution
 from alerts.context import AlertsContext
-from alerts.domain.alert import Alert
+from alerts.domain.alert import Alert, step_event
 from alerts.domain.policy import freeze, leads_nowhere
 from alerts.domain.provenance import check_signal
 from alerts.places import place_of
@@ -34,7 +36,8 @@ from pingan_shared.events.alert_contracts import AlertRaisedV1, AlertSignalV1, S
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a signal did: ``raised``, ``deduplicated``, ``resolved``, ``nothing-open`` or ``stale``."""
+    """What a signal did: ``raised``, ``deduplicated``, ``addressed`` (an open alert widened to more people),
+    ``resolved``, ``nothing-open`` or ``stale``."""
 
     effect: str
     alert_id: str | None
@@ -42,7 +45,7 @@ class Outcome:
 
     @property
     def applied(self) -> bool:
-        return self.effect in ("raised", "resolved")
+        return self.effect in ("raised", "addressed", "resolved")
 
 
 async def apply_signal(conn: asyncpg.Connection, ctx: AlertsContext, signal: AlertSignalV1, *, source: str,
@@ -65,7 +68,12 @@ async def apply_signal(conn: asyncpg.Connection, ctx: AlertsContext, signal: Ale
                                          reason=f"来源已恢复（resolve signal from {producer}）", now=now)
         return Outcome("resolved", alert.id, alert.status.value)
     if open_alert is not None:
-        return Outcome("deduplicated", open_alert.id, open_alert.status.value)
+        if not signal.people:
+            return Outcome("deduplicated", open_alert.id, open_alert.status.value)
+        alert = await store.lock(conn, open_alert.id)
+        assert alert is not None
+        addressed = await address(conn, alert, signal.people, now=now)
+        return Outcome("deduplicated" if addressed is alert else "addressed", alert.id, addressed.status.value)
     alert = await raise_alert(conn, ctx, signal, source=source, producer=producer, sequence=sequence, now=now)
     return Outcome("raised", alert.id, alert.status.value)
 
@@ -78,7 +86,8 @@ async def raise_alert(conn: asyncpg.Connection, ctx: AlertsContext, signal: Aler
                            place_name=signal.place_name, unit_name=signal.unit_name)
     policy = freeze(await policies.policy_for(conn, kind=signal.kind, unit_id=signal.unit_id, area=signal.area,
                                               township=where.ladder_township, source=source),
-                    unit_id=signal.unit_id, area=signal.area, place=where.place, township=where.ladder_township)
+                    unit_id=signal.unit_id, area=signal.area, place=where.place, township=where.ladder_township,
+                    people=signal.people)
     alert = await store.insert(
         conn, alert_id=str(uuid.uuid4()), dedup_key=signal.dedup_key, kind=signal.kind,
         severity=signal.severity.value, summary=signal.summary, unit_id=signal.unit_id, area=signal.area,
@@ -95,3 +104,20 @@ async def raise_alert(conn: asyncpg.Connection, ctx: AlertsContext, signal: Aler
                                                               severity=signal.severity, summary=signal.summary,
                                                               policy=policy.id)])
     return await escalation.start_climb(conn, ctx, alert, now=now)
+
+
+async def address(conn: asyncpg.Connection, alert: Alert, people: list[str], *, now: datetime) -> Alert:
+    """A locked open alert addressed to ``people`` too: its frozen ladder widened, and those the step it stands
+    at gains told now (as that step's notification: its idempotency key names the target, so only the new people
+    hear it). The alert unchanged when it addresses them all already."""
+    widened, told = alert.addressed_to(people, now)
+    if widened is alert:
+        return alert
+    alert = await store.save_policy(conn, widened)
+    await timeline.record(conn, alert.id, "addressed", now, {"people": list(dict.fromkeys(people)),
+                                                             "now_told": list(told)})
+    position, step = alert.position, alert.step
+    if position is not None and step is not None and told:
+        alert = await escalation.notify(conn, alert, event=step_event(position), position=position, step=step,
+                                        targets=told, now=now)
+    return alert

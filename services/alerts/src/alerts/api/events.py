@@ -56,6 +56,9 @@ class SignalIn(BaseModel):
     place_name: Text200 | None = None
     unit_name: Text200 | None = None
     summary: Text500 = Field(description="one line in Chinese for the supervisor")
+    people: list[Text200] = Field(default_factory=list, max_length=200, description=(
+        "the token subjects the alert is addressed to, each reached as the contact person:<subject> where its "
+        "ladder names {people}; a later trigger naming more people tells the new ones only"))
     source: SourceIn
     occurred_at: Moment
     sequence: SequenceNumber | None = Field(default=None, description="the sender's per-key sequence")
@@ -70,8 +73,8 @@ async def post_signal(body: SignalIn, ctx: Context, principal: Sender) -> JSONRe
                 action=SignalAction(body.action), dedup_key=body.dedup_key, kind=body.kind,
                 severity=Severity(body.severity), unit_id=body.unit_id, area=body.area,
                 place=await place_code(conn, body.place, field="body.place"), place_name=body.place_name,
-                unit_name=body.unit_name, summary=body.summary, source=SourceLink(**body.source.model_dump()),
-                occurred_at=body.occurred_at, sequence=body.sequence)
+                unit_name=body.unit_name, summary=body.summary, people=body.people,
+                source=SourceLink(**body.source.model_dump()), occurred_at=body.occurred_at, sequence=body.sequence)
             outcome = await apply_signal(conn, ctx, signal, source=source, producer=f"http:{principal.subject}",
                                          sequence=body.sequence, now=ctx.now())
     except SignalRefused as refused:

@@ -13,9 +13,11 @@ from pingan_shared.auth import Principal, Role
 from pingan_shared.http.security import require_roles
 
 router = APIRouter(prefix="/v1", tags=["inbox"])
-# Organisers are targets of the built-in patrol and roster ladders (role:patrol-organiser…): they read their
-# inbox like anyone notified. Still one's own only: the inbox is keyed by the token's subject.
-Owner = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.UNIT, Role.ORGANISER, Role.ADMIN))]
+# Organisers are targets of the built-in patrol and roster ladders (role:patrol-organiser…), and members of roster's
+# handoff reminders (person:<member id>, addressed by the signal's people): they read their inbox like anyone
+# notified. Still one's own only: the inbox is keyed by the token's subject.
+Owner = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.UNIT, Role.ORGANISER, Role.MEMBER,
+                                                   Role.ADMIN))]
 MessageId = Annotated[int, Path(ge=1, le=2**62)]
 
 

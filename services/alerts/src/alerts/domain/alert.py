@@ -15,20 +15,21 @@ Transitions, each a method returning the alert as it becomes (the use cases pers
 - ``acknowledged``: open → acknowledged (``ack_targets`` says for whom a person acknowledges, and refuses);
 - ``escalation_target``: where a person's "escalate now / to step N" goes (refused when resolved or at the end);
 - ``resolved``: open or acknowledged → resolved (refused when resolved already);
-- ``held`` / ``released``: a silence holds the alert's notifications, and lets them go.
+- ``held`` / ``released``: a silence holds the alert's notifications, and lets them go;
+- ``addressed_to``: a later trigger names people the alert does not address yet: its ladder widens to them.
 
 The ladder is the policy frozen onto the alert when it was raised (``domain.policy``). Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from alerts.domain.policy import Policy, Position, Step, following
+from alerts.domain.policy import Policy, Position, Step, add_people, following
 from alerts.domain.silence import Silence
 from pingan_shared.refused import NotFound, Refused
 
@@ -168,6 +169,16 @@ class Alert:
         if step is None:
             return []
         return [t for t in step.targets if t not in acked] if step.requires_all_acks else list(step.targets)
+
+    def addressed_to(self, people: Sequence[str], now: datetime) -> tuple[Alert, tuple[str, ...]]:
+        """The alert addressed to ``people`` too: its ladder widened to them (``policy.add_people``), and the
+        targets the step it stands at gains — those are told now; a later step reaches them as it reaches everyone.
+        The alert itself and nobody when it addresses them all already (or its ladder names no ``{people}``)."""
+        policy, gained = add_people(self.policy, people)
+        if policy is self.policy:
+            return self, ()
+        now_told = gained[self.position.step] if self.position is not None else ()
+        return replace(self, policy=policy, updated_at=now), now_told
 
     # --- climbing ----------------------------------------------------------------------------------------
 

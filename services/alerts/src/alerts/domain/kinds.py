@@ -12,6 +12,7 @@ KIND_LABELS: Final[Mapping[str, str]] = {
     "patrol.scan-flagged": "扫码异常",
     "roster.no-show": "缺岗",
     "roster.shift-not-planned": "排班未落实到巡逻",
+    "roster.handoff-due": "交接班提醒",
     "grid.event-timeout": "网格事件超时未处置",
 }
 

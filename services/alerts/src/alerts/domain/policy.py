@@ -9,6 +9,11 @@ is frozen onto the alert. ``{place}`` and ``{township}`` are directory codes (``
 entry, ``role:township-supervisor:<the township's code>``, receives the township's alerts from every source. A
 target whose placeholder the alert cannot fill (no unit; a department's alert has no township) is dropped from the
 frozen copy; a step left without targets leads nowhere (the auditor says so).
+
+``{people}`` is the people the signal addresses (``AlertSignalV1.people``, token subjects): a target naming it, e.g.
+``person:{people}``, becomes one target per person. The frozen step keeps that target with its other placeholders
+filled (``addressed``), so that a later trigger of the open alert naming more people widens the step to them
+(``add_people``) rather than being dropped as a repeat.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from datetime import timedelta
 from typing import Any, Final
 
 FOREVER: Final = -1  # ``repeat``: climb again and again until acknowledged or resolved
-PLACEHOLDERS: Final = ("{unit}", "{area}", "{place}", "{township}")
+PEOPLE: Final = "{people}"
+PLACEHOLDERS: Final = ("{unit}", "{area}", "{place}", "{township}", PEOPLE)
 TARGET_PATTERN: Final = r"^(person|unit|role):[^\s\x00][^\x00]*$"
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -38,6 +44,12 @@ class Step:
     # Single-ack step: an acknowledgement lapses after this long and the climb resumes. Multi-ack step: the
     # interval of reminders to the targets that have not acknowledged yet.
     ack_timeout_seconds: int | None = None
+    # A frozen step's targets naming {people}, their other placeholders filled: what a later trigger naming more
+    # people fills in again (``add_people``).
+    addressed: tuple[str, ...] = ()
+    # Whether its targets are told when the alert is resolved. A reminder (roster's handoff) has nothing to undo:
+    # its resolve only closes it, and telling a volunteer "resolved" at the shift's start would be noise.
+    tells_resolution: bool = True
 
     @property
     def delay(self) -> timedelta:
@@ -48,16 +60,20 @@ class Step:
         return None if self.ack_timeout_seconds is None else timedelta(seconds=self.ack_timeout_seconds)
 
     def as_json(self) -> dict[str, Any]:
+        # the two later fields only where they say something, so that stored policies read as they always did
         return {"delay_seconds": self.delay_seconds, "targets": list(self.targets), "channels": list(self.channels),
                 "label": self.label, "requires_all_acks": self.requires_all_acks,
-                "ack_timeout_seconds": self.ack_timeout_seconds}
+                "ack_timeout_seconds": self.ack_timeout_seconds,
+                **({"addressed": list(self.addressed)} if self.addressed else {}),
+                **({} if self.tells_resolution else {"tells_resolution": False})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Step:
         return cls(delay_seconds=int(data["delay_seconds"]), targets=tuple(data["targets"]),
                    channels=tuple(data["channels"]), label=str(data["label"]),
                    requires_all_acks=bool(data.get("requires_all_acks", False)),
-                   ack_timeout_seconds=data.get("ack_timeout_seconds"))
+                   ack_timeout_seconds=data.get("ack_timeout_seconds"), addressed=tuple(data.get("addressed", ())),
+                   tells_resolution=bool(data.get("tells_resolution", True)))
 
 
 @dataclass(frozen=True)
@@ -106,13 +122,16 @@ def unknown_placeholders(target: str) -> list[str]:
 
 
 def freeze(policy: Policy, *, unit_id: str | None, area: str | None, place: str | None = None,
-           township: str | None = None) -> Policy:
+           township: str | None = None, people: Sequence[str] = ()) -> Policy:
     """The copy of ``policy`` an alert keeps: placeholders filled with the alert's unit, area, place and township,
-    targets that cannot be filled dropped (so a step may be left with none: it leads nowhere)."""
+    a ``{people}`` target once per person, targets that cannot be filled dropped (so a step may be left with none:
+    it leads nowhere)."""
     values = {"{unit}": unit_id, "{area}": area, "{place}": place, "{township}": township}
 
     def fill(target: str) -> str | None:
         for placeholder in placeholders_in(target):
+            if placeholder == PEOPLE:
+                continue
             value = values.get(placeholder)
             if not value:
                 return None
@@ -122,8 +141,27 @@ def freeze(policy: Policy, *, unit_id: str | None, area: str | None, place: str 
     steps = []
     for step in policy.steps:
         filled = [t for t in (fill(t) for t in step.targets) if t is not None]
-        steps.append(replace(step, targets=tuple(dict.fromkeys(filled))))
+        addressed = tuple(dict.fromkeys(t for t in filled if PEOPLE in t))
+        concrete = [t for t in filled if PEOPLE not in t]
+        steps.append(replace(step, targets=tuple(dict.fromkeys([*concrete, *_for_people(addressed, people)])),
+                             addressed=addressed))
     return replace(policy, steps=tuple(steps))
+
+
+def _for_people(addressed: Sequence[str], people: Sequence[str]) -> list[str]:
+    return [t.replace(PEOPLE, person) for t in addressed for person in dict.fromkeys(people)]
+
+
+def add_people(policy: Policy, people: Sequence[str]) -> tuple[Policy, list[tuple[str, ...]]]:
+    """A frozen policy addressed to ``people`` too: each step's ``addressed`` targets filled with them, and per
+    step the targets that are new (none for people it addresses already)."""
+    steps: list[Step] = []
+    gained: list[tuple[str, ...]] = []
+    for step in policy.steps:
+        new = tuple(t for t in dict.fromkeys(_for_people(step.addressed, people)) if t not in step.targets)
+        gained.append(new)
+        steps.append(replace(step, targets=step.targets + new) if new else step)
+    return (replace(policy, steps=tuple(steps)) if any(gained) else policy), gained
 
 
 def leads_nowhere(policy: Policy) -> list[str]:
@@ -162,6 +200,7 @@ CHECKPOINT_MISSED_KIND: Final = "patrol.checkpoint-missed"
 SCAN_FLAGGED_KIND: Final = "patrol.scan-flagged"
 NO_SHOW_KIND: Final = "roster.no-show"
 NOT_PLANNED_KIND: Final = "roster.shift-not-planned"
+HANDOFF_DUE_KIND: Final = "roster.handoff-due"
 
 TOWNSHIP_SUPERVISOR: Final = "role:township-supervisor:{township}"  # the township's 平安办 on night duty
 PATROL_ORGANISER: Final = "role:patrol-organiser:{township}"  # who made the roster and plans of the township
@@ -225,6 +264,16 @@ DEFAULT_NOT_PLANNED_LADDER: Final = Policy(
     ),
 )
 
+# 交接班提醒: before a published shift starts, roster reminds each member on it (the text of the notice at roster's
+# GET /v1/me/notices), addressing the members by their subjects. One step to the members themselves, on whatever
+# channels their contacts have; no climb and no repeat: nobody acknowledges a reminder. roster resolves it at the
+# shift's start (or when the shift is cancelled), and that resolve tells nobody (``tells_resolution``).
+DEFAULT_HANDOFF_LADDER: Final = Policy(
+    id=f"builtin:{HANDOFF_DUE_KIND}",
+    name="交接班提醒（只提醒本人，不升级）",
+    steps=(Step(0, ("person:{people}",), ("inbox", "email", "webhook"), "交接班提醒", tells_resolution=False),),
+)
+
 BUILTIN_POLICIES: Final[Mapping[str, Policy]] = {
     INSPECTION_OVERDUE_KIND: DEFAULT_211_LADDER,
     ROUND_NOT_STARTED_KIND: DEFAULT_ROUND_NOT_STARTED_LADDER,
@@ -232,6 +281,7 @@ BUILTIN_POLICIES: Final[Mapping[str, Policy]] = {
     SCAN_FLAGGED_KIND: DEFAULT_SCAN_FLAGGED_LADDER,
     NO_SHOW_KIND: DEFAULT_NO_SHOW_LADDER,
     NOT_PLANNED_KIND: DEFAULT_NOT_PLANNED_LADDER,
+    HANDOFF_DUE_KIND: DEFAULT_HANDOFF_LADDER,
 }
 
 # A built-in target scoped by the alert's township, and who stands in for it when the alert lies in none (a scan

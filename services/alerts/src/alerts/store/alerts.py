@@ -85,6 +85,13 @@ async def save_many(conn: asyncpg.Connection, alerts: Sequence[Alert]) -> dict[s
     return {row["id"]: Alert.from_row(row) for row in rows}
 
 
+async def save_policy(conn: asyncpg.Connection, alert: Alert) -> Alert:
+    """Write a locked alert's frozen policy as the domain widened it (``Alert.addressed_to``)."""
+    row = await conn.fetchrow("UPDATE alerts SET policy = $2, updated_at = $3 WHERE id = $1 RETURNING *",
+                              alert.id, alert.policy.as_json(), alert.updated_at)
+    return Alert.from_row(row)
+
+
 async def open_for_key(conn: asyncpg.Connection, dedup_key: str) -> Alert | None:
     return _alert(await conn.fetchrow("SELECT * FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'",
                                       dedup_key))
