@@ -4,7 +4,7 @@ A shift published for the first time emits ``roster.shift-assigned``; a publishe
 changes emits ``roster.shift-changed`` (its whole new state); a published shift the new version leaves empty emits
 ``roster.shift-cancelled``; an unchanged shift emits nothing. Publishing the same draft again changes nothing and
 emits nothing (it answers the version it became). The no-show checks and handoff reminders of every touched shift
-are armed (or cancelled) in the same transaction.
+are armed (or cancelled, a reminder already out resolved) in the same transaction.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ async def publish(conn: asyncpg.Connection, ctx: RosterContext, draft_id: str) -
     await presence.schedule_checks(conn, ctx, touched)
     await presence.cancel_checks(conn, gone)
     await patrol_answers.on_cancelled(conn, ctx, gone)
+    await handoff.on_cancelled(conn, ctx, gone)
     await handoff.arm(conn, ctx, touched)
     return Published(period_id, version, counts["assigned"], counts["changed"], counts["cancelled"],
                      counts["unchanged"], repeated=False)

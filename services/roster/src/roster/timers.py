@@ -6,7 +6,9 @@ its work already done).
   published or its crew changes): at the shift's start + grace, a member with no presence is a no-show, once
   (``noshows.on_presence_check``).
 - ``roster.handoff`` (key: shift id, armed by ``handoff.arm``): before a published shift starts, a handoff notice
-  for each member on it (``handoff.remind``).
+  for each member on it and the alert signal addressed to them (``handoff.remind``).
+- ``roster.handoff-over`` (key: shift id, armed when that signal goes out): at the shift's start, the signal's
+  resolve (``handoff.over``).
 - ``roster.not-planned-check`` (key: shift id, armed when patrol refuses the shift): at its start, a refusal still
   standing alerts the organiser (``patrol_answers.on_not_planned_check``).
 """
@@ -27,8 +29,11 @@ def handlers(ctx: RosterContext) -> dict[str, TimerHandler]:
     async def handoff_reminder(conn: asyncpg.Connection, timer: Timer) -> None:
         await handoff.remind(conn, ctx, timer.key)
 
+    async def handoff_over(conn: asyncpg.Connection, timer: Timer) -> None:
+        await handoff.over(conn, ctx, timer.key)
+
     async def not_planned_check(conn: asyncpg.Connection, timer: Timer) -> None:
         await patrol_answers.on_not_planned_check(ctx, conn, timer)
 
     return {noshows.PRESENCE_CHECK: presence_check, handoff.HANDOFF: handoff_reminder,
-            patrol_answers.NOT_PLANNED_CHECK: not_planned_check}
+            handoff.HANDOFF_OVER: handoff_over, patrol_answers.NOT_PLANNED_CHECK: not_planned_check}
