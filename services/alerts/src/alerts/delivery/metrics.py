@@ -26,6 +26,7 @@ class DeliveryMetrics:
                                         "Notifications not yet put into a message", registry=registry),
             sending_overdue=Gauge("pingan_alerts_delivery_sending_overdue", "Messages still in sending past their "
                                   "deadline (a sender died; any replica takes them back)", registry=registry),
-            dead_letters=Gauge("pingan_alerts_delivery_dead_letters", "Messages that failed every attempt",
+            dead_letters=Gauge("pingan_alerts_delivery_dead_letters", "Dead letters not re-sent: messages that "
+                               "failed every attempt (POST /v1/deliveries/dead-letters/{id}/resend)",
                                registry=registry),
         )

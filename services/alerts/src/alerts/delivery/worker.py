@@ -161,8 +161,8 @@ class DeliveryWorker:
             chosen: list[int] = []
             exhausted: list[int] = []
             for candidate in candidates:
-                if candidate["status"] == "sending" and not may_retry(candidate["attempts"],
-                                                                      settings.delivery_max_attempts):
+                if candidate["status"] == "sending" and not may_retry(
+                        candidate["attempts"] - candidate["attempt_base"], settings.delivery_max_attempts):
                     exhausted.append(candidate["id"])
                     continue
                 channel = candidate["channel"]
@@ -267,10 +267,11 @@ class DeliveryWorker:
         settings = self.settings
         async with self.ctx.runtime.connection() as conn, conn.transaction():
             await store.relaxed_commit(conn)
-            if final or not may_retry(message.attempt, settings.delivery_max_attempts):
+            # The budget counts from the last re-send (attempts keep their numbers across it).
+            if final or not may_retry(message.budget_used, settings.delivery_max_attempts):
                 await self._fail(conn, message, reason, now)
                 return
-            next_at = now + retry_delay(message.attempt, base_seconds=settings.delivery_backoff_base_seconds,
+            next_at = now + retry_delay(message.budget_used, base_seconds=settings.delivery_backoff_base_seconds,
                                         max_seconds=settings.delivery_backoff_max_seconds)
             if not await store.release_claim(conn, message, status="pending", now=now, next_attempt_at=next_at,
                                              error=reason):

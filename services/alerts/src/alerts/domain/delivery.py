@@ -1,11 +1,13 @@
 """Rules of notification delivery, no I/O: retry backoff, what a rate limit still allows, which notifications
-go together in one message."""
+go together in one message, whether a dead letter can be re-sent."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeVar
+
+from alerts.domain.contacts import Contact
 
 T = TypeVar("T")
 
@@ -34,3 +36,14 @@ def bundles(items: Sequence[T], most: int) -> list[list[T]]:
     if most < 1:
         raise ValueError("most must be at least 1")
     return [list(items[i:i + most]) for i in range(0, len(items), most)]
+
+
+def resend_refusal(contact: Contact | None, channel: str) -> str | None:
+    """Why a dead letter to ``contact`` (None: since removed) cannot be re-sent on ``channel``, or None when it can.
+    A message holds no address of its own: it goes where its recipient's contact says today, so a removed contact,
+    or one that no longer has the channel, is refused rather than sent somewhere stale."""
+    if contact is None:
+        return "收件联系人已删除，请先恢复联系人 (the recipient's contact was removed; put it back first)"
+    if not contact.provides(channel):
+        return f"收件联系人已没有该渠道 (the recipient's contact no longer provides {channel})"
+    return None

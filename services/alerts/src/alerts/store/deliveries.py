@@ -79,10 +79,16 @@ class Claimed:
     claim_token: uuid.UUID
     first_due_at: datetime
     notifications: list[dict[str, Any]]
+    attempt_base: int = 0  # the attempts it had when last re-sent: its budget counts from here
+
+    @property
+    def budget_used(self) -> int:
+        """Attempts since the message was made or last re-sent (this one included)."""
+        return self.attempt - self.attempt_base
 
 
 _CANDIDATES = """
-SELECT id, channel, status, attempts
+SELECT id, channel, status, attempts, attempt_base
   FROM delivery_messages
  WHERE ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND sending_deadline <= $1))
    AND channel <> ALL($3::text[])
@@ -128,7 +134,7 @@ async def mark_sending(conn: asyncpg.Connection, message_ids: Sequence[int], now
     rows = await conn.fetch(
         "UPDATE delivery_messages SET status = 'sending', attempts = attempts + $3::int, sending_deadline = $2,"
         " claim_token = gen_random_uuid() WHERE id = ANY($1)"
-        " RETURNING id, idempotency_key, recipient, channel, attempts, claim_token, first_due_at",
+        " RETURNING id, idempotency_key, recipient, channel, attempts, attempt_base, claim_token, first_due_at",
         list(message_ids), deadline, 1 if new_attempt else 0)
     if not rows:
         return []
@@ -145,7 +151,8 @@ async def mark_sending(conn: asyncpg.Connection, message_ids: Sequence[int], now
     return [
         Claimed(message_id=r["id"], idempotency_key=r["idempotency_key"], recipient=r["recipient"],
                 channel=r["channel"], attempt=r["attempts"], claim_token=r["claim_token"],
-                first_due_at=r["first_due_at"], notifications=by_message.get(r["id"], []))
+                first_due_at=r["first_due_at"], notifications=by_message.get(r["id"], []),
+                attempt_base=r["attempt_base"])
         for r in rows
     ]
 
@@ -187,9 +194,11 @@ async def finish_attempt(conn: asyncpg.Connection, claimed: Claimed, now: dateti
 
 
 async def dead_letter(conn: asyncpg.Connection, claimed: Claimed, reason: str, now: datetime) -> None:
+    """A dead letter for the failed message; one of it still open (not re-sent) is kept as it is."""
     await conn.execute(
         "INSERT INTO delivery_dead_letters (message_id, idempotency_key, recipient, channel, attempts, last_error,"
-        " alert_ids, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id) DO NOTHING",
+        " alert_ids, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (message_id) WHERE resent_at IS NULL DO NOTHING",
         claimed.message_id, claimed.idempotency_key, claimed.recipient, claimed.channel, claimed.attempt, reason,
         sorted({n["alert_id"] for n in claimed.notifications}), now)
 
@@ -279,7 +288,7 @@ class Counts:
     messages: dict[tuple[str, str], int]  # (channel, status) → messages
     notifications_pending: int
     sending_overdue: int
-    dead_letters: int
+    dead_letters: int  # open ones: failed and not re-sent
 
 
 async def counts(conn: asyncpg.Connection, now: datetime) -> Counts:
@@ -289,4 +298,4 @@ async def counts(conn: asyncpg.Connection, now: datetime) -> Counts:
         notifications_pending=await conn.fetchval("SELECT count(*) FROM deliveries WHERE message_id IS NULL"),
         sending_overdue=await conn.fetchval(
             "SELECT count(*) FROM delivery_messages WHERE status = 'sending' AND sending_deadline < $1", now),
-        dead_letters=await conn.fetchval("SELECT count(*) FROM delivery_dead_letters"))
+        dead_letters=await conn.fetchval("SELECT count(*) FROM delivery_dead_letters WHERE resent_at IS NULL"))
