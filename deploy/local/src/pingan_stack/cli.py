@@ -14,6 +14,7 @@ from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import clock_from_settings
 from pingan_shared.events.catalog import CATALOG
 from pingan_shared.settings import PlatformSettings, explain
+from pingan_stack.alerts_cli import alerts_app
 from pingan_stack.calendar_cli import calendar_app
 from pingan_stack.directory_cli import directory_app
 from pingan_stack.outbox_cli import outbox_app
@@ -33,6 +34,7 @@ app.add_typer(patrol_app, name="patrol")
 app.add_typer(roster_app, name="roster")
 app.add_typer(directory_app, name="directory")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(alerts_app, name="alerts")
 
 
 @app.command()
