@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 ZONE = ZoneInfo("Asia/Shanghai")
 SCALE = 3600 / 10  # an hour in 10 seconds
 TOWNSHIP = "塘下镇"
+TOWNSHIP_CODE = "330381102000"  # what patrol keeps of the route's area, and what the alert's ladder addresses
 TEAM = "塘下一队"
 DUTY_OFFICER = "塘下镇平安办值班员"
 
@@ -36,13 +37,16 @@ async def test_a_round_not_started_climbs_its_builtin_ladder_and_a_late_start_re
     clock = cluster.compressed_clock(SCALE)
     patrol_db = await database_factory()
     patrol = cluster.start("patrol", patrol_db)
-    alerts = cluster.start("alerts", await database_factory())
-    # patrol plans for teams its copy of the directory holds (tests/test_one_city.py loads one through roster)
-    conn = await asyncpg.connect(patrol_db)
-    try:
-        await seed_directory(conn, SAMPLE)
-    finally:
-        await conn.close()
+    alerts_db = await database_factory()
+    alerts = cluster.start("alerts", alerts_db)
+    # patrol plans for teams its copy of the directory holds and keeps areas by their codes; alerts places the
+    # alert by the same copy (tests/test_one_city.py loads one through roster)
+    for database in (patrol_db, alerts_db):
+        conn = await asyncpg.connect(database)
+        try:
+            await seed_directory(conn, SAMPLE)
+        finally:
+            await conn.close()
 
     def auth(role: Role, subject: str, **claims: Any) -> dict[str, str]:
         return bearer(role, subject, issued_at=clock.now(), ttl=timedelta(days=60), **claims)
@@ -62,7 +66,7 @@ async def test_a_round_not_started_climbs_its_builtin_ladder_and_a_late_start_re
         # the township's duty officer in the contacts directory, as the group the ladder's first step names
         await ok("PUT", f"{alerts.url}/v1/contacts/person:{DUTY_OFFICER}", admin,
                  json={"display_name": DUTY_OFFICER, "subject": DUTY_OFFICER})
-        await ok("PUT", f"{alerts.url}/v1/contacts/role:township-supervisor:{TOWNSHIP}", admin,
+        await ok("PUT", f"{alerts.url}/v1/contacts/role:township-supervisor:{TOWNSHIP_CODE}", admin,
                  json={"display_name": "塘下镇平安办", "members": [f"person:{DUTY_OFFICER}"]})
         await ok("PUT", f"{alerts.url}/v1/contacts/role:city-office", admin, json={"display_name": "市平安办"})
 
@@ -78,7 +82,7 @@ async def test_a_round_not_started_climbs_its_builtin_ladder_and_a_late_start_re
             "window_start": f"{local:%H:%M}", "window_end": f"{local + timedelta(hours=3):%H:%M}",
             "rounds_per_night": 1, "start_grace_minutes": 5, "checkpoint_grace_minutes": 10})
         rounds = (await ok("GET", f"{patrol.url}/v1/rounds", organiser, params={"team_id": TEAM}))["items"]
-        assert len(rounds) == 1 and rounds[0]["area"] == TOWNSHIP
+        assert len(rounds) == 1 and rounds[0]["area"] == TOWNSHIP_CODE  # the route's area was given by name
         key = f"patrol:round:{rounds[0]['id']}:not-started"
 
         async def alert() -> dict[str, Any] | None:
@@ -94,8 +98,8 @@ async def test_a_round_not_started_climbs_its_builtin_ladder_and_a_late_start_re
         assert first is not None
         assert clock.now() >= starts_at + grace
         assert first["policy"]["id"] == "builtin:patrol.round-not-started"
-        assert first["area"] == TOWNSHIP and first["current_step"] == 0 and first["status"] == "open"
-        assert first["policy"]["steps"][0]["targets"] == [f"role:township-supervisor:{TOWNSHIP}"]
+        assert first["area"] == TOWNSHIP_CODE and first["current_step"] == 0 and first["status"] == "open"
+        assert first["policy"]["steps"][0]["targets"] == [f"role:township-supervisor:{TOWNSHIP_CODE}"]
         assert first["policy"]["steps"][1]["targets"] == ["role:city-office"]
         assert (await http.get(f"{alerts.url}/v1/alerts/{first['id']}", headers=other_township)).status_code == 404
         auditor = await ok("GET", f"{alerts.url}/v1/auditor", admin)

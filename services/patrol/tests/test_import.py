@@ -8,6 +8,8 @@ from pingan_shared.clock import FixedClock
 
 from .conftest import Patrol
 
+TANGXIA = "330381102000"  # 塘下镇's directory code
+
 CHECKPOINTS_CSV = """id,tag,name,latitude,longitude,radius_m,area
 CP-1,nfc-1,塘下镇罗凤街口,27.83,120.62,40,塘下镇
 CP-2,nfc-2,塘下镇菜市场,,,,塘下镇
@@ -41,9 +43,10 @@ async def test_csv_rows_are_answered_one_by_one_and_bad_rows_named(patrol: Patro
     assert [(r["id"], r["status"]) for r in body["rows"]] == [("R-1", "created"), ("R-2", "rejected")]
     assert "CP-404" in body["errors"][0]["reason"] and body["errors"][0]["field"] == "line 3: checkpoint_ids"
     route = await patrol.ok("GET", "/v1/routes/R-1", patrol.organiser, expect=200)
-    assert (route["ordered"], route["checkpoint_ids"], route["area"]) == (True, ["CP-1", "CP-2"], "塘下镇")
-    async with patrol.db() as conn:
-        assert await conn.fetchval("SELECT area FROM checkpoints WHERE id = 'CP-2'") == "塘下镇"
+    assert (route["ordered"], route["checkpoint_ids"], route["area"], route["area_name"]) == (
+        True, ["CP-1", "CP-2"], TANGXIA, "塘下镇")
+    async with patrol.db() as conn:  # the area's name is stored as its code
+        assert await conn.fetchval("SELECT area FROM checkpoints WHERE id = 'CP-2'") == TANGXIA
 
     # the same file again changes nothing; an edited route gets version 2 (published again)
     status, body = await post_csv(patrol, ROUTES_CSV.replace("CP-404", "CP-1"))
@@ -97,3 +100,45 @@ async def test_more_rows_than_the_limit_is_a_413_and_a_bad_header_a_400(
     assert "表头" in body["detail"]
     async with patrol.db() as conn:
         assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 0
+
+
+async def test_an_area_the_directory_does_not_hold_rejects_its_row_naming_the_column(patrol: Patrol) -> None:
+    status, body = await post_csv(patrol, "id,tag,name,area\nCP-1,nfc-1,罗凤街口,塘下镇\nCP-2,nfc-2,火星基地,火星\n")
+    assert status == 422
+    assert [(r["id"], r["status"]) for r in body["rows"]] == [("CP-1", "created"), ("CP-2", "rejected")]
+    assert [e["field"] for e in body["errors"]] == ["line 3: area"], body["errors"]
+    assert "火星" in body["errors"][0]["reason"]
+    status, body = await post_csv(patrol, "id,name,checkpoint_ids,area\nR-1,一线,CP-1,火星\nR-2,二线,CP-1,塘下镇\n")
+    assert status == 422 and [e["field"] for e in body["errors"]] == ["line 2: area"], body
+    assert [r["status"] for r in body["rows"]] == ["rejected", "created"]
+    response = await patrol.client.post("/v1/import", headers=patrol.organiser, json={
+        "checkpoints": [{"id": "CP-3", "tag": "nfc-3", "name": "某处", "area": "火星"}]})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "checkpoints[0].area"
+    async with patrol.db() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 1
+
+
+async def test_a_row_again_with_its_area_by_code_instead_of_name_is_unchanged(patrol: Patrol) -> None:
+    status, _ = await post_csv(patrol, "id,tag,name,area\nCP-1,nfc-1,罗凤街口,塘下镇\n")
+    assert status == 200
+    status, body = await post_csv(patrol, f"id,tag,name,area\nCP-1,nfc-1,罗凤街口,{TANGXIA}\n")
+    assert (status, body["rows"][0]["status"]) == (200, "unchanged"), body
+    status, body = await post_csv(patrol, f"id,name,checkpoint_ids,area\nR-1,一线,CP-1,{TANGXIA}\n")
+    assert status == 200
+    status, body = await post_csv(patrol, "id,name,checkpoint_ids,area\nR-1,一线,CP-1,塘下镇\n")
+    assert (status, body["rows"][0]["status"], body["rows"][0]["version"]) == (200, "unchanged", 1), body
+    # elsewhere is another checkpoint under a taken id
+    status, body = await post_csv(patrol, "id,tag,name,area\nCP-1,nfc-1,罗凤街口,安阳街道\n")
+    assert status == 422 and body["errors"][0]["field"] == "line 2: id", body
+
+
+async def test_a_checkpoint_stored_by_name_before_the_directory_is_the_same_by_code_and_then_kept_by_it(
+    patrol: Patrol,
+) -> None:
+    async with patrol.db() as conn:  # an old row: its area as it was typed, before the directory knew it
+        await conn.execute("INSERT INTO checkpoints (id, tag, name, radius_m, area) "
+                           "VALUES ('CP-OLD', 'nfc-old', '老检查点', 50, '塘下镇')")
+    status, body = await post_csv(patrol, f"id,tag,name,area\nCP-OLD,nfc-old,老检查点,{TANGXIA}\n")
+    assert (status, body["rows"][0]["status"]) == (200, "unchanged"), body
+    async with patrol.db() as conn:
+        assert await conn.fetchval("SELECT area FROM checkpoints WHERE id = 'CP-OLD'") == TANGXIA

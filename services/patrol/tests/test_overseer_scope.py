@@ -78,3 +78,13 @@ async def test_a_township_scope_covers_its_villages_rounds_and_a_village_scope_o
     refused = await patrol.client.get("/v1/rounds", headers=village, params={"area": AREA})
     assert refused.status_code == 403 and refused.json()["errors"][0]["field"] == "area"
     assert await teams(patrol.organiser, area=AREA) == {"一队", "二队"}  # an area filter covers what lies beneath
+
+    # the rounds keep their areas' codes (塘下镇 was given by name); a round's page follows the same scope
+    listed = await patrol.ok("GET", "/v1/rounds", patrol.organiser, expect=200)
+    by_team = {r["team_id"]: r for r in listed["items"]}
+    assert {t: r["area"] for t, r in by_team.items()} == {"一队": "330381102000", "二队": "330381102201"}
+    village_round, township_round = by_team["二队"]["id"], by_team["一队"]["id"]
+    for who in (township, village, patrol.auth(Role.SUPERVISOR, "塘下镇督查", scope=AREA)):
+        assert (await patrol.client.get(f"/v1/rounds/{village_round}", headers=who)).status_code == 200
+    assert (await patrol.client.get(f"/v1/rounds/{township_round}", headers=township)).status_code == 200
+    assert (await patrol.client.get(f"/v1/rounds/{township_round}", headers=village)).status_code == 404

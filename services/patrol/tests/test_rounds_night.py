@@ -15,6 +15,7 @@ from .conftest import Patrol, local
 
 TONIGHT = date(2026, 3, 2)
 AREA = "塘下镇"
+AREA_CODE = "330381102000"  # what the records keep of AREA (its directory code)
 
 
 async def set_up_route(patrol: Patrol, checkpoints: tuple[str, ...] = ("CP-A", "CP-B", "CP-C")) -> None:
@@ -63,7 +64,7 @@ async def test_a_night_with_a_skipped_checkpoint_and_a_late_start_across_a_resta
     assert one["rounds_added"] == 1
     [round_one] = await rounds_of(patrol, "一队")
     [round_two] = await rounds_of(patrol, "二队")
-    assert round_one["state"] == "pending" and round_one["area"] == AREA
+    assert round_one["state"] == "pending" and round_one["area"] == AREA_CODE
 
     # 一队 starts on time and skips CP-C; 二队 has not started by 20:15
     await patrol.advance_to(local(TONIGHT, 20, 6))
@@ -154,8 +155,9 @@ async def test_an_offline_batch_four_hours_late_lands_in_its_rounds_and_resolves
     compliance = await patrol.ok("GET", "/v1/compliance", patrol.supervisor, expect=200, params={
         "since": local(TONIGHT).isoformat(), "until": local(TONIGHT + timedelta(days=1)).isoformat()})
     assert compliance["teams"] == [{
-        "team_id": "一队", "area": AREA, "rounds": 2, "rounds_completed": 1, "rounds_late_or_not_started": 0,
-        "expected_checkpoints": 6, "scanned_checkpoints": 5, "compliance": round(5 / 6, 4)}]
+        "team_id": "一队", "area": AREA_CODE, "area_name": AREA, "rounds": 2, "rounds_completed": 1,
+        "rounds_late_or_not_started": 0, "expected_checkpoints": 6, "scanned_checkpoints": 5,
+        "compliance": round(5 / 6, 4)}]
     # rolled up to the township its area lies in, by patrol's copy of the directory
     assert compliance["townships"] == [{
         "township": "330381102000", "name": "塘下镇", "rounds": 2, "rounds_completed": 1,
@@ -217,9 +219,11 @@ async def test_a_route_edit_moves_pending_rounds_and_a_started_round_keeps_its_v
     assert detail["in_order"] is False  # walked A then B, the route runs C, B, A
     versions = await patrol.ok("GET", "/v1/routes/R-TX-1", patrol.organiser, expect=200)
     assert [v["version"] for v in versions["versions"]] == [1, 2, 3]
+    # the same content with the area by its code instead of its name: no new version
     unchanged = await patrol.ok("PUT", "/v1/routes/R-TX-1", patrol.organiser, expect=200, json={
-        "name": "塘下镇夜巡一线", "area": AREA, "checkpoint_ids": ["CP-A", "CP-B"]})
+        "name": "塘下镇夜巡一线", "area": AREA_CODE, "checkpoint_ids": ["CP-A", "CP-B"]})
     assert (unchanged["version"], unchanged["outcome"]) == (3, "unchanged")
+    assert (unchanged["area"], unchanged["area_name"]) == (AREA_CODE, AREA)
     assert (await patrol.client.put("/v1/routes/R-404", headers=patrol.organiser, json={
         "name": "无", "checkpoint_ids": ["CP-A"]})).status_code == 404
 
@@ -241,14 +245,49 @@ async def test_rounds_are_materialised_within_the_horizon_and_topped_up_by_the_t
     assert nights == [(TONIGHT + timedelta(days=d)).isoformat() for d in range(4)]
 
 
-async def test_a_checkpoint_registered_by_hand_sits_in_a_place_of_the_directory(patrol: Patrol) -> None:
+async def test_a_checkpoint_registered_by_hand_sits_in_a_place_of_the_directory_by_its_code(patrol: Patrol) -> None:
     base = {"id": "CP-Z", "tag": "nfc-Z", "name": "韩田村口"}
     placed = await patrol.client.post("/v1/checkpoints", headers=patrol.organiser, json={**base, "area": "韩田村"})
     assert placed.status_code == 201, placed.text
-    again = await patrol.client.post("/v1/checkpoints", headers=patrol.organiser, json={**base, "area": "韩田村"})
-    assert again.status_code == 200
+    assert (placed.json()["area"], placed.json()["area_name"]) == ("330381102201", "韩田村")
+    async with patrol.db() as conn:
+        assert await conn.fetchval("SELECT area FROM checkpoints WHERE id = 'CP-Z'") == "330381102201"
+    # the same checkpoint again, its area by name or by code: the same registration
+    for area in ("韩田村", "330381102201"):
+        again = await patrol.client.post("/v1/checkpoints", headers=patrol.organiser, json={**base, "area": area})
+        assert again.status_code == 200, (area, again.text)
+        assert again.json()["area"] == "330381102201"
+    # in another place it is another checkpoint under a taken id
+    moved = await patrol.client.post("/v1/checkpoints", headers=patrol.organiser, json={**base, "area": AREA})
+    assert moved.status_code == 409 and moved.json()["errors"][0]["field"] == "id"
     elsewhere = await patrol.client.post("/v1/checkpoints", headers=patrol.organiser,
                                          json={**base, "id": "CP-Y", "tag": "nfc-Y", "area": "火星"})
     assert elsewhere.status_code == 422 and elsewhere.json()["errors"][0]["field"] == "body.area"
     listed = await patrol.ok("GET", "/v1/checkpoints", patrol.organiser, expect=200)
-    assert [(c["id"], c["area"]) for c in listed["items"]] == [("CP-Z", "韩田村")]
+    assert [(c["id"], c["area"], c["area_name"]) for c in listed["items"]] == [("CP-Z", "330381102201", "韩田村")]
+
+
+async def test_a_route_keeps_its_area_by_code_and_refuses_an_unknown_one(patrol: Patrol) -> None:
+    await set_up_route(patrol)  # its area given as 塘下镇
+    route = await patrol.ok("GET", "/v1/routes/R-TX-1", patrol.organiser, expect=200)
+    assert (route["area"], route["area_name"]) == (AREA_CODE, AREA)
+    published = [e["payload"]["area"] for e in await patrol.outbox("patrol.route-published")]
+    assert published == [AREA_CODE]
+    again = await patrol.ok("POST", "/v1/routes", patrol.organiser, expect=200, json={
+        "id": "R-TX-1", "name": "塘下镇夜巡一线", "area": AREA_CODE, "checkpoint_ids": ["CP-A", "CP-B", "CP-C"]})
+    assert again["outcome"] == "unchanged"
+    for method, path in (("POST", "/v1/routes"), ("PUT", "/v1/routes/R-TX-1")):
+        refused = await patrol.client.request(method, path, headers=patrol.organiser, json={
+            "id": "R-MARS", "name": "火星线", "area": "火星", "checkpoint_ids": ["CP-A"]} if method == "POST" else {
+            "name": "火星线", "area": "火星", "checkpoint_ids": ["CP-A"]})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "body.area"
+    # a name two places share is refused too, asking for the code
+    async with patrol.db() as conn:
+        await conn.execute("INSERT INTO directory_entries (code, kind, name, parent, version) "
+                           "VALUES ('330381999000', 'township', '韩田村', '330381', 1)")
+    twice = await patrol.client.put("/v1/routes/R-TX-1", headers=patrol.organiser, json={
+        "name": "塘下镇夜巡一线", "area": "韩田村", "checkpoint_ids": ["CP-A"]})
+    assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "body.area"
+    versions = await patrol.ok("GET", "/v1/routes/R-TX-1", patrol.organiser, expect=200)
+    assert [v["version"] for v in versions["versions"]] == [1]

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from patrol.areas import area_names
 from patrol.store import rounds as store
 from pingan_shared.directory.doors import PLACES, find, location_of
 from pingan_shared.directory.entries import Entry
@@ -20,8 +21,10 @@ async def compliance(
     area: Sequence[str] | None,
 ) -> list[dict[str, Any]]:
     rows = await store.compliance(conn, since=since, until=until, team_id=team_id, area=area)
+    names = await area_names(conn, (r.area for r in rows))
     return [{
-        "team_id": r.team_id, "area": r.area, "rounds": r.rounds, "rounds_completed": r.rounds_completed,
+        "team_id": r.team_id, "area": r.area, "area_name": names.get(r.area or ""), "rounds": r.rounds,
+        "rounds_completed": r.rounds_completed,
         "rounds_late_or_not_started": r.rounds_late_or_not_started,
         "expected_checkpoints": r.expected_checkpoints,
         "scanned_checkpoints": r.scanned_checkpoints,

@@ -2,7 +2,8 @@
 header says which: ``id,tag,name,…`` for checkpoints, ``id,name,checkpoint_ids,…`` for routes, the ids of a
 route separated by ``|``). One transaction; each row answered on its own (created, updated, unchanged or
 rejected with its errors) — a bad row never sinks the others, each runs in its own savepoint. Checkpoints go
-first, so a route may name checkpoints of the same document.
+first, so a route may name checkpoints of the same document. An ``area`` is a directory place's code or unique name
+and stored as the code; one the directory does not hold rejects its row, naming the column ``area``.
 """
 
 from __future__ import annotations
@@ -119,12 +120,14 @@ async def _import_checkpoint(conn: asyncpg.Connection, where: str, item: Any) ->
     except ValidationError as exc:
         return _rejected(where, row_id, validation_errors(exc))
     try:
-        created = await register_checkpoint(conn, checkpoint, area=checkpoint.area, compare_area=True)
+        registered = await register_checkpoint(conn, checkpoint, area_field="area")
     except CheckpointConflict as clash:
         name = clash.field or "id"
         return _rejected(where, checkpoint.id, [(name, f"该{name}已用于内容不同的检查点 (a different checkpoint "
                                                        f"already has this {name})")])
-    return {"where": where, "id": checkpoint.id, "status": "created" if created else "unchanged"}
+    except Refused as refused:  # an area the directory holds no place of
+        return _rejected(where, checkpoint.id, [(refused.field or "area", refused.detail)])
+    return {"where": where, "id": checkpoint.id, "status": "created" if registered.created else "unchanged"}
 
 
 async def _import_route(conn: asyncpg.Connection, ctx: PatrolContext, where: str, item: Any) -> dict[str, Any]:
@@ -136,9 +139,10 @@ async def _import_route(conn: asyncpg.Connection, ctx: PatrolContext, where: str
     except ValidationError as exc:
         return _rejected(where, row_id, validation_errors(exc))
     try:
-        saved = await routes.save_route(conn, ctx, route.id, RouteIn(**route.model_dump(exclude={"id"})))
-    except routes.RouteRefused as refused:
-        return _rejected(where, route.id, [(refused.field, refused.detail)])
+        saved = await routes.save_route(conn, ctx, route.id, RouteIn(**route.model_dump(exclude={"id"})),
+                                        area_field="area")
+    except Refused as refused:  # an unknown checkpoint or area
+        return _rejected(where, route.id, [(refused.field or "(row)", refused.detail)])
     status = {routes.Outcome.CREATED: "created", routes.Outcome.NEW_VERSION: "updated",
               routes.Outcome.UNCHANGED: "unchanged"}[saved.outcome]
     return {"where": where, "id": route.id, "status": status, "version": saved.route.version}

@@ -186,11 +186,13 @@ class RoundDetail:
 
 
 async def round_detail(conn: asyncpg.Connection, round_id: str, *, team_id: str | None = None,
-                       area: str | None = None) -> RoundDetail:
-    """A round with its checkpoints, scans and their flags. ``team_id`` / ``area``: the reader sees only that
-    team's or area's rounds; another one is answered as missing (its existence is not confirmed)."""
+                       areas: Sequence[str] | None = None) -> RoundDetail:
+    """A round with its checkpoints, scans and their flags. ``team_id`` / ``areas``: the reader sees only that
+    team's rounds, or those in these areas (``scope.areas_for``); another one is answered as missing (its
+    existence is not confirmed)."""
     row = await store.get_round(conn, round_id)
-    if row is None or (team_id is not None and row.team_id != team_id) or (area is not None and row.area != area):
+    if row is None or (team_id is not None and row.team_id != team_id) or (
+            areas is not None and row.area not in areas):
         raise NotFound(f"没有轮次 {round_id} (no round {round_id})")
     return RoundDetail(row, await store.round_checkpoints(conn, round_id), await store.round_scans(conn, round_id),
                        await store.scan_flags(conn, round_id))

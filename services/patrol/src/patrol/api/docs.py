@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from patrol.domain.checkpoints import CheckpointIn
 from patrol.domain.scans import Outcome, ScanIn
 from patrol.settings import PatrolSettings
 from pingan_shared.http.openapi import ErrorBody, FieldError, error_response
@@ -112,10 +111,4 @@ SCANS_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ScanErrorReport"},
                                                               {"$ref": "#/components/schemas/ErrorBody"}]}}},
     },
-}
-
-CHECKPOINT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": CheckpointIn, "description": "The same checkpoint was registered before: nothing changed."},
-    201: {"model": CheckpointIn, "description": "Registered."},
-    409: error_response(409, "A different checkpoint already has this id or tag."),
 }

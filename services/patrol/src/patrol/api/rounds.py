@@ -107,9 +107,10 @@ async def get_round(round_id: StorableStr, ctx: Context, principal: Reader) -> d
     where anti-fraud flags are recorded, the flags of its scans."""
     # another team's (or, for a scoped supervisor, another area's) round is not confirmed to exist
     team = principal.team_id if principal.role is Role.PATROL_DEVICE else None
-    scope = principal.scope if principal.role is Role.SUPERVISOR else None
     async with ctx.runtime.connection() as conn:
-        detail = await rounds.round_detail(conn, round_id, team_id=team, area=scope)
+        # a scoped supervisor's place and everything beneath it, as for the list (the round keeps its area's code)
+        scope = await areas_for(conn, principal, None, field="area")
+        detail = await rounds.round_detail(conn, round_id, team_id=team, areas=scope)
     row, checkpoints, flags = detail.round, detail.checkpoints, detail.flags
     out = jsonable_encoder(round_json(row))
     out["checkpoints"] = jsonable_encoder([{

@@ -26,12 +26,14 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The same route (same content) exists already: nothing changed."},
     201: {"description": "Created as version 1 and published (patrol.route-published)."},
     409: error_response(409, "The route exists with other content: edit it with PUT."),
-    422: error_response(422, "A field is invalid, e.g. an unknown checkpoint in checkpoint_ids."),
+    422: error_response(422, "A field is invalid, e.g. an unknown checkpoint in checkpoint_ids, or an area the "
+                             "directory holds no place of (body.area)."),
 }
 EDIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A new version (published), or the same content again (unchanged)."},
     404: error_response(404, "No such route."),
-    422: error_response(422, "A field is invalid, e.g. an unknown checkpoint in checkpoint_ids."),
+    422: error_response(422, "A field is invalid, e.g. an unknown checkpoint in checkpoint_ids, or an area the "
+                             "directory holds no place of (body.area)."),
 }
 
 
@@ -39,7 +41,8 @@ class RouteOut(BaseModel):
     id: str
     version: int
     name: str
-    area: str | None
+    area: str | None  # the place's directory code
+    area_name: str | None  # its name in the directory (null when the directory does not hold the area)
     ordered: bool
     checkpoint_ids: list[str]
 
@@ -52,7 +55,8 @@ class RouteWithVersions(RouteOut):
 
 def route_json(route: RouteVersion, outcome: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"id": route.route_id, "version": route.version, "name": route.name, "area": route.area,
-                           "ordered": route.ordered, "checkpoint_ids": list(route.checkpoint_ids)}
+                           "area_name": route.area_name, "ordered": route.ordered,
+                           "checkpoint_ids": list(route.checkpoint_ids)}
     if outcome is not None:
         out["outcome"] = outcome
     return out
@@ -60,7 +64,8 @@ def route_json(route: RouteVersion, outcome: str | None = None) -> dict[str, Any
 
 @router.post("/routes", status_code=201, response_model=None, responses=CREATE_RESPONSES)
 async def create_route(route: NewRouteIn, ctx: Context, _: Editor) -> JSONResponse:
-    """Create a route (ordered or unordered set of checkpoints)."""
+    """Create a route (ordered or unordered set of checkpoints) in the place ``area`` names (a directory code or a
+    place's unique name; the code is stored)."""
     body = RouteIn(**route.model_dump(exclude={"id"}))
     async with ctx.runtime.connection() as conn, conn.transaction():
         saved = await routes.save_route(conn, ctx, route.id, body, create_only=True)

@@ -59,7 +59,8 @@ class CheckpointIn(BaseModel):
 class CheckpointRow(CheckpointIn):
     """A checkpoint as imported: a registration plus its township or area (镇街)."""
 
-    area: StorableStr | None = Field(default=None, max_length=200, description="township or area (镇街)")
+    area: StorableStr | None = Field(default=None, max_length=200, description="township or area (镇街): a directory "
+                                     "place's code or unique name; the code is stored")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class Checkpoint:
     longitude: float | None
     radius_m: float
     expected_method: str | None = None
-    area: str | None = None
+    area: str | None = None  # a directory place's code (a name only in records from before the directory)
+    area_name: str | None = None  # the place's name in the directory, for answers
 
     def distance_m(self, latitude: float | None, longitude: float | None) -> float | None:
         if None in (self.latitude, self.longitude, latitude, longitude):

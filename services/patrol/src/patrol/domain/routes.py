@@ -20,7 +20,8 @@ class RouteIn(BaseModel):
 
     name: StorableStr = Field(min_length=1, max_length=200, description="e.g. 塘下镇夜巡一线",
                               json_schema_extra={"pattern": r"\S"})
-    area: StorableStr | None = Field(default=None, max_length=200, description="township or area (镇街)")
+    area: StorableStr | None = Field(default=None, max_length=200, description="township or area (镇街): a directory "
+                                     "place's code or unique name; the code is stored")
     ordered: bool = Field(default=False, strict=True, description="checkpoints are to be walked in the listed order")
     checkpoint_ids: list[Annotated[StorableStr, Field(min_length=1, max_length=64, json_schema_extra={
         "pattern": r"\S"})]] = Field(min_length=1, max_length=500, description="in route order, each once",
@@ -49,6 +50,7 @@ class RouteVersion:
     area: str | None
     ordered: bool
     checkpoint_ids: tuple[str, ...]
+    area_name: str | None = None  # the area's name in the directory, for answers (not the route's content)
 
     def same_content(self, route: RouteIn) -> bool:
         return (self.name, self.area, self.ordered, self.checkpoint_ids) == (

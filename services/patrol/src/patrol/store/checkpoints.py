@@ -28,6 +28,10 @@ async def insert_checkpoint(conn: asyncpg.Connection, checkpoint: CheckpointIn, 
     return inserted is not None
 
 
+async def set_area(conn: asyncpg.Connection, checkpoint_id: str, area: str | None) -> None:
+    await conn.execute("UPDATE checkpoints SET area = $2 WHERE id = $1", checkpoint_id, area)
+
+
 async def by_id(conn: asyncpg.Connection, checkpoint_id: str) -> Checkpoint | None:
     row = await conn.fetchrow("SELECT * FROM checkpoints WHERE id = $1", checkpoint_id)
     return None if row is None else _checkpoint(row)
