@@ -36,6 +36,7 @@ from pingan_shared.events.patrol_contracts import RoundNotStartedV1, RoundStarte
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
+from pingan_stack.sample_directory import seed_directory
 from pingan_stack.testing import bearer, eventually, read_topic, running_service
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -43,6 +44,7 @@ NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai: night 2026
 NIGHT = date(2026, 11, 22)
 ORGANISER = bearer(Role.ORGANISER, "平安办", issued_at=NOW)
 CHECKPOINTS = ["CP-1", "CP-2", "CP-3", "CP-4", "CP-5"]
+TOWNSHIP, VILLAGE = "330381102000", "330381102201"  # 塘下镇 and its 韩田村 in the sample city
 
 
 def device(team: str) -> dict[str, str]:
@@ -399,3 +401,24 @@ async def test_who_may_read_the_live_coverage(database_url: str, platform_settin
         response = await client.get("/v1/coverage/live?night=2026-13-01", headers=ORGANISER)
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"].endswith("night")
+
+
+async def test_a_township_scope_by_code_or_name_covers_the_routes_of_its_villages(
+        database_url: str, platform_settings: PlatformSettings) -> None:
+    async with patrol(database_url, platform_settings) as (client, service):
+        async with service.runtime.connection() as conn:
+            await seed_directory(conn)  # the test city
+        await publish_route(service, "R-1", 1, VILLAGE, ["CP-1"])
+        await publish_route(service, "R-2", 1, TOWNSHIP, ["CP-2"])
+        await publish_route(service, "R-3", 1, "330381001000", ["CP-3"])  # 安阳街道
+        await until_live_equals_record(client, service)
+        for scope in (TOWNSHIP, "塘下镇"):
+            scoped = bearer(Role.SUPERVISOR, "塘下镇督导", scope=scope, issued_at=NOW)
+            response = await client.get("/v1/coverage/live", headers=scoped)
+            assert [r["route_id"] for r in response.json()["routes"]] == ["R-1", "R-2"], (scope, response.text)
+            village = await client.get("/v1/coverage/live", headers=scoped, params={"township": "韩田村"})
+            assert [r["route_id"] for r in village.json()["routes"]] == ["R-1"], village.text
+            outside = await client.get("/v1/coverage/live", headers=scoped, params={"township": "安阳街道"})
+            assert outside.status_code == 403 and outside.json()["errors"][0]["field"] == "township"
+        city = await client.get("/v1/coverage/live", headers=ORGANISER, params={"township": TOWNSHIP})
+        assert [r["route_id"] for r in city.json()["routes"]] == ["R-1", "R-2"], city.text

@@ -111,9 +111,9 @@ def test_figures_per_route_and_township() -> None:
     assert by_route == {"R-1": (3, 2, 2, 0), "R-2": (2, 2, 2, 2), "R-3": (1, 0, 0, 0)}
     assert [(t.township, t.routes, t.checkpoints_total, t.checkpoints_covered, t.active_patrollers, t.rounds_late)
             for t in coverage.townships] == [("塘下镇", 2, 4, 3, 3, 2), (None, 1, 1, 0, 0, 0)]
-    assert [r.route_id for r in compute(routes, visits, late, township="塘下镇").routes] == ["R-1", "R-2"]
+    assert [r.route_id for r in compute(routes, visits, late, areas={"塘下镇"}).routes] == ["R-1", "R-2"]
     assert [r.route_id for r in compute(routes, visits, late, route="R-2").routes] == ["R-2"]
-    assert compute(routes, visits, late, route="R-1", township="安阳街道").routes == []
+    assert compute(routes, visits, late, route="R-1", areas={"安阳街道"}).routes == []
 
 
 def test_changelog_values_join_in_any_order_and_any_number_of_times() -> None:

@@ -1,8 +1,9 @@
 """Tonight's live coverage over HTTP: a JSON view and a Server-Sent Events stream of it.
 
-Organisers and admins see every township; a supervisor whose token carries a scope (a township) sees that
-township only. The figures come from the faust tables this process holds (``stream.py``); ``stream.complete``
-says whether it holds every partition (see the README: one live replica, or standbys on every replica).
+Organisers and admins see every township; a supervisor whose token carries a scope (a place) sees the routes in
+that place and beneath it (by patrol's copy of the directory, as the record's views). The figures come from the
+faust tables this process holds (``stream.py``); ``stream.complete`` says whether it holds every partition (see the
+README: one live replica, or standbys on every replica).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -18,13 +19,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field
 from sse_starlette.sse import EventSourceResponse
 
+from patrol.context import Context, PatrolContext
 from patrol.live.coverage import compute
 from patrol.live.night import night_bounds, night_of
 from patrol.live.stream import LiveCoverage
+from patrol.scope import areas_for
 from pingan_shared.auth import Principal, Role
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
-from pingan_shared.http.security import require_roles, scoped_area
+from pingan_shared.http.security import require_roles
 from pingan_shared.http.tickets import require_roles_or_ticket, stream_ticket_router
 from pingan_shared.text import StorableStr
 
@@ -83,6 +86,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _areas(ctx: PatrolContext, principal: Principal, asked: str | None) -> frozenset[str] | None:
+    """The routes' areas read, once per request: the place asked (or the scope) and every place beneath it, by
+    code and by name, as the record's views read them (``patrol.scope``); a place outside the scope is a 403."""
+    async with ctx.runtime.connection() as conn:
+        areas = await areas_for(conn, principal, asked, field="township")
+    return None if areas is None else frozenset(areas)
+
+
 def _live(request: Request) -> LiveCoverage:
     live: LiveCoverage | None = getattr(request.app.state, "live_coverage", None)
     if live is None or not live.running:
@@ -91,9 +102,9 @@ def _live(request: Request) -> LiveCoverage:
 
 
 
-def view(live: LiveCoverage, night: date, *, route: str | None, township: str | None) -> LiveCoverageBody:
+def view(live: LiveCoverage, night: date, *, route: str | None, areas: Collection[str] | None) -> LiveCoverageBody:
     state = live.night(night)
-    coverage = compute(state.routes, state.visits, state.late_rounds, route=route, township=township)
+    coverage = compute(state.routes, state.visits, state.late_rounds, route=route, areas=areas)
     try:
         start, end = night_bounds(night, live.zone)
     except OverflowError:  # 9999-12-31: its next noon is past what a datetime holds
@@ -124,6 +135,7 @@ TownshipQuery = Annotated[StorableStr | None, Query(max_length=200, description=
 @router.get("/coverage/live", tags=["coverage"], response_model=LiveCoverageBody, responses=_RESPONSES)
 async def live_coverage(
     request: Request,
+    ctx: Context,
     principal: Annotated[Principal, Depends(require_roles(*READERS))],
     route: RouteQuery = None,
     township: TownshipQuery = None,
@@ -132,9 +144,9 @@ async def live_coverage(
                     "one is answered empty")] = None,
 ) -> LiveCoverageBody:
     """Tonight's coverage per route and per township, from the live stream (may lag by seconds)."""
-    township = scoped_area(principal, township, field="township")
+    areas = await _areas(ctx, principal, township)
     live = _live(request)
-    return view(live, night or night_of(live.clock.now(), live.zone), route=route, township=township)
+    return view(live, night or night_of(live.clock.now(), live.zone), route=route, areas=areas)
 
 
 # Not in the OpenAPI document (as alerts' /v1/stream): an endless stream has no response schema to check and a
@@ -145,6 +157,7 @@ async def live_coverage(
 @router.get("/coverage/live/stream", include_in_schema=False)
 async def live_coverage_stream(
     request: Request,
+    ctx: Context,
     principal: Annotated[Principal, Depends(require_roles_or_ticket(*READERS))],
     route: RouteQuery = None,
     township: TownshipQuery = None,
@@ -153,7 +166,7 @@ async def live_coverage_stream(
 ) -> EventSourceResponse:
     """The live view as Server-Sent Events: the current figures at once, then each change (tonight's night,
     following the clock across the noon turn). The bearer header, or a stream ticket as ``?ticket=``."""
-    township = scoped_area(principal, township, field="township")
+    areas = await _areas(ctx, principal, township)
     live = _live(request)
     ping = live.settings.stream_ping_seconds
 
@@ -162,7 +175,7 @@ async def live_coverage_stream(
         last: str | None = None
         while live.running:
             version = live.version
-            body = view(live, night_of(live.clock.now(), live.zone), route=route, township=township)
+            body = view(live, night_of(live.clock.now(), live.zone), route=route, areas=areas)
             data = json.dumps(body.model_dump(mode="json", exclude={"stream": {"processed"}}), ensure_ascii=False)
             if data != last:
                 last = data

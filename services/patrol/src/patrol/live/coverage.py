@@ -18,7 +18,7 @@ reordered event changes nothing: that is what lets the stream run at-least-once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,10 +141,11 @@ def compute(
     late_rounds: Iterable[tuple[str, str]],
     *,
     route: str | None = None,
-    township: str | None = None,
+    areas: Collection[str] | None = None,
 ) -> Coverage:
     """Coverage of one night from its inputs: ``visits`` are (checkpoint id, member id) pairs scanned in the
-    night (repeats allowed), ``late_rounds`` (round id, route id) pairs. ``route``/``township`` narrow it."""
+    night (repeats allowed), ``late_rounds`` (round id, route id) pairs. ``route`` and ``areas`` (the routes'
+    areas read: a place and those beneath it, ``patrol.scope``) narrow it."""
     members_at: dict[str, set[str]] = {}
     for checkpoint_id, member_id in visits:
         members_at.setdefault(checkpoint_id, set()).add(member_id)
@@ -153,7 +154,7 @@ def compute(
         late_by_route.setdefault(route_id, []).append(round_id)
 
     chosen = sorted(
-        (r for r in routes if (route is None or r.route_id == route) and (township is None or r.township == township)),
+        (r for r in routes if (route is None or r.route_id == route) and (areas is None or r.township in areas)),
         key=lambda r: r.route_id,
     )
     per_route: list[RouteCoverage] = []
