@@ -29,10 +29,12 @@ __all__ = ["ZONE", "Roster", "local"]
 
 
 class Roster(ServiceHarness[RosterContext]):
-    """One roster service in-process, its clock, its database and its topics."""
+    """One roster service in-process, its clock, its database and its topics; its directory holds the test city
+    (a duty's area and team are checked against it)."""
 
     state_attribute = "roster"
     topic_settle = 0.5
+    with_directory = True
 
     def build(self) -> Service:
         settings = RosterSettings(database_url=self.database_url, **self.settings)
@@ -119,6 +121,19 @@ class Roster(ServiceHarness[RosterContext]):
             row = await conn.fetchrow("SELECT * FROM shift_presence WHERE shift_id = $1 AND member_id = $2",
                                       shift_id, member_id)
         return dict(row) if row is not None else None
+
+
+class RosterOfNoCity(Roster):
+    """A roster whose directory is empty, for the tests of loading it."""
+
+    with_directory = False
+
+
+@pytest.fixture
+async def empty_directory_roster_factory(database_factory: Any, platform_settings: PlatformSettings,
+                                         ) -> AsyncIterator[Callable[..., Awaitable[Roster]]]:
+    async with harnesses(RosterOfNoCity, database_factory, platform_settings) as make:
+        yield make
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ SAMPLE = sample_csv()
 
 
 async def test_the_sample_city_loads_row_by_row_and_is_published_once(
-    roster_factory: Callable[..., Awaitable[Roster]],
+    empty_directory_roster_factory: Callable[..., Awaitable[Roster]],
 ) -> None:
-    r = await roster_factory(FixedClock(SAMPLE_TIME))
+    r = await empty_directory_roster_factory(FixedClock(SAMPLE_TIME))
     report = await r.ok("POST", "/v1/directory/imports", r.organiser | CSV, content=SAMPLE)
     rows = SAMPLE.decode().strip().count("\n")
     assert report["created"] == rows and report["rejected"] == 0, report
@@ -45,9 +45,9 @@ async def test_the_sample_city_loads_row_by_row_and_is_published_once(
 
 
 async def test_bad_rows_are_answered_on_their_own_and_changes_are_published(
-    roster_factory: Callable[..., Awaitable[Roster]],
+    empty_directory_roster_factory: Callable[..., Awaitable[Roster]],
 ) -> None:
-    r = await roster_factory(FixedClock(SAMPLE_TIME))
+    r = await empty_directory_roster_factory(FixedClock(SAMPLE_TIME))
     body = ("code,kind,name,parent\n"
             "V1,village,新村,T1\n"  # before its township: written after it
             "T1,township,新镇,C1\n"

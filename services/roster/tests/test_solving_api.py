@@ -25,6 +25,7 @@ from .period_scenario import (
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # a week before the period
 START = date(2026, 12, 7)  # a Monday
+TANGXIA = "330381102000"  # 塘下镇 in the test city's directory
 
 
 async def test_a_28_day_period_for_60_members_holds_every_hard_rule_and_publishes_once(
@@ -63,8 +64,11 @@ async def test_a_28_day_period_for_60_members_holds_every_hard_rule_and_publishe
     events = await r.outbox(SHIFT_ASSIGNED)
     assert sorted(e["key"] for e in events) == sorted(s["shift_id"] for s in shifts)
     patrol = next(e for e in events if e["payload"]["duty"] == "road-patrol")
+    # the duty was given 塘下镇: the directory's code is what patrol and the alert signals get (its name beside it here)
     assert (patrol["payload"]["route_id"], patrol["payload"]["team_id"], patrol["payload"]["area"]) == (
-        "R-1", "一队", "塘下镇")
+        "R-1", "一队", TANGXIA)
+    listed = next(s for s in shifts if s["shift_id"] == patrol["key"])
+    assert (listed["area"], listed["area_name"], listed["team_name"]) == (TANGXIA, "塘下镇", "韩田村巡逻一队（测试）")
     assert len(patrol["payload"]["member_ids"]) == 4
     await r.drained()
     on_topic = await r.topic_events("roster.shifts")

@@ -43,5 +43,5 @@ async def test_weighted_wishes_are_granted_and_a_member_asks_only_for_itself(
     await r.ok("POST", f"/v1/drafts/{job['result']['draft_id']}/publish", r.organiser, expect=201)
     shifts = await all_shifts(r, r.organiser, period_id="W")
     assert not [s for s in shifts if s["day"] == day_off.isoformat() and "M05" in s["member_ids"]]
-    assert [s for s in shifts if s["shift_id"] == f"night-patrol@{night_wanted.isoformat()}"
+    assert [s for s in shifts if s["shift_id"] == f"W:night-patrol@{night_wanted.isoformat()}"
             and "M06" in s["member_ids"]]

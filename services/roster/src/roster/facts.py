@@ -51,11 +51,12 @@ async def load_period_facts(conn: asyncpg.Connection, period_id: str, *, replan:
                                                            starts_on - timedelta(days=HISTORY_DAYS))
     window = (rules.max_consecutive_nights or 0) + 1
     before = await shift_store.nights_before(conn, ids, starts_on, window)
+    shifts = await shift_store.period_shifts(conn, period_id)
     previous: tuple[tuple[str, str], ...] = ()
     if replan:
-        shifts = [s["shift_id"] for s in await shift_store.period_shifts(conn, period_id) if s["status"] == "published"]
-        on = await shift_store.assignees(conn, shifts)
+        on = await shift_store.assignees(conn, [s["shift_id"] for s in shifts if s["status"] == "published"])
         previous = tuple((m, s) for s, ms in on.items() for m in ms)
     return PeriodFacts(period_id=period_id, name=period["name"], starts_on=starts_on, ends_on=period["ends_on"],
                        rules=rules, duties=duties, members=members, absences=absences, wishes=wishes,
-                       past_nights=nights, past_duties=duty_counts, nights_before=before, previous=previous)
+                       past_nights=nights, past_duties=duty_counts, nights_before=before, previous=previous,
+                       shift_ids={(s["duty_id"], s["day"]): s["shift_id"] for s in shifts})

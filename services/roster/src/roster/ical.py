@@ -27,6 +27,7 @@ import asyncpg
 from icalendar import Calendar, Event, Timezone, vText
 
 from pingan_shared.refused import NotFound
+from roster import places
 from roster.context import RosterContext
 from roster.store import feeds as store
 
@@ -101,7 +102,7 @@ async def feed_for_token(conn: asyncpg.Connection, ctx: RosterContext, token: st
     else:
         shifts = await store.team_shifts(conn, owner_id, since=since)
         title = f"{owner_id}值班表"
-    return calendar(title, shifts, ctx.zone, with_people=owner is Owner.TEAM)
+    return calendar(title, await places.named(conn, shifts), ctx.zone, with_people=owner is Owner.TEAM)
 
 
 def summary(shift: Mapping[str, Any]) -> str:
@@ -110,7 +111,7 @@ def summary(shift: Mapping[str, Any]) -> str:
 
 
 def location(shift: Mapping[str, Any]) -> str | None:
-    parts = [shift["area"], f"路线 {shift['route_id']}" if shift["route_id"] else None]
+    parts = [shift.get("area_name") or shift["area"], f"路线 {shift['route_id']}" if shift["route_id"] else None]
     text = " · ".join(p for p in parts if p)
     return text or None
 

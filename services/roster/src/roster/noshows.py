@@ -55,7 +55,7 @@ async def no_show_signal(
         area=str(shift["area"])[:200] if shift["area"] else None,
         **where.fields(),
         summary=no_show_summary(title=shift["title"], starts_at=shift["starts_at"], zone=ctx.zone,
-                                member_name=shift["member_name"], area=shift["area"]),
+                                member_name=shift["member_name"], area=where.place_name or shift["area"]),
         source=SourceLink(service="roster", entity_type="shift", entity_id=shift["shift_id"]),
         occurred_at=at,
     )

@@ -3,6 +3,7 @@ One transaction per call; a refusal (``pingan_shared.refused``) is the caller's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -10,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from pingan_shared.refused import Conflict, NotFound
-from roster import patrol_answers, visibility
+from pingan_shared.directory.doors import TEAMS, organisation_code, place_code
+from pingan_shared.refused import Conflict, Invalid, NotFound
+from roster import patrol_answers, places, visibility
 from roster.context import RosterContext
-from roster.domain.periods import DutyIn, PeriodIn, shift_slots
+from roster.domain.periods import MAX_SHIFT_ID, DutyIn, PeriodIn, shift_id, shift_slots
 from roster.store import periods as store
 
 NO_SUCH_PERIOD = visibility.NO_SUCH_PERIOD
@@ -58,23 +60,55 @@ async def replace_cohort(conn: asyncpg.Connection, period_id: str, member_ids: l
     await store.set_cohort(conn, period_id, member_ids)
 
 
-async def add_duty(conn: asyncpg.Connection, period_id: str, duty: DutyIn, zone: ZoneInfo,
-                   now: datetime) -> tuple[Outcome, int]:
-    """(CREATED or UNCHANGED, the number of shifts the duty makes); refused for an unknown period, a duty on none
-    of its days, or another duty with this id."""
+@dataclass(frozen=True)
+class AddedDuty:
+    outcome: Outcome
+    duty: DutyIn  # as stored: its area and team by their directory codes
+    shifts: int  # how many shifts it makes
+
+
+async def add_duty(conn: asyncpg.Connection, period_id: str, duty: DutyIn, zone: ZoneInfo, now: datetime) -> AddedDuty:
+    """The duty as stored, CREATED or UNCHANGED; refused for an unknown period, an area or team the directory does not
+    hold (422), a duty on none of its days, or another duty of the period with this id."""
     period = await store.get_period(conn, period_id, lock=True)
     if period is None:
         raise NotFound(NO_SUCH_PERIOD)
-    slots = shift_slots(duty.duty_id, duty.start_time, duty.end_time, duty.weekdays, period["starts_on"],
+    given, duty = duty, await _by_codes(conn, duty)
+    if len(shift_id(period_id, duty.duty_id, period["starts_on"])) > MAX_SHIFT_ID:
+        most = MAX_SHIFT_ID - len(shift_id("", "", period["starts_on"]))
+        raise Invalid(f"期编号与勤务编号合计过长：至多{most}个字符 (the period's id and the duty's id together make "
+                      f"its shift ids: at most {most} characters)", "body.duty_id")
+    slots = shift_slots(period_id, duty.duty_id, duty.start_time, duty.end_time, duty.weekdays, period["starts_on"],
                         period["ends_on"], zone)
     if not slots:
         raise Conflict("该勤务在本期没有任何一天 (the duty runs on none of the period's days)", "body.weekdays")
-    if await store.insert_duty(conn, period_id, duty, slots, now):
-        return Outcome.CREATED, len(slots)
-    existing = await store.get_duty(conn, duty.duty_id)
-    if existing is not None and existing["period_id"] == period_id and duty_in(existing) == duty:
-        return Outcome.UNCHANGED, len(slots)
-    raise Conflict("该编号已用于内容不同的勤务 (a different duty has this id)", "body.duty_id")
+    existing = await store.get_duty(conn, period_id, duty.duty_id)
+    if existing is not None:
+        if duty_in(existing) in (duty, given):  # given: a duty stored before areas were kept by code
+            return AddedDuty(Outcome.UNCHANGED, duty, len(slots))
+        raise Conflict("本期已有该编号的勤务，内容不同 (a different duty of this period has this id)", "body.duty_id")
+    # ``<period>:<duty>@<day>`` is the same for period "a:b" with duty "c" and period "a" with duty "b:c", and a shift
+    # made before duty ids were per period may hold one too: a shift id is never given twice.
+    taken = await store.taken_shift_ids(conn, [s.shift_id for s in slots])
+    if taken:
+        raise Conflict(f"班次编号已被其他勤务使用：{taken[0]} (a shift id this duty would make is taken: choose "
+                       "another duty id)", "body.duty_id")
+    if not await store.insert_duty(conn, period_id, duty, slots, now):
+        raise Conflict("本期已有该编号的勤务 (a duty of this period has this id)", "body.duty_id")
+    return AddedDuty(Outcome.CREATED, duty, len(slots))
+
+
+async def _by_codes(conn: asyncpg.Connection, duty: DutyIn) -> DutyIn:
+    """The duty with its area and team as the directory's codes (a unique name names its entry)."""
+    area = await place_code(conn, duty.area, field="body.area")
+    team = await organisation_code(conn, duty.team_id, field="body.team_id", kinds=TEAMS)
+    return duty.model_copy(update={"area": area, "team_id": team})
+
+
+async def duty_answer(conn: asyncpg.Connection, duty: DutyIn) -> dict[str, Any]:
+    """A duty as people read it: its codes and the directory's names for them."""
+    [answer] = await places.named(conn, [duty.model_dump(mode="json")])
+    return answer
 
 
 async def list_periods(ctx: RosterContext, *, programme_id: str | None, after: str | None,
@@ -89,8 +123,9 @@ async def get_period(ctx: RosterContext, period_id: str) -> dict[str, Any]:
         row = await store.get_period(conn, period_id)
         if row is None:
             raise NotFound(NO_SUCH_PERIOD)
+        duties = [duty_in(d).model_dump(mode="json") for d in await store.duties(conn, period_id)]
         return dict(row) | {"cohort": await store.cohort(conn, period_id),
-                            "duties": [duty_in(d).model_dump(mode="json") for d in await store.duties(conn, period_id)],
+                            "duties": await places.named(conn, duties),
                             "not_planned_in_patrol": await patrol_answers.not_planned(conn, period_id)}
 
 

@@ -1,5 +1,5 @@
 """Reading the roster: shifts with their crews, by period, member, team and day (``roster.visibility`` decides what a
-member sees)."""
+member sees), their area and team with the directory's names (``roster.places``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from pingan_shared.refused import NotFound
-from roster import visibility
+from roster import places, visibility
 from roster.context import RosterContext
 from roster.store import shifts as store
 
@@ -17,9 +17,9 @@ async def list_shifts(
     day_to: date | None, published_only: bool, after: str | None, limit: int,
 ) -> list[dict[str, Any]]:
     async with ctx.runtime.connection() as conn:
-        return await store.list_shifts(conn, period_id=period_id, member_id=member_id, team_id=team_id,
-                                       day_from=day_from, day_to=day_to, published_only=published_only, after=after,
-                                       limit=limit)
+        return await places.named(conn, await store.list_shifts(
+            conn, period_id=period_id, member_id=member_id, team_id=team_id, day_from=day_from, day_to=day_to,
+            published_only=published_only, after=after, limit=limit))
 
 
 async def get_shift(ctx: RosterContext, shift_id: str, *, viewer: str | None) -> dict[str, Any]:
@@ -28,6 +28,7 @@ async def get_shift(ctx: RosterContext, shift_id: str, *, viewer: str | None) ->
     async with ctx.runtime.connection() as conn:
         row = await store.get_shift(conn, shift_id)
         members = (await store.assignees(conn, [shift_id]))[shift_id] if row is not None else []
-    if row is None or not visibility.sees_crew(viewer, members):
-        raise NotFound(visibility.NO_SUCH_SHIFT, "shift_id")
-    return dict(row) | {"member_ids": members}
+        if row is None or not visibility.sees_crew(viewer, members):
+            raise NotFound(visibility.NO_SUCH_SHIFT, "shift_id")
+        [named] = await places.named(conn, [row])
+    return named | {"member_ids": members}

@@ -61,7 +61,7 @@ async def _check(conn: asyncpg.Connection, shift: asyncpg.Record, crew: list[str
     """The hard rules the new crew would break (empty: none)."""
     period = await period_store.get_period(conn, shift["period_id"])
     rules = period_rules(period)
-    duty = duty_facts(await period_store.get_duty(conn, shift["duty_id"]))
+    duty = duty_facts(await period_store.get_duty(conn, shift["period_id"], shift["duty_id"]))
     new_crew = sorted({m for m in crew if m != removed} | ({added} if added else set()))
     rows = {r["member_id"]: r for r in await member_store.members_by_ids(conn, new_crew)}
     reasons: list[str] = []
@@ -73,7 +73,8 @@ async def _check(conn: asyncpg.Connection, shift: asyncpg.Record, crew: list[str
         span = timedelta(days=7)
         held = []
         for h in await store.held_shifts(conn, added, shift["day"] - span, shift["day"] + span):
-            held.append(HeldShift(h["shift_id"], h["day"], duty_facts(await period_store.get_duty(conn, h["duty_id"]))))
+            facts = duty_facts(await period_store.get_duty(conn, h["period_id"], h["duty_id"]))
+            held.append(HeldShift(h["shift_id"], h["day"], facts))
         absences = [Absence(u["member_id"], u["from_day"], u["to_day"], u["reason"])
                     for u in await member_store.get_unavailability(conn, [added])]
         reasons += taking_violations(member, HeldShift(shift["shift_id"], shift["day"], duty), held, absences, rules)

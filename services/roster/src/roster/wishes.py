@@ -38,8 +38,6 @@ async def add(conn: asyncpg.Connection, period_id: str, member_id: str | None, d
         raise Refused("member_id", "该队员不在本期名单中 (not in this period's cohort)")
     if not period["starts_on"] <= day <= period["ends_on"]:
         raise Refused("day", "该日不在本期内 (the day is outside the period)")
-    if duty_id is not None:
-        duty = await store.get_duty(conn, duty_id)
-        if duty is None or duty["period_id"] != period_id:
-            raise Refused("duty_id", "本期没有该勤务 (no such duty in this period)")
+    if duty_id is not None and await store.get_duty(conn, period_id, duty_id) is None:
+        raise Refused("duty_id", "本期没有该勤务 (no such duty in this period)")
     return await store.insert_wish(conn, period_id, member_id, day, duty_id, wants, weight)

@@ -75,8 +75,11 @@ async def replace_cohort(period_id: PathId, body: CohortIn, ctx: Context, _: Org
     200: {"description": "The same duty was added before."}, **error_responses(409)})
 async def add_duty(period_id: PathId, duty: DutyIn, ctx: Context, _: Organiser) -> JSONResponse:
     """A duty on the period's days (day training, a night patrol on a route, a checkpoint…): its shifts are
-    created at once, one per day it runs, and rostered by the next solve."""
+    created at once, one per day it runs, and rostered by the next solve. Its id is the period's own (the next
+    period may have a `night` too). ``area`` is a place of the directory and ``team_id`` a team (a code or a unique
+    name; 422 naming the field otherwise), kept and answered as codes with their names."""
     async with ctx.runtime.connection() as conn, conn.transaction():
-        outcome, shifts = await periods.add_duty(conn, period_id, duty, ctx.zone, ctx.now())
-    return JSONResponse(status_code=201 if outcome is periods.Outcome.CREATED else 200,
-                        content=duty.model_dump(mode="json") | {"shifts": shifts})
+        added = await periods.add_duty(conn, period_id, duty, ctx.zone, ctx.now())
+        answer = await periods.duty_answer(conn, added.duty)
+    return JSONResponse(status_code=201 if added.outcome is periods.Outcome.CREATED else 200,
+                        content=answer | {"shifts": added.shifts})

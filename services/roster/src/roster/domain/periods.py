@@ -92,9 +92,12 @@ class DutyIn(BaseModel):
     duty_id: Id
     kind: DutyKind
     title: Text = Field(description="e.g. 塘下镇夜间巡逻")
-    area: Place | None = None
+    area: Place | None = Field(default=None, description=(
+        "a place of the directory: its code, or a place's unique name (塘下镇), kept as the code"))
     route_id: Name64 | None = None
-    team_id: Name64 | None = None
+    team_id: Name64 | None = Field(default=None, description=(
+        "the team that walks it, an organisation of the directory (a patrol team, company, militia or police "
+        "station): its code, or its unique name, kept as the code"))
     start_time: time = Field(description="local time, e.g. 19:00 (an offset, if sent, is ignored)")
     end_time: time = Field(description="local; not later than start_time: ends the next day")
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
@@ -127,16 +130,22 @@ class ShiftSlot:
     ends_at: datetime
 
 
-def shift_id(duty_id: str, day: date) -> str:
-    return f"{duty_id}@{day.isoformat()}"
+# A shift id is ``<period>:<duty>@<day>``: a duty's id is its period's own, so the period keeps two periods' `night`
+# apart (shifts made before duty ids were per period kept ``<duty>@<day>``). patrol names a shift's rounds
+# ``shift:<shift id>@<UTC start>`` in events that hold 100 characters: a shift id may have at most 77.
+MAX_SHIFT_ID = 77
+
+
+def shift_id(period_id: str, duty_id: str, day: date) -> str:
+    return f"{period_id}:{duty_id}@{day.isoformat()}"
 
 
 def period_days(starts_on: date, ends_on: date) -> list[date]:
     return [starts_on + timedelta(days=i) for i in range((ends_on - starts_on).days + 1)]
 
 
-def shift_slots(duty_id: str, start: time, end: time, weekdays: list[int], starts_on: date, ends_on: date,
-                zone: ZoneInfo) -> list[ShiftSlot]:
+def shift_slots(period_id: str, duty_id: str, start: time, end: time, weekdays: list[int], starts_on: date,
+                ends_on: date, zone: ZoneInfo) -> list[ShiftSlot]:
     """The duty's shifts: one per period day on one of its weekdays, in local time (a night ends next day)."""
     slots = []
     for day in period_days(starts_on, ends_on):
@@ -144,5 +153,5 @@ def shift_slots(duty_id: str, start: time, end: time, weekdays: list[int], start
             continue
         begins = datetime.combine(day, start, zone)
         finishes = datetime.combine(day + timedelta(days=1) if end <= start else day, end, zone)
-        slots.append(ShiftSlot(shift_id(duty_id, day), day, begins, finishes))
+        slots.append(ShiftSlot(shift_id(period_id, duty_id, day), day, begins, finishes))
     return slots

@@ -1,10 +1,10 @@
 """A period's tables as the solver's rule model (roster.solver.model): rules as data, no I/O.
 
 Each duty is a solver shift type (id = duty id); each cohort member a person; a shift of the roster is a duty on
-a day (shift id ``<duty>@<date>``). Hard rules: cover (exact size), composition, skills, availability, one duty
-a day, rest between consecutive days' duties, max consecutive nights (counting the nights at the end of the
-previous period), max duties per week and per period, min days off in a row, the night spread. Soft rules:
-members' requests, fairness of nights cumulative across past periods, and few changes when re-planning.
+a day (its stored shift id, ``<period>:<duty>@<date>``). Hard rules: cover (exact size), composition, skills,
+availability, one duty a day, rest between consecutive days' duties, max consecutive nights (counting the nights
+at the end of the previous period), max duties per week and per period, min days off in a row, the night spread.
+Soft rules: members' requests, fairness of nights cumulative across past periods, and few changes when re-planning.
 """
 
 from __future__ import annotations
@@ -85,10 +85,15 @@ class PeriodFacts:
     past_duties: Mapping[str, int] = field(default_factory=dict)
     nights_before: Mapping[str, int] = field(default_factory=dict)  # nights in a row ending the day before
     previous: tuple[tuple[str, str], ...] = ()  # (member id, shift id) published now, when re-planning
+    # (duty id, day) -> the shift's stored id: shifts made before duty ids were per period keep ``<duty>@<day>``.
+    shift_ids: Mapping[tuple[str, date], str] = field(default_factory=dict)
 
     @property
     def days(self) -> list[date]:
         return period_days(self.starts_on, self.ends_on)
+
+    def shift_of(self, duty_id: str, day: date) -> str:
+        return self.shift_ids.get((duty_id, day)) or shift_id(self.period_id, duty_id, day)
 
 
 CIVILIAN_WORDS = frozenset(ROLE_ZH[MemberRole(r)] for r in CIVILIAN_ROLES)
@@ -175,7 +180,7 @@ def build_problem(facts: PeriodFacts) -> m.Problem:
     rules.append(m.Fairness(shifts=None, weight=1,
                             history={k: v for k, v in facts.past_duties.items() if k in cohort}))
     if facts.previous:
-        by_shift = {shift_id(d.duty_id, day): (d.duty_id, index[day]) for d in facts.duties for day in days}
+        by_shift = {facts.shift_of(d.duty_id, day): (d.duty_id, index[day]) for d in facts.duties for day in days}
         previous = tuple(m.Assignment(person=member, day=by_shift[sid][1], shift=by_shift[sid][0])
                          for member, sid in facts.previous if sid in by_shift and member in cohort)
         rules.append(m.Stability(previous=previous, weight=r.stability_weight))
@@ -188,5 +193,5 @@ def assignments_by_shift(facts: PeriodFacts, assignments: Sequence[m.Assignment]
     days = facts.days
     out: dict[str, list[str]] = {}
     for a in assignments:
-        out.setdefault(shift_id(a.shift, days[a.day]), []).append(a.person)
+        out.setdefault(facts.shift_of(a.shift, days[a.day]), []).append(a.person)
     return {k: sorted(v) for k, v in out.items()}

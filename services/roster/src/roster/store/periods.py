@@ -83,8 +83,9 @@ async def list_periods(
     return rows
 
 
-async def get_duty(conn: asyncpg.Connection, duty_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(f"SELECT {DUTY_COLUMNS} FROM duties WHERE duty_id = $1", duty_id)
+async def get_duty(conn: asyncpg.Connection, period_id: str, duty_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {DUTY_COLUMNS} FROM duties WHERE period_id = $1 AND duty_id = $2", period_id, duty_id)
     return row
 
 
@@ -92,6 +93,12 @@ async def duties(conn: asyncpg.Connection, period_id: str) -> list[asyncpg.Recor
     rows: list[asyncpg.Record] = await conn.fetch(
         f"SELECT {DUTY_COLUMNS} FROM duties WHERE period_id = $1 ORDER BY duty_id", period_id)
     return rows
+
+
+async def taken_shift_ids(conn: asyncpg.Connection, shift_ids: list[str]) -> list[str]:
+    """Which of these shift ids another duty's shifts already have."""
+    return [r["shift_id"] for r in await conn.fetch(
+        "SELECT shift_id FROM shifts WHERE shift_id = ANY($1::text[]) ORDER BY shift_id", shift_ids)]
 
 
 async def insert_duty(conn: asyncpg.Connection, period_id: str, duty: DutyIn, slots: list[ShiftSlot],

@@ -91,7 +91,8 @@ async def member_history(conn: asyncpg.Connection, member_ids: list[str], before
     """(nights, duties) per member on published shifts of other periods between ``since`` and ``before``."""
     rows = await conn.fetch(
         f"""SELECT a.member_id, count(*) AS duties, count(*) FILTER (WHERE {NIGHT_SQL}) AS nights
-            FROM shift_assignments a JOIN shifts s USING (shift_id) JOIN duties d ON d.duty_id = s.duty_id
+            FROM shift_assignments a JOIN shifts s USING (shift_id)
+                 JOIN duties d ON d.period_id = s.period_id AND d.duty_id = s.duty_id
             WHERE a.member_id = ANY($1) AND s.status = 'published' AND s.day < $2 AND s.day >= $3
             GROUP BY a.member_id""", member_ids, before, since)
     return ({r["member_id"]: r["nights"] for r in rows}, {r["member_id"]: r["duties"] for r in rows})
@@ -101,7 +102,7 @@ async def nights_before(conn: asyncpg.Connection, member_ids: list[str], start: 
     """Nights in a row each member served on published shifts ending the day before ``start``."""
     rows = await conn.fetch(
         f"""SELECT DISTINCT a.member_id, s.day FROM shift_assignments a JOIN shifts s USING (shift_id)
-            JOIN duties d ON d.duty_id = s.duty_id
+            JOIN duties d ON d.period_id = s.period_id AND d.duty_id = s.duty_id
             WHERE a.member_id = ANY($1) AND s.status = 'published' AND {NIGHT_SQL} AND s.day < $2 AND s.day >= $3""",
         member_ids, start, start - timedelta(days=window))
     days: dict[str, set[date]] = {}
@@ -120,7 +121,7 @@ async def nights_before(conn: asyncpg.Connection, member_ids: list[str], start: 
 async def held_shifts(conn: asyncpg.Connection, member_id: str, day_from: date, day_to: date) -> list[asyncpg.Record]:
     """The published shifts ``member_id`` is on between two days, with their duties' facts."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT s.shift_id, s.day, s.duty_id FROM shift_assignments a JOIN shifts s USING (shift_id)
+        """SELECT s.shift_id, s.day, s.period_id, s.duty_id FROM shift_assignments a JOIN shifts s USING (shift_id)
            WHERE a.member_id = $1 AND s.status = 'published' AND s.day BETWEEN $2 AND $3 ORDER BY s.day""",
         member_id, day_from, day_to)
     return rows
