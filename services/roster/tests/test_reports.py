@@ -103,6 +103,41 @@ async def test_teams_organisations_and_the_whole_year(roster: Roster) -> None:
                             params={"year": 2025}))["items"] == []
 
 
+def turnout(row: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(row[k] for k in ("people", "duties", "nights", "attended", "no_shows", "resolved", "pending"))
+
+
+async def test_attendance_rolls_up_per_place_and_township_by_the_directory(roster: Roster) -> None:
+    # S-1 names 塘下镇 by name (from before duties took codes), S-2 its village 韩田村 by code, S-4 罗凤村 (in
+    # 罗凤街道) by code, the training S-3 a place the directory does not hold
+    async with roster.db() as conn:
+        await conn.executemany("UPDATE shifts SET area = $2 WHERE shift_id = $1",
+                               [("S-2", "330381102201"), ("S-3", "老祠堂"), ("S-4", "330381103201")])
+    report = await roster.ok("GET", "/v1/reports/attendance", roster.organiser, expect=200,
+                             params={"period_id": "期-11月", "group_by": "team", "limit": 1})
+    #                                                          people duties nights attended no-shows resolved pending
+    assert [(p["place"], p["name"], turnout(p)) for p in report["places"]] == [
+        ("330381102000", "塘下镇", (2, 2, 2, 1, 1, 0, 0)),
+        ("330381102201", "韩田村", (1, 1, 1, 1, 0, 1, 0)),
+        ("330381103201", "罗凤村", (1, 1, 1, 0, 0, 0, 1)),
+        (None, "老祠堂", (2, 2, 0, 1, 0, 0, 1)),
+    ]
+    # the village counts for its township; a and b held 塘下镇's three duties: two people, not three
+    assert [(t["township"], t["name"], turnout(t)) for t in report["townships"]] == [
+        ("330381102000", "塘下镇", (2, 3, 3, 2, 1, 1, 0)),
+        ("330381103000", "罗凤街道", (1, 1, 1, 0, 0, 0, 1)),
+        (None, "老祠堂", (2, 2, 0, 1, 0, 0, 1)),
+    ]
+    # over everyone the filters select, whatever the page (October's duties are not in this period)
+    assert sum(t["duties"] for t in report["townships"]) == report["summary"]["duties"] == 6
+    # a member's report holds only the places of its own duties
+    own = await roster.ok("GET", "/v1/reports/attendance", roster.member("M-d"), expect=200,
+                          params={"period_id": "期-11月"})
+    assert [(p["place"], p["name"], p["duties"]) for p in own["places"]] == [("330381103201", "罗凤村", 1),
+                                                                               (None, "老祠堂", 1)]
+    assert [t["township"] for t in own["townships"]] == ["330381103000", None]
+
+
 async def test_paging_walks_every_member_once(roster: Roster) -> None:
     seen: list[str] = []
     after: str | None = None

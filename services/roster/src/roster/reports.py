@@ -1,8 +1,9 @@
 """Attendance and fairness reports over a period (期) or a calendar year, per member, team or organisation.
 
 One read, no writes: the people counted and their duties come from the database, the figures from
-``roster.domain.reports``. Paging is by the group's key (member id, team id or organisation id): ``after`` is the
-last key of the previous page. The summary is over everyone the filters select, whatever the page.
+``roster.domain.reports``, the places' names and townships from the directory (``roster.turnout``). Paging is by
+the group's key (member id, team id or organisation id): ``after`` is the last key of the previous page. The summary
+and the per-place figures are over everyone the filters select, whatever the page.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from datetime import date, datetime, time, timedelta
 import asyncpg
 
 from pingan_shared.refused import NotFound
-from roster import visibility
+from roster import turnout, visibility
 from roster.context import RosterContext
-from roster.domain.reports import Duty, GroupBy, Person, group, summary, tally
+from roster.domain.reports import Duty, GroupBy, Person, group, summary, tally, turnout_by_area
 from roster.store import reports as store
 
 
@@ -67,13 +68,15 @@ async def attendance_report(conn: asyncpg.Connection, ctx: RosterContext, query:
     duties = [Duty(r["member_id"], r["shift_id"], r["starts_at"],
                    in_scope=(r["period_id"] == query.period_id) if query.period_id is not None
                    else since <= r["starts_at"] < until,
-                   present=r["present"], no_show=r["no_show"]) for r in rows]
+                   present=r["present"], no_show=r["no_show"], area=r["area"]) for r in rows]
     tallies = tally(people, duties, zone)
     groups = [g for g in group(tallies, query.group_by) if query.after is None or g.key > query.after]
     page = groups[:query.limit]
     return {
         "scope": {**scope, "cumulative_since": year_start.date(), "group_by": query.group_by.value},
         "summary": summary(tallies),
+        # over the same people as the summary: their duties in scope by place, and by township
+        **await turnout.by_place(conn, turnout_by_area(duties, zone)),
         "items": [g.row(query.group_by) for g in page],
         "next_after": page[-1].key if len(groups) > query.limit else None,
     }

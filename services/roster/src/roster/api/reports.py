@@ -43,8 +43,9 @@ async def attendance_report(
 ) -> dict[str, Any]:
     """Duties and nights per person, attended / no-show / resolved / pending, the year's cumulative duties and
     nights (earlier periods included), and the spread between the most and the least loaded person — per
-    member, or per team or organisation with the spread inside each. 404: no such period (in that year); for a
-    member, also a period it does not serve in (the same answer)."""
+    member, or per team or organisation with the spread inside each; ``places`` and ``townships``: the same people's
+    duties in scope per place and per township (镇街) by the directory, with its names. 404: no such period (in that
+    year); for a member, also a period it does not serve in (the same answer)."""
     if who.role is Role.MEMBER:
         if group_by is not GroupBy.MEMBER:
             raise ApiError(403, ONLY_OWN, field="query.group_by")

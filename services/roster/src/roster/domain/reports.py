@@ -7,14 +7,18 @@ batch, a backfilled check-in — counted as attended too) or pending (not checke
 *Nights* are duties starting in the evening or small hours (``attendance.is_night``). The year's cumulative
 counts take every duty of the scope's calendar year up to the scope's end — earlier periods included — so an
 organiser sees whether turns rotate over the year (我为大家巡一天，大家为我巡一年).
+
+*Turnout* is the same attendance counted per place instead of per person: the duties in scope at a place (the
+shift's area), and the people who held them, so that places fold into their township.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from roster.domain.attendance import is_night
@@ -42,6 +46,7 @@ class Duty:
     in_scope: bool  # in the period or year asked for (else only in the year's cumulative count)
     present: bool
     no_show: bool
+    area: str | None = None  # the shift's place (a directory code; a name for shifts from before codes)
 
 
 @dataclass
@@ -152,3 +157,44 @@ def summary(tallies: Sequence[tuple[Person, Tally]]) -> dict[str, object]:
         "year_duties_per_person": spread([t.year_duties for _, t in tallies]).as_dict(),
         "year_nights_per_person": spread([t.year_nights for _, t in tallies]).as_dict(),
     }
+
+
+@dataclass
+class Turnout:
+    """One place's duties in scope: how many, nights, their attendance, and who held them."""
+
+    tally: Tally = field(default_factory=Tally)
+    people: set[str] = field(default_factory=set)
+
+    def add(self, duty: Duty, *, night: bool) -> None:
+        self.tally.add(duty, night=night)
+        self.people.add(duty.member_id)
+
+    def merge(self, other: Turnout) -> None:
+        for name, value in other.tally.as_dict().items():
+            setattr(self.tally, name, getattr(self.tally, name) + value)
+        self.people |= other.people
+
+    def as_dict(self) -> dict[str, int]:
+        figures = {k: v for k, v in self.tally.as_dict().items() if not k.startswith("year_")}
+        return {"people": len(self.people), **figures}
+
+
+def turnout_by_area(duties: Iterable[Duty], zone: ZoneInfo) -> dict[str | None, Turnout]:
+    """The in-scope duties per area as given (None: a duty with no area, such as day training)."""
+    out: dict[str | None, Turnout] = {}
+    for duty in duties:
+        if duty.in_scope:
+            out.setdefault(duty.area, Turnout()).add(duty, night=is_night(duty.starts_at, zone))
+    return out
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def roll_up(turnouts: Mapping[str | None, Turnout], key: Mapping[str | None, K]) -> dict[K, Turnout]:
+    """The turnouts folded by ``key`` (area -> what it counts for: its place, its township); people counted once."""
+    out: dict[K, Turnout] = {}
+    for area, turnout in turnouts.items():
+        out.setdefault(key[area], Turnout()).merge(turnout)
+    return out

@@ -43,10 +43,10 @@ async def people(
 async def duties(
     conn: asyncpg.Connection, member_ids: list[str], *, year_start: datetime, until: datetime,
 ) -> list[asyncpg.Record]:
-    """The published duties of these people from the year's start to ``until``, with their attendance."""
+    """The published duties of these people from the year's start to ``until``, with their place and attendance."""
     return await conn.fetch(
         """
-        SELECT a.member_id, s.shift_id, s.period_id, s.starts_at,
+        SELECT a.member_id, s.shift_id, s.period_id, s.starts_at, s.area,
                p.present_at IS NOT NULL AS present, p.no_show_at IS NOT NULL AS no_show
         FROM shift_assignments a JOIN shifts s ON s.shift_id = a.shift_id
         LEFT JOIN shift_presence p ON p.shift_id = a.shift_id AND p.member_id = a.member_id
