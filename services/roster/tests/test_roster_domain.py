@@ -7,7 +7,14 @@ from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from roster.domain.periods import CompositionIn, PeriodRules, shift_slots
-from roster.domain.problem import DutyFacts, MemberFacts, PeriodFacts, build_problem, rest_hours
+from roster.domain.problem import (
+    DutyFacts,
+    MemberFacts,
+    PeriodFacts,
+    assignments_by_shift,
+    build_problem,
+    rest_hours,
+)
 from roster.domain.swaps import HeldShift, crew_violations, taking_violations
 from roster.solver import model as m
 
@@ -81,3 +88,14 @@ def test_a_period_becomes_rules_as_data() -> None:
     assert dict(fairness[0].history) == {"C1": 5} and fairness[0].max_period_spread == 1
     share = [r for r in problem.rules if isinstance(r, m.MaxShareFromOneGroup)]
     assert (share[0].numerator, share[0].denominator) == (1, 2)
+
+
+def test_a_re_plan_keeps_the_ids_of_shifts_made_before_duty_ids_were_per_period() -> None:
+    # Monday's night was made as night@2026-12-07 (its events went out under that id); Tuesday's carries the period
+    members = (MemberFacts("P1", "民警甲", "派出所", "police"),)
+    facts = PeriodFacts("263", "第263期", MON, MON + timedelta(days=1), PeriodRules(), (NIGHT,), members,
+                        previous=(("P1", "night@2026-12-07"),), shift_ids={("night", MON): "night@2026-12-07"})
+    [stability] = [r for r in build_problem(facts).rules if isinstance(r, m.Stability)]
+    assert stability.previous == (m.Assignment(person="P1", day=0, shift="night"),)
+    solved = [m.Assignment(person="P1", day=0, shift="night"), m.Assignment(person="P1", day=1, shift="night")]
+    assert assignments_by_shift(facts, solved) == {"night@2026-12-07": ["P1"], "263:night@2026-12-08": ["P1"]}
