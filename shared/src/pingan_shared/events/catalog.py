@@ -29,6 +29,7 @@ from pingan_shared.events.inspection_contracts import (
     CycleOpenedV1,
     CyclePhaseChangedV1,
     DeadlineMovedV1,
+    HazardRefusedV1,
     NoticeIssuedV1,
     TaskOpenedV1,
     TaskOverdueV1,
@@ -203,6 +204,7 @@ TASK_REMINDER = "inspection.task-reminder"
 TASK_OVERDUE = "inspection.task-overdue"
 TASK_VERIFIED = "inspection.task-verified"
 DEADLINE_MOVED = "inspection.deadline-moved"
+HAZARD_REFUSED = "inspection.hazard-refused"
 SHIFT_ASSIGNED = "roster.shift-assigned"
 SHIFT_CHANGED = "roster.shift-changed"
 SHIFT_CANCELLED = "roster.shift-cancelled"
@@ -223,6 +225,8 @@ TOPIC_ALERTS = "alerts.alerts"
 TOPIC_INSPECTION_CYCLES = "inspection.cycles"
 TOPIC_INSPECTION_NOTICES = "inspection.notices"
 TOPIC_INSPECTION_TASKS = "inspection.tasks"
+# inspection's answers to patrol's hazards (refused for a reason the patrol's organiser can fix)
+TOPIC_INSPECTION_HAZARD_ANSWERS = "inspection.hazard-answers"
 TOPIC_ROSTER_SHIFTS = "roster.shifts"
 TOPIC_ROSTER_ATTENDANCE = "roster.attendance"
 TOPIC_DIRECTORY = "directory.entries"
@@ -353,6 +357,11 @@ CATALOG = _build_catalog(
             DEADLINE_MOVED, 1, TOPIC_INSPECTION_TASKS, DeadlineMovedV1,
             "A deadline counted in working days moved when a year's holiday notice was loaded; key = task or "
             "cycle id.",
+        ),
+        EventType(
+            HAZARD_REFUSED, 1, TOPIC_INSPECTION_HAZARD_ANSWERS, HazardRefusedV1,
+            "A patrol hazard names a unit the directory does not hold; it is a triage task all the same, and patrol "
+            "shows the problems on the hazard; key = hazard id.",
         ),
         EventType(
             SHIFT_ASSIGNED, 1, TOPIC_ROSTER_SHIFTS, ShiftAssignedV1,

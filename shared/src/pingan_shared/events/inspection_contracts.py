@@ -110,3 +110,24 @@ class DeadlineMovedV1(Contract):
     deadline: AwareDatetime
     year: int = Field(description="the year whose notice was loaded")
     at: AwareDatetime
+
+
+class HazardProblem(Contract):
+    """One reason inspection cannot give a patrol hazard to a unit, for the patrol's organiser to fix."""
+
+    field: str = Field(max_length=50, description="the hazard's field at fault, e.g. unit_id")
+    value: str | None = Field(default=None, max_length=200, description="what the hazard named there")
+    reason: str = Field(max_length=500, description="Chinese first, e.g. 目录中没有单位 X (unknown unit X: …)")
+
+
+class HazardRefusedV1(Contract):
+    """inspection → patrol (``inspection.hazard-refused``; key = hazard id): a patrol hazard names what the directory
+    does not hold (a unit no organisation of the directory is). Nothing is lost: the hazard is a triage task
+    (``task_id``) for an inspector all the same; patrol shows the problems on the hazard so that its organiser can
+    fix the directory or report with the right unit. A hazard inspection cannot read at all goes to inspection's
+    dead letters instead."""
+
+    hazard_id: str = Field(min_length=1, max_length=100)
+    task_id: str = Field(min_length=1, max_length=200, description="the triage task the hazard went to")
+    problems: list[HazardProblem] = Field(min_length=1, max_length=10)
+    at: AwareDatetime
