@@ -80,6 +80,19 @@ def units_csv(count: int) -> tuple[bytes, list[str], list[str]]:
     return ("\r\n".join(lines) + "\r\n").encode(), townships, departments
 
 
+async def directory_of(database: str, townships: list[str], departments: list[str]) -> None:
+    """The units as organisations of inspection's copy of the directory (a unit must be one), each serving the
+    city, written as if the owner had sent them."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.executemany(
+            "INSERT INTO directory_entries (code, kind, name, parent, version) VALUES ($1, $2, $3, $4, 1)",
+            [("330381", "city", "瑞安市", None), *((t, "government", f"街道{t}", "330381") for t in townships),
+             *((d, "department", f"部门{d}", "330381") for d in departments)])
+    finally:
+        await conn.close()
+
+
 def finding_rows(count: int, townships: list[str], departments: list[str], at: datetime) -> list[tuple[object, ...]]:
     rng = random.Random(211)
     rows: list[tuple[object, ...]] = []
@@ -120,6 +133,7 @@ async def release_run(server_url: str, bootstrap_servers: str, units: int, findi
     async with running_service(service) as client:
         inspector = bearer(Role.INSPECTOR, "bench", issued_at=clock.now())
         raw_csv, townships, departments = units_csv(units)
+        await directory_of(database, townships, departments)
         imported = (await client.post("/v1/units/import", content=raw_csv,
                                       headers={**inspector, "Content-Type": "text/csv"})).json()
         assert imported["created"] == units, imported

@@ -38,10 +38,11 @@ SCALE = 86400 / 8  # a day in 8 seconds
 
 
 async def test_an_overdue_211_task_escalates_and_inspection_records_accountability(
-    cluster: ProcessCluster, database_factory: Callable[[], Awaitable[str]]
+    cluster: ProcessCluster, database_factory: Callable[..., Awaitable[str]]
 ) -> None:
     clock = cluster.compressed_clock(SCALE)
-    inspection = cluster.start("inspection", await database_factory())
+    # inspection's units are organisations of the directory: its copy starts with the test city (TX among them)
+    inspection = cluster.start("inspection", await database_factory(template="inspection+directory"))
     alerts = cluster.start("alerts", await database_factory())
 
     def auth(role: Role, subject: str, **claims: Any) -> dict[str, str]:

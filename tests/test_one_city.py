@@ -218,10 +218,10 @@ async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
         year, start = next((y, s) for y in range(today.year + 1, 2100)
                            if not PACKAGE_CALENDAR.knows(y) and date(y, 1, 1).weekday() < 5
                            and (s := five_working_days_before(date(y, 1, 1))) > today + timedelta(days=6))
-        await ok("POST", f"{inspection}/v1/units", inspector, json={"id": "AY-2", "name": "安阳", "kind": "township"})
+        await ok("POST", f"{inspection}/v1/units", inspector, json={"id": "YH", "name": "玉海街道", "kind": "township"})
         opened = await ok("POST", f"{inspection}/v1/cycles", inspector, json={
             "id": "c-new-year", "name": f"{year - 1}年第52期", "start_date": start.isoformat(), "covert_days": 1,
-            "rectification_days": 5, "day_basis": "working", "unit_ids": ["AY-2"]})
+            "rectification_days": 5, "day_basis": "working", "unit_ids": ["YH"]})
         assert opened["provisional"] and opened["closes_at"].startswith(f"{year}-01-01T")  # ends at local midnight
         loaded_year = await ok("PUT", f"{inspection}/v1/working-calendar/{year}", admin, json={
             "notice": f"国务院办公厅关于{year}年部分节假日安排的通知", "holidays": [f"{year}-01-01"]})

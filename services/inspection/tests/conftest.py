@@ -8,6 +8,10 @@ deadline). Tokens are issued at the clock's "now" (they are judged by the servic
 
 Helpers read what the service published: ``outbox()`` (every row its database ever enqueued, sent or not) and
 ``topic_events()`` (what really reached the broker on a topic, as envelopes).
+
+Every database starts with the test city in inspection's copy of the directory (``pingan_stack.sample_directory``):
+a unit is an organisation of the directory, so the units the tests register are there (``test-units.csv``).
+``database_url`` is such a database too, for the tests that bootstrap the service themselves.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pingan_shared.events.catalog import (
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.service_harness import ZONE, ServiceHarness, harnesses, local
+from pingan_stack.test_databases import WITH_DIRECTORY
 
 __all__ = ["INSPECTOR_NAME", "MEMBER_NAME", "ZONE", "Inspection", "local"]
 
@@ -46,6 +51,7 @@ class Inspection(ServiceHarness[InspectionContext]):
     """One inspection service in-process, its clock, its database and its topics."""
 
     state_attribute = "inspection"
+    with_directory = True
 
     def build(self) -> Service:
         settings = InspectionSettings(database_url=self.database_url, **self.settings)
@@ -110,6 +116,13 @@ async def inspection_factory(database_factory: Any, platform_settings: PlatformS
     """``await inspection_factory(clock)``: a started service on a fresh database and a fresh topic prefix."""
     async with harnesses(Inspection, database_factory, platform_settings) as make:
         yield make
+
+
+@pytest.fixture
+async def database_url(database_factory: Callable[..., Awaitable[str]]) -> str:
+    """A fresh database with inspection's tables and the test city in its copy of the directory (dropped at the
+    end): what the tests that bootstrap the service themselves start from."""
+    return await database_factory(template="inspection" + WITH_DIRECTORY)
 
 
 @pytest.fixture

@@ -109,6 +109,10 @@ async def test_overlapping_cycles_naming_their_units_in_opposite_orders_get_201_
 ) -> None:
     # Many units, so the two scope inserts overlap in the database: in request order they met from both ends.
     ids = [f"U{n:03d}" for n in range(400)]
+    async with inspection.db() as conn:  # a unit is an organisation of the directory: these are the test city's too
+        await conn.executemany(
+            "INSERT INTO directory_entries (code, kind, name, parent, version) VALUES ($1, 'government', $2, "
+            "'330381001000', 1)", [(u, f"镇街{u}（测试）") for u in ids])
     csv = "id,name,kind,contact,supervising_unit_id\n" + "".join(f"{u},镇街{u},township,张,\n" for u in ids)
     imported = await inspection.client.post("/v1/units/import", content=csv.encode(), headers={
         **inspection.inspector, "Content-Type": "text/csv"})

@@ -1,5 +1,6 @@
 """The sample city's directory (瑞安市: ``directory/ruian.csv``, what ``pingan directory import --sample`` loads) and
-the test city's (the sample and the patrol teams the tests name: ``directory/test-teams.csv``), as rows, and written
+the test city's (the sample, the patrol teams the tests name: ``directory/test-teams.csv``, and the 211 units they
+register: ``directory/test-units.csv``), as rows, and written
 straight into a service's copy of the directory — for tests of what a service does with codes, not of how the copy
 is kept (``pingan_shared.directory.replica`` has its own)."""
 
@@ -13,6 +14,8 @@ import asyncpg
 
 SAMPLE = "directory/ruian.csv"
 TEST_TEAMS = "directory/test-teams.csv"
+TEST_UNITS = "directory/test-units.csv"
+TEST_CITY = (SAMPLE, TEST_TEAMS, TEST_UNITS)
 
 
 def sample_csv() -> bytes:
@@ -35,4 +38,4 @@ async def seed_directory(conn: asyncpg.Connection, *names: str) -> None:
         "INSERT INTO directory_entries (code, kind, name, parent, latitude, longitude, version) "
         "VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (code) DO NOTHING",
         [(r["code"], r["kind"], r["name"], r["parent"] or None, float(r["latitude"]) if r["latitude"] else None,
-          float(r["longitude"]) if r["longitude"] else None) for r in rows(*(names or (SAMPLE, TEST_TEAMS)))])
+          float(r["longitude"]) if r["longitude"] else None) for r in rows(*(names or TEST_CITY))])

@@ -60,9 +60,11 @@ class ImportReport(BaseModel):
 
 
 UNIT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": units.UnitIn, "description": "The same unit was registered before: nothing changed."},
-    201: {"model": units.UnitIn, "description": "Registered."},
+    200: {"model": units.UnitView, "description": "The same unit was registered before: nothing changed."},
+    201: {"model": units.UnitView, "description": "Registered, with the place its organisation serves."},
     409: error_response(409, "A different unit already has this id."),
+    422: error_response(422, "The id names no township government or department of the directory (body.id), it is "
+                             "the other kind there (body.kind), or the supervising unit is not registered."),
 }
 
 IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -19,8 +19,26 @@ class UnitRow:
     supervising_unit_id: str | None
 
 
+@dataclass(frozen=True)
+class UnitView(UnitRow):
+    """A unit as answered: with the place its organisation in the directory serves (None when the directory does
+    not hold the unit, e.g. one registered before units had to be organisations of the directory)."""
+
+    place: str | None = None
+    place_name: str | None = None
+
+
 def _unit(row: asyncpg.Record) -> UnitRow:
     return UnitRow(**dict(row))
+
+
+# The unit's organisation in inspection's copy of the directory and the place it serves (its parent).
+_VIEW = """
+    SELECT u.id, u.name, u.kind, u.contact, u.supervising_unit_id, o.parent AS place, p.name AS place_name
+    FROM units u
+    LEFT JOIN directory_entries o ON o.code = u.id AND o.kind IN ('government', 'department')
+    LEFT JOIN directory_entries p ON p.code = o.parent
+"""
 
 
 async def get(conn: asyncpg.Connection, unit_id: str) -> UnitRow | None:
@@ -48,13 +66,17 @@ async def many(conn: asyncpg.Connection, unit_ids: Sequence[str]) -> dict[str, U
     return {r["id"]: _unit(r) for r in rows}
 
 
-async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int, after: str | None) -> list[UnitRow]:
+async def view(conn: asyncpg.Connection, unit_id: str) -> UnitView | None:
+    row = await conn.fetchrow(f"{_VIEW} WHERE u.id = $1", unit_id)
+    return None if row is None else UnitView(**dict(row))
+
+
+async def page(conn: asyncpg.Connection, *, kind: str | None, limit: int, after: str | None) -> list[UnitView]:
     rows = await conn.fetch(
-        f"SELECT {UNIT_COLUMNS} FROM units WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR id > $2) "
-        "ORDER BY id LIMIT $3",
+        f"{_VIEW} WHERE ($1::text IS NULL OR u.kind = $1) AND ($2::text IS NULL OR u.id > $2) ORDER BY u.id LIMIT $3",
         kind, after, limit,
     )
-    return [_unit(r) for r in rows]
+    return [UnitView(**dict(r)) for r in rows]
 
 
 async def covered_by(conn: asyncpg.Connection, scope: str, *, beneath: Sequence[str] = ()) -> list[str]:
