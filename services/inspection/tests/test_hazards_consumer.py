@@ -172,3 +172,41 @@ async def test_an_unknown_or_absent_unit_waits_in_triage_until_an_inspector_assi
                                harness.platform.topic("inspection.tasks"), expected=1)
     opened = [json.loads(r.value) for r in records]
     assert [(e["payload"]["task_id"], e["payload"]["unit_id"]) for e in opened] == [(task_id, "AY")]
+
+
+async def test_a_unit_the_directory_does_not_hold_is_triaged_and_refused_back_to_patrol(harness: Harness) -> None:
+    """The patrol's organiser can fix a unit named wrong: inspection triages the hazard all the same and answers
+    inspection.hazard-refused (key = hazard id) naming the field, the value and why, Chinese first. A unit named by
+    its organisation's name is that unit; a government inspection has not registered is inspection's to fix
+    (triage, no refusal); a redelivered or re-sent refused report is answered once."""
+    unknown = harness.report("H-20", unit_id="不存在的单位", place="东山路", hours_ago=1)
+    reports = [unknown, harness.report("H-21", unit_id="PS-AY", place="安阳派出所门口", hours_ago=1),
+               harness.report("H-22", unit_id="安阳街道", place="万松路3号", hours_ago=1),
+               harness.report("H-23", unit_id="安阳街道办事处", place="万松路5号", hours_ago=1),
+               harness.report("H-24", unit_id="TX", place="塘下菜场", hours_ago=1),
+               harness.report("H-25", unit_id=None, place="飞云江边", hours_ago=1)]
+    await harness.send([*reports, unknown, harness.report("H-20", unit_id="不存在的单位", place="东山路",
+                                                          hours_ago=1, description="重发")])
+    await harness.handled(7)  # six reports and the re-sent one (new event id); the redelivery is no new row
+
+    async with harness.service.runtime.connection() as conn:
+        rows = await conn.fetch("SELECT topic, value FROM outbox WHERE event_type = 'inspection.hazard-refused' "
+                                "ORDER BY id")
+    refusals = [{**json.loads(bytes(r["value"])), "topic": r["topic"]} for r in rows]
+    assert len(await harness.tasks()) == 6
+    assert sorted((r["key"], r["topic"]) for r in refusals) == [  # hazards on other partitions: in any order
+        (h, harness.platform.topic("inspection.hazard-answers")) for h in ("H-20", "H-21", "H-22")]
+    problems = {r["key"]: r["payload"]["problems"] for r in refusals}
+    assert {k: [(p["field"], p["value"]) for p in v] for k, v in problems.items()} == {
+        "H-20": [("unit_id", "不存在的单位")], "H-21": [("unit_id", "PS-AY")], "H-22": [("unit_id", "安阳街道")]}
+    assert problems["H-21"][0]["reason"].startswith("“PS-AY”是派出所")
+    assert problems["H-22"][0]["reason"].startswith("“安阳街道”是镇街")
+    assert all(not p[0]["reason"].isascii() for p in problems.values())
+    triage = {t["id"] for t in await harness.tasks(status="triage")}
+    assert {r["payload"]["task_id"] for r in refusals} <= triage and len(triage) == 5
+    ay = [t for t in await harness.tasks() if t["unit_id"] == "AY"]
+    assert [t["place"] for t in ay] == ["万松路5号"]  # 安阳街道办事处 is AY's organisation: AY's task
+
+    records = await read_topic(harness.platform.kafka_bootstrap_servers,
+                               harness.platform.topic("inspection.hazard-answers"), expected=3)
+    assert sorted(json.loads(r.value)["key"] for r in records) == ["H-20", "H-21", "H-22"]

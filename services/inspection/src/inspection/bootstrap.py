@@ -13,6 +13,7 @@ from inspection.settings import InspectionSettings
 from pingan_shared.clock import Clock
 from pingan_shared.events.catalog import (
     TOPIC_INSPECTION_CYCLES,
+    TOPIC_INSPECTION_HAZARD_ANSWERS,
     TOPIC_INSPECTION_NOTICES,
     TOPIC_INSPECTION_TASKS,
     signal_topic,
@@ -21,7 +22,7 @@ from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 
 PRODUCES = [TOPIC_INSPECTION_CYCLES, TOPIC_INSPECTION_NOTICES, TOPIC_INSPECTION_TASKS,
-            signal_topic("inspection")]
+            signal_topic("inspection"), TOPIC_INSPECTION_HAZARD_ANSWERS]
 
 
 def bootstrap(

@@ -1,7 +1,15 @@
 """Ad-hoc rectification from patrol (``patrol.hazard-reported`` → ``inspection.hazards``): a hazard seen on
 patrol becomes a task due 24 hours (``hazard_deadline_hours``) after it was reported, for the unit the patrol
-named, or a triage task (分流交办) for an inspector to assign when the unit is absent or not one inspection
-knows. It joins no notice: a notice (通报) circulates the covert inspection's findings.
+named (its id, or the directory's code or unique name of the unit's organisation), or a triage task (分流交办) for
+an inspector to assign when the unit is absent or not one inspection knows. It joins no notice: a notice (通报)
+circulates the covert inspection's findings.
+
+When the unit the patrol named is nothing the directory holds as a township government or department (DESIGN.md §3,
+flow 7), the patrol's organiser can fix that (the directory, or the unit the team reports): inspection still opens
+the triage task (nothing is lost) and answers ``inspection.hazard-refused`` with the problem, on the topic patrol
+reads its answers from, in the same transaction. A unit the directory holds that inspection has not registered is
+inspection's to fix: triage, no refusal. The hazard's ``place`` is an address in words (安阳街道万松路12号), not a
+directory code, so it is not checked.
 
 The 24 hours count from when the patrol saw it, on the patrol device's clock, kept within the day before the
 report was received (``received_at − 24 h … received_at``): a device clock far in the past does not make the
@@ -29,8 +37,14 @@ from inspection.opening import TaskDraft, open_task
 from inspection.store import tasks as store
 from inspection.store import timeline
 from inspection.store import units as unit_store
+from inspection.units import UNIT_ORGANISATIONS
+from pingan_shared.directory.doors import find
+from pingan_shared.events.catalog import HAZARD_REFUSED
+from pingan_shared.events.directory_contracts import KIND_NAMES
 from pingan_shared.events.envelope import Envelope
+from pingan_shared.events.inspection_contracts import HazardProblem, HazardRefusedV1
 from pingan_shared.events.patrol_contracts import HazardReportedV1
+from pingan_shared.messaging.outbox import enqueue
 
 HAZARD_SEVERITY = "high"
 DEVICE_CLOCK_WINDOW = timedelta(hours=24)  # how far before its receipt a sighting's device time is believed
@@ -60,7 +74,7 @@ async def apply_report(conn: asyncpg.Connection, report: HazardReportedV1, *, en
     applied = await store.task_of_hazard(conn, report.hazard_id)
     if applied is not None:
         return applied  # a re-sent report
-    unit_id = report.unit_id if report.unit_id and await unit_store.exists(conn, report.unit_id) else None
+    unit_id, problems = await responsible_unit(conn, report.unit_id)
     seen = seen_at(report)
     reporter = f"patrol:{report.team_id}/{report.member_id}"
     draft = TaskDraft(
@@ -78,4 +92,30 @@ async def apply_report(conn: asyncpg.Connection, report: HazardReportedV1, *, en
             detail["reported_unit_id"] = report.unit_id  # not a unit inspection knows: triage
         await timeline.record(conn, opened.task_id, at=seen, actor=reporter, action="hazard-reported", detail=detail)
     await store.record_hazard(conn, report.hazard_id, opened.task_id, reported_at=report.reported_at, applied_at=now)
+    if problems:
+        await enqueue(conn, [ctx.events.make(HAZARD_REFUSED, HazardRefusedV1(
+            hazard_id=report.hazard_id, task_id=opened.task_id, problems=problems, at=now), key=report.hazard_id,
+            causation=envelope)])
     return opened.task_id
+
+
+async def responsible_unit(conn: asyncpg.Connection, named: str | None) -> tuple[str | None, list[HazardProblem]]:
+    """The registered unit a hazard's ``unit_id`` names (None: triage), and what the patrol must fix about it: a
+    name that is no township government or department of the directory (unknown, another kind, retired)."""
+    if not named:
+        return None, []
+    if await unit_store.exists(conn, named):
+        return named, []  # registered, whether or not the directory holds it (units from before the rule)
+    entry = await find(conn, named, kinds=UNIT_ORGANISATIONS)
+    if entry is not None and entry.kind in UNIT_ORGANISATIONS and not entry.retired:
+        return (entry.code if await unit_store.exists(conn, entry.code) else None), []
+    entry = entry or await find(conn, named)  # what else it names (a township's name, a police station), to say so
+    if entry is None:
+        reason = (f"目录中没有责任单位“{named}” (unknown unit {named!r}: the directory holds no township government "
+                  "or department of that code or name)")
+    elif entry.kind not in UNIT_ORGANISATIONS:
+        reason = (f"“{named}”是{KIND_NAMES[entry.kind]}，不是责任单位（镇街政府或部门） ({named!r} is a "
+                  f"{entry.kind.value} in the directory, not a township government or a department)")
+    else:
+        reason = f"责任单位“{entry.name}”（{entry.code}）已撤销 (unit {entry.code} is retired in the directory)"
+    return None, [HazardProblem(field="unit_id", value=named[:200], reason=reason[:500])]

@@ -13,6 +13,8 @@
   (``shift_plans``), keeping the highest envelope sequence per shift so that a reordered or repeated event
   changes nothing; and ``directory.entry-defined`` → patrol's copy of the directory
   (``pingan_shared.directory.replica``), whose teams a shift must name.
+- ``patrol.hazard-answers``: ``inspection.hazard-refused`` → the problems shown on a reported hazard
+  (``hazard_answers``), the highest inspection sequence per hazard kept.
 """
 
 from __future__ import annotations
@@ -22,17 +24,18 @@ from collections.abc import Sequence
 import asyncpg
 from pydantic import BaseModel
 
-from patrol import flags, rounds, shift_plans
+from patrol import flags, hazard_answers, rounds, shift_plans
 from patrol.context import PatrolContext
 from patrol.domain.rounds import ScanFact
 from pingan_shared.directory.replica import REPLICA_HANDLERS
-from pingan_shared.events.catalog import SCAN_ACCEPTED, SHIFT_ASSIGNED, SHIFT_CANCELLED, SHIFT_CHANGED
+from pingan_shared.events.catalog import HAZARD_REFUSED, SCAN_ACCEPTED, SHIFT_ASSIGNED, SHIFT_CANCELLED, SHIFT_CHANGED
 from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.consumer import BatchHandler, ConsumerSpec, Handler
 
 SCANS_GROUP = "patrol.scans"
 SHIFTS_GROUP = "patrol.shifts"
+HAZARD_ANSWERS_GROUP = "patrol.hazard-answers"
 
 
 def scans_handler(ctx: PatrolContext) -> BatchHandler:
@@ -61,4 +64,5 @@ def specs(ctx: PatrolContext) -> list[ConsumerSpec]:
         ConsumerSpec(SCANS_GROUP, batch_handlers={SCAN_ACCEPTED: scans_handler(ctx)}),
         ConsumerSpec(SHIFTS_GROUP, handlers={SHIFT_ASSIGNED: on_shift, SHIFT_CHANGED: on_shift,
                                              SHIFT_CANCELLED: on_shift, **REPLICA_HANDLERS}),
+        ConsumerSpec(HAZARD_ANSWERS_GROUP, handlers={HAZARD_REFUSED: hazard_answers.apply_answer}),
     ]

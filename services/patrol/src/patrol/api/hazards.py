@@ -1,5 +1,6 @@
 """Hazard reports (隐患上报): ``POST /v1/hazards`` by a patrol device for its own team, ``GET /v1/hazards`` for
-organisers, supervisors and admins. Each report becomes ``patrol.hazard-reported`` (inspection: a 24-hour task)."""
+organisers, supervisors and admins. Each report becomes ``patrol.hazard-reported`` (inspection: a 24-hour task);
+what inspection could not take as reported shows on the report (``inspection_problems``)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from patrol import hazards
 from patrol.context import Context
 from patrol.domain.hazards import HazardCategory, HazardIn
 from patrol.scope import areas_for
 from pingan_shared.auth import Principal, Role
+from pingan_shared.events.inspection_contracts import HazardProblem
 from pingan_shared.http.app import request_correlation_id
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
@@ -46,6 +48,11 @@ class HazardReport(BaseModel):
     unit_id: str | None
     reported_at: datetime
     received_at: datetime
+    inspection_problems: list[HazardProblem] | None = Field(default=None, description=(
+        "what inspection could not take as reported, for the organiser to fix (the directory, or the unit the team "
+        "names): each the field, the value and the reason, Chinese first; null when inspection answered nothing"))
+    inspection_task_id: str | None = Field(default=None, description=(
+        "the inspection triage task a refused hazard went to all the same"))
 
 
 _POST_RESPONSES: dict[int | str, dict[str, Any]] = {

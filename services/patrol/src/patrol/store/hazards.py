@@ -1,4 +1,5 @@
-"""The hazard_reports table: a report per (team, client hazard id), with patrol's hazard id and its event."""
+"""The hazard_reports table: a report per (team, client hazard id), with patrol's hazard id and its event, and what
+inspection answered of it (migration 0005)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ class StoredHazard:
     reported_at: datetime
     received_at: datetime
     fingerprint: str
+    inspection_problems: list[dict[str, Any]] | None = None
+    inspection_task_id: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The report as answered: neither its number nor its fingerprint."""
@@ -75,6 +78,21 @@ async def insert(conn: asyncpg.Connection, row: HazardRow) -> bool:
     """False when the team already sent a report under this client hazard id."""
     inserted = await conn.fetchval(_INSERT, *(getattr(row, c) for c in _COLUMNS))
     return inserted is not None
+
+
+async def answer_sequence_for_update(conn: asyncpg.Connection, hazard_id: str) -> tuple[bool, int | None]:
+    """Whether patrol has the hazard, and the highest inspection answer sequence applied to it; the row locked."""
+    row = await conn.fetchrow(
+        "SELECT inspection_sequence FROM hazard_reports WHERE hazard_id = $1 FOR UPDATE", hazard_id)
+    return (False, None) if row is None else (True, row["inspection_sequence"])
+
+
+async def record_answer(conn: asyncpg.Connection, hazard_id: str, *, problems: list[dict[str, Any]],
+                        task_id: str | None, sequence: int | None, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE hazard_reports SET inspection_problems = $2, inspection_task_id = $3, inspection_sequence = $4, "
+        "inspection_answered_at = $5 WHERE hazard_id = $1",
+        hazard_id, problems, task_id, sequence, at)
 
 
 async def by_client_id(conn: asyncpg.Connection, team_id: str, client_hazard_id: str) -> StoredHazard | None:
