@@ -30,6 +30,7 @@ from pingan_shared.events.catalog import ALERT_SIGNAL
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.timers import cancel, schedule, schedule_many
+from roster import places
 from roster.context import RosterContext
 from roster.domain.notices import Notice
 from roster.store import members as member_store
@@ -59,9 +60,11 @@ async def arm(conn: asyncpg.Connection, ctx: RosterContext, shift_ids: Iterable[
     await schedule_many(conn, due)
 
 
-def reminder_text(shift: Any, names: list[str], zone: Any) -> str:
+def reminder_text(shift: Any, names: list[str], zone: Any, *, area_name: str | None = None) -> str:
+    """The notice a member reads: the place by its name (``area_name``, from the directory) where it has one."""
     start = shift["starts_at"].astimezone(zone)
-    where = "，".join(x for x in (shift["area"], f"路线{shift['route_id']}" if shift["route_id"] else None) if x)
+    area = area_name or shift["area"]
+    where = "，".join(x for x in (area, f"路线{shift['route_id']}" if shift["route_id"] else None) if x)
     crew = "、".join(names)
     return (f"交接班提醒：{start.month}月{start.day}日{start.strftime('%H:%M')}开始{shift['title']}"
             f"{'（' + where + '）' if where else ''}；同班：{crew}")
@@ -75,7 +78,8 @@ async def remind(conn: asyncpg.Connection, ctx: RosterContext, shift_id: str) ->
         return
     members = (await shift_store.assignees(conn, [shift_id]))[shift_id]
     names = await member_store.member_names(conn, members)
-    text = reminder_text(shift, [names.get(m, m) for m in members], ctx.zone)
+    area_name = (await places.names(conn, [shift["area"]])).get(shift["area"] or "")
+    text = reminder_text(shift, [names.get(m, m) for m in members], ctx.zone, area_name=area_name)
     now = ctx.now()
     await notice_store.leave(conn, members, shift_id, "handoff", text, now)
     if members and now < shift["starts_at"]:
