@@ -87,11 +87,12 @@ def test_a_port_that_is_no_port_is_a_usage_error(command: tuple[str, ...], tmp_p
 
 
 async def test_patrol_import_calls_the_patrol_on_patrol_http_port(
-    database_url: str, platform_settings: PlatformSettings, tmp_path: Path,
+    database_factory: Callable[..., Awaitable[str]], platform_settings: PlatformSettings, tmp_path: Path,
 ) -> None:
     checkpoints = tmp_path / "checkpoints.csv"
     checkpoints.write_text("id,tag,name,area\nCP-1,nfc-1,塘下镇检查点1,塘下镇\nCP-2,nfc-2,塘下镇检查点2,塘下镇\n",
                            encoding="utf-8")
+    database_url = await database_factory(template="patrol+directory")  # the areas are the directory's places
     service = patrol_bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url),
                                live=LiveCoverageSettings(enabled=False))
     async with serving_on_loopback(service) as url:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from patrol.bootstrap import bootstrap
@@ -13,8 +14,8 @@ from pingan_shared.settings import PlatformSettings
 from pingan_stack.testing import run_pingan, serving_on_loopback
 
 
-async def test_import_json_then_csv_with_a_bad_row(database_url: str, platform_settings: PlatformSettings,
-                                                   tmp_path: Path) -> None:
+async def test_import_json_then_csv_with_a_bad_row(database_factory: Callable[..., Awaitable[str]],
+                                                   platform_settings: PlatformSettings, tmp_path: Path) -> None:
     checkpoints = [{"id": f"CP-{i}", "tag": f"nfc-{i}", "name": f"塘下镇检查点{i}", "area": "塘下镇"}
                    for i in range(1, 8)]
     document = {"checkpoints": checkpoints,
@@ -28,6 +29,7 @@ async def test_import_json_then_csv_with_a_bad_row(database_url: str, platform_s
                         "\n"
                         "R-3,塘下镇夜巡三线,塘下镇,CP-6|CP-404\n"
                         "R-1,塘下镇夜巡一线,塘下镇,CP-1|CP-2|CP-3|CP-7\n", encoding="utf-8")
+    database_url = await database_factory(template="patrol+directory")  # the areas are the directory's places
     service = bootstrap(platform=platform_settings, settings=PatrolSettings(database_url=database_url))
     async with serving_on_loopback(service) as url:
         first = await asyncio.to_thread(run_pingan, "patrol", "import", str(json_file), "--chunk-rows", "3",
