@@ -98,14 +98,53 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     yield env
 
 
-@pytest.mark.parametrize("servers", ["embedded", "external"])
-def test_pingan_up_reaches_ready_and_stops_cleanly(
-    tmp_path: Path, stack_env: dict[str, str], servers: str, request: pytest.FixtureRequest
+def assert_the_stack_serves(said: str, stack_env: dict[str, str], *, external: bool) -> None:
+    """What ``pingan up`` printed once ready, each service ready at its printed URL with its metrics beside it,
+    and the operator commands finding the stack by the settings it was started with."""
+    if external:
+        assert "PostgreSQL: external server" in said and "Kafka: external brokers" in said
+    else:
+        assert "PostgreSQL: embedded" in said and "Kafka: embedded" in said
+    for spec in SERVICES:
+        url = f"http://127.0.0.1:{stack_env[f'{spec.env_prefix}HTTP_PORT']}"
+        assert url in said, f"{spec.name} URL not printed"
+        ready = httpx.get(f"{url}/ready", timeout=5)
+        assert ready.status_code == 200, ready.text
+        # the metrics are on the metrics port, printed beside the API's; the API port has none
+        metrics_url = f"http://127.0.0.1:{stack_env[f'{spec.env_prefix}METRICS_PORT']}/metrics"
+        assert metrics_url in said, f"{spec.name} metrics URL not printed"
+        assert f'pingan_service_info{{service="{spec.name}"}} 1.0' in httpx.get(metrics_url, timeout=5).text
+        assert httpx.get(f"{url}/metrics", timeout=5).status_code == 404
+    kafka, databases = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL") if external else ("PINGAN_KAFKA_PORT",
+                                                                                     "PINGAN_PG_PORT")
+    letters = run_pingan("deadletters", env=stack_env)
+    assert letters.returncode == 0 and f"({kafka})" in letters.stderr, letters.stderr
+    assert "patrol: 0 dead letter(s)" in letters.stdout, letters.stdout
+    parked = run_pingan("outbox", "parked", env=stack_env)
+    assert parked.returncode == 0 and "alerts: 0 parked outbox row(s)" in parked.stdout, parked.stderr
+    assert f"/pingan_alerts ({databases})" in parked.stderr, parked.stderr
+
+
+def assert_stopped_cleanly(returncode: int, said: str, stack_env: dict[str, str]) -> None:
+    assert returncode == 0, said[-3000:]
+    assert "Stopped." in said
+    for spec in SERVICES:
+        port = int(stack_env[f"{spec.env_prefix}HTTP_PORT"])
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+        metrics_port = int(stack_env[f"{spec.env_prefix}METRICS_PORT"])
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2)
+
+
+def test_pingan_up_on_external_servers_reaches_ready_and_stops_cleanly(
+    tmp_path: Path, stack_env: dict[str, str], request: pytest.FixtureRequest
 ) -> None:
-    if servers == "external":  # the test session's servers stand in for a company's PostgreSQL and Kafka
-        stack_env["DATABASE_URL"] = request.getfixturevalue("postgres_server_url")
-        stack_env["KAFKA_BOOTSTRAP_SERVERS"] = request.getfixturevalue("kafka_bootstrap_servers")
-        stack_env["KAFKA_TOPIC_PREFIX"] = f"up{os.getpid()}."
+    """The embedded case is the restart scenario's beginning and end (one stack started for both)."""
+    # the test session's servers stand in for a company's PostgreSQL and Kafka
+    stack_env["DATABASE_URL"] = request.getfixturevalue("postgres_server_url")
+    stack_env["KAFKA_BOOTSTRAP_SERVERS"] = request.getfixturevalue("kafka_bootstrap_servers")
+    stack_env["KAFKA_TOPIC_PREFIX"] = f"up{os.getpid()}."
     process = subprocess.Popen([*PINGAN, "up", "--data-dir", str(tmp_path / "data")], env={**os.environ, **stack_env},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
@@ -119,46 +158,15 @@ def test_pingan_up_reaches_ready_and_stops_cleanly(
         assert output and output[-1].startswith("Pingan is ready"), "".join(output[-40:])
         elapsed = time.monotonic() - started
         assert elapsed < 60, f"ready after {elapsed:.0f} s"
-        said = "".join(output)
-        if servers == "external":
-            assert "PostgreSQL: external server" in said and "Kafka: external brokers" in said
-            assert not (tmp_path / "data" / "pgdata").exists()
-        else:
-            assert "PostgreSQL: embedded" in said and "Kafka: embedded" in said
-        for spec in SERVICES:
-            url = f"http://127.0.0.1:{stack_env[f'{spec.env_prefix}HTTP_PORT']}"
-            assert any(url in line for line in output), f"{spec.name} URL not printed"
-            ready = httpx.get(f"{url}/ready", timeout=5)
-            assert ready.status_code == 200, ready.text
-            # the metrics are on the metrics port, printed beside the API's; the API port has none
-            metrics_url = f"http://127.0.0.1:{stack_env[f'{spec.env_prefix}METRICS_PORT']}/metrics"
-            assert any(metrics_url in line for line in output), f"{spec.name} metrics URL not printed"
-            assert f'pingan_service_info{{service="{spec.name}"}} 1.0' in httpx.get(metrics_url, timeout=5).text
-            assert httpx.get(f"{url}/metrics", timeout=5).status_code == 404
-        # the operator commands find this stack with the settings it was started with, and say what they read
-        kafka, databases = (("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL") if servers == "external" else
-                            ("PINGAN_KAFKA_PORT", "PINGAN_PG_PORT"))
-        letters = run_pingan("deadletters", env=stack_env)
-        assert letters.returncode == 0 and f"({kafka})" in letters.stderr, letters.stderr
-        assert "patrol: 0 dead letter(s)" in letters.stdout, letters.stdout
-        parked = run_pingan("outbox", "parked", env=stack_env)
-        assert parked.returncode == 0 and "alerts: 0 parked outbox row(s)" in parked.stdout, parked.stderr
-        assert f"/pingan_alerts ({databases})" in parked.stderr, parked.stderr
+        assert_the_stack_serves("".join(output), stack_env, external=True)
+        assert not (tmp_path / "data" / "pgdata").exists()
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 0, rest[-3000:]
-    assert "Stopped." in rest
-    for spec in SERVICES:
-        port = int(stack_env[f"{spec.env_prefix}HTTP_PORT"])
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-        metrics_port = int(stack_env[f"{spec.env_prefix}METRICS_PORT"])
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2)
+    assert_stopped_cleanly(process.returncode, rest, stack_env)
 
 
 def test_pingan_up_names_a_taken_port(tmp_path: Path, stack_env: dict[str, str]) -> None:
@@ -259,8 +267,9 @@ SERVERS = {  # what `pingan up` calls it, and how to find its process from the s
 
 @pytest.mark.slow
 def test_pingan_up_restarts_a_dead_server_and_the_services_recover(tmp_path: Path, stack_env: dict[str, str]) -> None:
-    """Each server killed in turn under one stack (the broker, then PostgreSQL): reported, restarted, and the
-    services ready, connected and carrying a scan end to end again after each."""
+    """The embedded stack: ready, as printed, within a minute; then each server killed in turn (the broker, then
+    PostgreSQL): reported, restarted, and the services ready, connected and carrying a scan end to end again after
+    each; and at SIGINT everything stopped, every port closed."""
     import queue
     import threading
 
@@ -346,16 +355,21 @@ def test_pingan_up_restarts_a_dead_server_and_the_services_recover(tmp_path: Pat
         assert [(row["member_id"], row["scan_count"]) for row in counted()] == [("张三", scans_before + 1)]
 
     try:
+        started = time.monotonic()
         wait_for("Pingan is ready", timeout=180)
+        elapsed = time.monotonic() - started
+        assert elapsed < 60, f"ready after {elapsed:.0f} s"
+        assert_the_stack_serves("".join(seen), stack_env, external=False)
         for scans_before, server in enumerate(sorted(SERVERS)):
             kill_and_recover(server, scans_before)
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
+        wait_for("Stopped.", timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 0, "".join(seen[-40:])
+    assert_stopped_cleanly(process.returncode, "".join(seen), stack_env)
 
 
 # --- the supervisor as `pingan up` wires it, over a real embedded broker --------------------------------------
