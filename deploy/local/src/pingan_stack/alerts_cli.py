@@ -14,14 +14,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pingan_shared.auth import Role
-from pingan_stack.endpoints import api_to_call
-from pingan_stack.roster_cli import cli_token
+from pingan_stack.api_call import call_api
 
 alerts_app = typer.Typer(help="预警 alerts: notification deliveries.", no_args_is_help=True)
 deliveries_app = typer.Typer(help="通知投递 deliveries: dead letters, listed and re-sent.", no_args_is_help=True)
@@ -127,19 +124,4 @@ def resend(
 
 
 def _call(method: str, path: str, url: str | None, token: str | None, **kwargs: Any) -> dict[str, Any]:
-    alerts = api_to_call("alerts", url)
-    typer.echo(f"pingan alerts: alerts at {alerts.describe()}", err=True)
-    headers = {"Authorization": f"Bearer {token or cli_token(Role.ADMIN)}"}
-    try:
-        response = httpx.request(method, f"{alerts.address}{path}", headers=headers, timeout=60, **kwargs)
-    except httpx.HTTPError as exc:
-        typer.echo(f"alerts at {alerts.describe()} unreachable: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if response.status_code in (404, 409):
-        typer.echo(response.json().get("detail", response.text), err=True)
-        raise typer.Exit(1)
-    if response.status_code != 200:
-        typer.echo(f"alerts refused ({response.status_code}): {response.text[:500]}", err=True)
-        raise typer.Exit(2)
-    answer: dict[str, Any] = response.json()
-    return answer
+    return call_api("alerts", "alerts", method, path, url=url, token=token, told=(404, 409), **kwargs)

@@ -16,12 +16,9 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from pingan_shared.auth import Role
-from pingan_stack.endpoints import api_to_call
-from pingan_stack.roster_cli import cli_token
+from pingan_stack.api_call import call_api
 
 calendar_app = typer.Typer(help="工作日历 working days: a year's holiday notice.", no_args_is_help=True)
 KINDS = {"holiday": "holidays", "放假": "holidays", "workday": "workdays", "上班": "workdays"}
@@ -79,20 +76,4 @@ def show(
 
 
 def _call(method: str, year: int, url: str | None, token: str | None, **kwargs: Any) -> dict[str, Any]:
-    inspection = api_to_call("inspection", url)
-    typer.echo(f"pingan calendar: inspection at {inspection.describe()}", err=True)
-    headers = {"Authorization": f"Bearer {token or cli_token(Role.ADMIN)}"}
-    try:
-        response = httpx.request(method, f"{inspection.address}/v1/working-calendar/{year}", headers=headers,
-                                 timeout=60, **kwargs)
-    except httpx.HTTPError as exc:
-        typer.echo(f"inspection at {inspection.describe()} unreachable: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if response.status_code == 404:
-        typer.echo(response.json().get("detail", response.text), err=True)
-        raise typer.Exit(1)
-    if response.status_code != 200:
-        typer.echo(f"inspection refused ({response.status_code}): {response.text[:500]}", err=True)
-        raise typer.Exit(2)
-    answer: dict[str, Any] = response.json()
-    return answer
+    return call_api("calendar", "inspection", method, f"/v1/working-calendar/{year}", url=url, token=token, **kwargs)
