@@ -12,6 +12,7 @@ from pingan_stack.testing import SAMPLE_TIME
 from .conftest import Roster
 
 ORG = {"org_id": "韩田村巡逻队", "name": "塘下镇韩田村巡逻队", "kind": "village-patrol-team", "area": "塘下镇"}
+TANGXIA, HANTIAN = "330381102000", "330381102201"  # 塘下镇 and its 韩田村 in the test city
 
 
 async def test_members_registered_one_by_one_and_read_back_with_paging(
@@ -22,9 +23,9 @@ async def test_members_registered_one_by_one_and_read_back_with_paging(
     assert (await r.client.post("/v1/organisations", json=ORG, headers=r.organiser)).status_code == 200
     clash = await r.client.post("/v1/organisations", json=ORG | {"name": "别的"}, headers=r.organiser)
     assert clash.status_code == 409 and clash.json()["errors"][0]["field"] == "org_id"
-    renamed = await r.ok("PUT", f"/v1/organisations/{ORG['org_id']}", r.organiser, json=ORG | {"area": "塘下镇韩田村"})
-    assert renamed["area"] == "塘下镇韩田村"
-    assert (await r.ok("GET", f"/v1/organisations/{ORG['org_id']}", r.organiser))["area"] == "塘下镇韩田村"
+    renamed = await r.ok("PUT", f"/v1/organisations/{ORG['org_id']}", r.organiser, json=ORG | {"area": "韩田村"})
+    assert renamed["area"] == HANTIAN  # a place of the directory, by name: kept by its code
+    assert (await r.ok("GET", f"/v1/organisations/{ORG['org_id']}", r.organiser))["area"] == HANTIAN
     assert (await r.client.get("/v1/organisations/没有", headers=r.organiser)).status_code == 404
     as_member = await r.client.put(f"/v1/organisations/{ORG['org_id']}", headers=r.member("M0"), json=ORG)
     assert as_member.status_code == 403
@@ -107,3 +108,27 @@ async def test_csv_import_answers_each_row(roster_factory: Callable[..., Awaitab
     assert not_csv.status_code == 400 and not_csv.json()["errors"][0]["field"] == "(body)"
     wrong_type = await r.client.post("/v1/member-imports", headers=r.organiser, json={"a": 1})
     assert wrong_type.status_code == 400 and wrong_type.json()["errors"][0]["field"] == "Content-Type"
+
+
+async def test_organisations_sit_in_places_and_members_may_name_the_directorys_teams(
+    roster_factory: Callable[..., Awaitable[Roster]],
+) -> None:
+    r = await roster_factory(FixedClock(SAMPLE_TIME))
+    created = await r.client.post("/v1/organisations", json=ORG, headers=r.organiser)
+    assert created.status_code == 201 and created.json()["area"] == TANGXIA, created.text
+    by_code = await r.client.post("/v1/organisations", json=ORG | {"area": TANGXIA}, headers=r.organiser)
+    assert by_code.status_code == 200, by_code.text  # the same organisation, its area by code this time
+    for method, path in (("POST", "/v1/organisations"), ("PUT", f"/v1/organisations/{ORG['org_id']}")):
+        nowhere = await r.client.request(method, path, json=ORG | {"area": "没有这个镇"}, headers=r.organiser)
+        assert nowhere.status_code == 422 and nowhere.json()["errors"][0]["field"] == "body.area", nowhere.text
+        assert nowhere.json()["detail"].startswith("目录中没有"), nowhere.text
+    # a member of the directory's 塘下一队, which roster never registered itself: registered from the directory
+    member = {"member_id": "T1", "name": "队员T1", "org_id": "塘下一队", "role": "patrol-member", "team_id": "塘下一队"}
+    assert (await r.client.post("/v1/members", json=member, headers=r.organiser)).status_code == 201
+    team = await r.ok("GET", "/v1/organisations/塘下一队", r.organiser)
+    assert team == {"org_id": "塘下一队", "name": "韩田村巡逻一队", "kind": "village-patrol-team", "area": HANTIAN}
+    # a township government of the directory is no organisation whose people stand duty; nor is a place
+    for org_id in ("TX", "塘下镇", "没有"):
+        refused = await r.client.post("/v1/members", json=member | {"member_id": f"T-{org_id}", "org_id": org_id},
+                                      headers=r.organiser)
+        assert refused.status_code == 409 and refused.json()["errors"][0]["field"] == "body.org_id", refused.text

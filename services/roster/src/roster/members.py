@@ -10,11 +10,14 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
+from pingan_shared.directory import store as directory
+from pingan_shared.directory.doors import place_code
+from pingan_shared.events.directory_contracts import EntryKind
 from pingan_shared.imports import ImportReport, rejected, validation_errors
 from pingan_shared.refused import Conflict, NotFound
 from pingan_shared.text import echoable
 from roster.context import RosterContext
-from roster.domain.members import MemberIn, OrganisationIn, member_from_row, read_member_csv
+from roster.domain.members import MemberIn, OrganisationIn, OrgKind, member_from_row, read_member_csv
 from roster.store import members as store
 
 NO_SUCH_ORG = "没有该组织 (no such organisation)"
@@ -31,23 +34,53 @@ class Outcome(StrEnum):
     NOT_FOUND = "not_found"
 
 
-async def register_org(conn: asyncpg.Connection, org: OrganisationIn, now: datetime) -> Outcome:
-    """CREATED, or UNCHANGED for the same organisation again; another with this id is refused."""
+# The directory's organisations whose people stand duty, as roster's kinds of organisation.
+DIRECTORY_KINDS: dict[EntryKind, OrgKind] = {
+    EntryKind.PATROL_TEAM: OrgKind.VILLAGE_PATROL_TEAM, EntryKind.COMPANY: OrgKind.SECURITY_COMPANY,
+    EntryKind.MILITIA: OrgKind.MILITIA_UNIT, EntryKind.POLICE_STATION: OrgKind.POLICE_STATION,
+}
+
+
+async def _placed(conn: asyncpg.Connection, org: OrganisationIn) -> OrganisationIn:
+    """The organisation with its ``area`` as the directory place's code (a code or a unique name; else a 422
+    naming body.area), as duties keep theirs."""
+    return org.model_copy(update={"area": await place_code(conn, org.area, field="body.area")})
+
+
+async def org_from_directory(conn: asyncpg.Connection, org_id: str, now: datetime) -> bool:
+    """A member may name an organisation of the directory roster has not registered as one of its own: it is
+    registered from the directory's entry (its name, its kind, the place it serves). False: the directory holds no
+    such organisation whose people stand duty (a government or a department is not one)."""
+    entry = await directory.get(conn, org_id)
+    if entry is None or entry.retired or entry.kind not in DIRECTORY_KINDS:
+        return False
+    await store.insert_org(conn, OrganisationIn(org_id=entry.code, name=entry.name, kind=DIRECTORY_KINDS[entry.kind],
+                                                area=entry.parent), now)
+    return True
+
+
+async def register_org(conn: asyncpg.Connection, org: OrganisationIn, now: datetime
+                       ) -> tuple[Outcome, OrganisationIn]:
+    """CREATED, or UNCHANGED for the same organisation again (its area by name or code), with the organisation as
+    stored; another with this id is refused."""
+    org = await _placed(conn, org)
     if await store.insert_org(conn, org, now):
-        return Outcome.CREATED
+        return Outcome.CREATED, org
     existing = await store.get_org(conn, org.org_id)
     if existing is not None and OrganisationIn(**dict(existing)) == org:
-        return Outcome.UNCHANGED
+        return Outcome.UNCHANGED, org
     raise Conflict("该编号已用于内容不同的组织 (a different organisation has this id)", "org_id")
 
 
-async def replace_org(conn: asyncpg.Connection, org_id: str, org: OrganisationIn) -> None:
-    """Rename or re-classify an organisation (its id stays: members name it)."""
+async def replace_org(conn: asyncpg.Connection, org_id: str, org: OrganisationIn) -> OrganisationIn:
+    """Rename or re-classify an organisation (its id stays: members name it); the organisation as stored."""
     if await store.get_org(conn, org_id) is None:
         raise NotFound(NO_SUCH_ORG)
     if org.org_id != org_id:
         raise Conflict("路径与请求体的组织编号不一致 (org_id differs from the path)", "body.org_id")
+    org = await _placed(conn, org)
     await store.update_org(conn, org)
+    return org
 
 
 async def get_org(ctx: RosterContext, org_id: str) -> dict[str, Any]:
@@ -90,7 +123,7 @@ async def _register(conn: asyncpg.Connection, member: MemberIn, now: datetime, *
         return Outcome.NOT_FOUND
     if not replace and existing is not None:
         return Outcome.UNCHANGED if _same(existing, member) else Outcome.CONFLICT
-    if await store.get_org(conn, member.org_id) is None:
+    if await store.get_org(conn, member.org_id) is None and not await org_from_directory(conn, member.org_id, now):
         return Outcome.UNKNOWN_ORG
     if await store.app_id_taken(conn, member):
         return Outcome.APP_ID_TAKEN

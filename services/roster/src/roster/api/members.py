@@ -24,12 +24,14 @@ _CSV_HEADER = ",".join(MEMBER_CSV_COLUMNS)
 
 
 @router.post("/organisations", status_code=201, response_model=None, responses={
-    200: {"description": "The same organisation was registered before."}, **error_responses(409)})
+    200: {"description": "The same organisation was registered before."}, **error_responses(409, 422)})
 async def register_organisation(org: OrganisationIn, ctx: Context, _: Organiser) -> JSONResponse:
+    """An organisation whose people stand duty; its ``area`` a place of the directory (kept by code). A member may
+    also name an organisation of the directory directly: roster registers it from its entry."""
     async with ctx.runtime.connection() as conn, conn.transaction():
-        outcome = await members.register_org(conn, org, ctx.now())
+        outcome, stored = await members.register_org(conn, org, ctx.now())
     return JSONResponse(status_code=201 if outcome is members.Outcome.CREATED else 200,
-                        content=org.model_dump(mode="json"))
+                        content=stored.model_dump(mode="json"))
 
 
 @router.get("/organisations/{org_id}")
@@ -37,12 +39,12 @@ async def get_organisation(org_id: OrgId, ctx: Context, _: Organiser) -> dict[st
     return await members.get_org(ctx, org_id)
 
 
-@router.put("/organisations/{org_id}", responses=error_responses(409))
+@router.put("/organisations/{org_id}", responses=error_responses(409, 422))
 async def replace_organisation(org_id: OrgId, org: OrganisationIn, ctx: Context, _: Organiser) -> dict[str, Any]:
     """Rename or re-classify an organisation (its id stays: members name it)."""
     async with ctx.runtime.connection() as conn, conn.transaction():
-        await members.replace_org(conn, org_id, org)
-    return org.model_dump(mode="json")
+        stored = await members.replace_org(conn, org_id, org)
+    return stored.model_dump(mode="json")
 
 
 @router.get("/organisations")
