@@ -86,6 +86,9 @@ BUSINESS_RULE_REFUSALS = {
     "POST /v1/hazards": ["422"],
     # roster: a duty whose area or team the directory does not hold, or whose shift ids would be taken or too long
     "POST /v1/periods/{period_id}/duties": ["422"],
+    # roster: an organisation whose area the directory does not hold
+    "POST /v1/organisations": ["422"],
+    "PUT /v1/organisations/{org_id}": ["422"],
 }
 POSITIVE_DATA_ACCEPTANCE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # 413 refuses a schema-violating request too: a batch over its documented maxItems is "too large", as documented.
