@@ -166,18 +166,18 @@ async def test_a_member_reads_only_their_own_figures(roster: Roster) -> None:
     assert (await roster.client.get("/v1/reports/attendance")).status_code == 401
 
 
-@pytest.mark.parametrize(
-    ("params", "status", "field"),
-    [
-        ({"period_id": "期-无"}, 404, "query.period_id"),
-        ({"period_id": "期-11月", "year": 2025}, 404, "query.period_id"),  # not a period of that year
-        ({"year": 1999}, 422, "query.year"),
-        ({"group_by": "village"}, 422, "query.group_by"),
-        ({"limit": 0}, 422, "query.limit"),
-    ],
-)
-async def test_bad_report_queries_name_the_parameter(roster: Roster, params: dict[str, Any], status: int,
-                                                     field: str) -> None:
-    response = await roster.client.get("/v1/reports/attendance", headers=roster.organiser, params=params)
-    assert response.status_code == status, response.text
-    assert [e["field"] for e in response.json()["errors"]] == [field]
+BAD_QUERIES: list[tuple[dict[str, Any], int, str]] = [
+    ({"period_id": "期-无"}, 404, "query.period_id"),
+    ({"period_id": "期-11月", "year": 2025}, 404, "query.period_id"),  # not a period of that year
+    ({"year": 1999}, 422, "query.year"),
+    ({"group_by": "village"}, 422, "query.group_by"),
+    ({"limit": 0}, 422, "query.limit"),
+]
+
+
+async def test_bad_report_queries_name_the_parameter(roster: Roster) -> None:
+    # one service for every case: reading a report changes nothing
+    for params, status, field in BAD_QUERIES:
+        response = await roster.client.get("/v1/reports/attendance", headers=roster.organiser, params=params)
+        assert response.status_code == status, (params, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == [field], (params, response.text)
