@@ -1,4 +1,4 @@
-"""What inspection answered for a reported hazard (consumer ``patrol.hazard-answers``) over the real broker: a
+"""What inspection answered for a reported hazard (consumer group ``patrol.shifts``) over the real broker: a
 refusal shows on the hazard in ``GET /v1/hazards`` (the field, the value, the Chinese-first reason, the triage task);
 a repeated answer changes nothing, an older one arriving after a newer one is ignored (inspection's sequence per
 hazard), and an answer for a hazard patrol does not hold is dropped."""
@@ -32,7 +32,7 @@ def refusal(patrol: Patrol, hazard_id: str, sequence: int, problem: HazardProble
 async def handled(patrol: Patrol) -> int:
     async with patrol.db() as conn:
         count: int = await conn.fetchval(
-            "SELECT count(*) FROM inbox WHERE consumer_group LIKE '%patrol.hazard-answers'")
+            "SELECT count(*) FROM inbox WHERE consumer_group LIKE '%patrol.shifts' AND topic LIKE '%hazard-answers'")
     return count
 
 

@@ -12,9 +12,10 @@
 - ``patrol.shifts``: ``roster.shift-assigned`` / ``-changed`` / ``-cancelled`` → a patrol shift's plan
   (``shift_plans``), keeping the highest envelope sequence per shift so that a reordered or repeated event
   changes nothing; and ``directory.entry-defined`` → patrol's copy of the directory
-  (``pingan_shared.directory.replica``), whose teams a shift must name.
-- ``patrol.hazard-answers``: ``inspection.hazard-refused`` → the problems shown on a reported hazard
-  (``hazard_answers``), the highest inspection sequence per hazard kept.
+  (``pingan_shared.directory.replica``), whose teams a shift must name; and ``inspection.hazard-refused`` → the
+  problems shown on a reported hazard (``hazard_answers``), the highest inspection sequence per hazard kept. Other
+  services' word to patrol shares one group: a group of its own is one more consumer fetching all the time in every
+  patrol process for events that come a few times a day.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from pingan_shared.messaging.consumer import BatchHandler, ConsumerSpec, Handler
 
 SCANS_GROUP = "patrol.scans"
 SHIFTS_GROUP = "patrol.shifts"
-HAZARD_ANSWERS_GROUP = "patrol.hazard-answers"
 
 
 def scans_handler(ctx: PatrolContext) -> BatchHandler:
@@ -63,6 +63,6 @@ def specs(ctx: PatrolContext) -> list[ConsumerSpec]:
     return [
         ConsumerSpec(SCANS_GROUP, batch_handlers={SCAN_ACCEPTED: scans_handler(ctx)}),
         ConsumerSpec(SHIFTS_GROUP, handlers={SHIFT_ASSIGNED: on_shift, SHIFT_CHANGED: on_shift,
-                                             SHIFT_CANCELLED: on_shift, **REPLICA_HANDLERS}),
-        ConsumerSpec(HAZARD_ANSWERS_GROUP, handlers={HAZARD_REFUSED: hazard_answers.apply_answer}),
+                                             SHIFT_CANCELLED: on_shift, HAZARD_REFUSED: hazard_answers.apply_answer,
+                                             **REPLICA_HANDLERS}),
     ]
