@@ -15,8 +15,9 @@ from .period_scenario import build_period, cohort, duties
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 # long enough that a job is still running when the test sees its first objective and cuts it, also on a loaded machine
-# where the solver's first roster comes late (at 4 s a solve could finish between two looks, and the cut never came)
-SOLVE_SECONDS = 10
+# where the solver's first roster comes late (at 4 s a solve could finish between two looks, and the cut never came;
+# at 10 s it still did once in a full CI run on 2 cores)
+SOLVE_SECONDS = 20
 
 
 async def job_state(r: Roster, job_id: str) -> dict[str, Any]:
