@@ -9,19 +9,20 @@ from datetime import date
 from typing import Any
 
 from pingan_shared.events.catalog import HAZARD_REFUSED
+from pingan_shared.events.contracts import RefusalProblem
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
-from pingan_shared.events.inspection_contracts import HazardProblem, HazardRefusedV1
+from pingan_shared.events.inspection_contracts import HazardRefusedV1
 from pingan_shared.messaging.outbox import with_sequence
 
 from .conftest import Patrol, local
 
 TONIGHT = date(2026, 3, 2)
-NEWER = HazardProblem(field="unit_id", value="安阳", reason="目录中没有责任单位“安阳” (unknown unit '安阳')")
-OLDER = HazardProblem(field="unit_id", value="安阳", reason="旧的答复 (an older answer)")
+NEWER = RefusalProblem(field="unit_id", value="安阳", reason="目录中没有责任单位“安阳” (unknown unit '安阳')")
+OLDER = RefusalProblem(field="unit_id", value="安阳", reason="旧的答复 (an older answer)")
 
 
-def refusal(patrol: Patrol, hazard_id: str, sequence: int, problem: HazardProblem) -> Envelope:
+def refusal(patrol: Patrol, hazard_id: str, sequence: int, problem: RefusalProblem) -> Envelope:
     inspection = EventFactory("inspection", patrol.clock, patrol.platform.kafka_topic_prefix)
     payload = HazardRefusedV1(hazard_id=hazard_id, task_id=f"T-{sequence}", problems=[problem],
                               at=patrol.clock.now())

@@ -12,16 +12,17 @@ import pytest
 
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SHIFT_PLANNED, SHIFT_REFUSED
+from pingan_shared.events.contracts import RefusalProblem
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
-from pingan_shared.events.patrol_contracts import ShiftPlannedV1, ShiftProblem, ShiftRefusedV1
+from pingan_shared.events.patrol_contracts import ShiftPlannedV1, ShiftRefusedV1
 from pingan_shared.messaging.outbox import with_sequence
 from roster.patrol_answers import NOT_PLANNED_KIND
 
 from .conftest import Roster, local
 
 DAY = date(2026, 11, 22)
-PROBLEM = ShiftProblem(field="route_id", value="R-NOPE", reason="巡逻服务没有路线 R-NOPE (unknown route R-NOPE)")
+PROBLEM = RefusalProblem(field="route_id", value="R-NOPE", reason="巡逻服务没有路线 R-NOPE (unknown route R-NOPE)")
 
 
 @pytest.fixture

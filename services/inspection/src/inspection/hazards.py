@@ -40,9 +40,10 @@ from inspection.store import units as unit_store
 from inspection.units import UNIT_ORGANISATIONS
 from pingan_shared.directory.doors import find
 from pingan_shared.events.catalog import HAZARD_REFUSED
+from pingan_shared.events.contracts import RefusalProblem
 from pingan_shared.events.directory_contracts import KIND_NAMES
 from pingan_shared.events.envelope import Envelope
-from pingan_shared.events.inspection_contracts import HazardProblem, HazardRefusedV1
+from pingan_shared.events.inspection_contracts import HazardRefusedV1
 from pingan_shared.events.patrol_contracts import HazardReportedV1
 from pingan_shared.messaging.outbox import enqueue
 
@@ -99,7 +100,7 @@ async def apply_report(conn: asyncpg.Connection, report: HazardReportedV1, *, en
     return opened.task_id
 
 
-async def responsible_unit(conn: asyncpg.Connection, named: str | None) -> tuple[str | None, list[HazardProblem]]:
+async def responsible_unit(conn: asyncpg.Connection, named: str | None) -> tuple[str | None, list[RefusalProblem]]:
     """The registered unit a hazard's ``unit_id`` names (None: triage), and what the patrol must fix about it: a
     name that is no township government or department of the directory (unknown, another kind, retired)."""
     if not named:
@@ -118,4 +119,4 @@ async def responsible_unit(conn: asyncpg.Connection, named: str | None) -> tuple
                   f"{entry.kind.value} in the directory, not a township government or a department)")
     else:
         reason = f"责任单位“{entry.name}”（{entry.code}）已撤销 (unit {entry.code} is retired in the directory)"
-    return None, [HazardProblem(field="unit_id", value=named[:200], reason=reason[:500])]
+    return None, [RefusalProblem(field="unit_id", value=named[:200], reason=reason[:500])]

@@ -27,8 +27,9 @@ from patrol.store import plans as store_plans
 from patrol.store import routes as store_routes
 from pingan_shared.directory.doors import TEAMS, find
 from pingan_shared.events.catalog import SHIFT_PLANNED, SHIFT_REFUSED
+from pingan_shared.events.contracts import RefusalProblem
 from pingan_shared.events.envelope import Envelope
-from pingan_shared.events.patrol_contracts import ShiftPlannedV1, ShiftProblem, ShiftRefusedV1
+from pingan_shared.events.patrol_contracts import ShiftPlannedV1, ShiftRefusedV1
 from pingan_shared.events.roster_contracts import DutyKind, ShiftCancelledV1, ShiftStateV1
 from pingan_shared.messaging.consumer import HandlerRejected
 from pingan_shared.messaging.ordering import highest_applied, should_apply
@@ -92,7 +93,7 @@ async def apply_shift_event(
                 await plans.save_plan(conn, ctx, plan, now=now, allow_update=True)
         except plans.PlanRefused as refused:
             field = refused.field if refused.field in ("route_id", "team_id") else "window"
-            problems = [ShiftProblem(field=field, value=getattr(payload, field, None), reason=refused.detail[:500])]
+            problems = [RefusalProblem(field=field, value=getattr(payload, field, None), reason=refused.detail[:500])]
     if problems:
         await plans.cancel_plan(conn, ctx, plan_id, now=now)
         await store_plans.record_shift(conn, shift_id, sequence=sequence, plan_id=None, state="refused")
@@ -106,14 +107,14 @@ async def apply_shift_event(
         causation=envelope)])
 
 
-async def _problems(conn: asyncpg.Connection, shift: ShiftStateV1) -> list[ShiftProblem]:
+async def _problems(conn: asyncpg.Connection, shift: ShiftStateV1) -> list[RefusalProblem]:
     """What the organiser must fix before patrol can plan the shift: its route and its team, known or not."""
     problems = []
     if shift.route_id and await store_routes.current(conn, shift.route_id) is None:
-        problems.append(ShiftProblem(field="route_id", value=shift.route_id, reason=(
+        problems.append(RefusalProblem(field="route_id", value=shift.route_id, reason=(
             f"巡逻服务没有路线 {shift.route_id} (unknown route {shift.route_id}: register it in patrol, or name "
             "another)")[:500]))
     if shift.team_id and await find(conn, shift.team_id, kinds=TEAMS) is None:
-        problems.append(ShiftProblem(field="team_id", value=shift.team_id, reason=(
+        problems.append(RefusalProblem(field="team_id", value=shift.team_id, reason=(
             f"目录中没有巡逻队 {shift.team_id} (unknown team {shift.team_id}: add it to the directory)")[:500]))
     return problems

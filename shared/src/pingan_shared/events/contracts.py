@@ -13,6 +13,15 @@ class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class RefusalProblem(Contract):
+    """One reason a service cannot act on another service's event, for the sender's user to fix (DESIGN.md: services
+    tell each other when they refuse): patrol's answer to a roster shift, inspection's to a patrol hazard."""
+
+    field: str = Field(max_length=50, description="the event's field at fault, e.g. route_id, team_id, unit_id")
+    value: str | None = Field(default=None, max_length=200, description="what the event named there")
+    reason: str = Field(max_length=500, description="Chinese first, e.g. 巡逻服务没有该路线 (unknown route R-NOPE)")
+
+
 class ScanAcceptedV1(Contract):
     """patrol → everyone: a checkpoint scan was accepted (``patrol.scan-accepted`` v1, superseded by v2 and kept
     for its upcaster: events of v1 may still be on the topic)."""

@@ -11,7 +11,7 @@ from datetime import date
 
 from pydantic import AwareDatetime, Field
 
-from pingan_shared.events.contracts import Contract
+from pingan_shared.events.contracts import Contract, RefusalProblem
 
 
 class CycleOpenedV1(Contract):
@@ -112,14 +112,6 @@ class DeadlineMovedV1(Contract):
     at: AwareDatetime
 
 
-class HazardProblem(Contract):
-    """One reason inspection cannot give a patrol hazard to a unit, for the patrol's organiser to fix."""
-
-    field: str = Field(max_length=50, description="the hazard's field at fault, e.g. unit_id")
-    value: str | None = Field(default=None, max_length=200, description="what the hazard named there")
-    reason: str = Field(max_length=500, description="Chinese first, e.g. 目录中没有单位 X (unknown unit X: …)")
-
-
 class HazardRefusedV1(Contract):
     """inspection → patrol (``inspection.hazard-refused``; key = hazard id): a patrol hazard names what the directory
     does not hold (a unit no organisation of the directory is). Nothing is lost: the hazard is a triage task
@@ -129,5 +121,5 @@ class HazardRefusedV1(Contract):
 
     hazard_id: str = Field(min_length=1, max_length=100)
     task_id: str = Field(min_length=1, max_length=200, description="the triage task the hazard went to")
-    problems: list[HazardProblem] = Field(min_length=1, max_length=10)
+    problems: list[RefusalProblem] = Field(min_length=1, max_length=10)
     at: AwareDatetime

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field
 
-from pingan_shared.events.contracts import Contract
+from pingan_shared.events.contracts import Contract, RefusalProblem
 
 
 class HazardReportedV1(Contract):
@@ -124,14 +124,6 @@ class ScanFlaggedV1(Contract):
     flagged_at: AwareDatetime
 
 
-class ShiftProblem(Contract):
-    """One reason patrol cannot plan a shift, for the organiser to fix (the route or team it names)."""
-
-    field: str = Field(max_length=50, description="the shift's field at fault, e.g. route_id, team_id")
-    value: str | None = Field(default=None, max_length=200, description="what the shift named there")
-    reason: str = Field(max_length=500, description="Chinese first, e.g. 巡逻服务没有该路线 (unknown route R-NOPE)")
-
-
 class ShiftRefusedV1(Contract):
     """patrol → roster (``patrol.shift-refused``; key = shift id): a published patrol shift patrol cannot plan for a
     reason the organiser can fix (a route or team patrol does not know, a clash with another plan). roster shows it
@@ -140,7 +132,7 @@ class ShiftRefusedV1(Contract):
 
     shift_id: str = Field(min_length=1, max_length=100)
     period_id: str = Field(min_length=1, max_length=100)
-    problems: list[ShiftProblem] = Field(min_length=1, max_length=10)
+    problems: list[RefusalProblem] = Field(min_length=1, max_length=10)
     at: AwareDatetime
 
 

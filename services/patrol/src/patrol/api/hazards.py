@@ -17,7 +17,7 @@ from patrol.context import Context
 from patrol.domain.hazards import HazardCategory, HazardIn
 from patrol.scope import areas_for
 from pingan_shared.auth import Principal, Role
-from pingan_shared.events.inspection_contracts import HazardProblem
+from pingan_shared.events.contracts import RefusalProblem
 from pingan_shared.http.app import request_correlation_id
 from pingan_shared.http.errors import ApiError
 from pingan_shared.http.openapi import error_response
@@ -48,7 +48,7 @@ class HazardReport(BaseModel):
     unit_id: str | None
     reported_at: datetime
     received_at: datetime
-    inspection_problems: list[HazardProblem] | None = Field(default=None, description=(
+    inspection_problems: list[RefusalProblem] | None = Field(default=None, description=(
         "what inspection could not take as reported, for the organiser to fix (the directory, or the unit the team "
         "names): each the field, the value and the reason, Chinese first; null when inspection answered nothing"))
     inspection_task_id: str | None = Field(default=None, description=(
