@@ -42,6 +42,21 @@ async def _attempt(alerts: Any, receiver: Any, n: int, then_advance: float) -> N
     await alerts.advance(then_advance)
 
 
+async def _dead_lettered_webhook(delivery_service: Any, webhook_receiver: Any, make_notification: Any,
+                                 add_contact: Any, what: str) -> tuple[Any, Any]:
+    """A service whose one webhook message to 张三 failed both its attempts (the receiver keeps failing) and was
+    dead-lettered; the receiver and the service."""
+    receiver = await webhook_receiver(fail_first=1000)
+    alerts = await delivery_service(delivery_max_attempts=2)
+    async with alerts.db() as conn:
+        await add_contact(conn, "person:张三", webhook_url=receiver.url, secrets=[SECRET])
+    await alerts.enqueue([make_notification("person:张三", ("webhook",))])
+    await _attempt(alerts, receiver, 1, 1)
+    await _attempt(alerts, receiver, 2, 0)
+    await alerts.until(lambda: _open_letters(alerts), what)
+    return receiver, alerts
+
+
 async def _open_letters(alerts: Any) -> int:
     async with alerts.db() as conn:
         count: int = await conn.fetchval("SELECT count(*) FROM delivery_dead_letters WHERE resent_at IS NULL")
@@ -64,14 +79,8 @@ def refused_port() -> Iterator[int]:
 
 async def test_a_dead_letter_is_listed_resent_and_delivered_once_under_its_key(
         delivery_service: Any, webhook_receiver: Any, make_notification: Any, add_contact: Any) -> None:
-    receiver = await webhook_receiver(fail_first=1000)
-    alerts = await delivery_service(delivery_max_attempts=2)
-    async with alerts.db() as conn:
-        await add_contact(conn, "person:张三", webhook_url=receiver.url, secrets=[SECRET])
-    await alerts.enqueue([make_notification("person:张三", ("webhook",))])
-    await _attempt(alerts, receiver, 1, 1)
-    await _attempt(alerts, receiver, 2, 0)
-    await alerts.until(lambda: _open_letters(alerts), "the dead letter")
+    receiver, alerts = await _dead_lettered_webhook(delivery_service, webhook_receiver, make_notification,
+                                                    add_contact, "the dead letter")
 
     listed = await alerts.client.get(LIST, headers=alerts.admin)
     assert listed.status_code == 200 and listed.json()["next_after"] is None
@@ -123,14 +132,8 @@ async def test_a_dead_letter_is_listed_resent_and_delivered_once_under_its_key(
 
 async def test_a_resent_message_gets_a_fresh_budget_and_failing_again_is_a_new_dead_letter(
         delivery_service: Any, webhook_receiver: Any, make_notification: Any, add_contact: Any) -> None:
-    receiver = await webhook_receiver(fail_first=1000)
-    alerts = await delivery_service(delivery_max_attempts=2)
-    async with alerts.db() as conn:
-        await add_contact(conn, "person:张三", webhook_url=receiver.url, secrets=[SECRET])
-    await alerts.enqueue([make_notification("person:张三", ("webhook",))])
-    await _attempt(alerts, receiver, 1, 1)
-    await _attempt(alerts, receiver, 2, 0)
-    await alerts.until(lambda: _open_letters(alerts), "the first dead letter")
+    receiver, alerts = await _dead_lettered_webhook(delivery_service, webhook_receiver, make_notification,
+                                                    add_contact, "the first dead letter")
     (first,) = (await alerts.client.get(LIST, headers=alerts.admin)).json()["items"]
 
     # Re-sent while the receiver is still down: two more attempts (numbered on, backoff from the start), then a
