@@ -117,7 +117,7 @@ def test_figures_per_route_and_township() -> None:
 
 
 def test_changelog_values_join_in_any_order_and_any_number_of_times() -> None:
-    """Recovery joins each changelog record into the held value (stream.JoiningTable): replaying older records
+    """Recovery joins each changelog record into the held value (tables.JoiningTable): replaying older records
     after newer ones, or twice, must give the newest state."""
     visits: list[dict[str, list[str]]] = [{}]
     for checkpoint, member in [("CP-1", "张三"), ("CP-2", "李四"), ("CP-1", "王五")]:

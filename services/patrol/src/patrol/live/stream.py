@@ -22,19 +22,17 @@ Recovery: offsets are committed after faust flushes the changelog writes (at-lea
 restores the tables by reading their changelog topics and resumes its inputs from the committed offsets. The
 folds are idempotent, so events redelivered after a crash (processed but not yet committed) change nothing.
 
-The app emits only dead letters, with an event id derived from the poison record's position and content, so
-reprocessing emits the same event again and the dead-letter readers see one.
+The app emits only dead letters (``poison``), with an event id derived from the poison record's position and
+content, so reprocessing emits the same event again and the dead-letter readers see one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import shutil
 import tempfile
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
@@ -56,13 +54,14 @@ from patrol.live.coverage import (
 )
 from patrol.live.coverage import add_visit as fold_visit
 from patrol.live.night import NIGHT_SECONDS, night_of_window, window_timestamp
+from patrol.live.poison import poison_dead_letter
 from patrol.live.settings import LiveCoverageSettings
+from patrol.live.tables import JoiningTable
 from pingan_shared.clock import Clock
 from pingan_shared.events.alert_contracts import AlertSignalV1
 from pingan_shared.events.catalog import (
     ALERT_SIGNAL,
     CATALOG,
-    DEAD_LETTERED,
     ROUTE_PUBLISHED,
     SCAN_ACCEPTED,
     TOPIC_PATROL_ROUNDS,
@@ -74,7 +73,6 @@ from pingan_shared.events.contracts import ScanAcceptedV2
 from pingan_shared.events.envelope import Envelope, EnvelopeError
 from pingan_shared.events.patrol_contracts import RoundFactsV1, RoutePublishedV1
 from pingan_shared.logs import get_logger
-from pingan_shared.messaging.dead_letters import dead_letter_key, dead_letter_payload
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.settings import PlatformSettings
 
@@ -83,7 +81,6 @@ log = get_logger(__name__)
 ROUND_EVENTS = frozenset({
     "patrol.round-not-started", "patrol.round-started", "patrol.round-completed", "patrol.round-incomplete",
 })
-_DEAD_LETTER_NAMESPACE = uuid.UUID("0b7f5c1e-4f3a-5d1e-9a57-6c6976652d6c")
 
 
 @dataclass(frozen=True)
@@ -93,27 +90,6 @@ class NightState:
     routes: list[RouteInfo]
     visits: list[tuple[str, str]]
     late_rounds: list[tuple[str, str]]
-
-
-class JoiningTable(faust.Table):
-    """A table whose changelog records are joined into what it holds, not written over it.
-
-    Every value here only grows (members per checkpoint, a route's highest version, round flags that turn on), so
-    joining is always right, and it makes recovery indifferent to the order and number of changelog records it
-    reads. That matters: with ``recovery_buffer_size=1`` faust keeps reading a table's own changelog after recovery,
-    and the restart test saw a restarted app keep an older value of a key that its agent had already updated."""
-
-    join_values: Callable[[Any, Any], Any] = staticmethod(lambda _current, incoming: incoming)
-
-    def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
-        for event in batch:
-            current = None if event.message.value is None else self.data.get(self._to_key(event.key))
-
-            def to_value(raw: Any, current: Any = current) -> Any:
-                incoming = self._to_value(raw)
-                return incoming if current is None or incoming is None else self.join_values(current, incoming)
-
-            self.data.apply_changelog_batch([event], to_key=self._to_key, to_value=to_value)
 
 
 RESTART_BACKOFF_MIN_SECONDS = 1.0
@@ -352,20 +328,10 @@ class LiveCoverage:
         return agent
 
     async def _dead_letter(self, deadletters: Any, message: Any, envelope: Envelope | None, reason: str) -> None:
-        record = cast(ConsumerRecord, message)  # faust's Message has the fields dead_letter_payload reads
-        payload = dead_letter_payload(record, envelope, reason, self.app_id)
-        digest = hashlib.sha256(message.value or b"").hexdigest()
-        identity = f"{message.topic}/{message.partition}/{message.offset}/{digest}"
-        event_id = uuid.uuid5(_DEAD_LETTER_NAMESPACE, identity)
-        dead = Envelope(
-            event_id=event_id, type=DEAD_LETTERED, schema_version=1, occurred_at=self.clock.now(),
-            producer=self.service, key=dead_letter_key(record),
-            correlation_id=envelope.correlation_id if envelope else event_id,
-            causation_id=envelope.event_id if envelope else None,
-            payload=payload.model_dump(mode="json"),
-        )
+        dead = poison_dead_letter(cast(ConsumerRecord, message), envelope, reason, app_id=self.app_id,
+                                  producer=self.service, at=self.clock.now())
         log.error("live coverage: event dead-lettered", topic=message.topic, partition=message.partition,
-                  offset=message.offset, reason=payload.reason)
+                  offset=message.offset, reason=dead.payload["reason"])
         await deadletters.send(key=dead.key.encode(), value=dead.to_bytes(), headers=dead.headers())
         self.dead_lettered += 1
 
