@@ -17,8 +17,18 @@ from pingan_shared.text import StorableStr
 
 MAX_PLAN_DAYS = 366
 MAX_ROUNDS_PER_NIGHT = 96
-# A local time as sent: HH:MM or HH:MM:SS, no offset (the plan's timezone applies).
-_LOCAL_TIME: dict[str, Any] = {"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$"}
+
+
+def _local_time(schema: dict[str, Any]) -> None:
+    """A local time as sent: HH:MM or HH:MM:SS, no offset (the plan's timezone applies).
+
+    Not JSON Schema's ``format: time``, which pydantic writes for a ``time``: that is RFC 3339's full-time, whose
+    offset is required, so the schema would admit nothing a client may send (and a generator spends seconds
+    looking for a value both the pattern and the format admit).
+    """
+    schema.pop("format", None)
+    schema["pattern"] = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$"
+
 
 
 class PlanIn(BaseModel):
@@ -31,9 +41,9 @@ class PlanIn(BaseModel):
     route_id: StorableStr = Field(min_length=1, max_length=100)
     first_date: date
     last_date: date | None = Field(default=None, description="defaults to first_date (one night)")
-    window_start: time = Field(description="local time, e.g. 20:00", json_schema_extra=_LOCAL_TIME)
+    window_start: time = Field(description="local time, e.g. 20:00", json_schema_extra=_local_time)
     window_end: time = Field(description="local time; earlier than window_start means the next day (02:00)",
-                             json_schema_extra=_LOCAL_TIME)
+                             json_schema_extra=_local_time)
     timezone: StorableStr = Field(default="Asia/Shanghai", max_length=64)
     every_minutes: int | None = Field(default=None, ge=5, le=24 * 60, description="a round starts every N minutes")
     rounds_per_night: int | None = Field(default=None, ge=1, le=MAX_ROUNDS_PER_NIGHT, validate_default=True,
