@@ -21,3 +21,6 @@ class LiveCoverageSettings(BaseSettings):
     cleanup_interval_seconds: float = Field(default=600, gt=0)
     # The SSE stream sends a comment line this often, so proxies keep an idle stream open.
     stream_ping_seconds: float = Field(default=15, gt=0, le=300)
+    # An input partition whose reads have stopped this long after recovery (no fetch answer: paused or its records
+    # never taken) gets the app thrown away and built anew (live/stall.py: a faust-streaming failure mode).
+    stall_seconds: float = Field(default=20, ge=1, le=3600)

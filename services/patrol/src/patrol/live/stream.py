@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -56,6 +57,7 @@ from patrol.live.coverage import add_visit as fold_visit
 from patrol.live.night import NIGHT_SECONDS, night_of_window, window_timestamp
 from patrol.live.poison import poison_dead_letter
 from patrol.live.settings import LiveCoverageSettings
+from patrol.live.stall import StallWatch
 from patrol.live.tables import JoiningTable
 from pingan_shared.clock import Clock
 from pingan_shared.events.alert_contracts import AlertSignalV1
@@ -179,7 +181,9 @@ class LiveCoverage:
             backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
 
     async def _watch(self) -> None:
-        """Return (by raising) when the running app crashed or stopped by itself."""
+        """Return (by raising) when the running app crashed, stopped by itself or stopped reading an input
+        partition (``stall``)."""
+        watch = StallWatch(self.settings.stall_seconds)
         while True:
             app = self._app
             assert app is not None
@@ -187,7 +191,29 @@ class LiveCoverage:
                 raise RuntimeError(f"live coverage app crashed: {app.crash_reason!r}")
             if app.should_stop:
                 raise RuntimeError("live coverage app stopped by itself")
+            stamps = self._input_fetch_stamps(app)
+            if stamps is None:
+                watch.reset()
+            elif stalled := watch.stalled(stamps, time.monotonic()):
+                raise RuntimeError(f"live coverage app stopped reading {stalled}")
             await asyncio.sleep(0.5)
+
+    def _input_fetch_stamps(self, app: faust.App) -> dict[str, float | None] | None:
+        """Each held input partition's last-fetch stamp (the Kafka client's, in ms), or None while the app
+        recovers or is not yet assigned. Read from the client faust runs on its own thread: plain attribute
+        reads of numbers, no call into that thread's loop."""
+        if app.in_recovery or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            return None
+        try:
+            consumer = app.consumer._thread._consumer  # type: ignore[attr-defined]
+            assignment = consumer._fetcher._subscriptions.subscription.assignment
+        except AttributeError:  # not started, or between generations
+            return None
+        if consumer is None or assignment is None:
+            return None
+        inputs = {self.topics[name] for name in ("scans", "rounds", "routes", "signals")}
+        return {f"{tp.topic}/{tp.partition}": assignment.state_value(tp).timestamp
+                for tp in list(assignment.tps) if tp.topic in inputs}
 
     @property
     def running(self) -> bool:
