@@ -1,13 +1,13 @@
 """The covert phase as an attacker sees it: findings are sealed until the phase change.
 
-Two services run the same story on the same clock: in one, findings are recorded against the townships and
-a department; in the twin, none are. A unit's token (the unit the findings are about, and an uninvolved one)
-and a supervisor's then make every unit-facing call — task lists under every filter and paging, guessed ids
-(the findings' own ids among them), timelines, notices, findings, cycles, scorecards, writes — on both, and
-each answer must be byte-identical to the twin's (status, headers incl. ETag and length, body; request ids
-and clock-free timestamps aside). Nothing the service enqueued or published before the phase change may
-mention a finding or the units it is about. After day 14 the unit sees its own tasks and notice; the
-uninvolved unit still sees what the twin shows, and another unit's task or notice is the same 404 as an id
+Two services run the same story on the same clock: in one, findings are recorded against the townships and a
+department; in the twin, none are. A unit's token (the unit the findings are about, and an uninvolved one) and
+a supervisor's then make every unit-facing call — task lists under every filter value and pair of values,
+paging, guessed ids (the findings' own ids among them), timelines, notices, findings, cycles, scorecards,
+writes — on both, and each answer must be byte-identical to the twin's (status, headers incl. ETag and length,
+body; request ids and clock-free timestamps aside). Nothing the service enqueued or published before the phase
+change may mention a finding or the units it is about. After day 14 the unit sees its own tasks and notice;
+the uninvolved unit still sees what the twin shows, and another unit's task or notice is the same 404 as an id
 that never existed.
 """
 
@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+from allpairspy import AllPairs
 
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
@@ -84,12 +85,14 @@ async def record_findings(h: Inspection) -> None:
 
 
 def task_queries() -> list[dict[str, str]]:
-    """Every filter combination a unit can send to GET /v1/tasks, then paging."""
+    """The filters a unit can send to GET /v1/tasks: every value of each, and every pair of values of two, at least
+    once (all pairs: 20 queries rather than the 180 of the full product, which, asked by four roles of two services,
+    was most of this test's 20 s of CPU); a leak shows through one filter or where two meet."""
     queries = []
-    for status, cycle, unit, overdue in itertools.product(
+    for status, cycle, unit, overdue in AllPairs([
         [None, "triage", "open", "submitted", "verified"], [None, CYCLE, "C-none"], [None, U, V, W],
         [None, "true", "false"],
-    ):
+    ]):
         query = {"status": status, "cycle_id": cycle, "unit_id": unit, "overdue": overdue}
         queries.append({k: v for k, v in query.items() if v is not None})
     return queries
