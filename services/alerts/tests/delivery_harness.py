@@ -81,7 +81,7 @@ class DeliveryHarness:
         async def checked() -> Any:
             result = check()
             return await result if inspect.isawaitable(result) else result
-        await eventually(checked, timeout=timeout, interval=0.05, what=what)
+        await eventually(checked, timeout=timeout, interval=0.25, what=what)
 
     async def quiet_for(self, seconds: float) -> None:
         """Let the worker run a few rounds (to show that nothing more happens)."""

@@ -134,7 +134,7 @@ class ServiceHarness(Generic[ContextT]):
     # --- time ----------------------------------------------------------------------------------------
 
     async def until(self, check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30) -> None:
-        await eventually(check, timeout=timeout, interval=0.05, what=what)
+        await eventually(check, timeout=timeout, interval=0.25, what=what)
 
     async def advance_to(self, moment: datetime) -> None:
         assert moment >= self.clock.now(), "time only moves forward"

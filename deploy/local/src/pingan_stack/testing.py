@@ -199,15 +199,25 @@ def platform_settings(kafka_bootstrap_servers: str, topic_prefix: str) -> Platfo
 
 # --- helpers for tests ---------------------------------------------------------------------------
 
+FIRST_POLL_SECONDS = 0.02
+
+
 async def eventually(check: object, *, timeout: float = 30, interval: float = 0.1, what: str = "condition") -> None:
-    """Await ``check()`` until it returns truthy; fail with ``what`` after ``timeout`` seconds."""
+    """Await ``check()`` until it returns truthy; fail with ``what`` after ``timeout`` seconds.
+
+    The checks start 20 ms apart and back off by half each time up to ``interval``: a condition met at once is seen
+    at once, and a long wait costs few checks. Each check is typically an HTTP call and a query, and the suite runs
+    on two cores: six workers asking twenty times a second were a tenth of its CPU, and slowed whatever they were
+    waiting for."""
     deadline = time.monotonic() + timeout
     last: object = None
+    pause = min(FIRST_POLL_SECONDS, interval)
     while time.monotonic() < deadline:
         last = await check()  # type: ignore[operator]
         if last:
             return
-        await asyncio.sleep(interval)
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
