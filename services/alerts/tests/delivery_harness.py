@@ -29,7 +29,7 @@ from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, eventually, running_service, scrape
+from pingan_stack.testing import bearer, delete_topics, eventually, running_service, scrape
 
 
 class DeliveryHarness:
@@ -126,6 +126,7 @@ async def delivery_service(database_factory: Any, platform_settings: PlatformSet
         yield make
     finally:
         await stack.aclose()
+        await delete_topics(platform.kafka_bootstrap_servers, prefix)
 
 
 class WebhookReceiver:

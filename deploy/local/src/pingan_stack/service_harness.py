@@ -34,7 +34,7 @@ from pingan_shared.service import Service
 from pingan_shared.service_context import ServiceContext
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.test_databases import WITH_DIRECTORY
-from pingan_stack.testing import bearer, eventually, read_everything, running_service, scrape
+from pingan_stack.testing import bearer, delete_topics, eventually, read_everything, running_service, scrape
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -228,4 +228,7 @@ async def harnesses(harness_type: type[HarnessT], database_factory: Callable[...
     finally:
         for harness in reversed(made):
             await harness.stop()
+        # each harness had a prefix of its own: its topics go as the test's own do (testing.topic_prefix)
+        for prefix in dict.fromkeys(harness.platform.kafka_topic_prefix for harness in made):
+            await delete_topics(platform.kafka_bootstrap_servers, prefix)
         await asyncio.sleep(0)
