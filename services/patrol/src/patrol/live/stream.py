@@ -33,7 +33,7 @@ import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
@@ -95,6 +95,11 @@ class NightState:
 
 
 RESTART_BACKOFF_MIN_SECONDS = 1.0
+
+
+class StreamStalled(RuntimeError):
+    """The app stopped working an input partition (``stall``): it is thrown away and built anew."""
+
 CONSUMER_THREAD_STOP_SECONDS = 5.0
 RESTART_BACKOFF_MAX_SECONDS = 30.0
 
@@ -113,6 +118,7 @@ class LiveCoverage:
         self.service = service
         self.processed = 0  # input events handled since this start (tests tell recovery from recomputation)
         self.dead_lettered = 0
+        self._finished: dict[tuple[str, int], int] = {}  # input partition → last offset an agent finished
         self._app: faust.App | None = None
         self._datadir: str | None = None
         self._window_ts = 0.0  # the event time of the record being folded (agents run one record at a time)
@@ -135,6 +141,7 @@ class LiveCoverage:
                             partitions=self.platform.kafka_topic_partitions,
                             replication_factor=self.platform.kafka_replication_factor)
         self.processed = 0
+        self._finished = {}
         # the tables are in memory; faust still keeps a data directory (default: beside the working directory,
         # where every app id left one behind). Each app gets a temporary one, removed when it stops.
         self._datadir = tempfile.mkdtemp(prefix=f"{self.app_id}-")
@@ -142,13 +149,21 @@ class LiveCoverage:
         await self._app.start()
         log.info("live coverage started", app_id=self.app_id)
 
-    async def stop(self) -> None:
+    async def stop(self, *, abandon_agents: bool = False) -> None:
         app, self._app = self._app, None
         if app is not None:
             # commit what was handled (changelog flushed first, as in faust's periodic commit), so a restart
             # reads again only what came after; on a crash the periodic commit bounds the repeat
             with contextlib.suppress(Exception):
                 await app.consumer.commit()
+            if abandon_agents:
+                # faust's stop tells an agent waiting on its stream to end, then waits for every agent: one stuck
+                # on anything else (a stall) would hold the stop, and the rebuild, for ever. What it was doing is
+                # not committed, so the new app does it again.
+                for agent in app.agents.values():
+                    for actor in list(agent._actors):
+                        if actor.actor_task is not None:
+                            actor.actor_task.cancel()
             try:
                 await app.stop()
             except Exception as exc:  # a crashed app may fail its own stop: it is dropped either way
@@ -167,6 +182,7 @@ class LiveCoverage:
         live routes answer 503."""
         backoff = RESTART_BACKOFF_MIN_SECONDS
         while True:
+            stalled = False
             try:
                 await self.start()
                 backoff = RESTART_BACKOFF_MIN_SECONDS
@@ -174,16 +190,17 @@ class LiveCoverage:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stalled = isinstance(exc, StreamStalled)
                 log.warning("live coverage app failed; building a new one", error=repr(exc), retry_in=backoff)
             finally:
-                await asyncio.shield(self.stop())
+                await asyncio.shield(self.stop(abandon_agents=stalled))
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
 
     async def _watch(self) -> None:
-        """Return (by raising) when the running app crashed, stopped by itself or stopped reading an input
-        partition (``stall``)."""
-        watch = StallWatch(self.settings.stall_seconds)
+        """Return (by raising) when the running app crashed, stopped by itself or stopped working an input
+        partition (``stall``: not read, or an event taken and never finished)."""
+        unread, unfinished = StallWatch(self.settings.stall_seconds), StallWatch(self.settings.stall_seconds)
         while True:
             app = self._app
             assert app is not None
@@ -191,17 +208,24 @@ class LiveCoverage:
                 raise RuntimeError(f"live coverage app crashed: {app.crash_reason!r}")
             if app.should_stop:
                 raise RuntimeError("live coverage app stopped by itself")
-            stamps = self._input_fetch_stamps(app)
-            if stamps is None:
-                watch.reset()
-            elif stalled := watch.stalled(stamps, time.monotonic()):
-                raise RuntimeError(f"live coverage app stopped reading {stalled}")
+            progress = self._input_progress(app)
+            if progress is None:
+                unread.reset()
+                unfinished.reset()
+            else:
+                now = time.monotonic()
+                stamps, owing = progress
+                if stalled := unread.stalled(stamps, now):
+                    raise StreamStalled(f"live coverage app stopped reading {stalled}")
+                if stalled := unfinished.stalled(owing, now):
+                    raise StreamStalled(f"live coverage app left events undone on {stalled}")
             await asyncio.sleep(0.5)
 
-    def _input_fetch_stamps(self, app: faust.App) -> dict[str, float | None] | None:
-        """Each held input partition's last-fetch stamp (the Kafka client's, in ms), or None while the app
-        recovers or is not yet assigned. Read from the client faust runs on its own thread: plain attribute
-        reads of numbers, no call into that thread's loop."""
+    def _input_progress(self, app: faust.App) -> tuple[dict[str, Hashable], dict[str, Hashable]] | None:
+        """Of each held input partition, the Kafka client's stamp of its last fetch answer; of each whose
+        committed offset is behind the end the broker last answered with (events on it not yet done), the
+        committed offset. None while the app recovers or is not yet assigned. Read from the client faust runs on its
+        own thread: plain attribute reads of numbers, no call into that thread's loop."""
         if app.in_recovery or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
             return None
         try:
@@ -212,8 +236,24 @@ class LiveCoverage:
         if consumer is None or assignment is None:
             return None
         inputs = {self.topics[name] for name in ("scans", "rounds", "routes", "signals")}
-        return {f"{tp.topic}/{tp.partition}": assignment.state_value(tp).timestamp
-                for tp in list(assignment.tps) if tp.topic in inputs}
+        committed = {(tp.topic, tp.partition): offset
+                     for tp, offset in dict(app.consumer._committed_offset).items()}  # type: ignore[attr-defined]
+        stamps: dict[str, Hashable] = {}
+        owing: dict[str, Hashable] = {}
+        for tp in list(assignment.tps):
+            if tp.topic not in inputs:
+                continue
+            state = assignment.state_value(tp)
+            name = f"{tp.topic}/{tp.partition}"
+            stamps[name] = state.timestamp
+            # done: what an agent of this app finished, or what was committed before it started (faust commits an
+            # event only once the next one is taken, so the last one of a quiet partition stays uncommitted)
+            key = (tp.topic, tp.partition)
+            next_committed = committed.get(key) or 0
+            done = max(self._finished.get(key, -1), next_committed - 1)
+            if state.highwater is not None and state.highwater > done + 1:
+                owing[name] = (done, next_committed)
+        return stamps, owing
 
     @property
     def running(self) -> bool:
@@ -350,6 +390,7 @@ class LiveCoverage:
                 self.processed += 1
                 if changed:
                     await self._notify()
+                self._finished[(message.topic, message.partition)] = message.offset
 
         return agent
 
