@@ -16,7 +16,7 @@ from patrol.bootstrap import bootstrap
 from patrol.settings import PatrolSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
-from pingan_shared.http.app import correlation_id_for
+from pingan_shared.http.observe import correlation_id_for
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.testing import SAMPLE_TIME, bearer, read_topic, running_service, scrape

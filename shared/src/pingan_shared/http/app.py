@@ -6,7 +6,6 @@ only operators reach; this app faces devices, units and anyone who can reach its
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,13 +27,11 @@ from pingan_shared.http.errors import (
     validation_error_handler,
 )
 from pingan_shared.http.limits import BodyLimitMiddleware
+from pingan_shared.http.observe import ObserveMiddleware
 from pingan_shared.http.openapi import ReadyBody, install_openapi
-from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.metrics import Metrics
 from pingan_shared.readiness import Readiness
 from pingan_shared.refused import Refused
-
-log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,28 +45,9 @@ class Edge:
     readiness: Callable[[], Awaitable[Readiness]]
 
 
-# Request ids that are not UUIDs (a client's own "upload-42") map to a stable UUID in this namespace.
-_REQUEST_NAMESPACE = uuid.UUID("5f0c6d2e-8b7a-4c1e-9a53-70696e67616e")
-
-
-def correlation_id_for(request_id: str) -> uuid.UUID:
-    """The correlation id of every event a request causes: its request id, as a UUID. One upload can
-    then be followed from the access log through each service's consumer logs."""
-    try:
-        return uuid.UUID(request_id)
-    except ValueError:
-        return uuid.uuid5(_REQUEST_NAMESPACE, request_id)
-
-
 def request_correlation_id(request: Request) -> uuid.UUID:
     correlation: uuid.UUID = request.state.correlation_id
     return correlation
-
-
-_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-# Probes run every few seconds; logging them would drown the useful lines.
-_QUIET_ROUTES = frozenset({"/health", "/ready"})
 
 
 class SealedRoute(APIRoute):
@@ -96,28 +74,10 @@ def create_app(
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, database_unavailable_handler)
 
-    # Inside ``observe`` (middleware added first is innermost), so a 413 carries X-Request-ID and is counted.
+    # Inside the observer (middleware added first is innermost), so a 413 carries X-Request-ID and is counted.
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_request_bytes)
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        request_id = request.headers.get("x-request-id", "")[:100] or str(uuid.uuid4())
-        request.state.correlation_id = correlation_id_for(request_id)
-        with bound_context(request_id=request_id, correlation_id=str(request.state.correlation_id)):
-            response = await call_next(request)
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            seconds = time.perf_counter() - started
-            # a made-up method ("QUERY", "XYZ") would otherwise mint a metric series per spelling
-            method = request.method if request.method in _KNOWN_METHODS else "OTHER"
-            edge.metrics.observe_http(method, path, response.status_code, seconds)
-            if path not in _QUIET_ROUTES:
-                emit = log.debug if isinstance(route, SealedRoute) else log.info
-                emit("http request", method=request.method, route=path, status=response.status_code,
-                     ms=round(seconds * 1000, 1))
-        response.headers["X-Request-ID"] = request_id
-        return response
+    app.add_middleware(ObserveMiddleware, metrics=edge.metrics,
+                       is_sealed=lambda route: isinstance(route, SealedRoute))
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
