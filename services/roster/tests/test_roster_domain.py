@@ -48,8 +48,9 @@ def test_a_swap_check_names_each_broken_rule_in_words() -> None:
     held = [HeldShift("night@d0", MON, NIGHT), HeldShift("night@d1", MON + timedelta(days=1), NIGHT)]
     training_tue = HeldShift("training@d1", MON + timedelta(days=1), TRAINING)
     reasons = taking_violations(zhang, training_tue, held, [], rules)
-    rest = "休息不足：张三在12月7日夜班塘下镇夜间巡逻次日02:00结束，12月8日08:30白天学习训练开始，仅休息6.5小时"
-    assert any(r.startswith(rest) for r in reasons), reasons
+    rest = ("休息不足：张三在12月7日夜班塘下镇夜间巡逻次日02:00结束，12月8日08:30白天学习训练开始，仅休息6.5小时"
+            "（至少10小时） (rest too short: 6.5 h between shifts, at least 10 h)")
+    assert rest in reasons, reasons
     assert any(r.startswith("一天一班：张三在12月8日已排塘下镇夜间巡逻") for r in reasons), reasons
     third_night = HeldShift("night@d2", MON + timedelta(days=2), NIGHT)
     assert any("连续夜班过多" in r and "连续3个夜班" in r for r in taking_violations(zhang, third_night, held, [],
@@ -65,10 +66,11 @@ def test_a_swap_check_names_each_broken_rule_in_words() -> None:
 def test_a_crew_check_names_composition_breaches() -> None:
     police = MemberFacts("P1", "民警甲", "派出所", "police")
     civilians = [MemberFacts(f"C{i}", f"队员{i}", "韩田村巡逻队", "patrol-member") for i in range(3)]
+    # Chinese first, a short English gist after (the refusal convention of every answer)
     assert crew_violations(NIGHT, [police, *civilians], {}) == [
-        "人员构成不符：塘下镇夜间巡逻来自韩田村巡逻队的有3人，超过1/2"]
+        "人员构成不符：塘下镇夜间巡逻来自韩田村巡逻队的有3人，超过1/2 (crew make-up: 3 from 韩田村巡逻队, over 1/2)"]
     no_police = crew_violations(NIGHT, [*civilians, MemberFacts("G", "保安", "安保公司", "guard")], {})
-    assert "人员构成不符：塘下镇夜间巡逻至少需要1名民警，将只有0名" in no_police
+    assert "人员构成不符：塘下镇夜间巡逻至少需要1名民警，将只有0名 (crew make-up: 0 police, at least 1)" in no_police
     assert any(r.startswith("人数不符") for r in crew_violations(NIGHT, [police], {}))
 
 
