@@ -49,3 +49,7 @@ class StallWatch:
             elif now - previous[1] >= self.stall_seconds:
                 overdue.append(tp)
         return sorted(overdue)
+
+
+class StreamStalled(RuntimeError):
+    """The app stopped working an input partition: it is thrown away and built anew."""

@@ -33,8 +33,7 @@ import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Hashable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -43,21 +42,21 @@ import faust
 from aiokafka.structs import ConsumerRecord
 from faust.tables.wrappers import WindowWrapper
 
+from patrol.live.coverage import add_visit as fold_visit
 from patrol.live.coverage import (
-    RouteInfo,
     fold_round,
-    is_late,
     join_rounds,
     join_routes,
     join_visits,
     newer_route,
     resolved_not_started,
 )
-from patrol.live.coverage import add_visit as fold_visit
-from patrol.live.night import NIGHT_SECONDS, night_of_window, window_timestamp
+from patrol.live.night import NIGHT_SECONDS, window_timestamp
 from patrol.live.poison import poison_dead_letter
+from patrol.live.progress import input_progress
+from patrol.live.reading import NightState, night_state
 from patrol.live.settings import LiveCoverageSettings
-from patrol.live.stall import StallWatch
+from patrol.live.stall import StallWatch, StreamStalled
 from patrol.live.tables import JoiningTable
 from pingan_shared.clock import Clock
 from pingan_shared.events.alert_contracts import AlertSignalV1
@@ -85,21 +84,7 @@ ROUND_EVENTS = frozenset({
 })
 
 
-@dataclass(frozen=True)
-class NightState:
-    """What the tables hold for one night, as ``coverage.compute`` takes it."""
-
-    routes: list[RouteInfo]
-    visits: list[tuple[str, str]]
-    late_rounds: list[tuple[str, str]]
-
-
 RESTART_BACKOFF_MIN_SECONDS = 1.0
-
-
-class StreamStalled(RuntimeError):
-    """The app stopped working an input partition (``stall``): it is thrown away and built anew."""
-
 CONSUMER_THREAD_STOP_SECONDS = 5.0
 RESTART_BACKOFF_MAX_SECONDS = 30.0
 
@@ -208,7 +193,8 @@ class LiveCoverage:
                 raise RuntimeError(f"live coverage app crashed: {app.crash_reason!r}")
             if app.should_stop:
                 raise RuntimeError("live coverage app stopped by itself")
-            progress = self._input_progress(app)
+            inputs = {self.topics[name] for name in ("scans", "rounds", "routes", "signals")}
+            progress = input_progress(app, inputs, self._finished)
             if progress is None:
                 unread.reset()
                 unfinished.reset()
@@ -220,40 +206,6 @@ class LiveCoverage:
                 if stalled := unfinished.stalled(owing, now):
                     raise StreamStalled(f"live coverage app left events undone on {stalled}")
             await asyncio.sleep(0.5)
-
-    def _input_progress(self, app: faust.App) -> tuple[dict[str, Hashable], dict[str, Hashable]] | None:
-        """Of each held input partition, the Kafka client's stamp of its last fetch answer; of each whose
-        committed offset is behind the end the broker last answered with (events on it not yet done), the
-        committed offset. None while the app recovers or is not yet assigned. Read from the client faust runs on its
-        own thread: plain attribute reads of numbers, no call into that thread's loop."""
-        if app.in_recovery or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
-            return None
-        try:
-            consumer = app.consumer._thread._consumer  # type: ignore[attr-defined]
-            assignment = consumer._fetcher._subscriptions.subscription.assignment
-        except AttributeError:  # not started, or between generations
-            return None
-        if consumer is None or assignment is None:
-            return None
-        inputs = {self.topics[name] for name in ("scans", "rounds", "routes", "signals")}
-        committed = {(tp.topic, tp.partition): offset
-                     for tp, offset in dict(app.consumer._committed_offset).items()}  # type: ignore[attr-defined]
-        stamps: dict[str, Hashable] = {}
-        owing: dict[str, Hashable] = {}
-        for tp in list(assignment.tps):
-            if tp.topic not in inputs:
-                continue
-            state = assignment.state_value(tp)
-            name = f"{tp.topic}/{tp.partition}"
-            stamps[name] = state.timestamp
-            # done: what an agent of this app finished, or what was committed before it started (faust commits an
-            # event only once the next one is taken, so the last one of a quiet partition stays uncommitted)
-            key = (tp.topic, tp.partition)
-            next_committed = committed.get(key) or 0
-            done = max(self._finished.get(key, -1), next_committed - 1)
-            if state.highwater is not None and state.highwater > done + 1:
-                owing[name] = (done, next_committed)
-        return stamps, owing
 
     @property
     def running(self) -> bool:
@@ -420,28 +372,4 @@ class LiveCoverage:
         """The tables' state for one night (what this process holds; see ``held_partitions``)."""
         if self._app is None:
             raise LookupError("live coverage is not running")
-        routes = [
-            RouteInfo(route_id=str(route_id), version=int(value["version"]), name=value["name"],
-                      township=value.get("area"), checkpoint_ids=tuple(value["checkpoint_ids"]))
-            for route_id, value in self._tables["routes"].items() if value
-        ]
-        visits = [(checkpoint_id, member_id)
-                  for value in self._windows("scans", night)
-                  for checkpoint_id, members in value.items() for member_id in members]
-        closed = set(self._tables["resolved"].values())
-        late = [(str(round_id), state["route_id"])
-                for round_id, state in self._windows_by_key("rounds", night)
-                if is_late(state) and str(round_id) not in closed]
-        return NightState(routes=routes, visits=visits, late_rounds=late)
-
-    def _windows(self, table: str, night: date) -> Iterator[dict[str, Any]]:
-        for _, value in self._windows_by_key(table, night):
-            yield value
-
-    def _windows_by_key(self, table: str, night: date) -> Iterator[tuple[Any, dict[str, Any]]]:
-        # A windowed table stores (key, (window start, window end)) → value; after a recovery the window
-        # comes back from JSON as a list, hence the indexing rather than unpacking a tuple.
-        for stored_key, value in list(self._tables[table].data.items()):
-            key, window = stored_key[0], stored_key[1]
-            if value and night_of_window(float(window[0])) == night:
-                yield key, value
+        return night_state(self._tables, night)
