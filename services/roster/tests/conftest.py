@@ -20,7 +20,7 @@ from pingan_shared.auth import Role
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.service_harness import ZONE, ServiceHarness, harnesses, local
-from roster import presence
+from roster import presence, publishing
 from roster.bootstrap import bootstrap
 from roster.context import RosterContext
 from roster.settings import RosterSettings
@@ -115,6 +115,22 @@ class Roster(ServiceHarness[RosterContext]):
             await conn.execute("UPDATE shifts SET status = 'published', roster_version = 1, updated_at = $2 "
                                "WHERE shift_id = ANY($1::text[])", list(shift_ids), self.clock.now())
             await presence.schedule_checks(conn, self.ctx, shift_ids)
+
+    async def publish_draft(self, period_id: str, draft_id: str, crews: dict[str, Sequence[str]]
+                            ) -> publishing.Published:
+        """A draft of the period with these crews, as a finished solve left it, published by the real use case."""
+        now = self.clock.now()
+        async with self.service.runtime.connection() as conn, conn.transaction():
+            await conn.execute("INSERT INTO solve_jobs (job_id, period_id, status, time_limit_s, requested_by, "
+                               "requested_at) VALUES ($1, $2, 'done', 1, 'test', $3)", f"J-{draft_id}", period_id,
+                               now)
+            await conn.execute("INSERT INTO roster_drafts (draft_id, period_id, job_id, created_at) "
+                               "VALUES ($1, $2, $3, $4)", draft_id, period_id, f"J-{draft_id}", now)
+            for shift_id, crew in crews.items():
+                for member_id in crew:
+                    await conn.execute("INSERT INTO draft_assignments VALUES ($1, $2, $3)", draft_id, shift_id,
+                                       member_id)
+            return await publishing.publish(conn, self.ctx, draft_id)
 
     async def presence_row(self, shift_id: str, member_id: str) -> dict[str, Any] | None:
         async with self.db() as conn:

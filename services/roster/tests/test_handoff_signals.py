@@ -8,7 +8,7 @@ resolves it at once instead."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,7 +16,6 @@ import pytest
 
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import ALERT_SIGNAL
-from roster import publishing
 from roster.handoff import HANDOFF, HANDOFF_DUE_KIND, HANDOFF_OVER
 
 from .conftest import Roster, local
@@ -32,21 +31,8 @@ async def roster(roster_factory: Callable[..., Awaitable[Roster]]) -> Roster:
     await harness.seed_period("期-49", DAY, DAY + timedelta(days=6))
     await harness.seed_shift("S-a", "期-49", local(DAY, 20), local(DAY, 23), [], team_id="一队")
     await harness.seed_shift("S-b", "期-49", local(DAY, 20), local(DAY, 23), [], team_id="一队", title="塘下镇设卡盘查")
-    await publish_draft(harness, "D-1", {"S-a": ["M-1", "M-2"], "S-b": ["M-3"]})
+    await harness.publish_draft("期-49", "D-1", {"S-a": ["M-1", "M-2"], "S-b": ["M-3"]})
     return harness
-
-
-async def publish_draft(roster: Roster, draft_id: str, crews: dict[str, Sequence[str]]) -> publishing.Published:
-    now = roster.clock.now()
-    async with roster.service.runtime.connection() as conn, conn.transaction():
-        await conn.execute("INSERT INTO solve_jobs (job_id, period_id, status, time_limit_s, requested_by, "
-                           "requested_at) VALUES ($1, '期-49', 'done', 1, 'test', $2)", f"J-{draft_id}", now)
-        await conn.execute("INSERT INTO roster_drafts (draft_id, period_id, job_id, created_at) "
-                           "VALUES ($1, '期-49', $2, $3)", draft_id, f"J-{draft_id}", now)
-        for shift_id, crew in crews.items():
-            for member_id in crew:
-                await conn.execute("INSERT INTO draft_assignments VALUES ($1, $2, $3)", draft_id, shift_id, member_id)
-        return await publishing.publish(conn, roster.ctx, draft_id)
 
 
 async def signals(roster: Roster, shift_id: str) -> list[dict[str, Any]]:
@@ -130,7 +116,7 @@ async def test_a_shift_cancelled_after_its_reminder_resolves_at_once_and_not_aga
         return len(await signals(roster, "S-a")) == len(await signals(roster, "S-b")) == 1
 
     await roster.until(both_reminded, "both shifts' reminders")
-    cancelled = await publish_draft(roster, "D-2", {"S-a": ["M-1", "M-2"]})  # S-b left empty: cancelled
+    cancelled = await roster.publish_draft("期-49", "D-2", {"S-a": ["M-1", "M-2"]})  # S-b left empty: cancelled
     assert cancelled.cancelled == 1
     assert [s["action"] for s in await signals(roster, "S-b")] == ["trigger", "resolve"]
     roster.clock.set(local(DAY, 20))

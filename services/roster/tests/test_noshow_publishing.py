@@ -4,13 +4,12 @@ the shift's; a no-show fires only for the member still on a shift with no presen
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
 import pytest
 
 from pingan_shared.clock import FixedClock
-from roster import publishing
 from roster.noshows import PRESENCE_CHECK
 
 from .conftest import Roster, local
@@ -29,19 +28,6 @@ async def roster(roster_factory: Callable[..., Awaitable[Roster]]) -> Roster:
     return harness
 
 
-async def publish_draft(roster: Roster, draft_id: str, crews: dict[str, Sequence[str]]) -> publishing.Published:
-    now = roster.clock.now()
-    async with roster.service.runtime.connection() as conn, conn.transaction():
-        await conn.execute("INSERT INTO solve_jobs (job_id, period_id, status, time_limit_s, requested_by, "
-                           "requested_at) VALUES ($1, '期-47', 'done', 1, 'test', $2)", f"J-{draft_id}", now)
-        await conn.execute("INSERT INTO roster_drafts (draft_id, period_id, job_id, created_at) "
-                           "VALUES ($1, '期-47', $2, $3)", draft_id, f"J-{draft_id}", now)
-        for shift_id, crew in crews.items():
-            for member_id in crew:
-                await conn.execute("INSERT INTO draft_assignments VALUES ($1, $2, $3)", draft_id, shift_id, member_id)
-        return await publishing.publish(conn, roster.ctx, draft_id)
-
-
 async def checks(roster: Roster) -> dict[str, str]:
     async with roster.db() as conn:
         rows = await conn.fetch("SELECT timer_key, status FROM timers WHERE kind = $1", PRESENCE_CHECK)
@@ -49,12 +35,12 @@ async def checks(roster: Roster) -> dict[str, str]:
 
 
 async def test_publishing_arms_the_checks_and_a_replan_moves_them(roster: Roster) -> None:
-    first = await publish_draft(roster, "D-1", {"S-a": ["M-1", "M-2"], "S-b": ["M-3"]})
+    first = await roster.publish_draft("期-47", "D-1", {"S-a": ["M-1", "M-2"], "S-b": ["M-3"]})
     assert (first.version, first.assigned) == (1, 2)
     assert await checks(roster) == {'["S-a", "M-1"]': "pending", '["S-a", "M-2"]': "pending",
                                     '["S-b", "M-3"]': "pending"}
     # version 2: 李四 off S-a, S-b left empty (cancelled)
-    second = await publish_draft(roster, "D-2", {"S-a": ["M-1"]})
+    second = await roster.publish_draft("期-47", "D-2", {"S-a": ["M-1"]})
     assert (second.changed, second.cancelled) == (1, 1)
     assert await checks(roster) == {'["S-a", "M-1"]': "pending", '["S-a", "M-2"]': "cancelled",
                                     '["S-b", "M-3"]': "cancelled"}
