@@ -29,7 +29,8 @@ from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
-from pingan_stack.testing import bearer, delete_topics, eventually, running_service, scrape
+from pingan_stack.test_topics import delete_topics
+from pingan_stack.testing import bearer, eventually, running_service, scrape
 
 
 class DeliveryHarness:

@@ -34,7 +34,8 @@ from pingan_shared.service import Service
 from pingan_shared.service_context import ServiceContext
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.test_databases import WITH_DIRECTORY
-from pingan_stack.testing import bearer, delete_topics, eventually, read_everything, running_service, scrape
+from pingan_stack.test_topics import delete_topics
+from pingan_stack.testing import bearer, eventually, read_everything, running_service, scrape
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

@@ -33,8 +33,6 @@ import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import FixedClock
@@ -49,6 +47,7 @@ from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 from pingan_stack.test_databases import TestDatabases
+from pingan_stack.test_topics import delete_topics
 from pingan_stack.topology import with_database
 
 
@@ -160,29 +159,10 @@ async def database_factory(test_databases: TestDatabases) -> AsyncIterator[Calla
 
 @pytest.fixture
 async def topic_prefix(kafka_bootstrap_servers: str) -> AsyncIterator[str]:
-    """A fresh topic prefix for this test; the topics under it are deleted when the test ends.
-
-    Every Kafka client's start fetches the metadata of every topic on the broker, and a worker's broker would
-    otherwise hold every earlier test's topics: a client's start cost 35 ms of CPU at 1,000 topics against 1 ms at
-    none, and the suite starts thousands of clients."""
+    """A fresh topic prefix for this test; the topics under it are deleted when the test ends (``test_topics``)."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     yield prefix
     await delete_topics(kafka_bootstrap_servers, prefix)
-
-
-async def delete_topics(bootstrap_servers: str, prefix: str) -> None:
-    """Delete the topics whose names start with ``prefix``; a broker a fault test left down is let be (its
-    memory storage went with it)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5_000)
-    try:
-        await admin.start()
-        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    except (KafkaError, OSError, TimeoutError):
-        pass
-    finally:
-        await admin.close()
 
 
 @pytest.fixture
