@@ -186,6 +186,7 @@ class LiveCoverage:
         """Return (by raising) when the running app crashed, stopped by itself or stopped working an input
         partition (``stall``: not read, or an event taken and never finished)."""
         unread, unfinished = StallWatch(self.settings.stall_seconds), StallWatch(self.settings.stall_seconds)
+        inputs = {self.topics[name] for name in ("scans", "rounds", "routes", "signals")}
         while True:
             app = self._app
             assert app is not None
@@ -193,7 +194,6 @@ class LiveCoverage:
                 raise RuntimeError(f"live coverage app crashed: {app.crash_reason!r}")
             if app.should_stop:
                 raise RuntimeError("live coverage app stopped by itself")
-            inputs = {self.topics[name] for name in ("scans", "rounds", "routes", "signals")}
             progress = input_progress(app, inputs, self._finished)
             if progress is None:
                 unread.reset()
