@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.metrics import Metrics
 
+# the access log keeps the logger name it had when the app module wrote it, so whatever filters on it still finds it
 log = get_logger("pingan_shared.http.app")
 
 # Request ids that are not UUIDs (a client's own "upload-42") map to a stable UUID in this namespace.
