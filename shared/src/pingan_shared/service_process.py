@@ -13,6 +13,7 @@ from collections.abc import Callable
 import uvicorn
 from pydantic import ValidationError
 
+from pingan_shared.auth import AuthConfigurationError
 from pingan_shared.http.unparsable import BilingualHttpToolsProtocol
 from pingan_shared.logs import configure_logging, get_logger
 from pingan_shared.service import Service
@@ -53,10 +54,13 @@ def run_service(build: Callable[[], Service], port_setting: str) -> None:
     names the API port's variable (``PATROL_HTTP_PORT``); the metrics port's is the same prefix's ``METRICS_PORT``."""
     try:
         service = build()
-    except ValidationError as exc:  # includes InsecureConfiguration: refuse to start, say why
+    except ValidationError as exc:  # refuse to start, say why
         # platform settings are unprefixed; a service's own carry its prefix (PATROL_HTTP_PORT)
         prefix = "" if exc.title == PlatformSettings.__name__ else _prefix(port_setting)
         print(f"configuration error: {explain(exc, prefix)}", file=sys.stderr)
+        sys.exit(2)
+    except AuthConfigurationError as exc:  # no issuer's public key to verify tokens with
+        print(f"configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
     runtime, app = service.runtime, service.app
     configure_logging(runtime.name, runtime.platform.pingan_log_level)

@@ -3,29 +3,27 @@
 Two layers, the same names in the embedded stack, docker compose and Kubernetes:
 
 * ``PlatformSettings`` — what every service shares and must agree on: ``PINGAN_ENV``,
-  ``KAFKA_BOOTSTRAP_SERVERS``, ``PINGAN_AUTH_SECRET``, ``PINGAN_TIMEZONE`` ...
+  ``KAFKA_BOOTSTRAP_SERVERS``, the token issuer's public keys (``PINGAN_AUTH_JWKS`` ...), ``PINGAN_TIMEZONE`` ...
 * ``ServiceSettings`` subclasses — one env prefix per service (``PATROL_``, ``ROSTER_``, ...)
   for what is the service's own: its database, its HTTP port, its metrics port.
 
-Outside the dev stack the platform refuses to start with the published development secret.
+No setting holds a secret that mints tokens for a service: services get the issuer's public keys (docs/auth.md),
+and only an issuer reads ``PINGAN_AUTH_SIGNING_KEY_FILE``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# Published on purpose so the dev stack works out of the box; refused when PINGAN_ENV is not dev/test.
-DEV_AUTH_SECRET = "pingan-dev-only-secret-do-not-use-in-production-0123456789"
-MIN_SECRET_LENGTH = 32
-
-
-class InsecureConfiguration(ValueError):
-    """Raised when a non-dev environment is configured with a default or weak secret."""
+from pingan_shared.auth.claims import ISSUER, Role
 
 
 class PlatformSettings(BaseSettings):
@@ -40,7 +38,26 @@ class PlatformSettings(BaseSettings):
     # (the embedded broker also waits on it when members join), longer = fewer spurious rebalances.
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
     kafka_heartbeat_interval_ms: int = Field(default=1_000, ge=100, le=60_000)
-    pingan_auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
+    # Bearer tokens (docs/auth.md). A service verifies with the issuer's public keys, from exactly one of: the JWKS
+    # itself (JSON), a file holding it, or the URL the issuer publishes it at (fetched and cached). Only an issuer
+    # (the console, `pingan token issue`) reads the signing key file.
+    pingan_auth_jwks: str | None = None
+    pingan_auth_jwks_file: Path | None = None
+    pingan_auth_jwks_url: str | None = None
+    # A fetched JWKS is fetched again for a kid it lacks at most this often, and at least this often regardless
+    pingan_auth_jwks_refetch_seconds: float = Field(default=30, ge=0)
+    pingan_auth_jwks_max_age_seconds: float = Field(default=600, gt=0)
+    pingan_auth_signing_key_file: Path | None = None
+    # An outside OpenID Connect provider as the issuer: its `iss`, the `aud` its tokens carry for us, and where its
+    # claims hold the principal (a dotted path walks into objects; the role map translates its role names).
+    pingan_auth_issuer: str = ISSUER
+    pingan_auth_audience: str | None = None
+    pingan_auth_role_claim: str = "role"
+    pingan_auth_role_map: Annotated[dict[str, Role], NoDecode] = Field(default_factory=dict)
+    pingan_auth_subject_claim: str = "sub"
+    pingan_auth_scope_claim: str = "scope"
+    pingan_auth_unit_claim: str = "unit"
+    pingan_auth_team_claim: str = "team"
     pingan_timezone: str = "Asia/Shanghai"
     pingan_clock_scale: float = Field(default=1.0, gt=0, description="1 = real time; 60 = a minute per second")
     # Compressed time runs from this instant: scaled "now" = epoch + (wall clock - epoch) * scale, so every
@@ -48,6 +65,34 @@ class PlatformSettings(BaseSettings):
     # process's own start) is exactly what made replicas disagree.
     pingan_clock_epoch: datetime | None = Field(default=None, description="ISO 8601 with a UTC offset")
     pingan_log_level: str = "INFO"
+
+    @field_validator("pingan_auth_jwks", "pingan_auth_jwks_file", "pingan_auth_jwks_url",
+                     "pingan_auth_signing_key_file", "pingan_auth_audience", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # compose writes `NAME: ${NAME:-}`: an empty value means "not set", never a file named "" or an audience ""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("pingan_auth_jwks_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("pingan_auth_role_map", mode="before")
+    @classmethod
+    def _role_map_from_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"not JSON: {exc}") from exc
+            if not isinstance(value, dict):
+                raise ValueError('a JSON object: {"provider role": "our role", ...}')
+        return value
 
     @field_validator("pingan_timezone")
     @classmethod
@@ -78,20 +123,6 @@ class PlatformSettings(BaseSettings):
     def _heartbeat_within_session(self) -> PlatformSettings:
         if self.kafka_heartbeat_interval_ms * 3 > self.kafka_session_timeout_ms:
             raise ValueError("KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS")
-        return self
-
-    @model_validator(mode="after")
-    def _refuse_default_secret_outside_dev(self) -> PlatformSettings:
-        secret = self.pingan_auth_secret.get_secret_value()
-        if self.pingan_env == "prod":
-            if secret == DEV_AUTH_SECRET:
-                raise InsecureConfiguration(
-                    "PINGAN_AUTH_SECRET is the published development secret; set a real one for PINGAN_ENV=prod"
-                )
-            if len(secret) < MIN_SECRET_LENGTH:
-                raise InsecureConfiguration(
-                    f"PINGAN_AUTH_SECRET must be at least {MIN_SECRET_LENGTH} characters for PINGAN_ENV=prod"
-                )
         return self
 
     @property

@@ -6,7 +6,7 @@ every attempt — listed, and re-sent after an outage.
 A re-sent message keeps its idempotency key (a receiver drops what it already has) and gets a fresh attempt budget.
 Exit status: 0 done, 1 no such dead letter or one that cannot be re-sent (its recipient's contact was removed),
 2 the service unreachable or refusing. The service is ``--url``, else ``ALERTS_URL``, else `pingan up`'s alerts; the
-token ``--token`` (``PINGAN_TOKEN``), else an admin token minted with ``PINGAN_AUTH_SECRET``.
+token ``--token`` (``PINGAN_TOKEN``), else an admin token signed with the issuer's key (``pingan_stack.auth_cli``).
 """
 
 from __future__ import annotations

@@ -11,14 +11,15 @@ import httpx
 import typer
 
 from pingan_shared.auth import Role
+from pingan_stack.auth_cli import cli_token
 from pingan_stack.endpoints import api_to_call
-from pingan_stack.roster_cli import cli_token
 
 
 def call_api(command: str, service: str, method: str, path: str, *, url: str | None, token: str | None,
              told: Collection[int] = (404,), **kwargs: Any) -> dict[str, Any]:
     """``method path`` on ``service`` (``url``, else the stack's as ``pingan up`` set it), as ``token`` or an admin
-    token of the development secret; ``told``: the statuses answered with the service's words and exit 1."""
+    token signed with the issuer's key (``cli_token``); ``told``: the statuses answered with the service's words and
+    exit 1."""
     api = api_to_call(service, url)
     typer.echo(f"pingan {command}: {service} at {api.describe()}", err=True)
     headers = {"Authorization": f"Bearer {token or cli_token(Role.ADMIN)}"}

@@ -5,7 +5,7 @@ The file lists the notice's days, one per line, ``date,type[,name]``: ``type`` i
 通知 by default). inspection counts that year's working days by it from now on, and counts again every open deadline
 counted in working days through it; the deadlines that moved are printed. ``pingan calendar show YEAR`` prints how
 the year is counted. The service is ``--url``, else ``INSPECTION_URL``, else `pingan up`'s inspection; the token
-``--token`` (``PINGAN_TOKEN``), else an admin token minted with ``PINGAN_AUTH_SECRET``.
+``--token`` (``PINGAN_TOKEN``), else an admin token signed with the issuer's key (``pingan_stack.auth_cli``).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from pingan_shared.clock import clock_from_settings
 from pingan_shared.events.catalog import CATALOG
 from pingan_shared.settings import PlatformSettings, explain
 from pingan_stack.alerts_cli import alerts_app
+from pingan_stack.auth_cli import auth_app, configured_signing_key
 from pingan_stack.calendar_cli import calendar_app
 from pingan_stack.directory_cli import directory_app
 from pingan_stack.outbox_cli import outbox_app
@@ -27,6 +28,7 @@ app = typer.Typer(help="Pingan 平安 — community safety services. `pingan up`
 token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
 events_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(auth_app, name="auth")
 app.add_typer(events_app, name="events")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(timers_app, name="timers")
@@ -63,7 +65,8 @@ def token_issue(
     scope: Annotated[str | None, typer.Option(help="a supervisor's township or area (none: city-wide)")] = None,
     hours: Annotated[float, typer.Option(min=0.01, max=24 * 366, help="validity, in real hours")] = 12,
 ) -> None:
-    """Mint a signed token with PINGAN_AUTH_SECRET (the dev secret unless set).
+    """Mint a token signed with the issuer's key: PINGAN_AUTH_SIGNING_KEY_FILE, else the one `pingan up` made
+    (.pingan/auth/signing-key.pem). PINGAN_AUTH_AUDIENCE, when set, becomes its aud.
 
     Times are on the services' clock (PINGAN_CLOCK_SCALE / PINGAN_CLOCK_EPOCH), so a token works under a
     compressed-time demo; its validity is stretched by the scale to last the real hours asked for."""
@@ -82,9 +85,9 @@ def token_issue(
         raise typer.BadParameter(f"{hours:g} real hours at PINGAN_CLOCK_SCALE {scale:g} end past year 9999; "
                                  "ask for fewer", param_hint="--hours") from exc
     try:
-        token = issue_token(settings.pingan_auth_secret.get_secret_value(), role=role, subject=subject,
-                            issued_at=now, ttl=ttl, team_id=team, unit_id=unit,
-                            scope=scope)
+        key = configured_signing_key(settings)
+        token = issue_token(key, role=role, subject=subject, issued_at=now, ttl=ttl, team_id=team, unit_id=unit,
+                            scope=scope, audience=settings.pingan_auth_audience)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(token)

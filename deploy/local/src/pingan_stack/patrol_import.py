@@ -15,7 +15,6 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +23,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pingan_shared.auth import Role, issue_token
+from pingan_shared.auth import Role
+from pingan_stack.auth_cli import cli_token
 from pingan_stack.endpoints import api_to_call
 
 patrol_app = typer.Typer(help="Patrol: checkpoints and routes.", no_args_is_help=True)
@@ -124,21 +124,13 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 
 def _token(given: str | None) -> str:
-    """The bearer token: --token, else PINGAN_TOKEN, else an organiser token signed with this machine's
-    PINGAN_AUTH_SECRET (the dev stack's, unless set). It is dated by the services' clock (PINGAN_CLOCK_SCALE /
-    PINGAN_CLOCK_EPOCH), as `pingan token issue` does: under compressed time a wall-clock `iat` would lie far in
-    the services' past and the token be refused as expired. Its hour of validity is an hour of real time."""
+    """The bearer token: --token, else PINGAN_TOKEN, else an organiser token signed with the issuer's key and dated
+    by the services' clock (``pingan_stack.auth_cli.cli_token``, as `pingan token issue` does)."""
     if given:
         return given
     if os.environ.get("PINGAN_TOKEN"):
         return os.environ["PINGAN_TOKEN"]
-    from pingan_shared.clock import clock_from_settings
-    from pingan_shared.settings import PlatformSettings
-
-    settings = PlatformSettings()
-    return issue_token(settings.pingan_auth_secret.get_secret_value(), role=Role.ORGANISER,
-                       subject="pingan patrol import", issued_at=clock_from_settings(settings).now(),
-                       ttl=timedelta(hours=settings.pingan_clock_scale))
+    return cli_token(Role.ORGANISER, subject="pingan patrol import")
 
 
 @patrol_app.command("import")
@@ -148,7 +140,7 @@ def import_command(
     url: Annotated[str | None, typer.Option(help="patrol's base URL (default: PATROL_URL, else where `pingan up` "
                                                  "serves it: http://127.0.0.1:PATROL_HTTP_PORT, 8001)")] = None,
     token: Annotated[str | None, typer.Option(help="bearer token (default: PINGAN_TOKEN, else an organiser "
-                                                   "token signed with PINGAN_AUTH_SECRET)")] = None,
+                                                   "token signed with the issuer's key)")] = None,
     chunk_rows: Annotated[int, typer.Option(min=1, max=5000, help="rows per request")] = 200,
     timeout: Annotated[float, typer.Option(min=1, max=600, help="seconds per request")] = 60,
 ) -> None:

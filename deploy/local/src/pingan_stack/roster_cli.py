@@ -7,33 +7,23 @@ original file. Exit status: 0 all rows taken, 1 some rows rejected, 2 the file o
 
 The service is ``--url``, else ``ROSTER_URL``, else `pingan up`'s roster (on ``ROSTER_HTTP_PORT``, 8002), said on
 stderr. The token is ``--token``
-(``PINGAN_TOKEN``); without one, an organiser token is minted with ``PINGAN_AUTH_SECRET`` as `pingan token issue`
-does (so it works against a local stack).
+(``PINGAN_TOKEN``); without one, an organiser token is minted with the issuer's signing key as `pingan token issue`
+does (``pingan_stack.auth_cli``: so it works against a local stack).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pingan_shared.auth import Role, issue_token
-from pingan_shared.clock import clock_from_settings
-from pingan_shared.settings import PlatformSettings
+from pingan_shared.auth import Role
+from pingan_stack.auth_cli import cli_token
 from pingan_stack.csv_upload import Upload, read_rows, upload
 from pingan_stack.endpoints import api_to_call
 
 roster_app = typer.Typer(help="轮值轮训 rosters: members and cohorts.", no_args_is_help=True)
-
-
-def cli_token(role: Role) -> str:
-    """A token of ``role`` minted with ``PINGAN_AUTH_SECRET``, as `pingan token issue` does (for a local stack)."""
-    settings = PlatformSettings()
-    return issue_token(settings.pingan_auth_secret.get_secret_value(), role=role, subject="pingan-cli",
-                       issued_at=clock_from_settings(settings).now(),
-                       ttl=timedelta(hours=settings.pingan_clock_scale))
 
 
 def organiser_token() -> str:

@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,6 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
 
-from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import FixedClock
 from pingan_shared.db.migrations import apply_migrations, platform_migrations
 from pingan_shared.db.pool import create_pool
@@ -43,12 +42,18 @@ from pingan_shared.events.contracts import ScanAcceptedV2, ScanMethod
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
 from pingan_shared.service import Service
-from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
+from pingan_shared.settings import PlatformSettings
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
 from pingan_stack.test_databases import TestDatabases
+from pingan_stack.test_tokens import bearer as bearer  # the tests import it from here
+from pingan_stack.test_tokens import install_session_auth_env, session_jwks
 from pingan_stack.test_topics import delete_topics
 from pingan_stack.topology import with_database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    install_session_auth_env()  # one signing key for the session: services verify, bearer() and `pingan` issue
 
 
 def _docker_engine_reachable() -> bool:
@@ -169,6 +174,7 @@ async def topic_prefix(kafka_bootstrap_servers: str) -> AsyncIterator[str]:
 def platform_settings(kafka_bootstrap_servers: str, topic_prefix: str) -> PlatformSettings:
     return PlatformSettings(
         pingan_env="test",
+        pingan_auth_jwks=session_jwks(),
         kafka_bootstrap_servers=kafka_bootstrap_servers,
         kafka_topic_prefix=topic_prefix,
         kafka_topic_partitions=3,
@@ -329,14 +335,6 @@ async def running_service(service: Service) -> AsyncIterator[httpx.AsyncClient]:
         await runtime.stop()
     if runtime.failure is not None:
         raise AssertionError(f"a background task of {runtime.name} died: {runtime.failure!r}") from runtime.failure
-
-
-def bearer(role: Role, subject: str = "tester", *, team: str | None = None, unit: str | None = None,
-           scope: str | None = None, secret: str = DEV_AUTH_SECRET,
-           issued_at: datetime | None = None, ttl: timedelta = timedelta(hours=12)) -> dict[str, str]:
-    token = issue_token(secret, role=role, subject=subject, issued_at=issued_at or datetime.now(UTC), ttl=ttl,
-                        team_id=team, unit_id=unit, scope=scope)
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- the `pingan` command as a user runs it -------------------------------------------------------

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pingan_shared.auth import TicketKey, TokenVerifier
 from pingan_shared.clock import Clock
 from pingan_shared.http.docs import install_docs
 from pingan_shared.http.errors import (
@@ -39,7 +40,8 @@ class Edge:
     """What the HTTP edge needs from the service: kept small so routes stay testable."""
 
     service: str
-    auth_secret: str
+    verifier: TokenVerifier  # the issuer's public keys: verifies bearer tokens, mints none
+    ticket_key: TicketKey  # this process's own key for its stream tickets (pingan_shared.http.tickets)
     clock: Clock
     metrics: Metrics
     readiness: Callable[[], Awaitable[Readiness]]

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pingan_shared.auth import AuthError, Principal, Role, VerifiedToken, verify_bearer
+from pingan_shared.auth import AuthError, Principal, Role, VerifiedToken
 from pingan_shared.http.errors import ApiError
 
 # Declares the bearer scheme in the OpenAPI; it refuses nothing itself (auto_error=False) so that every
@@ -28,7 +28,8 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
     ) -> Principal:
-        return check_role(bearer_token(request, credentials).principal, allowed, names, field="Authorization")
+        return check_role((await bearer_token(request, credentials)).principal, allowed, names,
+                          field="Authorization")
 
     return dependency
 
@@ -42,21 +43,22 @@ def require_bearer(*roles: Role) -> Callable[..., Coroutine[Any, Any, VerifiedTo
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME, scopes=names),  # noqa: B008
     ) -> VerifiedToken:
-        verified = bearer_token(request, credentials)
+        verified = await bearer_token(request, credentials)
         check_role(verified.principal, allowed, names, field="Authorization")
         return verified
 
     return dependency
 
 
-def bearer_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> VerifiedToken:
-    """The verified bearer token of the Authorization header, or a 401 naming it."""
+async def bearer_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> VerifiedToken:
+    """The verified bearer token of the Authorization header, or a 401 naming it. Verified with the issuer's public
+    keys only (``pingan_shared.auth.TokenVerifier``): a key the service does not hold yet may be fetched first."""
     if credentials is None:
         raise ApiError(401, "缺少令牌 (missing bearer token)", field="Authorization",
                        headers={"WWW-Authenticate": "Bearer"})
     edge = request.app.state.edge
     try:
-        return verify_bearer(edge.auth_secret, credentials.credentials, now=edge.clock.now())
+        return await edge.verifier.verify(credentials.credentials, now=edge.clock.now())
     except AuthError as exc:
         raise ApiError(401, f"令牌无效或已过期 ({exc})", field="Authorization",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc

@@ -83,7 +83,7 @@ def stream_ticket_router(*roles: Role) -> APIRouter:
         it was asked with, opens a stream of this service only and only once, and carries the token's role and
         scope: the stream shows what the token would see."""
         edge = request.app.state.edge
-        ticket = issue_stream_ticket(edge.auth_secret, verified, now=edge.clock.now(), audience=edge.service)
+        ticket = issue_stream_ticket(edge.ticket_key, verified, now=edge.clock.now(), audience=edge.service)
         response.headers["Cache-Control"] = "no-store"
         return StreamTicketBody(ticket=ticket.ticket, expires_at=ticket.expires_at, expires_in=ticket.expires_in)
 
@@ -105,13 +105,14 @@ def require_roles_or_ticket(*roles: Role) -> Callable[..., Coroutine[Any, Any, P
         ticket: Annotated[str | None, Query(description="a stream ticket from POST /v1/stream-tickets")] = None,
     ) -> Principal:
         if ticket is None:
-            return check_role(bearer_token(request, credentials).principal, allowed, names, field="Authorization")
+            return check_role((await bearer_token(request, credentials)).principal, allowed, names,
+                              field="Authorization")
         if credentials is not None:
             raise ApiError(401, "send the Authorization header or ?ticket=, not both", field=TICKET_FIELD)
         edge = request.app.state.edge
         now: datetime = edge.clock.now()
         try:
-            verified = verify_stream_ticket(edge.auth_secret, ticket, now=now, audience=edge.service)
+            verified = verify_stream_ticket(edge.ticket_key, ticket, now=now, audience=edge.service)
         except AuthError as exc:
             raise ApiError(401, f"票据无效或已过期 (ticket: {exc})", field=TICKET_FIELD) from exc
         check_role(verified.principal, allowed, names, field=TICKET_FIELD)
