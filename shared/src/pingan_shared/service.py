@@ -364,11 +364,14 @@ class Service:
 
 def create_service_app(runtime: ServiceRuntime, routers: Sequence[Any]) -> FastAPI:
     """The service's FastAPI app, its lifespan running the runtime."""
+    from pingan_shared.auth import TicketKey, TokenVerifier
     from pingan_shared.http.app import Edge, create_app
 
     edge = Edge(
         service=runtime.name,
-        auth_secret=runtime.platform.pingan_auth_secret.get_secret_value(),
+        # public keys only (AuthConfigurationError when none are configured: the service refuses to start)
+        verifier=TokenVerifier.from_settings(runtime.platform),
+        ticket_key=TicketKey.generate(),  # made anew by each process, never stored: its tickets are its own
         clock=runtime.clock,
         metrics=runtime.metrics,
         readiness=runtime.readiness,
