@@ -1,7 +1,8 @@
 """Stream tickets (``pingan_shared.auth``): a minute-long token for opening a Server-Sent-Events stream from a
 browser, carrying the caller's principal; never longer-lived than the caller's token; refused as a bearer token,
-and a bearer token refused as a ticket; bound to the service that issued it, with an id of its own (its one use is
-recorded by that service: ``pingan_shared.http.tickets``, tested over HTTP in the services)."""
+and a bearer token refused as a ticket; signed with the issuing process's own random key (``TicketKey``), bound to
+the service that issued it, with an id of its own (its one use is recorded by that service:
+``pingan_shared.http.tickets``, tested over HTTP in the services)."""
 
 from __future__ import annotations
 
@@ -16,30 +17,39 @@ from pingan_shared.auth import (
     AuthError,
     Principal,
     Role,
+    SigningKey,
+    TicketKey,
+    TokenVerifier,
+    VerifiedToken,
     issue_stream_ticket,
     issue_token,
-    verify_bearer,
     verify_stream_ticket,
     verify_token,
 )
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SERVICE = "alerts"
-SECRET = "a-test-secret-that-is-long-enough-0123456789"
-OTHER_SECRET = "another-secret-that-is-long-enough-9876543210"
+KEY = SigningKey.generate()  # the issuer's (the console's): bearer tokens
+VERIFIER = TokenVerifier.from_jwks(KEY.jwks())
+TICKETS = TicketKey.generate()  # the service process's own: its stream tickets
+OTHER_PROCESS = TicketKey.generate()
+
+
+def verify_bearer(token: str, *, now: datetime) -> VerifiedToken:
+    return VERIFIER.check(token, now=now)
 
 
 def token(role: Role = Role.SUPERVISOR, *, ttl: timedelta = timedelta(hours=12), scope: dict[str, str] | None = None,
           ) -> str:
-    return issue_token(SECRET, role=role, subject="督导组", issued_at=NOW, ttl=ttl, **(scope or {}))
+    return issue_token(KEY, role=role, subject="督导组", issued_at=NOW, ttl=ttl, **(scope or {}))
 
 
 def verify_ticket(ticket: str, *, now: datetime, audience: str = SERVICE) -> Principal:
-    return verify_stream_ticket(SECRET, ticket, now=now, audience=audience).principal
+    return verify_stream_ticket(TICKETS, ticket, now=now, audience=audience).principal
 
 
 def ticket_for(bearer_token: str, now: datetime = NOW) -> str:
-    return issue_stream_ticket(SECRET, verify_bearer(SECRET, bearer_token, now=now), now=now, audience=SERVICE).ticket
+    return issue_stream_ticket(TICKETS, verify_bearer(bearer_token, now=now), now=now, audience=SERVICE).ticket
 
 
 @pytest.mark.parametrize(("role", "scope", "expected"), [
@@ -50,11 +60,11 @@ def ticket_for(bearer_token: str, now: datetime = NOW) -> str:
 ])
 def test_a_ticket_carries_the_callers_principal_for_a_minute(role: Role, scope: dict[str, str],
                                                               expected: Principal) -> None:
-    caller = verify_bearer(SECRET, token(role, scope=scope), now=NOW)
-    issued = issue_stream_ticket(SECRET, caller, now=NOW, audience=SERVICE)
+    caller = verify_bearer(token(role, scope=scope), now=NOW)
+    issued = issue_stream_ticket(TICKETS, caller, now=NOW, audience=SERVICE)
     assert (issued.issued_at, issued.expires_at, issued.expires_in) == (NOW, NOW + timedelta(seconds=60), 60)
     assert verify_ticket(issued.ticket, now=NOW) == expected
-    claims = jwt.decode(issued.ticket, SECRET, algorithms=["HS256"], options={"verify_exp": False},
+    claims = jwt.decode(issued.ticket, TICKETS.secret, algorithms=["HS256"], options={"verify_exp": False},
                         audience=SERVICE)
     assert claims["use"] == STREAM_TICKET_USE and claims["exp"] - claims["iat"] == 60
     assert claims["aud"] == SERVICE and len(claims["jti"]) == 32
@@ -62,7 +72,7 @@ def test_a_ticket_carries_the_callers_principal_for_a_minute(role: Role, scope: 
 
 def test_a_ticket_issued_mid_second_still_lives_whole_seconds() -> None:
     now = NOW + timedelta(seconds=5, microseconds=700_000)
-    issued = issue_stream_ticket(SECRET, verify_bearer(SECRET, token(), now=now), now=now, audience=SERVICE)
+    issued = issue_stream_ticket(TICKETS, verify_bearer(token(), now=now), now=now, audience=SERVICE)
     assert issued.issued_at == NOW + timedelta(seconds=5)
     assert (issued.expires_at, issued.expires_in) == (NOW + timedelta(seconds=65), 60)
 
@@ -70,11 +80,11 @@ def test_a_ticket_issued_mid_second_still_lives_whole_seconds() -> None:
 def test_a_ticket_never_outlives_the_token_it_was_asked_with() -> None:
     short = token(ttl=timedelta(seconds=30))
     now = NOW + timedelta(seconds=10)
-    issued = issue_stream_ticket(SECRET, verify_bearer(SECRET, short, now=now), now=now, audience=SERVICE)
+    issued = issue_stream_ticket(TICKETS, verify_bearer(short, now=now), now=now, audience=SERVICE)
     assert (issued.expires_at, issued.expires_in) == (NOW + timedelta(seconds=30), 20)
     # a token already past its end (accepted within the leeway): the ticket ends with it, and says 0 seconds
     late = NOW + timedelta(seconds=40)
-    issued = issue_stream_ticket(SECRET, verify_bearer(SECRET, short, now=late), now=late, audience=SERVICE)
+    issued = issue_stream_ticket(TICKETS, verify_bearer(short, now=late), now=late, audience=SERVICE)
     assert (issued.expires_at, issued.expires_in) == (NOW + timedelta(seconds=30), 0)
     with pytest.raises(AuthError, match="expired"):
         verify_ticket(issued.ticket, now=NOW + timedelta(seconds=30) + LEEWAY + timedelta(seconds=1))
@@ -90,10 +100,22 @@ def test_an_expired_ticket_is_refused() -> None:
 
 def test_a_ticket_is_not_a_bearer_token() -> None:
     ticket = ticket_for(token())
-    for verify in (verify_token, verify_bearer):
-        with pytest.raises(AuthError, match="not a bearer token"):
-            verify(SECRET, ticket, now=NOW)
-    # so a ticket cannot ask for another one either (the ticket route verifies its caller with verify_bearer)
+    # signed with the service's ticket key (HMAC), which bearer verification never takes
+    with pytest.raises(AuthError, match="algorithm 'HS256' is not accepted"):
+        verify_token(VERIFIER, ticket, now=NOW)
+    # and even a ticket's claims signed by the issuer itself are no bearer token
+    claims = jwt.decode(ticket, TICKETS.secret, algorithms=["HS256"], audience=SERVICE, options={"verify_exp": False})
+    with pytest.raises(AuthError, match="not a bearer token"):
+        verify_bearer(KEY.sign(claims), now=NOW)
+    # so a ticket cannot ask for another one either (the ticket route verifies its caller as a bearer token)
+
+
+def test_the_ticket_key_mints_no_bearer_token() -> None:
+    """What a service holds (its ticket key) cannot sign a bearer token any service takes."""
+    minted = jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": int(NOW.timestamp()),
+                         "exp": int(NOW.timestamp()) + 60}, TICKETS.secret, algorithm="HS256", headers={"kid": KEY.kid})
+    with pytest.raises(AuthError, match="not accepted"):
+        verify_token(VERIFIER, minted, now=NOW)
 
 
 def test_a_bearer_token_is_not_a_ticket() -> None:
@@ -105,27 +127,26 @@ def test_a_bearer_token_is_not_a_ticket() -> None:
 def test_a_token_for_another_use_is_neither(use: object) -> None:
     claims = {"iss": "pingan", "sub": "x", "role": "admin", "iat": int(NOW.timestamp()),
               "exp": int(NOW.timestamp()) + 60, "use": use}
-    other = jwt.encode(claims, SECRET, algorithm="HS256")
     with pytest.raises(AuthError):
-        verify_token(SECRET, other, now=NOW)
+        verify_token(VERIFIER, KEY.sign(claims), now=NOW)
     with pytest.raises(AuthError):
-        verify_ticket(other, now=NOW)
+        verify_ticket(jwt.encode(claims, TICKETS.secret, algorithm="HS256"), now=NOW)
 
 
 def test_forged_and_garbled_tickets_are_refused() -> None:
-    caller = verify_bearer(SECRET, token(), now=NOW)
-    forged = issue_stream_ticket(OTHER_SECRET, caller, now=NOW, audience=SERVICE).ticket
-    for bad in (forged, "garbled", "", "a.b.c", ticket_for(token())[:-4]):
-        with pytest.raises(AuthError, match="invalid token"):
+    caller = verify_bearer(token(), now=NOW)
+    # another process's ticket (another replica, or the process before a restart) included: each signs its own
+    forged = issue_stream_ticket(OTHER_PROCESS, caller, now=NOW, audience=SERVICE).ticket
+    for bad in (forged, "garbled", "", "a.b.c", ticket_for(token())[:-4], token()):
+        with pytest.raises(AuthError, match="invalid ticket"):
             verify_ticket(bad, now=NOW)
 
 
 def test_a_ticket_at_the_end_of_the_calendar_still_answers_a_date() -> None:
     end = datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC)
     last = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
-    far = jwt.encode({"iss": "pingan", "sub": "x", "role": "admin", "iat": int(end.timestamp()), "exp": last},
-                     SECRET, algorithm="HS256")
-    issued = issue_stream_ticket(SECRET, verify_bearer(SECRET, far, now=end), now=end, audience=SERVICE)
+    far = KEY.sign({"iss": "pingan", "sub": "x", "role": "admin", "iat": int(end.timestamp()), "exp": last})
+    issued = issue_stream_ticket(TICKETS, verify_bearer(far, now=end), now=end, audience=SERVICE)
     assert issued.expires_at == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
     assert issued.expires_in == 29
     assert verify_ticket(issued.ticket, now=end).role is Role.ADMIN
@@ -139,9 +160,9 @@ def test_a_ticket_opens_the_streams_of_its_own_service_only() -> None:
 
 
 def test_each_ticket_has_an_id_of_its_own() -> None:
-    caller = verify_bearer(SECRET, token(), now=NOW)
-    tickets = [issue_stream_ticket(SECRET, caller, now=NOW, audience=SERVICE).ticket for _ in range(3)]
-    ids = [verify_stream_ticket(SECRET, t, now=NOW, audience=SERVICE).ticket_id for t in tickets]
+    caller = verify_bearer(token(), now=NOW)
+    tickets = [issue_stream_ticket(TICKETS, caller, now=NOW, audience=SERVICE).ticket for _ in range(3)]
+    ids = [verify_stream_ticket(TICKETS, t, now=NOW, audience=SERVICE).ticket_id for t in tickets]
     assert len(set(ids)) == 3 and all(ids)
 
 
@@ -149,7 +170,7 @@ def _ticket_claims(**changes: object) -> str:
     claims: dict[str, object] = {"iss": "pingan", "sub": "x", "role": "admin", "iat": int(NOW.timestamp()),
                                  "exp": int(NOW.timestamp()) + 60, "use": STREAM_TICKET_USE, "aud": SERVICE,
                                  "jti": "0" * 32, **changes}
-    return jwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET, algorithm="HS256")
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, TICKETS.secret, algorithm="HS256")
 
 
 @pytest.mark.parametrize(("changes", "message"), [

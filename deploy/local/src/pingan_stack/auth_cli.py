@@ -68,8 +68,12 @@ def keygen(
 ) -> None:
     """Make a signing key for the issuer and print its public JWKS (for PINGAN_AUTH_JWKS or a JWKS file)."""
     if out.exists() and not force:
-        typer.echo(f"{out} exists; its JWKS is below (--force makes a new key)", err=True)
-        key = SigningKey.load(out)
+        try:
+            key = SigningKey.load(out)
+        except UnusableKey as exc:
+            typer.echo(f"pingan auth keygen: {exc} (--force replaces it)", err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(f"{out} exists: kept, its JWKS is below (--force makes a new key)", err=True)
     else:
         key = SigningKey.generate()
         key.save(out)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pingan_shared.auth import UnusableKey
 from pingan_shared.events.catalog import compacted_topics
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.settings import PlatformSettings
@@ -21,6 +22,7 @@ from pingan_stack import endpoints
 from pingan_stack.databases import ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedServerError, port_is_free
 from pingan_stack.processes import ServiceNotReady, ServiceProcess
+from pingan_stack.stack_auth import stack_key
 from pingan_stack.supervision import RestartBudgetExhausted, Supervised, Supervisor
 from pingan_stack.topology import SERVICES, all_topics, service_env, with_database
 
@@ -72,6 +74,11 @@ class Stack:
     def start(self) -> None:
         started = time.monotonic()
         self.check_ports()
+        try:
+            issuer = stack_key(self.options.data_dir)
+        except UnusableKey as exc:
+            raise StackError(f"the token signing key: {exc}") from exc
+        self.say(f"Token signing key: {issuer.describe()}; the services get its public JWKS")
         server_url = self._start_postgres()
         bootstrap = self._start_kafka()
         platform = PlatformSettings(kafka_bootstrap_servers=bootstrap)
@@ -79,8 +86,9 @@ class Stack:
         env_common = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
         for spec in SERVICES:
             port, metrics_port = self.options.service_ports[spec.name], self.options.metrics_ports[spec.name]
-            env = {**env_common, **service_env(spec, database_url=with_database(server_url, spec.database), port=port,
-                                               metrics_port=metrics_port)}
+            env = {**env_common, **issuer.process_env(issues_tokens=spec.issues_tokens),
+                   **service_env(spec, database_url=with_database(server_url, spec.database), port=port,
+                                 metrics_port=metrics_port)}
             self.services[spec.name] = ServiceProcess(spec.name, port, env, on_line=self._print_line,
                                                       metrics_port=metrics_port)
         for process in self.services.values():

@@ -15,6 +15,9 @@ class ServiceSpec:
     name: str
     default_port: int  # the API
     default_metrics_port: int  # /metrics, apart from the API: only operators reach it
+    # An issuer of bearer tokens (the console) gets the signing key's path; every other service verifies only, with
+    # the public JWKS (pingan_stack.stack_auth)
+    issues_tokens: bool = False
 
     @property
     def env_prefix(self) -> str:

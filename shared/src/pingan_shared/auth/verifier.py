@@ -29,7 +29,6 @@ from pingan_shared.auth.claims import (
     VerifiedToken,
     check_issuer_and_audience,
     check_times,
-    optional_text,
 )
 from pingan_shared.auth.keys import ALLOWED_ALGORITHMS, KeySet, PublicKey, UnusableKey
 from pingan_shared.auth.sources import KeySource, RemoteKeys, StaticKeys
@@ -105,8 +104,10 @@ class TokenVerifier:
             raise AuthError("invalid token: claims are not an object")
         check_issuer_and_audience(claims, issuer=self.issuer, audience=self.audience)
         expires = check_times(claims, now.timestamp(), leeway.total_seconds())
-        if optional_text(claims, "use") == STREAM_TICKET_USE:
-            raise AuthError("a stream ticket is not a bearer token: it only opens a stream, as ?ticket=")
+        if claims.get("use") is not None:  # a bearer token carries none: a token with one is for something else
+            if claims["use"] == STREAM_TICKET_USE:
+                raise AuthError("a stream ticket is not a bearer token: it only opens a stream, as ?ticket=")
+            raise AuthError("a token for another use is not a bearer token")
         return VerifiedToken(principal=self.mapping.principal(claims), expires=expires)
 
 
