@@ -12,19 +12,20 @@ from typing import Any
 import httpx
 
 from alerts.delivery.live import hub_for, notify_live
-from pingan_shared.auth import LEEWAY, Role, issue_stream_ticket, issue_token, verify_bearer
-from pingan_shared.settings import DEV_AUTH_SECRET
+from pingan_shared.auth import LEEWAY, Role, TicketKey, issue_stream_ticket, issue_token
+from pingan_stack.test_tokens import session_signing_key, session_verifier
 from pingan_stack.testing import bearer
 
 from .delivery_harness import DeliveryHarness, SseReader, serving_on_loopback
 
-OTHER_SECRET = "another-secret-that-is-long-enough-9876543210"
 
-
-def minted_ticket(role: Role, subject: str, *, now: datetime, secret: str = DEV_AUTH_SECRET) -> str:
-    """A ticket made directly (for a role the ticket route would refuse, or signed with another secret)."""
-    token = issue_token(secret, role=role, subject=subject, issued_at=now)
-    return issue_stream_ticket(secret, verify_bearer(secret, token, now=now), now=now, audience="alerts").ticket
+def minted_ticket(alerts: DeliveryHarness, role: Role, subject: str, *, key: TicketKey | None = None) -> str:
+    """A ticket made directly with the service's own ticket key (for a role the ticket route would refuse), or with
+    ``key`` (a key no process of alerts holds)."""
+    now = alerts.clock.now()
+    token = issue_token(session_signing_key(), role=role, subject=subject, issued_at=now)
+    return issue_stream_ticket(key or alerts.service.app.state.edge.ticket_key,
+                               session_verifier().check(token, now=now), now=now, audience="alerts").ticket
 
 
 async def ticket_for(alerts: DeliveryHarness, headers: dict[str, str]) -> str:
@@ -86,8 +87,8 @@ async def test_what_a_ticket_can_and_cannot_open(delivery_service: Any) -> None:
     # a bearer token is not a ticket: never in a URL
     refused(await alerts.client.get("/v1/stream", params={"ticket": alerts.admin["Authorization"][7:]}), 401,
             "ticket")
-    # forged (another secret), garbled, empty
-    forged = minted_ticket(Role.ADMIN, "平安办管理员", now=alerts.clock.now(), secret=OTHER_SECRET)
+    # forged (a key no process of alerts holds), garbled, empty
+    forged = minted_ticket(alerts, Role.ADMIN, "平安办管理员", key=TicketKey.generate())
     for bad in (forged, "garbled", "", ticket[:-3]):
         refused(await alerts.client.get("/v1/stream", params={"ticket": bad}), 401, "ticket")
     # the header and a ticket at once: which one decides would be a guess
@@ -97,7 +98,7 @@ async def test_what_a_ticket_can_and_cannot_open(delivery_service: Any) -> None:
     for role in (Role.MEMBER, Role.INSPECTOR, Role.INTEGRATION, Role.ORGANISER, Role.SUPERVISION_MEMBER):
         refused(await alerts.client.post("/v1/stream-tickets", headers=alerts.auth(role, "someone")), 403,
                 "Authorization")
-    organiser_ticket = minted_ticket(Role.ORGANISER, "平安办", now=alerts.clock.now())
+    organiser_ticket = minted_ticket(alerts, Role.ORGANISER, "平安办")
     refused(await alerts.client.get("/v1/stream", params={"ticket": organiser_ticket}), 403, "ticket")
     assert (await alerts.client.post("/v1/stream-tickets")).status_code == 401
 

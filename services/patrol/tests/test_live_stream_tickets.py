@@ -10,23 +10,25 @@ from typing import Any
 
 import httpx
 
-from pingan_shared.auth import LEEWAY, Role, issue_stream_ticket, issue_token, verify_bearer
+from pingan_shared.auth import LEEWAY, Role, TicketKey, issue_stream_ticket, issue_token
 from pingan_shared.clock import FixedClock
-from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
+from pingan_shared.service import Service
+from pingan_shared.settings import PlatformSettings
+from pingan_stack.test_tokens import session_signing_key, session_verifier
 from pingan_stack.testing import bearer
 
 from .test_live_coverage import NOW, ORGANISER, patrol, post_scans, publish_route, until_live_equals_record
 
 STREAM = "/v1/coverage/live/stream"
-OTHER_SECRET = "another-secret-that-is-long-enough-9876543210"
 
 
-def minted_ticket(role: Role, subject: str, *, secret: str = DEV_AUTH_SECRET, audience: str = "patrol",
-                  **scope: str) -> str:
-    """A ticket made directly (for a role the ticket route would refuse, signed with another secret, or of
-    another service)."""
-    token = issue_token(secret, role=role, subject=subject, issued_at=NOW, **scope)
-    return issue_stream_ticket(secret, verify_bearer(secret, token, now=NOW), now=NOW, audience=audience).ticket
+def minted_ticket(service: Service, role: Role, subject: str, *, key: TicketKey | None = None,
+                  audience: str = "patrol", **scope: str) -> str:
+    """A ticket made directly with the service's own ticket key (for a role the ticket route would refuse, or of
+    another service), or with ``key`` (another process's)."""
+    token = issue_token(session_signing_key(), role=role, subject=subject, issued_at=NOW, **scope)
+    return issue_stream_ticket(key or service.app.state.edge.ticket_key, session_verifier().check(token, now=NOW),
+                               now=NOW, audience=audience).ticket
 
 
 async def ticket_for(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
@@ -84,10 +86,10 @@ async def test_a_ticket_opens_the_live_stream_and_only_the_live_stream(
         for role in (Role.PATROL_DEVICE, Role.MEMBER, Role.INSPECTOR, Role.UNIT, Role.INTEGRATION):
             headers = bearer(role, "outsider", team="一队", unit="塘下镇", issued_at=NOW)
             refused(await client.post("/v1/stream-tickets", headers=headers), 403, "Authorization")
-        unit_ticket = minted_ticket(Role.UNIT, "塘下镇联络员", unit_id="塘下镇")
+        unit_ticket = minted_ticket(service, Role.UNIT, "塘下镇联络员", unit_id="塘下镇")
         refused(await client.get(STREAM, params={"ticket": unit_ticket, "max_events": "1"}), 403, "ticket")
         # a ticket of another service opens nothing here, whatever its role
-        alerts_ticket = minted_ticket(Role.ORGANISER, "平安办", audience="alerts")
+        alerts_ticket = minted_ticket(service, Role.ORGANISER, "平安办", audience="alerts")
         response = await client.get(STREAM, params={"ticket": alerts_ticket, "max_events": "1"})
         refused(response, 401, "ticket")
         assert "a ticket of alerts opens no stream of patrol" in response.json()["detail"]
@@ -101,8 +103,8 @@ async def test_a_ticket_opens_the_live_stream_and_only_the_live_stream(
         # a bearer token is not a ticket: never in a URL
         refused(await client.get(STREAM, params={"ticket": ORGANISER["Authorization"].removeprefix("Bearer ")}),
                 401, "ticket")
-        # forged (another secret), garbled
-        forged = minted_ticket(Role.ORGANISER, "平安办", secret=OTHER_SECRET)
+        # forged (another process's ticket key: another replica's, or this one's before a restart), garbled
+        forged = minted_ticket(service, Role.ORGANISER, "平安办", key=TicketKey.generate())
         for bad in (forged, "garbled", ticket[:-3]):
             refused(await client.get(STREAM, params={"ticket": bad}), 401, "ticket")
 

@@ -28,6 +28,8 @@ from pingan_shared.auth.tickets import (
     TicketKey,
     VerifiedTicket,
     issue_stream_ticket,
+    ticket_audience,
+    ticket_key_id,
     verify_stream_ticket,
 )
 from pingan_shared.auth.verifier import (
@@ -66,6 +68,8 @@ __all__ = [
     "issue_token",
     "jwks_json",
     "signing_key_from_settings",
+    "ticket_audience",
+    "ticket_key_id",
     "verify_stream_ticket",
     "verify_token",
 ]

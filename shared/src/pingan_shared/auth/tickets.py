@@ -5,9 +5,11 @@ A browser's EventSource cannot send an Authorization header, so the ticket trave
 opens, and carries an id (``jti``) that service records when the ticket opens a stream, so it opens one, once
 (``pingan_shared.http.tickets``): a ticket leaked from a proxy's log after its use opens nothing.
 
-Each service process signs its own tickets with a ``TicketKey``: random, made when the process starts, never
-written anywhere, HMAC (HS256). So a ticket is accepted only by the process that issued it, and such a key mints no
-bearer token: bearer verification (``pingan_shared.auth.verifier``) takes asymmetric signatures only.
+Each service process signs its own tickets with a ``TicketKey``: random, made when the process starts, HMAC
+(HS256), named by a ``kid`` in the ticket's header. Such a key mints no bearer token: bearer verification
+(``pingan_shared.auth.verifier``) takes asymmetric signatures only. The other replicas of the same service find a
+process's key by its kid in their shared database (``pingan_shared.http.tickets``), so a ticket issued by one
+opens the stream on any; no other service ever sees it.
 """
 
 from __future__ import annotations
@@ -44,13 +46,23 @@ _OUR_CLAIMS = ClaimMapping()  # a ticket is ours: our claim names, whatever issu
 
 @dataclass(frozen=True)
 class TicketKey:
-    """A service process's ticket key: 32 random bytes, held in memory only."""
+    """A service process's ticket key: 32 random bytes and the id tickets name it by."""
 
+    kid: str
     secret: bytes = field(repr=False)
 
     @classmethod
     def generate(cls) -> TicketKey:
-        return cls(secrets.token_bytes(32))
+        return cls(kid=f"ticket-{uuid.uuid4().hex}", secret=secrets.token_bytes(32))
+
+
+def ticket_key_id(ticket: str) -> str | None:
+    """The kid a ticket's header names (unverified: it only says which key to verify the ticket with)."""
+    try:
+        kid = jwt.get_unverified_header(ticket).get("kid")
+    except jwt.PyJWTError:
+        return None
+    return kid if isinstance(kid, str) and 0 < len(kid) <= _MAX_TICKET_ID else None
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,15 @@ class StreamTicket:
         return max(0, int((self.expires_at - self.issued_at).total_seconds()))
 
 
+def ticket_audience(ticket: str) -> str | None:
+    """The service a ticket says it is for, unverified: only to say why a ticket no key here verifies is refused."""
+    try:
+        audience = jwt.decode(ticket, options={"verify_signature": False}).get("aud")
+    except jwt.PyJWTError:
+        return None
+    return audience if isinstance(audience, str) else None
+
+
 def issue_stream_ticket(key: TicketKey, caller: VerifiedToken, *, now: datetime, audience: str,
                         ttl: timedelta = STREAM_TICKET_TTL) -> StreamTicket:
     """A stream ticket of the service ``audience`` (its streams alone, once) for ``caller``'s principal (role,
@@ -96,14 +117,14 @@ def issue_stream_ticket(key: TicketKey, caller: VerifiedToken, *, now: datetime,
     for name, value in (("team", principal.team_id), ("unit", principal.unit_id), ("scope", principal.scope)):
         if value is not None:
             claims[name] = value
-    return StreamTicket(ticket=jwt.encode(claims, key.secret, algorithm=TICKET_ALGORITHM),
+    return StreamTicket(ticket=jwt.encode(claims, key.secret, algorithm=TICKET_ALGORITHM, headers={"kid": key.kid}),
                         issued_at=EPOCH + timedelta(seconds=issued), expires_at=EPOCH + timedelta(seconds=expires))
 
 
 def verify_stream_ticket(key: TicketKey, ticket: str, *, now: datetime, audience: str,
                          leeway: timedelta = LEEWAY) -> VerifiedTicket:
-    """A valid stream ticket issued by this process for the service ``audience``. A bearer token is refused (only
-    tickets may travel in a URL, and no bearer token is signed with this key), and so is a ticket of another
+    """A valid stream ticket signed with ``key`` for the service ``audience``. A bearer token is refused (only
+    tickets may travel in a URL, and no bearer token is signed with a ticket key), and so is a ticket of another
     service. Whether it was used already is the service's to know (``pingan_shared.http.tickets``)."""
     try:
         claims = jwt.decode(ticket, key.secret, algorithms=[TICKET_ALGORITHM], options={

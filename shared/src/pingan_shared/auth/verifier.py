@@ -124,11 +124,21 @@ def _header(token: str) -> str:
         raise AuthError(f"invalid token: {exc}") from exc
     algorithm, kid = header.get("alg"), header.get("kid")
     if algorithm not in ALLOWED_ALGORITHMS:
+        if _unverified_use(token) == STREAM_TICKET_USE:  # refused either way; this says what to do instead
+            raise AuthError("a stream ticket is not a bearer token: it only opens a stream, as ?ticket=")
         raise AuthError(f"invalid token: algorithm {str(algorithm)[:20]!r} is not accepted (only "
                         f"{', '.join(sorted(ALLOWED_ALGORITHMS))} with a published key)")
     if not isinstance(kid, str) or not kid:
         raise AuthError("invalid token: its header names no key (kid)")
     return kid
+
+
+def _unverified_use(token: str) -> object:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims.get("use") if isinstance(claims, dict) else None
 
 
 def _key_source(settings: PlatformSettings) -> KeySource:

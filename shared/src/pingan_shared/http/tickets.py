@@ -8,11 +8,15 @@ stream shows it exactly what the token would; it lives a minute and never past t
 the usual 60 s clock-skew leeway, so a stream may open up to a minute after ``expires_at``), and it opens
 streams only (``require_roles_or_ticket``): every other route refuses it as a bearer token.
 
-It opens the streams of the service that issued it (its ``aud``; a ticket of patrol is a 401 on alerts) and only
-once: the first opening records its id (``jti``) in the service's own database, table ``stream_tickets_used``
-(platform migration 0003), which every replica of the service shares, so a second opening on any replica is a
-401. It is used up once it passes, even when the stream then refuses the request (a 403 for a township outside
-a scope, a 422 for a bad parameter, a 503): a dashboard whose stream drops or is refused asks for a new one.
+Each process signs its tickets with its own random key (``pingan_shared.auth.TicketKey``, never a key that could
+sign a bearer token) and writes that key, named by its kid, to the service's own database (table
+``stream_ticket_keys``, platform migration 0005) when it issues one; another replica of the service opening the
+stream finds the key there by the kid in the ticket's header. It opens the streams of the service that issued it
+(its ``aud``; a ticket of patrol is a 401 on alerts, whose database holds no patrol key) and only once: the first
+opening records its id (``jti``) in the service's own database, table ``stream_tickets_used`` (platform migration
+0003), which every replica of the service shares, so a second opening on any replica is a 401. It is used up once
+it passes, even when the stream then refuses the request (a 403 for a township outside a scope, a 422 for a bad
+parameter, a 503): a dashboard whose stream drops or is refused asks for a new one.
 
 Every service with a stream adds ``stream_ticket_router(<the stream's roles>)`` to its routers and guards the
 stream with ``require_roles_or_ticket(<the same roles>)``.
@@ -35,9 +39,12 @@ from pingan_shared.auth import (
     AuthError,
     Principal,
     Role,
+    TicketKey,
     VerifiedTicket,
     VerifiedToken,
     issue_stream_ticket,
+    ticket_audience,
+    ticket_key_id,
     verify_stream_ticket,
 )
 from pingan_shared.http.errors import ApiError
@@ -83,7 +90,11 @@ def stream_ticket_router(*roles: Role) -> APIRouter:
         it was asked with, opens a stream of this service only and only once, and carries the token's role and
         scope: the stream shows what the token would see."""
         edge = request.app.state.edge
-        ticket = issue_stream_ticket(edge.ticket_key, verified, now=edge.clock.now(), audience=edge.service)
+        now = edge.clock.now()
+        runtime: ServiceRuntime = request.app.state.runtime
+        async with runtime.connection() as conn:
+            await publish_key(conn, edge.ticket_key, now=now)
+        ticket = issue_stream_ticket(edge.ticket_key, verified, now=now, audience=edge.service)
         response.headers["Cache-Control"] = "no-store"
         return StreamTicketBody(ticket=ticket.ticket, expires_at=ticket.expires_at, expires_in=ticket.expires_in)
 
@@ -111,12 +122,13 @@ def require_roles_or_ticket(*roles: Role) -> Callable[..., Coroutine[Any, Any, P
             raise ApiError(401, "send the Authorization header or ?ticket=, not both", field=TICKET_FIELD)
         edge = request.app.state.edge
         now: datetime = edge.clock.now()
+        runtime: ServiceRuntime = request.app.state.runtime
         try:
-            verified = verify_stream_ticket(edge.ticket_key, ticket, now=now, audience=edge.service)
+            verified = verify_stream_ticket(await signing_key(runtime, edge.ticket_key, ticket), ticket, now=now,
+                                            audience=edge.service)
         except AuthError as exc:
             raise ApiError(401, f"票据无效或已过期 (ticket: {exc})", field=TICKET_FIELD) from exc
         check_role(verified.principal, allowed, names, field=TICKET_FIELD)
-        runtime: ServiceRuntime = request.app.state.runtime
         async with runtime.connection() as conn:
             first = await record_use(conn, verified, now=now)
         if not first:
@@ -130,6 +142,39 @@ def require_roles_or_ticket(*roles: Role) -> Callable[..., Coroutine[Any, Any, P
 # How long a used ticket's id is kept past its expiry: while any replica could still accept the ticket. A replica
 # accepts it up to LEEWAY past its expiry by its own clock, and the replicas' clocks may disagree by as much again.
 USED_TICKET_RETENTION = 2 * LEEWAY
+
+
+# How long a process's ticket key is kept past the last ticket it signed: while any replica could accept that ticket.
+KEY_RETENTION = STREAM_TICKET_TTL + USED_TICKET_RETENTION
+
+
+async def publish_key(conn: asyncpg.Connection, key: TicketKey, *, now: datetime) -> None:
+    """Make ``key`` findable by the service's other replicas (as having signed a ticket at ``now``), and drop the
+    keys of processes that signed nothing any replica would still accept (stopped, restarted, or quiet)."""
+    await conn.execute(
+        "INSERT INTO stream_ticket_keys (kid, secret, last_used_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (kid) DO UPDATE SET last_used_at = greatest(stream_ticket_keys.last_used_at, $3)",
+        key.kid, key.secret, now)
+    prune_before = max(now, datetime.min.replace(tzinfo=UTC) + KEY_RETENTION) - KEY_RETENTION
+    await conn.execute("DELETE FROM stream_ticket_keys WHERE last_used_at < $1 AND kid <> $2", prune_before, key.kid)
+
+
+async def signing_key(runtime: ServiceRuntime, own: TicketKey, ticket: str) -> TicketKey:
+    """The key ``ticket`` names: this process's own, or another replica's from the service's database. A ticket that
+    names no key is judged with our own (and so refused as not signed by it)."""
+    kid = ticket_key_id(ticket)
+    if kid is None or kid == own.kid:
+        return own
+    async with runtime.connection() as conn:
+        secret = await conn.fetchval("SELECT secret FROM stream_ticket_keys WHERE kid = $1", kid)
+    if secret is None:
+        claimed = ticket_audience(ticket)  # unverified, and refused either way: it only says what to do instead
+        if claimed is not None and claimed != runtime.name:
+            raise AuthError(f"a ticket of {claimed} opens no stream of {runtime.name}: ask this service's POST "
+                            "/v1/stream-tickets")
+        raise AuthError("invalid ticket: signed by a key no process of this service holds (forged, or older than "
+                        "its minute)")
+    return TicketKey(kid=kid, secret=bytes(secret))
 
 
 async def record_use(conn: asyncpg.Connection, ticket: VerifiedTicket, *, now: datetime) -> bool:
