@@ -154,6 +154,12 @@ class ServiceRuntime:
         """The service's own loops this replica runs: none on an intake replica."""
         return self.background if self.settings.run_consumers else {}
 
+    @property
+    def uses_broker(self) -> bool:
+        """False for a service that produces and consumes no events (the console, which talks to the others over
+        HTTP only): it starts no producer, creates no topics and its readiness does not mention the broker."""
+        return bool(self.produces or self.consumers)
+
     def all_migrations(self) -> list[Migration]:
         return [*platform_migrations(), *self.migrations]
 
@@ -198,15 +204,17 @@ class ServiceRuntime:
             self._spawn("timers", runner.run())
         for job_name, make_job in {**self.serving, **self.own_background()}.items():
             self._spawn(job_name, make_job())
-        self._broker_settled.clear()
-        self._spawn("broker", self._connect_broker())
-        # When the broker answers, its clients are up before the service serves: consumer.start() returns
-        # once the group gave the consumer its partitions (aiokafka waits for the assignment when the topics
-        # are given at construction), so consumers are members of their group from the first request.
-        # When a step fails (broker away or refusing), serve at once; when it is slow, after the grace.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._broker_settled.wait(), BROKER_START_GRACE_SECONDS)
-        log.info("service started", topics=self.topics(), broker=self.broker.describe(),
+        if self.uses_broker:
+            self._broker_settled.clear()
+            self._spawn("broker", self._connect_broker())
+            # When the broker answers, its clients are up before the service serves: consumer.start() returns
+            # once the group gave the consumer its partitions (aiokafka waits for the assignment when the topics
+            # are given at construction), so consumers are members of their group from the first request.
+            # When a step fails (broker away or refusing), serve at once; when it is slow, after the grace.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._broker_settled.wait(), BROKER_START_GRACE_SECONDS)
+        log.info("service started", topics=self.topics() if self.uses_broker else [],
+                 broker=self.broker.describe() if self.uses_broker else "not used",
                  consumers=[c.group_id for c in self._consumers],
                  metrics="http://{}:{}/metrics".format(*self.metrics_address))
 
@@ -340,6 +348,8 @@ class ServiceRuntime:
             checks["database"] = f"unreachable: {type(exc).__name__}"
             checks["migrations"] = "unknown"
         checks["workers"] = "ok" if self.failure is None else f"failed: {self.failure!r}"
+        if not self.uses_broker:
+            return Readiness(checks=checks)
         return Readiness(checks=checks, reported={"broker": self.broker.describe()})
 
     def lifespan(self) -> Any:

@@ -1,0 +1,13 @@
+"""The console's pages, one module (or subpackage) per area, each with its ``router`` (FastAPI) and its ``MENU``
+(``web.menu.MenuItem``s, with the roles that see them), its templates in ``templates/<area>/``. ``bootstrap`` mounts
+every module in ``PAGES``, in this order.
+
+A new area: write ``pages/<area>.py`` (see ``accounts.py`` for a whole one: a table with filters and CSV, forms
+showing the services' refusals by their fields, the audit trail), add its templates, and append it here.
+"""
+
+from types import ModuleType
+
+from console.pages import accounts, home, readiness, signin
+
+PAGES: list[ModuleType] = [signin, home, accounts, readiness]

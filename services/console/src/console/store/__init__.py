@@ -1,0 +1,1 @@
+"""All SQL of the console's tables, by table; typed rows out."""

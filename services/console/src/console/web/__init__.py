@@ -1,0 +1,1 @@
+"""What every page shares: templates, language, menu, forms, tables, the signed-in person, security, errors."""
