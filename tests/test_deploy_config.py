@@ -43,7 +43,7 @@ def _settings_env_names(spec: ServiceSpec) -> set[str]:
 
 def test_compose_has_kafka_in_kraft_mode_and_postgres(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"kafka", "postgres", *SPECS}
+    assert set(services) == {"kafka", "postgres", "minio", "minio-init", *SPECS}
     kafka = services["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
     kafka_env = _environment(kafka)
@@ -210,6 +210,50 @@ def test_k8s_deployments_have_probes_and_the_same_env_names() -> None:
         assert env <= known, env - known
         assert f"{spec.env_prefix}DATABASE_URL" in secret
         assert deployment["spec"]["replicas"] >= 2
+
+
+def _compose_default(value: str) -> str:
+    """``${NAME:-default}`` as compose fills it in when NAME is not set."""
+    match = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+    return match[1] if match else value
+
+
+def test_compose_keeps_the_console_photos_in_a_minio_bucket_made_for_it(compose: dict[str, Any]) -> None:
+    from console.photos.settings import PhotoSettings
+    from console.photos.store import S3Store
+
+    services = compose["services"]
+    minio, init = services["minio"], services["minio-init"]
+    assert "minio/minio:RELEASE." in minio["image"] and "minio/mc:RELEASE." in init["image"]  # pinned releases
+    assert minio["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
+    assert "minio-data:/data" in minio["volumes"] and "minio-data" in compose["volumes"]
+    assert "ports" not in minio, "the evidence store is reached over the compose network only"
+    assert init["depends_on"] == {"minio": {"condition": "service_healthy"}}
+    assert init["restart"] == "no"
+
+    # the console's photo settings: names PhotoSettings reads, naming a bucket on this MinIO
+    photos_env = {name: _compose_default(str(value)) for name, value in compose["x-console-photos"].items()}
+    known = {f"CONSOLE_{name}".upper() for name in PhotoSettings.model_fields}
+    assert set(photos_env) <= known, set(photos_env) - known
+    settings = PhotoSettings(**{name.removeprefix("CONSOLE_").lower(): value for name, value in photos_env.items()})
+    store = settings.photo_store_instance()
+    assert isinstance(store, S3Store) and store.endpoint == "http://minio:9000"
+    assert ":9000" in minio["command"]
+
+    # minio-init makes that bucket and that key, from the same values
+    init_env = _environment(init)
+    script = init["command"][0].replace("$$", "$")
+    assert init_env["PHOTO_BUCKET"] == store.bucket
+    assert 'mc mb --ignore-existing "pingan/$PHOTO_BUCKET"' in script
+    assert {name: init_env[name] for name in photos_env} == dict(compose["x-console-photos"])
+    assert 'mc admin user add pingan "$CONSOLE_S3_ACCESS_KEY" "$CONSOLE_S3_SECRET_KEY"' in script
+    assert 'mc admin policy attach pingan console-photos --user "$CONSOLE_S3_ACCESS_KEY"' in script
+    assert '"arn:aws:s3:::$PHOTO_BUCKET/*"' in script and '"s3:*"' not in script  # that bucket's objects only
+    assert init_env["MINIO_ROOT_PASSWORD"] == minio["environment"]["MINIO_ROOT_PASSWORD"]
+    if "console" in services:  # the console service, once compose runs it, takes these settings and waits
+        console = services["console"]
+        assert {name: _environment(console).get(name) for name in photos_env} == dict(compose["x-console-photos"])
+        assert console["depends_on"]["minio-init"] == {"condition": "service_completed_successfully"}
 
 
 # What an operator must set for alerts to reach people by e-mail in production (names of AlertsSettings).
