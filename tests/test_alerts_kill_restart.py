@@ -14,8 +14,8 @@ import pytest
 
 from pingan_shared.auth import Role, issue_token
 from pingan_shared.clock import ScaledClock
-from pingan_shared.settings import DEV_AUTH_SECRET
 from pingan_stack.harness import ProcessCluster
+from pingan_stack.test_tokens import session_signing_key
 from pingan_stack.testing import eventually
 
 # a process or fault scenario: in `make test`, not in `make test-fast` (docs/shape.md, the test lanes)
@@ -38,7 +38,8 @@ async def test_sigkill_mid_escalation_then_restart_fires_every_step_once(
     cluster.start("alerts", database, replica="#2")
 
     def auth(role: Role, subject: str) -> dict[str, str]:
-        token = issue_token(DEV_AUTH_SECRET, role=role, subject=subject, issued_at=clock.now(), ttl=timedelta(days=30))
+        token = issue_token(session_signing_key(), role=role, subject=subject, issued_at=clock.now(),
+                            ttl=timedelta(days=30))
         return {"Authorization": f"Bearer {token}"}
 
     # a step every ten minutes (a second), to the alert's own unit (no directory entry needed)

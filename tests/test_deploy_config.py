@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import ValidationError
 
+from pingan_shared.auth import RemoteKeys, TokenVerifier
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.topology import SERVICES, ServiceSpec, all_topics
 
@@ -43,7 +43,7 @@ def _settings_env_names(spec: ServiceSpec) -> set[str]:
 
 def test_compose_has_kafka_in_kraft_mode_and_postgres(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"kafka", "postgres", "minio", "minio-init", *SPECS}
+    assert set(services) - {"console"} == {"kafka", "postgres", "minio", "minio-init", "keys", *SPECS}
     kafka = services["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
     kafka_env = _environment(kafka)
@@ -78,7 +78,7 @@ def test_compose_service_matches_the_stack(compose: dict[str, Any], name: str) -
     # every name compose sets is one the platform or the service reads: no typos that silently do nothing
     known = {n.upper() for n in PlatformSettings.model_fields} | _settings_env_names(spec)
     assert set(env) <= known, set(env) - known
-    assert {"PINGAN_ENV", "PINGAN_AUTH_SECRET", "KAFKA_BOOTSTRAP_SERVERS"} <= set(env)
+    assert {"PINGAN_ENV", "PINGAN_AUTH_JWKS_URL", "KAFKA_BOOTSTRAP_SERVERS"} <= set(env)
 
 
 def test_compose_databases_are_created(compose: dict[str, Any]) -> None:
@@ -204,7 +204,7 @@ def test_k8s_deployments_have_probes_and_the_same_env_names() -> None:
         service = next(d for d in documents if d["kind"] == "Service" and d["metadata"]["name"] == name)
         assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
         env = {e["name"] for e in container["env"]} | set(config)
-        assert {f"{spec.env_prefix}DATABASE_URL", f"{spec.env_prefix}HTTP_PORT", "PINGAN_AUTH_SECRET",
+        assert {f"{spec.env_prefix}DATABASE_URL", f"{spec.env_prefix}HTTP_PORT", "PINGAN_AUTH_JWKS_URL",
                 "KAFKA_BOOTSTRAP_SERVERS"} <= env
         known = {n.upper() for n in PlatformSettings.model_fields} | _settings_env_names(spec)
         assert env <= known, env - known
@@ -275,11 +275,65 @@ def test_alerts_smtp_and_link_settings_are_in_compose_and_k8s(compose: dict[str,
         assert name in secret
 
 
-def test_the_k8s_secret_placeholder_cannot_start_production() -> None:
-    """Applied unedited, the manifests must not run production on a secret published in this repository."""
-    secret = next(d for d in _k8s_documents() if d["kind"] == "Secret")["stringData"]
-    with pytest.raises(ValidationError, match="PINGAN_AUTH_SECRET"):
-        PlatformSettings(pingan_env="prod", pingan_auth_secret=secret["PINGAN_AUTH_SECRET"])
+# --- tokens: one issuer holds the signing key, every service only its public JWKS (docs/auth.md) ------------------
+
+SIGNING_KEY_FILE = "/keys/signing-key.pem"
+CONSOLE_JWKS = ".well-known/jwks.json"
+
+
+def test_compose_makes_the_signing_key_once_for_the_console_alone(compose: dict[str, Any],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PINGAN_AUTH_JWKS")  # the test session's key source: compose's alone is judged here
+    services = compose["services"]
+    keys = services["keys"]
+    # the `pingan` command's image, from the one Dockerfile; a one-shot that keeps a key already there
+    assert keys["build"] == {"context": ".", "dockerfile": "Dockerfile", "args": {"SERVICE": "stack", "PORT": "0"}}
+    assert keys["restart"] == "no" and keys["volumes"] == ["auth-keys:/keys"] and "auth-keys" in compose["volumes"]
+    script = keys["command"][0]
+    assert f"pingan auth keygen --out {SIGNING_KEY_FILE}" in script and f"chown 10001 {SIGNING_KEY_FILE}" in script
+    assert re.search(r"^USER (?!root)\w+", DOCKERFILE.read_text(), re.MULTILINE)  # whose uid 10001 is
+    assert "useradd --create-home --uid 10001" in DOCKERFILE.read_text()
+    assert dict(compose["x-console-auth"]) == {"PINGAN_AUTH_SIGNING_KEY_FILE": SIGNING_KEY_FILE}
+    # the services verify with the console's JWKS; none of them sees the key or its volume
+    platform = {name: _compose_default(str(value)) for name, value in compose["x-pingan-env"].items()}
+    assert platform["PINGAN_AUTH_JWKS_URL"] == f"http://console:8000/{CONSOLE_JWKS}"
+    assert platform["PINGAN_AUTH_ISSUER"] == "pingan"
+    settings = PlatformSettings(**{name.lower(): value for name, value in platform.items()})
+    assert settings.pingan_auth_audience is None and settings.pingan_auth_role_map == {}
+    verifier = TokenVerifier.from_settings(settings)
+    assert isinstance(verifier.keys, RemoteKeys) and verifier.keys.url == platform["PINGAN_AUTH_JWKS_URL"]
+    for name in SPECS:
+        assert "PINGAN_AUTH_SIGNING_KEY_FILE" not in _environment(services[name])
+        assert not any("auth-keys" in str(v) for v in services[name].get("volumes", []))
+    if "console" in services:  # the console, once compose runs it: the key, read-only, made before it starts
+        console = services["console"]
+        assert _environment(console)["PINGAN_AUTH_SIGNING_KEY_FILE"] == SIGNING_KEY_FILE
+        assert "auth-keys:/keys:ro" in console["volumes"]
+        assert console["depends_on"]["keys"] == {"condition": "service_completed_successfully"}
+        assert "8000:8000" in console["ports"]
+
+
+def test_k8s_makes_the_signing_key_in_a_volume_and_services_fetch_the_public_jwks() -> None:
+    documents = _k8s_documents()
+    config = next(d for d in documents if d["kind"] == "ConfigMap")["data"]
+    assert config["PINGAN_AUTH_JWKS_URL"] == f"http://console.pingan:8000/{CONSOLE_JWKS}"
+    secret = next(d for d in documents if d["kind"] == "Secret")["stringData"]
+    assert not any(name.startswith("PINGAN_AUTH") for name in secret), "no token secret or key in the Secret"
+    [job] = [d for d in documents if d["kind"] == "Job"]
+    pod = job["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["command"] == ["pingan", "auth", "keygen", "--out", SIGNING_KEY_FILE]
+    assert container["image"].startswith("ghcr.io/pingan/stack:")
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001}
+    [volume] = pod["volumes"]
+    [claim] = [d for d in documents if d["kind"] == "PersistentVolumeClaim"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert container["volumeMounts"] == [{"name": volume["name"], "mountPath": "/keys"}]
+    for deployment in (d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] in SPECS):
+        pod_spec = deployment["spec"]["template"]["spec"]
+        assert claim["metadata"]["name"] not in str(pod_spec.get("volumes", []))
+        env = {e["name"] for e in pod_spec["containers"][0]["env"]}
+        assert not any(name.startswith("PINGAN_AUTH") for name in env), env
 
 
 def test_k8s_opens_the_metrics_port_to_the_monitoring_namespace_only() -> None:

@@ -3,16 +3,15 @@ one minted by `pingan token issue` with the same settings works, and a malformed
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-import jwt
 import pytest
 from typer.testing import CliRunner
 
-from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
+from pingan_shared.settings import PlatformSettings
 from pingan_stack.cli import app as pingan_cli
+from pingan_stack.test_tokens import session_signed
 from pingan_stack.testing import running_service
 
 
@@ -22,7 +21,6 @@ def scaled_settings(platform_settings: PlatformSettings, monkeypatch: pytest.Mon
     epoch = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
     monkeypatch.setenv("PINGAN_CLOCK_SCALE", "60")
     monkeypatch.setenv("PINGAN_CLOCK_EPOCH", epoch)
-    monkeypatch.delenv("PINGAN_AUTH_SECRET", raising=False)
     return platform_settings.model_copy(update={"pingan_clock_scale": 60.0,
                                                 "pingan_clock_epoch": datetime.fromisoformat(epoch)})
 
@@ -34,10 +32,10 @@ def _cli_token(*args: str) -> str:
 
 
 def _signed(now_at: datetime, **claims: object) -> str:
-    """Signed with the right secret and valid at ``now_at`` but for ``claims`` (jwt.encode refuses some)."""
+    """Signed with the issuer's key (the session's, which `pingan token issue` reads from
+    PINGAN_AUTH_SIGNING_KEY_FILE too) and valid at ``now_at`` but for ``claims`` (jwt.encode refuses some)."""
     now = int(now_at.timestamp())
-    payload = {"iss": "pingan", "sub": "x", "role": "admin", "iat": now, "exp": now + 3600, **claims}
-    return jwt.api_jws.encode(json.dumps(payload).encode(), DEV_AUTH_SECRET, algorithm="HS256")
+    return session_signed({"iss": "pingan", "sub": "x", "role": "admin", "iat": now, "exp": now + 3600, **claims})
 
 
 async def test_cli_tokens_work_under_a_scaled_clock_and_bad_claims_are_401(

@@ -1,33 +1,31 @@
-"""Token time claims over a running service: a token signed with the right secret whose exp, iat or nbf lies
+"""Token time claims over a running service: a token signed with the issuer's key whose exp, iat or nbf lies
 outside the calendar (an exp of 1e300 or 2**70 never expires; an iat before 1970) or that expires before it
 was issued is a 401 naming Authorization, on an ordinary route and on the stream-ticket route alike."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
-import jwt
 import pytest
 
 from patrol.bootstrap import bootstrap
 from patrol.live.settings import LiveCoverageSettings
 from patrol.settings import PatrolSettings
 from pingan_shared.clock import FixedClock
-from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
+from pingan_shared.settings import PlatformSettings
+from pingan_stack.test_tokens import session_signed
 from pingan_stack.testing import SAMPLE_TIME, running_service
 
 NOW = int(SAMPLE_TIME.timestamp())
 
 
 def signed(**claims: object) -> dict[str, str]:
-    """An admin's token signed with the dev secret, valid at SAMPLE_TIME but for ``claims`` (jwt.encode would
-    refuse some of them; an issuer holding the secret would not)."""
+    """An admin's token signed with the session's issuer key, valid at SAMPLE_TIME but for ``claims`` (jwt.encode
+    would refuse some of them; an issuer holding the key would not)."""
     payload = {"iss": "pingan", "sub": "平安办管理员", "role": "admin", "iat": NOW, "exp": NOW + 3600, **claims}
-    token = jwt.api_jws.encode(json.dumps(payload).encode(), DEV_AUTH_SECRET, algorithm="HS256")
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {session_signed(payload)}"}
 
 
 @pytest.fixture

@@ -15,13 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pingan_shared.auth import Role, verify_token
+from pingan_shared.auth import Role, SigningKey, TokenVerifier, verify_token
 from pingan_shared.service import BROKER_PROBE_SECONDS, BROKER_PROBE_TIMEOUT_SECONDS
-from pingan_shared.settings import DEV_AUTH_SECRET, PlatformSettings
+from pingan_shared.settings import PlatformSettings
 from pingan_stack import stack as stack_module
 from pingan_stack.embedded import EmbeddedKafka, free_port
 from pingan_stack.stack import Stack, StackOptions
 from pingan_stack.supervision import Supervised, Supervisor
+from pingan_stack.test_tokens import session_verifier
 from pingan_stack.testing import PINGAN_COMMAND, bearer, run_pingan
 from pingan_stack.topology import SERVICES, all_topics
 
@@ -31,7 +32,8 @@ PINGAN = list(PINGAN_COMMAND)
 def test_token_issue_mints_a_token_the_services_accept() -> None:
     done = run_pingan("token", "issue", "--role", "patrol_device", "--subject", "设备-07", "--team", "安阳一队")
     assert done.returncode == 0, done.stderr
-    principal = verify_token(DEV_AUTH_SECRET, done.stdout.strip(), now=datetime.now(UTC))
+    # signed with the key PINGAN_AUTH_SIGNING_KEY_FILE names (the test session's)
+    principal = verify_token(session_verifier(), done.stdout.strip(), now=datetime.now(UTC))
     assert (principal.role, principal.subject, principal.team_id) == (Role.PATROL_DEVICE, "设备-07", "安阳一队")
 
 
@@ -72,12 +74,49 @@ def test_token_issue_names_a_clock_scale_that_leaves_the_calendar() -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_token_issue_refuses_the_dev_secret_in_production() -> None:
-    done = run_pingan("token", "issue", "--role", "admin", "--subject", "a",
-               env={"PINGAN_ENV": "prod", "PINGAN_AUTH_SECRET": DEV_AUTH_SECRET})
-    assert done.returncode == 2
-    assert "configuration error" in done.stderr and "published development secret" in done.stderr
-    assert "Traceback" not in done.stderr
+def _pingan_in(directory: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PINGAN, *args], capture_output=True, text=True, timeout=60, cwd=directory,
+                          env={**os.environ, **env})
+
+
+def test_token_issue_signs_with_the_stacks_key_and_without_a_key_says_where_to_get_one(tmp_path: Path) -> None:
+    unset = {"PINGAN_AUTH_SIGNING_KEY_FILE": ""}
+    done = _pingan_in(tmp_path, "token", "issue", "--role", "admin", "--subject", "a", env=unset)
+    assert done.returncode == 2, done.stdout
+    assert "configuration error" in done.stderr and "PINGAN_AUTH_SIGNING_KEY_FILE" in done.stderr, done.stderr
+    assert ".pingan/auth/signing-key.pem" in done.stderr and "Traceback" not in done.stderr
+    # the one `pingan up` made in its data directory, .pingan under the working directory by default
+    key = SigningKey.generate()
+    key.save(tmp_path / ".pingan" / "auth" / "signing-key.pem")
+    done = _pingan_in(tmp_path, "token", "issue", "--role", "admin", "--subject", "a", env=unset)
+    assert done.returncode == 0, done.stderr
+    assert verify_token(TokenVerifier.from_jwks(key.jwks()), done.stdout.strip(), now=datetime.now(UTC)).subject == "a"
+    # and the old shared secret signs nothing: setting it changes nothing
+    old = _pingan_in(tmp_path, "token", "issue", "--role", "admin", "--subject", "a",
+                     env={**unset, "PINGAN_AUTH_SECRET": "pingan-dev-only-secret-do-not-use-in-production-0123456789"})
+    assert verify_token(TokenVerifier.from_jwks(key.jwks()), old.stdout.strip(), now=datetime.now(UTC)).subject == "a"
+
+
+def test_auth_keygen_writes_a_private_key_and_prints_its_public_jwks(tmp_path: Path) -> None:
+    out = tmp_path / "keys" / "signing-key.pem"
+    made = run_pingan("auth", "keygen", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    jwks = json.loads(made.stdout)
+    key = SigningKey.load(out)
+    assert jwks == key.jwks() and (out.stat().st_mode & 0o777) == 0o600
+    assert "d" not in jwks["keys"][0] and f"kid {key.kid}" in made.stderr
+    # run again (a compose job on every start): the key is kept, its JWKS printed again
+    again = run_pingan("auth", "keygen", "--out", str(out))
+    assert again.returncode == 0 and json.loads(again.stdout) == jwks and "kept" in again.stderr
+    replaced = run_pingan("auth", "keygen", "--out", str(out), "--force")
+    assert json.loads(replaced.stdout) != jwks
+    # pingan auth jwks: the configured key's
+    shown = run_pingan("auth", "jwks", env={"PINGAN_AUTH_SIGNING_KEY_FILE": str(out)})
+    assert shown.returncode == 0 and json.loads(shown.stdout) == SigningKey.load(out).jwks()
+    (tmp_path / "junk.pem").write_text("junk")
+    refused = run_pingan("auth", "keygen", "--out", str(tmp_path / "junk.pem"))
+    assert refused.returncode == 2 and "not an unencrypted PEM" in refused.stderr
+    assert (tmp_path / "junk.pem").read_text() == "junk"  # never overwritten without --force
 
 
 def test_events_schemas_are_printed_and_written(tmp_path: Path) -> None:
@@ -125,6 +164,21 @@ def assert_the_stack_serves(said: str, stack_env: dict[str, str], *, external: b
     assert f"/pingan_alerts ({databases})" in parked.stderr, parked.stderr
 
 
+def assert_the_stacks_key_alone_signs(data_dir: Path, said: str, stack_env: dict[str, str]) -> None:
+    key_file = data_dir / "auth" / "signing-key.pem"
+    assert (key_file.stat().st_mode & 0o777) == 0o600
+    assert f"Token signing key: {key_file} (kid {SigningKey.load(key_file).kid[:12]}…, made now)" in said, said
+    issued = run_pingan("token", "issue", "--role", "inspector", "--subject", "暗访组",
+                        env={"PINGAN_AUTH_SIGNING_KEY_FILE": str(key_file)})
+    assert issued.returncode == 0, issued.stderr
+    for spec in SERVICES:
+        url = f"http://127.0.0.1:{stack_env[f'{spec.env_prefix}HTTP_PORT']}/v1/directory/entries"
+        accepted = httpx.get(url, headers={"Authorization": f"Bearer {issued.stdout.strip()}"}, timeout=10)
+        assert accepted.status_code == 200, (spec.name, accepted.text)
+        other_key = httpx.get(url, headers=bearer(Role.INSPECTOR, "暗访组"), timeout=10)  # the test session's key
+        assert other_key.status_code == 401 and "unknown key" in other_key.json()["detail"], other_key.text
+
+
 def assert_stopped_cleanly(returncode: int, said: str, stack_env: dict[str, str]) -> None:
     assert returncode == 0, said[-3000:]
     assert "Stopped." in said
@@ -140,11 +194,15 @@ def assert_stopped_cleanly(returncode: int, said: str, stack_env: dict[str, str]
 def test_pingan_up_on_external_servers_reaches_ready_and_stops_cleanly(
     tmp_path: Path, stack_env: dict[str, str], request: pytest.FixtureRequest
 ) -> None:
-    """The embedded case is the restart scenario's beginning and end (one stack started for both)."""
+    """The embedded case is the restart scenario's beginning and end (one stack started for both). Started without
+    PINGAN_AUTH_SIGNING_KEY_FILE, as a user's first `pingan up` is: it makes the issuer's key in its data directory,
+    and the services take tokens signed with it (by `pingan token issue`) and no other."""
     # the test session's servers stand in for a company's PostgreSQL and Kafka
     stack_env["DATABASE_URL"] = request.getfixturevalue("postgres_server_url")
     stack_env["KAFKA_BOOTSTRAP_SERVERS"] = request.getfixturevalue("kafka_bootstrap_servers")
     stack_env["KAFKA_TOPIC_PREFIX"] = f"up{os.getpid()}."
+    stack_env |= {"PINGAN_AUTH_SIGNING_KEY_FILE": "", "PINGAN_AUTH_JWKS": "",
+                  "PINGAN_AUTH_JWKS_URL": "http://127.0.0.1:9/left-in-the-shell"}  # pingan up gives its own
     process = subprocess.Popen([*PINGAN, "up", "--data-dir", str(tmp_path / "data")], env={**os.environ, **stack_env},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
@@ -160,6 +218,7 @@ def test_pingan_up_on_external_servers_reaches_ready_and_stops_cleanly(
         assert elapsed < 60, f"ready after {elapsed:.0f} s"
         assert_the_stack_serves("".join(output), stack_env, external=True)
         assert not (tmp_path / "data" / "pgdata").exists()
+        assert_the_stacks_key_alone_signs(tmp_path / "data", "".join(output), stack_env)
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     finally:
@@ -219,16 +278,16 @@ def test_a_service_names_its_taken_port(stack_env: dict[str, str]) -> None:
     assert f"port {port} on 127.0.0.1 is already in use (set ALERTS_HTTP_PORT)" in done.stderr
 
 
-@pytest.mark.parametrize("secret", [None, DEV_AUTH_SECRET])
-def test_a_service_refuses_to_start_in_production_with_the_default_secret(
-    stack_env: dict[str, str], secret: str | None
+@pytest.mark.parametrize("old_secret", [None, "pingan-dev-only-secret-do-not-use-in-production-0123456789"])
+def test_a_service_refuses_to_start_without_the_issuers_public_key(
+    stack_env: dict[str, str], old_secret: str | None
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PINGAN_AUTH_SECRET"} | stack_env | {"PINGAN_ENV": "prod"}
-    if secret:
-        env["PINGAN_AUTH_SECRET"] = secret
+    """No JWKS, no service: it could verify nobody. The old shared secret is no key (it is ignored)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN_AUTH_")} | stack_env
+    env |= {"PINGAN_ENV": "prod"} | ({"PINGAN_AUTH_SECRET": old_secret} if old_secret else {})
     done = subprocess.run([sys.executable, "-m", "patrol"], capture_output=True, text=True, timeout=60, env=env)
-    assert done.returncode == 2
-    assert "configuration error" in done.stderr and "PINGAN_AUTH_SECRET" in done.stderr
+    assert done.returncode == 2, done.stdout[-2000:]
+    assert "configuration error: no public key to verify tokens with: set PINGAN_AUTH_JWKS" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -8,10 +8,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import jwt
-
 from pingan_shared.auth import Role
-from pingan_shared.settings import DEV_AUTH_SECRET
+from pingan_stack.test_tokens import session_signing_key
 
 from .escalation_harness import OTHER_UNIT, UNIT, Alerts, read_dead_letters
 
@@ -145,8 +143,8 @@ async def test_role_boundaries(alerts_service: Alerts) -> None:
     await refused(alerts, "GET", "/v1/alerts", {"Authorization": forged}, 401, "Authorization")
     # a validly signed unit token without its unit would read nothing by unit: refused outright
     now = int(alerts.clock.now().timestamp())
-    unscoped = jwt.encode({"iss": "pingan", "sub": "联络员", "role": "unit", "iat": now, "exp": now + 3600},
-                          DEV_AUTH_SECRET, algorithm="HS256")
+    unscoped = session_signing_key().sign({"iss": "pingan", "sub": "联络员", "role": "unit", "iat": now,
+                                           "exp": now + 3600})
     await refused(alerts, "GET", "/v1/alerts", {"Authorization": f"Bearer {unscoped}"}, 401, "Authorization")
     await refused(alerts, "POST", f"/v1/alerts/{mine}/acknowledgement", {"Authorization": f"Bearer {unscoped}"},
                   401, "Authorization")

@@ -26,19 +26,29 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pingan_shared.auth import Role, SigningKey, TokenVerifier, issue_token, jwks_json
 
-_key: SigningKey | None = None
+_private_key: Ed25519PrivateKey | None = None
 _key_file: Path | None = None
 
 
 def session_signing_key() -> SigningKey:
     """The session's signing key (made on first use)."""
-    global _key
-    if _key is None:
-        _key = SigningKey.generate()
-    return _key
+    global _private_key
+    if _private_key is None:
+        _private_key = Ed25519PrivateKey.generate()
+    return SigningKey(_private_key)
+
+
+def session_signed(payload: dict[str, Any]) -> str:
+    """``payload`` signed with the session's key whatever its claims' types (``issue_token`` and ``jwt.encode``
+    would refuse some: a buggy or hostile issuer holding the key would not)."""
+    key = session_signing_key()
+    assert _private_key is not None
+    return jwt.api_jws.encode(json.dumps(payload).encode(), _private_key, algorithm="EdDSA",
+                              headers={"kid": key.kid})
 
 
 def session_jwks() -> str:
