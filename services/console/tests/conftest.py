@@ -43,10 +43,10 @@ class Browser:
     """One browser: its cookies, its address, the Origin it sends with every request (as browsers do on a form
     post; a test changes it to play another site)."""
 
-    def __init__(self, app: Any, *, address: str, origin: str | None) -> None:
+    def __init__(self, app: Any, *, address: str, origin: str | None, base_url: str = ORIGIN) -> None:
         headers = {"Origin": origin} if origin else {}
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-                                        base_url=ORIGIN, headers=headers, follow_redirects=False)
+                                        base_url=base_url, headers=headers, follow_redirects=False)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.client.get(path, **kwargs)
@@ -104,8 +104,12 @@ class Console(ServiceHarness[ConsoleContext]):
             await self.ctx.services.stop()
         await super().stop()
 
-    def browser(self, *, address: str = "192.0.2.10", origin: str | None = ORIGIN) -> Browser:
-        browser = Browser(self.service.app, address=address, origin=origin)
+    def browser(self, *, address: str = "192.0.2.10", origin: str | None = ORIGIN, https: bool = False) -> Browser:
+        """A new browser; ``https``: it opens the console as https://console.test (and says so as its Origin),
+        so Secure cookies come back."""
+        base = ORIGIN.replace("http://", "https://") if https else ORIGIN
+        browser = Browser(self.service.app, address=address, origin=base if https and origin == ORIGIN else origin,
+                          base_url=base)
         self._browsers.append(browser)
         return browser
 

@@ -76,12 +76,12 @@ def require(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Person]]:
         current = await ctx.gate.current(session_id)
         if current is None:
             raise NotSignedIn()
-        if allowed and current.account.role not in allowed:
-            raise Forbidden()
         person = Person(account=current.account, csrf_token=csrf_token(session_id),
                         session_expires_at=current.expires_at,
                         services=ctx.services.as_person(current.account, request.state.correlation_id))
         request.state.person = person  # the error pages show the frame of whoever is signed in
+        if allowed and person.role not in allowed:
+            raise Forbidden()
         return person
 
     return dependency
