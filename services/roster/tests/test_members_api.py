@@ -47,6 +47,11 @@ async def test_members_registered_one_by_one_and_read_back_with_paging(
     assert [m["member_id"] for m in rest["items"]] == ["M3", "M4"] and rest["next_after"] is None
     assert rest["items"][0]["unavailability"] == [{"from_day": "2026-12-01", "days": 3, "to_day": "2026-12-03",
                                                      "reason": "出差"}]
+    by_name = await r.ok("GET", "/v1/members", r.organiser, params={"name": "员3"})
+    assert [m["member_id"] for m in by_name["items"]] == ["M3"]
+    by_id = await r.ok("GET", "/v1/members", r.organiser, params={"name": "m1", "org_id": ORG["org_id"]})
+    assert [m["member_id"] for m in by_id["items"]] == ["M1"]  # the id too, in any case
+    assert (await r.ok("GET", "/v1/members", r.organiser, params={"name": "%"}))["items"] == []
     changed = await r.client.put("/v1/members/M1", json=body | {"member_id": "M1", "app_member_id": "队员1",
                                                                 "role": "activist"}, headers=r.organiser)
     assert changed.status_code == 200

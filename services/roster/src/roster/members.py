@@ -188,10 +188,11 @@ async def get_member(ctx: RosterContext, member_id: str) -> dict[str, Any]:
 
 
 async def list_members(ctx: RosterContext, *, org_id: str | None, role: str | None, team_id: str | None,
-                       active: bool | None, after: str | None, limit: int) -> list[dict[str, Any]]:
+                       active: bool | None, after: str | None, limit: int, name: str | None = None,
+                       ) -> list[dict[str, Any]]:
     async with ctx.runtime.connection() as conn:
-        rows = await store.list_members(conn, org_id=org_id, role=role, team_id=team_id, active=active, after=after,
-                                        limit=limit)
+        rows = await store.list_members(conn, org_id=org_id, role=role, team_id=team_id, active=active, name=name,
+                                        after=after, limit=limit)
         absent = await store.get_unavailability(conn, [r["member_id"] for r in rows])
     return [member_json(r, absent) for r in rows]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pingan_shared.auth import Role
@@ -12,6 +12,7 @@ from pingan_shared.http.body import csv_body, csv_request_body
 from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.paging import After, Limit, Page, page_of
 from pingan_shared.refused import NotFound
+from pingan_shared.text import StorableStr
 from roster import members
 from roster.api.deps import IdQuery, Organiser, OrganiserOrMember
 from roster.context import Context
@@ -95,9 +96,11 @@ async def list_members(
     role: MemberRole | None = None,
     team_id: IdQuery = None,
     active: bool | None = None,
+    name: Annotated[StorableStr | None, Query(max_length=64, description=(
+        "part of the member's name or id, any case (张, m0)"))] = None,
 ) -> Page[dict[str, Any]]:
     items = await members.list_members(ctx, org_id=org_id, role=role.value if role else None, team_id=team_id,
-                                       active=active, after=after, limit=limit)
+                                       active=active, name=name or None, after=after, limit=limit)
     return page_of(items, limit, lambda member: member["member_id"])
 
 

@@ -110,12 +110,14 @@ async def deactivate(conn: asyncpg.Connection, member_id: str, now: datetime) ->
 
 async def list_members(
     conn: asyncpg.Connection, *, org_id: str | None, role: str | None, team_id: str | None, active: bool | None,
-    after: str | None, limit: int,
+    after: str | None, limit: int, name: str | None = None,
 ) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""SELECT {MEMBER_COLUMNS} FROM members
             WHERE ($1::text IS NULL OR org_id = $1) AND ($2::text IS NULL OR role = $2)
               AND ($3::text IS NULL OR team_id = $3) AND ($4::boolean IS NULL OR active = $4)
               AND ($5::text IS NULL OR member_id > $5)
-            ORDER BY member_id LIMIT $6""", org_id, role, team_id, active, after, limit)
+              -- strpos, not LIKE: a typed % or _ is a character to find, not a wildcard
+              AND ($7::text IS NULL OR strpos(lower(name), lower($7)) > 0 OR strpos(lower(member_id), lower($7)) > 0)
+            ORDER BY member_id LIMIT $6""", org_id, role, team_id, active, after, limit, name)
     return rows
