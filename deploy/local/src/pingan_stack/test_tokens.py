@@ -42,13 +42,14 @@ def session_signing_key() -> SigningKey:
     return SigningKey(_private_key)
 
 
-def session_signed(payload: dict[str, Any]) -> str:
+def session_signed(payload: dict[str, Any], *, kid: str | None = None) -> str:
     """``payload`` signed with the session's key whatever its claims' types (``issue_token`` and ``jwt.encode``
-    would refuse some: a buggy or hostile issuer holding the key would not)."""
+    would refuse some: a buggy or hostile issuer holding the key would not), its header naming ``kid`` (the key's
+    own unless given)."""
     key = session_signing_key()
     assert _private_key is not None
     return jwt.api_jws.encode(json.dumps(payload).encode(), _private_key, algorithm="EdDSA",
-                              headers={"kid": key.kid})
+                              headers={"kid": kid or key.kid})
 
 
 def session_jwks() -> str:
