@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -123,9 +124,11 @@ def _service(name: str, platform: PlatformSettings, database_url: str, clock: Fi
 
 
 @contextlib.asynccontextmanager
-async def running_city(databases: TestDatabases, bootstrap_servers: str, clock: FixedClock,
-                       **console_settings: Any) -> AsyncIterator[City]:
-    """The city on fresh databases and a fresh topic prefix; every database and topic goes when it ends."""
+async def running_city(databases: TestDatabases, bootstrap_servers: str, clock: FixedClock, *,
+                       photo_store: str | None = None, **console_settings: Any) -> AsyncIterator[City]:
+    """The city on fresh databases and a fresh topic prefix; every database and topic goes when it ends.
+    ``photo_store``: where the console keeps evidence photos (``file:<a test's tmp directory>``); none given, a
+    temporary directory removed with the city."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     platform = PlatformSettings(
         pingan_env="test", pingan_auth_jwks=session_jwks(), kafka_bootstrap_servers=bootstrap_servers,
@@ -143,6 +146,8 @@ async def running_city(databases: TestDatabases, bootstrap_servers: str, clock: 
     services: dict[str, Service] = {}
     try:
         async with contextlib.AsyncExitStack() as stack:
+            if photo_store is None:
+                photo_store = f"file:{stack.enter_context(tempfile.TemporaryDirectory(prefix='city-photos-'))}"
             for name in SERVICES:
                 services[name] = _service(name, platform, await database(name + WITH_DIRECTORY), clock)
             # started side by side: each spends its start waiting on the broker (topics, consumer groups)
@@ -150,7 +155,7 @@ async def running_city(databases: TestDatabases, bootstrap_servers: str, clock: 
                                             for name in SERVICES))
             urls.update(zip(SERVICES, served, strict=True))
             settings = ConsoleSettings(database_url=await database("console"),
-                                       **{f"{name}_url": urls[name] for name in SERVICES},
+                                       **{f"{name}_url": urls[name] for name in SERVICES}, photo_store=photo_store,
                                        **{**_CONSOLE, **console_settings})
             console = console_bootstrap(platform=platform, settings=settings, clock=clock)
             urls["console"] = await stack.enter_async_context(serving_on_loopback(console))

@@ -61,7 +61,7 @@ def bootstrap(
     services = ServiceClients({name: settings.service_url(name) for name in SERVICE_NAMES}, minter,
                               timeout_seconds=settings.service_timeout_seconds, transports=transports or {})
     ctx = ConsoleContext(runtime, settings, wall=wall, accounts=AccountBook(runtime, hashing, wall), gate=gate,
-                         services=services, minter=minter)
+                         services=services, minter=minter, photos=settings.photo_store_instance())
     runtime.background = {"housekeeping-sessions": lambda: housekeeping.run(gate)}
     app = create_console_app(ctx, PAGES, api_router)
     return Service(runtime, app)

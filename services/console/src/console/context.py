@@ -1,5 +1,6 @@
 """What every use case and page of the console needs, built once in ``bootstrap``: the runtime (database, clock),
-settings, real time for sessions and audit (``wall``), the accounts and the sign-in gate, and the services' clients.
+settings, real time for sessions and audit (``wall``), the accounts and the sign-in gate, the services' clients and
+the evidence photos' store.
 
 Pages get it with ``web.pages.console(request)``; ``web.pages.require`` uses it to find the signed-in person.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.accounts import AccountBook
+from console.photos.store import PhotoStore
 from console.services import ServiceClients
 from console.settings import ConsoleSettings
 from console.signin import Gatekeeper
@@ -24,6 +26,7 @@ class ConsoleContext(ServiceContext[ConsoleSettings]):
     gate: Gatekeeper
     services: ServiceClients
     minter: TokenMinter
+    photos: PhotoStore  # evidence photos (settings.photo_store: a directory or an S3/MinIO bucket)
 
     @property
     def cookie_secure(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from console.photos.settings import PhotoSettings
 from pingan_shared.settings import ServiceSettings
 
 # The services the console calls, in the order its pages list them.
@@ -20,7 +21,8 @@ def _service_url(name: str, port: int) -> str:
                  description=f"the {name} service's base URL")
 
 
-class ConsoleSettings(ServiceSettings):
+class ConsoleSettings(ServiceSettings, PhotoSettings):
+    # PhotoSettings: where evidence photos are kept (CONSOLE_PHOTO_STORE, CONSOLE_S3_*) and how large they may be
     model_config = SettingsConfigDict(env_prefix="CONSOLE_", populate_by_name=True)
 
     http_port: int = Field(default=8000, ge=0, le=65535)

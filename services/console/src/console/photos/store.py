@@ -43,37 +43,47 @@ def checked_key(key: str) -> str:
 class _ObjectStore:
     """A PhotoStore over any obstore store."""
 
-    def __init__(self, store: obstore.store.ObjectStore, *, keeps_content_type: bool) -> None:
+    def __init__(self, store: obstore.store.ObjectStore | None, *, keeps_content_type: bool) -> None:
         self._store = store
         self._keeps_content_type = keeps_content_type
+
+    def _objects(self) -> obstore.store.ObjectStore:
+        assert self._store is not None
+        return self._store
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         # S3 keeps the content type and answers with it; a directory has nowhere to keep it (and the console
         # names the type by the key's extension when it serves a photo anyway)
         attributes = {"Content-Type": content_type} if self._keeps_content_type else None
-        await obstore.put_async(self._store, checked_key(key), data, attributes=attributes)
+        await obstore.put_async(self._objects(), checked_key(key), data, attributes=attributes)
 
     async def get(self, key: str) -> bytes:
         try:
-            result = await obstore.get_async(self._store, checked_key(key))
+            result = await obstore.get_async(self._objects(), checked_key(key))
             return bytes(await result.bytes_async())
         except FileNotFoundError as error:
             raise PhotoNotFound(key) from error
 
     async def exists(self, key: str) -> bool:
         try:
-            await obstore.head_async(self._store, checked_key(key))
+            await obstore.head_async(self._objects(), checked_key(key))
         except FileNotFoundError:
             return False
         return True
 
 
 class LocalStore(_ObjectStore):
-    """Photos in a directory of this machine (created when missing)."""
+    """Photos in a directory of this machine, created when first used (building a console that never sees a photo
+    leaves nothing behind)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory.resolve()
-        super().__init__(ObstoreLocal(self.directory, mkdir=True), keeps_content_type=False)
+        super().__init__(None, keeps_content_type=False)
+
+    def _objects(self) -> obstore.store.ObjectStore:
+        if self._store is None:
+            self._store = ObstoreLocal(self.directory, mkdir=True)
+        return self._store
 
     def __repr__(self) -> str:
         return f"LocalStore({str(self.directory)!r})"
