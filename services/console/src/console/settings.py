@@ -66,6 +66,10 @@ class ConsoleSettings(ServiceSettings, PhotoSettings):
     # Map tiles come from these hosts (the content security policy lets images load from them): e.g.
     # "https://tiles.intranet.example". Empty: no tiles, the map shows its points on a plain background.
     map_tile_hosts: str = Field(default="", description="space- or comma-separated origins")
+    # The tile source of the console's maps, a Leaflet URL template ("https://tiles.intranet.example/{z}/{x}/{y}.png";
+    # {s} for subdomains). Its host is let through the content security policy with the hosts above. Empty: no tiles.
+    map_tiles_url: str = Field(default="", max_length=500, description="a tile URL template with {z}, {x} and {y}")
+    map_tiles_attribution: str = Field(default="", max_length=300, description="the tiles' credit line, as text")
 
     @field_validator("patrol_url", "roster_url", "inspection_url", "alerts_url")
     @classmethod
@@ -89,10 +93,29 @@ class ConsoleSettings(ServiceSettings, PhotoSettings):
                 raise ValueError(f"{origin!r} is not an http(s) origin")
         return value
 
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        if value and (_origin_of_template(value) is None or not all(p in value for p in ("{z}", "{x}", "{y}"))):
+            raise ValueError("an http(s) URL template with {z}, {x} and {y}")
+        return value
+
     @property
     def tile_origins(self) -> list[str]:
-        return self.map_tile_hosts.replace(",", " ").split()
+        origins = self.map_tile_hosts.replace(",", " ").split()
+        template_origin = _origin_of_template(self.map_tiles_url)
+        return [*origins, template_origin] if template_origin and template_origin not in origins else origins
 
     def service_url(self, name: str) -> str:
         url: str = getattr(self, f"{name}_url")
         return url
+
+
+def _origin_of_template(template: str) -> str | None:
+    """The origin a tile URL template loads from, as the content security policy names it: ``{s}.`` (Leaflet's
+    subdomains) becomes ``*.``; None for anything but an http(s) URL with a plain host."""
+    scheme, _, rest = template.partition("://")
+    host = rest.split("/", 1)[0].replace("{s}.", "*.")
+    if scheme not in ("http", "https") or not host or any(c in host for c in "{};'\" ,"):
+        return None
+    return f"{scheme}://{host}"
