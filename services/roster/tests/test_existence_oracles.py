@@ -93,6 +93,13 @@ async def test_checking_in_on_another_members_shift(world: World) -> None:
                          expect=201))["member_id"] == "M-B"
 
 
+async def test_reading_the_presence_of_another_members_shift(world: World) -> None:
+    w = world
+    await assert_like_never_used(w, "GET", "/v1/shifts/{}/presence", w.others, NEVER_SHIFT)
+    own = await w.r.ok("GET", "/v1/shifts/S-A/presence", w.attacker)
+    assert [m["member_id"] for m in own["members"]] == ["M-A"]
+
+
 async def test_a_wish_in_a_period_the_member_does_not_serve_in(world: World) -> None:
     w = world
     day = (NOW + timedelta(days=15)).date().isoformat()

@@ -169,9 +169,10 @@ async def _record(
     return Recorded(first=first, resolved=resolves, present_at=earliest)
 
 
-async def of_shift(ctx: RosterContext, shift_id: str) -> list[dict[str, object]]:
-    """Everyone on the shift now with their presence record (None: not checked yet); an unknown shift is refused."""
+async def of_shift(ctx: RosterContext, shift_id: str, *, viewer: str | None = None) -> list[dict[str, object]]:
+    """Everyone on the shift now with their presence record (None: not checked yet); an unknown shift is refused,
+    and so, for a member (``viewer``), is a shift it is not on."""
     async with ctx.runtime.connection() as conn:
-        if not await visibility.sees_shift(conn, shift_id, None):
+        if not await visibility.sees_shift(conn, shift_id, viewer):
             raise NotFound(visibility.NO_SUCH_SHIFT, "shift_id")
         return [dict(r) for r in await store.presence_of_shift(conn, shift_id)]

@@ -19,7 +19,7 @@ from pingan_shared.http.openapi import error_responses
 from pingan_shared.http.security import require_roles
 from pingan_shared.inputs import Moment
 from pingan_shared.text import StorableStr
-from roster import attendance, presence
+from roster import attendance, presence, visibility
 from roster.context import Context
 from roster.domain.members import Day
 
@@ -78,8 +78,10 @@ async def check_in(shift_id: ShiftId, ctx: Context, who: Annotated[Principal, De
 @router.get("/shifts/{shift_id}/presence", tags=["attendance"])
 async def shift_presence(
     shift_id: ShiftId, ctx: Context,
-    _: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN))],
+    who: Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN, Role.MEMBER))],
 ) -> dict[str, Any]:
     """Everyone on the shift now: present (when, by scan or check-in), no-show (when, and whether resolved by a
-    later presence) or not checked yet."""
-    return {"shift_id": shift_id, "members": jsonable_encoder(await presence.of_shift(ctx, shift_id))}
+    later presence) or not checked yet. A member reads a shift it is on (its crew's presence); any other answers as
+    a shift that does not exist."""
+    members = await presence.of_shift(ctx, shift_id, viewer=visibility.viewer(who))
+    return {"shift_id": shift_id, "members": jsonable_encoder(members)}
