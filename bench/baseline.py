@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from pingan_stack.test_tokens import install_session_auth_env
 
 
 def say(message: str) -> None:
@@ -76,7 +77,9 @@ async def servers(workdir: Path) -> AsyncIterator[tuple[EmbeddedPostgres, Embedd
 
 def run_benchmark(measure: Callable[[argparse.Namespace, Path], Coroutine[Any, Any, None]],
                   args: argparse.Namespace) -> None:
-    """``measure(args, workdir)`` in a fresh temporary directory; Ctrl-C ends it with one line."""
+    """``measure(args, workdir)`` in a fresh temporary directory; Ctrl-C ends it with one line. The services it starts
+    verify, and ``bearer()`` signs, with one signing key made for the run (as the test plugin does)."""
+    install_session_auth_env()
     with tempfile.TemporaryDirectory(prefix="pingan-bench-") as tmp:
         try:
             asyncio.run(measure(args, Path(tmp)))
