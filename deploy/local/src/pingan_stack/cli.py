@@ -22,6 +22,7 @@ from pingan_stack.outbox_cli import outbox_app
 from pingan_stack.patrol_import import patrol_app
 from pingan_stack.roster_cli import roster_app
 from pingan_stack.timers_cli import timers_app
+from pingan_stack.users_cli import users_app
 
 app = typer.Typer(help="Pingan 平安 — community safety services. `pingan up` runs everything on this machine.",
                   no_args_is_help=True, add_completion=False)
@@ -37,6 +38,7 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(directory_app, name="directory")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(users_app, name="users")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""What the stack is made of: the four services, their ports, databases and env names.
+"""What the stack is made of: the console and the four services, their ports, databases and env names.
 
 The same names are used by `pingan up`, docker-compose.yml and deploy/k8s.
 """
@@ -38,6 +38,13 @@ SERVICES = (
     ServiceSpec("inspection", 8003, 9003),
     ServiceSpec("alerts", 8004, 9004),
 )
+
+# The console: a process of the stack with its own port and database, but no events (no topics, no dead letters):
+# it calls the four services over HTTP. Not in SERVICES, which are the services with topics, outboxes and timers.
+CONSOLE = ServiceSpec("console", 8000, 9000, issues_tokens=True)
+
+# Every process `pingan up` runs, in the order it prints them: the console first, the address people open.
+PROCESSES = (CONSOLE, *SERVICES)
 
 
 def all_topics(prefix: str = "") -> list[str]:
