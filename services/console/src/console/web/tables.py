@@ -97,6 +97,9 @@ class TableView:
     def choice_label(self, choice: tuple[str, str, str]) -> str:
         return pick(self.lang, choice[1], choice[2])
 
+    def row_class(self, row: Row) -> str:
+        return self.table.row_class(row) if self.table.row_class is not None else ""
+
 
 @dataclass(frozen=True)
 class Table:
@@ -108,6 +111,7 @@ class Table:
     # the service's name of the cursor parameter (the console's own tables may page otherwise)
     cursor_param: str = "after"
     extra: Mapping[str, str] = field(default_factory=dict)  # fixed parameters sent with every page
+    row_class: Callable[[Row], str] | None = None  # a class for a row's <tr> (e.g. an overdue task's), or ""
 
     def filters_of(self, request: Request) -> dict[str, str]:
         """The table's filters the request carries, non-empty and within bounds (others are ignored)."""
