@@ -128,8 +128,9 @@ def schemathesis_config(openapi: dict[str, Any]) -> str:
 
 # Every service serves the directory's reads from one shared router (pingan_shared.http.directory) over the same
 # table: fuzzed on roster, its owner, and left out on the other three, where they would be the same cases again
-# (about twenty seconds each of a suite kept under five minutes).
-SHARED_DIRECTORY_READS = r"^/v1/directory/entries"
+# (about twenty seconds each of a suite kept under five minutes). So are the admins' operations routes
+# (pingan_shared.http.operations: parked outbox rows, failed timers), the same code over the same platform tables.
+SHARED_DIRECTORY_READS = r"^/v1/(directory/entries|operations/)"
 DIRECTORY_OWNER = "roster"
 
 

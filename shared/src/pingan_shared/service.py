@@ -386,10 +386,11 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[Any]) -> FastA
         metrics=runtime.metrics,
         readiness=runtime.readiness,
     )
-    from pingan_shared.http import directory
+    from pingan_shared.http import directory, operations
 
-    # every service reads its copy of the directory the same way (pingan_shared.http.directory)
-    app = create_app(edge, [*routers, directory.router], max_request_bytes=runtime.settings.max_request_bytes,
-                     lifespan=runtime.lifespan())
+    # every service reads its copy of the directory the same way (pingan_shared.http.directory), and shows its admins
+    # its parked outbox rows and failed timers the same way (pingan_shared.http.operations)
+    app = create_app(edge, [*routers, directory.router, operations.router],
+                     max_request_bytes=runtime.settings.max_request_bytes, lifespan=runtime.lifespan())
     app.state.runtime = runtime
     return app

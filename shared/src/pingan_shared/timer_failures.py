@@ -32,6 +32,18 @@ async def failed_timers(conn: asyncpg.Connection, *, limit: int) -> list[FailedT
                         r["payload"]) for r in rows]
 
 
+async def failed_timers_page(conn: asyncpg.Connection, *, limit: int, after: int | None = None) -> list[FailedTimer]:
+    """Timers that used up their attempts in id order (the order they were first scheduled), ``limit`` after timer
+    ``after``: a page of ``/v1/operations/timers/failed``, whose cursor must not move as timers fail."""
+    rows = await conn.fetch(
+        "SELECT id, kind, timer_key, due_at, attempts, last_error, payload FROM timers "
+        "WHERE status = 'failed' AND id > $2 ORDER BY id LIMIT $1",
+        limit, after or 0,
+    )
+    return [FailedTimer(r["id"], r["kind"], r["timer_key"], r["due_at"], r["attempts"], r["last_error"],
+                        r["payload"]) for r in rows]
+
+
 async def retry_failed(conn: asyncpg.Connection, timer_id: int) -> bool:
     """Give a failed timer its attempts back; it fires on the runner's next poll (its due time is past).
     False when there is no failed timer with this id. The last error stays until it is overwritten."""

@@ -12,75 +12,15 @@ else ``pingan_<service>`` on the server of ``DATABASE_URL``, else on the embedde
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
-import asyncpg
 import typer
 
+from pingan_shared.outbox_parked import ParkedRow, parked_rows, unpark
 from pingan_stack.service_databases import list_per_service, on_service_database
 
 outbox_app = typer.Typer(help="Transactional outbox: rows the broker refused for good, and retrying them.",
                          no_args_is_help=True)
-
-@dataclass(frozen=True)
-class ParkedRow:
-    id: int
-    topic: str
-    key: str
-    sequence: int | None
-    event_id: str
-    event_type: str
-    size: int
-    created_at: datetime
-    parked_at: datetime
-    error: str
-
-    def as_json(self, service: str) -> str:
-        return json.dumps({"service": service, "id": self.id, "topic": self.topic, "key": self.key,
-                           "sequence": self.sequence, "event_id": self.event_id, "event_type": self.event_type,
-                           "size": self.size, "created_at": self.created_at.isoformat(),
-                           "parked_at": self.parked_at.isoformat(), "error": self.error}, ensure_ascii=False)
-
-    def line(self) -> str:
-        sequence = f" #{self.sequence}" if self.sequence is not None else ""
-        return (f"  id {self.id}  parked {self.parked_at.isoformat(timespec='seconds')}  {self.topic}  "
-                f"key {self.key}{sequence}  {self.event_type} {self.event_id}  {self.size} bytes\n"
-                f"    error: {self.error}")
-
-
-async def parked_rows(conn: asyncpg.Connection, *, limit: int) -> list[ParkedRow]:
-    """The oldest ``limit`` parked rows, oldest first."""
-    rows = await conn.fetch(
-        """
-        SELECT id, topic, key, sequence, event_id::text, event_type, octet_length(value) AS size, created_at,
-               parked_at, parked_error
-        FROM outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1
-        """,
-        limit,
-    )
-    return [ParkedRow(r["id"], r["topic"], r["key"], r["sequence"], r["event_id"], r["event_type"], r["size"],
-                      r["created_at"], r["parked_at"], r["parked_error"]) for r in rows]
-
-
-async def unpark(conn: asyncpg.Connection, ids: Sequence[int]) -> list[int]:
-    """Hand parked rows back to the relay: its next batch sends them (it reads unsent rows in id order).
-    The rows written after them were normally published long ago, so a retried row reaches its topic after
-    them; consumers place it by its sequence (a stale transition is ignored). Returns the ids that were
-    parked. The notification wakes the relay at once."""
-    async with conn.transaction():
-        rows = await conn.fetch(
-            """
-            UPDATE outbox SET parked_at = NULL, parked_error = NULL
-            WHERE id = ANY($1::bigint[]) AND parked_at IS NOT NULL AND sent_at IS NULL RETURNING id
-            """,
-            list(ids),
-        )
-        await conn.execute("SELECT pg_notify('outbox', '')")
-    return sorted(r["id"] for r in rows)
 
 
 @outbox_app.command("parked")
