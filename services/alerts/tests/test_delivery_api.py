@@ -133,3 +133,21 @@ async def test_inbox_read_unread_and_only_ones_own(delivery_service: Any, make_n
     assert (await alerts.client.get("/v1/inbox", headers=zhang)).json()["unread"] == 1
     assert (await alerts.client.get("/v1/inbox", headers=li)).json()["unread"] == 1, "李四's untouched"
     assert (await alerts.client.post("/v1/inbox/0/read", headers=zhang)).status_code == 422
+
+
+async def test_an_edit_without_secrets_keeps_the_contacts_own_and_an_empty_list_removes_them(
+    delivery_service: Any,
+) -> None:
+    # secrets are write-only (answers show fingerprints): an edit that cannot send them back must not drop them
+    alerts = await delivery_service()
+    target = "/v1/contacts/unit:塘下镇"
+    body = {"display_name": "塘下镇值班室", "webhook_url": "https://hooks.example.cn/tx"}
+    created = await alerts.client.put(target, json={**body, "webhook_secrets": [SECRET]}, headers=alerts.admin)
+    assert created.status_code == 201
+    kept = await alerts.client.put(target, json={**body, "display_name": "塘下镇应急办"}, headers=alerts.admin)
+    assert kept.status_code == 200 and kept.json()["display_name"] == "塘下镇应急办"
+    assert kept.json()["webhook_secrets"] == created.json()["webhook_secrets"] != []
+    removed = await alerts.client.put(target, json={**body, "webhook_secrets": []}, headers=alerts.admin)
+    assert removed.json()["webhook_secrets"] == []
+    fresh = await alerts.client.put("/v1/contacts/person:李四", json={"display_name": "李四"}, headers=alerts.admin)
+    assert fresh.status_code == 201 and fresh.json()["webhook_secrets"] == []

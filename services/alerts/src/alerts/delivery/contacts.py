@@ -56,15 +56,17 @@ class ContactIn(BaseModel):
                                       json_schema_extra={"pattern": _EMAIL})
     webhook_url: StorableStr | None = Field(default=None, max_length=2000, pattern=_URL,
                                             json_schema_extra={"pattern": _URL})
-    webhook_secrets: list[Secret] = Field(default_factory=list, max_length=2, description=(
-        "one secret, or two during a rotation (the new one first); each request is signed with every one"))
+    webhook_secrets: list[Secret] | None = Field(default=None, max_length=2, description=(
+        "one secret, or two during a rotation (the new one first); each request is signed with every one. "
+        "Omitted (or null): a new contact has none and an existing one keeps its own — secrets are never shown, so "
+        "an edit could not send them back; [] removes them"))
     members: list[Target] = Field(default_factory=list, max_length=500, description=(
         "for a role group: the people and units it stands for"))
 
     @field_validator("webhook_secrets")
     @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
             raise ValueError("secrets must differ")
         return value
 

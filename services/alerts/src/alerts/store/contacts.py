@@ -51,16 +51,18 @@ async def subject_owner(conn: asyncpg.Connection, subject: str, *, other_than: s
 
 
 async def upsert(conn: asyncpg.Connection, target: str, *, display_name: str, subject: str | None, locale: str,
-                 email: str | None, webhook_url: str | None, webhook_secrets: Sequence[str], members: Sequence[str],
-                 now: datetime) -> bool:
-    """Create or replace a contact and its members; True when it existed before."""
+                 email: str | None, webhook_url: str | None, webhook_secrets: Sequence[str] | None,
+                 members: Sequence[str], now: datetime) -> bool:
+    """Create or replace a contact and its members (``webhook_secrets`` None: an existing contact keeps its own, a
+    new one has none); True when it existed before."""
     existed = await conn.fetchval("SELECT true FROM contacts WHERE target = $1 FOR UPDATE", target)
     await conn.execute(
         "INSERT INTO contacts (target, display_name, subject, locale, email, webhook_url, webhook_secrets,"
-        " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
+        " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7::text[], '{}'), $8, $8)"
         " ON CONFLICT (target) DO UPDATE SET display_name = $2, subject = $3, locale = $4, email = $5,"
-        " webhook_url = $6, webhook_secrets = $7, updated_at = $8",
-        target, display_name, subject, locale, email, webhook_url, list(webhook_secrets), now)
+        " webhook_url = $6, webhook_secrets = COALESCE($7::text[], contacts.webhook_secrets), updated_at = $8",
+        target, display_name, subject, locale, email, webhook_url,
+        None if webhook_secrets is None else list(webhook_secrets), now)
     await conn.execute("DELETE FROM contact_members WHERE group_target = $1", target)
     if members:
         await conn.executemany("INSERT INTO contact_members (group_target, member_target) VALUES ($1, $2)",
