@@ -110,9 +110,10 @@ class Gatekeeper:
                                     detail={"reason": reason})
         raise SignInRefused(401, WRONG_CREDENTIALS, "password")
 
-    async def current(self, session_id: str) -> CurrentSession | None:
-        """The live session of this cookie value and its account, its last use moved to now; None for no session,
-        an expired one (then deleted) or a disabled account."""
+    async def current(self, session_id: str, *, touch: bool = True) -> CurrentSession | None:
+        """The live session of this cookie value and its account, its last use moved to now (``touch``; not by a
+        page's background stream, which would keep an abandoned tab signed in for ever); None for no session, an
+        expired one (then deleted) or a disabled account."""
         key = id_hash(session_id)
         now = self.wall.now()
         async with self.db.connection() as conn:
@@ -125,7 +126,8 @@ class Gatekeeper:
             account = await account_rows.get(conn, stored.username)
             if account is None or account.account.disabled:
                 return None
-            await session_rows.touch(conn, key, now)
+            if touch:
+                await session_rows.touch(conn, key, now)
         return CurrentSession(session_id, account.account, self.limits.expires_at(stored.created_at, now))
 
     async def sign_out(self, session_id: str, address: str) -> None:
