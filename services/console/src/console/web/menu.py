@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pingan_shared.auth import Role
 
 # Sections in menu order; their names are the catalog's "section.<key>" (web.i18n).
-SECTIONS: Sequence[str] = ("home", "roster", "patrol", "inspection", "alerts", "admin")
+SECTIONS: Sequence[str] = ("home", "roster", "patrol", "inspection", "alerts", "admin", "member")
 
 
 @dataclass(frozen=True)
