@@ -24,7 +24,7 @@ from pingan_stack.stack import Stack, StackOptions
 from pingan_stack.supervision import Supervised, Supervisor
 from pingan_stack.test_tokens import session_verifier
 from pingan_stack.testing import PINGAN_COMMAND, bearer, run_pingan
-from pingan_stack.topology import SERVICES, all_topics
+from pingan_stack.topology import PROCESSES, SERVICES, all_topics
 
 PINGAN = list(PINGAN_COMMAND)
 
@@ -129,8 +129,8 @@ def test_events_schemas_are_printed_and_written(tmp_path: Path) -> None:
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {f"{s.env_prefix}HTTP_PORT": str(free_port()) for s in SERVICES}
-    env |= {f"{s.env_prefix}METRICS_PORT": str(free_port()) for s in SERVICES}
+    env = {f"{s.env_prefix}HTTP_PORT": str(free_port()) for s in PROCESSES}
+    env |= {f"{s.env_prefix}METRICS_PORT": str(free_port()) for s in PROCESSES}
     env |= {"PINGAN_PG_PORT": str(free_port()), "PINGAN_KAFKA_PORT": str(free_port())}
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"):
         env[name] = ""  # the embedded servers, whatever the test runner's environment says
@@ -162,6 +162,31 @@ def assert_the_stack_serves(said: str, stack_env: dict[str, str], *, external: b
     parked = run_pingan("outbox", "parked", env=stack_env)
     assert parked.returncode == 0 and "alerts: 0 parked outbox row(s)" in parked.stdout, parked.stderr
     assert f"/pingan_alerts ({databases})" in parked.stderr, parked.stderr
+    assert_the_console_serves(said, stack_env, embedded=not external)
+
+
+def assert_the_console_serves(said: str, stack_env: dict[str, str], *, embedded: bool) -> None:
+    """The console's address is the first printed; on the embedded stack the demo accounts follow it (one per role)
+    and the admin's signs in; on external servers none is made."""
+    import re
+
+    url = f"http://127.0.0.1:{stack_env['CONSOLE_HTTP_PORT']}"
+    addresses = re.findall(r"^  (\w+) +(http://127\.0\.0\.1:\d+)", said, re.MULTILINE)
+    assert addresses[0] == ("console", url), addresses
+    assert httpx.get(f"{url}/ready", timeout=5).status_code == 200
+    demo = dict(re.findall(r"^  (admin|organiser|inspector|monitor|unit\.tx|supervisor\.tx|member\.zhang) +(\S+) ",
+                           said, re.MULTILINE))
+    if not embedded:
+        assert not demo and "demo accounts" not in said
+        return
+    assert len(demo) == 7, said
+    with httpx.Client(base_url=url, headers={"Origin": url}, timeout=10) as browser:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/signin").text)
+        assert token is not None
+        signed_in = browser.post("/signin", data={"username": "admin", "password": demo["admin"],
+                                                  "csrf_token": token.group(1), "next": "/admin/services"})
+        assert signed_in.status_code == 303, signed_in.text[-2000:]
+        assert browser.get("/admin/services").text.count("已接受") == 4  # every service takes its tokens
 
 
 def assert_the_stacks_key_alone_signs(data_dir: Path, said: str, stack_env: dict[str, str]) -> None:

@@ -1,4 +1,4 @@
-"""`pingan up`: PostgreSQL + broker + databases + topics + the four services, until Ctrl-C."""
+"""`pingan up`: PostgreSQL + broker + databases + topics + the console and the four services, until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ from pingan_stack.databases import ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedServerError, port_is_free
 from pingan_stack.processes import ServiceNotReady, ServiceProcess
 from pingan_stack.stack_auth import stack_key
+from pingan_stack.stack_console import console_env, seed_and_print
 from pingan_stack.supervision import RestartBudgetExhausted, Supervised, Supervisor
-from pingan_stack.topology import SERVICES, all_topics, service_env, with_database
+from pingan_stack.topology import CONSOLE, PROCESSES, all_topics, service_env, with_database
 
 
 class StackError(RuntimeError):
@@ -40,8 +41,8 @@ class StackOptions:
     data_dir: Path
     pg_port: int = endpoints.DEFAULT_PG_PORT
     kafka_port: int = endpoints.DEFAULT_KAFKA_PORT
-    service_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_port for s in SERVICES})
-    metrics_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_metrics_port for s in SERVICES})
+    service_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_port for s in PROCESSES})
+    metrics_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_metrics_port for s in PROCESSES})
     external_database_url: str | None = None  # a server URL; databases pingan_<service> are created on it
     external_kafka: str | None = None
     ready_timeout: float = 60
@@ -84,11 +85,13 @@ class Stack:
         platform = PlatformSettings(kafka_bootstrap_servers=bootstrap)
         asyncio.run(self._prepare(server_url, platform))
         env_common = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-        for spec in SERVICES:
+        for spec in PROCESSES:
             port, metrics_port = self.options.service_ports[spec.name], self.options.metrics_ports[spec.name]
             env = {**env_common, **issuer.process_env(issues_tokens=spec.issues_tokens),
                    **service_env(spec, database_url=with_database(server_url, spec.database), port=port,
                                  metrics_port=metrics_port)}
+            if spec is CONSOLE:
+                env |= console_env(self.options.service_ports, self.options.data_dir)
             self.services[spec.name] = ServiceProcess(spec.name, port, env, on_line=self._print_line,
                                                       metrics_port=metrics_port)
         for process in self.services.values():
@@ -100,11 +103,17 @@ class Stack:
             raise StackError(str(exc)) from exc
         self.say("")
         for name, process in self.services.items():
-            self.say(f"  {name:<11} {process.url}   (docs {process.url}/docs, metrics {process.metrics_url})")
+            if name == CONSOLE.name:  # first: the address people open
+                self.say(f"  {name:<11} {process.url}   ← 在浏览器中打开 open in a browser (metrics "
+                         f"{process.metrics_url})")
+            else:
+                self.say(f"  {name:<11} {process.url}   (docs {process.url}/docs, metrics {process.metrics_url})")
         self.say(f"  postgres    {server_url}")
         self.say(f"  kafka       {bootstrap}")
-        self.say(f"Pingan is ready: {len(self.services)} services healthy in {time.monotonic() - started:.1f} s. "
-                 "Ctrl-C stops everything.")
+        if self.postgres is not None:  # the embedded stack only: compose and Kubernetes seed no accounts
+            seed_and_print(self.say, with_database(server_url, CONSOLE.database), self.options.data_dir)
+        self.say(f"Pingan is ready: the console and {len(self.services) - 1} services healthy in "
+                 f"{time.monotonic() - started:.1f} s. Ctrl-C stops everything.")
 
     def _start_postgres(self) -> str:
         if self.options.external_database_url:
@@ -125,7 +134,7 @@ class Stack:
         return self.kafka.bootstrap_servers
 
     async def _prepare(self, server_url: str, platform: PlatformSettings) -> None:
-        for spec in SERVICES:
+        for spec in PROCESSES:
             if await ensure_database(server_url, spec.database):
                 self.say(f"  created database {spec.database}")
         await ensure_topics(platform.kafka_bootstrap_servers, all_topics(platform.kafka_topic_prefix),
@@ -223,8 +232,8 @@ def options_from_env(data_dir: Path, environ: Mapping[str, str] = os.environ) ->
         data_dir=data_dir,
         pg_port=endpoints.pg_port(environ),
         kafka_port=endpoints.kafka_port(environ),
-        service_ports={s.name: endpoints.http_port(s, environ) for s in SERVICES},
-        metrics_ports={s.name: endpoints.metrics_port(s, environ) for s in SERVICES},
+        service_ports={s.name: endpoints.http_port(s, environ) for s in PROCESSES},
+        metrics_ports={s.name: endpoints.metrics_port(s, environ) for s in PROCESSES},
         external_database_url=endpoints.external_database_server(environ),
         external_kafka=endpoints.external_kafka(environ),
     )

@@ -14,10 +14,11 @@ does not take: each reason printed) or the database cannot be reached.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import asyncpg
@@ -76,23 +77,31 @@ def _actor() -> Actor:
     return Actor(f"cli:{login}", "local")
 
 
-async def _with_book(work: Callable[[AccountBook], Awaitable[T]]) -> T:
-    url = from_environment(lambda environ: service_database(CONSOLE, environ))
-    typer.echo(f"console: database {url.describe()}", err=True)
-    settings = ConsoleSettings()  # the console's password cost (CONSOLE_PASSWORD_*), as its pages hash
+@contextlib.asynccontextmanager
+async def account_book(database_url: str, settings: ConsoleSettings | None = None) -> AsyncIterator[AccountBook]:
+    """The console's accounts on ``database_url`` (one connection; the console's tables made first if the console
+    has not run yet), hashing at the console's configured cost. Also what `pingan up` seeds its demo accounts with."""
+    settings = settings or ConsoleSettings()
+    pool = await create_pool(database_url, min_size=1, max_size=1, timeout=CONNECT_TIMEOUT_SECONDS)
     try:
-        pool = await create_pool(url.address, min_size=1, max_size=1, timeout=CONNECT_TIMEOUT_SECONDS)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        typer.echo(f"console: cannot reach {redact(url.address)}: {exc!r}", err=True)
-        raise typer.Exit(2) from exc
-    try:
-        async with pool.acquire() as conn:  # the console's tables, if it has not started yet
+        async with pool.acquire() as conn:
             await apply_migrations(conn, [*platform_migrations(), *load_migrations("console", "console")])
         hashing = PasswordHashing(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib,
                                   parallelism=settings.password_parallelism)
-        return await work(AccountBook(PoolDatabase(pool), hashing, SystemClock()))
+        yield AccountBook(PoolDatabase(pool), hashing, SystemClock())
     finally:
         await pool.close()
+
+
+async def _with_book(work: Callable[[AccountBook], Awaitable[T]]) -> T:
+    url = from_environment(lambda environ: service_database(CONSOLE, environ))
+    typer.echo(f"console: database {url.describe()}", err=True)
+    try:
+        async with account_book(url.address) as book:
+            return await work(book)
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InvalidCatalogNameError, TimeoutError) as exc:
+        typer.echo(f"console: cannot reach {redact(url.address)}: {exc!r}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _run(work: Callable[[AccountBook], Awaitable[T]]) -> T:
