@@ -14,7 +14,7 @@ import pytest
 
 from patrol.bootstrap import bootstrap
 from patrol.settings import PatrolSettings
-from pingan_shared.auth import Role
+from pingan_shared.auth import Role, SigningKey
 from pingan_shared.clock import FixedClock
 from pingan_shared.http.observe import correlation_id_for
 from pingan_shared.service import Service
@@ -181,7 +181,7 @@ async def test_auth_is_required_and_role_checked(client: httpx.AsyncClient) -> N
     assert (await client.post("/v1/scans", json=scan("a"))).status_code == 401
     bad = await client.post("/v1/scans", json=scan("a"), headers={"Authorization": "Bearer nonsense"})
     assert bad.status_code == 401 and bad.headers["www-authenticate"].startswith("Bearer")
-    forged = bearer(Role.PATROL_DEVICE, "d", team="一队", secret="x" * 40, issued_at=NOW)
+    forged = bearer(Role.PATROL_DEVICE, "d", team="一队", key=SigningKey.generate(), issued_at=NOW)  # not the issuer
     assert (await client.post("/v1/scans", json=scan("a"), headers=forged)).status_code == 401
     expired = bearer(Role.PATROL_DEVICE, "d", team="一队", issued_at=NOW - timedelta(days=2))
     assert (await client.post("/v1/scans", json=scan("a"), headers=expired)).status_code == 401
