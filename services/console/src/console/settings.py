@@ -78,9 +78,10 @@ class ConsoleSettings(ServiceSettings, PhotoSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
-    @field_validator("public_origin")
+    @field_validator("public_origin", mode="before")
     @classmethod
     def _origin(cls, value: str | None) -> str | None:
+        value = value.strip() or None if isinstance(value, str) else value  # empty in an env file: unset
         if value is not None and (not value.startswith(("http://", "https://")) or value.rstrip("/").count("/") > 2):
             raise ValueError("an origin: scheme://host[:port], no path")
         return None if value is None else value.rstrip("/")
