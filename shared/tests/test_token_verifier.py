@@ -182,6 +182,26 @@ async def test_an_issuer_away_keeps_the_keys_held(provider: OutsideProvider) -> 
     assert isinstance(verifier.keys, RemoteKeys) and verifier.keys.fetches == 2
 
 
+async def test_a_failed_fetch_is_tried_again_sooner_than_the_interval(provider: OutsideProvider) -> None:
+    """The issuer not answering yet when the first token comes (compose starting up) costs seconds, not the whole
+    refetch interval."""
+    answers: list[dict[str, Any]] = [{"keys": "not yet"}]
+
+    def jwks() -> dict[str, Any]:
+        return answers.pop(0) if answers else provider.jwks()
+
+    with JwksServer(jwks) as server:
+        verifier = remote(server.url, refetch_seconds=3600, failure_retry_seconds=0.2)
+        token = provider.token(keycloak_claims("pingan-organiser"))
+        for _ in range(2):  # the failed fetch, then nothing until the retry is due
+            with pytest.raises(AuthError, match="unknown key"):
+                await verifier.verify(token, now=NOW)
+        assert server.hits == 1
+        await asyncio.sleep(0.3)
+        assert (await verifier.verify(token, now=NOW)).principal.role is Role.ORGANISER
+        assert server.hits == 2
+
+
 async def test_the_fetch_does_not_hold_the_event_loop(provider: OutsideProvider) -> None:
     def slow_jwks() -> dict[str, Any]:
         time.sleep(0.5)  # a provider slow to answer

@@ -5,7 +5,8 @@ key), at most once per ``refetch_seconds`` so a stream of tokens with made-up ki
 fetch, and when the cache is older than ``max_age_seconds`` (so a key the issuer withdrew stops verifying). A fetch
 runs in a worker thread, never on the event loop, and one at a time: requests arriving meanwhile wait for its
 result. A failed fetch keeps the keys the service had (logged), so the issuer being away for a moment does not
-turn away every caller whose token it signed before.
+turn away every caller whose token it signed before; and the next fetch may come sooner (``failure_retry_seconds``),
+so an issuer not up yet when the first token came costs seconds, not the whole interval.
 """
 
 from __future__ import annotations
@@ -57,10 +58,12 @@ class RemoteKeys:
     refetch_seconds: float = 30.0
     max_age_seconds: float = 600.0
     timeout_seconds: float = 5.0
+    failure_retry_seconds: float = 5.0
     fetches: int = field(default=0, init=False)  # how many fetches were made (for the logs and the tests)
     _keys: KeySet = field(default_factory=lambda: KeySet({}), init=False)
     _fetched_at: float | None = field(default=None, init=False)
     _attempted_at: float | None = field(default=None, init=False)
+    _failed: bool = field(default=False, init=False)
     _lock: asyncio.Lock | None = field(default=None, init=False)
 
     def known(self, kid: str) -> PublicKey | None:
@@ -77,7 +80,8 @@ class RemoteKeys:
         return self._fetched_at is None or time.monotonic() - self._fetched_at > self.max_age_seconds
 
     def _may_fetch(self) -> bool:
-        return self._attempted_at is None or time.monotonic() - self._attempted_at >= self.refetch_seconds
+        interval = min(self.refetch_seconds, self.failure_retry_seconds) if self._failed else self.refetch_seconds
+        return self._attempted_at is None or time.monotonic() - self._attempted_at >= interval
 
     async def refresh(self) -> None:
         """Fetch the JWKS now (one fetch at a time: who waited for a fetch in progress takes its result)."""
@@ -94,9 +98,11 @@ class RemoteKeys:
                 body = await asyncio.to_thread(self._fetch)
                 keys = KeySet.from_json(body, skipped=skipped)
             except (OSError, UnusableKey) as exc:  # urllib's errors are OSErrors
+                self._failed = True
                 log.warning("JWKS fetch failed; keeping the keys held", url=self.url, error=str(exc),
                             kids=sorted(self._keys.keys))
                 return
+            self._failed = False
             if skipped:
                 log.warning("JWKS keys left out", url=self.url, reasons=skipped)
             if sorted(keys.keys) != sorted(self._keys.keys):
