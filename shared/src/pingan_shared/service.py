@@ -381,7 +381,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[Any]) -> FastA
         service=runtime.name,
         # public keys only (AuthConfigurationError when none are configured: the service refuses to start)
         verifier=TokenVerifier.from_settings(runtime.platform),
-        ticket_key=TicketKey.generate(),  # made anew by each process, never stored: its tickets are its own
+        ticket_key=TicketKey.generate(),  # each process its own; shared with its replicas (pingan_shared.http.tickets)
         clock=runtime.clock,
         metrics=runtime.metrics,
         readiness=runtime.readiness,

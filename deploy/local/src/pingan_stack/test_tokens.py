@@ -34,12 +34,16 @@ _private_key: Ed25519PrivateKey | None = None
 _key_file: Path | None = None
 
 
+_key: SigningKey | None = None
+
+
 def session_signing_key() -> SigningKey:
     """The session's signing key (made on first use)."""
-    global _private_key
-    if _private_key is None:
+    global _private_key, _key
+    if _key is None:
         _private_key = Ed25519PrivateKey.generate()
-    return SigningKey(_private_key)
+        _key = SigningKey(_private_key)
+    return _key
 
 
 def session_signed(payload: dict[str, Any], *, kid: str | None = None) -> str:
