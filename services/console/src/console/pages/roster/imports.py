@@ -1,0 +1,69 @@
+"""Members from a CSV file: the organiser uploads it, roster answers each row on its own (created, unchanged, or
+rejected with the field and reason), and the page shows every row's answer — a bad row never sinks the file.
+
+The file goes to roster as it is (``text/csv``): roster reads it, so what it accepts is what its import and
+``pingan roster import-members`` accept. A file roster refuses whole (no header, not UTF-8) is answered next to the
+file field.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from console.pages.roster.common import SERVICE, Organiser
+from console.services import ServiceRefused
+from console.web.forms import Form
+from console.web.i18n import messages
+from console.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+messages({
+    "roster.import.title": ("导入队员", "Import members"),
+    "roster.import.file": ("CSV 文件", "CSV file"),
+    "roster.import.hint": ("UTF-8 编码，第一行为表头：member_id,name,org_id,role，可选 skills,phone,email,team_id,"
+                           "app_member_id（技能用分号隔开）。每行单独处理，有问题的行不影响其他行。",
+                           "UTF-8, a header row: member_id,name,org_id,role and optionally skills,phone,email,team_id,"
+                           "app_member_id (skills separated by ;). Each row is taken on its own: a bad row leaves the "
+                           "others."),
+    "roster.import.send": ("上传并导入", "Upload and import"),
+    "roster.import.result": ("导入结果", "Result"),
+    "roster.import.created": ("新增", "created"),
+    "roster.import.unchanged": ("未变", "unchanged"),
+    "roster.import.rejected": ("未导入", "rejected"),
+    "roster.import.line": ("行号", "Line"),
+    "roster.import.status": ("结果", "Result"),
+    "roster.import.reason": ("原因", "Reason"),
+})
+
+FIELDS = ("file",)
+NO_FILE = "请选择要上传的 CSV 文件 (choose a CSV file to upload)"  # as the services word a refusal
+
+
+def _page(request: Request, person: Organiser, form: Form, report: dict[str, object] | None = None,
+          status_code: int = 200) -> Response:
+    return render(request, "roster/import.html", person, form=form, report=report, status_code=status_code)
+
+
+@router.get("/roster/members/import")
+async def import_form(request: Request, person: Organiser) -> Response:
+    return _page(request, person, Form(fields=FIELDS))
+
+
+@router.post("/roster/members/import")
+async def import_members(request: Request, person: Organiser) -> Response:
+    submitted = await request.form()
+    upload = submitted.get("file")
+    form = Form(fields=FIELDS)
+    content = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not content:
+        return _page(request, person, form.error("file", NO_FILE), status_code=422)
+    try:
+        report = await person.services.post(SERVICE, "/v1/member-imports", content=content,
+                                             headers={"Content-Type": "text/csv; charset=utf-8"})
+    except ServiceRefused as refusal:
+        return _page(request, person, form.refused(refusal, {"(body)": "file", "body": "file"}),
+                     status_code=refusal.status)
+    return _page(request, person, form, report=report)
