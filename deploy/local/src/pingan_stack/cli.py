@@ -45,12 +45,14 @@ app.add_typer(users_app, name="users")
 def up(
     data_dir: Annotated[Path, typer.Option(help="where the embedded PostgreSQL keeps its data")] = Path(".pingan"),
 ) -> None:
-    """Start PostgreSQL, the Kafka-protocol broker and the four services; Ctrl-C stops all of it.
+    """Start PostgreSQL, the Kafka-protocol broker, the console and the four services; Ctrl-C stops all of it.
 
-    KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (a server URL) switch to external servers;
-    PATROL_HTTP_PORT, ROSTER_HTTP_PORT, INSPECTION_HTTP_PORT, ALERTS_HTTP_PORT (the APIs, 8001-8004),
-    PATROL_METRICS_PORT ... ALERTS_METRICS_PORT (their /metrics on 127.0.0.1, 9001-9004), PINGAN_PG_PORT and
-    PINGAN_KAFKA_PORT move ports. The other `pingan` commands read the same settings to find this stack.
+    The console's address is printed first; on the embedded servers a demo account per role follows, with its
+    password (kept in DATA_DIR/demo-accounts.json). KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (a server URL) switch to
+    external servers (and no demo account is made); CONSOLE_HTTP_PORT (8000), PATROL_HTTP_PORT, ROSTER_HTTP_PORT,
+    INSPECTION_HTTP_PORT, ALERTS_HTTP_PORT (the APIs, 8001-8004), CONSOLE_METRICS_PORT ... ALERTS_METRICS_PORT (their
+    /metrics on 127.0.0.1, 9000-9004), PINGAN_PG_PORT and PINGAN_KAFKA_PORT move ports. The other `pingan` commands
+    read the same settings to find this stack.
     """
     from pingan_stack.endpoints import from_environment
     from pingan_stack.stack import options_from_env, run_up
