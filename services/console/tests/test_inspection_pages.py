@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +21,9 @@ from inspection.bootstrap import bootstrap as inspection_bootstrap
 from inspection.settings import InspectionSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
+from pingan_shared.events.catalog import HAZARD_REPORTED
+from pingan_shared.events.factory import EventFactory
+from pingan_shared.events.patrol_contracts import HazardReportedV1
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.service_harness import ZONE, ServiceHarness, harnesses, local
@@ -83,7 +86,7 @@ def field_errors(html: str, field: str) -> list[str]:
 
 
 async def post_form(browser: Browser, path: str, data: dict[str, Any], *, page: str,
-                    photos: list[tuple[str, bytes]] = ()) -> httpx.Response:  # type: ignore[assignment]
+                    photos: Sequence[tuple[str, bytes]] = ()) -> httpx.Response:
     """A multipart form post with the page's CSRF token, as the browser sends a form with files."""
     token = await browser.csrf(page)
     files = [("photos", (name, body, "image/jpeg")) for name, body in photos] or [
@@ -261,7 +264,7 @@ async def test_a_supervision_member_sees_only_their_own_findings(stage: Stage) -
     assert (await member.get("/inspection/cycles")).status_code == 403
 
 
-async def test_cycles_show_their_phase_and_days_left(stage: Stage) -> None:
+async def test_cycles_with_their_phase_and_days_left_one_opened_and_a_triage_task_assigned(stage: Stage) -> None:
     inspector = await stage.console.signed_in("wang.wu", "inspector")
     listing = await inspector.get("/inspection/cycles")
     assert "2026年第21期" in listing.text and "暗访阶段" in listing.text and "剩 1 天" in listing.text
@@ -270,6 +273,40 @@ async def test_cycles_show_their_phase_and_days_left(stage: Stage) -> None:
     inspector.client.cookies.set("lang", "en")
     english = await inspector.get("/inspection/cycles")
     assert "covert phase" in english.text and "1 days left" in english.text
+    inspector.client.cookies.set("lang", "zh")
+    form = {"name": "2026年第22期", "start_date": "2026-11-05", "covert_days": "14", "rectification_days": "x",
+            "day_basis": "working", "unit_ids": ["U-AY", "D-YJ"]}
+    typo = await inspector.submit("/inspection/cycles/new", form)
+    assert typo.status_code == 422 and field_errors(typo.text, "rectification_days")
+    clash = await inspector.submit("/inspection/cycles/new", {**form, "rectification_days": "14"})
+    assert clash.status_code == 409
+    assert any("2026年第21期" in reason for reason in field_errors(clash.text, "unit_ids")), clash.text[:3000]
+    assert 'value="2026年第22期"' in clash.text and 'value="U-AY" checked' in clash.text
+    opened = await inspector.submit("/inspection/cycles/new", {**form, "rectification_days": "14",
+                                                               "start_date": "2026-11-20"})
+    assert opened.status_code == 303
+    page = await inspector.get(opened.headers["location"])
+    assert "2026年第22期" in page.text and "工作日" in page.text and "市应急管理局（D-YJ）" in page.text
+
+    # a patrol hazard naming no unit waits in triage until an inspector gives it to one
+    report = HazardReportedV1(hazard_id="H-1", team_id="一队", member_id="张三", category="fire",
+                              description="河边护栏断裂", place="飞云江堤", photo_refs=["photo-note-17"], unit_id=None,
+                              reported_at=START, received_at=START)
+    patrol = EventFactory("patrol", stage.inspection.clock, stage.inspection.platform.kafka_topic_prefix)
+    await stage.inspection.publish([patrol.make(HAZARD_REPORTED, report, key="H-1")])
+
+    async def triage() -> list[str]:
+        listing = await inspector.get("/inspection/tasks", params={"status": "triage"})
+        return re.findall(r'href="(/inspection/tasks/T-[0-9a-f]+)"', listing.text)
+    await stage.inspection.until(triage, "the hazard in triage")
+    task_path = (await triage())[0]
+    page = await inspector.get(task_path)
+    assert "河边护栏断裂" in page.text and "photo-note-17" in page.text, "a reference that is no photo: as text"
+    assert f'action="{task_path}/assignment"' in page.text
+    assigned = await inspector.submit(f"{task_path}/assignment", {"unit_id": "U-YH"}, page=task_path)
+    assert assigned.status_code == 303
+    page = await inspector.get(assigned.headers["location"])
+    assert "已交办" in page.text and "玉海街道（U-YH）" in page.text and "待整改" in page.text
 
 
 def test_days_left_count_local_days_to_the_last_day() -> None:

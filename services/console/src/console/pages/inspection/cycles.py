@@ -1,17 +1,21 @@
 """211 cycles (暗访周期): each with its phase and the days left in it, its dates and units; for inspectors and
-supervisors (the service lets no unit or supervision-group member read cycles)."""
+supervisors (the service lets no unit or supervision-group member read cycles). An inspector opens one: name,
+start, the phases' lengths and day basis, the units in scope (a unit already in an overlapping cycle is refused
+by the service, naming the clash)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from console.pages.inspection.common import Assessor, every_item, now_and_zone, unit_label, units
+from console.pages.inspection.common import Assessor, Staff, every_item, now_and_zone, unit_label, units
 from console.pages.inspection.labels import DAY_BASES, PHASES, choices, named
 from console.pages.inspection.timing import cycle_countdown, instant, last_day
 from console.pages.inspection.uploads import segment
+from console.services import ServiceRefused
+from console.web.forms import Form
 from console.web.pages import Person, lang, render
 from console.web.tables import Column, Filter, Table
 
@@ -56,6 +60,48 @@ async def cycle_list(request: Request, person: Assessor) -> Response:
 
     return await CYCLES.respond(request, fetch,
                                 lambda view: render(request, "inspection/cycles.html", person, table=view))
+
+
+OPEN_FIELDS = ("id", "name", "start_date", "covert_days", "rectification_days", "day_basis", "unit_ids", "auto_next")
+
+
+async def _open_form(request: Request, person: Person, form: Form, chosen: list[str], status_code: int = 200
+                     ) -> Response:
+    return render(request, "inspection/cycle_new.html", person, status_code=status_code, form=form, chosen=chosen,
+                  units=await units(person), bases=choices(DAY_BASES))
+
+
+@router.get("/inspection/cycles/new")
+async def new_cycle(request: Request, person: Staff) -> Response:
+    now, zone = now_and_zone(request)
+    form = Form(fields=OPEN_FIELDS, values={"start_date": now.astimezone(zone).date().isoformat(),
+                                            "covert_days": "14", "rectification_days": "14", "day_basis": "calendar"})
+    return await _open_form(request, person, form, [])
+
+
+@router.post("/inspection/cycles/new")
+async def open_cycle(request: Request, person: Staff) -> Response:
+    submitted = await request.form()
+    form = Form.from_request_values(submitted, OPEN_FIELDS)
+    chosen = [u for u in submitted.getlist("unit_ids") if isinstance(u, str)]
+    body: dict[str, Any] = {"name": form.value("name"), "start_date": form.value("start_date") or None,
+                            "day_basis": form.value("day_basis") or "calendar", "unit_ids": chosen,
+                            "auto_next": form.value("auto_next") == "1"}
+    if form.value("id").strip():
+        body["id"] = form.value("id").strip()
+    for name in ("covert_days", "rectification_days"):
+        text = form.value(name).strip()
+        if not text.isdigit():
+            form.error(name, "请填写天数（整数） (a whole number of days)")
+        else:
+            body[name] = int(text)
+    if form.failed:
+        return await _open_form(request, person, form, chosen, status_code=422)
+    try:
+        opened = await person.services.post("inspection", "/v1/cycles", json=body)
+    except ServiceRefused as refusal:
+        return await _open_form(request, person, form.refused(refusal), chosen, status_code=refusal.status)
+    return RedirectResponse(f"/inspection/cycles/{segment(opened['id'])}", status_code=303)
 
 
 @router.get("/inspection/cycles/{cycle_id}")

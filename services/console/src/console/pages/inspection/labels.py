@@ -93,6 +93,16 @@ def actor_text(actor: str, lang: str) -> str:
 
 messages({
     "inspection.cycles": ("暗访周期", "Inspection cycles"),
+    "inspection.open_cycle": ("开启新一期", "Open a cycle"),
+    "inspection.cycle_name": ("周期名称", "Name"),
+    "inspection.cycle_id": ("周期编号", "Cycle id"),
+    "inspection.covert_days": ("暗访天数", "Covert days"),
+    "inspection.rectification_days": ("整改天数", "Rectification days"),
+    "inspection.day_basis": ("整改期限计算", "Deadlines count"),
+    "inspection.auto_next": ("结束后自动开启下一期（相同范围）",
+                             "Open the next cycle (same scope) when this one closes"),
+    "inspection.assign": ("分流交办", "Assign to a unit"),
+    "inspection.assigned": ("已交办。", "Assigned."),
     "inspection.cycle": ("周期", "Cycle"),
     "inspection.phase": ("阶段", "Phase"),
     "inspection.days_left": ("剩余天数", "Days left"),

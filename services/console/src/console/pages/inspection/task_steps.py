@@ -1,7 +1,8 @@
 """The steps a task's page offers: the unit's rectification (整改, with photos), the inspector's revisit (回访:
-verify, or reject with what remains, with photos) and listing for supervision (挂牌督办: a date or a number of
-days). Each posts to the inspection service as the person; a refusal shows the task again with the reasons by the
-fields they name and what was typed (and uploaded) kept; a success redirects back with a one-line notice.
+verify, or reject with what remains, with photos), listing for supervision (挂牌督办: a date or a number of
+days) and assigning a triage task (a patrol hazard naming no known unit) to a unit (分流交办). Each posts to the
+inspection service as the person; a refusal shows the task again with the reasons by the fields they name and what
+was typed (and uploaded) kept; a success redirects back with a one-line notice.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console.pages.inspection.common import Staff
-from console.pages.inspection.tasks import LISTING_FIELDS, RECTIFY_FIELDS, REVISIT_FIELDS, task_page
+from console.pages.inspection.tasks import ASSIGN_FIELDS, LISTING_FIELDS, RECTIFY_FIELDS, REVISIT_FIELDS, task_page
 from console.pages.inspection.uploads import PHOTOS_FIELD, receive_photos, segment
 from console.services import ServiceRefused
 from console.web.forms import Form
@@ -93,3 +94,15 @@ async def list_for_supervision(request: Request, person: Staff, task_id: str) ->
         return await task_page(request, person, task_id, listing=form.refused(refusal, {"body": "deadline"}),
                                status_code=refusal.status)
     return _done(task_id, "listed")
+
+
+@router.post("/inspection/tasks/{task_id}/assignment")
+async def assign(request: Request, person: Staff, task_id: str) -> Response:
+    form = Form.from_request_values(await request.form(), ASSIGN_FIELDS)
+    try:
+        await _post(person, task_id, "POST", "assignment", {"unit_id": form.value("unit_id")})
+    except ServiceRefused as refusal:
+        if refusal.status == 404:
+            raise
+        return await task_page(request, person, task_id, assign=form.refused(refusal), status_code=refusal.status)
+    return _done(task_id, "assigned")

@@ -37,8 +37,9 @@ router = APIRouter(include_in_schema=False)
 RECTIFY_FIELDS = ("text", PHOTOS_FIELD)
 REVISIT_FIELDS = ("outcome", "remaining", PHOTOS_FIELD)
 LISTING_FIELDS = ("deadline", "days", "note")
+ASSIGN_FIELDS = ("unit_id",)
 NOTICES = {"submitted": "inspection.submitted", "revisited": "inspection.revisited",
-           "listed": "inspection.listed_done"}
+           "listed": "inspection.listed_done", "assigned": "inspection.assigned"}
 OUTCOMES = [("verified", "整改到位，销号", "Rectified: verify"),
             ("rejected", "未整改到位，退回", "Not rectified: reject")]
 OVERDUE_CHOICES = [("true", "已逾期", "overdue"), ("false", "未逾期", "not overdue")]
@@ -115,7 +116,8 @@ def detail_text(action: str, detail: dict[str, Any], language: str, zone: Any) -
 
 
 async def task_page(request: Request, person: Person, task_id: str, *, rectify: Form | None = None,
-                    revisit: Form | None = None, listing: Form | None = None, kept: list[str] | None = None,
+                    revisit: Form | None = None, listing: Form | None = None, assign: Form | None = None,
+                    kept: list[str] | None = None,
                     status_code: int = 200) -> Response:
     """The task's page; the step handlers show it again with their form refused (and its photos kept)."""
     ctx = console(request)
@@ -151,6 +153,8 @@ async def task_page(request: Request, person: Person, task_id: str, *, rectify: 
         rectify=rectify or Form(fields=RECTIFY_FIELDS), revisit=revisit or Form(fields=REVISIT_FIELDS,
                                                                                  values={"outcome": "verified"}),
         listing=listing or Form(fields=LISTING_FIELDS),
+        can_assign=staff and status == "triage", assign=assign or Form(fields=ASSIGN_FIELDS),
+        unit_choices=[(k, f"{v}（{k}）", f"{v} ({k})") for k, v in sorted(names.items())],
         kept=[{"value": kept_value(person, ref), "label": ref[6:18]} for ref in kept or []],
         max_mb=f"{limits.max_bytes / (1024 * 1024):g}",
         outcomes=OUTCOMES,
