@@ -159,3 +159,16 @@ async def test_a_signed_in_visit_to_the_sign_in_page_goes_on_to_where_it_was_goi
     assert answer.status_code == 303 and answer.headers["location"] == "/admin/accounts"
     off_site = await browser.get("/signin?next=//evil.example/")
     assert off_site.headers["location"] == "/"
+
+
+async def test_housekeeping_deletes_expired_sessions_and_failures_past_the_window(console: Console) -> None:
+    await console.signed_in("old.session", "organiser")
+    await console.browser(address="198.51.100.1").sign_in("old.session", "wrong password")
+    await console.advance(timedelta(minutes=20))
+    fresh = await console.signed_in("new.session", "organiser")
+    assert await console.ctx.gate.housekeeping() == 1  # the failure, 20 min old: outside the 15-minute window
+    await console.advance(timedelta(minutes=15))  # the first session idle 35 min, the second 15
+    assert await console.ctx.gate.housekeeping() == 1
+    async with console.db() as conn:
+        assert await conn.fetchval("SELECT array_agg(username) FROM sessions") == ["new.session"]
+    assert (await fresh.get("/")).status_code == 200
