@@ -161,8 +161,11 @@ async def judge(conn: asyncpg.Connection, ctx: PatrolContext, round_id: str,
     if found is None:
         return
     row, round_ = found
+    was_closed = round_.closed
     effects = rule(round_)
-    if not effects:
+    # a round completed before its close has no effect to announce, but is judged (closed) all the same: compliance
+    # counts only closed rounds
+    if not effects and round_.closed == was_closed:
         return
     now = ctx.now()
     await store.save(conn, [round_], now=now)
