@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
+from pingan_shared.http.wording import validation_reason
 from pingan_shared.text import echoable
 
 
@@ -34,5 +35,6 @@ def rejected(where: Mapping[str, Any], errors: Iterable[tuple[str, str]]) -> dic
 
 
 def validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    """(field, reason) of each error of a row the model refused; "(row)" where no field is at fault."""
-    return [(".".join(str(p) for p in e["loc"]) or "(row)", e["msg"]) for e in exc.errors()]
+    """(field, reason) of each error of a row the model refused; "(row)" where no field is at fault. The reason is
+    Chinese first, as a 422 of the same model says it (``http.wording``): a person reads it in a page or a report."""
+    return [(".".join(str(p) for p in e["loc"]) or "(row)", validation_reason(e)) for e in exc.errors()]
