@@ -87,7 +87,8 @@ def chart_option(rows: Sequence[Mapping[str, Any]], group_by: str, language: str
         "xAxis": {"type": "category", "data": names, "axisLabel": {"interval": 0, "rotate": 30 if len(names) > 6
                                                                    else 0}},
         "yAxis": {"type": "value", "minInterval": 1},
-        "series": [{"name": labels[k], "type": "bar", "data": [int(row.get(k) or 0) for row in rows]}
+        "series": [{"name": labels[k], "type": "bar", "barMaxWidth": 40,
+                    "data": [int(row.get(k) or 0) for row in rows]}
                    for k in CHARTED],
     }
 
@@ -111,7 +112,7 @@ async def attendance(request: Request, person: Organiser) -> Response:
     def page(view: TableView, refusal: ServiceRefused | None = None) -> Response:
         first = report.get("first") or {}
         return render(request, "roster/reports.html", person, table=view, summary=first.get("summary"),
-                      scope=first.get("scope") or {}, townships=first.get("townships") or [],
+                      report_scope=first.get("scope") or {}, townships=first.get("townships") or [],
                       chart=chart_option(view.rows, group_by, view.lang) if view.rows else None,
                       figures=FIGURES, refusal=refusal, status_code=refusal.status if refusal else 200)
 
