@@ -6,10 +6,12 @@ token, an infeasible period is explained in words, and other roles reach none of
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -40,8 +42,10 @@ class Desk:
     def org_headers(self) -> dict[str, str]:
         return self.roster.auth(Role.ORGANISER, "setup")
 
-    async def api(self, method: str, path: str, **kwargs: object) -> object:
-        return await self.roster.ok(method, path, self.org_headers, expect=(200, 201, 202, 204), **kwargs)
+    async def api(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        """``method path`` on roster as an organiser (the setup a page test stands on); the decoded answer."""
+        return await self.roster.ok(method, path, self.org_headers | (headers or {}), expect=(200, 201, 202, 204),
+                                    **kwargs)
 
 
 @pytest.fixture
@@ -231,3 +235,118 @@ async def test_an_infeasible_period_is_explained_in_words(desk: Desk) -> None:
     panel = await solved(desk, "264")
     assert 'data-state="infeasible"' in panel and "无法排出满足所有规则的班表" in panel
     assert "排班无法满足" in panel and "须有至少4名民警" in panel  # roster's explanation and the rule at fault
+
+
+async def published_period(desk: Desk) -> list[dict[str, Any]]:
+    """Period 263 set up, solved and published through roster's API (the other side of the pages); its shifts."""
+    await desk.api("POST", "/v1/member-imports", content=MEMBERS_CSV, headers={"Content-Type": "text/csv"})
+    await desk.api("POST", "/v1/programmes", json={"programme_id": "P-TX", "name": "塘下镇", "level": "township"})
+    await desk.api("POST", "/v1/programmes/P-TX/periods", json={
+        "period_id": "263", "name": "第263期", "starts_on": "2026-12-07", "days": 7, "cohort": list(COHORT)})
+    await desk.api("POST", "/v1/periods/263/duties", json={
+        "duty_id": "night", "kind": "road-patrol", "title": "塘下镇夜间巡逻", "area": "塘下镇", "start_time": "19:00",
+        "end_time": "23:00", "required_size": 2, "composition": {"min_by_role": {"police": 1}}})
+    job = await desk.api("POST", "/v1/periods/263/solve", json={"time_limit_s": 5})
+    finished: dict[str, Any] = {}
+
+    async def done() -> bool:
+        finished.update(await desk.api("GET", f"/v1/solve-jobs/{job['job_id']}"))
+        return finished["status"] == "done"
+
+    await eventually(done, timeout=30, interval=0.2, what="the solve done")
+    await desk.api("POST", f"/v1/drafts/{finished['result']['draft_id']}/publish")
+    shifts = await desk.api("GET", "/v1/shifts", params={"period_id": "263"})
+    return list(shifts["items"])
+
+
+async def test_swap_requests_are_approved_or_refused_with_roster_s_reasons_by_their_fields(desk: Desk) -> None:
+    shifts = await published_period(desk)
+    first = shifts[0]
+    asker = first["member_ids"][0]
+    asked = await desk.roster.ok("POST", f"/v1/shifts/{first['shift_id']}/swap-requests",
+                                 desk.roster.auth(Role.MEMBER, str(asker)), json={"note": "家中有事"})
+    organiser = desk.organiser
+    page = await organiser.get("/roster/swaps", params={"status": "pending"})
+    assert page.status_code == 200 and "家中有事" in page.text and "塘下镇夜间巡逻" in page.text
+    action = f"/roster/swaps/{asked['request_id']}/decision?status=pending"
+    no_reason = await organiser.submit(action, {"decision": "refuse", "reason": ""}, page="/roster/swaps")
+    assert no_reason.status_code == 422
+    assert field_errors(no_reason.text, "reason-1") == ["拒绝申请须填写理由 (give the reason for refusing)"]
+    nobody = await organiser.submit(action, {"decision": "approve", "to_member_id": "NOBODY"}, page="/roster/swaps")
+    assert nobody.status_code == 409
+    assert field_errors(nobody.text, "to_member_id-1") == ["没有该队员或该队员已停用 (no such active member)"]
+    assert 'value="NOBODY"' in nobody.text  # kept for the organiser to correct
+
+    # Approving: roster checks each candidate against the hard rules; a refused one stays pending with its reasons
+    candidates = [m for m in COHORT if m not in first["member_ids"]]
+    approved = None
+    for candidate in candidates:
+        answer = await organiser.submit(action, {"decision": "approve", "to_member_id": candidate},
+                                        page="/roster/swaps")
+        if answer.status_code == 303:
+            approved = candidate
+            break
+        assert answer.status_code == 409 and field_errors(answer.text, "to_member_id-1"), answer.text[:300]
+    assert approved is not None
+    shift = await desk.api("GET", f"/v1/shifts/{first['shift_id']}")
+    assert approved in shift["member_ids"] and asker not in shift["member_ids"]
+    listed = await organiser.get("/roster/swaps", params={"status": "approved", "done": "approved"})
+    assert "已批准，班组已更新" in listed.text and asked["request_id"] in listed.text
+    assert "/decision" not in listed.text  # nothing left to decide
+
+    second = shifts[1]
+    other = await desk.roster.ok("POST", f"/v1/shifts/{second['shift_id']}/swap-requests",
+                                 desk.roster.auth(Role.MEMBER, str(second["member_ids"][0])), json={})
+    refused = await organiser.submit(f"/roster/swaps/{other['request_id']}/decision",
+                                     {"decision": "refuse", "reason": "本周人手紧张"}, page="/roster/swaps")
+    assert refused.status_code == 303
+    csv = await organiser.get("/roster/swaps", params={"status": "refused", "format": "csv"})
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 2 and "本周人手紧张" in lines[1] and "已拒绝" in lines[1]
+
+
+async def test_the_attendance_report_is_a_table_a_chart_and_a_csv(desk: Desk) -> None:
+    await published_period(desk)
+    organiser = desk.organiser
+    by_team = await organiser.get("/roster/reports", params={"period_id": "263"})
+    assert by_team.status_code == 200
+    chart = re.search(r'<script type="application/json" id="report-chart">(.*?)</script>', by_team.text, re.S)
+    assert chart is not None and 'data-chart="report-chart"' in by_team.text
+    option = json.loads(chart.group(1))
+    assert option["xAxis"]["data"] == [TEAM] and [s["name"] for s in option["series"]][:2] == ["班次", "夜班"]
+    assert option["series"][0]["data"] == [14] and option["series"][1]["data"] == [14]
+    assert "塘下镇" in by_team.text  # per township
+    by_member = await organiser.get("/roster/reports", params={"period_id": "263", "group_by": "member"})
+    found = re.search(r'id="report-chart">(.*?)</script>', by_member.text, re.S)
+    assert found is not None
+    member_chart = json.loads(found.group(1))
+    assert member_chart["xAxis"]["data"] == ["张警官", "李巡逻", "王巡逻", "赵警官", "钱巡逻", "孙警官"]
+    assert sum(member_chart["series"][1]["data"]) == 14
+    csv = await organiser.get("/roster/reports", params={"period_id": "263", "group_by": "member", "format": "csv"})
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 7 and lines[0].startswith("队员编号 Member id") and "张警官" in lines[1]
+    organiser.client.cookies.set("lang", "en")
+    english = await organiser.get("/roster/reports", params={"period_id": "263"})
+    assert "Attendance and fairness" in english.text and '"Nights"' in english.text
+
+
+async def test_other_roles_reach_no_roster_page_and_changes_need_the_csrf_token(desk: Desk) -> None:
+    await import_members(desk)
+    member = await desk.console.signed_in("tx02.member", "member", address="192.0.2.20", member_id="TX02")
+    for path in ("/roster/members", "/roster/members/TX01", "/roster/periods", "/roster/swaps", "/roster/reports",
+                 "/roster/jobs/J-1/panel", "/roster/members?format=csv"):
+        assert (await member.get(path)).status_code == 403, path
+    token = await member.csrf("/")
+    refused = await member.post("/roster/members/TX02", data={"csrf_token": token, "name": "改名", "org_id": TEAM,
+                                                              "role": "police"})
+    assert refused.status_code == 403
+    assert (await desk.api("GET", "/v1/members/TX02"))["role"] == "patrol-member"
+    stranger = desk.console.browser(address="192.0.2.30")
+    away = await stranger.get("/roster/members")
+    assert away.status_code == 303 and away.headers["location"].startswith("/signin")
+    htmx = await stranger.get("/roster/jobs/J-1/panel", headers={"HX-Request": "true"})
+    assert htmx.headers.get("HX-Redirect", "").startswith("/signin")
+    forged = await desk.organiser.post("/roster/organisations/new", data={
+        "org_id": "X", "name": "伪造", "kind": "security-company"})  # no CSRF token
+    assert forged.status_code == 403
+    assert "伪造" not in (await desk.organiser.get("/roster/organisations")).text
