@@ -8,6 +8,6 @@ showing the services' refusals by their fields, the audit trail), add its templa
 
 from types import ModuleType
 
-from console.pages import accounts, home, inspection, member, patrol, readiness, roster, signin
+from console.pages import accounts, alerts, home, inspection, member, operations, patrol, readiness, roster, signin
 
-PAGES: list[ModuleType] = [signin, home, accounts, readiness, inspection, roster, patrol, member]
+PAGES: list[ModuleType] = [signin, home, accounts, readiness, inspection, roster, patrol, member, alerts, operations]
