@@ -234,12 +234,12 @@ async def test_sealed_until_release_then_the_unit_rectifies_and_the_inspector_re
     await stage.phase("closed", local(DAY + timedelta(days=6), 1))
     for browser, name in ((inspector, "wang.wu"), (unit, "anyang")):
         await browser.sign_in(name)
-    card = await inspector.get(f"/inspection/cycles/{CYCLE}/scorecard")
+    card = await inspector.get(f"/inspection/scorecards/{CYCLE}")
     assert card.status_code == 200 and "安阳街道（U-AY）" in card.text and 'data-chart="' in card.text
-    exported = await inspector.get(f"/inspection/cycles/{CYCLE}/scorecard", params={"format": "csv"})
+    exported = await inspector.get(f"/inspection/scorecards/{CYCLE}", params={"format": "csv"})
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[0][0] == "排名 Rank" and any(r[1] == "安阳街道（U-AY）" and r[-1] == "100.0%" for r in rows[1:])
-    assert (await unit.get(f"/inspection/cycles/{CYCLE}/scorecard")).status_code == 403
+    assert (await unit.get(f"/inspection/scorecards/{CYCLE}")).status_code == 403
 
 
 async def test_a_supervision_member_sees_only_their_own_findings(stage: Stage) -> None:

@@ -14,9 +14,10 @@
     if (!window.echarts || !figures || !figures.labels || figures.labels.length === 0) return;
     var chart = window.echarts.init(element, null, { renderer: "svg" });
     chart.setOption({
+      animation: false,  // the figures as they are at once (a printed page, a screenshot)
       title: { text: figures.title, left: "center", textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis", valueFormatter: function (value) { return value + "%"; } },
-      grid: { left: 8, right: 32, top: 40, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 56, top: 40, bottom: 8, containLabel: true },
       xAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
       // the best ranked at the top
       yAxis: { type: "category", data: figures.labels.slice().reverse() },

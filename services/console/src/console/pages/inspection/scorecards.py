@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 CLOSED_CYCLES = Table(
     columns=[
-        Column("name", "周期", "Cycle", link=lambda row: f"/inspection/cycles/{segment(row['id'])}/scorecard"),
+        Column("name", "周期", "Cycle", link=lambda row: f"/inspection/scorecards/{segment(row['id'])}"),
         Column("id", "编号", "Id"),
         Column("start_date", "开始日期", "Starts"),
         Column("closed_at", "结束时间", "Closed", text=lambda row, lang: str(row.get("closed_at") or "")[:10]),
@@ -57,7 +57,7 @@ async def scorecard_index(request: Request, person: Assessor) -> Response:
                                        lambda view: render(request, "inspection/scorecards.html", person, table=view))
 
 
-@router.get("/inspection/cycles/{cycle_id}/scorecard")
+@router.get("/inspection/scorecards/{cycle_id}")
 async def scorecard_page(request: Request, person: Assessor, cycle_id: str) -> Response:
     cycle = await person.services.get("inspection", f"/v1/cycles/{segment(cycle_id)}")
     names = {u["id"]: u["name"] for u in await units(person)}
