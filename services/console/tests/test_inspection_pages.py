@@ -272,7 +272,7 @@ async def test_cycles_with_their_phase_and_days_left_one_opened_and_a_triage_tas
     assert "2026-11-03" in page.text and "2026-11-06" in page.text and "玉海街道（U-YH）" in page.text
     inspector.client.cookies.set("lang", "en")
     english = await inspector.get("/inspection/cycles")
-    assert "covert phase" in english.text and "1 days left" in english.text
+    assert "covert phase" in english.text and "1 day left" in english.text
     inspector.client.cookies.set("lang", "zh")
     form = {"name": "2026年第22期", "start_date": "2026-11-05", "covert_days": "14", "rectification_days": "x",
             "day_basis": "working", "unit_ids": ["U-AY", "D-YJ"]}

@@ -47,11 +47,12 @@ class Countdown:
             return ""
         if self.overdue:
             late = max(self.days * -1, 0)
-            return translate(lang, "inspection.overdue_n").replace("{n}", str(late)) if late else translate(
-                lang, "inspection.overdue")
+            if not late:
+                return translate(lang, "inspection.overdue")
+            return _counted(translate(lang, "inspection.overdue_n"), late, lang)
         if self.days == 0:
             return translate(lang, "inspection.due_today")
-        return translate(lang, "inspection.days_left_n").replace("{n}", str(self.days))
+        return _counted(translate(lang, "inspection.days_left_n"), self.days, lang)
 
     @property
     def tone(self) -> str:
@@ -61,6 +62,12 @@ class Countdown:
         if self.overdue:
             return "tag-bad"
         return "tag-warn" if self.days <= 3 else "tag-good"
+
+
+def _counted(text: str, n: int, lang: str) -> str:
+    """``{n}`` filled in; English says "1 day", not "1 days"."""
+    filled = text.replace("{n}", str(n))
+    return filled.replace("1 days", "1 day") if lang == "en" and n == 1 else filled
 
 
 NONE = Countdown(None, False)
