@@ -73,7 +73,8 @@ class Stage:
                 "id": checkpoint_id, "tag": f"tag-{checkpoint_id}", "name": name, "latitude": lat,
                 "longitude": 120.66, "expected_method": "nfc", "area": "塘下镇"})
         await self.patrol.ok("POST", "/v1/routes", organiser, json={
-            "id": "R-TX", "name": "塘下夜巡一线", "area": "塘下镇", "ordered": True, "checkpoint_ids": ["CP-A", "CP-B"]})
+            "id": "R-TX", "name": "塘下夜巡一线", "area": "塘下镇", "ordered": True,
+            "checkpoint_ids": ["CP-A", "CP-B"]})
         await self.patrol.ok("POST", "/v1/plans", organiser, json={
             "id": "P-TX", "team_id": "一队", "route_id": "R-TX", "first_date": TONIGHT.isoformat(),
             "window_start": "20:00", "window_end": "22:00", "rounds_per_night": 1})

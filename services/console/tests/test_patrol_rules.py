@@ -1,16 +1,28 @@
 """The patrol pages' own rules, without servers: a round's shown state by the clock, which night is tonight, which
 round of a route the map shows, and a form's text as patrol's JSON (numbers as numbers, anything else as typed, for
-patrol to refuse by its field)."""
+patrol to refuse by its field); and the map's tile source, whose host the content security policy lets in."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from console.pages.patrol.rules import (
-    checkpoint_body, checkpoint_state, current_rounds, display_state, map_route, number, plan_body, route_body,
-    split_ids, tonight,
+    checkpoint_body,
+    checkpoint_state,
+    current_rounds,
+    display_state,
+    map_route,
+    number,
+    plan_body,
+    route_body,
+    split_ids,
+    tonight,
 )
+from console.settings import ConsoleSettings
+from console.web.security import content_security_policy
+from pydantic import ValidationError
 
 ZONE = ZoneInfo("Asia/Shanghai")
 EVENING = datetime(2026, 3, 2, 20, 0, tzinfo=ZONE)
@@ -87,3 +99,16 @@ def test_form_text_becomes_patrols_json() -> None:
                       "rounds_per_night": "", "start_grace_minutes": "15", "checkpoint_grace_minutes": "x"})
     assert body["every_minutes"] == 120 and "rounds_per_night" not in body and "last_date" not in body
     assert body["checkpoint_grace_minutes"] == "x"
+
+
+def test_the_tile_source_is_a_setting_whose_host_the_content_security_policy_lets_in() -> None:
+    settings = ConsoleSettings(map_tiles_url="https://{s}.tiles.intranet.example/{z}/{x}/{y}.png",
+                               map_tile_hosts="https://other.example")
+    assert settings.tile_origins == ["https://other.example", "https://*.tiles.intranet.example"]
+    policy = content_security_policy(settings.tile_origins)
+    assert "img-src 'self' data: blob: https://other.example https://*.tiles.intranet.example;" in policy
+    assert ConsoleSettings().tile_origins == [] and "img-src 'self' data: blob:;" in content_security_policy([])
+    for wrong in ("javascript:alert(1)//{z}{x}{y}", "https://tiles.example/no-placeholders.png",
+                  "https://tiles.example;script-src *//{z}/{x}/{y}"):
+        with pytest.raises(ValidationError):
+            ConsoleSettings(map_tiles_url=wrong)

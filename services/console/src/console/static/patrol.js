@@ -185,22 +185,32 @@
     var data = json(el, "data-map") || {};
     var config = json(el, "data-map-config") || {};
     var map = baseMap(el, config, data.places);
-    var points = [];
-    if (kind === "checkpoints" || kind === "pick") points = drawCheckpoints(map, data, config);
-    if (kind === "pick") points = points.concat(enablePicking(map));
-    if (kind === "route") points = drawRoutes(L.layerGroup().addTo(map), data.routes, config);
-    if (kind === "rounds") {
-      var layer = L.layerGroup().addTo(map);
-      var shown = JSON.stringify(liveRoutes());
-      points = drawRoutes(layer, liveRoutes(), config);
-      document.body.addEventListener("htmx:afterSettle", function () {
-        var now = JSON.stringify(liveRoutes());
-        if (now === shown) return;  // redrawing unchanged data would close an open popup every few seconds
-        shown = now;
-        drawRoutes(layer, liveRoutes(), config);
-      });
+    var routes = kind === "rounds" ? liveRoutes() : data.routes || [];
+    // the view first: Leaflet makes a layer's SVG element only once its map has one
+    var points = (data.checkpoints || []).map(function (p) { return [p.lat, p.lon]; });
+    routes.forEach(function (route) {
+      route.points.forEach(function (p) { points.push([p.lat, p.lon]); });
+    });
+    if (kind === "pick") {
+      var y = numberIn(document.getElementById("f-latitude")), x = numberIn(document.getElementById("f-longitude"));
+      if (y !== null && x !== null && Math.abs(y) <= 90 && Math.abs(x) <= 180) points.push([y, x]);
     }
     fit(map, points);
+    if (kind === "checkpoints" || kind === "pick") drawCheckpoints(map, data, config);
+    if (kind === "pick") enablePicking(map);
+    if (kind === "route" || kind === "rounds") {
+      var layer = L.layerGroup().addTo(map);
+      drawRoutes(layer, routes, config);
+      var shown = JSON.stringify(routes);
+      if (kind === "rounds") {
+        document.body.addEventListener("htmx:afterSettle", function () {
+          var now = JSON.stringify(liveRoutes());
+          if (now === shown) return;  // redrawing unchanged data would close an open popup every few seconds
+          shown = now;
+          drawRoutes(layer, liveRoutes(), config);
+        });
+      }
+    }
     el.setAttribute("data-ready", "true");
   }
 
