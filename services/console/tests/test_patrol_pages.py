@@ -238,6 +238,9 @@ async def test_tonights_round_changes_state_on_the_page_its_map_and_its_csv(stag
     assert by_team[1][:2] == ["一队", "塘下镇"] and by_team[1][-1] == "100.0%"
     townships = csv_rows(await organiser.get("/patrol/compliance", params={"format": "csv", "of": "townships"}))
     assert townships[1][0] == "塘下镇"
+    for impossible in ({"since": "2026-02-30"}, {"until": "2026-13-01"}):  # the default period, not an error
+        assert "100.0%" in (await organiser.get("/patrol/compliance", params=impossible)).text
+    assert "暂无数据" in (await organiser.get("/patrol/rounds", params={"night": "2026-02-30"})).text
     assert (await organiser.get("/patrol/flags")).status_code == 200
     assert (await organiser.get("/patrol/hazards")).status_code == 200
 

@@ -56,9 +56,19 @@ def _period(request: Request, params: dict[str, str]) -> tuple[datetime, datetim
     """[since, until) as local midnights: the dates asked, else the last seven nights up to tonight."""
     zone = zone_of(request)
     last = tonight(now_of(request), zone)
-    since = date.fromisoformat(params["since"]) if _DAY.fullmatch(params.get("since", "")) else last - timedelta(6)
-    until = date.fromisoformat(params["until"]) if _DAY.fullmatch(params.get("until", "")) else last + timedelta(1)
+    since = _day(params.get("since", "")) or last - timedelta(6)
+    until = _day(params.get("until", "")) or last + timedelta(1)
     return datetime.combine(since, time(12), zone), datetime.combine(until, time(12), zone)
+
+
+def _day(text: str) -> date | None:
+    """A date as typed (YYYY-MM-DD, one that exists), else None: the default applies."""
+    if not _DAY.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # 2026-02-30
+        return None
 
 
 @router.get("/patrol/compliance")

@@ -90,13 +90,14 @@ async def _fetch(request: Request, person: Person, params: dict[str, str],
     return {"items": [_shown(r, request, route_names) for r in page["items"]], "next_after": page.get("next_after")}
 
 
-async def _map_routes(person: Person, rows: list[dict[str, Any]], request: Request) -> list[dict[str, Any]]:
+async def _map_routes(person: Person, rows: list[dict[str, Any]], routes: list[dict[str, Any]],
+                      request: Request) -> list[dict[str, Any]]:
     """Each route's current round among ``rows``, with its checkpoints' states (one round detail each)."""
     chosen = list(patrol_rules.current_rounds(rows, now_of(request)).values())[:MAP_ROUTES]
     if not chosen:
         return []
-    routes, checkpoints, details = await asyncio.gather(
-        walk(person, "/v1/routes"), walk(person, "/v1/checkpoints"),
+    checkpoints, details = await asyncio.gather(
+        walk(person, "/v1/checkpoints"),
         asyncio.gather(*(person.services.get(SERVICE, item_path("rounds", str(r["id"]))) for r in chosen)))
     by_id = {r["id"]: r for r in routes}
     spots = {c["id"]: c for c in checkpoints}
@@ -123,7 +124,7 @@ async def round_list(request: Request, person: Overseer) -> Response:
     if "view" not in responses:  # the CSV
         return answer
     view = responses["view"]
-    live = {"routes": await _map_routes(person, list(view.rows), request)}
+    live = {"routes": await _map_routes(person, list(view.rows), route_list, request)}
     night = night_asked(request)
     context = {"table": view, "live": live, "night": night or "", "poll_url": str(request.url.path) +
                (f"?{request.url.query}" if request.url.query else ""), "poll_seconds": POLL_SECONDS,
