@@ -28,6 +28,7 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Asia/Shanghai
 DAY = date(2026, 3, 2)
 SEALED_TEXT = "消防通道被电动车堵塞"
 SCRIPT_TEXT = '<script>alert("pwned")</script>楼道堆放杂物'
+PHOTO_LIMIT = 200_000  # bytes per photo: the test's photos are far smaller
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ async def city(test_databases: TestDatabases, kafka_bootstrap_servers: str,
                tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[City]:
     photos = tmp_path_factory.mktemp("inspection-photos")
     async with running_city(test_databases, kafka_bootstrap_servers, FixedClock(START),
-                            photo_store=f"file:{photos}") as running:
+                            photo_store=f"file:{photos}", photo_max_bytes=PHOTO_LIMIT) as running:
         await running.add_account("wang.wu", "inspector", display_name="暗访检查员王五")
         await running.add_account("anyang", "unit", display_name="安阳街道联络员", unit_id="U-AY")
         await running.add_account("yuhai", "unit", display_name="玉海街道联络员", unit_id="U-YH")
@@ -53,6 +54,13 @@ async def until_phase(city: City, phase: str, moment: datetime) -> None:
         cycle = await city.call("inspection", "GET", f"/v1/cycles/{CYCLE}", city.token(Role.INSPECTOR))
         return bool(cycle["phase"] == phase)
     await eventually(reached, timeout=30, interval=0.2, what=f"the cycle in its {phase} phase")
+
+
+async def thumbnail_loaded(page: Page) -> None:
+    """The page's first thumbnail is there and its image loaded (not only its box laid out)."""
+    await expect(page.locator(".photos img").first).to_be_visible()
+    await page.wait_for_function("() => { const img = document.querySelector('.photos img');"
+                                 " return img && img.complete && img.naturalWidth > 0; }")
 
 
 def watch_dialogs(page: Page) -> list[str]:
@@ -77,8 +85,13 @@ async def record_finding(page: Page, city: City, township: str, description: str
     await page.fill("#f-place", "万松社区")
     await page.fill("#f-description", description)
     if photo is not None:
+        # too large a file is said at once, before anything is sent (static/inspection.js)
+        await page.set_input_files("#f-photos", files=[{"name": "RAW.jpg", "mimeType": "image/jpeg",
+                                                        "buffer": b"\xff" * (PHOTO_LIMIT + 1)}])
+        assert "超过" in await page.locator("#f-photos").evaluate("input => input.validationMessage")
         await page.set_input_files("#f-photos", files=[{"name": "IMG_0302.jpg", "mimeType": "image/jpeg",
                                                         "buffer": photo}])
+        assert await page.locator("#f-photos").evaluate("input => input.validationMessage") == ""
     await page.click("form.finding-form button[type=submit]")
     await expect(page.locator(".notice")).to_contain_text("发现已记录")
     return page.url.split("?")[0]
@@ -120,9 +133,7 @@ async def test_the_211_cycle_from_a_covert_finding_to_the_scorecard(city: City, 
     photo = phone_jpeg("2026:03:02 10:15:00")
     finding_url = await record_finding(inspector, city, "U-AY", SEALED_TEXT, photo)
     await expect(inspector.locator(".photos .caption")).to_contain_text("拍摄于 2026-03-02 10:15")
-    thumbnail = inspector.locator(".photos img").first
-    await expect(thumbnail).to_be_visible()
-    assert await thumbnail.evaluate("img => img.naturalWidth") > 0, "the thumbnail loads"
+    await thumbnail_loaded(inspector)
     finding_photo = photo_urls(await inspector.content())[0]
     script_url = await record_finding(inspector, city, "U-YH", SCRIPT_TEXT, None)
     await expect(inspector.locator(".prose")).to_have_text(SCRIPT_TEXT)  # shown as text, run never
@@ -149,11 +160,12 @@ async def test_the_211_cycle_from_a_covert_finding_to_the_scorecard(city: City, 
     await expect(row).to_contain_text("2026-03-06")
     await expect(row).to_contain_text("剩 2 天")
     await row.locator("a").first.click()
+    await unit.wait_for_url("**/inspection/tasks/T-*")
     task_url = unit.url
     await expect(unit.locator("main")).to_contain_text(SEALED_TEXT)
     await expect(unit.locator("main")).not_to_contain_text("wang.wu")
     task_photo = photo_urls(await unit.content())[0]
-    assert await unit.locator(".photos img").first.evaluate("img => img.naturalWidth") > 0
+    await thumbnail_loaded(unit)
     await unit.fill("#f-text", "已清理电动车，通道畅通")
     await unit.set_input_files("#f-photos", files=[{"name": "after.jpg", "mimeType": "image/jpeg",
                                                      "buffer": phone_jpeg("2026:03:04 15:20:00", (30, 160, 60))}])
@@ -171,6 +183,7 @@ async def test_the_211_cycle_from_a_covert_finding_to_the_scorecard(city: City, 
         assert answer is not None and answer.status == 404, url
     await other.goto(f"{city.url}/inspection/tasks")
     await other.locator("table.data tbody tr a").first.click()
+    await other.wait_for_url("**/inspection/tasks/T-*")
     await expect(other.locator(".prose")).to_have_text(SCRIPT_TEXT)
 
     # the inspector rejects once with what remains; the unit rectifies again; the inspector verifies
@@ -195,6 +208,7 @@ async def test_the_211_cycle_from_a_covert_finding_to_the_scorecard(city: City, 
     await sign_in(inspector, city, "wang.wu")
     await inspector.goto(f"{city.url}/inspection/scorecards")
     await inspector.get_by_role("link", name=CYCLE_NAME).click()
+    await inspector.wait_for_url(f"**/inspection/scorecards/{CYCLE}")
     await expect(inspector.locator("table.scorecard").first).to_contain_text("安阳街道（U-AY）")
     await expect(inspector.locator(".chart[data-chart-drawn=true]")).to_have_count(1)
     assert inspector_dialogs == [] and other_dialogs == [], "no injected script ran"

@@ -1,6 +1,8 @@
 // The 211 pages' script (no inline script anywhere: the content security policy runs only files served here).
 // - Scorecards: each .chart[data-chart] becomes an ECharts bar chart of the figures the page put in data-chart
 //   ({"title", "labels", "values"}: on-time rates in percent, best first as the service ranked them).
+// - Photo pickers (input[type=file][data-max-each]): a photo over the size limit, or photos over the form's total,
+//   are said at once and keep the form from being sent (the console checks again on its side).
 (function () {
   "use strict";
 
@@ -28,7 +30,24 @@
     window.addEventListener("resize", function () { chart.resize(); });
   }
 
+  function checkPhotos(input) {
+    var each = Number(input.getAttribute("data-max-each"));
+    var total = Number(input.getAttribute("data-max-total"));
+    var sum = 0;
+    var message = "";
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      sum += file.size;
+      if (each && file.size > each) message = input.getAttribute("data-too-large");
+    });
+    if (!message && total && sum > total) message = input.getAttribute("data-too-much");
+    input.setCustomValidity(message || "");
+    if (message) input.reportValidity();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll(".chart[data-chart]").forEach(drawChart);
+    if (window.echarts) document.querySelectorAll(".chart[data-chart]").forEach(drawChart);
+    document.querySelectorAll("input[type=file][data-max-each]").forEach(function (input) {
+      input.addEventListener("change", function () { checkPhotos(input); });
+    });
   });
 })();

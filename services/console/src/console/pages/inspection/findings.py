@@ -21,6 +21,7 @@ from console.pages.inspection.uploads import (
     PHOTOS_FIELD,
     kept_value,
     photo_views,
+    picker_limits,
     receive_photos,
     segment,
     texts,
@@ -101,13 +102,12 @@ async def _form_page(request: Request, person: Person, form: Form, kept: list[st
     township = next((u for u in townships if u["id"] == form.value("township_unit_id")), None)
     places = await _places(person, township.get("place") if township else None)
     kept_photos = [{"value": kept_value(person, ref), "label": await _kept_label(request, ref)} for ref in kept]
-    limits = console(request).settings.photo_limits
     return render(request, "inspection/finding_new.html", person, status_code=status_code, form=form,
                   cycle_choices=[(c["id"], f"{c['name']}（{c['id']}）", f"{c['name']} ({c['id']})") for c in cycles],
                   known_cycle_ids=known_cycle_ids, township_choices=_unit_choices(townships),
                   department_choices=_unit_choices(departments), places=places, kept=kept_photos,
                   categories=choices(CATEGORIES), severities=choices(SEVERITIES),
-                  max_mb=f"{limits.max_bytes / (1024 * 1024):g}")
+                  picker=picker_limits(console(request)))
 
 
 def _unit_choices(found: list[dict[str, Any]]) -> list[tuple[str, str, str]]:

@@ -25,7 +25,7 @@ from console.pages.inspection.labels import (
     named,
 )
 from console.pages.inspection.timing import instant, last_day, task_countdown
-from console.pages.inspection.uploads import PHOTOS_FIELD, kept_value, photo_views, segment, texts
+from console.pages.inspection.uploads import PHOTOS_FIELD, kept_value, photo_views, picker_limits, segment, texts
 from console.web.forms import Form
 from console.web.i18n import pick
 from console.web.pages import Person, console, lang, render
@@ -138,7 +138,6 @@ async def task_page(request: Request, person: Person, task_id: str, *, rectify: 
     evidence = task.get("evidence") or []
     status = task.get("status")
     staff = person.role is Role.INSPECTOR
-    limits = ctx.settings.photo_limits
     return render(
         request, "inspection/task.html", person, status_code=status_code, task=task, steps=steps,
         unit=unit_label(names, task.get("unit_id")),
@@ -156,7 +155,7 @@ async def task_page(request: Request, person: Person, task_id: str, *, rectify: 
         can_assign=staff and status == "triage", assign=assign or Form(fields=ASSIGN_FIELDS),
         unit_choices=[(k, f"{v}（{k}）", f"{v} ({k})") for k, v in sorted(names.items())],
         kept=[{"value": kept_value(person, ref), "label": ref[6:18]} for ref in kept or []],
-        max_mb=f"{limits.max_bytes / (1024 * 1024):g}",
+        picker=picker_limits(ctx),
         outcomes=OUTCOMES,
         notice=NOTICES.get(request.query_params.get("done", "")))
 

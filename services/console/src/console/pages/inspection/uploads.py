@@ -94,6 +94,28 @@ async def receive_photos(ctx: ConsoleContext, person: Person, form: FormData) ->
 
 
 @dataclass(frozen=True)
+class PickerLimits:
+    """What a form's photo picker tells the person, and its script checks before the form is sent (the console
+    checks again: the request limit would otherwise answer a too-large form with a bare 413)."""
+
+    each: int  # bytes per photo (CONSOLE_PHOTO_MAX_BYTES)
+    total: int  # bytes of all the form's photos (below CONSOLE_MAX_REQUEST_BYTES, leaving room for the fields)
+
+    @property
+    def mb(self) -> str:
+        return f"{self.each / (1024 * 1024):g}"
+
+    @property
+    def total_mb(self) -> str:
+        return f"{self.total / (1024 * 1024):.0f}"
+
+
+def picker_limits(ctx: ConsoleContext) -> PickerLimits:
+    return PickerLimits(each=ctx.settings.photo_limits.max_bytes,
+                        total=max(ctx.settings.max_request_bytes - 256 * 1024, 1024))
+
+
+@dataclass(frozen=True)
 class PhotoView:
     url: str
     thumbnail_url: str
