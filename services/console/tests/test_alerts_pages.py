@@ -154,6 +154,10 @@ async def test_refusals_are_shown_by_their_fields_with_what_was_typed(stage: Sta
 
     listed = await admin.get("/alerts/policies")
     assert "网格事件督办" in listed.text and "inspection.task-overdue" in listed.text, "stored and built-in ladders"
+    only = await admin.get("/alerts/policies", params={"kind": "grid.other"})
+    assert "测试阶梯" in only.text and "网格事件督办" not in only.text
+    exported = await admin.get("/alerts/policies", params={"format": "csv"})
+    assert "测试阶梯,grid.other,,,通报 → 约谈,0" in exported.text
     copy = await admin.get("/alerts/policies/new", params={"from": "inspection.task-overdue"})
     assert "挂牌督办" in copy.text and "role:city-office" in copy.text
 

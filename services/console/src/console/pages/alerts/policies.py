@@ -20,6 +20,7 @@ from console.web.forms import Form
 from console.web.i18n import messages
 from console.web.menu import MenuItem
 from console.web.pages import Person, lang, render
+from console.web.tables import Column, Filter, Table
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,13 +73,32 @@ messages({
 NOTICES = {"created": "policies.created", "saved": "policies.saved", "deleted": "policies.deleted"}
 
 
+POLICIES = Table(
+    columns=[
+        Column("name", "名称", "Name", link=lambda row: f"/alerts/policies/{row['id']}"),
+        Column("kind", "预警类型", "Alert kind"),
+        Column("scope_unit", "适用单位", "For unit"),
+        Column("scope_area", "适用区域", "For area"),
+        Column("steps", "步骤", "Steps", text=lambda row, lang: " → ".join(s["label"] for s in row["steps"])),
+        Column("repeat", "重复次数", "Repeats"),
+    ],
+    filters=[Filter("kind", "预警类型", "Alert kind", max_length=100)],
+    csv_name="escalation-policies",
+)
+
+
 @router.get("/alerts/policies")
 async def policy_list(request: Request, person: Admin) -> Response:
-    stored = await person.services.get(SERVICE, "/v1/policies")
+    async def fetch(params: dict[str, str]) -> dict[str, Any]:
+        # alerts lists every stored policy at once (there are a few per kind and scope): one page
+        kind = {"kind": params["kind"]} if "kind" in params else {}
+        return {"items": await person.services.get(SERVICE, "/v1/policies", params=kind), "next_after": None}
+
     builtin = await person.services.get(SERVICE, "/v1/builtin-policies")
-    return render(request, "alerts/policies.html", person, stored=stored, builtin=builtin, duration=duration,
-                  channel=lambda c: label_of(CHANNEL_LABELS, c, lang(request)),
-                  notice=NOTICES.get(request.query_params.get("done", "")))
+    return await POLICIES.respond(request, fetch, lambda view: render(
+        request, "alerts/policies.html", person, table=view, builtin=builtin, duration=duration,
+        channel=lambda c: label_of(CHANNEL_LABELS, c, lang(request)),
+        notice=NOTICES.get(request.query_params.get("done", ""))))
 
 
 def _editor(request: Request, person: Person, form: Form, rows: int, *, policy_id: str | None = None,
