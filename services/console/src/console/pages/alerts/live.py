@@ -122,7 +122,7 @@ async def _stream(request: Request, person: Person) -> AsyncIterator[httpx.Respo
         yield response
 
 
-async def _relay(request: Request, person: Person) -> AsyncIterator[dict[str, str]]:
+async def _relay(request: Request, person: Person) -> AsyncIterator[dict[str, str | int]]:
     loop = asyncio.get_running_loop()
     try:
         count = await _unread(person)
@@ -163,8 +163,8 @@ async def _relay(request: Request, person: Person) -> AsyncIterator[dict[str, st
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
     except (ServiceUnavailable, ServiceRefused) as exc:
-        # the page keeps its last count; EventSource tries again in a few seconds
-        yield {"event": "unavailable", "data": str(exc)}
+        # the page keeps its last count; EventSource tries again in half a minute (not its default 3 s)
+        yield {"event": "unavailable", "data": str(exc), "retry": 30_000}
 
 
 async def _still(request: Request, account: Account) -> bool:
