@@ -39,6 +39,9 @@ async def test_the_sample_city_loads_row_by_row_and_is_published_once(
     codes = {e["code"] for e in beneath["items"]}
     assert {"330381102000", "330381102201", "TX-G01", "TX", "塘下一队", "PS-TX"} <= codes
     assert not codes & {"330381001000", "AY", "安阳一队", "GA"}  # the next township's, and the city's departments
+    children = await r.ok("GET", "/v1/directory/entries", r.organiser, params={"parent": "330381102000"})
+    assert {e["parent"] for e in children["items"]} == {"330381102000"} and "330381102201" in {
+        e["code"] for e in children["items"]} and not {e["code"] for e in children["items"]} & {"TX-G01", "塘下一队"}
     teams = await r.ok("GET", "/v1/directory/entries", r.organiser, params={"kind": "patrol-team", "limit": 2})
     assert len(teams["items"]) == 2 and teams["next_after"] is not None
     assert (await r.client.get("/v1/directory/entries/没有", headers=r.organiser)).status_code == 404

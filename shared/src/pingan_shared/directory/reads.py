@@ -27,6 +27,6 @@ async def describe(conn: asyncpg.Connection, code: str) -> dict[str, Any]:
 
 
 async def listing(conn: asyncpg.Connection, *, kind: EntryKind | None, under: str | None, name: str | None,
-                  limit: int, after: str | None) -> list[dict[str, Any]]:
-    entries = await store.page(conn, kind=kind, under=under, name=name, limit=limit, after=after)
+                  limit: int, after: str | None, parent: str | None = None) -> list[dict[str, Any]]:
+    entries = await store.page(conn, kind=kind, under=under, name=name, limit=limit, after=after, parent=parent)
     return [e.as_json() for e in entries]

@@ -59,16 +59,18 @@ def _subtree_of(parameter: str) -> str:
 
 
 async def page(conn: asyncpg.Connection, *, kind: EntryKind | None, under: str | None, name: str | None,
-               limit: int, after: str | None) -> list[Entry]:
-    """Entries in code order; ``under``: only those in that place's subtree (itself included)."""
+               limit: int, after: str | None, parent: str | None = None) -> list[Entry]:
+    """Entries in code order; ``under``: only those in that place's subtree (itself included); ``parent``: only
+    those directly beneath it (a place's page lists its children without walking its whole subtree)."""
     rows = await conn.fetch(
         f"""{_subtree_of("$2")}
         SELECT {COLUMNS} FROM directory_entries
         WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR code IN (SELECT code FROM sub))
           AND ($3::text IS NULL OR name LIKE '%' || $3 || '%') AND ($4::text IS NULL OR code > $4)
+          AND ($6::text IS NULL OR parent = $6)
         ORDER BY code LIMIT $5
         """,
-        kind.value if kind else None, under, name, after, limit,
+        kind.value if kind else None, under, name, after, limit, parent,
     )
     return [Entry.from_row(r) for r in rows]
 

@@ -26,10 +26,13 @@ async def list_entries(
     under: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN,
                                        description="only entries beneath this place (itself included)")] = None,
     name: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]+$", description="part of the name")] = None,
+    parent: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN,
+                                        description="only the entries directly beneath this place")] = None,
 ) -> Page[dict[str, Any]]:
-    """Entries in code order: of one kind, beneath one place, or by part of a name."""
+    """Entries in code order: of one kind, beneath one place (or directly beneath it), or by part of a name."""
     async with request.app.state.runtime.connection() as conn:
-        items = await reads.listing(conn, kind=kind, under=under, name=name, limit=limit, after=after)
+        items = await reads.listing(conn, kind=kind, under=under, name=name, limit=limit, after=after,
+                                    parent=parent)
     return page_of(items, limit, lambda entry: entry["code"])
 
 
