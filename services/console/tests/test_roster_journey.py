@@ -1,13 +1,16 @@
 """The organiser's roster work in a real Chromium, through the whole city (the four services and the console on
 loopback ports): sign in, import members from a CSV (the bad row shown with its reason), create a programme and a
 period, choose its cohort and add a night patrol, solve and watch the progress panel reach done, see the people ×
-days grid, publish it, approve the swap a member asked for, and open the attendance report with its chart drawn."""
+days grid, publish it, approve the swap a member asked for, and open the attendance report with its chart drawn.
+Then the directory: a CSV import with a bad row (its reason shown), the tree walked from the city down to the new
+village (breadcrumbs, children, its dot on the map) and the township's villages exported as CSV."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import anyio
 import pytest
 from playwright.async_api import Dialog, Page, expect
 
@@ -21,6 +24,14 @@ from .roster_support import COHORT, MEMBERS_CSV
 pytestmark = pytest.mark.browser
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # the week before the period
 SLOW = 30_000  # ms: a solve is queued for up to a second before the worker takes it, then runs
+# The directory's import: a village of 塘下镇 with its position, a grid in it, and a place under a township the
+# directory does not hold.
+DIRECTORY_CSV = (
+    "code,kind,name,parent,latitude,longitude\n"
+    "330381102299,village,塘下新村,330381102000,27.8601,120.6702\n"
+    "TX-G99,grid,塘下新村第一网格,330381102299,,\n"
+    "330381999201,village,无主村,330381999000,,\n"
+).encode()
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +138,42 @@ async def test_an_organiser_rosters_a_period_from_import_to_report(city: City, p
     await page.locator("a.lang-switch").click()
     await expect(page.locator("h1")).to_contain_text("Attendance and fairness")
     await expect(page.locator("[data-chart='report-chart']")).to_have_attribute("data-chart-ready", "1")
+
+
+async def test_an_organiser_imports_the_directory_walks_it_down_to_a_village_and_exports_it(
+        city: City, page: Page) -> None:
+    violations: list[str] = []
+    page.on("pageerror", lambda error: violations.append(str(error)))
+    await page.context.add_init_script("document.addEventListener('securitypolicyviolation', (e) => "
+                                       "console.error('CSP ' + e.violatedDirective + ' ' + e.blockedURI));")
+    page.on("console", lambda message: violations.append(message.text) if message.text.startswith("CSP ") else None)
+    await sign_in(page, city, "tx.organiser")
+    await page.get_by_role("link", name="地点与组织目录").first.click()
+    await page.get_by_role("link", name="导入目录").click()
+    await page.set_input_files("input[name=file]", files=[
+        {"name": "directory.csv", "mimeType": "text/csv", "buffer": DIRECTORY_CSV}])
+    await page.get_by_role("button", name="上传并导入").click()
+    await expect(page.locator(".counts")).to_contain_text("新增 2")
+    bad = page.locator("tr.row-bad")
+    await expect(bad).to_have_count(1)
+    await expect(bad).to_contain_text("上级地点 330381999000 不在目录中")
+
+    await page.get_by_role("link", name="地点与组织目录").last.click()
+    await page.get_by_role("link", name="按层级浏览").click()
+    for place in ("瑞安市", "塘下镇", "塘下新村"):
+        await page.locator("section.children").get_by_role("link", name=place, exact=True).click()
+        await expect(page.locator("h1")).to_contain_text(place)
+    await expect(page.locator("nav.crumbs li")).to_have_text(["目录", "瑞安市", "塘下镇", "塘下新村"])
+    await expect(page.locator("section.children")).to_contain_text("塘下新村第一网格")
+    await expect(page.locator("#patrol-map")).to_have_attribute("data-ready", "true")
+    await expect(page.locator("#patrol-map path.place-dot")).to_have_count(1)
+
+    await page.locator("nav.crumbs").get_by_role("link", name="塘下镇").click()
+    await page.locator("section.children select[name=kind]").select_option("village")
+    await page.locator("section.children").get_by_role("button", name="筛选").click()
+    async with page.expect_download() as downloading:
+        await page.get_by_role("link", name="导出 CSV").click()
+    exported = (await anyio.Path(await (await downloading.value).path()).read_bytes()).decode("utf-8")
+    assert exported.startswith("\ufeff编码 Code,名称 Name") and "330381102299,塘下新村,村社" in exported
+    assert "韩田村" in exported and "塘下新村第一网格" not in exported
+    assert violations == []
