@@ -124,7 +124,9 @@ asyncio_default_test_loop_scope = session
 def _run_pytest(directory: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """pytest in ``directory`` (its own rootdir, tmp and artifacts), with the given plugins."""
     (directory / "pytest.ini").write_text(INNER_INI)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PINGAN_CHROMIUM"))}
+    # (not the outer run's settings: its browser, nor its recording of durations into a tests/ this run lacks)
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("PYTEST_", "PINGAN_CHROMIUM", "PINGAN_RECORD_DURATIONS"))}
     environment |= env or {}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--basetemp", str(directory / "tmp"),
                "--rootdir", str(directory), *args]
