@@ -113,7 +113,7 @@ def deadletters(
     import logging
 
     from pingan_shared.events.catalog import deadletter_topic
-    from pingan_stack.deadletters import DeadLetterReadError, read_dead_letters
+    from pingan_shared.messaging.dead_letter_reader import DeadLetterReadError, read_dead_letters
     from pingan_stack.endpoints import broker, from_environment
     from pingan_stack.topology import SERVICES
 
