@@ -102,7 +102,7 @@ async def test_a_dead_letter_is_listed_and_resent_and_a_removed_contact_is_said(
     assert bulk.headers["location"] == "/admin/dead-letters?done=bulk&n=0&m=1"
     said = await admin.get(bulk.headers["location"])
     assert "已重发 0 条；跳过 1 条" in said.text
-    assert "pingan deadletters" in said.text, "the platform's dead-letter topics: where to read them"
+    assert "/admin/dead-letters/platform" in said.text, "the platform's dead-letter topics: beside these"
 
 
 async def test_a_parked_row_and_a_failed_timer_are_listed_and_retried_per_service(stage: Stage) -> None:

@@ -5,7 +5,7 @@ with a fresh attempt budget and the same idempotency key (receivers drop repeats
 removed since is refused (409), and said so on the page.
 
 These are the alerts service's own deliveries. The platform's dead-letter topics (``deadletter.<service>``: events a
-consumer could not parse or apply) have no HTTP view in any service yet: ``pingan deadletters`` reads them.
+consumer could not parse or apply) are each service's own, listed beside these by ``platform_dead_letters``.
 """
 
 from __future__ import annotations
@@ -37,10 +37,6 @@ messages({
     "deadletters.resent": ("已重发。", "Re-sent."),
     "deadletters.bulk": ("已重发 {n} 条；跳过 {m} 条（其联系人已被删除，请先恢复联系人）。",
                          "Re-sent {n}; skipped {m} (their contact was removed: put it back first)."),
-    "deadletters.topics": ("平台死信主题（deadletter.<服务>，消费端无法解析或处理的事件）暂无网页视图，请用 "
-                           "pingan deadletters 查看。", "The platform's dead-letter topics (deadletter.<service>: "
-                           "events a consumer could not parse or apply) have no web view yet: use pingan "
-                           "deadletters."),
 })
 
 STATUS_CHOICES = [("open", "未处理", "open"), ("resent", "已重发", "re-sent"), ("all", "全部", "all")]
