@@ -198,6 +198,10 @@ async def _read_snapshot(consumer: AIOKafkaConsumer, topics: list[str], limit: i
     return found
 
 
+# How long a look into ``after``'s batch waits for it (ms).
+PROBE_WAIT_MS = 250
+
+
 async def _read_page(consumer: AIOKafkaConsumer, topic: str, after: Position | None,
                      limit: int) -> list[DeadLetter]:
     await consumer.start()
@@ -219,11 +223,15 @@ async def _read_page(consumer: AIOKafkaConsumer, topic: str, after: Position | N
         consumer.seek(partition, max(starts[partition], below[partition] - 1, 0))
     page: list[DeadLetter] = []
     for partition in partitions:  # one after another: the page is in (partition, offset) order
-        batch_of_after = below[partition] > 0
+        # An empty partition has no batch to look into (any batch would have moved its end past 0).
+        batch_of_after = below[partition] > 0 and ends[partition] > starts[partition]
         while len(page) < limit and (batch_of_after or await consumer.position(partition) < ends[partition]):
+            # Looking into ``after``'s batch: a batch that is there comes at once, so a short wait; an ``after`` past
+            # everything would otherwise cost the whole fetch wait (schemathesis asks for many such pages).
+            wait_ms = PROBE_WAIT_MS if batch_of_after else 1000
             batch_of_after = False
             try:
-                batches = await consumer.getmany(partition, timeout_ms=1000, max_records=limit - len(page) + 1)
+                batches = await consumer.getmany(partition, timeout_ms=wait_ms, max_records=limit - len(page) + 1)
             except OffsetOutOfRangeError:  # ``after`` past the end (or retention racing this read): nothing more here
                 break
             page += [_decode(partition, r.offset, r.value)
