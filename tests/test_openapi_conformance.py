@@ -27,7 +27,7 @@ import pytest
 from pingan_shared.auth import Role
 from pingan_shared.http.openapi import allowed_roles
 from pingan_shared.service import Service
-from pingan_shared.settings import PlatformSettings
+from pingan_shared.settings import PlatformSettings, ServiceSettings
 from pingan_stack.testing import bearer, serving_on_loopback
 from pingan_stack.topology import SERVICES
 
@@ -150,14 +150,17 @@ async def run_schemathesis(base_url: str, config: Path, *, exclude: list[str]) -
 def build(name: str, platform: PlatformSettings, database_url: str) -> Service:
     bootstrap = importlib.import_module(f"{name}.bootstrap").bootstrap
     settings_module = importlib.import_module(f"{name}.settings")
-    settings_class = next(
-        v for k, v in vars(settings_module).items() if k.endswith("Settings") and k != "ServiceSettings"
+    settings_class = next(  # the service's own (a module may import other settings, the console its photos')
+        v for k, v in vars(settings_module).items()
+        if k.endswith("Settings") and k != "ServiceSettings" and isinstance(v, type) and issubclass(v, ServiceSettings)
+        and v.__module__ == settings_module.__name__
     )
     service: Service = bootstrap(platform=platform, settings=settings_class(database_url=database_url))
     return service
 
 
-@pytest.mark.parametrize("name", [s.name for s in SERVICES])
+# the console's JSON endpoints too (health, readiness, its JWKS): its pages are HTML, tried by the browser journeys
+@pytest.mark.parametrize("name", [*(s.name for s in SERVICES), "console"])
 async def test_schemathesis_finds_no_failure(
     name: str, platform_settings: PlatformSettings, database_factory: Callable[[], Awaitable[str]],
     tmp_path: Path,
