@@ -18,6 +18,10 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 # where the solver's first roster comes late (at 4 s a solve could finish between two looks, and the cut never came;
 # at 10 s it still did once in a full CI run on 2 cores)
 SOLVE_SECONDS = 20
+# The lease a worker renews with each progress write (every 0.2 s here). At 1.5 s a resumed attempt lost its lease in
+# a full CI run on a loaded machine (the heartbeat write starved beside the solver), was claimed a third time and
+# failed: the test cut it only once. 3 s keeps the cuts quick and leaves room for a starved heartbeat.
+LEASE_SECONDS = 3.0
 
 
 async def job_state(r: Roster, job_id: str) -> dict[str, Any]:
@@ -28,7 +32,7 @@ async def job_state(r: Roster, job_id: str) -> dict[str, Any]:
 async def test_a_solve_cut_by_a_restart_is_resumed_and_one_cut_too_often_fails_visibly(
     roster_factory: Callable[..., Awaitable[Roster]],
 ) -> None:
-    r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.1, solve_lease_seconds=1.5,
+    r = await roster_factory(FixedClock(NOW), solve_poll_seconds=0.1, solve_lease_seconds=LEASE_SECONDS,
                              solve_progress_every_s=0.2, solve_max_attempts=2)
     await build_period(r, period_id="R1", starts_on=date(2026, 12, 7), days=28, members=cohort(),
                        duty_list=duties())
