@@ -106,6 +106,7 @@ ALERTS = Table(
     filters=[Filter("status", "状态", "Status", choices=[(k, *v) for k, v in STATUS_LABELS.items()]),
              Filter("kind", "类型", "Kind", max_length=100)],
     csv_name="alerts",
+    row_class=lambda row: f"sev-{row['severity']}",  # the level's colour stripe (console.css)
 )
 
 
