@@ -142,7 +142,7 @@ messages({
                                "Photos already uploaded (kept when you submit again)"),
     "inspection.recorded_at": ("记录时间", "Recorded"),
     "inspection.recorded_by": ("记录人", "Recorded by"),
-    "inspection.cycle_id_hint": ("填写平安办告知的周期编号。", "The cycle id the 平安办 gave you."),
+    "inspection.cycle_id_hint": ("填写平安办告知的周期编号。", "The cycle id the safety office (平安办) gave you."),
     "inspection.tasks": ("整改任务", "Rectification tasks"),
     "inspection.task": ("整改任务", "Task"),
     "inspection.status": ("状态", "State"),
