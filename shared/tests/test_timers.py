@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -165,3 +166,38 @@ async def test_a_batched_kind_fires_its_due_timers_together_and_a_failing_batch_
     assert await pool.fetchval("SELECT count(*) FROM fired WHERE timer_key = ANY($1::text[]) AND times = 1",
                                ["b1", "b2"]) == 2
     assert await pool.fetchval("SELECT count(*) FROM fired WHERE timer_key = 'bad'") == 0
+
+
+async def test_a_runner_polling_once_an_hour_fires_at_once_when_a_timer_is_armed_or_the_clock_moves(
+        pool: asyncpg.Pool) -> None:
+    """The runner sleeps between polls, but a timer armed in its database (NOTIFY timers, platform migration 0006)
+    and a test clock moving past a due time wake it: neither waits for the hour."""
+    await pool.execute("CREATE TABLE fired (timer_key text PRIMARY KEY, times int NOT NULL)")
+    clock = FixedClock(SAMPLE_TIME)
+    runner = TimerRunner(pool, clock, {"due": _record}, Metrics("wake"), poll_seconds=3600)
+    running = asyncio.create_task(runner.run())
+
+    async def fired(key: str) -> bool:
+        return await pool.fetchval("SELECT times FROM fired WHERE timer_key = $1", key) == 1
+
+    async def within(seconds: float, key: str) -> None:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not await fired(key):
+            assert asyncio.get_running_loop().time() < deadline, f"{key} did not fire within {seconds} s"
+            await asyncio.sleep(0.02)
+
+    try:
+        await asyncio.sleep(0.3)  # the runner's first poll is over: from now on it sleeps for the hour
+        async with pool.acquire() as conn:
+            await schedule(conn, "due", "armed-due-now", SAMPLE_TIME)
+            await schedule(conn, "due", "due-in-a-day", SAMPLE_TIME + timedelta(days=1))
+        await within(5, "armed-due-now")
+        assert not await fired("due-in-a-day")
+        clock.advance(timedelta(days=1))
+        await within(5, "due-in-a-day")
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    # the listening connection went back to the pool (it closes without waiting for it)
+    await asyncio.wait_for(pool.close(), 10)

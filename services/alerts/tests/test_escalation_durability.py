@@ -13,7 +13,7 @@ import pytest
 
 from pingan_shared.clock import FixedClock
 
-from .escalation_harness import GRID_KIND, UNIT, Alerts, AlertsFactory
+from .escalation_harness import GRID_KIND, UNIT, Alerts, AlertsFactory, DeafClock
 
 CITY = "role:city-office"
 LADDER = [
@@ -136,8 +136,8 @@ def gauge(metrics: str, name: str) -> float:
 
 async def test_the_auditor_reports_a_step_stalled_behind_a_stuck_timer_runner(
         alerts_factory: AlertsFactory, escalation_clock: FixedClock) -> None:
-    # the timer runner polls once at start and then sleeps for an hour: a stuck runner
-    alerts = await alerts_factory(escalation_clock, timer_poll_seconds=3600)
+    # the timer runner polls once at start and then sleeps for an hour, deaf to the clock moving: a stuck runner
+    alerts = await alerts_factory(DeafClock(escalation_clock.now()), timer_poll_seconds=3600)
     await setup(alerts)
     key = "inspection:task:a-2:overdue"
     await alerts.signal("trigger", key, 1)

@@ -111,7 +111,7 @@ async def stage_fixture(database_factory: Callable[..., Awaitable[str]], platfor
                 make_console: Callable[..., Awaitable[Console]]) -> AsyncIterator[Stage]:
     clock = FixedClock(START)
     database = await database_factory(template="alerts" + WITH_DIRECTORY)
-    settings = AlertsSettings(database_url=database, timer_poll_seconds=0.05, delivery_poll_seconds=0.05,
+    settings = AlertsSettings(database_url=database, timer_poll_seconds=1.0, delivery_poll_seconds=0.05,
                               delivery_bundle_window_seconds=0, delivery_max_attempts=1, stream_ping_seconds=1)
     alerts = alerts_bootstrap(platform=platform_settings, settings=settings, clock=clock)
     async with serving_on_loopback(alerts) as url:

@@ -53,9 +53,9 @@ from roster.settings import RosterSettings
 PASSWORD = "correct horse battery"  # every demo account's: passes the policy
 SERVICES = ("patrol", "roster", "inspection", "alerts")
 # What every service runs with in a journey: timers polled often, so a deadline the test moves past fires at once.
-_FAST = {"timer_poll_seconds": 0.05}
+_FAST = {"timer_poll_seconds": 1.0}
 # Cheap argon2 (the hashing tests set their own) and plain-http cookies: the browser opens http://127.0.0.1.
-_CONSOLE = {"timer_poll_seconds": 0.05, "cookie_secure": False, "password_time_cost": 1,
+_CONSOLE = {"timer_poll_seconds": 1.0, "cookie_secure": False, "password_time_cost": 1,
             "password_memory_kib": 8192, "password_parallelism": 1}
 
 

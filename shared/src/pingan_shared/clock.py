@@ -7,6 +7,7 @@ All clocks return timezone-aware UTC datetimes; local time zones are applied at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -21,21 +22,36 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock that only moves when told to: for tests."""
+    """A clock that only moves when told to: for tests.
+
+    Whoever waits for time to pass (a timer runner) may ask to be told when it moves (``on_move``): a deadline the
+    test moves past fires at once, without the runner polling the database many times a second."""
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
             raise ValueError("FixedClock needs a timezone-aware start")
         self._now = start.astimezone(UTC)
+        self._watchers: list[Callable[[], None]] = []
 
     def now(self) -> datetime:
         return self._now
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+        self._moved()
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
+        self._moved()
+
+    def on_move(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` whenever the clock moves; returns what stops it."""
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+
+    def _moved(self) -> None:
+        for callback in list(self._watchers):
+            callback()
 
 
 class ScaledClock:

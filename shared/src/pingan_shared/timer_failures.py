@@ -45,9 +45,12 @@ async def failed_timers_page(conn: asyncpg.Connection, *, limit: int, after: int
 
 
 async def retry_failed(conn: asyncpg.Connection, timer_id: int) -> bool:
-    """Give a failed timer its attempts back; it fires on the runner's next poll (its due time is past).
+    """Give a failed timer its attempts back; it fires at once (the runners are woken; its due time is past).
     False when there is no failed timer with this id. The last error stays until it is overwritten."""
     result = await conn.execute(
         "UPDATE timers SET status = 'pending', attempts = 0 WHERE id = $1 AND status = 'failed'", timer_id
     )
-    return result.endswith(" 1")
+    if not result.endswith(" 1"):
+        return False
+    await conn.execute("SELECT pg_notify('timers', '')")  # the runners wake now, as for a timer armed (0006)
+    return True

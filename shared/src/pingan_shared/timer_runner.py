@@ -5,6 +5,7 @@ lost connection, failures recorded and counted."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -105,23 +106,64 @@ class TimerRunner:
         self._handler_timeout = handler_timeout_seconds
         # Timers whose handler was running when its batch's connection was lost (an ordered set): fired alone.
         self._suspects: dict[int, None] = {}
+        self._wake = asyncio.Event()
 
     async def run(self) -> None:
         counted_failed_at: float | None = None
-        while True:
-            batch = _Batch([])
-            try:
-                batch = await self._fire_batch()
-                # Retries by `pingan timers retry` happen elsewhere: recount now and then, not every poll
-                # (the count reads the whole table).
-                if batch.count("failed") or counted_failed_at is None or (
-                        time.monotonic() - counted_failed_at >= self._failed_count_seconds):
-                    await self.count_failed()
-                    counted_failed_at = time.monotonic()
-            except Exception as exc:
-                log.warning("timer run failed; will retry", error=repr(exc))
-            if len(batch.outcomes) < self._batch_size or batch.count("deferred"):
-                await asyncio.sleep(self._poll)
+        loop = asyncio.get_running_loop()
+        # Woken at once by a timer armed in this database (NOTIFY timers, platform migration 0006) and by a test's
+        # clock moving; the poll covers a lost notification and timers that come due as real time passes.
+        watch_clock = getattr(self._clock, "on_move", None)
+        unwatch = watch_clock(lambda: loop.call_soon_threadsafe(self._wake.set)) if watch_clock else None
+        listener: asyncpg.Connection | None = None
+        try:
+            while True:
+                self._wake.clear()  # before the batch: a wake during it is for timers it may have missed
+                batch = _Batch([])
+                try:
+                    # (never a one-connection pool's only connection: such a runner polls)
+                    if (listener is None or listener.is_closed()) and self._pool.get_max_size() > 1:
+                        listener = await self._listen(listener)
+                    batch = await self._fire_batch()
+                    # Retries by `pingan timers retry` happen elsewhere: recount now and then, not every poll
+                    # (the count reads the whole table).
+                    if batch.count("failed") or counted_failed_at is None or (
+                            time.monotonic() - counted_failed_at >= self._failed_count_seconds):
+                        await self.count_failed()
+                        counted_failed_at = time.monotonic()
+                except Exception as exc:
+                    log.warning("timer run failed; will retry", error=repr(exc))
+                    await asyncio.sleep(min(self._poll, 1.0))  # the database away: no busy loop on wake-ups
+                    continue
+                if len(batch.outcomes) < self._batch_size or batch.count("deferred"):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll)
+        finally:
+            if unwatch is not None:
+                unwatch()
+            await self._drop(listener)
+
+    async def _listen(self, stale: asyncpg.Connection | None) -> asyncpg.Connection:
+        """A pooled connection LISTENing for timers armed (the one before it, closed, handed back first)."""
+        await self._drop(stale)
+        listener: asyncpg.Connection = await self._pool.acquire()
+        try:
+            await listener.add_listener("timers", self._on_notify)
+        except BaseException:
+            await self._pool.release(listener)  # or the pool never closes
+            raise
+        return listener
+
+    async def _drop(self, listener: asyncpg.Connection | None) -> None:
+        if listener is None:
+            return
+        with contextlib.suppress(Exception):
+            await listener.remove_listener("timers", self._on_notify)
+        with contextlib.suppress(Exception):
+            await self._pool.release(listener)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
 
     async def fire_due(self) -> int:
         """Fire one batch of due timers; returns how many were taken (fired, failed or deferred)."""

@@ -57,11 +57,12 @@ class ServiceHarness(Generic[ContextT]):
     """One service in-process, its clock, its database and its topics.
 
     A subclass sets ``state_attribute`` (where its bootstrap keeps the context on ``app.state``) and ``build``
-    (bootstrap the service from ``self.settings``); ``defaults`` are the settings every instance starts from (the
-    timers polled every 50 ms), the keyword arguments of the constructor override them."""
+    (bootstrap the service from ``self.settings``); ``defaults`` are the settings every instance starts from (timers
+    polled each second: a timer armed or a clock moved wakes the runner at once), the keyword arguments of the
+    constructor override them."""
 
     state_attribute: ClassVar[str]  # the service's name, which is also its migrations' package
-    defaults: ClassVar[Mapping[str, Any]] = {"timer_poll_seconds": 0.05}
+    defaults: ClassVar[Mapping[str, Any]] = {"timer_poll_seconds": 1.0}
     topic_settle: ClassVar[float] = 1.0  # how long ``topic_events`` waits for re-publications by default
     # Whether the service's copy of the directory starts with the test city (pingan_stack.sample_directory): for a
     # service whose doors check codes against it.
