@@ -15,6 +15,7 @@ import asyncpg
 
 from pingan_shared.clock import Clock
 from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable, connection
+from pingan_shared.db.listening import listen, unlisten
 from pingan_shared.logs import get_logger
 from pingan_shared.metrics import Metrics
 from pingan_shared.timers import Batched, Timer, TimerHandler
@@ -146,21 +147,10 @@ class TimerRunner:
     async def _listen(self, stale: asyncpg.Connection | None) -> asyncpg.Connection:
         """A pooled connection LISTENing for timers armed (the one before it, closed, handed back first)."""
         await self._drop(stale)
-        listener: asyncpg.Connection = await self._pool.acquire()
-        try:
-            await listener.add_listener("timers", self._on_notify)
-        except BaseException:
-            await self._pool.release(listener)  # or the pool never closes
-            raise
-        return listener
+        return await listen(self._pool, "timers", self._on_notify)
 
     async def _drop(self, listener: asyncpg.Connection | None) -> None:
-        if listener is None:
-            return
-        with contextlib.suppress(Exception):
-            await listener.remove_listener("timers", self._on_notify)
-        with contextlib.suppress(Exception):
-            await self._pool.release(listener)
+        await unlisten(self._pool, listener, "timers", self._on_notify)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -51,6 +51,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from pingan_shared.db.errors import connection
+from pingan_shared.db.listening import listen, unlisten
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.logs import get_logger
 from pingan_shared.messaging.refusals import illegal_topic, refused_for_good
@@ -162,23 +163,10 @@ class OutboxRelay:
 
     async def _listen(self) -> asyncpg.Connection:
         """A dedicated connection LISTENing for new outbox rows (polling covers a lost notification)."""
-        listener: asyncpg.Connection = await self._pool.acquire()
-        try:
-            await listener.add_listener("outbox", self._on_notify)
-        except BaseException:
-            # cancelled (the service stopping) or failed before the caller holds it: hand it back here, or
-            # the pool never closes (pool.close() waits for every connection to come home)
-            await self._pool.release(listener)
-            raise
-        return listener
+        return await listen(self._pool, "outbox", self._on_notify)
 
     async def _drop(self, listener: asyncpg.Connection | None) -> None:
-        if listener is None:
-            return
-        with contextlib.suppress(Exception):
-            await listener.remove_listener("outbox", self._on_notify)
-        with contextlib.suppress(Exception):
-            await self._pool.release(listener)
+        await unlisten(self._pool, listener, "outbox", self._on_notify)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
