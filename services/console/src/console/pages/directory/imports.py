@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.datastructures import UploadFile
 
 from console.pages.directory.common import KINDS, SERVICE
 from console.pages.roster.common import Organiser
-from console.services import ServiceRefused
+from console.web.csv_imports import FIELDS, send_csv
 from console.web.forms import Form
 from console.web.i18n import messages
 from console.web.pages import render
@@ -48,8 +47,6 @@ messages({
     "directory.import_reason": ("原因", "Reason"),
 })
 
-FIELDS = ("file",)
-NO_FILE = "请选择要上传的 CSV 文件 (choose a CSV file to upload)"  # as the services word a refusal
 STATUSES = ("created", "updated", "unchanged", "rejected")
 
 
@@ -73,15 +70,5 @@ async def import_template(person: Organiser) -> Response:
 
 @router.post("/directory/import")
 async def import_directory(request: Request, person: Organiser) -> Response:
-    upload = (await request.form()).get("file")
-    form = Form(fields=FIELDS)
-    content = await upload.read() if isinstance(upload, UploadFile) else b""
-    if not content:
-        return _page(request, person, form.error("file", NO_FILE), status_code=422)
-    try:
-        report = await person.services.post(SERVICE, "/v1/directory/imports", content=content,
-                                             headers={"Content-Type": "text/csv; charset=utf-8"})
-    except ServiceRefused as refusal:
-        return _page(request, person, form.refused(refusal, {"(body)": "file", "body": "file"}),
-                     status_code=refusal.status)
-    return _page(request, person, form, report=report)
+    form, report, status = await send_csv(request, person.services, SERVICE, "/v1/directory/imports")
+    return _page(request, person, form, report=report, status_code=status)

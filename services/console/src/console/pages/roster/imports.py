@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.datastructures import UploadFile
 
 from console.pages.roster.common import SERVICE, Organiser
-from console.services import ServiceRefused
+from console.web.csv_imports import FIELDS, send_csv
 from console.web.forms import Form
 from console.web.i18n import messages
 from console.web.pages import render
@@ -38,9 +37,6 @@ messages({
     "roster.import.reason": ("原因", "Reason"),
 })
 
-FIELDS = ("file",)
-NO_FILE = "请选择要上传的 CSV 文件 (choose a CSV file to upload)"  # as the services word a refusal
-
 
 def _page(request: Request, person: Organiser, form: Form, report: dict[str, object] | None = None,
           status_code: int = 200) -> Response:
@@ -54,16 +50,5 @@ async def import_form(request: Request, person: Organiser) -> Response:
 
 @router.post("/roster/members/import")
 async def import_members(request: Request, person: Organiser) -> Response:
-    submitted = await request.form()
-    upload = submitted.get("file")
-    form = Form(fields=FIELDS)
-    content = await upload.read() if isinstance(upload, UploadFile) else b""
-    if not content:
-        return _page(request, person, form.error("file", NO_FILE), status_code=422)
-    try:
-        report = await person.services.post(SERVICE, "/v1/member-imports", content=content,
-                                             headers={"Content-Type": "text/csv; charset=utf-8"})
-    except ServiceRefused as refusal:
-        return _page(request, person, form.refused(refusal, {"(body)": "file", "body": "file"}),
-                     status_code=refusal.status)
-    return _page(request, person, form, report=report)
+    form, report, status = await send_csv(request, person.services, SERVICE, "/v1/member-imports")
+    return _page(request, person, form, report=report, status_code=status)
