@@ -289,7 +289,11 @@ async def test_live_equals_the_record_after_a_burst_and_after_a_restart(
         # harmless) — not the events from before the stop
         input_partitions = 4 * platform_settings.kafka_topic_partitions
         unread = await input_events(service) - processed_before  # published, not handled before the stop
-        assert missed_events <= live_of(service).processed <= unread + input_partitions
+        # (what it missed counted over every start of this app: under load the stall watch may rebuild it after a
+        # stall, and a rebuilt app counts from 0 — and recovers from the changelog and committed offsets too)
+        live = live_of(service)
+        assert missed_events <= live.processed_in_all_starts
+        assert live.processed <= unread + input_partitions
         assert unread + input_partitions < processed_before
 
 

@@ -102,6 +102,8 @@ class LiveCoverage:
         self.zone: ZoneInfo = platform.timezone
         self.service = service
         self.processed = 0  # input events handled since this start (tests tell recovery from recomputation)
+        # ... and since this object was made, across the rebuilds after a stall (a rebuilt app counts from 0)
+        self.processed_in_all_starts = 0
         self.dead_lettered = 0
         self._finished: dict[tuple[str, int], int] = {}  # input partition → last offset an agent finished
         self._app: faust.App | None = None
@@ -340,6 +342,7 @@ class LiveCoverage:
                     await self._dead_letter(deadletters, message, envelope, f"{type(exc).__name__}: {exc}")
                     changed = False
                 self.processed += 1
+                self.processed_in_all_starts += 1
                 if changed:
                     await self._notify()
                 self._finished[(message.topic, message.partition)] = message.offset
