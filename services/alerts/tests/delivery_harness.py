@@ -112,7 +112,7 @@ async def delivery_service(database_factory: Any, platform_settings: PlatformSet
 
     async def make(database_url: str | None = None, **overrides: Any) -> DeliveryHarness:
         url = database_url or await database_factory()
-        values: dict[str, Any] = {"database_url": url, "timer_poll_seconds": 1.0, "delivery_poll_seconds": 0.05,
+        values: dict[str, Any] = {"database_url": url, "delivery_poll_seconds": 0.05,
                                   "delivery_bundle_window_seconds": 0, "delivery_backoff_base_seconds": 1,
                                   "delivery_gauge_seconds": 0.2,
                                   "delivery_rate_limits": {"webhook": 0, "email": 0, "inbox": 0, "stream": 0}}

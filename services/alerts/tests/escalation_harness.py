@@ -1,5 +1,6 @@
 """The escalation side's test harness: an alerts service in-process over the real broker and database, behind a
-``FixedClock`` the test moves, its timers polled every 50 ms and its auditor every 100 ms.
+``FixedClock`` the test moves (its timer runner woken as it moves, or a timer is armed), its auditor run every
+100 ms.
 
 ``alerts_factory`` makes services (a fresh database and topic prefix each, or a second instance on the same
 ones: ``alerts_factory(clock, twin_of=first)``); a harness can be stopped and started again on its database (a
@@ -50,7 +51,7 @@ class Alerts(ServiceHarness[AlertsContext]):
     """One alerts service in-process, its clock, database and topics."""
 
     state_attribute = "alerts"
-    defaults: ClassVar[dict[str, Any]] = {"timer_poll_seconds": 1.0, "auditor_interval_seconds": 0.1,
+    defaults: ClassVar[dict[str, Any]] = {"auditor_interval_seconds": 0.1,
                                           "auditor_stall_bound_seconds": 30, "delivery_poll_seconds": 3600}
 
     def __init__(self, database_url: str, platform: PlatformSettings, clock: FixedClock, **settings: Any) -> None:
@@ -182,7 +183,7 @@ class Alerts(ServiceHarness[AlertsContext]):
         return [(e["step"], e["loop"]) for e in escalated if e["alert_id"] == alert_id]
 
     async def quiet(self, seconds: float = 0.5) -> None:
-        """Give the timers (polled every 50 ms) time to fire what they would."""
+        """Give the timers (woken as the clock moves) time to fire what they would."""
         await asyncio.sleep(seconds)
 
 

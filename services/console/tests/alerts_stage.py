@@ -1,5 +1,5 @@
 """The alerts pages' stage: the real alerts service served on a loopback port (its own database with the test
-directory, the real broker; timers and deliveries polled every 50 ms, no bundling wait) and the console in-process
+directory, the real broker; deliveries polled every 50 ms, no bundling wait) and the console in-process
 calling it over HTTP, on one FixedClock. The other three services point at a closed port: the operator's pages show
 them unreachable and go on.
 
@@ -25,6 +25,7 @@ from alerts.settings import AlertsSettings
 from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.settings import PlatformSettings
+from pingan_stack.service_harness import answer
 from pingan_stack.test_databases import WITH_DIRECTORY
 from pingan_stack.testing import bearer, eventually, serving_on_loopback
 
@@ -50,8 +51,10 @@ def field_errors(html: str, field: str) -> list[str]:
 
 
 class Stage:
-    def __init__(self, alerts_url: str, database_url: str, clock: FixedClock, console: Console) -> None:
+    def __init__(self, alerts_url: str, database_url: str, clock: FixedClock, console: Console,
+                 client: httpx.AsyncClient) -> None:
         self.alerts_url, self.database_url, self.clock, self.console = alerts_url, database_url, clock, console
+        self.client = client  # to alerts directly, kept for the stage's life
 
     def token(self, role: Role, subject: str = "tester", **claims: str) -> dict[str, str]:
         return bearer(role, subject, issued_at=self.clock.now(), **claims)
@@ -62,11 +65,7 @@ class Stage:
 
     async def call(self, method: str, path: str, headers: Mapping[str, str], *,
                    expect: int | tuple[int, ...] = (200, 201, 202, 204), **kwargs: Any) -> Any:
-        async with httpx.AsyncClient(base_url=self.alerts_url, timeout=30) as client:
-            response = await client.request(method, path, headers=dict(headers), **kwargs)
-        wanted = (expect,) if isinstance(expect, int) else expect
-        assert response.status_code in wanted, f"{method} {path}: {response.status_code} {response.text[:800]}"
-        return response.json() if response.content else None
+        return await answer(self.client, method, path, headers, expect=expect, **kwargs)
 
     async def township_office(self, *people: str) -> None:
         """Contacts for 塘下镇's supervisors: each person's inbox (their console user name) and the township's group."""
@@ -111,14 +110,14 @@ async def stage_fixture(database_factory: Callable[..., Awaitable[str]], platfor
                 make_console: Callable[..., Awaitable[Console]]) -> AsyncIterator[Stage]:
     clock = FixedClock(START)
     database = await database_factory(template="alerts" + WITH_DIRECTORY)
-    settings = AlertsSettings(database_url=database, timer_poll_seconds=1.0, delivery_poll_seconds=0.05,
+    settings = AlertsSettings(database_url=database, delivery_poll_seconds=0.05,
                               delivery_bundle_window_seconds=0, delivery_max_attempts=1, stream_ping_seconds=1)
     alerts = alerts_bootstrap(platform=platform_settings, settings=settings, clock=clock)
-    async with serving_on_loopback(alerts) as url:
+    async with serving_on_loopback(alerts) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         nowhere = closed_port_url()
         console = await make_console(clock, alerts_url=url, patrol_url=nowhere, roster_url=nowhere,
                                      inspection_url=nowhere, service_timeout_seconds=3)
-        yield Stage(url, database, clock, console)
+        yield Stage(url, database, clock, console, client)
         await console.stop()
 
 

@@ -42,6 +42,7 @@ from pingan_shared.clock import FixedClock
 from pingan_shared.service import Service
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
+from pingan_stack.service_harness import answer
 from pingan_stack.test_databases import WITH_DIRECTORY, TestDatabases
 from pingan_stack.test_tokens import bearer, session_jwks
 from pingan_stack.test_topics import delete_topics
@@ -52,11 +53,8 @@ from roster.settings import RosterSettings
 
 PASSWORD = "correct horse battery"  # every demo account's: passes the policy
 SERVICES = ("patrol", "roster", "inspection", "alerts")
-# What every service runs with in a journey: timers polled often, so a deadline the test moves past fires at once.
-_FAST = {"timer_poll_seconds": 1.0}
 # Cheap argon2 (the hashing tests set their own) and plain-http cookies: the browser opens http://127.0.0.1.
-_CONSOLE = {"timer_poll_seconds": 1.0, "cookie_secure": False, "password_time_cost": 1,
-            "password_memory_kib": 8192, "password_parallelism": 1}
+_CONSOLE = {"cookie_secure": False, "password_time_cost": 1, "password_memory_kib": 8192, "password_parallelism": 1}
 
 
 @dataclass
@@ -67,6 +65,7 @@ class City:
     platform: PlatformSettings
     urls: dict[str, str]  # service name (and "console") -> base URL
     services: dict[str, Service]
+    clients: dict[str, httpx.AsyncClient]  # service name -> a client of its own, for ``call`` (one SSL context each)
     accounts: dict[str, Account] = field(default_factory=dict)
 
     @property
@@ -96,12 +95,8 @@ class City:
     async def call(self, service: str, method: str, path: str, headers: Mapping[str, str], *,
                    expect: int | tuple[int, ...] = (200, 201, 202), **kwargs: Any) -> Any:
         """``method path`` on ``service`` directly; the decoded answer once its status is one of ``expect``."""
-        async with httpx.AsyncClient(base_url=self.urls[service], timeout=30) as client:
-            response = await client.request(method, path, headers=dict(headers), **kwargs)
-        wanted = (expect,) if isinstance(expect, int) else expect
-        assert response.status_code in wanted, (
-            f"{service} {method} {path}: {response.status_code} {response.text[:800]}")
-        return response.json() if response.content else None
+        return await answer(self.clients[service], method, path, headers, expect=expect, what=f"{service} ",
+                            **kwargs)
 
     async def advance_to(self, moment: datetime) -> None:
         assert moment >= self.clock.now(), "time only moves forward"
@@ -111,15 +106,15 @@ class City:
 def _service(name: str, platform: PlatformSettings, database_url: str, clock: FixedClock) -> Service:
     if name == "patrol":
         # the live-coverage stream app is off: the console reads the record (patrol's own tests run the stream app)
-        return patrol_bootstrap(platform=platform, settings=PatrolSettings(database_url=database_url, **_FAST),
+        return patrol_bootstrap(platform=platform, settings=PatrolSettings(database_url=database_url),
                                 clock=clock, live=LiveCoverageSettings(enabled=False))
     if name == "roster":
-        return roster_bootstrap(platform=platform, settings=RosterSettings(database_url=database_url, **_FAST),
+        return roster_bootstrap(platform=platform, settings=RosterSettings(database_url=database_url),
                                 clock=clock)
     if name == "inspection":
         return inspection_bootstrap(platform=platform,
-                                    settings=InspectionSettings(database_url=database_url, **_FAST), clock=clock)
-    return alerts_bootstrap(platform=platform, settings=AlertsSettings(database_url=database_url, **_FAST),
+                                    settings=InspectionSettings(database_url=database_url), clock=clock)
+    return alerts_bootstrap(platform=platform, settings=AlertsSettings(database_url=database_url),
                             clock=clock)
 
 
@@ -160,7 +155,9 @@ async def running_city(databases: TestDatabases, bootstrap_servers: str, clock: 
             console = console_bootstrap(platform=platform, settings=settings, clock=clock)
             urls["console"] = await stack.enter_async_context(serving_on_loopback(console))
             services["console"] = console
-            yield City(clock=clock, platform=platform, urls=urls, services=services)
+            clients = {name: await stack.enter_async_context(httpx.AsyncClient(base_url=urls[name], timeout=30))
+                       for name in SERVICES}
+            yield City(clock=clock, platform=platform, urls=urls, services=services, clients=clients)
             for name, service in services.items():
                 failure = service.runtime.failure
                 if failure is not None:

@@ -83,7 +83,7 @@ class Console(ServiceHarness[ConsoleContext]):
     state_attribute = "console"
     # Cheap argon2 for speed (the tests of hashing set their own); plain-http cookies (the browsers are http://).
     defaults: ClassVar[Mapping[str, Any]] = {
-        "timer_poll_seconds": 1.0, "cookie_secure": False,
+        "cookie_secure": False,
         "password_time_cost": 1, "password_memory_kib": 8192, "password_parallelism": 1,
     }
 

@@ -1,5 +1,5 @@
 """The 211 pages in-process over the real inspection service (its own database with the test directory, the real
-broker, timers polled every 50 ms) and the console, on one FixedClock: recording a finding with a photo (refusals
+broker, timers woken as the clock moves) and the console, on one FixedClock: recording a finding with a photo (refusals
 by their fields, typed values and uploaded photos kept), the sealing as a unit's session sees it, the unit's
 rectification, the inspector's revisits and listing, the scorecard, and who may fetch a photo."""
 

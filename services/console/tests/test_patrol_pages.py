@@ -1,5 +1,5 @@
 """The patrol pages in-process over the real patrol service (its own database with the test directory, the real
-broker, timers polled every 50 ms) and the console, on one FixedClock: an organiser registers checkpoints, a route
+broker, timers woken as the clock moves) and the console, on one FixedClock: an organiser registers checkpoints, a route
 and a plan through the forms (each refusal by the field patrol names, what was typed kept); tonight's rounds change
 state as the clock moves and a device scans (table, map data, the refreshing fragment, CSV, English); a round's
 scans; compliance; and who may open what."""

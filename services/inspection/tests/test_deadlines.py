@@ -67,7 +67,7 @@ def test_listing_days_count_on_the_tasks_basis() -> None:
 async def running(database_url: str, platform_settings: PlatformSettings) -> AsyncIterator[tuple[Service, FixedClock]]:
     clock = FixedClock(local(date(2026, 9, 28), time(10, 0)))
     service = bootstrap(platform=platform_settings, clock=clock,
-                        settings=InspectionSettings(database_url=database_url, timer_poll_seconds=1.0))
+                        settings=InspectionSettings(database_url=database_url))
     async with running_service(service):
         async with service.runtime.connection() as conn:
             await conn.execute("INSERT INTO units (id, name, kind) VALUES ('AY', '安阳街道', 'township'), "

@@ -77,7 +77,7 @@ class Harness:
 async def harness(database_url: str, platform_settings: PlatformSettings) -> AsyncIterator[Harness]:
     clock = FixedClock(NOW)
     service = bootstrap(platform=platform_settings, clock=clock,
-                        settings=InspectionSettings(database_url=database_url, timer_poll_seconds=1.0))
+                        settings=InspectionSettings(database_url=database_url))
     async with running_service(service) as client:
         h = Harness(service, client, clock, platform_settings,
                     EventFactory("patrol", clock, platform_settings.kafka_topic_prefix))

@@ -59,7 +59,7 @@ class Harness:
 
 
 async def start(database_url: str, platform: PlatformSettings, clock: FixedClock) -> Service:
-    settings = InspectionSettings(database_url=database_url, timer_poll_seconds=1.0)
+    settings = InspectionSettings(database_url=database_url)
     return bootstrap(platform=platform, settings=settings, clock=clock)
 
 

@@ -48,6 +48,17 @@ def local(day: date, hour: int = 0, minute: int = 0) -> datetime:
     return datetime.combine(day, dtime(hour, minute), tzinfo=ZONE)
 
 
+async def answer(client: httpx.AsyncClient, method: str, path: str, headers: Mapping[str, str], *,
+                 expect: int | tuple[int, ...], what: str = "", **kwargs: Any) -> Any:
+    """``method path`` through ``client``: the decoded answer (None for an empty body), once its status is one of
+    ``expect`` (``what`` names the service in the failure)."""
+    response = await client.request(method, path, headers=dict(headers), **kwargs)
+    wanted = (expect,) if isinstance(expect, int) else expect
+    assert response.status_code in wanted, (
+        f"{what}{method} {path}: {response.status_code} {response.text[:800]}")
+    return response.json() if response.content else None
+
+
 def fresh_platform(platform: PlatformSettings) -> PlatformSettings:
     """The platform settings with a topic prefix of their own (hence fresh topics and consumer groups)."""
     return platform.model_copy(update={"kafka_topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
@@ -57,12 +68,12 @@ class ServiceHarness(Generic[ContextT]):
     """One service in-process, its clock, its database and its topics.
 
     A subclass sets ``state_attribute`` (where its bootstrap keeps the context on ``app.state``) and ``build``
-    (bootstrap the service from ``self.settings``); ``defaults`` are the settings every instance starts from (timers
-    polled each second: a timer armed or a clock moved wakes the runner at once), the keyword arguments of the
-    constructor override them."""
+    (bootstrap the service from ``self.settings``); ``defaults`` are the settings every instance starts from (none
+    here: the timers keep their poll of a second, since a timer armed or the clock moved wakes the runner at once),
+    the keyword arguments of the constructor override them."""
 
     state_attribute: ClassVar[str]  # the service's name, which is also its migrations' package
-    defaults: ClassVar[Mapping[str, Any]] = {"timer_poll_seconds": 1.0}
+    defaults: ClassVar[Mapping[str, Any]] = {}
     topic_settle: ClassVar[float] = 1.0  # how long ``topic_events`` waits for re-publications by default
     # Whether the service's copy of the directory starts with the test city (pingan_stack.sample_directory): for a
     # service whose doors check codes against it.
@@ -128,10 +139,7 @@ class ServiceHarness(Generic[ContextT]):
     async def ok(self, method: str, path: str, headers: dict[str, str], *, expect: int | tuple[int, ...] = (200, 201),
                  **kwargs: Any) -> Any:
         """The decoded answer (None for an empty body), once its status is one of ``expect``."""
-        response = await self.client.request(method, path, headers=headers, **kwargs)
-        wanted = (expect,) if isinstance(expect, int) else expect
-        assert response.status_code in wanted, f"{method} {path}: {response.status_code} {response.text[:800]}"
-        return response.json() if response.content else None
+        return await answer(self.client, method, path, headers, expect=expect, **kwargs)
 
     # --- time ----------------------------------------------------------------------------------------
 
