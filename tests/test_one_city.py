@@ -64,7 +64,6 @@ async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
     township = auth(Role.SUPERVISOR, OFFICER, scope=TANGXIA)
     by_name = auth(Role.SUPERVISOR, OFFICER, scope="塘下镇")
     today = clock.now().astimezone(ZONE).date()
-    night = today + timedelta(days=3)  # D+3: after the 211 task falls overdue (D+3 00:00)
 
     async with httpx.AsyncClient(timeout=30) as http:
         async def ok(method: str, url: str, headers: dict[str, str], **kwargs: Any) -> Any:
@@ -93,20 +92,34 @@ async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
         assert office["target"] == f"role:township-supervisor:{TANGXIA}"
         for target in ("role:city-office", "role:patrol-organiser", f"role:patrol-organiser:{TANGXIA}"):
             await ok("PUT", f"{alerts}/v1/contacts/{target}", admin, json={"display_name": target})
+        # 211: a cycle from the next midnight, a covert day and a rectification day; a finding for TX and for AY
+        for unit, name in (("TX", "塘下镇人民政府"), ("AY", "安阳街道办事处")):
+            await ok("POST", f"{inspection}/v1/units", inspector,
+                     json={"id": unit, "name": name, "kind": "township", "contact": "联络员"})
+        # created first, as soon as the directory holds its units: on a day of 5 s, the rest of the set-up may take
+        # a day or two of compressed time under load, and the covert day must not pass before its findings
+        start = (clock.now().astimezone(ZONE) + timedelta(hours=4)).date() + timedelta(days=1)
+        cycle = await ok("POST", f"{inspection}/v1/cycles", inspector, json={
+            "name": "2026年第9期", "start_date": start.isoformat(), "covert_days": 1, "rectification_days": 1,
+            "unit_ids": ["TX", "AY"]})
+
+        # the covert day begins: a finding for each township's unit
+        starts_at = datetime.combine(start, time(0), ZONE)
+        async def covert_phase() -> bool:
+            return clock.now() >= starts_at + timedelta(minutes=30)
+
+        await eventually(covert_phase, timeout=20, interval=0.05, what="the covert phase")
+        for unit, place in (("TX", "塘川街道88号"), ("AY", "万松路12号")):
+            await ok("POST", f"{inspection}/v1/findings", inspector, json={
+                "cycle_id": cycle["id"], "township_unit_id": unit, "category": "fire", "severity": "high",
+                "place": place, "description": "消防通道堵塞", "evidence": ["photo:1"]})
+
+        night = start + timedelta(days=2)  # D+3: after the 211 task falls overdue (D+3 00:00)
         typhoon_ends = datetime.combine(night, time(23, 50), ZONE)
         silence = await ok("POST", f"{alerts}/v1/silences", by_name, json={
             "place": "塘下镇", "starts_at": clock.now().isoformat(), "ends_at": typhoon_ends.isoformat(),
             "reason": "台风“海葵”过境"})
         assert silence["place"] == TANGXIA
-
-        # 211: a cycle from the next midnight, a covert day and a rectification day; a finding for TX and for AY
-        for unit, name in (("TX", "塘下镇人民政府"), ("AY", "安阳街道办事处")):
-            await ok("POST", f"{inspection}/v1/units", inspector,
-                     json={"id": unit, "name": name, "kind": "township", "contact": "联络员"})
-        start = today + timedelta(days=1)
-        cycle = await ok("POST", f"{inspection}/v1/cycles", inspector, json={
-            "name": "2026年第9期", "start_date": start.isoformat(), "covert_days": 1, "rectification_days": 1,
-            "unit_ids": ["TX", "AY"]})
 
         # patrol: a route in 塘下镇 and a plan for 塘下一队 on D+3 night that nobody walks
         await ok("POST", f"{patrol}/v1/checkpoints", organiser,
@@ -155,17 +168,6 @@ async def test_a_township_sees_silences_and_hears_every_source_by_its_code(
         await eventually(refused_in_roster, timeout=30, interval=0.1, what="patrol's refusal shown in roster")
         [refused] = await refused_in_roster()
         assert [(p["field"], p["value"]) for p in refused["problems"]] == [("route_id", "R-NOPE")], refused
-
-        # the covert day begins: a finding for each township's unit
-        starts_at = datetime.combine(start, time(0), ZONE)
-        async def covert_phase() -> bool:
-            return clock.now() >= starts_at + timedelta(minutes=30)
-
-        await eventually(covert_phase, timeout=20, interval=0.05, what="the covert phase")
-        for unit, place in (("TX", "塘川街道88号"), ("AY", "万松路12号")):
-            await ok("POST", f"{inspection}/v1/findings", inspector, json={
-                "cycle_id": cycle["id"], "township_unit_id": unit, "category": "fire", "severity": "high",
-                "place": place, "description": "消防通道堵塞", "evidence": ["photo:1"]})
 
         kinds = {"inspection.task-overdue", "patrol.round-not-started", "roster.shift-not-planned"}
 
