@@ -44,6 +44,9 @@ app.add_typer(users_app, name="users")
 @app.command()
 def up(
     data_dir: Annotated[Path, typer.Option(help="where the embedded PostgreSQL keeps its data")] = Path(".pingan"),
+    clock_scale: Annotated[float | None, typer.Option(min=1, max=1_000_000, help=(
+        "compressed time: this many seconds of the services' clock per real second, from now (sets "
+        "PINGAN_CLOCK_SCALE and PINGAN_CLOCK_EPOCH for every process; `pingan simulate` reads them back)"))] = None,
 ) -> None:
     """Start PostgreSQL, the Kafka-protocol broker, the console and the four services; Ctrl-C stops all of it.
 
@@ -54,8 +57,15 @@ def up(
     /metrics on 127.0.0.1, 9000-9004), PINGAN_PG_PORT and PINGAN_KAFKA_PORT move ports. The other `pingan` commands
     read the same settings to find this stack.
     """
+    import os
+    from datetime import UTC, datetime
+
     from pingan_stack.endpoints import from_environment
     from pingan_stack.stack import options_from_env, run_up
+
+    if clock_scale is not None and clock_scale != 1:
+        os.environ["PINGAN_CLOCK_SCALE"] = f"{clock_scale:g}"
+        os.environ["PINGAN_CLOCK_EPOCH"] = datetime.now(UTC).replace(microsecond=0).isoformat()
 
     raise typer.Exit(run_up(from_environment(lambda environ: options_from_env(data_dir, environ))))
 

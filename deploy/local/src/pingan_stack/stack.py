@@ -22,6 +22,7 @@ from pingan_stack import endpoints
 from pingan_stack.databases import ensure_database
 from pingan_stack.embedded import EmbeddedKafka, EmbeddedPostgres, EmbeddedServerError, port_is_free
 from pingan_stack.processes import ServiceNotReady, ServiceProcess
+from pingan_stack.simulate.stack_state import StackState, clear_state, write_state
 from pingan_stack.stack_auth import stack_key
 from pingan_stack.stack_console import console_env, seed_and_print
 from pingan_stack.supervision import RestartBudgetExhausted, Supervised, Supervisor
@@ -112,6 +113,7 @@ class Stack:
         self.say(f"  kafka       {bootstrap}")
         if self.postgres is not None:  # the embedded stack only: compose and Kubernetes seed no accounts
             seed_and_print(self.say, with_database(server_url, CONSOLE.database), self.options.data_dir)
+        self.write_state()
         self.say(f"Pingan is ready: the console and {len(self.services) - 1} services healthy in "
                  f"{time.monotonic() - started:.1f} s. Ctrl-C stops everything.")
 
@@ -160,6 +162,22 @@ class Stack:
                 supervisor.check()
             except RestartBudgetExhausted as exc:
                 raise StackError(str(exc)) from exc
+            self.write_state()
+
+    def write_state(self) -> None:
+        """``<data dir>/stack.json``: each process's pid and URL and the clock, for `pingan simulate` (its chaos
+        kills by pid; its clock must be the services'). Written again whenever a restart changes a pid."""
+        pids = {name: p.process.pid if p.process and p.running else None for name, p in self.services.items()}
+        urls = {name: p.url for name, p in self.services.items()}
+        if self.postgres is not None:
+            pids["postgres"] = self.postgres.process.pid if self.postgres.process and self.postgres.running else None
+            urls["postgres"] = self.postgres.url
+        if self.kafka is not None:
+            pids["kafka"] = self.kafka.process.pid if self.kafka.process and self.kafka.running else None
+            urls["kafka"] = self.kafka.bootstrap_servers
+        write_state(self.options.data_dir, StackState(pids=pids, urls=urls, clock_scale=_env_float(
+            "PINGAN_CLOCK_SCALE", 1.0), clock_epoch=os.environ.get("PINGAN_CLOCK_EPOCH") or None,
+            supervisor_pid=os.getpid()))
 
     def _supervised(self) -> list[Supervised]:
         items = []
@@ -198,6 +216,13 @@ def _supervised_service(process: ServiceProcess) -> Supervised:
                       restart=process.start)
 
 
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
 def _exit_code(process: subprocess.Popen[Any] | None) -> int | None:
     return None if process is None else process.poll()
 
@@ -222,6 +247,7 @@ def run_up(options: StackOptions) -> int:
         return 1
     finally:
         stack.stop()
+        clear_state(options.data_dir)
         print("Stopped.", flush=True)
 
 
