@@ -30,7 +30,7 @@ help:
 	@echo "make bench-roster  roster solver on the Curtois instances (bench/data/nrp) vs the cpmpy reference model (~25 min)"
 	@echo "make bench-alerts  10,000 alerts due at once: step due → webhook received p50/p99 vs the broker's own"
 	@echo "make bench-patrol  scans per second through rounds and compliance, next to the raw broker rate"
-	@echo "make schemas    regenerate the JSON Schema of every event into shared/schemas"
+	@echo "make schemas    regenerate the JSON Schema of every event into shared/schemas and docs/asyncapi.json"
 	@echo "make clean      remove .venv and the pytest, mypy and ruff caches"
 	@echo "make uv         print the uv command the others use (installing uv first if needed)"
 
@@ -99,8 +99,11 @@ bench-alerts: install
 bench-patrol: install
 	$(VENV)/bin/python bench/patrol_rounds.py
 
+# The events' contracts: a JSON Schema per event into shared/schemas, and the AsyncAPI document of every topic and event
+# (docs/asyncapi.json, which every service serves at /asyncapi.json). Tests fail while either differs from the catalog.
 schemas: install
 	$(VENV)/bin/pingan events schemas --out shared/schemas
+	$(VENV)/bin/python -m pingan_stack.asyncapi_doc docs/asyncapi.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -162,7 +162,11 @@ class Catalog:
             envelope_schema["description"] = event_type.description
             envelope_schema["properties"]["type"] = {"const": event_type.name}
             envelope_schema["properties"]["schema_version"] = {"const": event_type.version}
-            envelope_schema["properties"]["payload"] = event_type.payload.model_json_schema()
+            payload_schema = event_type.payload.model_json_schema()
+            # pydantic's refs say #/$defs/<model>, from the schema's root: the payload's nested models go there
+            if "$defs" in payload_schema:
+                envelope_schema["$defs"] = payload_schema.pop("$defs")
+            envelope_schema["properties"]["payload"] = payload_schema
             envelope_schema["x-topic"] = event_type.topic or "chosen by the producer"
             schemas[f"{event_type.name}.v{event_type.version}"] = envelope_schema
         return schemas
@@ -270,7 +274,8 @@ CATALOG = _build_catalog(
         ),
         EventType(
             DEAD_LETTERED, 1, None, DeadLetteredV1,
-            "An event a consumer could not parse or handle; published to deadletter.<service>.",
+            "An event a consumer could not parse or handle; published to deadletter.<service>; key = the original "
+            "record's key (<topic>/<partition> where it cannot be text).",
         ),
         EventType(
             HAZARD_REPORTED, 1, TOPIC_PATROL_HAZARDS, HazardReportedV1,

@@ -1,4 +1,5 @@
-"""The FastAPI app every service builds: /health, /ready, the API docs (served offline), error shape, body limit.
+"""The FastAPI app every service builds: /health, /ready, the API docs (served offline), the events' AsyncAPI document,
+error shape, body limit.
 
 No /metrics here: the metrics are served on the service's metrics port (``pingan_shared.metrics_server``), which
 only operators reach; this app faces devices, units and anyone who can reach its port.
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pingan_shared.auth import TicketKey, TokenVerifier
 from pingan_shared.clock import Clock
+from pingan_shared.http.asyncapi import install_asyncapi
 from pingan_shared.http.docs import install_docs
 from pingan_shared.http.errors import (
     DATABASE_UNAVAILABLE,
@@ -95,6 +97,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    install_asyncapi(app)  # the events beside the routes: GET /asyncapi.json
     install_openapi(app)
     install_docs(app)
     return app

@@ -55,7 +55,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 # Requests the edge answers itself, without the database; /ready reports the database's state instead.
-OPS_PATHS = frozenset({"/health", "/ready"})
+OPS_PATHS = frozenset({"/health", "/ready", "/asyncapi.json"})
 
 
 def error_response(status: int, description: str | None = None, *, model: type[BaseModel] = ErrorBody,
