@@ -1,6 +1,6 @@
 """The delivery worker over the real database and broker: two replicas never double-send, a message stuck in
 sending is taken back and sent, exhausted retries end in a dead letter and an alerts.delivery-failed event
-through the outbox, bundling, per-channel rate limits, and a re-fired step that sends nothing new."""
+through the outbox, leading-edge bundling, per-channel rate limits, and a re-fired step that sends nothing new."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ async def test_exhausted_retries_fail_with_a_dead_letter_and_an_event(
     assert "pingan_alerts_delivery_sending_overdue 0.0" in text
 
 
-async def test_notifications_to_one_person_within_the_window_go_as_one_message(
+async def test_a_lone_notification_leaves_at_once_and_what_follows_within_the_window_goes_as_one_message(
         delivery_service: Any, make_notification: Any, add_contact: Any) -> None:
     alerts = await delivery_service(delivery_bundle_window_seconds=10)
     async with alerts.db() as conn:
@@ -156,26 +156,44 @@ async def test_notifications_to_one_person_within_the_window_go_as_one_message(
     t0 = alerts.clock.now()
     await alerts.enqueue([make_notification("person:张三", ("inbox",), alert_id="a-1", at=t0),
                           make_notification("person:李四", ("inbox",), alert_id="a-1", at=t0)])
+    # nothing went to either within the window: each leaves at once (the clock stands still)
+    await alerts.until(lambda: _inbox_count(alerts, 2), "the first notification of each, at once")
     await alerts.advance(4)
     await alerts.enqueue([
         make_notification("person:张三", ("inbox",), alert_id="a-2", summary="莘塍街道巡逻未按时开始",
                           at=alerts.clock.now()),
         make_notification("person:张三", ("inbox",), alert_id="a-3", summary="飞云街道检查点漏巡",
                           at=alerts.clock.now())])
+    await alerts.advance(5)
     await alerts.quiet_for(0.3)
-    assert await alerts.message_states() == [], "the window is still open"
-    await alerts.advance(6)
-    await alerts.until(lambda: _inbox_count(alerts, 2), "two inbox messages")
+    assert await _inbox(alerts, "张三") == [["a-1"]], "张三's window (from his first message) is still open"
+    await alerts.advance(1)
+    await alerts.until(lambda: _inbox_count(alerts, 3), "what came within the window, at its end, as one")
+    bundled = (await _inbox(alerts, "张三", column="*"))[1]
+    assert sorted(bundled["alert_ids"]) == ["a-2", "a-3"]
+    assert bundled["title"] == "【平安预警】2 条预警通知（通报）"
+    for summary in ("莘塍街道巡逻未按时开始", "飞云街道检查点漏巡"):
+        assert summary in bundled["body"]
+    assert await _inbox(alerts, "李四") == [["a-1"]]
 
+    # a window after 张三's last message, the next lone one leaves at once again; a burst at once is one message
+    await alerts.advance(10)
+    await alerts.enqueue([make_notification("person:张三", ("inbox",), alert_id="a-4", at=alerts.clock.now())])
+    await alerts.enqueue([make_notification("person:李四", ("inbox",), alert_id=f"a-{i}", at=alerts.clock.now())
+                          for i in (5, 6, 7)])
+    await alerts.until(lambda: _inbox_count(alerts, 5), "the lone one and the burst, at once")
+    assert await _inbox(alerts, "张三") == [["a-1"], ["a-2", "a-3"], ["a-4"]]
+    assert await _inbox(alerts, "李四") == [["a-1"], ["a-5", "a-6", "a-7"]]
     async with alerts.db() as conn:
-        inbox = {r["owner"]: r for r in await conn.fetch("SELECT * FROM inbox_messages")}
-        messages = await conn.fetch("SELECT recipient, idempotency_key FROM delivery_messages ORDER BY recipient")
-    assert sorted(inbox["张三"]["alert_ids"]) == ["a-1", "a-2", "a-3"]
-    assert inbox["张三"]["title"] == "【平安预警】3 条预警通知（通报）"
-    for summary in ("塘下镇消防通道堵塞整改逾期", "莘塍街道巡逻未按时开始", "飞云街道检查点漏巡"):
-        assert summary in inbox["张三"]["body"]
-    assert inbox["李四"]["alert_ids"] == ["a-1"]
-    assert len(messages) == 2 and all(m["idempotency_key"] for m in messages)
+        keys = await conn.fetch("SELECT idempotency_key FROM delivery_messages")
+    assert len(keys) == 5 and all(k["idempotency_key"] for k in keys)
+
+
+async def _inbox(alerts: Any, owner: str, column: str = "alert_ids") -> list[Any]:
+    """An owner's inbox, oldest first: the sorted alert ids of each message (or the whole rows)."""
+    async with alerts.db() as conn:
+        rows = await conn.fetch("SELECT * FROM inbox_messages WHERE owner = $1 ORDER BY id", owner)
+    return [sorted(r["alert_ids"]) for r in rows] if column == "alert_ids" else list(rows)
 
 
 async def test_rate_limit_per_channel(delivery_service: Any, webhook_receiver: Any, make_notification: Any,

@@ -26,7 +26,8 @@ class AlertsSettings(ServiceSettings):
     delivery_backoff_base_seconds: float = Field(default=5, ge=0, description="first retry delay; doubles each time")
     delivery_backoff_max_seconds: float = Field(default=900, ge=0)
     delivery_bundle_window_seconds: float = Field(default=2, ge=0, description=(
-        "notifications to one recipient on one channel due within this window go as one message"))
+        "a notification to a recipient on a channel with nothing sent to it within this window leaves at once; what "
+        "follows within the window leaves as one message at its end"))
     delivery_bundle_max: int = Field(default=20, ge=1, le=500, description="notifications per bundled message")
     delivery_rate_limits: dict[str, int] = Field(
         default_factory=lambda: {"webhook": 600, "email": 120, "inbox": 0, "stream": 0},

@@ -1,10 +1,13 @@
 """The delivery worker: due notifications → messages → claimed → sent → recorded. Runs on every replica.
 
-One round: (1) put due notifications into messages, bundling a recipient's notifications on one channel;
+One round: (1) put due notifications into messages, bundling a recipient's notifications on one channel (leading
+edge: a notification with nothing sent to its recipient on its channel within the window leaves at once, what follows
+within the window leaves together at its end);
 (2) claim due messages (``FOR UPDATE SKIP LOCKED``, flipped to ``sending`` with a deadline before the claim
 commits), within each channel's rate limit, taking back any message left in ``sending`` past its deadline;
-(3) send them concurrently; (4) record each result in its own transaction — delivered or sent, a retry with
-exponential backoff, or after the last attempt a failure with a dead letter and an ``alerts.delivery-failed``
+(3) send them concurrently; (4) record the results — the successes together, in one transaction per batch of
+them that completed meanwhile (``results``), each failure in its own: delivered or sent, a retry with exponential
+backoff, or after the last attempt a failure with a dead letter and an ``alerts.delivery-failed``
 event — together with a line on each alert's timeline. A result counts only while its claim is still ours.
 """
 
@@ -21,8 +24,8 @@ import structlog
 from alerts.context import AlertsContext
 from alerts.delivery import audit
 from alerts.delivery.channels import EmailChannel, SendFailed, WebhookChannel, email_message, webhook_body
-from alerts.delivery.live import notify_live
 from alerts.delivery.metrics import DeliveryMetrics
+from alerts.delivery.results import GroupCommit, Sent, record_sent
 from alerts.delivery.templates import Rendered, render
 from alerts.domain.contacts import Contact
 from alerts.domain.delivery import may_retry, rate_budget, retry_delay
@@ -35,8 +38,6 @@ from pingan_shared.events.catalog import DELIVERY_FAILED
 from pingan_shared.messaging.outbox import enqueue
 
 log = structlog.get_logger(__name__)
-
-_FINAL_STATUS = {"webhook": "sent", "email": "sent", "inbox": "delivered", "stream": "delivered"}
 
 
 def public_item(n: dict[str, Any], base_url: str = "") -> dict[str, Any]:
@@ -62,6 +63,7 @@ class DeliveryWorker:
         self.email = EmailChannel(ctx.settings)
         self._wake = asyncio.Event()
         self._gauges_due = 0.0
+        self._next_release: datetime | None = None  # when a bundle held back becomes ready (the last round's)
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -92,7 +94,7 @@ class DeliveryWorker:
                 if handled == 0:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
+                        await asyncio.wait_for(self._wake.wait(), self.idle_wait())
         finally:
             if listener is not None:
                 await self._drop(pool, listener)
@@ -113,6 +115,15 @@ class DeliveryWorker:
         with contextlib.suppress(Exception):
             await pool.release(listener)
 
+    def idle_wait(self) -> float:
+        """Seconds to wait for a wake-up when nothing was due: the poll, or less when a bundle held back becomes
+        ready sooner (the end of its window, read on the service's clock and waited in real seconds: exact at 1×;
+        a test's clock that stands still is polled)."""
+        poll = self.settings.delivery_poll_seconds
+        if self._next_release is None:
+            return poll
+        return min(poll, max(0.01, (self._next_release - self.ctx.now()).total_seconds()))
+
     def _on_wake(self, *_: object) -> None:
         self._wake.set()
 
@@ -130,21 +141,26 @@ class DeliveryWorker:
         """Bundle, claim and send what is due now; returns the messages handled (0: nothing was due)."""
         settings = self.settings
         async with self.ctx.runtime.connection() as conn, conn.transaction():
-            await store.bundle_due(conn, self.ctx.now(),
-                                   window=timedelta(seconds=settings.delivery_bundle_window_seconds),
-                                   most=settings.delivery_bundle_max, groups=settings.delivery_batch_size)
+            bundled = await store.bundle_due(conn, self.ctx.now(),
+                                             window=timedelta(seconds=settings.delivery_bundle_window_seconds),
+                                             most=settings.delivery_bundle_max, groups=settings.delivery_batch_size)
+        self._next_release = bundled.next_release
         claimed = await self.claim()
         if not claimed:
             return 0
         async with self.ctx.runtime.connection() as conn:
             contacts = await load_contacts(conn, list({m.recipient for m in claimed}))
         gate = asyncio.Semaphore(settings.delivery_concurrency)
+        results = GroupCommit(self._record_sent)
 
         async def one(message: store.Claimed) -> None:
             async with gate:
-                await self.deliver(message, contacts.get(message.recipient))
+                sent = await self.deliver(message, contacts.get(message.recipient))
+            if sent is not None:
+                results.add(sent)
 
         await asyncio.gather(*(one(m) for m in claimed))
+        await results.drain()
         return len(claimed)
 
     async def claim(self) -> list[store.Claimed]:
@@ -213,22 +229,24 @@ class DeliveryWorker:
 
     # --- one message ---------------------------------------------------------------------------------
 
-    async def deliver(self, message: store.Claimed, contact: Contact | None) -> None:
-        """Send one claimed message to ``contact`` (None: the contact was deleted) and record the result."""
+    async def deliver(self, message: store.Claimed, contact: Contact | None) -> Sent | None:
+        """Send one claimed message to ``contact`` (None: the contact was deleted). A failure is recorded here; a
+        success is returned, for the caller to record with the round's others (``results.GroupCommit``)."""
         try:
             if contact is None:
                 await self._finish_failure(message, "联系人已删除 (the contact no longer exists)", final=True)
-                return
+                return None
             rendered = render(contact.locale, contact.display_name, message.notifications, self.ctx.zone)
             try:
                 await self._send(message, contact, rendered)
             except SendFailed as exc:
                 await self._finish_failure(message, exc.reason)
-                return
-            await self._finish_success(message, contact, rendered)
+                return None
+            return Sent(message, contact, rendered)
         except Exception as exc:
             # A bug or the database away: the claim stays in sending until its deadline and is taken back.
             log.warning("delivery attempt failed unexpectedly", message_id=message.message_id, error=repr(exc))
+            return None
 
     async def _send(self, message: store.Claimed, contact: Contact, rendered: Rendered) -> None:
         """The channels that leave the service; inbox and stream are written with the result instead."""
@@ -242,25 +260,10 @@ class DeliveryWorker:
             await self.email.send(email_message(self.settings, contact, message.idempotency_key, rendered,
                                                 self.ctx.now()))
 
-    async def _finish_success(self, message: store.Claimed, contact: Contact, rendered: Rendered) -> None:
-        status = _FINAL_STATUS[message.channel]
-        now = self.ctx.now()
-        async with self.ctx.runtime.connection() as conn, conn.transaction():
-            await store.relaxed_commit(conn)
-            if not await store.release_claim(conn, message, status=status, now=now):
-                return  # taken back meanwhile: the new claim records its own result
-            if message.channel == "inbox":
-                await store.add_to_inbox(conn, message, contact.subject or contact.target, rendered.title,
-                                         rendered.body, now)
-            elif message.channel == "stream":
-                await notify_live(conn, "notification", {
-                    "message_id": message.message_id, "recipient": contact.target, "title": rendered.title,
-                    "text": rendered.body,
-                    "notifications": [public_item(n, self.settings.delivery_link_base_url)
-                                      for n in message.notifications]})
-            await store.finish_attempt(conn, message, now, status, None)
-            await self._timeline(conn, message, now, status)
-        self.metrics.attempts.labels(channel=message.channel, outcome=status).inc()
+    async def _record_sent(self, batch: list[Sent]) -> None:
+        base_url = self.settings.delivery_link_base_url
+        for sent in await record_sent(self.ctx, batch, lambda n: public_item(n, base_url)):
+            self.metrics.attempts.labels(channel=sent.message.channel, outcome=sent.status).inc()
 
     async def _finish_failure(self, message: store.Claimed, reason: str, *, final: bool = False) -> None:
         now = self.ctx.now()

@@ -22,14 +22,21 @@ from alerts.domain.delivery import bundles
 # Wakes the delivery workers of every replica when a transaction that added notifications commits.
 WAKE_CHANNEL = "alerts_delivery"
 
+# A (recipient, channel) group is ready (leading-edge bundling, the window counted on the service's clock):
+#  - when nothing went to that recipient on that channel within the window: a lone notification leaves at once;
+#  - else once its oldest has waited the window, or once the last message to it is a window old: what came within
+#    the window after a message leaves together at the window's end;
+#  - or once it holds ``most``.
 _BUNDLE_CANDIDATES = """
 WITH ready AS (
-    SELECT recipient, channel
-      FROM deliveries
-     WHERE message_id IS NULL AND due_at <= $1
-     GROUP BY recipient, channel
-    HAVING min(due_at) <= $2 OR count(*) >= $3
-     ORDER BY min(due_at)
+    SELECT d.recipient, d.channel
+      FROM deliveries d
+     WHERE d.message_id IS NULL AND d.due_at <= $1
+     GROUP BY d.recipient, d.channel
+    HAVING min(d.due_at) <= $2 OR count(*) >= $3 OR NOT EXISTS (
+           SELECT 1 FROM delivery_messages m
+            WHERE m.recipient = d.recipient AND m.channel = d.channel AND m.created_at > $2)
+     ORDER BY min(d.due_at)
      LIMIT $4
 )
 SELECT d.id, d.idempotency_key, d.recipient, d.channel, d.due_at
@@ -39,6 +46,27 @@ SELECT d.id, d.idempotency_key, d.recipient, d.channel, d.due_at
    FOR UPDATE OF d SKIP LOCKED
 """
 
+# When the earliest group still held back becomes ready (``_BUNDLE_CANDIDATES`` solved for the moment): its oldest
+# notification's due time, or a window after the earlier of that and its last message. NULL when nothing waits.
+_NEXT_RELEASE = """
+SELECT min(greatest(p.first_due, least(p.first_due + $1::interval, coalesce(
+           (SELECT max(m.created_at) FROM delivery_messages m
+             WHERE m.recipient = p.recipient AND m.channel = p.channel) + $1::interval, p.first_due))))
+  FROM (SELECT recipient, channel, min(due_at) AS first_due FROM deliveries
+         WHERE message_id IS NULL GROUP BY 1, 2) p
+"""
+
+_INSERT_MESSAGES = """
+INSERT INTO delivery_messages (idempotency_key, recipient, channel, status, next_attempt_at, first_due_at,
+                               created_at)
+SELECT k, r, c, 'pending', $4, f, $4 FROM unnest($1::text[], $2::text[], $3::text[], $5::timestamptz[]) AS v(k, r, c, f)
+RETURNING id, idempotency_key
+"""
+
+# Bundling runs on one replica at a time (the others skip their turn): whether something went to a recipient within
+# the window is then read after the last bundling committed, so two replicas never both send a "first" message.
+_BUNDLING_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('alerts.delivery.bundle'))"
+
 
 def bundle_key(keys: Sequence[str]) -> str:
     """A single notification keeps its own key; a bundle's key is derived from its members'."""
@@ -47,26 +75,38 @@ def bundle_key(keys: Sequence[str]) -> str:
     return "b-" + hashlib.sha256("\x1f".join(sorted(keys)).encode()).hexdigest()[:40]
 
 
+@dataclass(frozen=True)
+class Bundled:
+    created: int  # messages created
+    next_release: datetime | None  # when a group held back becomes ready (None: nothing is held back)
+
+
 async def bundle_due(conn: asyncpg.Connection, now: datetime, *, window: timedelta, most: int,
-                     groups: int) -> int:
-    """Put due notifications into messages: a (recipient, channel) group is ready once its oldest is due for
-    ``window`` (later ones may join it meanwhile) or it holds ``most``. Returns messages created."""
+                     groups: int) -> Bundled:
+    """Put due notifications into messages, in at most ``groups`` (recipient, channel) groups of them, each
+    in messages of at most ``most`` (``_BUNDLE_CANDIDATES`` says when a group is ready). Three statements
+    whatever the number of messages."""
+    if not await conn.fetchval(_BUNDLING_LOCK):
+        return Bundled(0, None)  # another replica is bundling right now; its messages are anyone's to claim
     rows = await conn.fetch(_BUNDLE_CANDIDATES, now, now - window, most, groups)
     grouped: dict[tuple[str, str], list[asyncpg.Record]] = {}
     for row in rows:
         grouped.setdefault((row["recipient"], row["channel"]), []).append(row)
-    created = 0
+    made: list[tuple[str, str, str, datetime, list[int]]] = []
     for (recipient, channel), members in grouped.items():
         for bundle in bundles(members, most):
-            message_id = await conn.fetchval(
-                "INSERT INTO delivery_messages (idempotency_key, recipient, channel, status, next_attempt_at,"
-                " first_due_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $4) RETURNING id",
-                bundle_key([m["idempotency_key"] for m in bundle]), recipient, channel, now,
-                min(m["due_at"] for m in bundle))
-            await conn.execute("UPDATE deliveries SET message_id = $1, status = 'bundled' WHERE id = ANY($2)",
-                               message_id, [m["id"] for m in bundle])
-            created += 1
-    return created
+            made.append((bundle_key([m["idempotency_key"] for m in bundle]), recipient, channel,
+                         min(m["due_at"] for m in bundle), [m["id"] for m in bundle]))
+    if made:
+        ids = {r["idempotency_key"]: r["id"] for r in await conn.fetch(
+            _INSERT_MESSAGES, [m[0] for m in made], [m[1] for m in made], [m[2] for m in made], now,
+            [m[3] for m in made])}
+        pairs = [(member, ids[m[0]]) for m in made for member in m[4]]
+        await conn.execute(
+            "UPDATE deliveries d SET message_id = v.m, status = 'bundled'"
+            " FROM unnest($1::bigint[], $2::bigint[]) AS v(id, m) WHERE d.id = v.id",
+            [p[0] for p in pairs], [p[1] for p in pairs])
+    return Bundled(len(made), await conn.fetchval(_NEXT_RELEASE, window))
 
 
 @dataclass(frozen=True)
