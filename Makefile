@@ -103,7 +103,7 @@ bench-patrol: install
 # (docs/asyncapi.json, which every service serves at /asyncapi.json). Tests fail while either differs from the catalog.
 schemas: install
 	$(VENV)/bin/pingan events schemas --out shared/schemas
-	$(VENV)/bin/python -m pingan_stack.asyncapi_doc docs/asyncapi.json
+	$(VENV)/bin/pingan events asyncapi --out docs/asyncapi.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -180,6 +180,22 @@ def events_schemas(
         typer.echo(str(path))
 
 
+@events_app.command("asyncapi")
+def events_asyncapi(
+    out: Annotated[Path | None, typer.Option(help="write it to this file (`make schemas`: docs/asyncapi.json)")] = None,
+) -> None:
+    """Print (or write) the AsyncAPI 3 document of every topic and event, as each service serves at /asyncapi.json."""
+    from pingan_shared.events.asyncapi import asyncapi_document, render
+
+    text = render(asyncapi_document())
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(str(out))
+
+
 @events_app.command("list")
 def events_list() -> None:
     """Event types, their current version and topic."""

@@ -8,7 +8,7 @@ shared/schemas), whose Kafka key is the envelope's key and whose headers are tho
 (``subscriptions``), and per service reading its own dead letters.
 
 Pure: the document is a function of the catalog and the subscriptions, nothing is read or written here.
-``make schemas`` writes it to docs/asyncapi.json (``pingan_stack.asyncapi_doc``), every service serves it at
+``make schemas`` writes it to docs/asyncapi.json (``pingan events asyncapi``), every service serves it at
 /asyncapi.json (``pingan_shared.http.asyncapi``), and shared/tests/test_asyncapi.py holds the three equal.
 """
 
