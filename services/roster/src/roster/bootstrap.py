@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from pingan_shared.clock import Clock
-from pingan_shared.events.catalog import TOPIC_ROSTER_ATTENDANCE, TOPIC_ROSTER_SHIFTS, signal_topic
+from pingan_shared.events.catalog import (
+    TOPIC_DIRECTORY,
+    TOPIC_ROSTER_ATTENDANCE,
+    TOPIC_ROSTER_SHIFTS,
+    signal_topic,
+)
 from pingan_shared.service import Service, ServiceRuntime, create_service_app
 from pingan_shared.settings import PlatformSettings
 from roster import consumers, solving, timers
@@ -11,7 +16,9 @@ from roster.api import ROUTERS
 from roster.context import RosterContext
 from roster.settings import RosterSettings
 
-PRODUCES = [TOPIC_ROSTER_SHIFTS, TOPIC_ROSTER_ATTENDANCE, signal_topic("roster")]
+# the directory too: roster owns it, and under compose (no topic auto-creation) its owner must not depend on a
+# reader having created the compacted topic first
+PRODUCES = [TOPIC_ROSTER_SHIFTS, TOPIC_ROSTER_ATTENDANCE, TOPIC_DIRECTORY, signal_topic("roster")]
 
 
 def bootstrap(
