@@ -103,11 +103,12 @@ class City:
         self.clock.set(moment)
 
 
-def _service(name: str, platform: PlatformSettings, database_url: str, clock: FixedClock) -> Service:
+def _service(name: str, platform: PlatformSettings, database_url: str, clock: FixedClock,
+             live: LiveCoverageSettings | None) -> Service:
     if name == "patrol":
-        # the live-coverage stream app is off: the console reads the record (patrol's own tests run the stream app)
+        # the live-coverage stream app is off unless asked for (the board's journeys): the other pages read the record
         return patrol_bootstrap(platform=platform, settings=PatrolSettings(database_url=database_url),
-                                clock=clock, live=LiveCoverageSettings(enabled=False))
+                                clock=clock, live=live or LiveCoverageSettings(enabled=False))
     if name == "roster":
         return roster_bootstrap(platform=platform, settings=RosterSettings(database_url=database_url),
                                 clock=clock)
@@ -120,10 +121,11 @@ def _service(name: str, platform: PlatformSettings, database_url: str, clock: Fi
 
 @contextlib.asynccontextmanager
 async def running_city(databases: TestDatabases, bootstrap_servers: str, clock: FixedClock, *,
-                       photo_store: str | None = None, **console_settings: Any) -> AsyncIterator[City]:
+                       photo_store: str | None = None, patrol_live: LiveCoverageSettings | None = None,
+                       **console_settings: Any) -> AsyncIterator[City]:
     """The city on fresh databases and a fresh topic prefix; every database and topic goes when it ends.
     ``photo_store``: where the console keeps evidence photos (``file:<a test's tmp directory>``); none given, a
-    temporary directory removed with the city."""
+    temporary directory removed with the city. ``patrol_live``: patrol's live-coverage stream app, off if none."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     platform = PlatformSettings(
         pingan_env="test", pingan_auth_jwks=session_jwks(), kafka_bootstrap_servers=bootstrap_servers,
@@ -144,7 +146,7 @@ async def running_city(databases: TestDatabases, bootstrap_servers: str, clock: 
             if photo_store is None:
                 photo_store = f"file:{stack.enter_context(tempfile.TemporaryDirectory(prefix='city-photos-'))}"
             for name in SERVICES:
-                services[name] = _service(name, platform, await database(name + WITH_DIRECTORY), clock)
+                services[name] = _service(name, platform, await database(name + WITH_DIRECTORY), clock, patrol_live)
             # started side by side: each spends its start waiting on the broker (topics, consumer groups)
             served = await asyncio.gather(*(stack.enter_async_context(serving_on_loopback(services[name]))
                                             for name in SERVICES))

@@ -9,7 +9,7 @@ showing the services' refusals by their fields, the audit trail), add its templa
 from types import ModuleType
 
 import console.pages.directory as directory
-from console.pages import accounts, alerts, home, inspection, member, operations, patrol, readiness, roster, signin
+from console.pages import accounts, alerts, board, home, inspection, member, operations, patrol, readiness, roster, signin
 
 PAGES: list[ModuleType] = [signin, home, accounts, readiness, inspection, roster, patrol, member, alerts, operations,
-                           directory]
+                           directory, board]

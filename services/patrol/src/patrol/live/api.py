@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Collection
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from patrol.context import Context, PatrolContext
 from patrol.live.coverage import compute
+from patrol.live.health import live_health
 from patrol.live.night import night_bounds, night_of
 from patrol.live.stream import LiveCoverage
 from patrol.scope import areas_for
@@ -36,6 +38,7 @@ router = APIRouter(prefix="/v1")
 READERS = (Role.ORGANISER, Role.SUPERVISOR, Role.ADMIN)
 # POST /v1/stream-tickets: a browser's EventSource opens the stream with ?ticket= (it cannot send headers)
 tickets = stream_ticket_router(*READERS)
+STATE_SECONDS = 1.0  # how often the stream judges the view's health again while nothing changes
 NOT_RUNNING = "实时覆盖统计未运行（PATROL_LIVE_ENABLED 关闭或正在启动），请稍后重试"
 RETRY_AFTER_SECONDS = 5
 
@@ -165,7 +168,9 @@ async def live_coverage_stream(
                           ] = None,
 ) -> EventSourceResponse:
     """The live view as Server-Sent Events: the current figures at once, then each change (tonight's night,
-    following the clock across the noon turn). The bearer header, or a stream ticket as ``?ticket=``."""
+    following the clock across the noon turn); and ``state`` events, the view's heartbeat: whether it is current
+    (the app recovered and hears the broker; ``live/health.py``), sent when that changes and at least every ping.
+    The bearer header, or a stream ticket as ``?ticket=``."""
     areas = await _areas(ctx, principal, township)
     live = _live(request)
     ping = live.settings.stream_ping_seconds
@@ -173,6 +178,7 @@ async def live_coverage_stream(
     async def events() -> AsyncIterator[dict[str, str]]:
         sent = 0
         last: str | None = None
+        last_state, state_due = "", 0.0
         while live.running:
             version = live.version
             body = view(live, night_of(live.clock.now(), live.zone), route=route, areas=areas)
@@ -183,7 +189,12 @@ async def live_coverage_stream(
                 yield {"event": "coverage", "id": str(version), "data": data}
                 if max_events is not None and sent >= max_events:
                     return  # at once: waiting for the next change first kept the answer open for up to a ping
-            if live.version == version:  # nothing folded meanwhile: wait for the next change (or the night turn)
-                await live.changes(timeout=ping)
+            health = live_health(live)
+            state = json.dumps({"current": health.current, "reason": health.reason}, ensure_ascii=False)
+            if state != last_state or time.monotonic() >= state_due:
+                last_state, state_due = state, time.monotonic() + ping
+                yield {"event": "state", "data": json.dumps(health.as_json(), ensure_ascii=False)}
+            if live.version == version:  # nothing folded meanwhile: wait for the next change (or a second)
+                await live.changes(timeout=min(ping, STATE_SECONDS))
 
     return EventSourceResponse(events(), ping=ping)

@@ -1,0 +1,50 @@
+"""Whether the live view is current: the stream app runs, has recovered its tables, holds its input partitions and
+hears from the broker — the heartbeat a dashboard needs to tell a quiet night from a dead stream.
+
+An HTTP stream that still sends its keep-alive comments says only that patrol answers; when the broker is away (or
+came back empty after a restart) the faust app keeps its tables and the view stops moving without any error. The
+Kafka client stamps each input partition with the wall-clock time of its last good fetch answer (a long poll answers
+every half second or so even when nothing is new), so the oldest stamp's age is how long the view may have missed
+events. Read like ``progress.input_progress``: plain attribute reads of faust's and aiokafka's bookkeeping.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from patrol.live.progress import input_progress
+from patrol.live.stream import LiveCoverage
+
+# A fetch answer older than this on an input partition: the broker is not being heard (a long poll answers within
+# faust's fetch wait, half a second by default; the margin absorbs a loaded machine).
+SILENT_AFTER_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class LiveHealth:
+    current: bool
+    reason: str  # why not current, in Chinese then English; empty when current
+    silent_seconds: float | None  # the oldest input partition's time since its last fetch answer
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def live_health(live: LiveCoverage, *, now: float | None = None) -> LiveHealth:
+    app = live._app  # the app of this start (stream.py builds a new one after a crash or stall)
+    if app is None or not live.running:
+        return LiveHealth(False, "实时统计未运行，正在重建 (the stream app is not running; rebuilding)", None)
+    inputs = {live.topics[name] for name in ("scans", "rounds", "routes", "signals")}
+    progress = input_progress(app, inputs, {})
+    if progress is None:
+        return LiveHealth(False, "实时统计正在恢复 (the stream app is recovering its tables)", None)
+    stamps = [s for s in progress[0].values() if isinstance(s, int | float)]
+    if not stamps:
+        return LiveHealth(False, "实时统计尚未分配到分区 (no input partition assigned yet)", None)
+    silent = max(0.0, (now if now is not None else time.time()) - min(stamps) / 1000)
+    if silent > SILENT_AFTER_SECONDS:
+        return LiveHealth(False, f"消息中间件 {silent:.0f} 秒无应答 (the broker unheard for {silent:.0f} s)",
+                          round(silent, 1))
+    return LiveHealth(True, "", round(silent, 1))
