@@ -50,6 +50,14 @@ class Metrics:
             "pingan_outbox_parked", "Outbox rows the broker refused for good, kept until "
             "`pingan outbox retry` (as last counted by the relay)", registry=self.registry,
         )
+        self.broker_losses = Counter(
+            "pingan_broker_losses_total", "Times the relay found the broker had lost events it acknowledged (by how "
+            "it was found); the kept outbox rows were put back to be published again", ["how"], registry=self.registry,
+        )
+        self.events_republished = Counter(
+            "pingan_events_republished_total", "Kept outbox rows put back to be published again after a broker loss",
+            ["topic"], registry=self.registry,
+        )
         self.timers_fired = Counter(
             "pingan_timers_fired_total", "Durable timers fired, by outcome", ["kind", "outcome"],
             registry=self.registry,

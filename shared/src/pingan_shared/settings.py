@@ -169,10 +169,26 @@ class ServiceSettings(BaseSettings):
     max_request_bytes: int = Field(default=2_000_000, ge=1024)
     # Sent outbox rows are kept this long (audit, republishing by hand), then purged.
     outbox_retention_hours: int = Field(default=168, ge=1)
+    # A broker that comes back having lost events it acknowledged (the embedded one after any restart; a real Kafka
+    # after an unclean leader election): the relay publishes again the kept rows of the lost topics sent within this
+    # many hours (messaging/broker_loss.py; 0: none, the loss is only reported). At most the outbox retention.
+    outbox_republish_window_hours: float = Field(default=24, ge=0)
+    # How often the relay compares what the broker acknowledged with its end offsets (also at its start and after
+    # any failed batch): how late a loss on a partition it is not writing to is found.
+    outbox_loss_check_seconds: float = Field(default=5, gt=0)
     # Inbox rows turn redeliveries into no-ops: keep them longer than the longest retention of the topics
     # the service consumes (deploy/k8s: 30 days), or a replay from the start would count old events again.
     inbox_retention_days: int = Field(default=35, ge=1)
     housekeeping_interval_seconds: float = Field(default=600, gt=0)
+
+    @model_validator(mode="after")
+    def _republish_within_retention(self) -> ServiceSettings:
+        if self.outbox_republish_window_hours > self.outbox_retention_hours:
+            prefix = str(self.model_config.get("env_prefix", "")).upper()
+            raise ValueError(f"{prefix}OUTBOX_REPUBLISH_WINDOW_HOURS ({self.outbox_republish_window_hours:g}) must not "
+                             f"exceed {prefix}OUTBOX_RETENTION_HOURS ({self.outbox_retention_hours}): only kept rows "
+                             "can be published again")
+        return self
 
     @model_validator(mode="after")
     def _metrics_apart_from_the_api(self) -> ServiceSettings:

@@ -21,6 +21,11 @@ or dead-lettered: ``dead_letters`` makes what a dead letter carries storable and
 
 Partitions are handled one batch at a time, in offset order: no concurrency that could commit past
 an in-flight message.
+
+A broker that restarted empty (the embedded one) has lost the group's offsets and the topics: offsets are committed
+only to a coordinator that still knows this member (``group_commit``), so the member rejoins a group without offsets
+and ``auto_offset_reset="earliest"`` reads the new, empty topics from their start, where the relays publish the kept
+events again (``broker_loss``); the inbox drops those already handled.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from pingan_shared.events.catalog import CATALOG, DEAD_LETTERED, Catalog
 from pingan_shared.events.envelope import Envelope, EnvelopeError, new_envelope
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.messaging.dead_letters import dead_letter_key, dead_letter_payload
+from pingan_shared.messaging.group_commit import CommitRefused, commit_known_member
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.metrics import Metrics
 
@@ -214,11 +220,12 @@ class InboxConsumer:
                      topic=partition.topic, partition=partition.partition, offset=next_offset)
             return
         try:
-            await self._consumer.commit({partition: next_offset})
-        except (CommitFailedError, KafkaError) as exc:
-            # The partition moved to another member during the commit; it will redeliver and the inbox
-            # will recognise what we already committed.
-            log.warning("offset commit failed after a rebalance", error=repr(exc))
+            await commit_known_member(self._consumer, {partition: next_offset})
+        except (CommitRefused, CommitFailedError, KafkaError, OSError, TimeoutError) as exc:
+            # The partition moved to another member, or the broker forgot the group (restarted empty): whoever
+            # reads it next redelivers from the last committed offset, and the inbox recognises what was handled.
+            log.warning("offset not committed; the batch may be read again", topic=partition.topic,
+                        partition=partition.partition, offset=next_offset, error=repr(exc))
             return
         self._report_lag(partition, next_offset)
 

@@ -36,6 +36,9 @@ forever and hold back every row after it. The relay parks it instead (``parked_a
 counts it in ``pingan_outbox_parked`` and goes on; ``pingan outbox parked`` lists parked rows and
 ``pingan outbox retry`` puts one back once its cause is fixed. Transient failures (broker away, timeouts,
 leader moves, an expired batch) never park: the batch is retried with backoff.
+
+A broker that comes back having lost what it acknowledged (the embedded one after a restart) is found by the
+relay, which publishes the kept rows of the lost topics again (``broker_loss``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ import contextlib
 import copy
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -54,6 +58,7 @@ from pingan_shared.db.errors import connection
 from pingan_shared.db.listening import listen, unlisten
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.logs import get_logger
+from pingan_shared.messaging import broker_loss
 from pingan_shared.messaging.refusals import illegal_topic, refused_for_good
 from pingan_shared.metrics import Metrics
 
@@ -124,6 +129,9 @@ class OutboxRelay:
         idle_poll_seconds: float = 1.0,
         count_interval_seconds: float = 5.0,
         gauges: OutboxGauges | None = None,
+        republish_window: timedelta = timedelta(hours=24),
+        loss_check_seconds: float = 5.0,
+        ensure_topics: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self._producer = producer
@@ -134,6 +142,9 @@ class OutboxRelay:
         # a relay on its own counts for itself.
         self._gauges = gauges or OutboxGauges(pool, metrics, interval_seconds=count_interval_seconds)
         self._wake = asyncio.Event()
+        # sent rows the broker lost are published again from the kept ones (broker_loss)
+        self._losses = broker_loss.LossWatch(producer, metrics, window=republish_window,
+                                             check_seconds=loss_check_seconds, ensure_topics=ensure_topics)
 
     async def run(self) -> None:
         listener: asyncpg.Connection | None = None
@@ -148,6 +159,7 @@ class OutboxRelay:
                 except Exception as exc:
                     # Broker or database away: the rows stay unsent; retry with backoff. Nothing is lost.
                     log.warning("outbox relay failed; will retry", error=repr(exc), retry_in=backoff)
+                    self._losses.suspect()  # the broker may come back another one: ask it before the next batch
                     await self._drop(listener)
                     listener = None
                     await self._count_while_stuck()
@@ -174,6 +186,8 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish one batch of unsent rows, parking those refused for good; returns how many rows left the
         backlog (published or parked). A transient failure raises and leaves the whole batch unsent."""
+        if self._losses.due:
+            await self._check_for_loss()
         async with connection(self._pool) as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_ID):
                 await self._gauges.count_if_due(conn)  # standing by, yet the backlog is this database's too
@@ -185,12 +199,15 @@ class OutboxRelay:
                 """,
                 self._batch_size,
             )
-            refused = await self._deliver(rows) if rows else {}
+            refused, delivered = await self._deliver(rows) if rows else ({}, [])
             sent = [row for row in rows if row["id"] not in refused]
             if sent:
                 await conn.execute(
                     "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in sent]
                 )
+            went_back = await broker_loss.record(conn, broker_loss.acknowledged(delivered))
+            if went_back:  # this batch went to a log that started again: the kept rows follow it, in id order
+                await self._losses.check(conn, went_back=went_back)
             if refused:
                 await self._park(conn, rows, refused)
             for row in sent:
@@ -203,10 +220,18 @@ class OutboxRelay:
                 await self._gauges.count_if_due(conn)
             return len(rows)
 
-    async def _deliver(self, rows: Sequence[asyncpg.Record]) -> dict[int, str]:
-        """Send every row and wait for the acks; returns the rows refused for good, by id, with the reason.
-        Raises on the first transient failure."""
+    async def _check_for_loss(self) -> None:
+        """Ask the broker whether it lost what it acknowledged, in a transaction of its own: the rows it puts back
+        stay put back whatever happens to the batches that publish them again."""
+        async with connection(self._pool) as conn, conn.transaction():
+            if await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_ID):
+                await self._losses.check(conn)
+
+    async def _deliver(self, rows: Sequence[asyncpg.Record]) -> tuple[dict[int, str], list[tuple[str, int, int]]]:
+        """Send every row and wait for the acks; returns the rows refused for good, by id, with the reason, and
+        where the broker put the others (topic, partition, offset). Raises on the first transient failure."""
         refused: dict[int, str] = {}
+        delivered: list[tuple[str, int, int]] = []
         in_flight: list[tuple[asyncpg.Record, asyncio.Future[object]]] = []
         for row in rows:
             problem = illegal_topic(row["topic"])
@@ -230,12 +255,15 @@ class OutboxRelay:
         for (row, _), outcome in zip(in_flight, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 try:
-                    await (await self._send(row))
+                    outcome = await (await self._send(row))
                 except Exception as exc:
                     if not refused_for_good(exc):
                         raise
                     refused[row["id"]] = _describe(exc)
-        return refused
+                    continue
+            if outcome is not None:  # RecordMetadata (None only for acks=0, which the relay never uses)
+                delivered.append((outcome.topic, outcome.partition, outcome.offset))  # type: ignore[attr-defined]
+        return refused, delivered
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
         headers = [

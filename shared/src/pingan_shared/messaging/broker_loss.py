@@ -1,0 +1,217 @@
+"""A broker that came back having lost what it acknowledged, and the outbox rows published again.
+
+The embedded broker of ``pingan up`` (tansu, memory storage) forgets every topic and every group's offsets when it
+restarts; a real Kafka can lose the tail of a partition in an unclean leader election. Events it had acknowledged
+(their outbox rows marked sent) but no consumer had read are then gone from the broker — not from the source: sent
+rows are kept for ``outbox_retention_hours`` (housekeeping). So the sources carry them:
+
+* **What was acknowledged** — the relay records, per topic partition, the offsets of the latest batch the broker
+  acknowledged there (``outbox_acknowledged``: one upsert per published batch, in the transaction that marks its
+  rows sent).
+* **Finding the loss** — by asking, before a batch goes out, whenever the broker may be another one: at the relay's
+  start, after any failed batch, when the producer's connections are not those of the last check (a restarted
+  broker cannot keep a connection: the producer had to reconnect), and every ``check_seconds``. The partitions' end
+  offsets (ListOffsets; a topic gone is an end of 0) are compared with the marks: an end at or below the latest
+  batch's lowest offset means the log lost that batch. (Lowest, not highest: tansu reports the end of a
+  multi-record batch as its base offset + 1.) And in-band, for free: a broker that acknowledges an offset at or below
+  one it acknowledged before has started the partition's log again. A partial truncation of a real Kafka that
+  leaves the end above the mark is found at the partition's next write. Each topic partition is written by one
+  service only (the catalog's topics are each one producer's), so its offsets are that relay's alone.
+* **Publishing again** — the kept rows of the lost topics sent within ``window`` are put back in the backlog
+  (``sent_at`` cleared) in one transaction with the marks' removal, committed before the next batch (a check of its
+  own) or with the batch that found it (in-band), so the relay publishes them again, in id order and before any
+  later row: per-key order holds as on the first publish. Consumers' inboxes drop what they had already handled.
+  The marks of the lost partitions go; each loss is a row of ``broker_losses`` (the service's live views watch
+  it to rebuild themselves from the record), a warning and ``pingan_broker_losses_total``,
+  ``pingan_events_republished_total``.
+
+It holds across the awkward cases: only the replica holding the relay's advisory lock checks and resets, inside
+its transaction; a relay that dies while republishing leaves the rest unsent, so whoever publishes next goes
+on (one that dies between the broker's acknowledgement of its first batch to a new log and that batch's commit,
+without a check before — the broker restarted within that one batch — leaves the marks as they were: the next
+relay finds the loss by the end offsets only while the new log stays below them); a broker that restarts again
+is found again (its new marks are the republished rows'), and the window's rows go out once more — duplicates the
+inboxes absorb, never a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import LeaderNotAvailableError, for_code
+from aiokafka.protocol.offset import OffsetRequest
+
+from pingan_shared.logs import get_logger
+from pingan_shared.metrics import Metrics
+
+log = get_logger(__name__)
+
+Partition = tuple[str, int]  # (topic, partition)
+_LATEST = -1  # ListOffsets' timestamp for "the end of the log"
+_READ_UNCOMMITTED = 0
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """The offsets the broker acknowledged on one partition in one relay batch."""
+
+    topic: str
+    partition: int
+    low: int
+    high: int
+
+
+def acknowledged(deliveries: Iterable[tuple[str, int, int]]) -> list[Acknowledged]:
+    """Per partition, the lowest and highest of the (topic, partition, offset) the broker answered."""
+    spans: dict[Partition, tuple[int, int]] = {}
+    for topic, partition, offset in deliveries:
+        low, high = spans.get((topic, partition), (offset, offset))
+        spans[(topic, partition)] = (min(low, offset), max(high, offset))
+    return [Acknowledged(topic, partition, low, high) for (topic, partition), (low, high) in sorted(spans.items())]
+
+
+# One statement: the new marks replace the old, and the partitions whose new lowest offset is not above the old
+# highest come back (every part of a statement sees the table as it was before the statement).
+_RECORD = """
+    WITH acked AS (
+        SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[]) AS a(topic, partition, low, high)
+    ), before AS (
+        SELECT k.topic, k.partition, k.high_offset FROM outbox_acknowledged k JOIN acked USING (topic, partition)
+    ), marked AS (
+        INSERT INTO outbox_acknowledged AS k (topic, partition, low_offset, high_offset)
+        SELECT topic, partition, low, high FROM acked
+        ON CONFLICT (topic, partition) DO UPDATE
+            SET low_offset = EXCLUDED.low_offset, high_offset = EXCLUDED.high_offset, acknowledged_at = now()
+    )
+    SELECT a.topic, a.partition FROM acked a JOIN before b USING (topic, partition) WHERE a.low <= b.high_offset
+"""
+
+
+async def record(conn: asyncpg.Connection, acked: Sequence[Acknowledged]) -> list[Partition]:
+    """Record a batch's acknowledgements; returns the partitions whose offsets went back (their log started again)."""
+    if not acked:
+        return []
+    rows = await conn.fetch(_RECORD, [a.topic for a in acked], [a.partition for a in acked],
+                            [a.low for a in acked], [a.high for a in acked])
+    return sorted((row["topic"], row["partition"]) for row in rows)
+
+
+async def end_offsets(producer: AIOKafkaProducer, partitions: Sequence[Partition]) -> dict[Partition, int]:
+    """The broker's end offset of each partition; 0 for a partition or topic it does not have. Asked through the
+    producer's own client (no consumer, no group): the metadata of every topic (which creates none), then one
+    ListOffsets per leader."""
+    client = producer.client
+    cluster = await client.fetch_all_metadata()
+    ends: dict[Partition, int] = {}
+    by_leader: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for topic, partition in partitions:
+        if partition not in (cluster.partitions_for_topic(topic) or ()):
+            ends[(topic, partition)] = 0
+            continue
+        leader = cluster.leader_for_partition(TopicPartition(topic, partition))
+        if leader is None or leader == -1:
+            raise LeaderNotAvailableError(f"{topic}/{partition}")
+        by_leader[leader][topic].append((partition, _LATEST))
+    responses = await asyncio.gather(*(
+        client.send(leader, OffsetRequest(-1, _READ_UNCOMMITTED, list(topics.items())))
+        for leader, topics in by_leader.items()))
+    for response in responses:
+        for topic, answers in response.topics:
+            for partition, error_code, *answer in answers:
+                if error_code:
+                    raise for_code(error_code)(f"ListOffsets {topic}/{partition}")
+                # v0 answers a list of offsets; later versions a timestamp and the offset
+                ends[(topic, partition)] = int(answer[0][0] if response.API_VERSION == 0 else answer[1])
+    return ends
+
+
+class LossWatch:
+    """The relay's side of it: when to ask the broker, and what to do when it lost something. Every method runs in
+    the relay's batch transaction, under its advisory lock."""
+
+    def __init__(self, producer: AIOKafkaProducer, metrics: Metrics, *, window: timedelta, check_seconds: float,
+                 ensure_topics: Callable[[], Awaitable[None]] | None = None) -> None:
+        self._producer = producer
+        self._metrics = metrics
+        self._window = window
+        self._check_seconds = check_seconds
+        self._ensure_topics = ensure_topics
+        self._next_check = float("-inf")  # at the start: a relay may come back to a broker that lost data meanwhile
+        self._checked_links: tuple[tuple[object, int], ...] = ()
+
+    def suspect(self) -> None:
+        """A batch failed (broker or database away): ask the broker before the next batch goes out."""
+        self._next_check = float("-inf")
+
+    @property
+    def due(self) -> bool:
+        return time.monotonic() >= self._next_check or self._links() != self._checked_links
+
+    def _links(self) -> tuple[tuple[object, int], ...]:
+        """The producer's open connections, by identity: a new one since the last check may reach a new broker.
+        (aiokafka's client keeps them in ``_conns``, a private attribute; without it, only the timer and failures
+        trigger a check.)"""
+        conns = getattr(getattr(self._producer, "client", None), "_conns", None) or {}
+        return tuple(sorted(((key, id(conn)) for key, conn in list(conns.items()) if conn.connected()),
+                            key=lambda link: repr(link[0])))
+
+    async def check(self, conn: asyncpg.Connection, *, went_back: Sequence[Partition] = ()) -> int:
+        """Compare the marks with the broker's end offsets (plus ``went_back``, found in-band); on a loss, put the
+        window's kept rows of the lost topics back in the backlog. Returns how many rows were put back. Raises when
+        the broker does not answer (the relay retries, asking again first)."""
+        marks = await conn.fetch("SELECT topic, partition, low_offset FROM outbox_acknowledged")
+        ends = await end_offsets(self._producer, [(m["topic"], m["partition"]) for m in marks]) if marks else {}
+        self._next_check = time.monotonic() + self._check_seconds
+        self._checked_links = self._links()
+        behind = [(m["topic"], m["partition"]) for m in marks if ends[(m["topic"], m["partition"])] <= m["low_offset"]]
+        lost = sorted({*went_back, *behind})
+        if not lost:
+            return 0
+        return await self._republish(conn, lost, how="acknowledged again" if went_back else "end offset")
+
+    async def _republish(self, conn: asyncpg.Connection, lost: Sequence[Partition], *, how: str) -> int:
+        topics = sorted({topic for topic, _ in lost})
+        if self._ensure_topics is not None:
+            # a topic the broker lost may be missing: created with its partitions before anything is sent to it
+            # (a send would have the broker make it with its own default)
+            await self._ensure_topics()
+        counts = await conn.fetch(
+            """
+            WITH reset AS (
+                UPDATE outbox SET sent_at = NULL
+                WHERE sent_at IS NOT NULL AND sent_at >= now() - $1::interval AND topic = ANY($2::text[])
+                RETURNING topic
+            )
+            SELECT topic, count(*) AS n FROM reset GROUP BY topic
+            """,
+            self._window, topics,
+        ) if self._window > timedelta(0) else []
+        await conn.execute(
+            """DELETE FROM outbox_acknowledged k USING unnest($1::text[], $2::int[]) AS l(topic, partition)
+               WHERE k.topic = l.topic AND k.partition = l.partition""",
+            [topic for topic, _ in lost], [partition for _, partition in lost])
+        republished = sum(row["n"] for row in counts)
+        names = [f"{topic}/{partition}" for topic, partition in lost]
+        await conn.execute("INSERT INTO broker_losses (how, partitions, republished) VALUES ($1, $2, $3)",
+                           how, names, republished)
+        self._metrics.broker_losses.labels(how=how).inc()
+        for row in counts:
+            self._metrics.events_republished.labels(topic=row["topic"]).inc(row["n"])
+        log.warning("the broker lost events it had acknowledged; publishing the kept outbox rows again",
+                    how=how, partitions=names, republished=republished,
+                    window_hours=self._window.total_seconds() / 3600)
+        return republished
+
+
+async def latest_loss(conn: asyncpg.Connection) -> int:
+    """The id of the latest loss recorded in this database (0: none): what a live view rebuilt from the record
+    compares with the one it last saw."""
+    return int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM broker_losses"))
+
