@@ -33,9 +33,12 @@ from pingan_stack.service_harness import local
 from pingan_stack.test_databases import TestDatabases
 
 from .city import PASSWORD, City, running_city, sign_in
+from .inspection_story import UNITS, cycle_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TONIGHT = date(2026, 3, 2)
+TANGXIA = "330381102000"  # 塘下镇
+GRID_KIND = "grid.event-timeout"
 LIVE = 10_000  # ms: a scan reaches the board in about a second; generous on a loaded machine
 RECOVERY = 90_000  # ms: the broker's restart, the live app's rebuild after its backoff, the relay's reconnection
 WATCH_POLICY = """window.__violations = [];
@@ -72,6 +75,24 @@ async def city(test_databases: TestDatabases, broker: EmbeddedKafka) -> AsyncIte
         await running.call("patrol", "POST", "/v1/plans", organiser, json={
             "id": "P-TX", "team_id": "一队", "route_id": "R-TX", "first_date": TONIGHT.isoformat(),
             "window_start": "20:00", "window_end": "22:00", "rounds_per_night": 1})
+        await running.call("patrol", "POST", "/v1/hazards", running.token(Role.PATROL_DEVICE, "device-07", team="一队"),
+                           json={"client_hazard_id": "h-1", "member_id": "张三", "category": "fire",
+                                 "description": "楼道堆放杂物堵塞消防通道", "place": "塘下镇韩田村",
+                                 "reported_at": local(TONIGHT, 19, 50).isoformat()})
+        inspector = running.token(Role.INSPECTOR, "setup")
+        for unit in UNITS:
+            await running.call("inspection", "POST", "/v1/units", inspector, json=unit)
+        await running.call("inspection", "POST", "/v1/cycles", inspector, json=cycle_body(TONIGHT))
+        admin = running.token(Role.ADMIN, "setup-admin")
+        await running.call("alerts", "PUT", "/v1/contacts/person:command", admin,
+                           json={"display_name": "指挥中心", "subject": "command"})
+        await running.call("alerts", "PUT", f"/v1/contacts/role:township-supervisor:{TANGXIA}", admin,
+                           json={"display_name": "塘下镇平安办", "members": ["person:command"]})
+        await running.call("alerts", "POST", "/v1/policies", admin, json={
+            "name": "网格事件督办", "kind": GRID_KIND, "repeat": 0, "steps": [
+                {"label": "通报", "delay_seconds": 0, "targets": ["role:township-supervisor:{township}"],
+                 "channels": ["inbox", "stream"]},
+                {"label": "挂牌督办", "delay_seconds": 3600, "targets": ["person:command"], "channels": ["inbox"]}]})
         yield running
 
 
@@ -130,6 +151,18 @@ async def test_the_board_shows_a_scan_live_and_recovers_from_a_broker_restart(
     await expect(page.locator("#ticker")).to_contain_text("韩田村口", timeout=LIVE)
     await expect(page.locator("#c-patrolling")).to_have_text("1", timeout=LIVE)
     await expect(page.locator("#c-in_progress")).to_have_text("1", timeout=LIVE)  # patrol's record, read again
+
+    raised = time.monotonic()
+    await city.call("alerts", "POST", "/v1/events", city.token(Role.INTEGRATION, "grid"), json={
+        "action": "trigger", "dedup_key": "grid:e-1", "kind": GRID_KIND, "severity": "high", "place": TANGXIA,
+        "summary": "网格事件超时未处置：韩田村污水外溢", "source": {"service": "grid", "entity_type": "event",
+                                                                "entity_id": "e-1"},
+        "occurred_at": city.clock.now().isoformat()})
+    await expect(page.locator("#ticker")).to_contain_text("韩田村污水外溢", timeout=LIVE)
+    print(f"board: alert raised to its ticker line: {time.monotonic() - raised:.2f} s")
+    await expect(page.locator("#alert-levels .level-high b")).to_have_text("1", timeout=LIVE)
+    await expect(page.locator('[data-panel="hazards"]')).to_contain_text("楼道堆放杂物")
+    await expect(page.locator("#cycle-phase")).not_to_be_empty()
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "board.png"))
 

@@ -113,7 +113,7 @@
       fitted = true;
       var all = bounds.concat(map.placeBounds);
       if (all.length === 1) map.setView(all[0], 15);
-      else map.fitBounds(L.latLngBounds(all), {padding: [40, 40], maxZoom: 15});
+      else map.fitBounds(L.latLngBounds(all), {paddingTopLeft: [40, 40], paddingBottomRight: [150, 40], maxZoom: 15});
     }
   }
 
@@ -257,7 +257,8 @@
         var h = health[name];
         if (!h) { stale = true; return; }
         if (h.refused) { refused.push(SOURCE_NAMES[name] || name); return; }
-        if (!h.ok) { stale = true; reasons.push((SOURCE_NAMES[name] || name) + "：" + h.reason); }
+        // the services' reasons are "中文 (English)": the board, in Chinese, keeps the Chinese
+        if (!h.ok) { stale = true; reasons.push((SOURCE_NAMES[name] || name) + "：" + h.reason.split(" (")[0]); }
         if (h.at && (oldest === null || h.at < oldest)) oldest = h.at;
         if (!h.at) stale = true;
       });

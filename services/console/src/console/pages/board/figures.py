@@ -207,10 +207,14 @@ def round_changes(before: Mapping[str, str] | None, after: Mapping[str, str], ro
     return lines
 
 
+# alerts' lifecycle kinds on its stream, in words; its notifications (one per recipient) are not news here
+ALERT_EVENTS = {"alert-raised": "新告警", "alert-escalated": "升级督办", "alert-acknowledged": "已签收",
+                "alert-resolved": "已解除"}
+
+
 def alert_line(event: Mapping[str, Any]) -> str:
-    """A ticker line for an alert event relayed from alerts' stream."""
-    kind = {"alert.escalated": "升级", "alert.raised": "新告警", "alert.resolved": "已解除",
-            "alert.acknowledged": "已签收"}.get(str(event.get("event") or ""), "告警")
+    """A ticker line for an alert's lifecycle event relayed from alerts' stream."""
+    kind = ALERT_EVENTS.get(str(event.get("event") or ""), "告警")
     step = f" · {event['label']}" if event.get("label") else ""
     where = f" · {event['place_name']}" if event.get("place_name") else ""
     return f"{kind}{step}：{event.get('summary') or event.get('alert_id') or ''}{where}"

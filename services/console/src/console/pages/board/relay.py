@@ -5,8 +5,8 @@ Per open board, as the signed-in person:
 
 * patrol's live coverage stream (``GET /v1/coverage/live/stream``, the faust app's figures) and alerts' stream
   (``GET /v1/stream``) are followed (``upstream.follow``: reopened with backoff after a restart);
-* the records are read again every ``FAST_SECONDS`` (tonight's rounds, the standing alerts) and every
-  ``SLOW_SECONDS`` (checkpoints, routes, places and hazards; roster's shifts and attendance; the 211 cycle and its
+* the records are read again every ``FAST_SECONDS`` (tonight's rounds, the standing alerts, roster's shifts and
+  attendance) and every ``SLOW_SECONDS`` (checkpoints, routes, places and hazards; the 211 cycle and its
   tasks), and at once (after ``SETTLE_SECONDS``) when a stream says something changed: a scan, a round late, an
   escalation;
 * each panel (``map``, ``counters``, ``townships``, ``cycle``, ``hazards``, ``ticker``) is worked out
@@ -94,11 +94,11 @@ class Relay:
         while True:
             night = self.board.night = tonight(self.clock.now(), self.zone)
             jobs = [self._guarded("patrol", reading.rounds(caller, night), self._keep_rounds),
-                    self._guarded("alerts", reading.alerts(caller), self._keeper("alerts"))]
+                    self._guarded("alerts", reading.alerts(caller), self._keeper("alerts")),
+                    self._guarded("roster", reading.roster(caller, night), self._keeper("roster"))]
             if loop.time() >= next_slow:
                 next_slow = loop.time() + SLOW_SECONDS
                 jobs += [self._guarded("places", reading.patrol_map(caller), self._keeper("map")),
-                         self._guarded("roster", reading.roster(caller, night), self._keeper("roster")),
                          self._guarded("inspection", reading.inspection(caller), self._keeper("inspection"))]
             await asyncio.gather(*jobs)
             await self.events.put(("records", {}))
@@ -122,7 +122,7 @@ class Relay:
             self.board.health["live"].hold("" if data.get("current") else str(data.get("reason") or "not current"))
 
     async def on_alert(self, kind: str, data: dict[str, Any]) -> None:
-        if kind not in ("ready", "message"):
+        if kind in figures.ALERT_EVENTS:
             await self.events.put(("alert", {"event": kind, **data}))
 
     # --- the panels ----------------------------------------------------------------------------------------
