@@ -162,6 +162,15 @@ class LossWatch:
         return tuple(sorted(((key, id(conn)) for key, conn in list(conns.items()) if conn.connected()),
                             key=lambda link: repr(link[0])))
 
+    async def create_topics(self) -> None:
+        """Create the service's topics (a broker that lost them); a failure is left to the next try."""
+        if self._ensure_topics is None:
+            return
+        try:
+            await self._ensure_topics()
+        except Exception as exc:
+            log.warning("topics not created", error=repr(exc))
+
     async def check(self, conn: asyncpg.Connection, *, went_back: Sequence[Partition] = ()) -> int:
         """Compare the marks with the broker's end offsets (plus ``went_back``, found in-band); on a loss, put the
         window's kept rows of the lost topics back in the backlog. Returns how many rows were put back. Raises when

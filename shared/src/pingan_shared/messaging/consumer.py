@@ -49,6 +49,7 @@ from pingan_shared.events.envelope import Envelope, EnvelopeError, new_envelope
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.messaging.dead_letters import dead_letter_key, dead_letter_payload
 from pingan_shared.messaging.group_commit import CommitRefused, commit_known_member
+from pingan_shared.messaging.kafka import refuse_topic_auto_creation
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.metrics import Metrics
 
@@ -158,6 +159,7 @@ class InboxConsumer:
         self._topic_prefix = topic_prefix
         self._deadletter_topic = deadletter_topic
         self._topics = [f"{topic_prefix}{t}" for t in spec.subscribed_topics(catalog)]
+        refuse_topic_auto_creation()  # a topic the broker lost is created with its partitions, not by subscribing
         self._consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=bootstrap_servers,

@@ -53,6 +53,7 @@ from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import UnknownTopicOrPartitionError
 
 from pingan_shared.db.errors import connection
 from pingan_shared.db.listening import listen, unlisten
@@ -160,6 +161,8 @@ class OutboxRelay:
                     # Broker or database away: the rows stay unsent; retry with backoff. Nothing is lost.
                     log.warning("outbox relay failed; will retry", error=repr(exc), retry_in=backoff)
                     self._losses.suspect()  # the broker may come back another one: ask it before the next batch
+                    if isinstance(exc, UnknownTopicOrPartitionError):  # a broker that lost its topics, say
+                        await self._losses.create_topics()
                     await self._drop(listener)
                     listener = None
                     await self._count_while_stuck()

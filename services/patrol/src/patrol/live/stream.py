@@ -24,6 +24,11 @@ folds are idempotent, so events redelivered after a crash (processed but not yet
 
 The app emits only dead letters (``poison``), with an event id derived from the poison record's position and
 content, so reprocessing emits the same event again and the dead-letter readers see one.
+
+A broker that lost its memory (the embedded one after a restart) takes the changelogs and the inputs with it, and
+the relay publishes again only its window's rows (``pingan_shared.messaging.broker_loss``). So once patrol's relay
+recorded a loss (looked for at each start and every ``LOSS_POLL_SECONDS``), the view is the join of the tables and
+the record's state (``record.RecordSeed``; every fold only grows, so the join is exact once caught up).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from patrol.live.night import NIGHT_SECONDS, window_timestamp
 from patrol.live.poison import poison_dead_letter
 from patrol.live.progress import input_progress
 from patrol.live.reading import NightState, night_state
+from patrol.live.record import Connect, RecordSeed
 from patrol.live.settings import LiveCoverageSettings
 from patrol.live.stall import StallWatch, StreamStalled
 from patrol.live.tables import JoiningTable
@@ -87,13 +93,15 @@ ROUND_EVENTS = frozenset({
 RESTART_BACKOFF_MIN_SECONDS = 1.0
 CONSUMER_THREAD_STOP_SECONDS = 5.0
 RESTART_BACKOFF_MAX_SECONDS = 30.0
+LOSS_POLL_SECONDS = 2.0  # how often the running app looks for a broker loss patrol's relay recorded
 
 
 class LiveCoverage:
     """Builds, runs and reads the faust app. ``run()`` is patrol's background job (``live-coverage``)."""
 
     def __init__(self, platform: PlatformSettings, settings: LiveCoverageSettings, clock: Clock, *,
-                 service: str = "patrol") -> None:
+                 service: str = "patrol",
+                 connection: Connect | None = None) -> None:
         self.platform = platform
         self.settings = settings
         # the consumer group, and the prefix of the changelog topics: one per topic prefix (deployment)
@@ -111,6 +119,8 @@ class LiveCoverage:
         self._window_ts = 0.0  # the event time of the record being folded (agents run one record at a time)
         self._changed = asyncio.Condition()
         self.version = 0  # bumped on every change: the SSE stream sends a view when it moved
+        # the record's state after a broker loss, kept across the app's rebuilds
+        self.record = RecordSeed(connection, self.zone, keep_nights=settings.keep_nights)
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -129,6 +139,7 @@ class LiveCoverage:
                             replication_factor=self.platform.kafka_replication_factor)
         self.processed = 0
         self._finished = {}
+        await self._reseed()
         # the tables are in memory; faust still keeps a data directory (default: beside the working directory,
         # where every app id left one behind). Each app gets a temporary one, removed when it stops.
         self._datadir = tempfile.mkdtemp(prefix=f"{self.app_id}-")
@@ -189,7 +200,11 @@ class LiveCoverage:
         partition (``stall``: not read, or an event taken and never finished)."""
         unread, unfinished = StallWatch(self.settings.stall_seconds), StallWatch(self.settings.stall_seconds)
         inputs = {self.topics[name] for name in ("scans", "rounds", "routes", "signals")}
+        loss_due = time.monotonic() + LOSS_POLL_SECONDS
         while True:
+            if time.monotonic() >= loss_due:
+                loss_due = time.monotonic() + LOSS_POLL_SECONDS
+                await self._reseed()
             app = self._app
             assert app is not None
             if app.crashed:
@@ -357,6 +372,13 @@ class LiveCoverage:
         await deadletters.send(key=dead.key.encode(), value=dead.to_bytes(), headers=dead.headers())
         self.dead_lettered += 1
 
+    async def _reseed(self) -> None:
+        try:
+            if await self.record.refresh(self.clock.now()):
+                await self._notify()
+        except Exception as exc:  # the database away: the next look tries again; the stream runs on
+            log.warning("live coverage could not look for a broker loss", error=repr(exc))
+
     async def _notify(self) -> None:
         self.version += 1
         async with self._changed:
@@ -375,4 +397,4 @@ class LiveCoverage:
         """The tables' state for one night (what this process holds; see ``held_partitions``)."""
         if self._app is None:
             raise LookupError("live coverage is not running")
-        return night_state(self._tables, night)
+        return night_state(self._tables, night, self.record.seed)

@@ -20,7 +20,8 @@ def install_live_coverage(runtime: ServiceRuntime, app: FastAPI,
     app.state.live_coverage = None
     if not settings.enabled or not runtime.settings.run_consumers:
         return None
-    live = LiveCoverage(runtime.platform, settings, runtime.clock, service=runtime.name)
+    # the database: after a broker loss the view is rebuilt from the record (stream.py)
+    live = LiveCoverage(runtime.platform, settings, runtime.clock, service=runtime.name, connection=runtime.connection)
     runtime.background = {**runtime.background, JOB_NAME: live.run}
     app.state.live_coverage = live
     return live
