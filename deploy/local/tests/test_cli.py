@@ -404,7 +404,7 @@ def test_pingan_up_restarts_a_dead_server_and_the_services_recover(tmp_path: Pat
         os.kill(SERVERS[server](stack_env), signal.SIGKILL)
         wait_for(f"{server} exited (code -9); restarting (1/5)")
         if server == "Kafka broker":  # what a restart of the memory-only broker costs is said, not hidden
-            assert "not yet consumed are lost" in seen[-1], seen[-1]
+            assert "comes back empty" in seen[-1], seen[-1]
         wait_for(f"{server} restarted")
         # Ready, and each service's broker check "ok" — seen twice, a full probe apart, so that it is the verdict
         # of a probe made after the restart and not one left over from before the kill.
@@ -508,7 +508,7 @@ def test_a_restarted_broker_gets_its_topics_even_when_the_first_try_fails(
         kafka.process.wait()
         watch.check()  # restarted; creating the topics fails
         assert kafka.running and len(attempts) == 1
-        assert any("Kafka broker exited (code -9); restarting (1/5)" in line and "not yet consumed are lost"
+        assert any("Kafka broker exited (code -9); restarting (1/5)" in line and "comes back empty"
                    in line for line in said), said
         watch.check()  # same instant: the broker is up, but not for 120 s yet — and not ready
         assert not any("budget refilled" in line for line in said), said

@@ -33,8 +33,10 @@ class StackError(RuntimeError):
     pass
 
 
-BROKER_RESTART_COST = ("the embedded broker keeps everything in memory: events published before it died but not "
-                       "yet consumed are lost (their outbox rows are already marked sent)")
+# What a restart of the memory-only broker costs, said with it (pingan_shared.messaging.broker_loss does the rest)
+BROKER_RESTART_COST = ("the embedded broker keeps everything in memory and comes back empty: each service publishes "
+                       "again the events it sent in the last OUTBOX_REPUBLISH_WINDOW_HOURS (24 h; consumers drop "
+                       "those they had handled) and patrol's live coverage is rebuilt from the record")
 
 
 @dataclass
