@@ -8,8 +8,9 @@ showing the services' refusals by their fields, the audit trail), add its templa
 
 from types import ModuleType
 
+import console.pages.board as board
 import console.pages.directory as directory
-from console.pages import accounts, alerts, board, home, inspection, member, operations, patrol, readiness, roster, signin
+from console.pages import accounts, alerts, home, inspection, member, operations, patrol, readiness, roster, signin
 
 PAGES: list[ModuleType] = [signin, home, accounts, readiness, inspection, roster, patrol, member, alerts, operations,
                            directory, board]

@@ -193,7 +193,10 @@ async def live_coverage_stream(
             state = json.dumps({"current": health.current, "reason": health.reason}, ensure_ascii=False)
             if state != last_state or time.monotonic() >= state_due:
                 last_state, state_due = state, time.monotonic() + ping
+                sent += 1
                 yield {"event": "state", "data": json.dumps(health.as_json(), ensure_ascii=False)}
+                if max_events is not None and sent >= max_events:
+                    return
             if live.version == version:  # nothing folded meanwhile: wait for the next change (or a second)
                 await live.changes(timeout=min(ping, STATE_SECONDS))
 
