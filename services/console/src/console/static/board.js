@@ -202,7 +202,7 @@
       var list = el("ticker");
       var newest = list.firstChild ? list.firstChild.getAttribute("data-line") : null;
       list.replaceChildren();
-      lines.slice(0, 8).forEach(function (line, index) {
+      lines.slice(0, 6).forEach(function (line, index) {  // what the panel holds at 1080 px
         var li = node("li");
         li.setAttribute("data-line", line.at + line.text);
         if (index === 0 && li.getAttribute("data-line") !== newest) li.className = "fresh";
