@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -201,3 +201,34 @@ async def test_a_runner_polling_once_an_hour_fires_at_once_when_a_timer_is_armed
             await running
     # the listening connection went back to the pool (it closes without waiting for it)
     await asyncio.wait_for(pool.close(), 10)
+
+
+class _RunningClock:
+    """Real time from SAMPLE_TIME on, and no ``on_move``: a runner on it must wake by itself when a timer falls due."""
+
+    def __init__(self) -> None:
+        self._started = asyncio.get_running_loop().time()
+
+    def now(self) -> datetime:
+        return SAMPLE_TIME + timedelta(seconds=asyncio.get_running_loop().time() - self._started)
+
+
+async def test_a_runner_polling_once_an_hour_wakes_when_the_next_timer_falls_due(pool: asyncpg.Pool) -> None:
+    """Between polls the runner sleeps until the earliest pending timer's due time, not for the whole poll: a timer
+    armed for half a second from now fires then, not in an hour (a lone escalation step waited for the poll)."""
+    await pool.execute("CREATE TABLE fired (timer_key text PRIMARY KEY, times int NOT NULL)")
+    clock = _RunningClock()
+    runner = TimerRunner(pool, clock, {"due": _record}, Metrics("next-due"), poll_seconds=3600)
+    async with pool.acquire() as conn:
+        await schedule(conn, "due", "soon", clock.now() + timedelta(seconds=0.5))
+    running = asyncio.create_task(runner.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while await pool.fetchval("SELECT times FROM fired WHERE timer_key = 'soon'") != 1:
+            assert asyncio.get_running_loop().time() < deadline, "the timer waited for the hour's poll"
+            await asyncio.sleep(0.05)
+        assert await pool.fetchval("SELECT fired_at FROM timers WHERE timer_key = 'soon'") >= SAMPLE_TIME
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

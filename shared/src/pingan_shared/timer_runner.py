@@ -121,6 +121,7 @@ class TimerRunner:
             while True:
                 self._wake.clear()  # before the batch: a wake during it is for timers it may have missed
                 batch = _Batch([])
+                wait = self._poll
                 try:
                     # (never a one-connection pool's only connection: such a runner polls)
                     if (listener is None or listener.is_closed()) and self._pool.get_max_size() > 1:
@@ -132,17 +133,32 @@ class TimerRunner:
                             time.monotonic() - counted_failed_at >= self._failed_count_seconds):
                         await self.count_failed()
                         counted_failed_at = time.monotonic()
+                    if len(batch.outcomes) < self._batch_size or batch.count("deferred"):
+                        wait = await self._until_next_due()
                 except Exception as exc:
                     log.warning("timer run failed; will retry", error=repr(exc))
                     await asyncio.sleep(min(self._poll, 1.0))  # the database away: no busy loop on wake-ups
                     continue
                 if len(batch.outcomes) < self._batch_size or batch.count("deferred"):
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll)
+                        await asyncio.wait_for(self._wake.wait(), wait)
         finally:
             if unwatch is not None:
                 unwatch()
             await self._drop(listener)
+
+    async def _until_next_due(self) -> float:
+        """Seconds until the next pending timer comes due, at most the poll: a timer due in 300 ms fires then, not
+        at the next poll (a lone escalation step waited up to a second). Read on the runner's clock and waited in
+        real seconds: exact on the system clock; a test's FixedClock wakes its runners itself when it moves."""
+        now = self._clock.now()
+        async with connection(self._pool) as conn:
+            due = await conn.fetchval(
+                "SELECT min(due_at) FROM timers WHERE status = 'pending' AND due_at > $1 AND kind = ANY($2::text[])",
+                now, list(self._handlers))
+        if due is None:
+            return self._poll
+        return min(self._poll, max(0.0, (due - self._clock.now()).total_seconds()))
 
     async def _listen(self, stale: asyncpg.Connection | None) -> asyncpg.Connection:
         """A pooled connection LISTENing for timers armed (the one before it, closed, handed back first)."""
