@@ -42,18 +42,24 @@ def test_counters_of_rounds_and_standing_alerts() -> None:
     assert counted["steps"] == {"通报": 1, "挂牌督办": 0, "约谈": 0, "问责": 1, "其他": 1, "未升级": 1}
 
 
-def test_townships_hold_rounds_against_the_published_roster() -> None:
-    rounds = [_round("r1", "R1", "completed", "TX"), _round("r2", "R2", "expired", "AY")]
+def test_townships_hold_rounds_and_live_coverage_against_the_published_roster() -> None:
+    places = [{"code": "RA", "name": "瑞安市", "kind": "city"},
+              {"code": "TX", "name": "塘下镇", "kind": "township", "parent": "RA"},
+              {"code": "TX-HT", "name": "韩田村", "kind": "village", "parent": "TX"},
+              {"code": "AY", "name": "安阳街道", "kind": "township", "parent": "RA"}]
+    rounds = [_round("r1", "R1", "completed", "TX-HT"), _round("r2", "R2", "expired", "AY")]
+    live = [{"township": "塘下镇", "checkpoints_covered": 2, "checkpoints_total": 3},  # keyed by the area as published
+            {"township": "AY", "checkpoints_covered": 0, "checkpoints_total": 1}]
     shifts = [{"area": "TX", "member_ids": ["张三", "李四"], "starts_at": (NOW - timedelta(hours=1)).isoformat(),
                "ends_at": (NOW + timedelta(hours=2)).isoformat()},
               {"area": "AY", "member_ids": ["王五"], "starts_at": (NOW + timedelta(hours=3)).isoformat(),
                "ends_at": (NOW + timedelta(hours=5)).isoformat()}]
-    rows = figures.township_rows(rounds, shifts, ["张三"], {"TX": "塘下镇", "AY": "安阳街道"}, NOW)
-    assert [(r["township"], r["done"], r["missed"], r["attending"], r["rostered"]) for r in rows] == [
-        ("安阳街道", 0, 1, 0, 1), ("塘下镇", 1, 0, 1, 2)]  # the township with a missed round first
+    rows = figures.township_rows(rounds, shifts, ["张三"], live, figures.Townships(places), NOW)
+    assert [(r["township"], r["done"], r["missed"], r["covered"], r["checkpoints"], r["attending"], r["rostered"])
+            for r in rows] == [("安阳街道", 0, 1, 0, 1, 0, 1), ("塘下镇", 1, 0, 2, 3, 1, 2)]  # a missed round first
     assert figures.on_duty(shifts, NOW) == 2
-    unseen = figures.township_rows(rounds, None, None, {}, NOW)  # roster shows this role no shifts
-    assert {r["rostered"] for r in unseen} == {None}
+    unseen = figures.township_rows(rounds, None, None, None, figures.Townships([]), NOW)  # no shifts, no live view
+    assert {(r["township"], r["rostered"], r["covered"]) for r in unseen} == {("TX-HT", None, None), ("AY", None, None)}
 
 
 def test_the_current_cycle_its_days_left_and_the_units_most_overdue() -> None:

@@ -147,11 +147,11 @@
         var tr = node("tr");
         tr.setAttribute("data-township", row.township);
         tr.appendChild(node("td", row.township));
-        tr.appendChild(node("td", row.rounds));
-        tr.appendChild(node("td", row.done));
+        tr.appendChild(node("td", row.done + " / " + row.rounds));
         tr.appendChild(node("td", row.in_progress));
         tr.appendChild(node("td", row.late, row.late ? "warn" : ""));
         tr.appendChild(node("td", row.missed, row.missed ? "bad" : ""));
+        tr.appendChild(node("td", row.checkpoints === null ? "—" : row.covered + " / " + row.checkpoints));
         tr.appendChild(node("td", row.rostered === null ? "排班不可见" : row.attending + " / " + row.rostered,
                             row.rostered && row.attending < row.rostered ? "warn" : ""));
         body.appendChild(tr);

@@ -76,20 +76,45 @@ def alert_counts(alerts: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int
             "steps": {step: steps.get(step, 0) for step in (*LADDER, "其他", "未升级")}}
 
 
+class Townships:
+    """Which township (镇街) a place lies in, by the directory's places as patrol copies them (each with its
+    ``parent``): an area may be a village or a grid, given by code or by name (patrol's live figures key routes by
+    their area as published)."""
+
+    def __init__(self, places: Iterable[Mapping[str, Any]]) -> None:
+        self._places = {str(p["code"]): p for p in places if p.get("code")}
+        self._codes = {str(p.get("name")): code for code, p in self._places.items() if p.get("name")}
+
+    def of(self, area: Any) -> str:
+        """The township's name; the area as given when the directory does not place it; — for none."""
+        given = str(area or "")
+        code = given if given in self._places else self._codes.get(given, "")
+        for _ in range(8):  # 市 → 镇街 → 村社 → 网格: a few steps up at most (and no loop for ever)
+            place = self._places.get(code)
+            if place is None:
+                break
+            if place.get("kind") == "township":
+                return str(place.get("name") or code)
+            code = str(place.get("parent") or "")
+        return given or "—"
+
+
 def township_rows(rounds: Iterable[Mapping[str, Any]], shifts: Iterable[Mapping[str, Any]] | None,
-                  present: Iterable[str] | None, names: Mapping[str, str], now: datetime) -> list[dict[str, Any]]:
-    """Per township: tonight's rounds by state (patrol's record), and the members on its published shifts
-    tonight against those seen at work today (roster's attendance: a scan or a check-in). ``shifts`` None: the
-    person may not read roster's shifts (the columns say so)."""
+                  present: Iterable[str] | None, live: Iterable[Mapping[str, Any]] | None, townships: Townships,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Per township: tonight's rounds by state (patrol's record), the checkpoints covered of those expected
+    (faust's live figures per night and place; None while the live view is not read), and the members on its
+    published shifts tonight against those seen at work today (roster's attendance: a scan or a check-in).
+    ``shifts`` None: the person may not read roster's shifts (the column says so)."""
     rows: dict[str, dict[str, Any]] = {}
 
-    def row(area: str | None) -> dict[str, Any]:
-        key = area or ""
-        if key not in rows:
-            rows[key] = {"township": names.get(key, key) or "—", "rounds": 0, "done": 0, "in_progress": 0,
-                         "late": 0, "missed": 0, "rostered": None if shifts is None else 0,
-                         "attending": None if shifts is None else 0}
-        return rows[key]
+    def row(area: Any) -> dict[str, Any]:
+        name = townships.of(area)
+        if name not in rows:
+            rows[name] = {"township": name, "rounds": 0, "done": 0, "in_progress": 0, "late": 0, "missed": 0,
+                          "covered": None if live is None else 0, "checkpoints": None if live is None else 0,
+                          "rostered": None if shifts is None else 0, "attending": None if shifts is None else 0}
+        return rows[name]
 
     for round_row in rounds:
         entry = row(round_row.get("area"))
@@ -97,6 +122,10 @@ def township_rows(rounds: Iterable[Mapping[str, Any]], shifts: Iterable[Mapping[
         state = display_state(round_row, now)
         if state in entry:
             entry[state] += 1
+    for figures in live or ():
+        entry = row(figures.get("township"))
+        entry["covered"] += int(figures.get("checkpoints_covered") or 0)
+        entry["checkpoints"] += int(figures.get("checkpoints_total") or 0)
     seen = set(present or ())
     for shift in shifts or ():
         entry = row(shift.get("area"))

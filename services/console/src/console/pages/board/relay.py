@@ -149,7 +149,6 @@ class Relay:
         rounds = board.rounds or []
         routes_live = (board.coverage or {}).get("routes") or []
         covered = [cid for r in routes_live for cid in r.get("covered_checkpoint_ids") or []]
-        names = {str(p["code"]): str(p["name"]) for p in patrol_map.places if p.get("code")}
         townships_live = (board.coverage or {}).get("townships") or []
         shifts = board.roster.shifts if board.roster else None
         tasks = {str(t["id"]): t for t in (board.inspection.tasks if board.inspection else [])}
@@ -168,7 +167,8 @@ class Relay:
                 "rounds": figures.round_counts(rounds, now),
                 "alerts": figures.alert_counts(board.alerts or [])},
             "townships": figures.township_rows(rounds, shifts, board.roster.present if board.roster else None,
-                                               names, now),
+                                               townships_live if board.coverage is not None else None,
+                                               figures.Townships(patrol_map.places), now),
             "cycle": figures.cycle_panel(cycle, tasks.values(), now, self.zone),
             "hazards": figures.hazard_clocks(patrol_map.hazards, tasks, now, self.zone),
             "ticker": list(board.ticker),
