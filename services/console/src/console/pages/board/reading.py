@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from console.pages.board.figures import current_cycle
@@ -45,13 +45,14 @@ class PatrolMap:
     hazards: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def patrol_map(caller: ServiceCaller) -> PatrolMap:
+async def patrol_map(caller: ServiceCaller, hazards_since: datetime) -> PatrolMap:
+    """``hazards_since``: the hazards received since then (patrol lists them oldest first)."""
     checkpoints, routes, hazards, *places = await asyncio.gather(
         walk(caller, "patrol", "/v1/checkpoints"), walk(caller, "patrol", "/v1/routes"),
-        caller.get("patrol", "/v1/hazards", params={"limit": "100"}),
+        walk(caller, "patrol", "/v1/hazards", {"since": hazards_since.isoformat()}),
         *(walk(caller, "patrol", "/v1/directory/entries", {"kind": kind}) for kind in PLACE_KINDS))
     return PatrolMap(checkpoints=checkpoints, routes=routes, places=[p for group in places for p in group],
-                     hazards=list(hazards.get("items", [])))
+                     hazards=hazards)
 
 
 async def rounds(caller: ServiceCaller, night: date) -> list[dict[str, Any]]:

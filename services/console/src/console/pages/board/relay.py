@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from console.pages.board import figures, reading
@@ -40,6 +40,7 @@ SLOW_SECONDS = 20.0
 SETTLE_SECONDS = 0.3  # a stream event wakes the reads this long after it (a burst of scans makes one read)
 HEALTH_SECONDS = 1.0
 SESSION_CHECK_SECONDS = 30.0
+HAZARDS_SHOWN = timedelta(hours=2 * figures.HAZARD_HOURS)  # the hazards panel's reach back
 SOURCES = ("live", "alerts_live", "patrol", "places", "alerts", "roster", "inspection")
 
 
@@ -98,7 +99,8 @@ class Relay:
                     self._guarded("roster", reading.roster(caller, night), self._keeper("roster"))]
             if loop.time() >= next_slow:
                 next_slow = loop.time() + SLOW_SECONDS
-                jobs += [self._guarded("places", reading.patrol_map(caller), self._keeper("map")),
+                jobs += [self._guarded("places", reading.patrol_map(caller, self.clock.now() - HAZARDS_SHOWN),
+                                       self._keeper("map")),
                          self._guarded("inspection", reading.inspection(caller), self._keeper("inspection"))]
             await asyncio.gather(*jobs)
             await self.events.put(("records", {}))
