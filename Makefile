@@ -17,7 +17,7 @@ unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-inspection bench-roster bench-alerts bench-patrol schemas clean
+.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-outbox bench-inspection bench-roster bench-alerts bench-patrol schemas clean
 
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
@@ -25,7 +25,8 @@ help:
 	@echo "make test-fast  what to run after each change: unit and service tests, not the slow scenarios (< 1 min)"
 	@echo "make check      ruff + mypy + the service shape's import rules (make lint / typecheck / shape: one of them)"
 	@echo "make test-durations  run the suite and record its long tests' times (tests/durations.json) for the scheduler"
-	@echo "make bench      scan-pipeline benchmark (prints figures)"
+	@echo "make bench      scan-pipeline benchmark, then what the kept outbox rows cost (prints figures)"
+	@echo "make bench-outbox  the kept outbox rows: relay rate with acknowledgements recorded, outbox size, republish rate"
 	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
 	@echo "make bench-roster  roster solver on the Curtois instances (bench/data/nrp) vs the cpmpy reference model (~25 min)"
 	@echo "make bench-alerts  10,000 alerts due at once: step due → webhook received p50/p99 vs the broker's own"
@@ -86,6 +87,10 @@ check: lint typecheck shape
 
 bench: install
 	$(VENV)/bin/python bench/scan_pipeline.py
+	$(VENV)/bin/python bench/outbox_retention.py
+
+bench-outbox: install
+	$(VENV)/bin/python bench/outbox_retention.py
 
 bench-inspection: install
 	$(VENV)/bin/python bench/inspection_release.py

@@ -52,6 +52,9 @@ async def test_poison_is_dead_lettered_counted_around_and_shown_to_the_operator(
         key="一队", correlation_id=uuid.uuid4(), payload={"scan_id": "x", "team_id": "一队"},
     )
     stream = [good.to_bytes(), b"{not an event", wrong_payload.to_bytes(), also_good.to_bytes()]
+    # no client creates a topic by naming it (pingan_shared.messaging.kafka): made here, before the service starts
+    await ensure_topics(platform_settings.kafka_bootstrap_servers, [topic],
+                        partitions=platform_settings.kafka_topic_partitions, replication_factor=1)
     producer = build_producer(platform_settings.kafka_bootstrap_servers, client_id="test")
     await producer.start()
     try:
