@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 
+from pingan_shared.auth import Role
 from pingan_shared.clock import FixedClock
 from pingan_shared.events.catalog import SHIFT_ASSIGNED
 
@@ -80,6 +81,13 @@ async def test_a_28_day_period_for_60_members_holds_every_hard_rule_and_publishe
     assert all(date.fromisoformat(s["day"]) not in leave["M20"] for s in mine)
     other = await r.client.get("/v1/shifts", params={"member_id": "M21"}, headers=r.member("M20"))
     assert other.status_code == 403
+
+    # a supervisor (the command centre's board) reads the published roster, and not drafts
+    supervisor = r.auth(Role.SUPERVISOR, "市委政法委督查室")
+    assert sorted(s["shift_id"] for s in await all_shifts(r, supervisor, period_id="263")) == sorted(
+        s["shift_id"] for s in shifts)
+    drafts = await r.client.get("/v1/shifts", params={"include_unpublished": "true"}, headers=supervisor)
+    assert drafts.status_code == 403 and drafts.json()["errors"][0]["field"] == "query.include_unpublished"
 
 
 async def test_an_over_constrained_period_names_the_conflicting_rules_and_people(

@@ -12,4 +12,7 @@ from pingan_shared.inputs import ID_PATTERN
 
 Organiser = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN))]
 OrganiserOrMember = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, Role.MEMBER))]
+# the published roster is also read by supervisors (the command centre's board holds attendance against it), as
+# they read attendance; drafts stay the organisers'
+ShiftReader = Annotated[Principal, Depends(require_roles(Role.ORGANISER, Role.ADMIN, Role.SUPERVISOR, Role.MEMBER))]
 IdQuery = Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)]

@@ -4,8 +4,8 @@ attendance per township, the current 211 cycle, the hazards' 24-hour clocks and 
 
 Who: supervisors (the command centre's screen signs in as a city-wide supervisor; a scoped one sees its township,
 as every service shows it) and admins. Every figure is read from the services as the signed-in person, so a
-service that shows a role less (roster lets supervisors read attendance but not shifts) leaves that part marked
-无权查看 rather than the board guessing. Other roles get the 403 page, and ``/board/live`` answers them 204.
+service that shows a role less (a service refusing a read with 403) leaves that part marked 无权查看 rather than the
+board guessing. Other roles get the 403 page, and ``/board/live`` answers them 204.
 
 The page is a frame: ``static/board.js`` fills it from ``/board/live`` (``relay.py``), one Server-Sent-Events
 stream per open board that relays patrol's live coverage and alerts' stream and re-reads the records.

@@ -74,8 +74,9 @@ class Roster:
 
 
 async def roster(caller: ServiceCaller, night: date) -> Roster:
-    """roster lets supervisors read attendance but not shifts: their board shows who is at work without the
-    roster to hold it against (a refusal of the attendance itself fails the read)."""
+    """Tonight's published shifts and who was seen at work. Supervisors and admins read both; a roster that refused
+    the shifts (403) leaves the board showing who is at work without the roster to hold it against (a refusal of
+    the attendance itself fails the read)."""
     async def shifts() -> list[dict[str, Any]] | None:
         try:
             return await walk(caller, "roster", "/v1/shifts", {"day_from": night.isoformat(),
