@@ -17,10 +17,11 @@ unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-outbox bench-inspection bench-roster bench-alerts bench-patrol schemas clean
+.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-outbox bench-inspection bench-roster bench-alerts bench-patrol schemas clean demo
 
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
+	@echo "make demo       the first demo: a stack on a day a minute and \`pingan simulate\` driving a city through it"
 	@echo "make test       install and run every test against the real embedded servers"
 	@echo "make test-fast  what to run after each change: unit and service tests, not the slow scenarios (< 1 min)"
 	@echo "make check      ruff + mypy + the service shape's import rules (make lint / typecheck / shape: one of them)"
@@ -48,6 +49,22 @@ install: $(SYNC_STAMP)
 
 up: install
 	$(VENV)/bin/pingan up
+
+# The first demo: `pingan up` on compressed time (a day a minute) in a data directory of its own (compressed time
+# writes a month of timestamps), then `pingan simulate` drives a seeded city through it and reconciles; both stop at
+# the end. SIMULATE_ARGS passes more: e.g. SIMULATE_ARGS="--chaos --seed 7" or "--cycle-days 1" (about 5 minutes).
+DEMO_DIR ?= .pingan-demo
+DEMO_SCALE ?= 1440
+SIMULATE_ARGS ?=
+demo: install
+	@mkdir -p $(DEMO_DIR) && rm -f $(DEMO_DIR)/stack.json
+	@$(VENV)/bin/pingan up --data-dir $(DEMO_DIR) --clock-scale $(DEMO_SCALE) > $(DEMO_DIR)/up.log 2>&1 & up=$$!; \
+	trap 'kill -INT $$up 2>/dev/null; wait $$up' EXIT INT TERM; \
+	while [ ! -f $(DEMO_DIR)/stack.json ]; do \
+	  kill -0 $$up 2>/dev/null || { tail -30 $(DEMO_DIR)/up.log; exit 1; }; sleep 1; done; \
+	sed -n '/^  console /,/^Pingan is ready/p' $(DEMO_DIR)/up.log; \
+	echo "the stack's log: $(DEMO_DIR)/up.log; open the console's /board while the city runs"; \
+	$(VENV)/bin/pingan simulate --data-dir $(DEMO_DIR) $(SIMULATE_ARGS)
 
 # The suite waits more than it computes (servers joining groups, timers, processes): three workers per core,
 # each with its own embedded PostgreSQL and broker, spread it test by test, longest first (pingan_stack.test_schedule,

@@ -70,6 +70,32 @@ def up(
     raise typer.Exit(run_up(from_environment(lambda environ: options_from_env(data_dir, environ))))
 
 
+@app.command()
+def simulate(
+    data_dir: Annotated[Path, typer.Option(help="the data directory of the running `pingan up`")] = Path(".pingan"),
+    seed: Annotated[int, typer.Option(help="the city and its misbehaviour: the same seed, the same plan")] = 1,
+    scale: Annotated[int, typer.Option(min=1, max=1000, help="N times the city's load: teams, members, scans")] = 1,
+    chaos: Annotated[bool, typer.Option(help=(
+        "SIGKILL each service, the broker and PostgreSQL at seeded moments; `pingan up` restarts them"))] = False,
+    cycle_days: Annotated[int, typer.Option(min=1, max=14, help=(
+        "days of covert inspection, then as many of rectification (the 211 cycle: 14)"))] = 14,
+    settle: Annotated[float, typer.Option(min=1, max=3600, help=(
+        "real seconds the read-back may take to balance after the drive"))] = 60,
+) -> None:
+    """Drive a seeded city (patrol nights, a rotation programme, a 211 cycle, supervisors) through the public APIs
+    of a running `pingan up`, on its clock (`pingan up --clock-scale 1440`: a day a minute), misbehaving as the
+    field does; then reconcile what it did with what each service recorded and each supervisor received.
+    Exit 0 when everything balances, 1 on any difference, 2 when no stack runs. docs/simulate.md."""
+    import sys
+
+    from pingan_stack.simulate.run import Options
+    from pingan_stack.simulate.run import simulate as run_simulation
+
+    raise typer.Exit(run_simulation(Options(data_dir=data_dir, seed=seed, scale=scale, chaos=chaos,
+                                            covert_days=cycle_days, settle_seconds=settle,
+                                            live=sys.stderr.isatty())))
+
+
 @token_app.command("issue")
 def token_issue(
     role: Annotated[Role, typer.Option(help="who the token is for")],

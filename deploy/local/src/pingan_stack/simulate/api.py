@@ -55,7 +55,7 @@ class Tokens:
         cached = self._cache.get(cache_key)
         if cached is None or now - cached[0] > self.ttl / 3:
             token = issue_token(self.key, role=role, subject=subject, issued_at=now - timedelta(minutes=5),
-                                ttl=self.ttl, **claims)  # type: ignore[arg-type]
+                                ttl=self.ttl, **claims)
             cached = (now, token)
             self._cache[cache_key] = cached
         return {"Authorization": f"Bearer {cached[1]}"}

@@ -26,7 +26,7 @@ TOWNSHIPS = (
 )
 DEPARTMENTS = ("ZJ", "YJ", "XF")  # 住建局, 应急管理局, 消防救援大队: bundled with a township in a finding (捆绑考核)
 SURNAMES = "陈王李张林黄吴周徐郑"
-HAZARDS = (("fire", "楼道堆放杂物堵塞消防通道"), ("traffic", "路口信号灯损坏"), ("public-order", "废品收购站夜间聚集"))
+HAZARDS = (("fire", "楼道堆放杂物堵塞消防通道"), ("roads", "路口信号灯损坏"), ("public-order", "废品收购站夜间聚集"))
 FINDINGS = (("fire", "沿街店铺灭火器过期"), ("construction", "工地围挡缺失"), ("fire", "出租房电动车违规充电"),
             ("public-order", "网吧接纳未成年人"))
 CHAOS_TARGETS = ("patrol", "roster", "inspection", "alerts", "kafka", "postgres")
@@ -75,6 +75,7 @@ class Hazard:
     client_id: str
     team: str
     phone: str
+    member: str
     category: str
     description: str
     unit: str  # the township government responsible
@@ -151,7 +152,8 @@ def plan_city(seed: int, *, scale: int = 1, run: str = "r0", chaos: bool = False
                 scans += _round_scans(rng, team, r, round_minutes, offline=fate == "offline",
                                       rounds_per_night=rounds, doubled=doubled)
     hazards = tuple(
-        Hazard(client_id=f"{run}-H{i:03d}", team=team.code, phone=team.phones[0], category=category,
+        Hazard(client_id=f"{run}-H{i:03d}", team=team.code, phone=team.phones[0], member=team.members[0],
+               category=category,
                description=description, unit=f"{run}-{_short(team.township)}", minute=rng.uniform(5, 100))
         for i, team in enumerate(teams) if rng.random() < 0.5 or i == 0
         for category, description in [rng.choice(HAZARDS)])
@@ -207,13 +209,15 @@ def _round_scans(rng: random.Random, team: Team, r: int, round_minutes: int, *, 
     start = r * round_minutes
     night_end = rounds_per_night * round_minutes
     out: list[Scan] = []
-    step = (round_minutes - 15) / len(team.checkpoints)
+    # the first scan after the previous round's checkpoint grace (a scan inside it could count for that round) and
+    # before this round's start grace ends; the last a few minutes before the next round's window
+    step = (round_minutes - 16) / len(team.checkpoints)
     for c, checkpoint in enumerate(team.checkpoints):
         if rng.random() < 0.12 and c > 0:  # 漏巡: never scanned
             continue
-        minute = start + 2 + c * step + rng.uniform(0, step / 3)
+        minute = start + 12 + c * step + rng.uniform(0, min(2.5, step / 3))
         if rng.random() < 0.1:  # late, still inside the round and its grace
-            minute = min(start + round_minutes + 5, minute + step / 2)
+            minute = min(start + round_minutes - 3, minute + step / 2)  # never into the next round's window
         sync = night_end + rng.uniform(120, 300) if offline else minute
         qr = checkpoint.nfc and rng.random() < 0.15
         scan_id = f"{team.code}-r{r}-c{c}"
