@@ -57,6 +57,16 @@ def _batch_lost(conn: asyncpg.Connection, exc: Exception) -> bool:
     return isinstance(exc, CONNECTION_LOST) and not isinstance(exc, OSError)
 
 
+def _gone(listener: asyncpg.Connection) -> bool:
+    """Whether the LISTEN connection is closed. A pool's proxy whose server session ended answers is_closed() with
+    InterfaceError: taken as closed, or the runner failed every round on it and fired no timer again until the
+    process restarted (after a PostgreSQL restart; found by `pingan simulate --chaos`)."""
+    try:
+        return listener.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
 def _timer(row: asyncpg.Record) -> Timer:
     return Timer(row["id"], row["kind"], row["timer_key"], row["due_at"], row["payload"], row["attempts"])
 
@@ -124,8 +134,11 @@ class TimerRunner:
                 wait = self._poll
                 try:
                     # (never a one-connection pool's only connection: such a runner polls)
-                    if (listener is None or listener.is_closed()) and self._pool.get_max_size() > 1:
-                        listener = await self._listen(listener)
+                    if (listener is None or _gone(listener)) and self._pool.get_max_size() > 1:
+                        # forgotten before listening again: _listen hands the stale one back to the pool first, and
+                        # if it then fails (the database restarting) the next round must not ask it again
+                        stale, listener = listener, None
+                        listener = await self._listen(stale)
                     batch = await self._fire_batch()
                     # Retries by `pingan timers retry` happen elsewhere: recount now and then, not every poll
                     # (the count reads the whole table).
