@@ -1,24 +1,23 @@
-"""Alerts delivery latency: 10,000 alerts whose escalation step falls due at the same moment, from that moment to
-each alert's webhook arriving at a local receiver (p50/p99), next to the broker's own produce-to-consume latency
-for as many messages sent at once, measured in the same run.
+"""Alerts delivery latency, for a lone escalation and for a burst, each next to a baseline measured in the same run.
 
 What is measured, on this machine, in one run:
 
-* **broker**: aiokafka produces N real alert-signal envelopes at once (acks=all, the services' producer settings,
-  keyed by dedup key) and one consumer reads them back; latency per message from the burst's start (and from its
-  own send) to its arrival at the consumer.
-* **alerts**: the alerts service runs in-process on a controlled clock (timer poll 50 ms, delivery poll 50 ms).
-  Seeding, not timed: 300 unit contacts each with a signed webhook to one local aiohttp receiver, one policy for
-  the kind whose first step (通报, to ``unit:{unit}`` by webhook) is due 10 minutes after the raise, and N trigger
-  signals published to the signals topic; the service raises N alerts. Then the clock moves 10 minutes on: N
-  escalation timers are due at once, and from then on the clock runs in real time (the bundling window is
-  counted on it). Timed, per alert, from that moment to its notification's arrival at the receiver (a bundled
-  webhook lists several alerts: each arrives with it): durable timer → escalation transaction (state, lifecycle
-  event, delivery rows) → delivery worker (bundle, claim, HMAC-signed POST) → receiver.
+* **lone step due → webhook**: the alerts service in-process on the system clock (nothing moves it: the timer
+  runner wakes by itself when a step falls due). ``--lone`` alerts, each for a unit of its own and raised a quarter
+  of a second apart, whose first step (通报, by webhook) is due a second after the raise; per alert, the time from
+  its step's due time (on its timeline) to its webhook arriving at a local aiohttp receiver. Measured twice: with
+  the bundling window (``--bundle-window``, the service's default) and, as the baseline, with the window at 0.
+* **broker round trip**: aiokafka produces one alert-signal envelope (acks=all, the services' producer settings)
+  and one consumer reads it back, ``--lone`` times: the floor a lone event crossing the broker pays.
+* **burst**: the service in-process on a controlled clock (timer poll 50 ms, delivery poll 50 ms). Seeding, not
+  timed: 300 unit contacts each with a signed webhook, one policy whose first step is due 10 minutes after the
+  raise, ``--alerts`` trigger signals published to the signals topic. Then the clock moves 10 minutes on: every
+  escalation timer is due at once, and from then on the clock runs in real time (the window is counted on it).
+  Timed, per alert, from that moment to its notification's arrival at the receiver (a bundled webhook lists
+  several alerts: each arrives with it), and until all have arrived. Next to it the broker's own latency for a
+  burst of as many envelopes sent at once.
 
-The figure to compare across machines is alerts p50/p99 ÷ broker p50/p99 for the same burst.
-
-    python bench/alerts_latency.py [--alerts 10000] [--units 300] [--bundle-window 2] [--runs 1]
+    python bench/alerts_latency.py [--alerts 10000] [--units 300] [--lone 40] [--bundle-window 2] [--runs 1]
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ import json
 import statistics
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +42,7 @@ from baseline import run_benchmark, say, servers, wait_until
 from alerts.bootstrap import bootstrap
 from alerts.settings import AlertsSettings
 from pingan_shared.auth import Role
-from pingan_shared.clock import FixedClock
+from pingan_shared.clock import Clock, FixedClock, SystemClock
 from pingan_shared.events.alert_contracts import AlertSignalV1, SignalAction, SourceLink
 from pingan_shared.events.catalog import ALERT_SIGNAL
 from pingan_shared.events.envelope import Envelope
@@ -58,13 +59,14 @@ STEP_DELAY = timedelta(minutes=10)
 SECRET = "bench-webhook-secret-0001"
 
 
-def signals(count: int, units: int, prefix: str) -> list[tuple[str, Envelope]]:
+def signals(count: int, units: int, prefix: str, clock: Clock | None = None) -> list[tuple[str, Envelope]]:
     # sent as inspection, on its signal topic: a source raises only keys and kinds of its own namespace
-    factory = EventFactory("inspection", FixedClock(T0), prefix)
+    clock = clock or FixedClock(T0)
+    factory = EventFactory("inspection", clock, prefix)
     return [factory.make(ALERT_SIGNAL, AlertSignalV1(
         action=SignalAction.TRIGGER, dedup_key=f"inspection:task:bench-{i}:overdue", kind=KIND, severity="high",
         unit_id=f"U-{i % units:03d}", area=f"U-{i % units:03d}", summary=f"第{i}号整改任务逾期未整改",
-        source=SourceLink(service="bench", entity_type="task", entity_id=str(i)), occurred_at=T0),
+        source=SourceLink(service="bench", entity_type="task", entity_id=str(i)), occurred_at=clock.now()),
         key=f"inspection:task:bench-{i}:overdue") for i in range(count)]
 
 
@@ -82,6 +84,11 @@ class Latencies:
         v = self.from_start
         return (f"p50 {percentile(v, 0.5) * 1000:>8,.0f} ms   p99 {percentile(v, 0.99) * 1000:>8,.0f} ms   "
                 f"max {max(v) * 1000:>8,.0f} ms   ({self.count:,} messages)")
+
+
+def spread_line(values: list[float]) -> str:
+    return (f"p50 {percentile(values, 0.5) * 1000:>8,.0f} ms   p99 {percentile(values, 0.99) * 1000:>8,.0f} ms   "
+            f"max {max(values) * 1000:>8,.0f} ms   ({len(values):,})")
 
 
 # --- the broker's own latency ----------------------------------------------------------------------
@@ -124,6 +131,32 @@ async def broker_latency(bootstrap_servers: str, messages: list[tuple[str, Envel
         await producer.stop()
 
 
+async def broker_round_trips(bootstrap_servers: str, messages: list[tuple[str, Envelope]]) -> list[float]:
+    """One envelope produced (acks=all) and read back by a consumer, one after the other: seconds each."""
+    topic = messages[0][0]
+    await ensure_topics(bootstrap_servers, [topic], partitions=3, replication_factor=1)
+    producer = build_producer(bootstrap_servers, client_id="bench-round-trip")
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
+                                auto_offset_reset="latest", enable_auto_commit=False)
+    await producer.start()
+    await consumer.start()
+    try:
+        await consumer.seek_to_end()
+        for partition in consumer.assignment():
+            await consumer.position(partition)
+        trips: list[float] = []
+        for _, envelope in messages:
+            started = time.perf_counter()
+            await (await producer.send(topic, value=envelope.to_bytes(), key=envelope.key.encode()))
+            while not (await consumer.getmany(timeout_ms=1000, max_records=1)):
+                pass
+            trips.append(time.perf_counter() - started)
+        return trips
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
 # --- alerts ----------------------------------------------------------------------------------------
 
 class Receiver:
@@ -131,16 +164,18 @@ class Receiver:
 
     def __init__(self) -> None:
         self.first_seen: dict[str, float] = {}
+        self.first_seen_wall: dict[str, float] = {}  # Unix seconds, for the lone run on the system clock
         self.requests = 0
         self.runner: web.AppRunner | None = None
         self.base = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        now = time.perf_counter()
+        now, wall = time.perf_counter(), time.time()
         self.requests += 1
         for item in json.loads(body)["notifications"]:
             self.first_seen.setdefault(item["alert_id"], now)
+            self.first_seen_wall.setdefault(item["alert_id"], wall)
         return web.Response(text="ok")
 
     async def start(self) -> None:
@@ -163,23 +198,24 @@ async def tick(clock: FixedClock, due: datetime, started: float) -> None:
 
 
 @dataclass(frozen=True)
-class AlertsRun:
-    latencies: Latencies
-    webhooks: int
-    seeded_in: float
-    steps_fired: tuple[float, float]  # seconds until half / 99 % of the steps had fired (delivery rows written)
+class Stage:
+    """A running alerts service seeded with unit contacts and one policy, its receiver and a database connection."""
+
+    platform: PlatformSettings
+    receiver: Receiver
+    conn: asyncpg.Connection
 
 
-async def alerts_run(server_url: str, bootstrap_servers: str, count: int, units: int,
-                     bundle_window: float) -> AlertsRun:
+@asynccontextmanager
+async def stage(server_url: str, bootstrap_servers: str, *, clock: Clock, units: int, step_delay: timedelta,
+                bundle_window: float, timer_poll: float) -> AsyncIterator[Stage]:
     tag = uuid.uuid4().hex[:6]
     database = with_database(server_url, f"bench_alerts_{tag}")
     await ensure_database(server_url, database.rsplit("/", 1)[1])
-    clock = FixedClock(T0)
     platform = PlatformSettings(kafka_bootstrap_servers=bootstrap_servers, kafka_topic_prefix=f"bench{tag}.",
                                 kafka_topic_partitions=3)
     settings = AlertsSettings(
-        database_url=database, timer_poll_seconds=0.05, delivery_poll_seconds=0.05,
+        database_url=database, timer_poll_seconds=timer_poll, delivery_poll_seconds=0.05,
         delivery_bundle_window_seconds=bundle_window,
         delivery_rate_limits={"webhook": 0, "email": 0, "inbox": 0, "stream": 0})
     receiver = Receiver()
@@ -188,7 +224,6 @@ async def alerts_run(server_url: str, bootstrap_servers: str, count: int, units:
     try:
         async with running_service(service) as client:
             admin = bearer(Role.ADMIN, "bench", issued_at=clock.now())
-            seeding = time.perf_counter()
             for u in range(units):
                 response = await client.put(f"/v1/contacts/unit:U-{u:03d}", headers=admin, json={
                     "display_name": f"街道U-{u:03d}", "webhook_url": f"{receiver.base}/hook/U-{u:03d}",
@@ -196,59 +231,118 @@ async def alerts_run(server_url: str, bootstrap_servers: str, count: int, units:
                 assert response.status_code == 201, response.text
             response = await client.post("/v1/policies", headers=admin, json={
                 "name": "bench", "kind": KIND, "steps": [{
-                    "delay_seconds": int(STEP_DELAY.total_seconds()), "targets": ["unit:{unit}"],
+                    "delay_seconds": int(step_delay.total_seconds()), "targets": ["unit:{unit}"],
                     "channels": ["webhook"], "label": "通报"}]})
             assert response.status_code == 201, response.text
-            producer = build_producer(bootstrap_servers, client_id="bench-signals")
-            await producer.start()
-            try:
-                futures = [await producer.send(topic, value=env.to_bytes(), key=env.key.encode())
-                           for topic, env in signals(count, units, platform.kafka_topic_prefix)]
-                await asyncio.gather(*futures)
-            finally:
-                await producer.stop()
             conn = await asyncpg.connect(database)
             try:
-                await wait_until(conn, f"SELECT count(*) >= {count} FROM alerts", timeout=900, poll=0.05)
-                await wait_until(conn, "SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL", timeout=900, poll=0.05)
-                seeded_in = time.perf_counter() - seeding
-                assert receiver.requests == 0
-                clock.set(T0 + STEP_DELAY)  # every alert's first step is due now
-                started = time.perf_counter()
-                # From here the service's clock runs in real time (the bundling window is counted on it).
-                ticker = asyncio.create_task(tick(clock, T0 + STEP_DELAY, started))
-                deadline = time.monotonic() + 900
-                fired: list[tuple[float, int]] = []  # (seconds, delivery rows): the steps fired so far
-                while len(receiver.first_seen) < count:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"only {len(receiver.first_seen)} of {count} alerts notified")
-                    if not fired or fired[-1][1] < count:
-                        fired.append((time.perf_counter() - started,
-                                      await conn.fetchval("SELECT count(*) FROM deliveries")))
-                    await asyncio.sleep(0.05)
-                ticker.cancel()
-                latencies = [t - started for t in receiver.first_seen.values()]
-                webhooks = await conn.fetchval("SELECT count(*) FROM delivery_messages")
-                steps_fired = (next(t for t, n in fired if n >= count // 2),
-                               next(t for t, n in fired if n >= count * 99 // 100))
+                yield Stage(platform, receiver, conn)
             finally:
                 await conn.close()
-            return AlertsRun(Latencies(latencies, count), webhooks, seeded_in, steps_fired)
     finally:
         await receiver.stop()
+
+
+async def publish(bootstrap_servers: str, messages: list[tuple[str, Envelope]]) -> None:
+    producer = build_producer(bootstrap_servers, client_id="bench-signals")
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value=env.to_bytes(), key=env.key.encode()) for topic, env in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def lone_run(server_url: str, bootstrap_servers: str, count: int, bundle_window: float) -> list[float]:
+    """Seconds from each lone step's due time to its webhook, on the system clock (see the module's docstring)."""
+    clock = SystemClock()
+    async with stage(server_url, bootstrap_servers, clock=clock, units=count, step_delay=timedelta(seconds=1),
+                     bundle_window=bundle_window, timer_poll=1.0) as ready:
+        producer = build_producer(bootstrap_servers, client_id="bench-lone")
+        await producer.start()
+        try:
+            for topic, envelope in signals(count, count, ready.platform.kafka_topic_prefix, clock):
+                # each alone, for a unit of its own
+                await (await producer.send(topic, value=envelope.to_bytes(), key=envelope.key.encode()))
+                await asyncio.sleep(0.25)
+        finally:
+            await producer.stop()
+        deadline = time.monotonic() + 120
+        while len(ready.receiver.first_seen_wall) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(ready.receiver.first_seen_wall)} of {count} lone alerts notified")
+            await asyncio.sleep(0.05)
+        dues = {r["alert_id"]: datetime.fromisoformat(r["due"]) for r in await ready.conn.fetch(
+            "SELECT alert_id, detail->>'due' AS due FROM alert_timeline WHERE kind = 'step'")}
+        return [ready.receiver.first_seen_wall[a] - due.timestamp() for a, due in dues.items()]
+
+
+@dataclass(frozen=True)
+class AlertsRun:
+    latencies: Latencies
+    webhooks: int
+    seeded_in: float
+    steps_fired: tuple[float, float]  # seconds until half / 99 % of the steps had fired (delivery rows written)
+
+
+async def burst_run(server_url: str, bootstrap_servers: str, count: int, units: int,
+                    bundle_window: float) -> AlertsRun:
+    clock = FixedClock(T0)
+    seeding = time.perf_counter()
+    async with stage(server_url, bootstrap_servers, clock=clock, units=units, step_delay=STEP_DELAY,
+                     bundle_window=bundle_window, timer_poll=0.05) as ready:
+        receiver, conn = ready.receiver, ready.conn
+        await publish(bootstrap_servers, signals(count, units, ready.platform.kafka_topic_prefix))
+        await wait_until(conn, f"SELECT count(*) >= {count} FROM alerts", timeout=900, poll=0.05)
+        await wait_until(conn, "SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL", timeout=900, poll=0.05)
+        seeded_in = time.perf_counter() - seeding
+        assert receiver.requests == 0
+        say(f"  seeded in {seeded_in:.1f} s; the clock moves: {count:,} steps due now")
+        clock.set(T0 + STEP_DELAY)  # every alert's first step is due now
+        started = time.perf_counter()
+        # From here the service's clock runs in real time (the bundling window is counted on it).
+        ticker = asyncio.create_task(tick(clock, T0 + STEP_DELAY, started))
+        deadline = time.monotonic() + 900
+        fired: list[tuple[float, int]] = []  # (seconds, delivery rows): the steps fired so far
+        while len(receiver.first_seen) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(receiver.first_seen)} of {count} alerts notified")
+            if not fired or fired[-1][1] < count:
+                fired.append((time.perf_counter() - started, await conn.fetchval("SELECT count(*) FROM deliveries")))
+            await asyncio.sleep(0.1)
+        ticker.cancel()
+        latencies = [t - started for t in receiver.first_seen.values()]
+        webhooks = await conn.fetchval("SELECT count(*) FROM delivery_messages")
+        steps_fired = (next(t for t, n in fired if n >= count // 2),
+                       next(t for t, n in fired if n >= count * 99 // 100))
+        return AlertsRun(Latencies(latencies, count), webhooks, seeded_in, steps_fired)
 
 
 async def measure(args: argparse.Namespace, workdir: Path) -> None:
     async with servers(workdir) as (postgres, kafka):
         for run in range(1, args.runs + 1):
+            if args.lone:
+                trips = await broker_round_trips(
+                    kafka.bootstrap_servers, signals(args.lone, args.lone, f"rt{uuid.uuid4().hex[:6]}."))
+                lone = await lone_run(postgres.url, kafka.bootstrap_servers, args.lone, args.bundle_window)
+                unbundled = await lone_run(postgres.url, kafka.bootstrap_servers, args.lone, 0)
+                say(f"run {run}: {args.lone} lone escalations (each alone for its unit, a step due 1 s after its "
+                    "raise, system clock)")
+                say(f"  alerts: lone step due → webhook, window {args.bundle_window:g} s   {spread_line(lone)}")
+                say(f"  alerts: lone step due → webhook, window 0 s   {spread_line(unbundled)}")
+                say(f"  broker: one envelope produced → consumed     {spread_line(trips)}")
+            if not args.alerts:
+                continue
             broker, own = await broker_latency(
                 kafka.bootstrap_servers, signals(args.alerts, args.units, f"raw{uuid.uuid4().hex[:6]}."))
-            result = await alerts_run(postgres.url, kafka.bootstrap_servers, args.alerts, args.units,
-                                      args.bundle_window)
+            result = await burst_run(postgres.url, kafka.bootstrap_servers, args.alerts, args.units,
+                                     args.bundle_window)
             alerts = result.latencies
-            say(f"run {run}: {args.alerts:,} alerts to {args.units} units (seeded in {result.seeded_in:.1f} s, "
-                f"not timed), {result.webhooks:,} webhooks (bundle window {args.bundle_window:g} s)")
+            say(f"run {run}: {args.alerts:,} alerts to {args.units} units due at once (seeded in "
+                f"{result.seeded_in:.1f} s, not timed), {result.webhooks:,} webhooks (bundle window "
+                f"{args.bundle_window:g} s)")
             say(f"  alerts: step due → webhook received   {alerts.line()}")
+            say(f"  alerts: all {args.alerts:,} delivered by {max(alerts.from_start):.2f} s")
             say(f"  alerts: step due → step fired (timer, escalation transaction, delivery rows)   "
                 f"50 % by {result.steps_fired[0] * 1000:,.0f} ms, 99 % by {result.steps_fired[1] * 1000:,.0f} ms")
             say(f"  broker: burst start → consumed         {broker.line()}")
@@ -262,8 +356,9 @@ async def measure(args: argparse.Namespace, workdir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--alerts", type=int, default=10_000)
+    parser.add_argument("--alerts", type=int, default=10_000, help="the burst (0: none)")
     parser.add_argument("--units", type=int, default=300)
+    parser.add_argument("--lone", type=int, default=40, help="lone escalations (0: none)")
     parser.add_argument("--bundle-window", type=float, default=AlertsSettings().delivery_bundle_window_seconds,
                         help="ALERTS_DELIVERY_BUNDLE_WINDOW_SECONDS (default: the service's default)")
     parser.add_argument("--runs", type=int, default=1)
