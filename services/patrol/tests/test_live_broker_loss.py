@@ -65,8 +65,13 @@ async def test_live_coverage_equals_the_record_after_the_broker_lost_everything(
 
         await eventually(loss_recorded, timeout=30, what="patrol's relay to find the loss")
         await post_scans(client, "二队", [("b-1", "李四", "CP-4", tonight), ("b-2", "李四", "CP-1", tonight)])
+        live = live_of(service)
+
+        async def rebuilt_from_the_record() -> bool:
+            return live.record.loss > 0
+
+        await eventually(rebuilt_from_the_record, timeout=30, what="the live view to take the record's state")
         after = await until_live_equals_record(client, service)
-        assert live_of(service).record.loss > 0
         assert route_figures(after, "R-2") | {"checkpoints_covered": 1, "rounds_late": 1} == route_figures(after, "R-2")
         assert route_figures(after, "R-1")["active_patrollers"] == 3
 
