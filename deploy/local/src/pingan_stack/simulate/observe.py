@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 from pingan_shared.auth import Role
 from pingan_stack.simulate.api import Api, Tokens
-from pingan_stack.simulate.city import CityPlan
+from pingan_stack.simulate.city import CityPlan, Team
 from pingan_stack.simulate.drive import is_ours
+from pingan_stack.simulate.setup import each
 
 
 @dataclass
@@ -36,7 +37,8 @@ async def observe(api: Api, tokens: Tokens, plan: CityPlan, cycle_id: str) -> Ob
     city = tokens.header(Role.SUPERVISOR, "市督查-模拟")
     admin = tokens.header(Role.ADMIN, "平安办管理员-模拟")
     seen.observed_at = tokens.clock.now().isoformat()
-    for team in plan.teams:
+
+    async def team_record(team: Team) -> None:
         listed = await api.pages("patrol", "/v1/rounds", organiser, {"team_id": team.code})
         ours = sorted((r for r in listed if r["plan_id"] == team.plan_id), key=lambda r: r["starts_at"])
         for index, summary in enumerate(ours):
@@ -45,10 +47,11 @@ async def observe(api: Api, tokens: Tokens, plan: CityPlan, cycle_id: str) -> Ob
             seen.flags.add((flag["scan_id"], flag["kind"]))
         attendance = await api.get("roster", "/v1/attendance", city, params={"team_id": team.code})
         seen.attendance[team.code] = int(attendance["total_scans"])
-    members = {m for t in plan.teams for m in t.members}
-    for member in members:
-        answer = await api.call("roster", "GET", f"/v1/members/{quote(member)}", organiser, ok=(200, 404))
-        seen.members += answer.status == 200
+        for member in team.members:
+            answer = await api.call("roster", "GET", f"/v1/members/{quote(member)}", organiser, ok=(200, 404))
+            seen.members += answer.status == 200
+
+    await each(plan.teams, team_record)
     for hazard in await api.pages("patrol", "/v1/hazards", organiser):
         if str(hazard.get("client_hazard_id", "")).startswith(f"{plan.run}-"):
             seen.hazards.add(hazard["client_hazard_id"])

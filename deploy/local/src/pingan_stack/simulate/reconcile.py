@@ -134,11 +134,14 @@ def reconcile(plan: CityPlan, ledger: Ledger, seen: Observed, *, slack: timedelt
         if len(fired) != (1 if task["overdue_at"] is not None else 0):
             diffs.append(Difference("inspection", f"overdue deadline of {task['id']} fired", 1, len(fired)))
         if task["overdue_at"] is not None:
-            expected_open.add(f"inspection:task:{task['id']}:overdue")
+            # verified after it fell overdue (the chaos held the release or the revisit up): its alert resolved
+            late = task["id"] in ledger.verified and task["status"] == "verified"
+            (may_resolve if late else expected_open).add(f"inspection:task:{task['id']}:overdue")
     figures += [("inspection", "findings → tasks", sum(2 if f.department_unit else 1 for f in ledger.findings.values()),
                  len(seen.tasks) - len(hazard_tasks)),
                 ("inspection", "verified", len(ledger.verified), sum(t["status"] == "verified" for t in seen.tasks)),
-                ("inspection", "overdue", len(seen.tasks) - len(ledger.verified), len(overdue_tasks))]
+                ("inspection", "overdue (not verified)", len(seen.tasks) - len(ledger.verified),
+                 sum(t["id"] not in ledger.verified for t in overdue_tasks))]
 
     # --- alerts -------------------------------------------------------------------------------------------------
     keys = Counter(a["dedup_key"] for a in seen.alerts)

@@ -8,13 +8,17 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 from urllib.parse import quote
 
 from pingan_shared.auth import Role
 from pingan_stack.sample_directory import sample_csv
 from pingan_stack.simulate.api import Api, Tokens
-from pingan_stack.simulate.city import CityPlan
+from pingan_stack.simulate.city import CityPlan, Team
+
+T = TypeVar("T")
 
 CITY = "330381"
 CITY_OFFICE = "role:city-office"
@@ -72,9 +76,21 @@ async def contacts(api: Api, tokens: Tokens, plan: CityPlan, webhook_url: str, s
         await put(f"unit:{unit}", {"display_name": name, **hook})
 
 
+async def each(items: Iterable[T], work: Callable[[T], Awaitable[None]], *, at_once: int = 8) -> None:
+    """``work`` on every item, a few at a time (a scaled city has hundreds of teams)."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(item: T) -> None:
+        async with gate:
+            await work(item)
+
+    await asyncio.gather(*(one(item) for item in items))
+
+
 async def patrol_entities(api: Api, tokens: Tokens, plan: CityPlan) -> None:
     organiser = tokens.header(Role.ORGANISER, "平安办-模拟")
-    for team in plan.teams:
+
+    async def team_entities(team: Team) -> None:
         for cp in team.checkpoints:
             await api.call("patrol", "POST", "/v1/checkpoints", organiser, json={
                 "id": cp.id, "tag": cp.tag, "name": cp.name, "latitude": cp.latitude, "longitude": cp.longitude,
@@ -83,17 +99,22 @@ async def patrol_entities(api: Api, tokens: Tokens, plan: CityPlan) -> None:
             "id": team.route_id, "name": f"{team.name}夜巡线", "area": team.township,
             "checkpoint_ids": [cp.id for cp in team.checkpoints]})
 
+    await each(plan.teams, team_entities)
+
 
 async def plans(api: Api, tokens: Tokens, plan: CityPlan, night: datetime) -> None:
     """Tonight's plan for every team: the window starting at ``night`` (local), its rounds back to back."""
     organiser = tokens.header(Role.ORGANISER, "平安办-模拟")
     end = night + plan_window(plan)
-    for team in plan.teams:
+
+    async def team_plan(team: Team) -> None:
         await api.call("patrol", "POST", "/v1/plans", organiser, json={
             "id": team.plan_id, "team_id": team.code, "route_id": team.route_id, "first_date": night.date().isoformat(),
             "window_start": night.strftime("%H:%M"), "window_end": end.strftime("%H:%M"),
             "rounds_per_night": plan.rounds_per_night, "start_grace_minutes": plan.start_grace_minutes,
             "checkpoint_grace_minutes": plan.checkpoint_grace_minutes})
+
+    await each(plan.teams, team_plan)
 
 
 def plan_window(plan: CityPlan) -> timedelta:
@@ -104,7 +125,8 @@ async def roster_entities(api: Api, tokens: Tokens, plan: CityPlan, starts_on: d
     """The teams' members, their village patrol organisations, and a rotation programme (轮值轮训) whose period's
     cohort they are."""
     organiser = tokens.header(Role.ORGANISER, "平安办-模拟")
-    for team in plan.teams:
+
+    async def team_members(team: Team) -> None:
         org = f"{team.code}-ORG"
         await api.call("roster", "POST", "/v1/organisations", organiser, ok=(200, 201, 409),
                        json={"org_id": org, "name": team.name, "kind": "village-patrol-team"})
@@ -112,6 +134,8 @@ async def roster_entities(api: Api, tokens: Tokens, plan: CityPlan, starts_on: d
             await api.call("roster", "POST", "/v1/members", organiser, ok=(200, 201, 409), json={
                 "member_id": member, "name": member, "org_id": org, "role": "patrol-member", "team_id": team.code,
                 "app_member_id": member})
+
+    await each(plan.teams, team_members)
     await api.call("roster", "POST", "/v1/programmes", organiser, ok=(200, 201, 409), json={
         "programme_id": f"{plan.run}-PG", "name": f"瑞安市轮值轮训（模拟{plan.run}）", "level": "city"})
     await api.call("roster", "POST", f"/v1/programmes/{plan.run}-PG/periods", organiser, ok=(200, 201, 409), json={
