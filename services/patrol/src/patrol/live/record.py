@@ -64,6 +64,14 @@ class RecordSeed:
         self.seed: Seed | None = None
         self.loss = 0  # the loss the seed was taken for
 
+    async def look(self, now: datetime) -> bool:
+        """``refresh``, a database away logged and left to the next look."""
+        try:
+            return await self.refresh(now)
+        except Exception as exc:
+            log.warning("live coverage could not look for a broker loss", error=repr(exc))
+            return False
+
     async def refresh(self, now: datetime) -> bool:
         """Take the seed again if a newer loss was recorded; True when it did."""
         if self._connection is None:

@@ -25,10 +25,9 @@ folds are idempotent, so events redelivered after a crash (processed but not yet
 The app emits only dead letters (``poison``), with an event id derived from the poison record's position and
 content, so reprocessing emits the same event again and the dead-letter readers see one.
 
-A broker that lost its memory (the embedded one after a restart) takes the changelogs and the inputs with it, and
-the relay publishes again only its window's rows (``pingan_shared.messaging.broker_loss``). So once patrol's relay
-recorded a loss (looked for at each start and every ``LOSS_POLL_SECONDS``), the view is the join of the tables and
-the record's state (``record.RecordSeed``; every fold only grows, so the join is exact once caught up).
+A broker loss (the embedded broker restarted) takes changelogs and inputs; the relay publishes again only its window
+(``pingan_shared.messaging.broker_loss``). Once patrol's relay recorded one, the view joins the record's state
+(``record.RecordSeed``: folds only grow, so the join is exact) and a running app is built anew (``epoch``).
 """
 
 from __future__ import annotations
@@ -56,6 +55,7 @@ from patrol.live.coverage import (
     newer_route,
     resolved_not_started,
 )
+from patrol.live.epoch import BrokerLost, app_id
 from patrol.live.night import NIGHT_SECONDS, window_timestamp
 from patrol.live.poison import poison_dead_letter
 from patrol.live.progress import input_progress
@@ -100,12 +100,12 @@ class LiveCoverage:
     """Builds, runs and reads the faust app. ``run()`` is patrol's background job (``live-coverage``)."""
 
     def __init__(self, platform: PlatformSettings, settings: LiveCoverageSettings, clock: Clock, *,
-                 service: str = "patrol",
-                 connection: Connect | None = None) -> None:
+                 service: str = "patrol", connection: Connect | None = None) -> None:
         self.platform = platform
         self.settings = settings
-        # the consumer group, and the prefix of the changelog topics: one per topic prefix (deployment)
-        self.app_id = platform.topic(f"{service}-live")
+        # the consumer group, and the prefix of the changelog topics: one per topic prefix (deployment) and
+        # broker loss (epoch.py)
+        self.base_app_id = platform.topic(f"{service}-live")
         self.clock = clock
         self.zone: ZoneInfo = platform.timezone
         self.service = service
@@ -131,6 +131,14 @@ class LiveCoverage:
                 "routes": topic(TOPIC_PATROL_ROUTES), "signals": topic(signal_topic(self.service)),
                 "deadletter": topic(f"deadletter.{self.service}")}
 
+    @property
+    def app_id(self) -> str:
+        return app_id(self.base_app_id, self.record.loss)
+
+    @property
+    def inputs(self) -> list[str]:
+        return [self.topics[name] for name in ("scans", "rounds", "routes", "signals")]
+
     async def start(self) -> None:
         # faust does not create the topics it reads; patrol's runtime creates those it produces, but the live
         # app may start first (or in a replica whose relay has not run yet), so it makes sure of its own.
@@ -139,12 +147,13 @@ class LiveCoverage:
                             replication_factor=self.platform.kafka_replication_factor)
         self.processed = 0
         self._finished = {}
-        await self._reseed()
+        await self.record.look(self.clock.now())
         # the tables are in memory; faust still keeps a data directory (default: beside the working directory,
         # where every app id left one behind). Each app gets a temporary one, removed when it stops.
         self._datadir = tempfile.mkdtemp(prefix=f"{self.app_id}-")
         self._app = self._build(self._datadir)
         await self._app.start()
+        await self._notify()  # a view rebuilt (or joined with the record's state) may have moved
         log.info("live coverage started", app_id=self.app_id)
 
     async def stop(self, *, abandon_agents: bool = False) -> None:
@@ -173,11 +182,9 @@ class LiveCoverage:
 
     async def run(self) -> None:
         """Run until cancelled. The live view is a cache of the topics, so a faust app that cannot start (no
-        broker yet) or crashes (the broker went away; an embedded broker restarted with its memory, leaving the
-        changelog behind the offsets the app holds) must not take patrol's intake down with it: the app is
-        stopped, thrown away and built anew after a backoff. A new app has empty tables and recovers them from
-        the changelog topics (or rebuilds them from the inputs when the broker lost those too). Meanwhile the
-        live routes answer 503."""
+        broker yet), crashes, stalls or outlived a broker loss must not take patrol's intake down with it: it is
+        thrown away and built anew after a backoff, and recovers its tables from the changelogs (joined with the
+        record's state after a loss). Meanwhile the live routes answer 503."""
         backoff = RESTART_BACKOFF_MIN_SECONDS
         while True:
             stalled = False
@@ -199,12 +206,12 @@ class LiveCoverage:
         """Return (by raising) when the running app crashed, stopped by itself or stopped working an input
         partition (``stall``: not read, or an event taken and never finished)."""
         unread, unfinished = StallWatch(self.settings.stall_seconds), StallWatch(self.settings.stall_seconds)
-        inputs = {self.topics[name] for name in ("scans", "rounds", "routes", "signals")}
-        loss_due = time.monotonic() + LOSS_POLL_SECONDS
+        inputs, loss_due = set(self.inputs), time.monotonic() + LOSS_POLL_SECONDS
         while True:
             if time.monotonic() >= loss_due:
                 loss_due = time.monotonic() + LOSS_POLL_SECONDS
-                await self._reseed()
+                if await self.record.look(self.clock.now()):
+                    raise BrokerLost("the broker lost the stream's topics: building the app anew on the new ones")
             app = self._app
             assert app is not None
             if app.crashed:
@@ -371,13 +378,6 @@ class LiveCoverage:
                   offset=message.offset, reason=dead.payload["reason"])
         await deadletters.send(key=dead.key.encode(), value=dead.to_bytes(), headers=dead.headers())
         self.dead_lettered += 1
-
-    async def _reseed(self) -> None:
-        try:
-            if await self.record.refresh(self.clock.now()):
-                await self._notify()
-        except Exception as exc:  # the database away: the next look tries again; the stream runs on
-            log.warning("live coverage could not look for a broker loss", error=repr(exc))
 
     async def _notify(self) -> None:
         self.version += 1
