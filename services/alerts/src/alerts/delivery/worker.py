@@ -63,7 +63,7 @@ class DeliveryWorker:
         self.email = EmailChannel(ctx.settings)
         self._wake = asyncio.Event()
         self._gauges_due = 0.0
-        self._next_release: datetime | None = None  # when a bundle held back becomes ready (the last round's)
+        self._next_release: datetime | None = None  # when a bundle held back becomes ready (asked when idle)
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -141,12 +141,13 @@ class DeliveryWorker:
         """Bundle, claim and send what is due now; returns the messages handled (0: nothing was due)."""
         settings = self.settings
         async with self.ctx.runtime.connection() as conn, conn.transaction():
-            bundled = await store.bundle_due(conn, self.ctx.now(),
-                                             window=timedelta(seconds=settings.delivery_bundle_window_seconds),
-                                             most=settings.delivery_bundle_max, groups=settings.delivery_batch_size)
-        self._next_release = bundled.next_release
+            window = timedelta(seconds=settings.delivery_bundle_window_seconds)
+            await store.bundle_due(conn, self.ctx.now(), window=window, most=settings.delivery_bundle_max,
+                                   groups=settings.delivery_batch_size)
         claimed = await self.claim()
         if not claimed:
+            async with self.ctx.runtime.connection() as conn:
+                self._next_release = await store.next_release(conn, window)
             return 0
         async with self.ctx.runtime.connection() as conn:
             contacts = await load_contacts(conn, list({m.recipient for m in claimed}))

@@ -75,19 +75,13 @@ def bundle_key(keys: Sequence[str]) -> str:
     return "b-" + hashlib.sha256("\x1f".join(sorted(keys)).encode()).hexdigest()[:40]
 
 
-@dataclass(frozen=True)
-class Bundled:
-    created: int  # messages created
-    next_release: datetime | None  # when a group held back becomes ready (None: nothing is held back)
-
-
 async def bundle_due(conn: asyncpg.Connection, now: datetime, *, window: timedelta, most: int,
-                     groups: int) -> Bundled:
+                     groups: int) -> int:
     """Put due notifications into messages, in at most ``groups`` (recipient, channel) groups of them, each
     in messages of at most ``most`` (``_BUNDLE_CANDIDATES`` says when a group is ready). Three statements
-    whatever the number of messages."""
+    whatever the number of messages; returns how many messages were made."""
     if not await conn.fetchval(_BUNDLING_LOCK):
-        return Bundled(0, None)  # another replica is bundling right now; its messages are anyone's to claim
+        return 0  # another replica is bundling right now; its messages are anyone's to claim
     rows = await conn.fetch(_BUNDLE_CANDIDATES, now, now - window, most, groups)
     grouped: dict[tuple[str, str], list[asyncpg.Record]] = {}
     for row in rows:
@@ -106,7 +100,14 @@ async def bundle_due(conn: asyncpg.Connection, now: datetime, *, window: timedel
             "UPDATE deliveries d SET message_id = v.m, status = 'bundled'"
             " FROM unnest($1::bigint[], $2::bigint[]) AS v(id, m) WHERE d.id = v.id",
             [p[0] for p in pairs], [p[1] for p in pairs])
-    return Bundled(len(made), await conn.fetchval(_NEXT_RELEASE, window))
+    return len(made)
+
+
+async def next_release(conn: asyncpg.Connection, window: timedelta) -> datetime | None:
+    """When the earliest notification held back by ``bundle_due`` becomes ready; None when none waits. Asked when a
+    round found nothing to do (it reads every waiting group)."""
+    due: datetime | None = await conn.fetchval(_NEXT_RELEASE, window)
+    return due
 
 
 @dataclass(frozen=True)
