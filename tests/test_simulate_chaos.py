@@ -4,8 +4,9 @@ rectification day, while each service, the broker and PostgreSQL are SIGKILLed o
 restarted by the supervisor. The reconciliation — every scan, flag, hazard, task, alert and notification against
 what the city did — must balance exactly.
 
-Costs about 90-120 s wall on 2 cores (the stack's start ~12 s, the wait for the cycle's first midnight up to 10 s,
-the drive ~40 s, each restart a few seconds), most of it waiting."""
+Costs about 70 s wall on 2 cores, most of it waiting: the stack's start ~12 s, the drive ~45 s (the wait for the
+cycle's first midnight up to 10 s of it; each restart a second or two), the read-back a few seconds; about 25 s of
+CPU in the test's process."""
 
 from __future__ import annotations
 

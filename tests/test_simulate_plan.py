@@ -88,6 +88,18 @@ def perfect(plan_seed: int = 3) -> tuple[object, Ledger, Observed]:
     for team, member, kind in sorted({(s.team, s.member, k) for s in plan.scans for k in s.flags}):
         alert(f"patrol:flag:{team}:{member}:{kind}:night", "role:patrol-organiser")
     seen.hazards = set(ledger.hazards)
+    # the rotation period: two days of training, the second handed on by a swap, the first's first member absent
+    members = plan.teams[0].members
+    for day, crew in ((1, [members[0], members[1]]), (2, [members[2], members[1]])):
+        shift_id = f"t-1:training@2026-03-{16 + day}"
+        ledger.shifts[shift_id] = {"shift_id": shift_id, "member_ids": crew}
+        seen.shifts[shift_id] = {"shift_id": shift_id, "member_ids": list(crew)}
+    ledger.swaps["t-1:training@2026-03-18"] = (members[0], members[2])
+    ledger.no_shows.add(("t-1:training@2026-03-17", members[0]))
+    ledger.check_ins |= {("t-1:training@2026-03-17", members[1]), ("t-1:training@2026-03-18", members[2]),
+                         ("t-1:training@2026-03-18", members[1])}
+    alert(f"roster:shift:t-1:training@2026-03-17:no-show:{members[0]}",
+          f"role:township-supervisor:{plan.teams[0].township}")
     for n, finding in enumerate(plan.findings):
         for unit in filter(None, (finding.township_unit, finding.department_unit)):
             task_id = f"T{n}-{unit}"
@@ -146,6 +158,10 @@ def test_the_reconciliation_finds_each_planted_difference() -> None:
     def an_inbox_loses_one(seen: Observed) -> None:
         next(messages for messages in seen.inbox.values() if messages).pop()
 
+    def the_swap_undone(seen: Observed) -> None:
+        shift = seen.shifts["t-1:training@2026-03-18"]
+        shift["member_ids"] = [m.replace("-2", "-0") for m in shift["member_ids"]]
+
     def a_flag_too_many(seen: Observed) -> None:
         seen.flags.add(("nobody", "repeated-scan"))
 
@@ -158,4 +174,5 @@ def test_the_reconciliation_finds_each_planted_difference() -> None:
     assert any("due but not reached" in d for d in differences(a_step_never_reached))
     assert any("inbox" in d for d in differences(an_inbox_loses_one))
     assert differences(a_flag_too_many) == ["patrol: anti-fraud flags (scan, kind)"]
+    assert differences(the_swap_undone) == ["roster: crew of t-1:training@2026-03-18 (after swaps)"]
     assert dataclasses.is_dataclass(Observed)

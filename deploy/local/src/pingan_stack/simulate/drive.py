@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from pingan_shared.auth import Role
@@ -35,6 +36,10 @@ class Ledger:
     rectified: set[str] = field(default_factory=set)  # task ids
     verified: set[str] = field(default_factory=set)
     acks: dict[str, str] = field(default_factory=dict)  # alert id → who acknowledged
+    shifts: dict[str, dict[str, Any]] = field(default_factory=dict)  # published shift id → shift (members after swaps)
+    swaps: dict[str, tuple[str, str]] = field(default_factory=dict)  # shift id → (who handed it on, who took it)
+    check_ins: set[tuple[str, str]] = field(default_factory=set)  # (shift id, member)
+    no_shows: set[tuple[str, str]] = field(default_factory=set)
     kills: list[tuple[str, float]] = field(default_factory=list)  # (process, wall second of the drive)
     problems: list[str] = field(default_factory=list)  # acts a service refused outright
 
@@ -45,6 +50,7 @@ class Anchors:
     cycle: datetime  # the 211 cycle's start (a local midnight)
     covert_days: int
     end: datetime  # when the drive stops and the reconciliation reads back
+    training: date  # the rotation period's first day (two days of training)
 
     @property
     def release(self) -> datetime:
@@ -83,6 +89,9 @@ class Driver:
             add(minute(sync), f"{phone} 上传 {len(scans)} 条扫码", lambda s=scans: self.upload(s))  # type: ignore[misc]
         for hazard in plan.hazards:
             add(minute(hazard.minute), f"{hazard.team} 上报隐患", lambda h=hazard: self.report(h))  # type: ignore[misc]
+        for index, shift in enumerate(self.ledger.shifts.values()):
+            at = datetime.fromisoformat(shift["starts_at"]) + timedelta(minutes=5)
+            add(at, f"轮训签到 {shift['shift_id']}", lambda s=shift, i=index: self.check_in(s, i))  # type: ignore[misc]
         add(a.cycle + timedelta(hours=1), "暗访组记录发现", self.record_findings)
         add(a.release + timedelta(hours=3), "责任单位整改", self.rectify)
         add(a.release + timedelta(hours=6), "暗访组回访销号", self.verify)
@@ -135,6 +144,21 @@ class Driver:
             "description": hazard.description, "place": f"巡逻线上 {hazard.client_id}", "unit_id": hazard.unit,
             "reported_at": (self.anchors.night + timedelta(minutes=hazard.minute)).isoformat()})
         self.ledger.hazards[hazard.client_id] = hazard
+
+    async def check_in(self, shift: dict[str, Any], index: int) -> None:
+        """Everyone on the day's training checks in (签到), but the first shift's first member never comes."""
+        for n, member in enumerate(shift["member_ids"]):
+            if index == 0 and n == 0:
+                self.ledger.no_shows.add((shift["shift_id"], member))
+                continue
+            token = self.tokens.header(Role.MEMBER, member)
+            answer = await self.api.call("roster", "POST", f"/v1/shifts/{quote(shift['shift_id'])}/check-ins",
+                                         token, ok=(200, 201, 409))
+            if answer.status == 409:  # the chaos held the phone up past the shift's window: a no-show after all
+                self.say(f"签到被拒 check-in refused {shift['shift_id']} {member}: {answer.body.get('detail')}")
+                self.ledger.no_shows.add((shift["shift_id"], member))
+            else:
+                self.ledger.check_ins.add((shift["shift_id"], member))
 
     async def record_findings(self) -> None:
         inspector = self.tokens.header(Role.INSPECTOR, "暗访组-模拟")

@@ -21,6 +21,7 @@ class Observed:
     hazards: set[str] = field(default_factory=set)  # client hazard ids patrol holds
     attendance: dict[str, int] = field(default_factory=dict)  # team → scans roster counted
     members: int = 0  # the run's members roster holds
+    shifts: dict[str, dict[str, Any]] = field(default_factory=dict)  # the period's published shifts
     tasks: list[dict[str, Any]] = field(default_factory=list)  # the cycle's and the hazards' tasks
     task_timelines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # the run's alerts
@@ -52,6 +53,8 @@ async def observe(api: Api, tokens: Tokens, plan: CityPlan, cycle_id: str) -> Ob
             seen.members += answer.status == 200
 
     await each(plan.teams, team_record)
+    for shift in await api.pages("roster", "/v1/shifts", organiser, {"period_id": f"{plan.run}-1"}, limit=100):
+        seen.shifts[shift["shift_id"]] = shift
     for hazard in await api.pages("patrol", "/v1/hazards", organiser):
         if str(hazard.get("client_hazard_id", "")).startswith(f"{plan.run}-"):
             seen.hazards.add(hazard["client_hazard_id"])

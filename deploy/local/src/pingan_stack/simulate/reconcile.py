@@ -107,6 +107,21 @@ def reconcile(plan: CityPlan, ledger: Ledger, seen: Observed, *, slack: timedelt
                 ("patrol", "flags", len(flags), len(seen.flags)),
                 ("patrol", "hazards", len(ledger.hazards), len(seen.hazards))]
 
+    # --- roster: the rotation period's shifts, the swap, the no-show ---------------------------------------------
+    if set(seen.shifts) != set(ledger.shifts):
+        diffs.append(Difference("roster", "published shifts", sorted(ledger.shifts), sorted(seen.shifts)))
+    for shift_id, shift in ledger.shifts.items():
+        crew = sorted(seen.shifts.get(shift_id, {}).get("member_ids", []))
+        if shift_id in seen.shifts and crew != sorted(shift["member_ids"]):
+            diffs.append(Difference("roster", f"crew of {shift_id} (after swaps)", sorted(shift["member_ids"]), crew))
+    expected_open |= {f"roster:shift:{s}:no-show:{m}" for s, m in ledger.no_shows}
+    may_resolve |= {f"roster:shift:{s}:no-show:{m}" for s, m in ledger.check_ins}
+    figures += [("roster", "shifts published", len(ledger.shifts), len(seen.shifts)),
+                ("roster", "swaps", len(ledger.swaps), sum(
+                    1 for s, (_, to) in ledger.swaps.items() if to in seen.shifts.get(s, {}).get("member_ids", []))),
+                ("roster", "no-shows (alerts open)", len(ledger.no_shows), sum(
+                    1 for a in seen.alerts if ":no-show:" in a["dedup_key"] and a["status"] != "resolved"))]
+
     # --- inspection --------------------------------------------------------------------------------------------
     by_place = Counter(t["place"] for t in seen.tasks)
     for finding in ledger.findings.values():
@@ -146,8 +161,10 @@ def reconcile(plan: CityPlan, ledger: Ledger, seen: Observed, *, slack: timedelt
     # --- alerts -------------------------------------------------------------------------------------------------
     keys = Counter(a["dedup_key"] for a in seen.alerts)
     diffs += [Difference("alerts", f"alerts for {k}", 1, n) for k, n in keys.items() if n > 1]
-    unresolved = {a["dedup_key"] for a in seen.alerts if a["status"] != "resolved"}
-    resolved = {a["dedup_key"] for a in seen.alerts if a["status"] == "resolved"}
+    # roster's handoff reminders (交接班提醒, one per shift) open before a shift and close at its start: any state
+    reminders = {k for k in keys if k.endswith(":handoff")}
+    unresolved = {a["dedup_key"] for a in seen.alerts if a["status"] != "resolved"} - reminders
+    resolved = {a["dedup_key"] for a in seen.alerts if a["status"] == "resolved"} - reminders
     if unresolved != expected_open:
         diffs.append(Difference("alerts", "open alerts", sorted(expected_open - unresolved),
                                 sorted(unresolved - expected_open)))

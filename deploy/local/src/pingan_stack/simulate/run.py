@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
+import time as wall
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -58,9 +58,13 @@ def anchors_for(now: datetime, plan: CityPlan, covert_days: int) -> Anchors:
     night = (local + timedelta(hours=1)).replace(second=0, microsecond=0)
     night += timedelta(minutes=(10 - night.minute % 10) % 10)
     cycle = datetime.combine((local + timedelta(hours=4)).date() + timedelta(days=1), datetime.min.time(), ZONE)
+    # the rotation period's two training days: the day after the night's next, so no patrol scan of the night
+    # falls into a training shift's presence window (a scan there is presence: no no-show)
+    training = night.date() + timedelta(days=2)
     end = max(cycle + timedelta(days=2 * covert_days + 1, hours=4),
-              night + timedelta(minutes=plan.night_minutes) + timedelta(days=2, hours=6))
-    return Anchors(night=night, cycle=cycle, covert_days=covert_days, end=end)
+              night + timedelta(minutes=plan.night_minutes) + timedelta(days=2, hours=6),
+              datetime.combine(training + timedelta(days=1), time(12, 30), ZONE))
+    return Anchors(night=night, cycle=cycle, covert_days=covert_days, end=end, training=training)
 
 
 def simulate(options: Options, console: Console | None = None) -> int:
@@ -98,7 +102,7 @@ async def _simulate(options: Options, state: StackState, console: Console) -> in
     targets = tuple(t for t in CHAOS_TARGETS if t in state.pids)
     plan = plan_city(options.seed, scale=options.scale, run=run_tag(clock), chaos=options.chaos,
                      chaos_targets=targets)
-    ledger, tokens, started = Ledger(), Tokens.from_data_dir(options.data_dir, clock), time.monotonic()
+    ledger, tokens, started = Ledger(), Tokens.from_data_dir(options.data_dir, clock), wall.monotonic()
     seen: Observed | None = None
     with WebhookReceiver() as receiver:
         async with httpx.AsyncClient(timeout=30) as http:
@@ -133,8 +137,18 @@ async def _simulate(options: Options, state: StackState, console: Console) -> in
                 anchors = anchors_for(clock.now(), plan, options.covert_days)
                 cycle_id = await setup.inspection_entities(api, tokens, plan, anchors.cycle.date())
                 await setup.patrol_entities(api, tokens, plan)
-                await setup.roster_entities(api, tokens, plan, anchors.night.date())
+                await setup.roster_entities(api, tokens, plan, anchors.training)
                 await setup.plans(api, tokens, plan, anchors.night)
+                progress.say("轮值轮训: 求解、发布、调班 (the rotation period: solve, publish, a swap)")
+                for shift in await setup.rotation_roster(api, tokens, plan):
+                    ledger.shifts[shift["shift_id"]] = shift
+                swapped = list(ledger.shifts.values())[1:2]  # the second day's training changes hands
+                cohort = [m for team in plan.teams for m in team.members]
+                for shift in swapped:
+                    done = await setup.swap(api, tokens, shift, cohort)
+                    if done is not None:
+                        ledger.swaps[shift["shift_id"]] = done
+                        shift["member_ids"] = [done[1] if m == done[0] else m for m in shift["member_ids"]]
                 scale = state.clock_scale
                 drive_seconds = max(1.0, (anchors.end - clock.now()).total_seconds() / scale)
                 progress.say(f"夜巡 night {anchors.night:%m-%d %H:%M}, 211 周期 cycle {anchors.cycle:%m-%d}, "
@@ -144,18 +158,18 @@ async def _simulate(options: Options, state: StackState, console: Console) -> in
                 await asyncio.gather(*jobs)
                 progress.say("读回并对账 (reading back and reconciling)")
                 result: Reconciliation | None = None
-                deadline = time.monotonic() + options.settle_seconds
+                deadline = wall.monotonic() + options.settle_seconds
                 while True:
                     seen = await observe(api, tokens, plan, cycle_id)
                     seen.webhook = receiver.received.notifications()
                     seen.redelivered = receiver.received.redelivered
                     result = reconcile(plan, ledger, seen, slack=timedelta(seconds=20 * scale))
-                    if result.balanced or time.monotonic() > deadline:
+                    if result.balanced or wall.monotonic() > deadline:
                         break
                     await asyncio.sleep(2)
     print_reconciliation(console, result)
     kills = ", ".join(f"{k.target} (back in {k.back_after} s)" for k in chaos.done)
-    console.print(f"{time.monotonic() - started:.0f} s; {api.calls} requests, {api.retries} retried; "
+    console.print(f"{wall.monotonic() - started:.0f} s; {api.calls} requests, {api.retries} retried; "
                   f"webhook redelivered {seen.redelivered if seen else 0}; "
                   + (f"killed: {kills}" if options.chaos else "no chaos") + "; "
                   + (f"refused acts: {ledger.problems}" if ledger.problems else "no act refused"))

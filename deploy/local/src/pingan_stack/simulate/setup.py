@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from pingan_shared.auth import Role
@@ -139,7 +139,7 @@ async def roster_entities(api: Api, tokens: Tokens, plan: CityPlan, starts_on: d
     await api.call("roster", "POST", "/v1/programmes", organiser, ok=(200, 201, 409), json={
         "programme_id": f"{plan.run}-PG", "name": f"瑞安市轮值轮训（模拟{plan.run}）", "level": "city"})
     await api.call("roster", "POST", f"/v1/programmes/{plan.run}-PG/periods", organiser, ok=(200, 201, 409), json={
-        "period_id": f"{plan.run}-1", "name": "第1期（模拟）", "starts_on": starts_on.isoformat(), "days": 7,
+        "period_id": f"{plan.run}-1", "name": "第1期（模拟）", "starts_on": starts_on.isoformat(), "days": 2,
         "cohort": [m for team in plan.teams for m in team.members]})
 
 
@@ -157,3 +157,42 @@ async def inspection_entities(api: Api, tokens: Tokens, plan: CityPlan, start: d
         "id": cycle_id, "name": f"2026年模拟第{plan.run}期", "start_date": start.isoformat(), "covert_days": 1,
         "rectification_days": 1, "unit_ids": [u for u, *_ in plan.units]})
     return cycle_id
+
+
+async def rotation_roster(api: Api, tokens: Tokens, plan: CityPlan) -> list[dict[str, Any]]:
+    """The period's day training (白天学习训练, in the first township), solved and published: its shifts."""
+    organiser = tokens.header(Role.ORGANISER, "平安办-模拟")
+    period = f"{plan.run}-1"
+    await api.call("roster", "POST", f"/v1/periods/{period}/duties", organiser, ok=(200, 201, 409), json={
+        "duty_id": "training", "kind": "training", "title": "白天学习训练", "area": plan.townships[0][0],
+        "start_time": "08:30", "end_time": "11:30", "required_size": 2})
+    job = (await api.call("roster", "POST", f"/v1/periods/{period}/solve", organiser,
+                          json={"time_limit_s": 5})).body
+    for _ in range(600):
+        solved = await api.get("roster", f"/v1/solve-jobs/{job['job_id']}", organiser)
+        if solved["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.2)
+    if solved["status"] != "done" and not (solved.get("result") or {}).get("draft_id"):
+        raise RuntimeError(f"排班求解失败 (the roster solve ended {solved['status']}): {solved}")
+    await api.call("roster", "POST", f"/v1/drafts/{solved['result']['draft_id']}/publish", organiser)
+    shifts = await api.pages("roster", "/v1/shifts", organiser, {"period_id": period}, limit=100)
+    return sorted(shifts, key=lambda s: s["starts_at"])
+
+
+async def swap(api: Api, tokens: Tokens, shift: dict[str, Any], cohort: list[str]) -> tuple[str, str] | None:
+    """The shift's first member asks to hand it on (家中有事); the organiser approves the first cohort member the
+    hard rules allow. Returns (from, to), or None if nobody may take it."""
+    giver = shift["member_ids"][0]
+    member = tokens.header(Role.MEMBER, giver)
+    asked = (await api.call("roster", "POST", f"/v1/shifts/{quote(shift['shift_id'])}/swap-requests", member,
+                            json={"note": "家中有事"})).body
+    organiser = tokens.header(Role.ORGANISER, "平安办-模拟")
+    for taker in (m for m in cohort if m not in shift["member_ids"]):
+        answer = await api.call("roster", "POST", f"/v1/swap-requests/{asked['request_id']}/decision", organiser,
+                                ok=(200, 409), json={"decision": "approve", "to_member_id": taker})
+        if answer.status == 200 and answer.body.get("status") == "approved":
+            return giver, taker
+        if answer.uncertain:  # our approval landed and its answer was lost: the request is no longer pending
+            return giver, taker
+    return None
