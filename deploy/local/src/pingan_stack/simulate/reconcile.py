@@ -84,10 +84,10 @@ def reconcile(plan: CityPlan, ledger: Ledger, seen: Observed, *, slack: timedelt
                 key = f"patrol:round:{detail['id']}:missed:{checkpoint}"
                 (may_resolve if checkpoint in filled else expected_open).add(key)
         team_scans = sum(1 for s in ledger.scans.values() if s.team == team.code)
-        figures.append(("roster", f"attendance {team.code}", team_scans, seen.attendance.get(team.code, 0)))
         if seen.attendance.get(team.code, 0) != team_scans:
             diffs.append(Difference("roster", f"attendance scans of {team.code}", team_scans,
                                     seen.attendance.get(team.code, 0)))
+    figures.append(("roster", "attendance: scans counted", len(ledger.scans), sum(seen.attendance.values())))
     members = sum(len(t.members) for t in plan.teams)
     if seen.members != members:
         diffs.append(Difference("roster", "members held", members, seen.members))

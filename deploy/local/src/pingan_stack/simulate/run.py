@@ -50,14 +50,16 @@ def run_tag(clock: Clock) -> str:
     return "s" + out[-6:]
 
 
-def anchors_for(now: datetime, plan: CityPlan, covert_days: int) -> Anchors:
-    """The night starts an hour from now (a whole ten minutes), the cycle at the next local midnight at least four
+def anchors_for(now: datetime, plan: CityPlan, covert_days: int, *, lead: timedelta = timedelta(hours=1),
+                cycle: datetime | None = None) -> Anchors:
+    """The night starts ``lead`` from now (a whole ten minutes), the cycle at the next local midnight at least four
     hours away, and the drive ends a day after the cycle's tasks fall overdue (the first 通报 climbs) and two days
     after the night (its hazards' tasks overdue a day later)."""
     local = now.astimezone(ZONE)
-    night = (local + timedelta(hours=1)).replace(second=0, microsecond=0)
+    night = (local + lead).replace(second=0, microsecond=0)
     night += timedelta(minutes=(10 - night.minute % 10) % 10)
-    cycle = datetime.combine((local + timedelta(hours=4)).date() + timedelta(days=1), datetime.min.time(), ZONE)
+    if cycle is None:
+        cycle = datetime.combine((local + timedelta(hours=4)).date() + timedelta(days=1), datetime.min.time(), ZONE)
     # the rotation period's two training days: the day after the night's next, so no patrol scan of the night
     # falls into a training shift's presence window (a scan there is presence: no no-show)
     training = night.date() + timedelta(days=2)
@@ -134,11 +136,14 @@ async def _simulate(options: Options, state: StackState, console: Console) -> in
                 progress.say(f"城市 {plan.run}: 目录、联系人、点位、路线、队员、暗访周期 (setting up)")
                 await setup.load_directory(api, tokens, plan)
                 await setup.contacts(api, tokens, plan, receiver.url, SECRET)
-                anchors = anchors_for(clock.now(), plan, options.covert_days)
+                lead = timedelta(seconds=max(3600.0, 2 * state.clock_scale))  # 2 real seconds to post the plans
+                anchors = anchors_for(clock.now(), plan, options.covert_days, lead=lead)
                 cycle_id = await setup.inspection_entities(api, tokens, plan, anchors.cycle.date())
                 await setup.patrol_entities(api, tokens, plan)
-                await setup.roster_entities(api, tokens, plan, anchors.training)
+                # the night from now: a scaled city's set-up takes compressed hours (its cycle stays as opened)
+                anchors = anchors_for(clock.now(), plan, options.covert_days, lead=lead, cycle=anchors.cycle)
                 await setup.plans(api, tokens, plan, anchors.night)
+                await setup.roster_entities(api, tokens, plan, anchors.training)
                 progress.say("轮值轮训: 求解、发布、调班 (the rotation period: solve, publish, a swap)")
                 for shift in await setup.rotation_roster(api, tokens, plan):
                     ledger.shifts[shift["shift_id"]] = shift
