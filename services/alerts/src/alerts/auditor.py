@@ -70,13 +70,13 @@ async def stalled(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -
 
 
 async def nowhere(conn: asyncpg.Connection, ctx: AlertsContext, now: datetime) -> list[dict[str, Any]]:
-    findings = []
-    for alert in await store.unresolved(conn):
-        problems = leads_nowhere(alert.policy)
+    findings: list[dict[str, Any]] = []
+    for ladder in await store.unresolved_ladders(conn):
+        problems = leads_nowhere(ladder.policy)
         if problems:
-            findings.append({"alert_id": alert.id, "dedup_key": alert.dedup_key, "kind": alert.kind,
-                             "policy": alert.policy.id, "problems": problems})
-    return findings
+            findings.extend({"alert_id": alert_id, "dedup_key": key, "kind": kind, "policy": ladder.policy.id,
+                             "problems": problems} for alert_id, key, kind in ladder.alerts)
+    return sorted(findings, key=lambda f: f["alert_id"])
 
 
 # name → check; the delivery side adds its own (``CHECKS["delivery_stuck"] = AuditCheck(...)``) at import.

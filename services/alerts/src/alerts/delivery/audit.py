@@ -39,20 +39,21 @@ async def unreachable_check(conn: asyncpg.Connection, ctx: AlertsContext, now: d
     directory changes after an alert froze its ladder; the step would then fire to nobody, and a summons (约谈)
     waiting for every target's acknowledgement would wait for ever. Reported, not repaired: an admin adds the
     contact (the next step reaches it) or escalates by hand."""
-    alerts = await alert_store.unresolved(conn)
-    resolved = await resolve(conn, sorted({t for a in alerts for step in a.policy.steps for t in step.targets}))
-    findings = []
-    for alert in alerts:
+    ladders = await alert_store.unresolved_ladders(conn)
+    resolved = await resolve(conn, sorted({t for ladder in ladders for step in ladder.policy.steps
+                                           for t in step.targets}))
+    findings: list[dict[str, Any]] = []
+    for ladder in ladders:
         steps = []
-        for index, step in enumerate(alert.policy.steps):
+        for index, step in enumerate(ladder.policy.steps):
             lost = [t for t in step.targets
                     if not any(recipients_for(resolved.get(t, []), channel) for channel in step.channels)]
             if lost:
                 steps.append({"step": index, "label": step.label, "targets": lost})
         if steps:
-            findings.append({"alert_id": alert.id, "dedup_key": alert.dedup_key, "kind": alert.kind,
-                             "steps": steps})
-    return findings
+            findings.extend({"alert_id": alert_id, "dedup_key": key, "kind": kind, "steps": steps}
+                            for alert_id, key, kind in ladder.alerts)
+    return sorted(findings, key=lambda f: f["alert_id"])
 
 
 CHECKS["unreachable_targets"] = AuditCheck(

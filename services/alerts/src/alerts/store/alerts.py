@@ -11,6 +11,7 @@ import asyncpg
 
 from alerts.domain.alert import Alert
 from alerts.domain.place import AlertPlace
+from alerts.domain.policy import Policy
 
 # The one durable timer of an alert (key: alert id), due at its next escalation or reminder (alerts.timers).
 ALERT_DUE = "alert-due"
@@ -138,10 +139,27 @@ async def held(conn: asyncpg.Connection, *, kind: str | None, unit_id: str | Non
     return [r["id"] for r in rows]
 
 
-async def unresolved(conn: asyncpg.Connection, *, most: int = 10000) -> list[Alert]:
-    """Unresolved alerts in id order (at most ``most``): what the auditor looks through."""
-    rows = await conn.fetch("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id LIMIT $1", most)
-    return [Alert.from_row(r) for r in rows]
+@dataclass(frozen=True)
+class FrozenLadder:
+    """One frozen policy and the unresolved alerts that climb it (id, dedup key, kind; in id order)."""
+
+    policy: Policy
+    alerts: list[tuple[str, str, str]]
+
+
+async def unresolved_ladders(conn: asyncpg.Connection, *, most: int = 10000) -> list[FrozenLadder]:
+    """The frozen policies of the unresolved alerts (at most ``most``, in id order), each once with its alerts:
+    what the auditor's policy checks look through. Thousands of open alerts share a handful of ladders, and each
+    alert read whole cost a decoded policy (and source) of its own every audit."""
+    rows = await conn.fetch(
+        """
+        SELECT policy, array_agg(id ORDER BY id) AS ids, array_agg(dedup_key ORDER BY id) AS keys,
+               array_agg(kind ORDER BY id) AS kinds
+          FROM (SELECT id, dedup_key, kind, policy FROM alerts WHERE status <> 'resolved' ORDER BY id LIMIT $1) a
+         GROUP BY policy
+        """, most)
+    return [FrozenLadder(Policy.from_json(r["policy"]), list(zip(r["ids"], r["keys"], r["kinds"], strict=True)))
+            for r in rows]
 
 
 @dataclass(frozen=True)
