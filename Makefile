@@ -62,7 +62,7 @@ demo: install
 	trap 'kill -INT $$up 2>/dev/null; wait $$up' EXIT INT TERM; \
 	while [ ! -f $(DEMO_DIR)/stack.json ]; do \
 	  kill -0 $$up 2>/dev/null || { tail -30 $(DEMO_DIR)/up.log; exit 1; }; sleep 1; done; \
-	sed -n '/^  console /,/^Pingan is ready/p' $(DEMO_DIR)/up.log; \
+	sed -n '/^  console /,/^Pingan is ready/p' $(DEMO_DIR)/up.log | grep -v '^[a-z]* *| '; \
 	echo "the stack's log: $(DEMO_DIR)/up.log; open the console's /board while the city runs"; \
 	$(VENV)/bin/pingan simulate --data-dir $(DEMO_DIR) $(SIMULATE_ARGS)
 
