@@ -61,6 +61,7 @@ class Stack:
         self.kafka: EmbeddedKafka | None = None
         self.services: dict[str, ServiceProcess] = {}
         self._print_lock = threading.Lock()
+        self._state_unwritable = False
 
     # --- start ---------------------------------------------------------------------------
     def check_ports(self) -> None:
@@ -177,9 +178,14 @@ class Stack:
         if self.kafka is not None:
             pids["kafka"] = self.kafka.process.pid if self.kafka.process and self.kafka.running else None
             urls["kafka"] = self.kafka.bootstrap_servers
-        write_state(self.options.data_dir, StackState(pids=pids, urls=urls, clock_scale=_env_float(
-            "PINGAN_CLOCK_SCALE", 1.0), clock_epoch=os.environ.get("PINGAN_CLOCK_EPOCH") or None,
-            supervisor_pid=os.getpid()))
+        try:
+            write_state(self.options.data_dir, StackState(pids=pids, urls=urls, clock_scale=_env_float(
+                "PINGAN_CLOCK_SCALE", 1.0), clock_epoch=os.environ.get("PINGAN_CLOCK_EPOCH") or None,
+                supervisor_pid=os.getpid()))
+        except OSError as exc:  # a note for other commands: never a reason to stop the stack
+            if not self._state_unwritable:
+                self.say(f"could not write {self.options.data_dir}/stack.json (pingan simulate needs it): {exc}")
+            self._state_unwritable = True
 
     def _supervised(self) -> list[Supervised]:
         items = []
