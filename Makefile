@@ -17,7 +17,7 @@ unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-outbox bench-inspection bench-roster bench-alerts bench-patrol schemas clean demo
+.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-outbox bench-inspection bench-roster bench-alerts bench-patrol bench-city schemas clean demo
 
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench-roster  roster solver on the Curtois instances (bench/data/nrp) vs the cpmpy reference model (~25 min)"
 	@echo "make bench-alerts  10,000 alerts due at once: step due → webhook received p50/p99 vs the broker's own"
 	@echo "make bench-patrol  scans per second through rounds and compliance, next to the raw broker rate"
+	@echo "make bench-city  at 1x, 10x, 100x Wenzhou's patrol load: scan -> board, deadline -> notification p50/p99 vs the broker's round trip, RSS (~3 min)"
 	@echo "make schemas    regenerate the JSON Schema of every event into shared/schemas and docs/asyncapi.json"
 	@echo "make clean      remove .venv and the pytest, mypy and ruff caches"
 	@echo "make uv         print the uv command the others use (installing uv first if needed)"
@@ -120,6 +121,9 @@ bench-alerts: install
 
 bench-patrol: install
 	$(VENV)/bin/python bench/patrol_rounds.py
+
+bench-city: install
+	$(VENV)/bin/python bench/city_latency.py
 
 # The events' contracts: a JSON Schema per event into shared/schemas, and the AsyncAPI document of every topic and event
 # (docs/asyncapi.json, which every service serves at /asyncapi.json). Tests fail while either differs from the catalog.
