@@ -16,8 +16,10 @@ async def test_sent_outbox_and_old_inbox_rows_go_and_nothing_else(pool: asyncpg.
     async with pool.acquire() as conn, conn.transaction():
         await enqueue(conn, [sample_scan_event(factory, "一队", n) for n in range(25)])
     # 10 sent long ago, 5 sent just now, 10 never sent (those must stay whatever their age)
-    await pool.execute("UPDATE outbox SET sent_at = now() - interval '9 days' WHERE id <= 10")
-    await pool.execute("UPDATE outbox SET sent_at = now() WHERE id BETWEEN 11 AND 15")
+    await pool.execute("UPDATE outbox SET sent_at = now() - interval '9 days', "
+                       "first_sent_at = now() - interval '9 days' "
+                       "WHERE id <= 10")
+    await pool.execute("UPDATE outbox SET sent_at = now(), first_sent_at = now() WHERE id BETWEEN 11 AND 15")
     await pool.execute("UPDATE outbox SET created_at = now() - interval '90 days' WHERE sent_at IS NULL")
     await pool.execute(
         """

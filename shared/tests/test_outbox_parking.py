@@ -194,7 +194,9 @@ async def test_housekeeping_never_purges_a_parked_row(pool: asyncpg.Pool, topic_
         await enqueue(conn, [sample_scan_event(factory, "一队", n) for n in range(2)])
     await pool.execute("UPDATE outbox SET parked_at = now() - interval '90 days', parked_error = 'refused', "
                        "created_at = now() - interval '90 days' WHERE id = 1")
-    await pool.execute("UPDATE outbox SET sent_at = now() - interval '90 days' WHERE id = 2")
+    await pool.execute("UPDATE outbox SET sent_at = now() - interval '90 days', "
+                       "first_sent_at = now() - interval '90 days' "
+                       "WHERE id = 2")
 
     await Housekeeper(pool, outbox_retention=timedelta(hours=1), inbox_retention=timedelta(days=1)).purge()
 

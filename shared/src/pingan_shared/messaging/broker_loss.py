@@ -17,7 +17,9 @@ rows are kept for ``outbox_retention_hours`` (housekeeping). So the sources carr
   one it acknowledged before has started the partition's log again. A partial truncation of a real Kafka that
   leaves the end above the mark is found at the partition's next write. Each topic partition is written by one
   service only (the catalog's topics are each one producer's), so its offsets are that relay's alone.
-* **Publishing again** — the kept rows of the lost topics sent within ``window`` are put back in the backlog
+* **Publishing again** — the kept rows of the lost topics first sent within ``window`` (``first_sent_at``, which a
+  republish leaves as it was: losses less than a window apart must not keep the same rows in it for ever, past the
+  inboxes' retention) are put back in the backlog
   (``sent_at`` cleared) in one transaction with the marks' removal, committed before the next batch (a check of its
   own) or with the batch that found it (in-band), so the relay publishes them again, in id order and before any
   later row: per-key order holds as on the first publish. Consumers' inboxes drop what they had already handled.
@@ -195,7 +197,7 @@ class LossWatch:
             """
             WITH reset AS (
                 UPDATE outbox SET sent_at = NULL
-                WHERE sent_at IS NOT NULL AND sent_at >= now() - $1::interval AND topic = ANY($2::text[])
+                WHERE sent_at IS NOT NULL AND first_sent_at >= now() - $1::interval AND topic = ANY($2::text[])
                 RETURNING topic
             )
             SELECT topic, count(*) AS n FROM reset GROUP BY topic

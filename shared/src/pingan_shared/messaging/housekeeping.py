@@ -1,6 +1,7 @@
 """Keeps the outbox and the inbox from growing without end.
 
-* Sent outbox rows are kept a while (audit, and republishing by hand after a broker loss), then removed.
+* Sent outbox rows are kept a while (audit, and republishing after a broker loss), then removed: the retention
+  counts from the row's first publish (``first_sent_at``), so rows republished after losses still go in time.
   Unsent rows are never touched, parked ones included: a row the broker refused for good stays, with its
   error, until an operator retries it (``pingan outbox retry``) and it is sent. The per-key sequence
   counters (``outbox_key_sequence``) are never purged either: a counter that restarted would make a key's
@@ -28,7 +29,7 @@ log = get_logger(__name__)
 
 _PURGE_OUTBOX = """
     DELETE FROM outbox WHERE id = ANY(ARRAY(
-        SELECT id FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - $1::interval LIMIT $2))
+        SELECT id FROM outbox WHERE sent_at IS NOT NULL AND first_sent_at < now() - $1::interval LIMIT $2))
 """
 _PURGE_INBOX = """
     DELETE FROM inbox WHERE (consumer_group, message_id) IN (

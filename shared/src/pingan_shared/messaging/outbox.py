@@ -206,7 +206,10 @@ class OutboxRelay:
             sent = [row for row in rows if row["id"] not in refused]
             if sent:
                 await conn.execute(
-                    "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in sent]
+                    # first_sent_at stays that of the first publish (a republish after a loss is not one): the
+                    # republish window and the purge count from it
+                    """UPDATE outbox SET sent_at = now(), first_sent_at = coalesce(first_sent_at, now())
+                       WHERE id = ANY($1::bigint[])""", [r["id"] for r in sent]
                 )
             went_back = await broker_loss.record(conn, broker_loss.acknowledged(delivered))
             if went_back:  # this batch went to a log that started again: the kept rows follow it, in id order
