@@ -41,21 +41,27 @@ import secrets
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
-from baseline import run_benchmark, say, servers, wait_until
+from baseline import run_benchmark, say, servers
 from city_probes import (
     DEADLINE_KIND,
-    BoardWatch,
+    Probe,
+    ProcessPeaks,
     Receiver,
-    RssPeaks,
+    StreamWatch,
+    board_done,
     broker_round_trips,
     deadline_probes,
+    live_covered,
     percentile,
+    probe_scan,
+    probe_token,
     scan_probes,
     signed_in,
 )
@@ -79,7 +85,9 @@ TANGXIA = "330381102000"  # 塘下镇: the supervisor's scope and the routes' ar
 ROUTES, PER_ROUTE = 20, 10
 SUPERVISORS = 8
 SECRET = "bench-city-webhook-secret-01"
-PROBE_PAUSE = 0.25  # between one probe's answer and the next probe
+PROBE_EVERY = 0.5  # a probe scan every half second, whatever the earlier ones' fate
+PROBE_TIMEOUT = 60.0  # a probe not shown by then is counted as not shown
+CATCH_UP_TIMEOUT = 900.0  # after a level, until the board shows a last probe
 DEADLINE_PAUSE = 0.5  # between two alerts raised (each supervisor gets one every 4 s)
 RTT_PAUSE = 0.25
 
@@ -92,10 +100,13 @@ class Level:
     load: dict[str, float]
     board: list[float]
     board_missing: int
+    live: list[float]  # to patrol's live stream, the board's source
+    live_missing: int
     deadline: list[float]
     deadline_missing: int
     rtt: list[float]
     rss: dict[str, int]
+    cpu: dict[str, float]  # share of a core over the load
     drained_in: float
 
 
@@ -106,7 +117,8 @@ class Stage:
     patrol_db: str
     alerts_db: str
     routes: list[list[str]]
-    board: BoardWatch
+    board: StreamWatch
+    live: StreamWatch
     receiver: Receiver
     bootstrap: str
     pids: dict[str, int]
@@ -193,9 +205,14 @@ async def start_stack(server_url: str, bootstrap: str, workdir: Path, probes: in
             "name": "逾期督办（基准）", "kind": DEADLINE_KIND, "repeat": 0, "steps": [{
                 "delay_seconds": 1, "targets": ["unit:{unit}"], "channels": ["webhook"], "label": "通报"}]})
         assert answer.status_code == 201, answer.text
-    board = BoardWatch(await signed_in(console.url, "bench.supervisor", password))
+    board = StreamWatch(await signed_in(console.url, "bench.supervisor", password), "/board/live", "map",
+                        board_done)
+    live = StreamWatch(httpx.AsyncClient(base_url=patrol, timeout=httpx.Timeout(30, read=None),
+                                         headers=bearer(Role.SUPERVISOR, "bench.supervisor", scope=TANGXIA)),
+                       "/v1/coverage/live/stream", "coverage", live_covered)
     pids = {name: p.process.pid for name, p in cluster.processes.items() if p.process is not None}
-    return Stage(cluster, patrol, databases["patrol"], databases["alerts"], routes, board, receiver, bootstrap, pids)
+    return Stage(cluster, patrol, databases["patrol"], databases["alerts"], routes, board, live, receiver, bootstrap,
+                 pids)
 
 
 async def run_load(stage: Stage, scale: int, duration: float, batch: int, tag: str) -> dict[str, float]:
@@ -212,23 +229,28 @@ async def run_load(stage: Stage, scale: int, duration: float, batch: int, tag: s
     return result
 
 
-async def run_level(stage: Stage, scale: int, duration: float, batch: int, probe_ids: list[str],
-                    rss: RssPeaks) -> Level:
+def _split(probes: list[Probe], k: int) -> tuple[list[float], int]:
+    shown = [p.shown[k] for p in probes]
+    return [t for t in shown if t is not None], sum(t is None for t in shown)
+
+
+async def run_level(stage: Stage, scale: int, duration: float, batch: int, probe_ids: Iterator[str],
+                    peaks: ProcessPeaks) -> Level:
     tag = f"L{scale}x{uuid.uuid4().hex[:4]}"
     stop = asyncio.Event()
     seen_before = set(stage.receiver.first_seen)
     prefix = stage.cluster.topic_prefix
     load = asyncio.create_task(run_load(stage, scale, duration, batch, tag))
     await asyncio.sleep(min(3.0, duration / 5))  # the load under way before the first probe
-    probes = asyncio.create_task(scan_probes(stage.patrol_url, stage.board, probe_ids, stop, pause=PROBE_PAUSE,
-                                             timeout=60))
+    probes = asyncio.create_task(scan_probes(stage.patrol_url, (stage.board, stage.live), probe_ids, stop,
+                                             every=PROBE_EVERY, timeout=PROBE_TIMEOUT))
     deadlines = asyncio.create_task(deadline_probes(stage.bootstrap, prefix, SUPERVISORS, stop,
                                                     pause=DEADLINE_PAUSE, tag=tag))
     trips = asyncio.create_task(broker_round_trips(stage.bootstrap, f"{prefix}bench.rtt", stop, pause=RTT_PAUSE))
-    sampler = asyncio.create_task(rss.sample(stop))
+    sampler = asyncio.create_task(peaks.sample(stop))
     result = await load
     stop.set()
-    board, board_missing = await probes
+    scanned = await probes
     raised = await deadlines
     rtt = await trips
     await sampler
@@ -246,14 +268,16 @@ async def run_level(stage: Stage, scale: int, duration: float, batch: int, probe
         await conn.close()
     new = set(stage.receiver.first_seen) - seen_before
     deadline = [stage.receiver.first_seen[a] - dues[a].timestamp() for a in new if a in dues]
+    # the next level starts without this one's backlog: a last probe shown on the board says all before it is
     drain = time.perf_counter()
-    conn = await asyncpg.connect(stage.patrol_db)
-    try:
-        await wait_until(conn, "SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL", timeout=600, poll=0.2)
-    finally:
-        await conn.close()
-    return Level(scale, result["offered"], result["accepted_in_period"], result, board, board_missing, deadline,
-                 max(0, raised - len(deadline)), rtt, dict(rss.peaks), time.perf_counter() - drain)
+    async with httpx.AsyncClient(timeout=60) as http:
+        last = await probe_scan(http, stage.patrol_url, probe_token(), (stage.board, stage.live), next(probe_ids),
+                                CATCH_UP_TIMEOUT)
+    if None in last.shown:
+        say(f"  WARNING: the board had not caught up {CATCH_UP_TIMEOUT:.0f} s after the level")
+    return Level(scale, result["offered"], result["accepted_in_period"], result, *_split(scanned, 0),
+                 *_split(scanned, 1), deadline, max(0, raised - len(deadline)), rtt, dict(peaks.peaks),
+                 dict(peaks.cpu), time.perf_counter() - drain)
 
 
 def _ms(values: list[float]) -> str:
@@ -269,57 +293,65 @@ def _ratio(values: list[float], base: list[float]) -> str:
             f"{percentile(values, 0.99) / percentile(base, 0.99):,.1f}×")
 
 
+def _with_count(values: list[float], missing: int, what: str) -> str:
+    return f"{_ms(values)} ({len(values)}" + (f"; {missing} {what})" if missing else ")")
+
+
 def report(levels: list[Level], names: list[str]) -> None:
     say("")
-    say("| level | scans/s offered | scans/s accepted | scan → board p50 / p99 ms (n) | deadline → notification "
-        "p50 / p99 ms (n) | broker RTT p50 / p99 ms (n) | ratio board ÷ RTT p50 / p99 | ratio notification ÷ RTT "
-        "p50 / p99 | " + " | ".join(f"RSS {n} MiB" for n in names) + " |")
-    say("|" + "---|" * (8 + len(names)))
+    say("| level | scans/s offered | scans/s accepted | scan → board p50 / p99 ms (n) | scan → patrol's live stream "
+        "p50 / p99 ms | deadline → notification p50 / p99 ms (n) | broker RTT p50 / p99 ms (n) | board ÷ RTT "
+        f"p50 / p99 | notification ÷ RTT p50 / p99 | peak RSS MiB: {' / '.join(names)} |")
+    say("|---|---|---|---|---|---|---|---|---|---|")
     for lv in levels:
-        board = f"{_ms(lv.board)} ({len(lv.board)}" + (f", {lv.board_missing} not shown in 60 s)" if lv.board_missing
-                                                       else ")")
-        deadline = f"{_ms(lv.deadline)} ({len(lv.deadline)}" + (f", {lv.deadline_missing} not notified)"
-                                                                if lv.deadline_missing else ")")
-        say(f"| {lv.scale}× | {lv.offered:,.0f} | {lv.accepted:,.0f} | {board} | {deadline} | "
+        say(f"| {lv.scale}× | {lv.offered:,.0f} | {lv.accepted:,.0f} | "
+            f"{_with_count(lv.board, lv.board_missing, f'not shown in {PROBE_TIMEOUT:.0f} s')} | "
+            f"{_with_count(lv.live, lv.live_missing, f'not shown in {PROBE_TIMEOUT:.0f} s')} | "
+            f"{_with_count(lv.deadline, lv.deadline_missing, 'not notified in 60 s')} | "
             f"{_ms(lv.rtt)} ({len(lv.rtt)}) | {_ratio(lv.board, lv.rtt)} | {_ratio(lv.deadline, lv.rtt)} | "
-            + " | ".join(f"{lv.rss.get(n, 0) / 2**20:,.0f}" for n in names) + " |")
+            + " / ".join(f"{lv.rss.get(n, 0) / 2**20:,.0f}" for n in names) + " |")
     say("")
     for lv in levels:
         load = lv.load
-        say(f"{lv.scale}×: {load['uploads']:,.0f} uploads in {load['period']:.1f} s ({load['skipped']:,.0f} not sent: "
-            f"256 unanswered; {load['refused']:,.0f} refused, {load['failed']:,.0f} failed), {load['accepted']:,.0f} "
-            f"scans accepted in all; patrol's outbox drained {lv.drained_in:.1f} s after the load stopped")
+        say(f"{lv.scale}×: {load['uploads']:,.0f} uploads of {load['batch']:.0f} in {load['period']:.1f} s "
+            f"({load['skipped']:,.0f} of them not sent: {load['in_flight']:.0f} unanswered already; "
+            f"{load['refused']:,.0f} refused, {load['failed']:,.0f} failed), {load['accepted']:,.0f} scans accepted "
+            f"in all; the board caught up {lv.drained_in:.1f} s after the probes; CPU over the load (share of a core): "
+            + ", ".join(f"{n} {lv.cpu.get(n, 0):.2f}" for n in lv.cpu))
 
 
 async def measure(args: argparse.Namespace, workdir: Path) -> None:
     levels_asked = [int(x) for x in args.levels.split(",")]
-    per_level = int(args.duration / PROBE_PAUSE) + 10
+    probes = int(args.duration / PROBE_EVERY + 10) * len(levels_asked)  # and one to catch up per level
     async with servers(workdir) as (postgres, kafka):
         say(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        stage = await start_stack(postgres.url, kafka.bootstrap_servers, workdir, per_level * len(levels_asked))
-        follower = asyncio.create_task(stage.board.follow())
+        stage = await start_stack(postgres.url, kafka.bootstrap_servers, workdir, probes)
+        followers = [asyncio.create_task(stage.board.follow()), asyncio.create_task(stage.live.follow())]
         try:
             await asyncio.sleep(3)  # the board's first reading (checkpoints, routes) before any probe
-            if follower.done():
-                follower.result()
+            for follower in followers:
+                if follower.done():
+                    follower.result()
             order = [*(spec.name for spec in SERVICES), "console"]
             names = [*sorted(stage.pids, key=order.index), "broker"]
             pids = dict(stage.pids)
             if kafka.process is not None:
                 pids["broker"] = kafka.process.pid
+            probe_ids = iter([f"P-{k:04d}" for k in range(probes)])
             results = []
-            for i, scale in enumerate(levels_asked):
+            for scale in levels_asked:
                 say(f"level {scale}×: {MEMBERS * scale / EVERY:,.0f} scans/s offered for {args.duration:g} s …")
-                probes = [f"P-{k:04d}" for k in range(i * per_level, (i + 1) * per_level)]
-                level = await run_level(stage, scale, args.duration, args.batch, probes, RssPeaks(pids))
+                level = await run_level(stage, scale, args.duration, args.batch, probe_ids, ProcessPeaks(pids))
                 results.append(level)
-                say(f"  accepted {level.accepted:,.0f} scans/s; scan → board {_ms(level.board)} ms; deadline → "
-                    f"notification {_ms(level.deadline)} ms; broker RTT {_ms(level.rtt)} ms; load average "
-                    f"{os.getloadavg()[0]:.2f}")
+                say(f"  accepted {level.accepted:,.0f} scans/s; scan → board {_ms(level.board)} ms (patrol's live "
+                    f"stream {_ms(level.live)} ms); deadline → notification {_ms(level.deadline)} ms; broker RTT "
+                    f"{_ms(level.rtt)} ms; load average {os.getloadavg()[0]:.2f}")
             report(results, names)
         finally:
-            follower.cancel()
+            for follower in followers:
+                follower.cancel()
             await stage.board.client.aclose()
+            await stage.live.client.aclose()
             await stage.receiver.stop()
             await asyncio.to_thread(stage.cluster.stop_all)
 

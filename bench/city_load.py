@@ -89,7 +89,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             await asyncio.wait(set(in_flight), timeout=60)
     return {"offered": launched * args.batch / period, "accepted_in_period": in_period / period,
             "accepted": accepted, "uploads": launched, "skipped": skipped, "refused": refused, "failed": failed,
-            "period": period}
+            "period": period, "batch": args.batch, "in_flight": args.in_flight}
 
 
 def main() -> None:

@@ -1,24 +1,26 @@
 """The probes of ``city_latency.py``, each a loop running while a level's load runs, and what they need.
 
-* ``BoardWatch``: a supervisor signed in to the console reading ``/board/live`` (the board's one SSE stream); it
-  notes when each checkpoint's marker on the ``map`` panel first shows ``done``.
-* ``scan_probes``: one scan at a time, at a probe checkpoint never scanned before, POSTed as a phone does; timed
-  from the POST until the board shows that checkpoint done.
+* ``StreamWatch``: an SSE stream read as a supervisor, noting when each checkpoint first shows done: the board's
+  ``/board/live`` (signed in to the console; its ``map`` panel's markers) and, to tell where time goes, the board's
+  source, patrol's live coverage stream (its ``coverage`` event's covered checkpoints).
+* ``scan_probes``: a scan every half second, each at a probe checkpoint never scanned before, POSTed as a phone
+  does; timed from the POST until each stream shows that checkpoint done.
 * ``deadline_probes``: one alert signal at a time whose escalation step falls due a second after its raise, for one
   of a few supervisors in turn (each gets one every few seconds, beyond the bundling window: each is a lone
   notification); timed from the step's due time (its timeline) to the webhook's arrival at ``Receiver``.
 * ``broker_round_trips``: the baseline, one envelope produced (acks=all) and read back, one after the other.
-* ``RssPeaks``: each process's resident memory, the peak over the level (psutil, with its children).
+* ``ProcessPeaks``: each process's peak resident memory over the level (psutil, with its children), and its CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -61,18 +63,32 @@ async def signed_in(console_url: str, username: str, password: str) -> httpx.Asy
     return client
 
 
+def board_done(panel: Mapping[str, Any]) -> list[str]:
+    """The checkpoints the board's ``map`` panel shows done."""
+    return [str(p["id"]) for p in panel.get("points") or [] if p.get("state") == "done"]
+
+
+def live_covered(view: Mapping[str, Any]) -> list[str]:
+    """The checkpoints patrol's live ``coverage`` event counts covered tonight."""
+    return [str(c) for route in view.get("routes") or [] for c in route.get("covered_checkpoint_ids") or []]
+
+
 @dataclass
-class BoardWatch:
+class StreamWatch:
+    """One SSE stream read until cancelled, noting when each checkpoint first shows done in its ``event``."""
+
     client: httpx.AsyncClient
-    done_at: dict[str, float] = field(default_factory=dict)  # checkpoint id → when the board first showed it done
-    maps: int = 0
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    path: str
+    event: str
+    done_of: Callable[[Mapping[str, Any]], list[str]]
+    done_at: dict[str, float] = field(default_factory=dict)  # checkpoint id → when first shown done
+    waiting: dict[str, asyncio.Future[float]] = field(default_factory=dict)
 
     async def follow(self) -> None:
-        """Read ``/board/live`` until cancelled (SSE: ``event:`` and ``data:`` lines, a blank line ends one)."""
-        async with self.client.stream("GET", "/board/live") as response:
+        """SSE: ``event:`` and ``data:`` lines, a blank line ends one."""
+        async with self.client.stream("GET", self.path) as response:
             if response.status_code != 200:
-                raise RuntimeError(f"/board/live answered {response.status_code}")
+                raise RuntimeError(f"{self.path} answered {response.status_code}")
             kind, data = "", []
             async for line in response.aiter_lines():
                 if line.startswith("event:"):
@@ -80,58 +96,72 @@ class BoardWatch:
                 elif line.startswith("data:"):
                     data.append(line[5:].lstrip())
                 elif not line:
-                    if kind == "map" and data:
-                        self._map(json.loads("\n".join(data)))
+                    if kind == self.event and data:
+                        self._seen(self.done_of(json.loads("\n".join(data))))
                     kind, data = "", []
 
-    def _map(self, panel: Mapping[str, Any]) -> None:
+    def _seen(self, done: list[str]) -> None:
         now = time.perf_counter()
-        self.maps += 1
-        for point in panel.get("points") or []:
-            if point.get("state") == "done":
-                self.done_at.setdefault(str(point["id"]), now)
-        self.changed.set()
+        for checkpoint_id in done:
+            if checkpoint_id not in self.done_at:
+                self.done_at[checkpoint_id] = now
+                waiter = self.waiting.pop(checkpoint_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(now)
 
     async def shown(self, checkpoint_id: str, timeout: float) -> float | None:
-        deadline = time.perf_counter() + timeout
-        while checkpoint_id not in self.done_at:
-            self.changed.clear()
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return None
-            try:
-                await asyncio.wait_for(self.changed.wait(), left)
-            except TimeoutError:
-                return None
-        return self.done_at[checkpoint_id]
+        if checkpoint_id in self.done_at:
+            return self.done_at[checkpoint_id]
+        waiter = self.waiting.setdefault(checkpoint_id, asyncio.get_running_loop().create_future())
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            return None
 
 
-async def scan_probes(patrol_url: str, board: BoardWatch, checkpoints: list[str], stop: asyncio.Event,
-                      *, pause: float, timeout: float) -> tuple[list[float], int]:
-    """Seconds from each probe scan's POST to the board showing its checkpoint done; and how many never showed
-    within ``timeout``."""
-    token = bearer(Role.PATROL_DEVICE, "phone-probe", team="探针队")
-    latencies: list[float] = []
-    missing = 0
+@dataclass(frozen=True)
+class Probe:
+    """One probe scan: seconds from its POST to each watched stream showing its checkpoint (None: not in time)."""
+
+    shown: tuple[float | None, ...]
+
+
+PROBE_TEAM = "探针队"
+
+
+def probe_token() -> dict[str, str]:
+    return bearer(Role.PATROL_DEVICE, "phone-probe", team=PROBE_TEAM)
+
+
+async def probe_scan(http: httpx.AsyncClient, patrol_url: str, token: dict[str, str], watches: Sequence[StreamWatch],
+                     checkpoint_id: str, timeout: float) -> Probe:
+    """One scan at ``checkpoint_id`` (never scanned before), by a member of its own (no anti-fraud flag), POSTed as
+    a phone uploads; then until each stream shows it, ``timeout`` at most."""
+    now = datetime.now(UTC)
+    sent = time.perf_counter()
+    response = await http.post(f"{patrol_url}/v1/scans", headers=token, json={
+        "sent_at": now.isoformat(), "scans": [{
+            "scan_id": f"probe-{checkpoint_id}", "team_id": PROBE_TEAM, "member_id": f"探针{checkpoint_id}",
+            "checkpoint_id": checkpoint_id, "device_time": now.isoformat(), "method": "nfc"}]})
+    if response.status_code != 200 or response.json().get("accepted") != 1:
+        raise RuntimeError(f"probe scan not accepted: {response.status_code} {response.text[:300]}")
+    shown = await asyncio.gather(*(w.shown(checkpoint_id, timeout - (time.perf_counter() - sent)) for w in watches))
+    return Probe(tuple(None if t is None else t - sent for t in shown))
+
+
+async def scan_probes(patrol_url: str, watches: Sequence[StreamWatch], checkpoints: Iterator[str],
+                      stop: asyncio.Event, *, every: float, timeout: float) -> list[Probe]:
+    """A probe scan every ``every`` seconds until ``stop``, whatever the earlier ones' fate (open loop: a lagging
+    board does not thin the samples); then the probes still waiting, up to ``timeout`` each."""
+    token = probe_token()
+    tasks: list[asyncio.Task[Probe]] = []
     async with httpx.AsyncClient(timeout=60) as http:
-        for n, checkpoint_id in enumerate(checkpoints):
-            if stop.is_set():
-                break
-            now = datetime.now(UTC)
-            sent = time.perf_counter()
-            response = await http.post(f"{patrol_url}/v1/scans", headers=token, json={
-                "sent_at": now.isoformat(), "scans": [{
-                    "scan_id": f"probe-{checkpoint_id}", "team_id": "探针队", "member_id": f"探针{n % 20}",
-                    "checkpoint_id": checkpoint_id, "device_time": now.isoformat(), "method": "nfc"}]})
-            if response.status_code != 200 or response.json().get("accepted") != 1:
-                raise RuntimeError(f"probe scan not accepted: {response.status_code} {response.text[:300]}")
-            shown = await board.shown(checkpoint_id, timeout)
-            if shown is None:
-                missing += 1
-            else:
-                latencies.append(shown - sent)
-            await asyncio.sleep(pause)
-    return latencies, missing
+        while not stop.is_set():
+            tasks.append(asyncio.create_task(probe_scan(http, patrol_url, token, watches, next(checkpoints),
+                                                        timeout)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+        return list(await asyncio.gather(*tasks))
 
 
 # --- deadlines -------------------------------------------------------------------------------------------------
@@ -223,21 +253,46 @@ async def broker_round_trips(bootstrap: str, topic: str, stop: asyncio.Event, *,
 
 # --- memory ----------------------------------------------------------------------------------------------------
 
-class RssPeaks:
-    """The peak resident memory of each named process (with its children) while ``sample`` runs."""
+class ProcessPeaks:
+    """Each named process (with its children) while ``sample`` runs: its peak resident memory, and the CPU it used
+    (as a share of one core over the sampled time)."""
 
     def __init__(self, pids: Mapping[str, int]) -> None:
         self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
         self.peaks: dict[str, int] = dict.fromkeys(pids, 0)
+        self.cpu: dict[str, float] = dict.fromkeys(pids, 0.0)
 
-    def _rss(self, process: psutil.Process) -> int:
+    @staticmethod
+    def _tree(process: psutil.Process) -> list[psutil.Process]:
         try:
-            return process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))
+            return [process, *process.children(recursive=True)]
         except psutil.Error:
-            return 0
+            return []
+
+    @staticmethod
+    def _cpu_seconds(tree: list[psutil.Process]) -> float:
+        total = 0.0
+        for p in tree:
+            with contextlib.suppress(psutil.Error):
+                times = p.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def _rss(self, tree: list[psutil.Process]) -> int:
+        total = 0
+        for p in tree:
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total
 
     async def sample(self, stop: asyncio.Event, every: float = 0.5) -> None:
+        first = {name: self._cpu_seconds(self._tree(p)) for name, p in self.processes.items()}
+        started = time.perf_counter()
         while not stop.is_set():
             for name, process in self.processes.items():
-                self.peaks[name] = max(self.peaks[name], self._rss(process))
-            await asyncio.sleep(every)
+                self.peaks[name] = max(self.peaks[name], self._rss(self._tree(process)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+        elapsed = time.perf_counter() - started
+        for name, process in self.processes.items():
+            self.cpu[name] = (self._cpu_seconds(self._tree(process)) - first[name]) / elapsed
