@@ -26,7 +26,7 @@ help:
 	@echo "make test-fast  what to run after each change: unit and service tests, not the slow scenarios (< 1 min)"
 	@echo "make check      ruff + mypy + the service shape's import rules (make lint / typecheck / shape: one of them)"
 	@echo "make test-durations  run the suite and record its long tests' times (tests/durations.json) for the scheduler"
-	@echo "make bench      scan-pipeline benchmark, then what the kept outbox rows cost (prints figures)"
+	@echo "make bench      scan-pipeline benchmark, what the kept outbox rows cost, then the city latency table (prints figures)"
 	@echo "make bench-outbox  the kept outbox rows: relay rate with acknowledgements recorded, outbox size, republish rate"
 	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
 	@echo "make bench-roster  roster solver on the Curtois instances (bench/data/nrp) vs the cpmpy reference model (~25 min)"
@@ -106,6 +106,7 @@ check: lint typecheck shape
 bench: install
 	$(VENV)/bin/python bench/scan_pipeline.py
 	$(VENV)/bin/python bench/outbox_retention.py
+	$(VENV)/bin/python bench/city_latency.py
 
 bench-outbox: install
 	$(VENV)/bin/python bench/outbox_retention.py

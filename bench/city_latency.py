@@ -14,21 +14,23 @@ an escalation policy whose first step falls due a second after an alert's raise.
 Per level, for ``--duration`` seconds, while ``city_load.py`` (a process of its own) offers the level's scans in
 uploads of ``--batch`` as team phones send them:
 
-* **scan → board**: one probe scan at a time at a checkpoint never scanned before, timed from its POST to patrol
-  until the board's ``map`` panel (the supervisor's SSE stream) shows that checkpoint done: patrol's intake, outbox
-  relay, the broker, the live-coverage app, patrol's live stream, the console's relay;
+* **scan → board**: a probe scan every half second (open loop: a lagging board does not thin the samples), each
+  at a checkpoint never scanned before, timed from its POST to patrol until the board's ``map`` panel (the
+  supervisor's SSE stream) shows that checkpoint done: patrol's intake, outbox relay, the broker, the live-coverage
+  app, patrol's live stream, the console's relay. The same probes are timed to patrol's live stream too (read as
+  the same supervisor), which tells the console's share from patrol's; a probe not shown in 60 s is counted apart;
 * **deadline → notification**: one alert at a time, for the next of 8 supervisors in turn (each gets one every
   ~4 s, beyond the 2 s bundling window: a lone notification), its step due a second after the raise; timed from the
   step's due time (its timeline) to the webhook's arrival;
 * **broker RTT** (the baseline of both): one envelope produced with acks=all and read back, one after the other;
-* **RSS**: each process's peak resident memory over the level (with its children).
+* **RSS**: each process's peak resident memory over the level (with its children), and the CPU it used.
 
-Between levels the load stops and patrol's outbox drains (the wait is printed), so a level starts without the
-last one's backlog; the processes keep running (memory is what they hold by then). On 2 cores the services, the
-database, the broker, the load generator and the probes share the CPU: at 100× the offered rate is not met, and
-what is measured is printed as it is.
+Between levels the load stops and one more probe is waited for until the board shows it (the wait is printed), so
+a level starts without the last one's backlog; the processes keep running (memory is what they hold by then).
+On 2 cores the services, the database, the broker, the load generator and the probes share the CPU: at 100× the
+offered rate is not met, and what is measured is printed as it is.
 
-    python bench/city_latency.py [--levels 1,10,100] [--duration 25] [--batch 10] [--quick]
+    python bench/city_latency.py [--levels 1,10,100] [--duration 25] [--batch 10] [--quick]  (--quick: 8 s a level)
 """
 
 from __future__ import annotations
@@ -148,12 +150,13 @@ def _password() -> str:
             return candidate
 
 
-async def start_stack(server_url: str, bootstrap: str, workdir: Path, probes: int) -> Stage:
-    tag = uuid.uuid4().hex[:6]
+async def start_stack(cluster: ProcessCluster, server_url: str, workdir: Path, probes: int) -> Stage:
+    """The five processes, then the seeding (see the module's docstring); ``cluster`` holds what was started, for
+    the caller to stop whatever happens here."""
+    bootstrap, tag = cluster.kafka_bootstrap_servers, cluster.topic_prefix.removeprefix("city").rstrip(".")
     databases = {spec.name: with_database(server_url, f"bench_city_{spec.name}_{tag}") for spec in (*SERVICES, CONSOLE)}
     for url in databases.values():
         await ensure_database(server_url, url.rsplit("/", 1)[1])
-    cluster = ProcessCluster(bootstrap, f"city{tag}.")
     started = time.perf_counter()
     await asyncio.gather(*(asyncio.to_thread(cluster.start, spec.name, databases[spec.name]) for spec in SERVICES))
     urls = {name: process.url for name, process in cluster.processes.items()}
@@ -325,9 +328,12 @@ async def measure(args: argparse.Namespace, workdir: Path) -> None:
     probes = int(args.duration / PROBE_EVERY + 10) * len(levels_asked)  # and one to catch up per level
     async with servers(workdir) as (postgres, kafka):
         say(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        stage = await start_stack(postgres.url, kafka.bootstrap_servers, workdir, probes)
-        followers = [asyncio.create_task(stage.board.follow()), asyncio.create_task(stage.live.follow())]
+        cluster = ProcessCluster(kafka.bootstrap_servers, f"city{uuid.uuid4().hex[:6]}.")
+        followers: list[asyncio.Task[None]] = []
+        stage: Stage | None = None
         try:
+            stage = await start_stack(cluster, postgres.url, workdir, probes)
+            followers += [asyncio.create_task(stage.board.follow()), asyncio.create_task(stage.live.follow())]
             await asyncio.sleep(3)  # the board's first reading (checkpoints, routes) before any probe
             for follower in followers:
                 if follower.done():
@@ -350,10 +356,11 @@ async def measure(args: argparse.Namespace, workdir: Path) -> None:
         finally:
             for follower in followers:
                 follower.cancel()
-            await stage.board.client.aclose()
-            await stage.live.client.aclose()
-            await stage.receiver.stop()
-            await asyncio.to_thread(stage.cluster.stop_all)
+            if stage is not None:
+                await stage.board.client.aclose()
+                await stage.live.client.aclose()
+                await stage.receiver.stop()
+            await asyncio.to_thread(cluster.stop_all)
 
 
 def main(argv: list[str] | None = None) -> None:
