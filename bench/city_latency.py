@@ -47,6 +47,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -81,6 +82,8 @@ from pingan_stack.sample_directory import sample_csv
 from pingan_stack.testing import bearer
 from pingan_stack.topology import CONSOLE, SERVICES, service_env, with_database
 from pingan_stack.users_cli import account_book
+
+T = TypeVar("T")
 
 MEMBERS, TEAMS, EVERY = 17_644, 1_729, 300  # Wenzhou's night patrol: a scan per member every five minutes
 TANGXIA = "330381102000"  # 塘下镇: the supervisor's scope and the routes' area
@@ -124,6 +127,7 @@ class Stage:
     receiver: Receiver
     bootstrap: str
     pids: dict[str, int]
+    rebuilds_seen: int = 0  # patrol's "live coverage app failed; building a new one" lines reported so far
 
 
 async def import_directory(roster: str, patrol: str, organiser: dict[str, str]) -> None:
@@ -232,6 +236,14 @@ async def run_load(stage: Stage, scale: int, duration: float, batch: int, tag: s
     return result
 
 
+async def finished(task: asyncio.Task[T], what: str, timeout: float) -> T:
+    """A probe's result once the level is over; one that hangs is an error naming it, never a silent wait."""
+    try:
+        return await asyncio.wait_for(task, timeout)
+    except TimeoutError:
+        raise RuntimeError(f"{what} did not finish within {timeout:.0f} s of the level's end") from None
+
+
 def _split(probes: list[Probe], k: int) -> tuple[list[float], int]:
     shown = [p.shown[k] for p in probes]
     return [t for t in shown if t is not None], sum(t is None for t in shown)
@@ -253,10 +265,16 @@ async def run_level(stage: Stage, scale: int, duration: float, batch: int, probe
     sampler = asyncio.create_task(peaks.sample(stop))
     result = await load
     stop.set()
-    scanned = await probes
-    raised = await deadlines
-    rtt = await trips
-    await sampler
+    scanned = await finished(probes, "the scan probes", PROBE_TIMEOUT + 60)
+    raised = await finished(deadlines, "the deadline probes", 60)
+    rtt, rtt_lost = await finished(trips, "the broker round trips", 60)
+    await finished(sampler, "the memory sampler", 30)
+    if rtt_lost:
+        say(f"  broker: {rtt_lost} round trips not read back within 10 s (left out of the figures)")
+    rebuilt = [line for line in stage.cluster.processes["patrol"].lines if "building a new one" in line]
+    for line in rebuilt[stage.rebuilds_seen:]:
+        say(f"  patrol: {line[:300]}")
+    stage.rebuilds_seen = len(rebuilt)
     # the notifications raised during the level, waited for (a late one is a figure, not an error)
     waited = time.monotonic() + 60
     while len(set(stage.receiver.first_seen) - seen_before) < raised:

@@ -220,8 +220,10 @@ async def deadline_probes(bootstrap: str, prefix: str, supervisors: int, stop: a
 
 # --- the baseline ----------------------------------------------------------------------------------------------
 
-async def broker_round_trips(bootstrap: str, topic: str, stop: asyncio.Event, *, pause: float) -> list[float]:
-    """One envelope produced (acks=all, the services' producer settings) and read back, then the next."""
+async def broker_round_trips(bootstrap: str, topic: str, stop: asyncio.Event, *, pause: float,
+                             give_up: float = 10.0) -> tuple[list[float], int]:
+    """One envelope produced (acks=all, the services' producer settings) and read back, then the next; and how many
+    were not read back within ``give_up`` seconds."""
     await ensure_topics(bootstrap, [topic], partitions=3, replication_factor=1)
     producer = build_producer(bootstrap, client_id="bench-city-rtt")
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest",
@@ -229,6 +231,7 @@ async def broker_round_trips(bootstrap: str, topic: str, stop: asyncio.Event, *,
     await producer.start()
     await consumer.start()
     trips: list[float] = []
+    lost = 0
     try:
         await consumer.seek_to_end()
         for partition in consumer.assignment():
@@ -241,14 +244,18 @@ async def broker_round_trips(bootstrap: str, topic: str, stop: asyncio.Event, *,
                 source=SourceLink(service="bench", entity_type="task", entity_id="rtt")), key="rtt")
             started = time.perf_counter()
             await (await producer.send(topic, value=envelope.to_bytes(), key=envelope.key.encode()))
-            while not (await consumer.getmany(timeout_ms=1000, max_records=1)):
-                pass
-            trips.append(time.perf_counter() - started)
+            while not (read := await consumer.getmany(timeout_ms=1000, max_records=1)):
+                if time.perf_counter() - started > give_up:
+                    break
+            if read:
+                trips.append(time.perf_counter() - started)
+            else:
+                lost += 1
             await asyncio.sleep(pause)
     finally:
         await consumer.stop()
         await producer.stop()
-    return trips
+    return trips, lost
 
 
 # --- memory ----------------------------------------------------------------------------------------------------
