@@ -12,6 +12,7 @@ import httpx
 
 from alerts.delivery.live import hub_for, notify_live
 from alerts.signals import apply_signal
+from alerts.timers import escalation_runners
 from pingan_shared.auth import Role
 from pingan_shared.events.alert_contracts import AlertSignalV1, Severity, SignalAction, SourceLink
 from pingan_stack.testing import bearer
@@ -164,7 +165,8 @@ async def test_an_intake_replica_serves_the_stream_though_it_delivers_nothing(de
     # here as on any replica, so its LISTEN hub runs and an event committed elsewhere reaches the open stream.
     alerts = await delivery_service(run_consumers=False)
     await hub_for(alerts.ctx).listening()
-    assert set(alerts.ctx.runtime.serving) == {"alerts-live"}
+    # every replica fires timers, so the extra escalation runners run here too (alerts.timers)
+    assert set(alerts.ctx.runtime.serving) == {"alerts-live", *escalation_runners(alerts.ctx)}
     async with serving_on_loopback(alerts) as base, httpx.AsyncClient(base_url=base, timeout=20) as http, \
             http.stream("GET", "/v1/stream", headers=alerts.admin) as response:
         reader = SseReader(response)

@@ -39,7 +39,7 @@ def bootstrap(
     runtime.timer_handlers = timers.handlers(ctx)
     runtime.consumers = consumers.specs(ctx)
     runtime.background = background_jobs(ctx)
-    runtime.serving = delivery.serving_jobs(ctx)
+    runtime.serving = {**delivery.serving_jobs(ctx), **timers.escalation_runners(ctx)}  # timers run on every replica
     app = create_service_app(runtime, ROUTERS)
     app.state.alerts = ctx
     return Service(runtime, app)

@@ -16,6 +16,10 @@ class AlertsSettings(ServiceSettings):
     auditor_stall_bound_seconds: float = Field(default=120, ge=0, description=(
         "how long past its due time an escalation step may stay unfired before the auditor reports it"))
 
+    escalation_runners: int = Field(default=2, ge=1, le=8, description=(
+        "timer runners per replica that fire due escalation steps (the platform's one included): the batches of a "
+        "burst of due steps fire side by side, each in its own transaction, as they would on as many replicas"))
+
     # --- delivery (alerts.delivery) ---
     delivery_poll_seconds: float = Field(default=0.5, gt=0, description="how often the delivery worker looks")
     delivery_batch_size: int = Field(default=200, ge=1, le=5000, description="messages claimed per round")
