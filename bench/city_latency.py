@@ -92,7 +92,6 @@ SUPERVISORS = 8
 SECRET = "bench-city-webhook-secret-01"
 PROBE_EVERY = 0.5  # a probe scan every half second, whatever the earlier ones' fate
 PROBE_TIMEOUT = 60.0  # a probe not shown by then is counted as not shown
-CATCH_UP_TIMEOUT = 900.0  # after a level, until the board shows a last probe
 DEADLINE_PAUSE = 0.5  # between two alerts raised (each supervisor gets one every 4 s)
 RTT_PAUSE = 0.25
 
@@ -250,7 +249,7 @@ def _split(probes: list[Probe], k: int) -> tuple[list[float], int]:
 
 
 async def run_level(stage: Stage, scale: int, duration: float, batch: int, probe_ids: Iterator[str],
-                    peaks: ProcessPeaks) -> Level:
+                    peaks: ProcessPeaks, catch_up: float) -> Level:
     tag = f"L{scale}x{uuid.uuid4().hex[:4]}"
     stop = asyncio.Event()
     seen_before = set(stage.receiver.first_seen)
@@ -271,10 +270,6 @@ async def run_level(stage: Stage, scale: int, duration: float, batch: int, probe
     await finished(sampler, "the memory sampler", 30)
     if rtt_lost:
         say(f"  broker: {rtt_lost} round trips not read back within 10 s (left out of the figures)")
-    rebuilt = [line for line in stage.cluster.processes["patrol"].lines if "building a new one" in line]
-    for line in rebuilt[stage.rebuilds_seen:]:
-        say(f"  patrol: {line[:300]}")
-    stage.rebuilds_seen = len(rebuilt)
     # the notifications raised during the level, waited for (a late one is a figure, not an error)
     waited = time.monotonic() + 60
     while len(set(stage.receiver.first_seen) - seen_before) < raised:
@@ -293,9 +288,13 @@ async def run_level(stage: Stage, scale: int, duration: float, batch: int, probe
     drain = time.perf_counter()
     async with httpx.AsyncClient(timeout=60) as http:
         last = await probe_scan(http, stage.patrol_url, probe_token(), (stage.board, stage.live), next(probe_ids),
-                                CATCH_UP_TIMEOUT)
+                                catch_up)
     if None in last.shown:
-        say(f"  WARNING: the board had not caught up {CATCH_UP_TIMEOUT:.0f} s after the level")
+        say(f"  WARNING: the board had not caught up {catch_up:.0f} s after the level: the next starts behind")
+    rebuilt = [line for line in stage.cluster.processes["patrol"].lines if "building a new one" in line]
+    for line in rebuilt[stage.rebuilds_seen:]:  # the live app's rebuilds during the level and its catch-up
+        say(f"  patrol: {line[:240]}")
+    stage.rebuilds_seen = len(rebuilt)
     return Level(scale, result["offered"], result["accepted_in_period"], result, *_split(scanned, 0),
                  *_split(scanned, 1), deadline, max(0, raised - len(deadline)), rtt, dict(peaks.peaks),
                  dict(peaks.cpu), time.perf_counter() - drain)
@@ -365,7 +364,8 @@ async def measure(args: argparse.Namespace, workdir: Path) -> None:
             results = []
             for scale in levels_asked:
                 say(f"level {scale}×: {MEMBERS * scale / EVERY:,.0f} scans/s offered for {args.duration:g} s …")
-                level = await run_level(stage, scale, args.duration, args.batch, probe_ids, ProcessPeaks(pids))
+                level = await run_level(stage, scale, args.duration, args.batch, probe_ids, ProcessPeaks(pids),
+                                       args.catch_up)
                 results.append(level)
                 say(f"  accepted {level.accepted:,.0f} scans/s; scan → board {_ms(level.board)} ms (patrol's live "
                     f"stream {_ms(level.live)} ms); deadline → notification {_ms(level.deadline)} ms; broker RTT "
@@ -386,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--levels", default="1,10,100", help="multiples of Wenzhou's load, comma-separated")
     parser.add_argument("--duration", type=float, default=25, help="seconds of load per level")
     parser.add_argument("--batch", type=int, default=10, help="scans per upload (a team phone's five minutes)")
+    parser.add_argument("--catch-up", type=float, default=600,
+                        help="after a level, seconds to wait at most for the board to show a last probe")
     parser.add_argument("--quick", action="store_true", help="8 s per level")
     args = parser.parse_args(argv)
     if args.quick:
