@@ -23,9 +23,9 @@ Partitions are handled one batch at a time, in offset order: no concurrency that
 an in-flight message.
 
 A broker that restarted empty (the embedded one) has lost the group's offsets and the topics: offsets are committed
-only to a coordinator that still knows this member (``group_commit``), so the member rejoins a group without offsets
-and ``auto_offset_reset="earliest"`` reads the new, empty topics from their start, where the relays publish the kept
-events again (``broker_loss``); the inbox drops those already handled.
+only by the membership that fetched the batch, to a coordinator that still knows it (``group_commit``), so the member
+rejoins a group without offsets and ``auto_offset_reset="earliest"`` reads the new, empty topics from their start,
+where the relays publish the kept events again (``broker_loss``); the inbox drops those already handled.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from pingan_shared.events.catalog import CATALOG, DEAD_LETTERED, Catalog
 from pingan_shared.events.envelope import Envelope, EnvelopeError, new_envelope
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.messaging.dead_letters import dead_letter_key, dead_letter_payload
-from pingan_shared.messaging.group_commit import CommitRefused, commit_known_member
+from pingan_shared.messaging.group_commit import CommitRefused, Membership, commit_known_member, membership
 from pingan_shared.messaging.kafka import refuse_topic_auto_creation
 from pingan_shared.messaging.outbox import enqueue
 from pingan_shared.metrics import Metrics
@@ -190,15 +190,17 @@ class InboxConsumer:
     async def run(self) -> None:
         while True:
             batches = await self._consumer.getmany(timeout_ms=1000, max_records=self._batch_size)
+            fetched_as = membership(self._consumer)  # a commit under another membership is refused (group_commit)
             for partition, records in batches.items():
                 if records:
-                    await self._process_until_done(partition, records)
+                    await self._process_until_done(partition, records, fetched_as)
 
     def _holds(self, partition: TopicPartition) -> bool:
         # A rebalance runs in aiokafka's background task and may take a partition between any two awaits.
         return partition in self._consumer.assignment()
 
-    async def _process_until_done(self, partition: TopicPartition, records: list[ConsumerRecord]) -> None:
+    async def _process_until_done(self, partition: TopicPartition, records: list[ConsumerRecord],
+                                  fetched_as: Membership) -> None:
         backoff = 0.1
         while True:
             if not self._holds(partition):
@@ -222,9 +224,10 @@ class InboxConsumer:
                      topic=partition.topic, partition=partition.partition, offset=next_offset)
             return
         try:
-            await commit_known_member(self._consumer, {partition: next_offset})
+            await commit_known_member(self._consumer, {partition: next_offset}, fetched_as=fetched_as)
         except (CommitRefused, CommitFailedError, KafkaError, OSError, TimeoutError) as exc:
-            # The partition moved to another member, or the broker forgot the group (restarted empty): whoever
+            # The partition moved to another member, the member joined again since the fetch, or the broker forgot
+            # the group (restarted empty): whoever
             # reads it next redelivers from the last committed offset, and the inbox recognises what was handled.
             log.warning("offset not committed; the batch may be read again", topic=partition.topic,
                         partition=partition.partition, offset=next_offset, error=repr(exc))

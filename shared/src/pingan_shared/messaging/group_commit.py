@@ -7,7 +7,13 @@ it noticed the restart) would so commit an offset of the old log into the new on
 start there and skip what the new log holds below it — the events the relays publish again after the loss
 (``broker_loss``), and new ones.
 
-So the commit first proves that the group still holds this member: a heartbeat, then the commit, on the same
+So the commit is refused when the member joined again since its batch was fetched: ``membership`` is read right
+after ``getmany`` and the commit compares it with the coordinator's now. aiokafka rejoins in its own background task,
+so a batch fetched from the old log and handled for longer than the rejoin would otherwise commit under the new
+member id and generation, which the restarted broker knows and accepts. (A batch across an ordinary rebalance is
+left uncommitted too: read again, a no-op in the inbox.)
+
+And the commit proves that the group still holds this member: a heartbeat, then the commit, on the same
 connection to the group's coordinator. A broker that restarted cannot answer on a connection made before its
 restart, and a new one (``aiokafka`` reconnects) does not know the member, so the heartbeat fails and nothing is
 committed. The member then rejoins (aiokafka's own heartbeat finds the same), the group has no offsets on the new
@@ -32,19 +38,34 @@ from aiokafka.protocol.group import HeartbeatRequest
 
 
 class CommitRefused(RuntimeError):
-    """Nothing was committed: the coordinator is unknown or unreachable, or no longer knows this member."""
+    """Nothing was committed: the member joined again since the batch was fetched, the coordinator is unknown or
+    unreachable, or it no longer knows this member."""
 
 
-async def commit_known_member(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
-    """Commit ``offsets`` for ``consumer``'s group if, on the same connection just before, its coordinator took this
-    member's heartbeat; else raise ``CommitRefused`` (the caller carries on: the offsets are committed later or the
-    records read again)."""
+Membership = tuple[str, int]  # (member id, generation)
+
+
+def membership(consumer: AIOKafkaConsumer) -> Membership:
+    """The member id and generation ``consumer`` holds now: read right after a fetch, what its commit must hold."""
+    coordinator = consumer._coordinator
+    return coordinator.member_id, coordinator.generation
+
+
+async def commit_known_member(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int], *,
+                              fetched_as: Membership) -> None:
+    """Commit ``offsets`` for ``consumer``'s group if the member is still the one that fetched them (``fetched_as``,
+    from ``membership`` after the fetch) and, on the same connection just before, its coordinator took this member's
+    heartbeat; else raise ``CommitRefused`` (the caller carries on: the offsets are committed later or the records
+    read again)."""
     coordinator = consumer._coordinator
     client = consumer._client
+    group, generation, member = coordinator.group_id, coordinator.generation, coordinator.member_id
+    if (member, generation) != fetched_as:
+        raise CommitRefused(f"the member joined again since the batch was fetched ({fetched_as} → "
+                            f"{(member, generation)})")
     node = coordinator.coordinator_id
     if node is None:
         raise CommitRefused("no group coordinator known")
-    group, generation, member = coordinator.group_id, coordinator.generation, coordinator.member_id
     conn = await client._get_conn(node, group=ConnectionGroup.COORDINATION)
     if conn is None:
         raise CommitRefused("the group coordinator is not reachable")
