@@ -6,10 +6,13 @@ that restarted empty looks like to the relay."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.protocol.metadata import MetadataRequest
 
+from pingan_shared.messaging.broker_loss import end_offsets
 from pingan_shared.messaging.housekeeping import Housekeeper
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay, enqueue
@@ -64,3 +67,77 @@ async def test_repeated_losses_republish_only_rows_first_sent_within_the_window_
     # the purge counts from the first publish too: rows 1-3 go though sent an hour ago
     await Housekeeper(pool, outbox_retention=timedelta(hours=24), inbox_retention=timedelta(days=35)).purge()
     assert [row["id"] for row in await pool.fetch("SELECT id FROM outbox ORDER BY id")] == [4, 5, 6]
+
+
+async def test_marks_of_topics_the_service_no_longer_writes_are_dropped_and_never_look_lost(
+    pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, kafka_bootstrap_servers: str,
+    topic_prefix: str,
+) -> None:
+    topic = await _published(pool, metrics, producer, topic_prefix, kafka_bootstrap_servers, rows=3)
+    # a topic renamed away (or the prefix changed): its mark stays and the broker has no such topic
+    retired = f"{topic_prefix}patrol.retired"
+    await pool.execute("INSERT INTO outbox_acknowledged (topic, partition, low_offset, high_offset) "
+                       "VALUES ($1, 0, 5, 9)", retired)
+    await pool.execute("UPDATE outbox SET topic = $1 WHERE id = 1", retired)  # a kept row of it, within the window
+
+    relay = OutboxRelay(pool, producer, metrics, topics=[topic])  # checks before its first batch
+    assert await relay.publish_batch() == 0
+    assert await pool.fetchval("SELECT count(*) FROM broker_losses") == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0, "nothing put back"
+    assert {row["topic"] for row in await pool.fetch("SELECT topic FROM outbox_acknowledged")} == {topic}
+
+
+async def test_end_offsets_ask_the_marked_topics_and_say_a_missing_one_is_empty(
+    producer: AIOKafkaProducer, kafka_bootstrap_servers: str, topic_prefix: str,
+) -> None:
+    topic, missing = f"{topic_prefix}patrol.scans", f"{topic_prefix}patrol.missing"
+    await ensure_topics(kafka_bootstrap_servers, [topic], partitions=2, replication_factor=1)
+    await producer.send_and_wait(topic, b"x", partition=1)
+    ends = await end_offsets(producer, [(topic, 0), (topic, 1), (topic, 7), (missing, 0)])
+    assert ends == {(topic, 0): 0, (topic, 1): 1, (topic, 7): 0, (missing, 0): 0}
+    assert missing not in (await producer.client.fetch_all_metadata()).topics(), "asking created no topic"
+
+
+async def test_a_partition_the_broker_cannot_answer_for_is_unknown_not_lost() -> None:
+    """A real cluster's bad moments, answered by a stand-in client: a topic answered with an error other than 'no
+    such topic', a partition without a leader, a ListOffsets error and a leader that does not answer are left out
+    (asked again at the next check); only what the broker says it does not have is empty."""
+    client = _Cluster(
+        topics=[(0, "t.ok", [(0, 0, 1), (0, 1, -1), (0, 2, 1), (0, 3, 3)]),  # (error, partition, leader)
+                (5, "t.busy", []),  # LEADER_NOT_AVAILABLE for the whole topic
+                (3, "t.gone", [])],  # UNKNOWN_TOPIC_OR_PARTITION
+        offsets={1: [("t.ok", [(0, 0, -1, 42), (2, 6, -1, 0)])], 3: ConnectionError("leader away")},
+    )
+    asked = [("t.ok", 0), ("t.ok", 1), ("t.ok", 2), ("t.ok", 3), ("t.ok", 4), ("t.busy", 0), ("t.gone", 0)]
+    ends = await end_offsets(_Producer(client), asked)  # type: ignore[arg-type]
+    assert ends == {("t.ok", 0): 42, ("t.ok", 4): 0, ("t.gone", 0): 0}
+    assert client.metadata_asked == [["t.busy", "t.gone", "t.ok"]], "only the marked topics"
+
+
+class _Cluster:
+    """A stand-in for aiokafka's client: answers Metadata (v1) and ListOffsets (v1) from what it is given."""
+
+    def __init__(self, topics: list[tuple[int, str, list[tuple[int, int, int]]]],
+                 offsets: dict[int, list[tuple[str, list[tuple[int, int, int, int]]]] | Exception]) -> None:
+        self._topics = topics
+        self._offsets = offsets
+        self.metadata_asked: list[list[str]] = []
+
+    def get_random_node(self) -> int:
+        return 1
+
+    async def send(self, node: int, request: object) -> SimpleNamespace:
+        if isinstance(request, MetadataRequest):
+            self.metadata_asked.append(list(request._topics or []))
+            return SimpleNamespace(API_VERSION=1, topics=[
+                (error, topic, False, [(p_error, partition, leader, [], []) for p_error, partition, leader in parts])
+                for error, topic, parts in self._topics])
+        answer = self._offsets[node]
+        if isinstance(answer, Exception):
+            raise answer
+        return SimpleNamespace(API_VERSION=1, topics=answer)
+
+
+class _Producer:
+    def __init__(self, client: _Cluster) -> None:
+        self.client = client

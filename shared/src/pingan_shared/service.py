@@ -229,7 +229,7 @@ class ServiceRuntime:
                             gauges=self._outbox_gauges,
                             republish_window=timedelta(hours=self.settings.outbox_republish_window_hours),
                             loss_check_seconds=self.settings.outbox_loss_check_seconds,
-                            ensure_topics=self._ensure_topics)
+                            ensure_topics=self._ensure_topics, topics=self.topics())
         self._spawn("outbox-relay", relay.run())
         # The groups are joined side by side: a broker holds each first JoinGroup for a while (tansu about half
         # the session timeout, Kafka its initial rebalance delay), and one after another those waits add up.

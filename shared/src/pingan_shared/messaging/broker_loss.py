@@ -11,12 +11,13 @@ rows are kept for ``outbox_retention_hours`` (housekeeping). So the sources carr
 * **Finding the loss** — by asking, before a batch goes out, whenever the broker may be another one: at the relay's
   start, after any failed batch, when the producer's connections are not those of the last check (a restarted
   broker cannot keep a connection: the producer had to reconnect), and every ``check_seconds``. The partitions' end
-  offsets (ListOffsets; a topic gone is an end of 0) are compared with the marks: an end at or below the latest
-  batch's lowest offset means the log lost that batch. (Lowest, not highest: tansu reports the end of a
-  multi-record batch as its base offset + 1.) And in-band, for free: a broker that acknowledges an offset at or below
-  one it acknowledged before has started the partition's log again. A partial truncation of a real Kafka that
-  leaves the end above the mark is found at the partition's next write. Each topic partition is written by one
-  service only (the catalog's topics are each one producer's), so its offsets are that relay's alone.
+  offsets (ListOffsets; a topic the broker says it lacks is an end of 0, a partition it cannot answer for is unknown
+  and asked again later) are compared with the marks of the service's current topics (others' are deleted): an end
+  at or below the latest batch's lowest offset means the log lost that batch. (Lowest, not highest: tansu reports
+  the end of a multi-record batch as its base offset + 1.) And in-band, for free: a broker that acknowledges an
+  offset at or below one it acknowledged before has started the partition's log again. A partial truncation of a
+  real Kafka that leaves the end above the mark is found at the partition's next write. Each topic partition is
+  written by one service only (the catalog's topics are each one producer's), so its offsets are that relay's alone.
 * **Publishing again** — the kept rows of the lost topics first sent within ``window`` (``first_sent_at``, which a
   republish leaves as it was: losses less than a window apart must not keep the same rows in it for ever, past the
   inboxes' retention) are put back in the backlog
@@ -41,13 +42,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.errors import LeaderNotAvailableError, for_code
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, for_code
+from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.protocol.offset import OffsetRequest
 
 from pingan_shared.logs import get_logger
@@ -58,6 +60,7 @@ log = get_logger(__name__)
 Partition = tuple[str, int]  # (topic, partition)
 _LATEST = -1  # ListOffsets' timestamp for "the end of the log"
 _READ_UNCOMMITTED = 0
+_UNKNOWN_TOPIC_OR_PARTITION = 3
 
 
 @dataclass(frozen=True)
@@ -106,29 +109,56 @@ async def record(conn: asyncpg.Connection, acked: Sequence[Acknowledged]) -> lis
 
 
 async def end_offsets(producer: AIOKafkaProducer, partitions: Sequence[Partition]) -> dict[Partition, int]:
-    """The broker's end offset of each partition; 0 for a partition or topic it does not have. Asked through the
-    producer's own client (no consumer, no group): the metadata of every topic (which creates none), then one
-    ListOffsets per leader."""
+    """The broker's end offset of each partition it can tell now: 0 for a topic it answers it does not have
+    (UNKNOWN_TOPIC_OR_PARTITION, asked by name) or a partition the topic no longer has. A partition it cannot tell
+    about now — a topic answered with another error, no leader, a ListOffsets error or a leader that does not answer —
+    is left out: unknown, asked again at the next check (one bad partition must not stop the relay, nor look lost).
+    Asked through the producer's own client (no consumer, no group): the metadata of the marked topics only (which
+    creates none: ``kafka.refuse_topic_auto_creation``), then one ListOffsets per leader. Raises when no broker
+    answers the metadata request."""
     client = producer.client
-    cluster = await client.fetch_all_metadata()
+    node = client.get_random_node()
+    if node is None:
+        raise KafkaConnectionError("no broker known to ask for the end offsets")
+    metadata = await client.send(node, MetadataRequest(sorted({topic for topic, _ in partitions})))
+    leaders: dict[str, dict[int, int]] = {}  # topic → partition → leader, for the topics the broker has
+    gone: set[str] = set()
+    for topic_data in metadata.topics:
+        error_code, topic = topic_data[0], topic_data[1]
+        if error_code == _UNKNOWN_TOPIC_OR_PARTITION:
+            gone.add(topic)
+        elif error_code == 0:
+            answers = topic_data[2] if metadata.API_VERSION == 0 else topic_data[3]
+            leaders[topic] = {partition: leader for _, partition, leader, *_ in answers}
+        else:
+            log.warning("end offsets unknown: the broker answered the topic's metadata with an error", topic=topic,
+                        error=for_code(error_code).__name__)
     ends: dict[Partition, int] = {}
     by_leader: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     for topic, partition in partitions:
-        if partition not in (cluster.partitions_for_topic(topic) or ()):
+        if topic in gone or (topic in leaders and partition not in leaders[topic]):
             ends[(topic, partition)] = 0
-            continue
-        leader = cluster.leader_for_partition(TopicPartition(topic, partition))
-        if leader is None or leader == -1:
-            raise LeaderNotAvailableError(f"{topic}/{partition}")
-        by_leader[leader][topic].append((partition, _LATEST))
+        elif topic in leaders:
+            leader = leaders[topic][partition]
+            if leader < 0:
+                log.warning("end offset unknown: the partition has no leader", topic=topic, partition=partition)
+                continue
+            by_leader[leader][topic].append((partition, _LATEST))
     responses = await asyncio.gather(*(
         client.send(leader, OffsetRequest(-1, _READ_UNCOMMITTED, list(topics.items())))
-        for leader, topics in by_leader.items()))
-    for response in responses:
+        for leader, topics in by_leader.items()), return_exceptions=True)
+    for leader, response in zip(by_leader, responses, strict=True):
+        if isinstance(response, BaseException):
+            if not isinstance(response, Exception):
+                raise response
+            log.warning("end offsets unknown: the leader did not answer", leader=leader, error=repr(response))
+            continue
         for topic, answers in response.topics:
             for partition, error_code, *answer in answers:
                 if error_code:
-                    raise for_code(error_code)(f"ListOffsets {topic}/{partition}")
+                    log.warning("end offset unknown: ListOffsets answered an error", topic=topic, partition=partition,
+                                error=for_code(error_code).__name__)
+                    continue
                 # v0 answers a list of offsets; later versions a timestamp and the offset
                 ends[(topic, partition)] = int(answer[0][0] if response.API_VERSION == 0 else answer[1])
     return ends
@@ -139,8 +169,11 @@ class LossWatch:
     the relay's batch transaction, under its advisory lock."""
 
     def __init__(self, producer: AIOKafkaProducer, metrics: Metrics, *, window: timedelta, check_seconds: float,
-                 ensure_topics: Callable[[], Awaitable[None]] | None = None) -> None:
+                 ensure_topics: Callable[[], Awaitable[None]] | None = None,
+                 topics: Collection[str] | None = None) -> None:
         self._producer = producer
+        # the service's topics (prefixed): only their marks are checked and only their rows put back (None: all)
+        self._topics = frozenset(topics) if topics is not None else None
         self._metrics = metrics
         self._window = window
         self._check_seconds = check_seconds
@@ -177,15 +210,30 @@ class LossWatch:
         """Compare the marks with the broker's end offsets (plus ``went_back``, found in-band); on a loss, put the
         window's kept rows of the lost topics back in the backlog. Returns how many rows were put back. Raises when
         the broker does not answer (the relay retries, asking again first)."""
-        marks = await conn.fetch("SELECT topic, partition, low_offset FROM outbox_acknowledged")
+        marks = await self._current_marks(conn)
         ends = await end_offsets(self._producer, [(m["topic"], m["partition"]) for m in marks]) if marks else {}
         self._next_check = time.monotonic() + self._check_seconds
         self._checked_links = self._links()
-        behind = [(m["topic"], m["partition"]) for m in marks if ends[(m["topic"], m["partition"])] <= m["low_offset"]]
-        lost = sorted({*went_back, *behind})
+        # a partition whose end is unknown now (left out of ``ends``) is not lost: the next check asks again
+        behind = [(m["topic"], m["partition"]) for m in marks
+                  if ends.get((m["topic"], m["partition"]), m["low_offset"] + 1) <= m["low_offset"]]
+        lost = sorted({*(p for p in went_back if self._current(p[0])), *behind})
         if not lost:
             return 0
         return await self._republish(conn, lost, how="acknowledged again" if went_back else "end offset")
+
+    def _current(self, topic: str) -> bool:
+        return self._topics is None or topic in self._topics
+
+    async def _current_marks(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        """The marks of the service's current topics; those of others (a topic retired or renamed, another prefix)
+        are deleted: such a topic would look lost for ever, its rows put back for a topic nobody creates."""
+        marks = await conn.fetch("SELECT topic, partition, low_offset FROM outbox_acknowledged")
+        retired = sorted({m["topic"] for m in marks if not self._current(m["topic"])})
+        if retired:
+            await conn.execute("DELETE FROM outbox_acknowledged WHERE topic = ANY($1::text[])", retired)
+            log.info("marks of topics the service no longer writes deleted", topics=retired)
+        return [m for m in marks if self._current(m["topic"])]
 
     async def _republish(self, conn: asyncpg.Connection, lost: Sequence[Partition], *, how: str) -> int:
         topics = sorted({topic for topic, _ in lost})

@@ -48,7 +48,7 @@ import contextlib
 import copy
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import timedelta
 
 import asyncpg
@@ -133,6 +133,7 @@ class OutboxRelay:
         republish_window: timedelta = timedelta(hours=24),
         loss_check_seconds: float = 5.0,
         ensure_topics: Callable[[], Awaitable[None]] | None = None,
+        topics: Collection[str] | None = None,
     ) -> None:
         self._pool = pool
         self._producer = producer
@@ -143,9 +144,11 @@ class OutboxRelay:
         # a relay on its own counts for itself.
         self._gauges = gauges or OutboxGauges(pool, metrics, interval_seconds=count_interval_seconds)
         self._wake = asyncio.Event()
-        # sent rows the broker lost are published again from the kept ones (broker_loss)
+        # sent rows the broker lost are published again from the kept ones (broker_loss); ``topics``: the service's
+        # topics, the only ones whose losses count (None: every topic the relay marked)
         self._losses = broker_loss.LossWatch(producer, metrics, window=republish_window,
-                                             check_seconds=loss_check_seconds, ensure_topics=ensure_topics)
+                                             check_seconds=loss_check_seconds, ensure_topics=ensure_topics,
+                                             topics=topics)
 
     async def run(self) -> None:
         listener: asyncpg.Connection | None = None
