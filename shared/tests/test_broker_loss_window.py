@@ -9,15 +9,23 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.protocol.metadata import MetadataRequest
+from pydantic import BaseModel
 
-from pingan_shared.messaging.broker_loss import end_offsets
+from pingan_shared.events.catalog import SCAN_ACCEPTED
+from pingan_shared.events.envelope import Envelope
+from pingan_shared.messaging.broker_loss import LossWatch, end_offsets
+from pingan_shared.messaging.consumer import ConsumerSpec
+from pingan_shared.messaging.group_commit import CommitRefused, commit_known_member, membership
 from pingan_shared.messaging.housekeeping import Housekeeper
 from pingan_shared.messaging.kafka import ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay, enqueue
 from pingan_shared.metrics import Metrics
 from pingan_stack.testing import sample_factory, sample_scan_event
+
+from .conftest import inbox_consumer
 
 
 async def _published(pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, prefix: str,
@@ -141,3 +149,34 @@ class _Cluster:
 class _Producer:
     def __init__(self, client: _Cluster) -> None:
         self.client = client
+
+
+async def test_the_aiokafka_internals_the_recovery_reads_are_there(
+    pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, kafka_bootstrap_servers: str,
+    topic_prefix: str,
+) -> None:
+    """broker_loss reads the producer's open connections and group_commit the consumer's coordinator and client, all
+    private to aiokafka: a release that moves them must fail here, not silently leave only the 5 s timer or commit
+    nothing."""
+    topic = await _published(pool, metrics, producer, topic_prefix, kafka_bootstrap_servers, rows=1)
+    watch = LossWatch(producer, metrics, window=timedelta(hours=1), check_seconds=5)
+    assert watch._links(), "a started producer has connections"
+
+    consumer = inbox_consumer(pool, metrics, kafka_bootstrap_servers, topic_prefix,
+                              ConsumerSpec("test.internals", {SCAN_ACCEPTED: _ignore}))
+    await consumer.start()  # returns once the group gave it its partitions
+    try:
+        member, generation = fetched_as = membership(consumer._consumer)
+        assert member and generation >= 0
+        partition = TopicPartition(topic, 0)
+        await commit_known_member(consumer._consumer, {partition: 1}, fetched_as=fetched_as)
+        assert await consumer._consumer.committed(partition) == 1
+        with pytest.raises(CommitRefused, match="joined again"):
+            await commit_known_member(consumer._consumer, {partition: 0}, fetched_as=(f"{member}-before", generation))
+        assert await consumer._consumer.committed(partition) == 1, "nothing committed under another membership"
+    finally:
+        await consumer.stop()
+
+
+async def _ignore(conn: asyncpg.Connection, envelope: Envelope, payload: BaseModel) -> None:
+    pass

@@ -192,7 +192,7 @@ class LossWatch:
     def _links(self) -> tuple[tuple[object, int], ...]:
         """The producer's open connections, by identity: a new one since the last check may reach a new broker.
         (aiokafka's client keeps them in ``_conns``, a private attribute; without it, only the timer and failures
-        trigger a check.)"""
+        would trigger a check: ``test_the_aiokafka_internals_the_recovery_reads_are_there`` fails if it moves.)"""
         conns = getattr(getattr(self._producer, "client", None), "_conns", None) or {}
         return tuple(sorted(((key, id(conn)) for key, conn in list(conns.items()) if conn.connected()),
                             key=lambda link: repr(link[0])))

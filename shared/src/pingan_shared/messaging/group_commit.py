@@ -21,8 +21,9 @@ broker, and ``auto_offset_reset="earliest"`` reads every partition from its star
 no-op in the inbox. A commit left out is always safe for the same reason.
 
 aiokafka has no such commit, so this one speaks the protocol through aiokafka's own objects (the coordinator's
-member id and generation, the client's connection to the coordinator): private attributes, pinned by the tests of
-a broker restart (``shared/tests/test_broker_loss.py``), which fail if a release moves them.
+member id and generation, the client's connection to the coordinator): private attributes, pinned by a fast test
+(``shared/tests/test_broker_loss_window.py``) and the tests of a broker restart (``test_broker_loss.py``), which fail
+if a release moves them.
 """
 
 from __future__ import annotations
