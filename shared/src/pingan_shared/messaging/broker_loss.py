@@ -23,7 +23,10 @@ rows are kept for ``outbox_retention_hours`` (housekeeping). So the sources carr
   inboxes' retention) are put back in the backlog
   (``sent_at`` cleared) in one transaction with the marks' removal, committed before the next batch (a check of its
   own) or with the batch that found it (in-band), so the relay publishes them again, in id order and before any
-  later row: per-key order holds as on the first publish. Consumers' inboxes drop what they had already handled.
+  row written after the reset. Per-key order does not hold against the batch in flight when the broker restarted:
+  its (newer) rows can reach the new log first, found in-band, and the older rows put back follow; a consumer that
+  keeps a key's newest transition (``ordering``) ignores those as stale (docs/broker-loss.md). Fencing needs the
+  idempotent producer's epochs, which tansu lacks. Consumers' inboxes drop what they had already handled.
   The marks of the lost partitions go; each loss is a row of ``broker_losses`` (the service's live views watch
   it to rebuild themselves from the record), a warning and ``pingan_broker_losses_total``,
   ``pingan_events_republished_total``.

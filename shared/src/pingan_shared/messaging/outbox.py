@@ -10,7 +10,8 @@ Per-key sequence: ``enqueue`` gives every event its key's next sequence number (
 counter row stays locked until that transaction ends, so two transactions on one key run their enqueues
 one after the other and commit in sequence order (and in id order). Delivery can still reorder a key's
 events (an expired producer batch re-sent after a later one, a re-publish after a crash, a row re-sent
-alone after its batch was refused, a parked row handed back): consumers tell by the sequence
+alone after its batch was refused, a parked row handed back, a batch in flight across a broker restart that
+lands before the older rows put back: ``broker_loss``): consumers tell by the sequence
 (``messaging.ordering``). Keep the enqueue near the end of a transaction: from there to the commit, every
 other writer of the same key waits.
 
