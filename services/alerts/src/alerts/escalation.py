@@ -16,7 +16,7 @@ unless an active silence matches the alert: then they are held (``held_since``) 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,16 +74,21 @@ async def publish_many(conn: asyncpg.Connection, ctx: AlertsContext,
     their number (a batch of due steps)."""
     if not items:
         return
-    await enqueue(conn, [ctx.events.make(_EVENT_TYPES[type(p)], p, key=p.dedup_key) for _, p in items])
-    await notify_live_many(conn, [(_EVENT_TYPES[type(p)].removeprefix("alerts."), live_payload(alert, p))
-                                  for alert, p in items])
+    made = [ctx.events.make(_EVENT_TYPES[type(p)], p, key=p.dedup_key) for _, p in items]
+    await enqueue(conn, made)
+    # the live payload starts from the envelope's payload, dumped once for both (a burst publishes thousands)
+    await notify_live_many(conn, [
+        (_EVENT_TYPES[type(p)].removeprefix("alerts."), live_payload(alert, p, envelope.payload))
+        for (alert, p), (_, envelope) in zip(items, made, strict=True)])
 
 
-def live_payload(alert: Alert, payload: AlertLifecycle) -> dict[str, Any]:
-    """What a dashboard needs of a lifecycle change: the event's fields, the alert's area and status, and the
-    step it stands at (for an escalation, the step it reached)."""
+def live_payload(alert: Alert, payload: AlertLifecycle, dumped: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a dashboard needs of a lifecycle change: the event's fields (``dumped``: already as JSON, e.g. its
+    envelope's payload), the alert's area and status, and the step it stands at (for an escalation, the step it
+    reached)."""
     step = alert.step
-    return {**payload.model_dump(mode="json"), "area": alert.area, "places": list(alert.places),
+    fields = payload.model_dump(mode="json") if dumped is None else dumped
+    return {**fields, "area": alert.area, "places": list(alert.places),
             "place_name": alert.place_name, "unit_name": alert.unit_name, "status": alert.status.value,
             "severity": alert.severity, "summary": alert.summary,
             "step": alert.current_step if step is not None else None,
