@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.protocol.metadata import MetadataRequest
 from pydantic import BaseModel
 
@@ -29,9 +31,9 @@ from .conftest import inbox_consumer
 
 
 async def _published(pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, prefix: str,
-                     bootstrap: str, rows: int) -> str:
+                     bootstrap: str, rows: int, partitions: int = 2) -> str:
     topic = f"{prefix}patrol.scans"
-    await ensure_topics(bootstrap, [topic], partitions=2, replication_factor=1)
+    await ensure_topics(bootstrap, [topic], partitions=partitions, replication_factor=1)
     factory = sample_factory(prefix)
     async with pool.acquire() as conn, conn.transaction():
         await enqueue(conn, [sample_scan_event(factory, f"队{n % 3}", n) for n in range(rows)])
@@ -180,3 +182,58 @@ async def test_the_aiokafka_internals_the_recovery_reads_are_there(
 
 async def _ignore(conn: asyncpg.Connection, envelope: Envelope, payload: BaseModel) -> None:
     pass
+
+
+@pytest.mark.parametrize("failure", ["the check fails", "a later send fails"])
+async def test_a_log_found_started_again_by_a_batch_that_then_failed_is_still_a_loss(
+    pool: asyncpg.Pool, metrics: Metrics, producer: AIOKafkaProducer, kafka_bootstrap_servers: str,
+    topic_prefix: str, failure: str,
+) -> None:
+    """In-band evidence (an offset acknowledged at or below the mark) goes with the rollback of the batch that found
+    it, and the retried batch's offsets are past the mark: the relay keeps it for the next check — when the check it
+    started fails (the topics cannot be created), and when a later send of the batch fails after earlier ones landed
+    (their acknowledgements are waited for and compared)."""
+    failing = [True]
+
+    async def create_topics() -> None:
+        if failing[0]:
+            raise KafkaConnectionError("the broker went away again")
+
+    topic = await _published(pool, metrics, producer, topic_prefix, kafka_bootstrap_servers, rows=2, partitions=1)
+    # The broker acknowledged offsets 0 and 1. Say the mark was one higher: the next batch's first offset (2) is
+    # handed out 'again', the retry's (3 or 4) is past the mark, and the end stays above the mark's low.
+    await pool.execute("UPDATE outbox_acknowledged SET low_offset = 0, high_offset = 2")
+    factory = sample_factory(topic_prefix)
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, [sample_scan_event(factory, "队", n) for n in range(2, 4)])
+    if failure == "the check fails":
+        relay = OutboxRelay(pool, producer, metrics, ensure_topics=create_topics)
+    else:
+        relay = OutboxRelay(pool, _FailingSend(producer, at=2), metrics)  # type: ignore[arg-type]
+    with pytest.raises(KafkaConnectionError):
+        await relay.publish_batch()
+    assert await pool.fetchval("SELECT count(*) FROM broker_losses") == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 2, "the batch rolled back"
+
+    failing[0] = False
+    await _drain(relay)  # the retry: its offsets are past the mark, yet the loss is found
+    losses = await pool.fetch("SELECT how, partitions, republished FROM broker_losses")
+    assert [(row["how"], row["partitions"], row["republished"]) for row in losses] == [
+        ("acknowledged again", [f"{topic}/0"], 2)]
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+
+
+class _FailingSend:
+    """Publishes for real, except its send number ``at``, which fails."""
+
+    def __init__(self, inner: AIOKafkaProducer, at: int) -> None:
+        self._inner = inner
+        self._at = at
+        self._sends = 0
+        self.client = inner.client
+
+    async def send(self, *args: Any, **kwargs: Any) -> Any:
+        self._sends += 1
+        if self._sends == self._at:
+            raise KafkaConnectionError("the broker went away mid-batch")
+        return await self._inner.send(*args, **kwargs)

@@ -111,6 +111,18 @@ async def record(conn: asyncpg.Connection, acked: Sequence[Acknowledged]) -> lis
     return sorted((row["topic"], row["partition"]) for row in rows)
 
 
+async def went_back(conn: asyncpg.Connection, acked: Sequence[Acknowledged]) -> list[Partition]:
+    """The partitions whose acknowledged offsets are not above the marks (their log started again); records nothing."""
+    if not acked:
+        return []
+    rows = await conn.fetch(
+        """SELECT a.topic, a.partition
+           FROM unnest($1::text[], $2::int[], $3::bigint[]) AS a(topic, partition, low)
+           JOIN outbox_acknowledged k USING (topic, partition) WHERE a.low <= k.high_offset""",
+        [a.topic for a in acked], [a.partition for a in acked], [a.low for a in acked])
+    return sorted((row["topic"], row["partition"]) for row in rows)
+
+
 async def end_offsets(producer: AIOKafkaProducer, partitions: Sequence[Partition]) -> dict[Partition, int]:
     """The broker's end offset of each partition it can tell now: 0 for a topic it answers it does not have
     (UNKNOWN_TOPIC_OR_PARTITION, asked by name) or a partition the topic no longer has. A partition it cannot tell
@@ -182,15 +194,41 @@ class LossWatch:
         self._check_seconds = check_seconds
         self._ensure_topics = ensure_topics
         self._next_check = float("-inf")  # at the start: a relay may come back to a broker that lost data meanwhile
+        # Partitions found in-band to have started again, kept in memory until the check that acts on them commits:
+        # a rollback (the check failed) takes the marks' evidence with it, and the retried batch's offsets may be past
+        # the marks already, its end too.
+        self._went_back: set[Partition] = set()
+        self._acting_on: set[Partition] = set()
         self._checked_links: tuple[tuple[object, int], ...] = ()
 
     def suspect(self) -> None:
         """A batch failed (broker or database away): ask the broker before the next batch goes out."""
         self._next_check = float("-inf")
 
+    def went_back(self, partitions: Iterable[Partition]) -> None:
+        """The broker acknowledged offsets at or below those it acknowledged before on ``partitions``: a loss, whatever
+        happens to the transaction that found it; the next check (forced) includes them until one commits."""
+        self._went_back.update(partitions)  # the next batch checks first (``due``)
+
+    async def note_partial(self, conn: asyncpg.Connection, deliveries: Sequence[tuple[str, int, int]]) -> None:
+        """A batch failed after the broker acknowledged some of it: compare those with the marks (read only; the
+        batch's transaction is about to roll back), so a log that started again is not missed."""
+        if not deliveries:
+            return
+        try:
+            self.went_back(await went_back(conn, acknowledged(deliveries)))
+        except Exception as exc:  # the database is away too: the failure's own check is all there is
+            log.warning("acknowledgements of a failed batch not compared", error=repr(exc))
+
+    def committed(self) -> None:
+        """The transaction of the last check committed: what it acted on is recorded."""
+        self._went_back -= self._acting_on
+        self._acting_on = set()
+
     @property
     def due(self) -> bool:
-        return time.monotonic() >= self._next_check or self._links() != self._checked_links
+        return (bool(self._went_back)  # found in-band and not yet acted on in a committed transaction
+                or time.monotonic() >= self._next_check or self._links() != self._checked_links)
 
     def _links(self) -> tuple[tuple[object, int], ...]:
         """The producer's open connections, by identity: a new one since the last check may reach a new broker.
@@ -209,10 +247,12 @@ class LossWatch:
         except Exception as exc:
             log.warning("topics not created", error=repr(exc))
 
-    async def check(self, conn: asyncpg.Connection, *, went_back: Sequence[Partition] = ()) -> int:
-        """Compare the marks with the broker's end offsets (plus ``went_back``, found in-band); on a loss, put the
-        window's kept rows of the lost topics back in the backlog. Returns how many rows were put back. Raises when
-        the broker does not answer (the relay retries, asking again first)."""
+    async def check(self, conn: asyncpg.Connection) -> int:
+        """Compare the marks with the broker's end offsets (plus the partitions found in-band, ``went_back``); on a
+        loss, put the window's kept rows of the lost topics back in the backlog. Returns how many rows were put back.
+        Raises when the broker does not answer (the relay retries, asking again first); the in-band partitions stay
+        for the next check until the relay says this one's transaction committed (``committed``)."""
+        self._acting_on = set()
         marks = await self._current_marks(conn)
         ends = await end_offsets(self._producer, [(m["topic"], m["partition"]) for m in marks]) if marks else {}
         self._next_check = time.monotonic() + self._check_seconds
@@ -220,10 +260,13 @@ class LossWatch:
         # a partition whose end is unknown now (left out of ``ends``) is not lost: the next check asks again
         behind = [(m["topic"], m["partition"]) for m in marks
                   if ends.get((m["topic"], m["partition"]), m["low_offset"] + 1) <= m["low_offset"]]
-        lost = sorted({*(p for p in went_back if self._current(p[0])), *behind})
-        if not lost:
-            return 0
-        return await self._republish(conn, lost, how="acknowledged again" if went_back else "end offset")
+        in_band = sorted(p for p in self._went_back if self._current(p[0]))
+        lost = sorted({*in_band, *behind})
+        republished = 0
+        if lost:
+            republished = await self._republish(conn, lost, how="acknowledged again" if in_band else "end offset")
+        self._acting_on = set(self._went_back)
+        return republished
 
     def _current(self, topic: str) -> bool:
         return self._topics is None or topic in self._topics

@@ -145,6 +145,7 @@ class OutboxRelay:
         # a relay on its own counts for itself.
         self._gauges = gauges or OutboxGauges(pool, metrics, interval_seconds=count_interval_seconds)
         self._wake = asyncio.Event()
+        self._acked_before_failure: list[tuple[str, int, int]] = []
         # sent rows the broker lost are published again from the kept ones (broker_loss); ``topics``: the service's
         # topics, the only ones whose losses count (None: every topic the relay marked)
         self._losses = broker_loss.LossWatch(producer, metrics, window=republish_window,
@@ -195,6 +196,11 @@ class OutboxRelay:
         backlog (published or parked). A transient failure raises and leaves the whole batch unsent."""
         if self._losses.due:
             await self._check_for_loss()
+        handled = await self._publish_batch()
+        self._losses.committed()  # the in-band evidence it acted on is in the database now
+        return handled
+
+    async def _publish_batch(self) -> int:
         async with connection(self._pool) as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_ID):
                 await self._gauges.count_if_due(conn)  # standing by, yet the backlog is this database's too
@@ -206,7 +212,13 @@ class OutboxRelay:
                 """,
                 self._batch_size,
             )
-            refused, delivered = await self._deliver(rows) if rows else ({}, [])
+            try:
+                refused, delivered = await self._deliver(rows) if rows else ({}, [])
+            except Exception:
+                # what the broker acknowledged before the failure may prove a log that started again: kept for the
+                # next check, as a retry's offsets may already be past the marks
+                await self._losses.note_partial(conn, self._acked_before_failure)
+                raise
             sent = [row for row in rows if row["id"] not in refused]
             if sent:
                 await conn.execute(
@@ -217,7 +229,10 @@ class OutboxRelay:
                 )
             went_back = await broker_loss.record(conn, broker_loss.acknowledged(delivered))
             if went_back:  # this batch went to a log that started again: the kept rows follow it, in id order
-                await self._losses.check(conn, went_back=went_back)
+                # remembered first: should the check fail, the rollback takes the evidence, and the retry's offsets
+                # may be past the marks already
+                self._losses.went_back(went_back)
+                await self._losses.check(conn)
             if refused:
                 await self._park(conn, rows, refused)
             for row in sent:
@@ -236,13 +251,16 @@ class OutboxRelay:
         async with connection(self._pool) as conn, conn.transaction():
             if await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_ID):
                 await self._losses.check(conn)
+        self._losses.committed()
 
     async def _deliver(self, rows: Sequence[asyncpg.Record]) -> tuple[dict[int, str], list[tuple[str, int, int]]]:
         """Send every row and wait for the acks; returns the rows refused for good, by id, with the reason, and
-        where the broker put the others (topic, partition, offset). Raises on the first transient failure."""
+        where the broker put the others (topic, partition, offset). Raises on the first transient failure, once the
+        rows already sent are answered (what the broker acknowledged of them: ``_acked_before_failure``)."""
         refused: dict[int, str] = {}
         delivered: list[tuple[str, int, int]] = []
         in_flight: list[tuple[asyncpg.Record, asyncio.Future[object]]] = []
+        self._acked_before_failure = delivered
         for row in rows:
             problem = illegal_topic(row["topic"])
             if problem is not None:
@@ -252,11 +270,13 @@ class OutboxRelay:
                 in_flight.append((row, await self._send(row)))
             except Exception as exc:
                 if not refused_for_good(exc):
+                    delivered.extend(_acks(await asyncio.gather(*(f for _, f in in_flight), return_exceptions=True)))
                     raise
                 refused[row["id"]] = _describe(exc)  # refused before sending: this row and no other
         outcomes = await asyncio.gather(*(future for _, future in in_flight), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not refused_for_good(outcome):
+                delivered.extend(_acks(outcomes))
                 if not isinstance(outcome, Exception):  # a cancelled delivery: the producer is stopping
                     raise RuntimeError(f"delivery interrupted: {outcome!r}") from outcome
                 raise outcome
@@ -358,6 +378,12 @@ class OutboxGauges:
         while True:
             await self.count_if_due_on_pool()
             await asyncio.sleep(max(self._due_in(), 0.05))
+
+
+def _acks(outcomes: Sequence[object]) -> list[tuple[str, int, int]]:
+    """Where the broker put the sends that succeeded among ``outcomes`` (RecordMetadata, or the exception)."""
+    return [(o.topic, o.partition, o.offset) for o in outcomes  # type: ignore[attr-defined]
+            if o is not None and not isinstance(o, BaseException)]
 
 
 def _describe(exc: BaseException) -> str:
