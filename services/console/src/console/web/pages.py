@@ -87,6 +87,21 @@ def require(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Person]]:
     return dependency
 
 
+async def stream_person(request: Request, roles: frozenset[Role], *, touch: bool = False) -> Person | None:
+    """The session's person for a live stream, if their role is one of ``roles``; else None (the stream answers
+    204, which tells EventSource to stop reconnecting). Opening a stream does not touch the session unless asked
+    (``touch``): an open tab must not keep an abandoned session alive."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return None
+    ctx = console(request)
+    current = await ctx.gate.current(session_id, touch=touch)
+    if current is None or current.account.role not in roles:
+        return None
+    return Person(account=current.account, csrf_token=csrf_token(session_id), session_expires_at=current.expires_at,
+                  services=ctx.services.as_person(current.account, request.state.correlation_id))
+
+
 def render(request: Request, template: str, person: Person | None, *, status_code: int = 200,
            headers: dict[str, str] | None = None, **context: Any) -> Response:
     """``template`` rendered in the frame: the person's menu, language and CSRF token are in its context."""

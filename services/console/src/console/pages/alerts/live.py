@@ -30,10 +30,10 @@ from fastapi.responses import Response
 from sse_starlette.sse import EventSourceResponse
 
 from console.domain.accounts import Account
-from console.domain.sessions import csrf_token
 from console.services import ServiceRefused, ServiceUnavailable
-from console.web.pages import Person, console
+from console.web.pages import Person, console, stream_person
 from console.web.security import SESSION_COOKIE
+from console.web.sse_lines import EventLines
 from pingan_shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
@@ -55,46 +55,21 @@ class Upstream:
     events: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
 
     async def read(self) -> None:
-        kind, data = "message", []
+        lines = EventLines()
         try:
             async for line in self.response.aiter_lines():
-                if line.startswith("event:"):
-                    kind = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].strip())
-                elif line == "":
-                    if data:
-                        await self.events.put(_parsed(kind, "\n".join(data)))
-                    kind, data = "message", []
+                if (event := lines.feed(line)) is not None:
+                    kind, payload = event
+                    await self.events.put({"kind": kind, "payload": payload})
         except httpx.HTTPError:
             pass
         finally:
             await self.events.put(None)
 
 
-def _parsed(kind: str, data: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(data)
-    except ValueError:
-        payload = {}
-    return {"kind": kind, "payload": payload if isinstance(payload, dict) else {}}
-
-
-async def _person(request: Request) -> Person | None:
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id:
-        return None
-    ctx = console(request)
-    current = await ctx.gate.current(session_id, touch=False)
-    if current is None or current.account.role not in WATCHERS:
-        return None
-    return Person(account=current.account, csrf_token=csrf_token(session_id), session_expires_at=current.expires_at,
-                  services=ctx.services.as_person(current.account, request.state.correlation_id))
-
-
 @router.get("/alerts/live")
 async def live(request: Request) -> Response:
-    person = await _person(request)
+    person = await stream_person(request, WATCHERS)
     if person is None:
         return Response(status_code=204)
     return EventSourceResponse(_relay(request, person), ping=15, headers={"Cache-Control": "no-store"})

@@ -19,12 +19,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sse_starlette.sse import EventSourceResponse
 
-from console.domain.sessions import csrf_token
 from console.pages.board.relay import relay
 from console.pages.patrol.common import map_config
 from console.web.menu import MenuItem
-from console.web.pages import Person, console, render, require
-from console.web.security import SESSION_COOKIE
+from console.web.pages import Person, render, require, stream_person
 from pingan_shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
@@ -42,30 +40,17 @@ async def board(request: Request, person: Viewer) -> Response:
     return render(request, "board/board.html", person, config=map_config(request))
 
 
-async def _person(request: Request, *, touch: bool = False) -> Person | None:
-    """The session's person, if a viewer. Opening the stream does not touch the session; its check every half
-    minute does (``still``): a board on the wall is being watched, so it stays signed in up to the session's
-    absolute life (``CONSOLE_SESSION_ABSOLUTE_HOURS``), when the screen shows the sign-in page again."""
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id:
-        return None
-    ctx = console(request)
-    current = await ctx.gate.current(session_id, touch=touch)
-    if current is None or current.account.role not in VIEWERS:
-        return None
-    return Person(account=current.account, csrf_token=csrf_token(session_id), session_expires_at=current.expires_at,
-                  services=ctx.services.as_person(current.account, request.state.correlation_id))
-
-
 @router.get("/board/live")
 async def live(request: Request) -> Response:
-    person = await _person(request)
+    person = await stream_person(request, VIEWERS)
     if person is None:
         return Response(status_code=204)
     account = person.account
 
     async def still() -> bool:
-        again = await _person(request, touch=True)
+        # a board on the wall is being watched: its check every half minute touches the session, so it stays
+        # signed in up to the session's absolute life (CONSOLE_SESSION_ABSOLUTE_HOURS)
+        again = await stream_person(request, VIEWERS, touch=True)
         return again is not None and again.account.role == account.role and again.account.scope == account.scope
 
     return EventSourceResponse(relay(request, person, still), ping=15, headers={"Cache-Control": "no-store"})

@@ -10,7 +10,6 @@ from a dead one.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 
 from console.services import ServiceCaller, ServiceRefused, ServiceUnavailable
+from console.web.sse_lines import EventLines
 
 BACKOFF_MIN_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 10.0
@@ -82,7 +82,7 @@ async def follow(caller: ServiceCaller, service: str, path: str, health: Health,
 
 async def _read(response: httpx.Response, health: Health, deliver: Callable[[str, dict[str, Any]], Awaitable[None]],
                 silence_seconds: float) -> None:
-    kind, data = "message", []
+    events = EventLines()
     lines = response.aiter_lines().__aiter__()
     while True:
         try:
@@ -90,19 +90,5 @@ async def _read(response: httpx.Response, health: Health, deliver: Callable[[str
         except StopAsyncIteration:
             return
         health.good()
-        if line.startswith("event:"):
-            kind = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
-        elif line == "":
-            if data:
-                await deliver(kind, _parsed("\n".join(data)))
-            kind, data = "message", []
-
-
-def _parsed(data: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(data)
-    except ValueError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
+        if (event := events.feed(line)) is not None:
+            await deliver(*event)
