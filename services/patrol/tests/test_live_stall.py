@@ -31,3 +31,12 @@ def test_a_reset_or_a_new_assignment_starts_the_count_again() -> None:
     assert watch.stalled({"scans/0": 1.0, "scans/1": 3.0}, 12.0) == []
     assert watch.stalled({"scans/0": 1.0, "scans/1": 3.0}, 16.0) == ["scans/1"]
     assert watch.stalled({"scans/0": 1.0, "scans/1": 3.0}, 17.0) == ["scans/0", "scans/1"]
+
+
+def test_a_partition_worked_through_a_full_buffer_is_read_though_its_fetch_stamp_stands_still() -> None:
+    # what progress.input_progress observes of a partition: (its fetch stamp, the last offset done); with a backlog
+    # the client fetches no more until its buffer is taken, so only what is done moves
+    watch = StallWatch(stall_seconds=20)
+    for second in range(0, 120, 5):
+        assert watch.stalled({"patrol.scans/0": (1000.0, 40 * second)}, now=float(second)) == []
+    assert watch.stalled({"patrol.scans/0": (1000.0, 40 * 115)}, now=140.0) == ["patrol.scans/0"]

@@ -9,7 +9,8 @@ start that way). faust-streaming's issue tracker has several such reports; its o
 
 * the Kafka client stamps each partition with the time of its last fetch answer: a partition being read is
   answered every half second or so (a long poll returns empty when nothing is new), so a stamp that has not
-  moved means nobody is reading that partition;
+  moved, while nothing of the partition is done either, means nobody is reading it (with a backlog the client
+  fetches no more until its buffer is taken, so the stamp stands still while the agents work: done moves);
 * events on the partition (its end, as the broker last answered a fetch) past the last one an agent finished, or,
   since this app started, past the committed offset, mean events not yet done; a healthy agent finishes one in
   microseconds.
