@@ -16,17 +16,16 @@ savepoint, to isolate the culprit. Offsets are committed to Kafka only after the
   commits, the new owner reads the batch again from the last committed offset and the inbox turns what
   was already handled into no-ops. A rebalance never stops the consumer.
 
-Any record, whatever its key and value bytes, ends handled, ignored (another event type on the topic)
-or dead-lettered: ``dead_letters`` makes what a dead letter carries storable and bounded.
+Any record, whatever its key and value bytes, ends handled, ignored (another event type on the topic) or
+dead-lettered: ``dead_letters`` makes what a dead letter carries storable and bounded.
 
-Partitions are handled one batch at a time, in offset order: no concurrency that could commit past
-an in-flight message.
+Partitions are handled one batch at a time, in offset order: no concurrency could commit past an in-flight message.
 
 A broker that restarted empty (the embedded one) has lost the group's offsets and the topics: offsets are committed
 only by the membership that fetched the batch, to a coordinator that still knows it (``group_commit``), so the member
 rejoins a group without offsets and ``auto_offset_reset="earliest"`` reads the new, empty topics from their start,
-where the relays publish the kept events again (``broker_loss``); the inbox drops those already handled.
-"""
+where the relays publish the kept events again (``broker_loss``); the inbox drops those already handled. A member that
+rejoined before the topics were back joins again once they are (``empty_assignment``)."""
 
 from __future__ import annotations
 
@@ -48,6 +47,7 @@ from pingan_shared.events.catalog import CATALOG, DEAD_LETTERED, Catalog
 from pingan_shared.events.envelope import Envelope, EnvelopeError, new_envelope
 from pingan_shared.logs import bound_context, get_logger
 from pingan_shared.messaging.dead_letters import dead_letter_key, dead_letter_payload
+from pingan_shared.messaging.empty_assignment import EmptyAssignmentWatch
 from pingan_shared.messaging.group_commit import CommitRefused, Membership, commit_known_member, membership
 from pingan_shared.messaging.kafka import refuse_topic_auto_creation
 from pingan_shared.messaging.outbox import enqueue
@@ -160,6 +160,7 @@ class InboxConsumer:
         self._deadletter_topic = deadletter_topic
         self._topics = [f"{topic_prefix}{t}" for t in spec.subscribed_topics(catalog)]
         refuse_topic_auto_creation()  # a topic the broker lost is created with its partitions, not by subscribing
+        self._empty = EmptyAssignmentWatch(self._topics)  # a member given nothing while its topics were gone
         self._consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=bootstrap_servers,
@@ -194,6 +195,7 @@ class InboxConsumer:
             for partition, records in batches.items():
                 if records:
                     await self._process_until_done(partition, records, fetched_as)
+            await self._empty.check(self._consumer)
 
     def _holds(self, partition: TopicPartition) -> bool:
         # A rebalance runs in aiokafka's background task and may take a partition between any two awaits.
@@ -226,9 +228,8 @@ class InboxConsumer:
         try:
             await commit_known_member(self._consumer, {partition: next_offset}, fetched_as=fetched_as)
         except (CommitRefused, CommitFailedError, KafkaError, OSError, TimeoutError) as exc:
-            # The partition moved to another member, the member joined again since the fetch, or the broker forgot
-            # the group (restarted empty): whoever
-            # reads it next redelivers from the last committed offset, and the inbox recognises what was handled.
+            # The partition moved to another member, the member joined again since the fetch, or the broker forgot the
+            # group (restarted empty): whoever reads it next redelivers from the last committed offset (inbox: no-op).
             log.warning("offset not committed; the batch may be read again", topic=partition.topic,
                         partition=partition.partition, offset=next_offset, error=repr(exc))
             return
