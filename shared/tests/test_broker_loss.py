@@ -144,8 +144,8 @@ async def test_events_the_broker_acknowledged_and_lost_in_a_restart_still_reach_
             own_broker.stop()
             own_broker.start()  # same address, empty memory
             # The topics back before this loop runs again (start() blocked it; so does this): a member that joins the
-            # group again before they exist gets no partition, and tansu keeps giving it none when it joins again
-            # (see docs/broker-loss.md, what is left).
+            # group again before they exist gets no partition until the consumer's
+            # empty-assignment watch joins anew (test_consumer_late_topic.py; docs/broker-loss.md).
             _blocking(create_topics)
             during = await enqueue_scans(pool, topic_prefix, "四队", range(440, 450))
             fresh.update(str(e.event_id) for e in [*unread, *during])
