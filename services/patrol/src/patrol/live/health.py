@@ -50,7 +50,8 @@ def live_health(live: LiveCoverage, *, now: float | None = None) -> LiveHealth:
     progress = input_progress(app, inputs, {})
     if progress is None:
         return LiveHealth(False, "实时统计正在恢复 (the stream app is recovering its tables)", None)
-    stamps = [s for s in progress[0].values() if isinstance(s, int | float)]
+    # each partition's (fetch stamp, last done): the stamp is the broker's answer
+    stamps = [stamp for stamp, _done in progress[0].values() if isinstance(stamp, int | float)]
     if not stamps:
         return LiveHealth(False, "实时统计尚未分配到分区 (no input partition assigned yet)", None)
     silent = max(0.0, (now if now is not None else time.time()) - min(stamps) / 1000)

@@ -9,12 +9,13 @@ so a release that moves them fails those tests rather than silently blinding the
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping
+from typing import Any
 
 import faust
 
 
 def input_progress(app: faust.App, inputs: Collection[str], finished: Mapping[tuple[str, int], int],
-                   ) -> tuple[dict[str, Hashable], dict[str, Hashable]] | None:
+                   ) -> tuple[dict[str, tuple[Any, int]], dict[str, Hashable]] | None:
     """Of each held partition of the ``inputs`` topics, the Kafka client's stamp of its last fetch answer with what is
     done of it (either moving is reading); of each with events past those done (``finished``: the last offset an
     agent of this app finished, by partition), what is done. None while the app recovers or is not yet assigned."""
@@ -29,7 +30,7 @@ def input_progress(app: faust.App, inputs: Collection[str], finished: Mapping[tu
         return None
     committed = {(tp.topic, tp.partition): offset
                  for tp, offset in dict(app.consumer._committed_offset).items()}  # type: ignore[attr-defined]
-    stamps: dict[str, Hashable] = {}
+    stamps: dict[str, tuple[Any, int]] = {}
     owing: dict[str, Hashable] = {}
     for tp in list(assignment.tps):
         if tp.topic not in inputs:
