@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from pingan_shared.clock import Clock
-from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable, connection
+from pingan_shared.db.errors import CONNECTION_LOST, RETRY_TRANSACTION, DatabaseUnavailable, connection, is_closed
 from pingan_shared.db.listening import listen, unlisten
 from pingan_shared.logs import get_logger
 from pingan_shared.metrics import Metrics
@@ -49,22 +49,9 @@ def _batch_lost(conn: asyncpg.Connection, exc: Exception) -> bool:
     something else the handler talked to (a gateway, a timeout of its own): the handler's failure.
     Had our connection broken, rolling back the savepoint would have raised asyncpg's own error.
     """
-    try:
-        if conn.is_closed():
-            return True
-    except asyncpg.InterfaceError:  # a pool's proxy asyncpg detached from the connection the server ended
+    if is_closed(conn):
         return True
     return isinstance(exc, CONNECTION_LOST) and not isinstance(exc, OSError)
-
-
-def _gone(listener: asyncpg.Connection) -> bool:
-    """Whether the LISTEN connection is closed. A pool's proxy whose server session ended answers is_closed() with
-    InterfaceError: taken as closed, or the runner failed every round on it and fired no timer again until the
-    process restarted (after a PostgreSQL restart; found by `pingan simulate --chaos`)."""
-    try:
-        return listener.is_closed()
-    except asyncpg.InterfaceError:
-        return True
 
 
 def _timer(row: asyncpg.Record) -> Timer:
@@ -134,7 +121,7 @@ class TimerRunner:
                 wait = self._poll
                 try:
                     # (never a one-connection pool's only connection: such a runner polls)
-                    if (listener is None or _gone(listener)) and self._pool.get_max_size() > 1:
+                    if (listener is None or is_closed(listener)) and self._pool.get_max_size() > 1:
                         # forgotten before listening again: _listen hands the stale one back to the pool first, and
                         # if it then fails (the database restarting) the next round must not ask it again
                         stale, listener = listener, None

@@ -38,6 +38,16 @@ CONNECTION_LOST: tuple[type[Exception], ...] = (
 )
 
 
+def is_closed(conn: asyncpg.Connection) -> bool:
+    """Whether ``conn`` is closed. A pool's proxy that asyncpg detached from the connection the server ended answers
+    ``is_closed()`` with InterfaceError: that is closed too (the timer runners failed every round on such a LISTEN
+    connection after a PostgreSQL restart, and fired no timer again until their process restarted)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
 # The transaction lost a race (deadlock, serialization failure): running it again is the cure.
 RETRY_TRANSACTION: tuple[type[Exception], ...] = (
     asyncpg.exceptions.SerializationError,

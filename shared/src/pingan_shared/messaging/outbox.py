@@ -56,7 +56,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import UnknownTopicOrPartitionError
 
-from pingan_shared.db.errors import connection
+from pingan_shared.db.errors import connection, is_closed
 from pingan_shared.db.listening import listen, unlisten
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.logs import get_logger
@@ -158,7 +158,7 @@ class OutboxRelay:
         try:
             while True:
                 try:
-                    if listener is None or listener.is_closed():
+                    if listener is None or is_closed(listener):
                         listener = await self._listen()
                     handled = await self.publish_batch()
                     backoff = 0.1
