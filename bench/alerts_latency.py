@@ -40,8 +40,7 @@ from pathlib import Path
 
 import asyncpg
 from aiohttp import ClientSession, web
-from aiokafka import AIOKafkaConsumer
-from baseline import run_benchmark, say, servers, wait_until
+from baseline import broker_pair, round_trip, run_benchmark, say, servers, wait_until
 
 from alerts.bootstrap import bootstrap
 from alerts.settings import AlertsSettings
@@ -51,7 +50,7 @@ from pingan_shared.events.alert_contracts import AlertSignalV1, SignalAction, So
 from pingan_shared.events.catalog import ALERT_SIGNAL
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.events.factory import EventFactory
-from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.settings import PlatformSettings
 from pingan_stack.databases import ensure_database
 from pingan_stack.testing import bearer, running_service
@@ -99,16 +98,7 @@ def spread_line(values: list[float]) -> str:
 
 async def broker_latency(bootstrap_servers: str, messages: list[tuple[str, Envelope]]) -> tuple[Latencies, list[float]]:
     topic = messages[0][0]
-    await ensure_topics(bootstrap_servers, [topic], partitions=3, replication_factor=1)
-    producer = build_producer(bootstrap_servers, client_id="bench-latency")
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="latest", enable_auto_commit=False)
-    await producer.start()
-    await consumer.start()
-    try:
-        await consumer.seek_to_end()
-        for partition in consumer.assignment():  # resolve the end offsets before the burst
-            await consumer.position(partition)
+    async with broker_pair(bootstrap_servers, topic, client_id="bench-latency") as (producer, consumer):
         sent_at: dict[str, float] = {}
         arrived: dict[str, float] = {}
 
@@ -130,35 +120,14 @@ async def broker_latency(bootstrap_servers: str, messages: list[tuple[str, Envel
         await asyncio.wait_for(reader, 300)
         own = [arrived[k] - sent_at[k] for k in sent_at]
         return Latencies([t - started for t in arrived.values()], len(arrived)), own
-    finally:
-        await consumer.stop()
-        await producer.stop()
 
 
 async def broker_round_trips(bootstrap_servers: str, messages: list[tuple[str, Envelope]]) -> list[float]:
     """One envelope produced (acks=all) and read back by a consumer, one after the other: seconds each."""
     topic = messages[0][0]
-    await ensure_topics(bootstrap_servers, [topic], partitions=3, replication_factor=1)
-    producer = build_producer(bootstrap_servers, client_id="bench-round-trip")
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="latest", enable_auto_commit=False)
-    await producer.start()
-    await consumer.start()
-    try:
-        await consumer.seek_to_end()
-        for partition in consumer.assignment():
-            await consumer.position(partition)
-        trips: list[float] = []
-        for _, envelope in messages:
-            started = time.perf_counter()
-            await (await producer.send(topic, value=envelope.to_bytes(), key=envelope.key.encode()))
-            while not (await consumer.getmany(timeout_ms=1000, max_records=1)):
-                pass
-            trips.append(time.perf_counter() - started)
-        return trips
-    finally:
-        await consumer.stop()
-        await producer.stop()
+    async with broker_pair(bootstrap_servers, topic, client_id="bench-round-trip") as (producer, consumer):
+        trips = [await round_trip(producer, consumer, topic, envelope) for _, envelope in messages]
+        return [trip for trip in trips if trip is not None]  # none is None: no give_up
 
 
 # --- alerts ----------------------------------------------------------------------------------------

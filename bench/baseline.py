@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from pingan_shared.events.envelope import Envelope
 from pingan_shared.messaging.kafka import build_producer, ensure_topics
@@ -31,18 +31,45 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-async def raw_broker_rate(bootstrap_servers: str, messages: Sequence[tuple[str, Envelope]]) -> float:
-    """Messages per second for produce (acks=all, the services' producer settings) + consume of ``messages``
-    (real envelopes, all on one topic, keyed as the services key them), from the first send to the last read."""
-    count = len(messages)
-    topic = messages[0][0]
+@asynccontextmanager
+async def broker_pair(bootstrap_servers: str, topic: str, *, client_id: str,
+                      from_end: bool = True) -> AsyncIterator[tuple[AIOKafkaProducer, AIOKafkaConsumer]]:
+    """A producer with the services' settings (acks=all) and a group-less consumer of ``topic`` (created if missing),
+    the consumer placed at the topic's end before anything is sent (``from_end``) or reading it from its start."""
     await ensure_topics(bootstrap_servers, [topic], partitions=3, replication_factor=1)
-    producer = build_producer(bootstrap_servers, client_id="bench-raw")
+    producer = build_producer(bootstrap_servers, client_id=client_id)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+                                auto_offset_reset="latest" if from_end else "earliest", enable_auto_commit=False)
     await producer.start()
     await consumer.start()
     try:
+        if from_end:
+            await consumer.seek_to_end()
+            for partition in consumer.assignment():  # resolve the end offsets before the first send
+                await consumer.position(partition)
+        yield producer, consumer
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def round_trip(producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, topic: str, envelope: Envelope, *,
+                     give_up: float | None = None) -> float | None:
+    """Seconds from sending ``envelope`` (acks=all) until ``consumer`` reads a record; None if none came within
+    ``give_up`` seconds (None: wait for ever)."""
+    started = time.perf_counter()
+    await (await producer.send(topic, value=envelope.to_bytes(), key=envelope.key.encode()))
+    while not await consumer.getmany(timeout_ms=1000, max_records=1):
+        if give_up is not None and time.perf_counter() - started > give_up:
+            return None
+    return time.perf_counter() - started
+
+
+async def raw_broker_rate(bootstrap_servers: str, messages: Sequence[tuple[str, Envelope]]) -> float:
+    """Messages per second for produce (acks=all, the services' producer settings) + consume of ``messages``
+    (real envelopes, all on one topic, keyed as the services key them), from the first send to the last read."""
+    count, topic = len(messages), messages[0][0]
+    async with broker_pair(bootstrap_servers, topic, client_id="bench-raw", from_end=False) as (producer, consumer):
         started = time.perf_counter()
         deliveries = [await producer.send(topic, value=env.to_bytes(), key=env.key.encode()) for _, env in messages]
         await asyncio.gather(*deliveries)
@@ -51,9 +78,6 @@ async def raw_broker_rate(bootstrap_servers: str, messages: Sequence[tuple[str, 
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
             read += sum(len(records) for records in batch.values())
         return count / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-        await producer.stop()
 
 
 @asynccontextmanager

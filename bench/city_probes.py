@@ -28,14 +28,14 @@ from typing import Any
 import httpx
 import psutil
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer
+from baseline import broker_pair, round_trip
 
 from pingan_shared.auth import Role
 from pingan_shared.clock import SystemClock
 from pingan_shared.events.alert_contracts import AlertSignalV1, SignalAction, SourceLink
 from pingan_shared.events.catalog import ALERT_SIGNAL
 from pingan_shared.events.factory import EventFactory
-from pingan_shared.messaging.kafka import build_producer, ensure_topics
+from pingan_shared.messaging.kafka import build_producer
 from pingan_stack.testing import bearer
 
 DEADLINE_KIND = "inspection.bench-deadline"  # a kind of inspection's, raised as inspection (provenance)
@@ -224,37 +224,21 @@ async def broker_round_trips(bootstrap: str, topic: str, stop: asyncio.Event, *,
                              give_up: float = 10.0) -> tuple[list[float], int]:
     """One envelope produced (acks=all, the services' producer settings) and read back, then the next; and how many
     were not read back within ``give_up`` seconds."""
-    await ensure_topics(bootstrap, [topic], partitions=3, replication_factor=1)
-    producer = build_producer(bootstrap, client_id="bench-city-rtt")
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest",
-                                enable_auto_commit=False)
-    await producer.start()
-    await consumer.start()
     trips: list[float] = []
     lost = 0
-    try:
-        await consumer.seek_to_end()
-        for partition in consumer.assignment():
-            await consumer.position(partition)
+    async with broker_pair(bootstrap, topic, client_id="bench-city-rtt") as (producer, consumer):
         factory = EventFactory("inspection", SystemClock(), "rtt.")
         while not stop.is_set():
             _, envelope = factory.make(ALERT_SIGNAL, AlertSignalV1(
                 action=SignalAction.TRIGGER, dedup_key=f"rtt-{uuid.uuid4().hex}", kind=DEADLINE_KIND,
                 severity="high", unit_id="SUP-0", area="SUP-0", summary="往返", occurred_at=datetime.now(UTC),
                 source=SourceLink(service="bench", entity_type="task", entity_id="rtt")), key="rtt")
-            started = time.perf_counter()
-            await (await producer.send(topic, value=envelope.to_bytes(), key=envelope.key.encode()))
-            while not (read := await consumer.getmany(timeout_ms=1000, max_records=1)):
-                if time.perf_counter() - started > give_up:
-                    break
-            if read:
-                trips.append(time.perf_counter() - started)
-            else:
+            trip = await round_trip(producer, consumer, topic, envelope, give_up=give_up)
+            if trip is None:
                 lost += 1
+            else:
+                trips.append(trip)
             await asyncio.sleep(pause)
-    finally:
-        await consumer.stop()
-        await producer.stop()
     return trips, lost
 
 
