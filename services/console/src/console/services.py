@@ -27,6 +27,9 @@ import httpx
 from console.domain.accounts import Account
 from console.tokens import TokenMinter
 
+WALK_PAGE = 500  # the services' largest page
+WALK_MOST = 5000  # what one walk reads at most (a map, a picker, a board's list, a member's years of shifts)
+
 SERVICE_LABELS: Mapping[str, tuple[str, str]] = {
     "patrol": ("巡逻服务", "patrol service"),
     "roster": ("排班服务", "roster service"),
@@ -148,6 +151,24 @@ class ServiceCaller:
 
     async def get(self, service: str, path: str, **kwargs: Any) -> Any:
         return await self.request("GET", service, path, **kwargs)
+
+    async def walk(self, service: str, path: str, params: Mapping[str, str] | None = None, *,
+                   most: int = WALK_MOST) -> list[dict[str, Any]]:
+        """Every item of one of ``service``'s paged lists (``items`` + ``next_after``; ``limit`` and ``after``), page
+        after page, up to ``most`` items."""
+        items: list[dict[str, Any]] = []
+        after: str | None = None
+        while len(items) < most:
+            query = {**(params or {}), "limit": str(min(WALK_PAGE, most - len(items))),
+                     **({"after": after} if after else {})}
+            page = await self.get(service, path, params=query)
+            found = page.get("items", []) if isinstance(page, dict) else []
+            items.extend(found)
+            cursor = page.get("next_after") if isinstance(page, dict) else None
+            after = str(cursor) if cursor not in (None, "") else None
+            if after is None or not found:
+                break
+        return items
 
     async def post(self, service: str, path: str, **kwargs: Any) -> Any:
         return await self.request("POST", service, path, **kwargs)

@@ -13,25 +13,14 @@ from typing import Any
 from console.pages.board.figures import current_cycle
 from console.services import ServiceCaller, ServiceRefused
 
-PAGE = 500  # the services' largest page
-MOST = 5000  # a board reads at most this many items of one list (a city's night is hundreds of rounds)
 PLACE_KINDS = ("township", "village", "grid")
 
 
 async def walk(caller: ServiceCaller, service: str, path: str, params: Mapping[str, str] | None = None) -> list[
         dict[str, Any]]:
-    """Every item of a service's list (up to ``MOST``), page after page (the services' ``next_after``)."""
-    items: list[dict[str, Any]] = []
-    after: str | None = None
-    while len(items) < MOST:
-        query = {**(params or {}), "limit": str(PAGE), **({"after": after} if after else {})}
-        page = await caller.get(service, path, params=query)
-        found = page.get("items", []) if isinstance(page, dict) else []
-        items.extend(found)
-        after = page.get("next_after") if isinstance(page, dict) else None
-        if not after or not found:
-            break
-    return items
+    """Every item of a service's list, page after page, up to the console's walk limit (a city's night is hundreds
+    of rounds)."""
+    return await caller.walk(service, path, params)
 
 
 @dataclass

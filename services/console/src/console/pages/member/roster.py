@@ -12,7 +12,6 @@ from urllib.parse import quote
 from console.services import ServiceCaller
 
 ROSTER = "roster"
-PAGE = 500  # roster's largest page
 MAX_ROWS = 5000  # a member's shifts or notices over years are hundreds; past this the list stops (and says so)
 
 
@@ -21,18 +20,8 @@ def _segment(value: str) -> str:
 
 
 async def _all(caller: ServiceCaller, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
-    """Every item of a paged list (``items`` + ``next_after``), up to ``MAX_ROWS``."""
-    rows: list[dict[str, Any]] = []
-    after: str | None = None
-    while len(rows) < MAX_ROWS:
-        page = await caller.get(ROSTER, path, params={**params, "limit": str(PAGE),
-                                                      **({"after": after} if after else {})})
-        rows.extend(page.get("items") or [])
-        after = page.get("next_after")
-        if after in (None, ""):
-            break
-        after = str(after)
-    return rows
+    """Every item of one of roster's paged lists, up to ``MAX_ROWS``."""
+    return await caller.walk(ROSTER, path, params, most=MAX_ROWS)
 
 
 async def my_shifts(caller: ServiceCaller, *, day_from: date | None, day_to: date | None) -> list[dict[str, Any]]:

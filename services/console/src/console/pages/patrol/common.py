@@ -139,19 +139,7 @@ def item_path(kind: str, item_id: str) -> str:
 async def walk(person: Person, path: str, params: Mapping[str, str] | None = None, *,
                most: int = MOST_ITEMS) -> list[dict[str, Any]]:
     """Every item of one of patrol's lists (up to ``most``), page after page."""
-    items: list[dict[str, Any]] = []
-    after: str | None = None
-    while len(items) < most:
-        query = {**(params or {}), "limit": str(min(SCAN_LIMIT, most - len(items)))}
-        if after:
-            query["after"] = after
-        page = await person.services.get(SERVICE, path, params=query)
-        found = page.get("items", []) if isinstance(page, dict) else []
-        items.extend(found)
-        after = page.get("next_after") if isinstance(page, dict) else None
-        if not after or not found:
-            break
-    return items
+    return await person.services.walk(SERVICE, path, params, most=most)
 
 
 async def filtered_page(person: Person, path: str, params: Mapping[str, str], keep: Callable[[dict[str, Any]], bool],
