@@ -14,7 +14,7 @@ from pingan_shared.messaging.consumer import ConsumerSpec, InboxConsumer
 from pingan_shared.messaging.kafka import build_producer
 from pingan_shared.metrics import Metrics
 from pingan_stack.harness import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
-from pingan_stack.testing import SAMPLE_TIME
+from pingan_stack.testing import SAMPLE_TIME, in_background
 
 # The fresh database with the platform tables is the `pool` fixture of pingan_stack.testing.
 
@@ -53,13 +53,10 @@ async def running(consumer: InboxConsumer) -> AsyncIterator[asyncio.Task[None]]:
     """The consumer started and its run() as a task; cancelled and stopped on the way out, where an error its
     run() ended with is raised."""
     await consumer.start()
-    task = asyncio.create_task(consumer.run())
     try:
-        yield task
+        async with in_background(consumer.run()) as task:
+            yield task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await consumer.stop()
 
 

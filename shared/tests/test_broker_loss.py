@@ -27,7 +27,7 @@ from pingan_shared.messaging.kafka import build_producer, ensure_topics
 from pingan_shared.messaging.outbox import OutboxRelay, enqueue
 from pingan_shared.metrics import Metrics
 from pingan_stack.embedded import EmbeddedKafka
-from pingan_stack.testing import eventually, read_topic, sample_factory, sample_scan_event
+from pingan_stack.testing import eventually, in_background, read_topic, sample_factory, sample_scan_event
 
 from .conftest import inbox_consumer, running
 
@@ -51,17 +51,6 @@ async def started_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
         yield producer
     finally:
         await producer.stop()
-
-
-@contextlib.asynccontextmanager
-async def relay_running(relay: OutboxRelay) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(relay.run())
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def enqueue_scans(pool: asyncpg.Pool, prefix: str, team: str, seqs: range) -> list[Envelope]:
@@ -125,7 +114,7 @@ async def test_events_the_broker_acknowledged_and_lost_in_a_restart_still_reach_
     async with started_producer(bootstrap) as producer:
         relay = OutboxRelay(pool, producer, metrics, batch_size=50, idle_poll_seconds=0.2, loss_check_seconds=0.5,
                             ensure_topics=create_topics)
-        async with relay_running(relay), running(consumer):
+        async with in_background(relay.run()), running(consumer):
             # read and handled before the restart, and first sent longer ago than the window: not published again,
             # so the new log is much shorter than the old one (an old offset committed there would skip events)
             first = await enqueue_scans(pool, topic_prefix, "一队", range(400))  # over 130 on each partition

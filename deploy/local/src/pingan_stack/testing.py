@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -291,6 +291,19 @@ async def scrape(service: Service, *, accept: str | None = None) -> str:
         response = await client.get(f"http://{host}:{port}/metrics", headers=headers)
     assert response.status_code == 200, response.text
     return response.text
+
+
+@contextlib.asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
+    """``work`` (a relay's, a runner's or a consumer's ``run()``) as a task while the block runs; cancelled and
+    awaited on the way out, where an error it ended with other than the cancellation is raised."""
+    task = asyncio.create_task(work)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.asynccontextmanager
