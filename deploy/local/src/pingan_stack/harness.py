@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 
 from pingan_shared.clock import ScaledClock
 from pingan_stack.embedded import free_port
-from pingan_stack.processes import ServiceProcess
-from pingan_stack.topology import SERVICES, service_env
+from pingan_stack.processes import ServiceNotReady, ServiceProcess
+from pingan_stack.topology import SERVICES, ServiceSpec, service_env
 
 # The consumer groups' session in tests: a member that leaves is noticed within 2 s. It also sets how long tansu
 # holds a group's first JoinGroup (about half the session, at least 1 s: 2 s at 3 s, 1 s at 2 s), which every test
 # that starts a service waits for once per consumer group.
 SESSION_TIMEOUT_MS = 2_000
 HEARTBEAT_INTERVAL_MS = 500
+PORT_ATTEMPTS = 3  # starts of one service on newly picked ports, when the ports picked were taken meanwhile
 
 
 @dataclass
@@ -40,6 +41,20 @@ class ProcessCluster:
         """Start service ``name``; a ``replica`` suffix runs another instance (same database and group); ``env``
         adds to or overrides its environment (e.g. ``PATROL_RUN_CONSUMERS``)."""
         spec = next(s for s in SERVICES if s.name == name)
+        # a port free when picked can be taken by another test's process before this one binds it: the service then
+        # exits at once saying so, and starts again on other ports
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                process = self._start_once(spec, database_url, ready_timeout, env)
+                break
+            except ServiceNotReady as exc:
+                if attempt == PORT_ATTEMPTS or "already in use" not in str(exc):  # its own check, or the bind
+                    raise
+        self.processes[name + replica] = process
+        return process
+
+    def _start_once(self, spec: ServiceSpec, database_url: str, ready_timeout: float,
+                    env: Mapping[str, str] | None) -> ServiceProcess:
         port, metrics_port = free_port(), free_port()
         env = {
             "PINGAN_ENV": "test",
@@ -53,10 +68,9 @@ class ProcessCluster:
             **service_env(spec, database_url=database_url, port=port, metrics_port=metrics_port),
             **(env or {}),
         }
-        process = ServiceProcess(name, port, env, metrics_port=metrics_port)
+        process = ServiceProcess(spec.name, port, env, metrics_port=metrics_port)
         process.start()
         process.wait_ready(ready_timeout)
-        self.processes[name + replica] = process
         return process
 
     def restart(self, key: str, *, ready_timeout: float = 60) -> ServiceProcess:
