@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cpmpy as cp
+from cpmpy.solvers.solver_interface import ExitStatus
 
 from roster.nrp.loader import Instance
 from roster.solver.model import Assignment
@@ -105,26 +106,50 @@ def solve(instance: Instance, *, time_limit_s: float, workers: int = 2) -> Refer
     return ReferenceResult(status, int(solver.objective_value()) if found else None, bound, elapsed)
 
 
+KEEPS_EVERY_RULE = "keeps every rule"
+BREAKS_A_RULE = "breaks a rule"
+UNDECIDED = "could not decide within the limit"
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    feasible: bool
+    """The reference model's verdict on a roster: ``status`` is ``KEEPS_EVERY_RULE`` (then ``objective`` is its
+    price), ``BREAKS_A_RULE``, or ``UNDECIDED`` when CP-SAT ran out of time before either (not a verdict: the
+    roster may well be valid; ``roster.nrp.check`` decides without a solver)."""
+
+    status: str
     objective: int | None
 
+    @property
+    def feasible(self) -> bool:
+        """Proven to keep every rule (False also when undecided: look at ``status``)."""
+        return self.status == KEEPS_EVERY_RULE
 
-def check(instance: Instance, assignments: Iterable[Assignment]) -> CheckResult:
-    """Fix the reference model's variables to a roster: are all its constraints satisfied, and at what cost?"""
+    @property
+    def decided(self) -> bool:
+        return self.status != UNDECIDED
+
+
+def check(instance: Instance, assignments: Iterable[Assignment], *, time_limit_s: float = 30) -> CheckResult:
+    """Fix the reference model's variables to a roster: are all its constraints satisfied, and at what cost?
+    Solving a model whose every decision is fixed is usually instant, but building and presolving the largest
+    instances' models can outlast the limit; that is reported as ``UNDECIDED``, never as a broken rule."""
     ref = build(instance)
     code = {sid: i + 1 for i, sid in enumerate(ref.shift_ids)}
     index = {s.id: i for i, s in enumerate(instance.staff)}
     values = [[0] * instance.horizon for _ in instance.staff]
     for a in assignments:
+        if a.person not in index or a.shift not in code or not 0 <= a.day < instance.horizon:
+            return CheckResult(BREAKS_A_RULE, None)  # a person, shift or day the instance does not have
         if values[index[a.person]][a.day] != 0:
-            return CheckResult(False, None)  # two shifts on one day: not even expressible in the reference
+            return CheckResult(BREAKS_A_RULE, None)  # two shifts on one day: not even expressible in the reference
         values[index[a.person]][a.day] = code[a.shift]
     model = ref.model.copy()
     for i in range(len(instance.staff)):
         for d in range(instance.horizon):
             model += ref.nurse_view[i, d] == values[i][d]
-    if not model.solve("ortools", time_limit=30, num_workers=1):
-        return CheckResult(False, None)
-    return CheckResult(True, int(model.objective_value()))
+    if model.solve("ortools", time_limit=time_limit_s, num_workers=1):
+        return CheckResult(KEEPS_EVERY_RULE, int(model.objective_value()))
+    if model.status().exitstatus == ExitStatus.UNSATISFIABLE:
+        return CheckResult(BREAKS_A_RULE, None)
+    return CheckResult(UNDECIDED, None)
