@@ -11,7 +11,7 @@ import pytest
 
 from roster.nrp import load, parse, reference, to_problem
 from roster.nrp.synthetic import generate
-from roster.solver import Assignment, Cover, MinConsecutive, Request, Status, Unavailable, solve
+from roster.solver import Assignment, Cover, MinConsecutive, Progress, Request, Status, Unavailable, solve
 from roster.solver.roster_model import RosterModel
 
 # The instances live in the repository (bench/data/nrp, licence beside them); a missing file fails these tests
@@ -75,11 +75,13 @@ def test_the_reference_model_agrees_with_a_solved_roster_and_rejects_a_broken_on
     # A shift on someone's day off breaks a hard rule the reference model states on its own.
     person, day = next((p, d) for p, days in instance.days_off.items() for d in days)
     roster = tuple(a for a in solution.assignments if (a.person, a.day) != (person, day))
-    assert not reference.check(instance, (*roster, Assignment(person, day, instance.shifts[0].id))).feasible
+    broken = reference.check(instance, (*roster, Assignment(person, day, instance.shifts[0].id)))
+    assert broken.status == reference.BREAKS_A_RULE
     # Two shifts on one day cannot even be stated in the reference's one-value-per-day variables.
     first = solution.assignments[0]
     other = next(s.id for s in instance.shifts if s.id != first.shift)
-    assert not reference.check(instance, (*solution.assignments, Assignment(first.person, first.day, other))).feasible
+    two_shifts = reference.check(instance, (*solution.assignments, Assignment(first.person, first.day, other)))
+    assert two_shifts.status == reference.BREAKS_A_RULE
 
 
 def test_the_reference_model_matches_cpmpys_own_model_of_the_format() -> None:
@@ -113,7 +115,7 @@ def test_the_large_model_path_starts_from_a_first_roster_and_reports_it(monkeypa
 
     monkeypatch.setattr(search, "LARGE_MODEL", 0)  # take the path of 364 × 150 models on a small instance
     instance = load(NRP / "Instance4.txt")
-    progress = []
+    progress: list[Progress] = []
     solution = solve(to_problem(instance), time_limit_s=4, on_progress=progress.append)
     assert solution.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert progress[0].solutions == 0  # the first roster, found without the objective, reported first
