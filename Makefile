@@ -17,7 +17,7 @@ unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-outbox bench-inspection bench-roster bench-alerts bench-patrol bench-city schemas clean demo
+.PHONY: help uv install up test test-fast test-durations lint typecheck shape check bench bench-outbox bench-inspection bench-roster bench-roster-year bench-alerts bench-patrol bench-city schemas clean demo
 
 help:
 	@echo "make up         start PostgreSQL, the broker and the four services (Ctrl-C stops)"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-outbox  the kept outbox rows: relay rate with acknowledgements recorded, outbox size, republish rate"
 	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
 	@echo "make bench-roster  roster solver on the Curtois instances (bench/data/nrp) vs the cpmpy reference model (~25 min)"
+	@echo "make bench-roster-year  a 600-member township's year: 13 periods of 28 days solved in turn, fairness carried over, vs no history (~13 min)"
 	@echo "make bench-alerts  10,000 alerts due at once: step due → webhook received p50/p99 vs the broker's own"
 	@echo "make bench-patrol  scans per second through rounds and compliance, next to the raw broker rate"
 	@echo "make bench-city  at 1x, 10x, 100x Wenzhou's patrol load: scan -> board, deadline -> notification p50/p99 vs the broker's round trip, RSS (~3 min)"
@@ -116,6 +117,9 @@ bench-inspection: install
 
 bench-roster: install
 	$(VENV)/bin/python bench/roster_nrp.py
+
+bench-roster-year: install
+	$(VENV)/bin/python bench/roster_year.py
 
 bench-alerts: install
 	$(VENV)/bin/python bench/alerts_latency.py
