@@ -11,8 +11,9 @@ roster. Its cumulative spread is what the year would look like if the service
 ignored past periods.
 
 Per period it prints the time to the first roster (from the solve call, model building included), the final
-objective and bound, the wall time, and the spread of load so far (most − fewest duties per member, all duties and
-nights) with and without history; then a summary table and the peak memory.
+objective (split by soft rule) and bound, the wall time, and the spread of load so far (most − fewest duties per
+member, all duties and nights) with and without history; then a summary table and the peak memory. 30 s a period
+is the service's default limit (ROSTER_SOLVE_DEFAULT_TIME_LIMIT_S).
 
     python bench/roster_year.py [--periods 13] [--days 28] [--members 600] [--time-limit 30] [--workers 2]
                                 [--seed 0] [--baseline-time-limit S] [--no-baseline]
@@ -84,6 +85,10 @@ def _rostered(run: PeriodRun) -> bool:
     return run.status in (Status.OPTIMAL, Status.FEASIBLE)
 
 
+def _split(run: PeriodRun) -> str:
+    return "[" + ", ".join(f"{kind} {n}" for kind, n in sorted(run.penalties.items())) + "]"
+
+
 def _s(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.1f}"
 
@@ -95,7 +100,7 @@ def _n(value: float | None) -> str:
 def period_line(row: Row, index: int, periods: int) -> str:
     r = row.run
     line = (f"period {index + 1}/{periods} {row.period}: {r.status.value}, first roster {_s(r.first_roster_s)} s, "
-            f"objective {_n(r.objective)} (bound {_n(r.bound)}), wall {r.wall_s:.1f} s, "
+            f"objective {_n(r.objective)} {_split(r)} (bound {_n(r.bound)}), wall {r.wall_s:.1f} s, "
             f"hard rules {_kept(row)}; spread so far: duties "
             f"{row.duty_spread}, nights {row.night_spread}")
     if row.baseline is not None:

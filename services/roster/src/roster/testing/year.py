@@ -14,7 +14,7 @@ import dataclasses
 import itertools
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -95,6 +95,7 @@ class PeriodRun:
     first_roster_s: float | None
     wall_s: float
     rosters: int
+    penalties: Mapping[str, int] = field(default_factory=dict)  # the objective by soft rule kind
 
 
 def solve_period(facts: PeriodFacts, *, time_limit_s: float, workers: int = 2) -> PeriodRun:
@@ -110,7 +111,7 @@ def solve_period(facts: PeriodFacts, *, time_limit_s: float, workers: int = 2) -
 
     solution = solver.solve(problem, time_limit_s=time_limit_s, workers=workers, on_progress=on_progress)
     return PeriodRun(solution.status, solution.assignments, solution.objective, solution.best_bound,
-                     first[0] if first else None, time.monotonic() - started, len(seen))
+                     first[0] if first else None, time.monotonic() - started, len(seen), dict(solution.penalties))
 
 
 def hard_rule_breaks(facts: PeriodFacts, assignments: Sequence[Assignment]) -> list[str]:
