@@ -81,6 +81,15 @@ def _kept(row: Row) -> str:
     return "kept" if not row.breaks else f"{row.breaks} BROKEN"
 
 
+def rss_mib() -> float | None:
+    """The process's resident memory now (Linux), to see whether it grows period after period."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
 def _rostered(run: PeriodRun) -> bool:
     return run.status in (Status.OPTIMAL, Status.FEASIBLE)
 
@@ -162,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             base_duties, base_nights = spreads(without, town)
             row = Row(row.period, run, breaks + base_breaks, duty_spread, night_spread, base, base_duties, base_nights)
         rows.append(row)
-        say(period_line(row, index, args.periods))
+        say(period_line(row, index, args.periods) + f"; memory now {_s(rss_mib())} MiB")
         if not _rostered(run):
             say("no roster for this period: the year stops here (nothing to carry into the next)")
             break

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from roster import solver
+from roster.domain import reports
 from roster.domain.members import CIVILIAN_ROLES
 from roster.domain.periods import CompositionIn
 from roster.domain.problem import DutyFacts, MemberFacts, PeriodFacts, build_problem
@@ -80,8 +81,9 @@ def without_fairness_history(facts: PeriodFacts) -> PeriodFacts:
     return dataclasses.replace(facts, past_nights={}, past_duties={})
 
 
-def spread(counts: dict[str, int]) -> int:
-    return max(counts.values()) - min(counts.values()) if counts else 0
+def spread(counts: Mapping[str, int]) -> int:
+    """Most − least per member, as the service's reports judge fairness (``domain.reports.spread``)."""
+    return reports.spread(list(counts.values())).spread
 
 
 @dataclass(frozen=True)
