@@ -1,5 +1,8 @@
 """Turning how the search ended into a ``Solution``: the roster and its objective split by soft rule kind, read
-from the optimising search, else from the first roster, else no roster (status unknown) with the bound."""
+from the optimising search, else from the first roster, else no roster (status unknown) with the bound.
+
+The objective is the roster's price evaluated from its assignments (``roster.solver.price``), never CP-SAT's
+objective value, which counts slack variables as a solution left them and could exceed the true price."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import time
 from ortools.sat.python import cp_model
 
 from roster.solver.answer import Solution, Status
+from roster.solver.price import price
 from roster.solver.search import Searched
 from roster.solver.variables import RosterVariables
 
@@ -17,22 +21,24 @@ def read_solution(built: RosterVariables, searched: Searched, started: float) ->
     has_objective = built.model.has_objective()
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.FEASIBLE
-        objective = round(solver.objective_value) if has_objective else 0
         bound = solver.best_objective_bound if has_objective else 0.0
+        assignments = built.assignments(solver.boolean_value)
+        penalties = price(built.problem, assignments)
         return Solution(
             status=status,
-            assignments=built.assignments(solver.boolean_value),
-            objective=objective,
+            assignments=assignments,
+            objective=sum(penalties.values()),
             best_bound=bound,
             wall_time_s=time.monotonic() - started,
-            penalties=built.penalties(solver.value),
+            penalties=penalties,
         )
     if first:
         # The optimising search found nothing within the limit: the first roster is still a roster.
-        penalties = built.penalties(lambda var: first[var.index])
+        assignments = built.assignments(lambda var: bool(first[var.index]))
+        penalties = price(built.problem, assignments)
         return Solution(
             status=Status.FEASIBLE,
-            assignments=built.assignments(lambda var: bool(first[var.index])),
+            assignments=assignments,
             objective=sum(penalties.values()),
             best_bound=solver.best_objective_bound,
             wall_time_s=time.monotonic() - started,

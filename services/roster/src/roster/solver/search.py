@@ -15,6 +15,7 @@ from ortools.sat.python import cp_model
 
 from roster.solver.answer import Progress, ProgressCallback
 from roster.solver.model import Assignment, Stability
+from roster.solver.price import price
 from roster.solver.variables import RosterVariables
 
 LARGE_MODEL = 40_000
@@ -61,7 +62,7 @@ def search(
         if outcome == "infeasible":
             return NoRoster()
         if first and on_progress is not None:
-            found = sum(built.penalties(lambda var: first[var.index]).values())
+            found = sum(price(built.problem, built.assignments(lambda var: bool(first[var.index]))).values())
             on_progress(Progress(found, 0.0, time.monotonic() - started, 0))
     solver = cp_model.CpSolver()
     solver_parameters(solver, time_limit_s - (time.monotonic() - started), workers)
