@@ -29,7 +29,7 @@ help:
 	@echo "make bench      scan-pipeline benchmark, what the kept outbox rows cost, then the city latency table (prints figures)"
 	@echo "make bench-outbox  the kept outbox rows: relay rate with acknowledgements recorded, outbox size, republish rate"
 	@echo "make bench-inspection  211 release of 5,000 findings to 300 units (prints figures)"
-	@echo "make bench-roster  roster solver on the Curtois instances (bench/data/nrp) vs the cpmpy reference model (~25 min)"
+	@echo "make bench-roster  roster solver vs the plain cpmpy model: 10 Curtois instances + 10 generated sizes to 364x150x32, medians of 3 x 60 s (~2 h; ROSTER_BENCH_ARGS=--quick ~2 min)"
 	@echo "make bench-roster-year  a 600-member township's year: 13 periods of 28 days solved in turn, fairness carried over, vs no history (~13 min)"
 	@echo "make bench-alerts  10,000 alerts due at once: step due → webhook received p50/p99 vs the broker's own"
 	@echo "make bench-patrol  scans per second through rounds and compliance, next to the raw broker rate"
@@ -115,8 +115,10 @@ bench-outbox: install
 bench-inspection: install
 	$(VENV)/bin/python bench/inspection_release.py
 
+# ROSTER_BENCH_ARGS passes more: e.g. "--quick", or "--instances 5,8 --sizes none --runs 1" (bench/README.md).
+ROSTER_BENCH_ARGS ?=
 bench-roster: install
-	$(VENV)/bin/python bench/roster_nrp.py
+	$(VENV)/bin/python bench/roster_nrp.py $(ROSTER_BENCH_ARGS)
 
 bench-roster-year: install
 	$(VENV)/bin/python bench/roster_year.py
