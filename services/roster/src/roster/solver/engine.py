@@ -11,10 +11,17 @@ import time
 
 from roster.solver.answer import ProgressCallback, Solution, Status
 from roster.solver.explain import explain
+from roster.solver.large import solve_large, variables_per_day
 from roster.solver.model import Problem
+from roster.solver.neighbourhood import separable
 from roster.solver.readout import read_solution
 from roster.solver.roster_model import RosterModel
-from roster.solver.search import NoRoster, search
+from roster.solver.search import LARGE_MODEL, NoRoster, search
+
+
+def estimated_size(problem: Problem) -> float:
+    """About how many person × day × duty variables the whole model would have, without building it."""
+    return variables_per_day(problem) * problem.horizon.days
 
 
 def solve(
@@ -27,6 +34,12 @@ def solve(
     """Solve ``problem`` within ``time_limit_s``: the best roster found, with the bound; an explanation
     (a minimal conflicting set of rules) when there is none."""
     started = time.monotonic()
+    if separable(problem) and estimated_size(problem) > LARGE_MODEL:
+        solution = solve_large(
+            problem, started=started, time_limit_s=time_limit_s, workers=workers, on_progress=on_progress
+        )
+        if solution is not None:
+            return solution
     built = RosterModel(problem)
     searched = search(built, started=started, time_limit_s=time_limit_s, workers=workers, on_progress=on_progress)
     if isinstance(searched, NoRoster):

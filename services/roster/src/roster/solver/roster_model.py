@@ -8,6 +8,7 @@ terms to one linear objective, minimised.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from ortools.sat.python import cp_model
 
@@ -41,8 +42,15 @@ class RosterModel(RosterVariables):
     """The CP-SAT model of one problem. With ``assumptions`` every hard rule instance is enforced only under
     its own literal (for explaining infeasibility), and unavailable days keep their variables."""
 
-    def __init__(self, problem: Problem, *, assumptions: bool = False, objective: bool = True) -> None:
-        super().__init__(problem, assumptions=assumptions)
+    def __init__(
+        self,
+        problem: Problem,
+        *,
+        assumptions: bool = False,
+        objective: bool = True,
+        fixed: Mapping[tuple[int, int], int | None] | None = None,
+    ) -> None:
+        super().__init__(problem, assumptions=assumptions, fixed=fixed)
         # Successions from one duty are one constraint per person and day, unless each must be assumable.
         successions: dict[tuple[str, PersonSet], list[str]] = defaultdict(list)
         for rule in problem.rules:

@@ -1,7 +1,8 @@
 """The decision variables of a problem's CP-SAT model, and the helpers every rule's encoding uses on them.
 
 One boolean ``x[p][d][s]`` per person, day and duty the person may take (a skill they lack or a day they are
-unavailable leaves no variable at all, which keeps large problems small), and ``work[p][d]`` = the sum of a
+unavailable leaves no variable at all, which keeps large problems small; a day ``fixed`` as it is has only its duty,
+a constant), and ``work[p][d]`` = the sum of a
 day's ``x`` (so at most one duty a day). A hard rule's constraints go through ``enforce`` or ``person_literal``,
 which put them under an assumption literal when the model is built to explain infeasibility; a soft rule's
 violations go through ``penalise`` into the objective's terms, kept per rule kind. A solution's values read
@@ -11,7 +12,7 @@ back as assignments and penalties per kind.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -36,7 +37,9 @@ class RosterVariables:
     instance is enforced only under its own literal (for explaining infeasibility), and unavailable days keep
     their variables."""
 
-    def __init__(self, problem: Problem, *, assumptions: bool) -> None:
+    def __init__(
+        self, problem: Problem, *, assumptions: bool, fixed: Mapping[tuple[int, int], int | None] | None = None
+    ) -> None:
         self.problem = problem
         self.assumptions = assumptions
         self.model = cp_model.CpModel()
@@ -71,14 +74,25 @@ class RosterVariables:
         new_bool = self.model.new_bool_var
         self.x: list[list[list[cp_model.IntVar | None]]] = []
         self.work: list[list[cp_model.IntVar | None]] = []
+        fixed = fixed or {}
         for p in range(n_people):
             rows: list[list[cp_model.IntVar | None]] = []
             work_row: list[cp_model.IntVar | None] = []
             for d in range(self.days):
-                row: list[cp_model.IntVar | None] = [
-                    new_bool(f"x{p}_{d}_{s}") if eligible[p][s] and (p, d, s) not in blocked else None
-                    for s in range(n_shifts)
-                ]
+                if (p, d) in fixed:
+                    # A day held as it is (the margin of a window re-solved inside a larger roster): the duty
+                    # it has is a constant, the others do not exist.
+                    row: list[cp_model.IntVar | None] = [None] * n_shifts
+                    if (held := fixed[(p, d)]) is not None:
+                        # its own variable fixed true, not the model's shared constant: one literal twice in an
+                        # at-most-one (a succession) would make the model infeasible
+                        row[held] = new_bool(f"h{p}_{d}")
+                        self.model.add(row[held] == 1)
+                else:
+                    row = [
+                        new_bool(f"x{p}_{d}_{s}") if eligible[p][s] and (p, d, s) not in blocked else None
+                        for s in range(n_shifts)
+                    ]
                 present = [v for v in row if v is not None]
                 if not present:
                     work_row.append(None)
