@@ -69,7 +69,13 @@ def solve_large(
     first = templates(problem)
     if first is None:
         return None
-    roster = {(a.person, a.day): a.shift for a in first}
+    roster = {(a.person, a.day): a.shift for a in first.assignments}
+    for pid in first.missing:  # a contract the programme found no path for: that one person's year by CP-SAT
+        piece = cutter.cut(Neighbourhood((pid,), 0, cutter.days), roster)
+        found, _ = solve_piece(piece, (), max(1.0, (deadline - time.monotonic()) / 4), workers)
+        if found is None:
+            return None
+        roster.update({(a.person, a.day): a.shift for a in piece.to_roster(found)})
     best = Incumbent(roster, sum(price(problem, _assignments(roster)).values()), 1)
     bound = trivial_bound(problem)
     if on_progress is not None:

@@ -1,21 +1,27 @@
-"""A first roster of a large problem in a second: each person's own year, found alone, the covers ignored.
+"""A first roster of a large problem in a second: each person's own year, found alone, one person after another.
 
 When only covers couple people and covers are soft (the field's benchmark), any choice of each person's days that
 keeps that person's own rules is a roster. Found by CP-SAT, one person's year takes it a second or more (150 people:
 minutes); found here, a dynamic programme over the days does it in milliseconds:
 
-- which days to work: the best path through the states "working, day n of the run" and "off, day n of the rest",
-  which keeps every run and rest length and every day off by construction; a worked day is worth ``λ`` and a
-  weekend day costs ``μ`` more, ``λ`` searched until the days worked give the person's minutes, ``μ`` raised until
-  their weekends are few enough;
-- which duty on each run: one the person may take, that may follow itself, within its cap, on every day of the run.
+- how many days to work: enough that their duties (within their caps) reach the minimum minutes, few enough to stay
+  within the maximum, aimed at what the usual duty length gives;
+- which days: the best path through the states "working, day n of the run" and "off, day n of the rest", which
+  keeps every run and rest length and every day off by construction; a worked day is worth ``λ``, more on a day the
+  covers still need (what the people before left), less on a weekend (``μ``); ``λ`` is searched until the days
+  worked are as many as asked, ``μ`` raised until the weekends are few enough;
+- which duty on each run: the one the covers still need most there, within its cap, that may follow itself (a run
+  split between two when no one duty has room), then runs changed to longer or shorter duties until the minutes
+  fit.
 
-What it cannot keep (a person's own rules it does not model, or a year no path fits) it says with None, and the
-caller solves otherwise. The roster is poor on cover; improving it is the search's work (``roster.solver.large``).
+A rule it does not model it says with None (the caller solves otherwise); a person whose year it finds no path for
+(a contract so tight that the pace's search jumps over it) it names, for the caller to solve that one person.
+The roster is poor on cover still; improving it is the search's work (``roster.solver.large``).
 """
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +43,7 @@ from roster.solver.model import (
 )
 
 NEEDED_BONUS = 0.5
+JITTER = 0.4
 """What a day the covers still need is worth above the pace's own worth of a worked day (``λ``, near 1)."""
 
 KNOWN = (
@@ -61,8 +68,17 @@ class Contract:
     barred: set[tuple[int, str]]
 
 
-def templates(problem: Problem) -> list[Assignment] | None:
-    """Everyone's own year, or None when a rule is not one a template keeps or a person's year has no path."""
+@dataclass(frozen=True)
+class Templates:
+    """Everyone's own year found, and the people whose year the programme found no path for (``missing``: their
+    year is for a search to find, e.g. CP-SAT on that one person)."""
+
+    assignments: list[Assignment]
+    missing: list[str]
+
+
+def templates(problem: Problem) -> Templates | None:
+    """Everyone's own year, or None when a rule is not one a template keeps."""
     if not all(isinstance(rule, KNOWN) for rule in problem.rules):
         return None
     contracts = _contracts(problem)
@@ -77,6 +93,7 @@ def templates(problem: Problem) -> list[Assignment] | None:
         if isinstance(rule, Cover):
             needed[(rule.day, rule.shift)] += rule.required
     out: list[Assignment] = []
+    missing: list[str] = []
     for person in problem.people:
         caps = contracts[person.id].caps
         duties = [
@@ -84,14 +101,16 @@ def templates(problem: Problem) -> list[Assignment] | None:
             if s.skills <= person.skills and caps.get(s.id, 1) > 0 and (s.id, s.id) not in forbidden
         ]
         year = _year(
-            problem.horizon.days, contracts[person.id], duties, weekend_days, problem.horizon.weekends(), needed
+            problem.horizon.days, contracts[person.id], duties, weekend_days, problem.horizon.weekends(), needed,
+            forbidden,
         )
         if year is None:
-            return None
+            missing.append(person.id)
+            continue
         for day, shift in year:
             needed[(day, shift)] -= 1
         out += [Assignment(person.id, day, shift) for day, shift in year]
-    return out
+    return Templates(out, missing)
 
 
 def _contracts(problem: Problem) -> dict[str, Contract] | None:
@@ -142,28 +161,65 @@ def _year(
     weekend_days: set[int],
     weekends: list[tuple[int, ...]],
     needed: dict[tuple[int, str], int],
+    forbidden: set[tuple[str, str]],
 ) -> list[tuple[int, str]] | None:
     """One person's days and duties, or None: the days the covers still need them preferred, and on each run the
     duty the covers need most."""
-    bonus = [NEEDED_BONUS if any(needed.get((d, s.id), 0) > 0 for s in duties) else 0.0 for d in range(days)]
-    # the duty that sets the pace: the longest-capped, then the one whose length best fits the minutes asked
-    choices = sorted(duties, key=lambda s: -contract.caps.get(s.id, days))
-    if not choices:
+    # each day its own small worth (seeded by the person's contract), so that raising ``λ`` adds days a few at a
+    # time instead of all at once, and the days the covers need above them
+    jitter = random.Random(f"{days}:{contract.min_minutes}:{sorted(contract.off)}")
+    bonus = [
+        JITTER * jitter.random() + (NEEDED_BONUS if any(needed.get((d, s.id), 0) > 0 for s in duties) else 0.0)
+        for d in range(days)
+    ]
+    if not duties:
         return [] if contract.min_minutes == 0 else None
-    for main in choices[:3]:
-        length = max(1, main.minutes)
-        lo = -(-contract.min_minutes // length)
-        hi = days if contract.max_minutes is None else contract.max_minutes // length
-        if lo > hi:
-            continue
-        worked = _days(days, contract, weekend_days, weekends, lo, hi, bonus)
+    for span in _days_range(days, contract, duties):
+        worked = _days(days, contract, weekend_days, weekends, *span, bonus)
         if worked is None:
             continue
+        runs = _runs(worked)
         for by_need in (needed, None):
-            year = _duties(worked, contract, choices, main, by_need)
-            if year is not None and _minutes_fit(year, contract, duties):
-                return year
+            picked = _duties(runs, contract, duties, by_need, forbidden)
+            if picked is not None and _fit_minutes(runs, picked, contract, duties):
+                pairs = zip(runs, picked, strict=True)
+                return [(d, sid) for run, sids in pairs for d, sid in zip(run, sids, strict=True)]
     return None
+
+
+def _days_range(days: int, c: Contract, duties: Sequence[ShiftType]) -> list[tuple[int, int]]:
+    """How many days to work, ranges to try in turn: enough that the longest duties (within their caps) reach the
+    minimum minutes, few enough that the shortest stay within the maximum; first, where it exists, the narrower
+    range the duties' usual length gives."""
+    slots = sorted((s.minutes for s in duties for _ in range(min(days, c.caps.get(s.id, days)))), reverse=True)
+    total, lo = 0, None
+    for n, minutes in enumerate(slots, start=1):
+        total += minutes
+        if total >= c.min_minutes:
+            lo = n
+            break
+    if c.min_minutes == 0:
+        lo = 0
+    if lo is None:
+        return []
+    hi, total = 0, 0
+    for minutes in reversed(slots):
+        if c.max_minutes is not None and total + minutes > c.max_minutes:
+            break
+        total += minutes
+        hi += 1
+    if lo > hi:
+        return []
+    # aim at what the duties' usual length (weighted by how many of each the caps allow) gives, where possible:
+    # the duties picked later by the covers' need then land near the minutes asked, not at an edge
+    usual = sum(slots) / len(slots) if slots else 0
+    spans = [(lo, hi)]
+    if usual:
+        aim_lo = max(lo, -(-c.min_minutes // round(usual)))
+        aim_hi = min(hi, hi if c.max_minutes is None else int(c.max_minutes // usual))
+        if aim_lo <= aim_hi:
+            spans.insert(0, (aim_lo, aim_hi))
+    return spans
 
 
 def _days(
@@ -172,7 +228,7 @@ def _days(
 ) -> list[int] | None:
     """Days to work, between ``lo`` and ``hi`` of them, within the person's runs, rests, days off and weekends."""
     for mu in (0.0, 0.3, 0.6, 1.0, 2.0, 4.0):
-        low, high = -1.0, 4.0
+        low, high = -2.0, 4.0
         for _ in range(30):
             lam = (low + high) / 2
             worked = _path(days, contract, weekend_days, lam, mu, bonus)
@@ -233,36 +289,91 @@ def _path(
     return sorted(worked)
 
 
-def _duties(
-    worked: list[int], c: Contract, choices: Sequence[ShiftType], main: ShiftType,
-    needed: dict[tuple[int, str], int] | None,
-) -> list[tuple[int, str]] | None:
-    """A duty for each run: the one the covers still need most on the run's days (with ``needed``), else the main
-    one while its cap lasts; always one within its cap and allowed on every day of the run."""
+def _runs(worked: list[int]) -> list[list[int]]:
     runs: list[list[int]] = []
     for day in worked:
         if runs and runs[-1][-1] == day - 1:
             runs[-1].append(day)
         else:
             runs.append([day])
+    return runs
+
+
+def _duties(
+    runs: list[list[int]],
+    c: Contract,
+    duties: Sequence[ShiftType],
+    needed: dict[tuple[int, str], int] | None,
+    forbidden: set[tuple[str, str]],
+) -> list[list[str]] | None:
+    """A duty for each day of each run: the one the covers still need most on the run's days (with ``needed``),
+    else the one with the most room under its cap, for the whole run; when none has room for all of it, the run
+    is split between two that may follow each other. Always within the caps and allowed on the days."""
     used: dict[str, int] = defaultdict(int)
-    year: list[tuple[int, str]] = []
-    order = [main] + [s for s in choices if s is not main]
+    picked: list[list[str]] = []
     for run in runs:
-        if needed is not None:
-            order.sort(key=lambda s: -sum(needed.get((d, s.id), 0) for d in run))
-        for duty in order:
-            sid = duty.id
-            if used[sid] + len(run) <= c.caps.get(sid, len(worked) + 1) and not any((d, sid) in c.barred for d in run):
-                used[sid] += len(run)
-                year += [(d, sid) for d in run]
-                break
-        else:
+        order = sorted(
+            duties,
+            key=lambda s: (
+                -(sum(needed.get((d, s.id), 0) for d in run) if needed is not None else 0),
+                used[s.id] - c.caps.get(s.id, 10**6),
+            ),
+        )
+        whole = next((duty.id for duty in order if _fits(duty.id, run, used, c)), None)
+        if whole is not None:
+            used[whole] += len(run)
+            picked.append([whole] * len(run))
+            continue
+        split = _split(run, order, used, c, forbidden)
+        if split is None:
             return None
-    return year
+        for sid in split:
+            used[sid] += 1
+        picked.append(split)
+    return picked
 
 
-def _minutes_fit(year: list[tuple[int, str]], c: Contract, duties: Sequence[ShiftType]) -> bool:
+def _split(
+    run: list[int], order: Sequence[ShiftType], used: dict[str, int], c: Contract, forbidden: set[tuple[str, str]]
+) -> list[str] | None:
+    """The run's first days on one duty (as many as its cap leaves), the rest on another that may follow it."""
+    for a in order:
+        room = c.caps.get(a.id, 10**6) - used[a.id]
+        k = min(room, len(run) - 1)
+        if k <= 0 or not _fits(a.id, run[:k], used, c):
+            continue
+        for b in order:
+            if b.id != a.id and (a.id, b.id) not in forbidden and _fits(b.id, run[k:], used, c):
+                return [a.id] * k + [b.id] * (len(run) - k)
+    return None
+
+
+def _fits(sid: str, run: list[int], used: dict[str, int], c: Contract) -> bool:
+    return used[sid] + len(run) <= c.caps.get(sid, 10**6) and not any((d, sid) in c.barred for d in run)
+
+
+def _fit_minutes(runs: list[list[int]], picked: list[list[str]], c: Contract, duties: Sequence[ShiftType]) -> bool:
+    """Change whole runs' duties (longer when short of the minimum, shorter when over the maximum) until the
+    minutes fit; in place. False when they cannot."""
     length = {s.id: s.minutes for s in duties}
-    total = sum(length[sid] for _, sid in year)
-    return total >= c.min_minutes and (c.max_minutes is None or total <= c.max_minutes)
+    used: dict[str, int] = defaultdict(int)
+    for sids in picked:
+        for sid in sids:
+            used[sid] += 1
+    total = sum(length[sid] for sids in picked for sid in sids)
+    for longer in (True, False):
+        for i in sorted(range(len(runs)), key=lambda i: -len(runs[i])):
+            if c.min_minutes <= total and (c.max_minutes is None or total <= c.max_minutes):
+                return True
+            if (total < c.min_minutes) != longer or len(set(picked[i])) != 1:
+                continue
+            run, now = runs[i], picked[i][0]
+            used[now] -= len(run)
+            for duty in sorted(duties, key=lambda s: -s.minutes if longer else s.minutes):
+                change = (duty.minutes - length[now]) * len(run)
+                over = c.max_minutes is not None and total + change > c.max_minutes
+                if (change > 0 if longer else change < 0) and not (longer and over) and _fits(duty.id, run, used, c):
+                    picked[i], now, total = [duty.id] * len(run), duty.id, total + change
+                    break
+            used[now] += len(run)
+    return c.min_minutes <= total and (c.max_minutes is None or total <= c.max_minutes)
