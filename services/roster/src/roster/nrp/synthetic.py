@@ -123,8 +123,10 @@ def _allowed(types: list[_Shift], days: int, rng: random.Random) -> dict[str, in
             allowed[t.id] = max(1, days // 3)
         else:
             allowed[t.id] = days
-    if not allowed:
-        t = rng.choice(types)
+    if not any(cap == days for cap in allowed.values()):
+        # everyone may take at least one day-time type freely, or capped nights could not reach their minimum
+        # minutes (the field's instances are all feasible)
+        t = rng.choice([t for t in types if SLOTS[t.slot] != "N"] or types)
         allowed[t.id] = days
     return allowed
 
