@@ -114,6 +114,7 @@ def test_the_large_model_path_starts_from_a_first_roster_and_reports_it(monkeypa
     import roster.solver.search as search
 
     monkeypatch.setattr(search, "LARGE_MODEL", 0)  # take the path of 364 × 150 models on a small instance
+    monkeypatch.setattr(search, "templates", lambda problem: None)  # as for rules a template does not keep
     instance = load(NRP / "Instance4.txt")
     progress: list[Progress] = []
     solution = solve(to_problem(instance), time_limit_s=4, on_progress=progress.append)

@@ -16,6 +16,7 @@ from ortools.sat.python import cp_model
 from roster.solver.answer import Progress, ProgressCallback
 from roster.solver.model import Assignment, Stability
 from roster.solver.price import price
+from roster.solver.template import templates
 from roster.solver.variables import RosterVariables
 
 LARGE_MODEL = 40_000
@@ -57,6 +58,8 @@ def search(
     first: list[int] = []
     if previous:
         hint(built, previous)  # re-planning starts from the published roster
+    elif (start := templates(built.problem)) is not None and not start.missing:
+        hint(built, start.assignments)  # each person's own year (milliseconds): a roster from the first second
     elif large and built.model.has_objective():
         outcome, first = first_roster(built, started + time_limit_s * FIRST_ROSTER_SHARE - time.monotonic(), workers)
         if outcome == "infeasible":
