@@ -81,7 +81,9 @@ def test_a_period_becomes_rules_as_data() -> None:
     problem = build_problem(facts)
     assert problem.horizon.days == 7 and problem.horizon.start == MON
     covers = [r for r in problem.rules if isinstance(r, m.Cover)]
-    assert len(covers) == 7 + 5  # training runs Monday to Friday only
+    assert len([c for c in covers if c.required]) == 7 + 5  # training runs Monday to Friday only
+    closed = [(c.day, c.maximum) for c in covers if c.shift == "training" and not c.required]
+    assert closed == [(5, 0), (6, 0)]  # and nobody may take it at the weekend (no such shift exists)
     successions = {(r.first, r.then) for r in problem.rules if isinstance(r, m.ForbiddenSuccession)}
     assert ("night", "training") in successions and ("training", "night") not in successions
     [nights] = [r for r in problem.rules if isinstance(r, m.MaxConsecutive)]

@@ -129,8 +129,11 @@ def build_problem(facts: PeriodFacts) -> m.Problem:
     rules: list[m.Rule] = []
     for duty in facts.duties:
         run_days = frozenset(i for i, day in enumerate(days) if runs_on(duty, day))
-        for i in sorted(run_days):
-            rules.append(m.Cover(day=i, shift=duty.duty_id, required=duty.required_size, maximum=duty.required_size))
+        for i in range(len(days)):
+            # On a day the duty does not run, nobody takes it: without a cover of none the solver may put members
+            # there (to even out loads), and those shifts do not exist.
+            size = duty.required_size if i in run_days else 0
+            rules.append(m.Cover(day=i, shift=duty.duty_id, required=size, maximum=size))
         if not run_days:
             continue
         only = frozenset({duty.duty_id})
