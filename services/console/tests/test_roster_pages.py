@@ -201,6 +201,9 @@ async def test_a_period_is_set_up_solved_with_live_progress_shown_as_a_grid_and_
 
     last_panel = await solved(desk, "263")
     assert 'data-state="done"' in last_panel and "已完成" in last_panel
+    # the phase and when the first roster came reach the organiser (roster's progress: phase, first_roster_s)
+    assert '<dd class="phase">已结束</dd>' in last_panel
+    assert re.search(r'<dd class="first-roster">[0-9.]+</dd>', last_panel)
     draft_url = re.search(r'href="(/roster/drafts/D-[0-9a-f]+)"', last_panel)
     assert draft_url is not None
     draft = await organiser.get(draft_url.group(1))

@@ -47,6 +47,9 @@ async def test_a_solve_cut_by_a_restart_is_resumed_and_one_cut_too_often_fails_v
     await r.until(progressing, "the solve reports an objective while it runs")
     state = await job_state(r, job["job_id"])
     assert {"objective", "bound", "elapsed_s"} <= state["progress"].keys()
+    # what the organiser is told: a roster is in hand and being improved, and when it first came
+    assert state["progress"]["phase"] == "improving" and state["progress"]["solutions"] >= 1
+    assert 0 <= state["progress"]["first_roster_s"] <= state["progress"]["elapsed_s"]
     await r.stop()  # the worker dies mid-solve: the row stays 'running' under a lease nobody renews
     await r.start()
 
@@ -57,6 +60,7 @@ async def test_a_solve_cut_by_a_restart_is_resumed_and_one_cut_too_often_fails_v
     state = await job_state(r, job["job_id"])
     assert state["status"] == "done" and state["attempts"] == 2, state
     assert state["result"]["draft_id"]
+    assert state["progress"]["phase"] == "done" and state["progress"]["first_roster_s"] is not None
 
     # the next job is cut twice: after ROSTER_SOLVE_MAX_ATTEMPTS claims it fails, with the reason
     second = await r.ok("POST", "/v1/periods/R1/solve", r.organiser, json={"time_limit_s": SOLVE_SECONDS}, expect=202)

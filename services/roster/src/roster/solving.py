@@ -1,6 +1,6 @@
 """Solving a period: a request makes a durable job (a row); a background worker claims it, solves it off the event
-loop, writes progress (objective, bound, elapsed) while it runs, and stores the result as a draft roster — or, for
-an infeasible period, the solver's explanation (which rules conflict, for whom).
+loop, writes progress (phase, objective, bound, elapsed, time to the first roster) while it runs, and stores the
+result as a draft roster — or, for an infeasible period, the solver's explanation (which rules conflict, for whom).
 
 A job is claimed under a lease the worker renews with each progress write. A worker that dies (a restart) leaves
 its job ``running`` with a lease that runs out; any replica then claims it again and solves it from the start.
@@ -151,7 +151,7 @@ async def _run(ctx: RosterContext, job_id: str, period_id: str, time_limit_s: fl
             break
         async with ctx.runtime.connection() as conn:
             owned = await store.heartbeat(conn, job_id, attempt, ctx.settings.solve_lease_seconds,
-                                          _progress(latest[-1], started) if latest else None)
+                                          _progress(latest, started))
         if not owned:
             log.warning("solve job taken over by another worker", job_id=job_id)
     try:
@@ -162,8 +162,8 @@ async def _run(ctx: RosterContext, job_id: str, period_id: str, time_limit_s: fl
             await store.finish(conn, job_id, attempt, "failed", ctx.now(), progress=None, result=None,
                                error=f"求解出错：{type(exc).__name__}: {exc}"[:2000])
         return
-    await _store_result(ctx, job_id, attempt, facts.period_id, solution, assignments_by_shift(facts,
-                                                                                              solution.assignments))
+    await _store_result(ctx, job_id, attempt, facts.period_id, solution,
+                        assignments_by_shift(facts, solution.assignments), latest)
 
 
 def _in_daemon_thread(work: Callable[[], Solution]) -> asyncio.Future[Solution]:
@@ -192,9 +192,17 @@ def _in_daemon_thread(work: Callable[[], Solution]) -> asyncio.Future[Solution]:
     return future
 
 
-def _progress(p: Progress, started: float) -> dict[str, Any]:
-    return {"objective": p.objective, "bound": p.best_bound, "elapsed_s": round(time.monotonic() - started, 3),
-            "solutions": p.solutions}
+def _progress(seen: list[Progress], started: float) -> dict[str, Any]:
+    """What the organiser sees while it runs: the phase ("searching" for a first roster, or "improving" one), the
+    time so far, and once there is a roster its objective and bound, when it came (``first_roster_s``) and how many
+    better ones followed."""
+    elapsed = round(time.monotonic() - started, 3)
+    if not seen:
+        return {"phase": "searching", "objective": None, "bound": None, "elapsed_s": elapsed, "first_roster_s": None,
+                "solutions": 0}
+    p = seen[-1]
+    return {"phase": "improving", "objective": p.objective, "bound": p.best_bound, "elapsed_s": elapsed,
+            "first_roster_s": round(seen[0].elapsed_s, 3), "solutions": len(seen)}
 
 
 def _result(solution: Solution) -> dict[str, Any]:
@@ -211,10 +219,11 @@ def _result(solution: Solution) -> dict[str, Any]:
 
 
 async def _store_result(ctx: RosterContext, job_id: str, attempt: int, period_id: str, solution: Solution,
-                        by_shift: dict[str, list[str]]) -> None:
+                        by_shift: dict[str, list[str]], seen: list[Progress]) -> None:
     result = _result(solution)
-    final = {"objective": solution.objective, "bound": solution.best_bound,
-             "elapsed_s": round(solution.wall_time_s, 3)}
+    final = {"phase": "done", "objective": solution.objective, "bound": solution.best_bound,
+             "elapsed_s": round(solution.wall_time_s, 3),
+             "first_roster_s": round(seen[0].elapsed_s, 3) if seen else None, "solutions": len(seen)}
     async with ctx.runtime.connection() as conn, conn.transaction():
         if solution.status in (Status.OPTIMAL, Status.FEASIBLE):
             draft_id = f"D-{job_id.removeprefix('J-')}"

@@ -40,9 +40,10 @@ async def solve_period(period_id: PathId, ctx: Context, who: Organiser, body: So
 
 @router.get("/solve-jobs/{job_id}")
 async def get_job(job_id: PathId, ctx: Context, _: Organiser) -> dict[str, Any]:
-    """A job's status (queued, running, done, infeasible, failed), its progress (objective, bound, elapsed_s) and
-    result: the draft id with the solver's objective and bound, or — infeasible — the conflicting rules and people
-    (``outcome``, shaped like a 422 answer)."""
+    """A job's status (queued, running, done, infeasible, failed), its progress (phase: searching / improving /
+    done, objective, bound, elapsed_s, first_roster_s, solutions) and result: the draft id with the solver's
+    objective and bound, or — infeasible — the conflicting rules and people (``outcome``, shaped like a 422
+    answer)."""
     async with ctx.runtime.connection() as conn:
         return await solving.read_job(conn, job_id)
 

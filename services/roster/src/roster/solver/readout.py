@@ -21,7 +21,8 @@ def read_solution(built: RosterVariables, searched: Searched, started: float) ->
     has_objective = built.model.has_objective()
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.FEASIBLE
-        bound = solver.best_objective_bound if has_objective else 0.0
+        # every cost is ≥ 0, so 0 is a bound too: a weak relaxation's negative one (seen at 600 members) says less
+        bound = max(0.0, solver.best_objective_bound) if has_objective else 0.0
         assignments = built.assignments(solver.boolean_value)
         penalties = price(built.problem, assignments)
         return Solution(
@@ -40,7 +41,7 @@ def read_solution(built: RosterVariables, searched: Searched, started: float) ->
             status=Status.FEASIBLE,
             assignments=assignments,
             objective=sum(penalties.values()),
-            best_bound=solver.best_objective_bound,
+            best_bound=max(0.0, solver.best_objective_bound),
             wall_time_s=time.monotonic() - started,
             penalties=penalties,
         )

@@ -157,7 +157,7 @@ class ProgressReporter(cp_model.CpSolverSolutionCallback):
         self.on_progress(
             Progress(
                 objective=round(self.objective_value),
-                best_bound=self.best_objective_bound,
+                best_bound=max(0.0, self.best_objective_bound),  # every cost is ≥ 0: a negative bound says less
                 elapsed_s=time.monotonic() - self.started,
                 solutions=self.count,
             )
