@@ -9,9 +9,9 @@ Soft rules: members' requests, fairness of nights cumulative across past periods
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from roster.domain.members import CIVILIAN_ROLES, ROLE_ZH, MemberRole
 from roster.domain.periods import CompositionIn, PeriodRules, is_night, period_days, shift_id
@@ -112,6 +112,19 @@ def rest_hours(first: DutyFacts, then: DutyFacts) -> float:
 
 def runs_on(duty: DutyFacts, day: date) -> bool:
     return day.isoweekday() in duty.weekdays
+
+
+def nights_in_a_row(served: Mapping[str, Collection[date]], start: date) -> dict[str, int]:
+    """How many nights in a row each member served up to the day before ``start`` (those with none left out):
+    what the period's max-consecutive-nights rule counts from before its first day."""
+    out: dict[str, int] = {}
+    for member, nights in served.items():
+        run, day = 0, start - timedelta(days=1)
+        while day in nights:
+            run, day = run + 1, day - timedelta(days=1)
+        if run:
+            out[member] = run
+    return out
 
 
 def build_problem(facts: PeriodFacts) -> m.Problem:

@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from roster.domain.problem import nights_in_a_row
+
 SHIFT_COLUMNS = ("s.shift_id, s.period_id, s.duty_id, s.day, s.kind, s.title, s.area, s.route_id, s.team_id, "
                  "s.starts_at, s.ends_at, s.status, s.roster_version")
 # What patrol answered for a shift (patrol_answers), shown to people beside the shift.
@@ -108,14 +110,7 @@ async def nights_before(conn: asyncpg.Connection, member_ids: list[str], start: 
     days: dict[str, set[date]] = {}
     for r in rows:
         days.setdefault(r["member_id"], set()).add(r["day"])
-    out: dict[str, int] = {}
-    for member, served in days.items():
-        run, day = 0, start - timedelta(days=1)
-        while day in served:
-            run, day = run + 1, day - timedelta(days=1)
-        if run:
-            out[member] = run
-    return out
+    return nights_in_a_row(days, start)
 
 
 async def held_shifts(conn: asyncpg.Connection, member_id: str, day_from: date, day_to: date) -> list[asyncpg.Record]:

@@ -22,7 +22,7 @@ from roster import solver
 from roster.domain import reports
 from roster.domain.members import CIVILIAN_ROLES
 from roster.domain.periods import CompositionIn
-from roster.domain.problem import DutyFacts, MemberFacts, PeriodFacts, build_problem
+from roster.domain.problem import DutyFacts, MemberFacts, PeriodFacts, build_problem, nights_in_a_row
 from roster.facts import HISTORY_DAYS
 from roster.solver import Assignment, Progress, Status
 
@@ -55,13 +55,7 @@ class Served:
         for member, day, night in self.duties:
             if night and member in cohort and start - timedelta(days=window) <= day < start:
                 served[member].add(day)
-        before = {}
-        for member, nights_served in served.items():
-            run, day = 0, start - timedelta(days=1)
-            while day in nights_served:
-                run, day = run + 1, day - timedelta(days=1)
-            if run:
-                before[member] = run
+        before = nights_in_a_row(served, start)
         return dataclasses.replace(facts, past_nights={k: v for k, v in nights.items() if v},
                                    past_duties=dict(counts), nights_before=before)
 
