@@ -4,6 +4,7 @@ Every roster here is judged by the benchmark's direct checker, never by the solv
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -78,3 +79,35 @@ def test_a_generated_year_gets_a_valid_roster_within_its_limit() -> None:
     assert progress and progress[0].objective >= solution.objective  # the first roster, reported, then better
     # the limit is the solver's to keep (it stops itself); the grace covers a loaded machine's scheduling
     assert solution.wall_time_s < limit + 5
+
+
+def test_a_piece_keeps_a_rest_longer_than_a_week_across_its_edge() -> None:
+    # at least 9 days off in a row: the held margin must outlast it, or a rest begun before the model's first day
+    # (not judged inside the piece) could be cut short by the piece
+    from roster.solver import Horizon, MaxConsecutive, MinConsecutiveDaysOff, Person, Problem, Request, ShiftType
+    from roster.solver.large import _local
+
+    days = 42
+    problem = Problem(Horizon(days), (ShiftType("D", "白班"),), (Person("a", "甲"),),
+                      (MaxConsecutive(None, 5), MinConsecutiveDaysOff(None, 9),
+                       Request("a", 28, "D", wants=True, weight=10)))
+    roster = {("a", d): "D" for d in [*range(0, 5), *range(15, 20)]}  # rest 5–14, then from day 20 to the end
+    cutter = Cutter(problem)
+    piece = cutter.cut(Neighbourhood(("a",), 28, 35), roster)
+    found, _ = solve_piece(piece, _local(piece, roster), 2.0, 1)
+    assert found is not None
+    roster.update({(a.person, a.day): a.shift for a in piece.to_roster(found)})
+    worked = sorted(d for (_, d) in roster)
+    rests = [b - a - 1 for a, b in itertools.pairwise(worked) if b - a > 1]
+    assert all(rest >= 9 for rest in rests), worked
+
+
+def test_templates_are_not_made_where_they_could_break_a_hard_rule() -> None:
+    from roster.solver import Cover, Horizon, MaxConsecutive, Person, Problem, ShiftType
+
+    shifts, people = (ShiftType("D", "白班"),), (Person("a", "甲"), Person("b", "乙"))
+    no_days = Problem(Horizon(14), shifts, people, (MaxConsecutive(None, 0),))
+    found = templates(no_days)
+    assert found is not None and found.assignments == []  # at most 0 days in a row: nobody works
+    hard = Problem(Horizon(14), shifts, people, (Cover(0, "D", 1, maximum=1),))
+    assert templates(hard) is None  # a hard cover is the whole model's to keep

@@ -17,6 +17,7 @@ from roster.solver.neighbourhood import separable
 from roster.solver.readout import read_solution
 from roster.solver.roster_model import RosterModel
 from roster.solver.search import LARGE_MODEL, NoRoster, search
+from roster.solver.variables import check_ids
 
 
 def estimated_size(problem: Problem) -> float:
@@ -34,6 +35,7 @@ def solve(
     """Solve ``problem`` within ``time_limit_s``: the best roster found, with the bound; an explanation
     (a minimal conflicting set of rules) when there is none."""
     started = time.monotonic()
+    check_ids(problem)  # before any path: the pieces' path reads the rules before any model would say this
     if separable(problem) and estimated_size(problem) > LARGE_MODEL:
         solution = solve_large(
             problem, started=started, time_limit_s=time_limit_s, workers=workers, on_progress=on_progress

@@ -70,9 +70,12 @@ def solve_large(
     if first is None:
         return None
     roster = {(a.person, a.day): a.shift for a in first.assignments}
-    for pid in first.missing:  # a contract the programme found no path for: that one person's year by CP-SAT
+    for i, pid in enumerate(first.missing):  # a contract the programme found no path for: that year by CP-SAT
+        left = (deadline - time.monotonic()) / 2  # half of what is left, shared by those still to place
+        if left < 0.5:
+            return None
         piece = cutter.cut(Neighbourhood((pid,), 0, cutter.days), roster)
-        found, _ = solve_piece(piece, (), max(1.0, (deadline - time.monotonic()) / 4), workers)
+        found, _ = solve_piece(piece, (), left / (len(first.missing) - i), workers)
         if found is None:
             return None
         roster.update({(a.person, a.day): a.shift for a in piece.to_roster(found)})

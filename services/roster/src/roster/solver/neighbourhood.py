@@ -50,8 +50,12 @@ Roster = Mapping[tuple[str, int], str]
 
 
 def separable(problem: Problem) -> bool:
-    """Whether the problem can be cut into pieces: only covers couple its people."""
-    return all(isinstance(rule, CUTTABLE) for rule in problem.rules)
+    """Whether the problem can be cut into pieces: only covers couple its people (and one re-plan at most: the
+    pieces price one ``Stability``)."""
+    return (
+        all(isinstance(rule, CUTTABLE) for rule in problem.rules)
+        and sum(isinstance(rule, Stability) for rule in problem.rules) <= 1
+    )
 
 
 @dataclass(frozen=True)
@@ -114,9 +118,14 @@ class Cutter:
             else:
                 for pid in rule.people if rule.people is not None else everyone:
                     self.per_person[pid].append(replace(rule, people=frozenset({pid})))
+        # the margin must outlast every run rule: a run touching the model's edge is not judged inside it
         longest = max(
-            [1] + [getattr(r, "maximum", 0) or 0 for rules in self.per_person.values() for r in rules
-                   if isinstance(r, MaxConsecutive | MinConsecutive | MinConsecutiveDaysOff)]
+            [1]
+            + [r.maximum for rules in self.per_person.values() for r in rules if isinstance(r, MaxConsecutive)]
+            + [
+                r.minimum for rules in self.per_person.values() for r in rules
+                if isinstance(r, MinConsecutive | MinConsecutiveDaysOff)
+            ]
         )
         self.margin = 7 * math.ceil((longest + 1) / 7)
         self.weekends = problem.horizon.weekends()

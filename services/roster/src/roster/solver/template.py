@@ -81,6 +81,8 @@ def templates(problem: Problem) -> Templates | None:
     """Everyone's own year, or None when a rule is not one a template keeps."""
     if not all(isinstance(rule, KNOWN) for rule in problem.rules):
         return None
+    if any(isinstance(r, Cover) and (r.under_weight is None or r.maximum is not None) for r in problem.rules):
+        return None  # a hard cover: a template, which only prefers what covers need, could break it
     contracts = _contracts(problem)
     if contracts is None:
         return None
@@ -119,6 +121,8 @@ def _contracts(problem: Problem) -> dict[str, Contract] | None:
         p.id: Contract(set(), days, 1, 1, None, 0, None, {}, set()) for p in problem.people
     }
     for rule in problem.rules:
+        if isinstance(rule, Cover | Request | ForbiddenSuccession):
+            continue  # not a person's own contract
         people = getattr(rule, "people", None)
         who = [p.id for p in problem.people] if people is None else [pid for pid in people if pid in contracts]
         if isinstance(rule, Unavailable):
@@ -270,7 +274,7 @@ def _path(
             else:
                 rested = -state
                 moves.append((-min(rested + 1, rest_full), value))
-                if rested >= rest_full and day not in c.off:
+                if rested >= rest_full and day not in c.off and c.run >= 1:
                     moves.append((1, value + gain))
             for target, reached in moves:
                 if reached > nxt.get(target, float("-inf")):

@@ -32,6 +32,21 @@ class RuleInstance:
     shift: str | None = None
 
 
+def check_ids(problem: Problem) -> None:
+    """Every person, duty and day a rule names is the problem's (a ValueError naming the first that is not)."""
+    people = {p.id for p in problem.people}
+    shifts = {s.id for s in problem.shifts}
+    days = problem.horizon.days
+    for rule in problem.rules:
+        for attr in ("person", "shift", "first", "then"):
+            value = getattr(rule, attr, None)
+            if isinstance(value, str) and value not in (people if attr == "person" else shifts):
+                raise ValueError(f"{type(rule).__name__} names unknown {attr} {value!r}")
+        day = getattr(rule, "day", None)
+        if isinstance(day, int) and not 0 <= day < days:
+            raise ValueError(f"{type(rule).__name__} day {day} outside the horizon 0..{days - 1}")
+
+
 class RosterVariables:
     """A problem's CP-SAT model with its variables and no rules yet. With ``assumptions`` every hard rule
     instance is enforced only under its own literal (for explaining infeasibility), and unavailable days keep
@@ -113,16 +128,7 @@ class RosterVariables:
                 self.cover_days[self.shift_index[rule.shift]].add(rule.day)
 
     def _check_ids(self) -> None:
-        for rule in self.problem.rules:
-            for attr in ("person", "shift", "first", "then"):
-                value = getattr(rule, attr, None)
-                if isinstance(value, str):
-                    known = self.person_index if attr == "person" else self.shift_index
-                    if value not in known:
-                        raise ValueError(f"{type(rule).__name__} names unknown {attr} {value!r}")
-            day = getattr(rule, "day", None)
-            if isinstance(day, int) and not 0 <= day < self.days:
-                raise ValueError(f"{type(rule).__name__} day {day} outside the horizon 0..{self.days - 1}")
+        check_ids(self.problem)
 
     def size(self) -> int:
         """How many person × day × duty variables the model has."""
