@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from roster.solver.answer import Progress, ProgressCallback
+from roster.solver.greedy import guess
 from roster.solver.model import Assignment, Stability
 from roster.solver.price import price
 from roster.solver.template import templates
@@ -60,13 +61,16 @@ def search(
         hint(built, previous)  # re-planning starts from the published roster
     elif (start := templates(built.problem)) is not None and not start.missing:
         hint(built, start.assignments)  # each person's own year (milliseconds): a roster from the first second
-    elif large and built.model.has_objective():
-        outcome, first = first_roster(built, started + time_limit_s * FIRST_ROSTER_SHARE - time.monotonic(), workers)
-        if outcome == "infeasible":
-            return NoRoster()
-        if first and on_progress is not None:
-            found = sum(price(built.problem, built.assignments(lambda var: bool(first[var.index]))).values())
-            on_progress(Progress(found, 0.0, time.monotonic() - started, 0))
+    else:
+        hint(built, guess(built.problem))  # crews filled day by day: a roster, or near one, to repair
+        if large and built.model.has_objective():
+            until = started + time_limit_s * FIRST_ROSTER_SHARE - time.monotonic()
+            outcome, first = first_roster(built, until, workers)
+            if outcome == "infeasible":
+                return NoRoster()
+            if first and on_progress is not None:
+                found = sum(price(built.problem, built.assignments(lambda var: bool(first[var.index]))).values())
+                on_progress(Progress(found, 0.0, time.monotonic() - started, 0))
     solver = cp_model.CpSolver()
     solver_parameters(solver, time_limit_s - (time.monotonic() - started), workers)
     if large:
