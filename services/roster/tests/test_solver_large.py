@@ -111,3 +111,15 @@ def test_templates_are_not_made_where_they_could_break_a_hard_rule() -> None:
     assert found is not None and found.assignments == []  # at most 0 days in a row: nobody works
     hard = Problem(Horizon(14), shifts, people, (Cover(0, "D", 1, maximum=1),))
     assert templates(hard) is None  # a hard cover is the whole model's to keep
+
+
+def test_a_limit_too_short_for_the_search_still_answers_with_the_roster_it_started_from() -> None:
+    from pathlib import Path
+
+    from roster.nrp import load
+
+    instance = load(Path(__file__).resolve().parents[3] / "bench" / "data" / "nrp" / "Instance10.txt")
+    solution = solve(to_problem(instance), time_limit_s=0.05, workers=2)
+    assert solution.status is Status.FEASIBLE and solution.assignments
+    verdict = check(instance, solution.assignments)
+    assert verdict.feasible and verdict.objective == solution.objective

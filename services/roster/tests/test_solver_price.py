@@ -21,6 +21,7 @@ from roster.solver import (
     Rule,
     ShiftType,
     Stability,
+    Status,
     solve,
 )
 from roster.solver.price import price, trivial_bound
@@ -30,9 +31,11 @@ NRP = Path(__file__).resolve().parents[3] / "bench" / "data" / "nrp"
 
 @pytest.mark.parametrize("number", [8, 10])
 def test_a_short_solve_reports_the_price_the_checker_finds(number: int) -> None:
-    # one second: far from optimal, where loose slack was seen (Instance8 reported 8723 for a roster priced 7911)
+    # a short solve: far from optimal, where loose slack was seen (Instance8 at 1 s reported 8723 for a roster priced
+    # 7911); 3 s so that a loaded machine (the suite's other workers) still gets a roster at all
     instance = load(NRP / f"Instance{number}.txt")
-    solution = solve(to_problem(instance), time_limit_s=1, workers=2)
+    solution = solve(to_problem(instance), time_limit_s=3, workers=2)
+    assert solution.status in (Status.FEASIBLE, Status.OPTIMAL), solution.status
     verdict = check(instance, solution.assignments)
     assert verdict.feasible
     assert solution.objective == verdict.objective == sum(solution.penalties.values())

@@ -33,6 +33,18 @@ def read_solution(built: RosterVariables, searched: Searched, started: float) ->
             wall_time_s=time.monotonic() - started,
             penalties=penalties,
         )
+    if searched.start:
+        # The search found nothing within the limit (a loaded machine, a short limit): the templates' roster it
+        # started from keeps every rule (a template is only made where it does) and is the best so far.
+        penalties = price(built.problem, searched.start)
+        return Solution(
+            status=Status.FEASIBLE,
+            assignments=searched.start,
+            objective=sum(penalties.values()),
+            best_bound=max(0.0, solver.best_objective_bound) if has_objective else 0.0,
+            wall_time_s=time.monotonic() - started,
+            penalties=penalties,
+        )
     if first:
         # The optimising search found nothing within the limit: the first roster is still a roster.
         assignments = built.assignments(lambda var: bool(first[var.index]))

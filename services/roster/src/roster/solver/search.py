@@ -43,6 +43,8 @@ class Searched:
     code: cp_model.CpSolverStatus
     solver: cp_model.CpSolver
     first: list[int]
+    start: tuple[Assignment, ...] = ()
+    """The templates' roster the search started from, when it is one (the answer if the search found nothing)."""
 
 
 def search(
@@ -57,10 +59,12 @@ def search(
     previous = [a for rule in built.problem.rules if isinstance(rule, Stability) for a in rule.previous]
     large = built.size() > LARGE_MODEL
     first: list[int] = []
+    start: tuple[Assignment, ...] = ()
     if previous:
         hint(built, previous)  # re-planning starts from the published roster
-    elif (start := templates(built.problem)) is not None and not start.missing:
-        hint(built, start.assignments)  # each person's own year (milliseconds): a roster from the first second
+    elif (made := templates(built.problem)) is not None and not made.missing:
+        hint(built, made.assignments)  # each person's own year (milliseconds): a roster from the first second
+        start = tuple(made.assignments)
     else:
         hint(built, guess(built.problem))  # crews filled day by day: a roster, or near one, to repair
         if large and built.model.has_objective():
@@ -79,7 +83,7 @@ def search(
     code = solver.solve(built.model, reporter)
     if code == cp_model.INFEASIBLE:
         return NoRoster()
-    return Searched(code, solver, first)
+    return Searched(code, solver, first, start)
 
 
 def hint(built: RosterVariables, assignments: Iterable[Assignment]) -> None:
