@@ -115,6 +115,11 @@ class ServiceClients:
         return Probe(service, response.status_code, body if isinstance(body, dict) else {"body": body})
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+STALE_CONNECTION = (httpx.ReadError, httpx.RemoteProtocolError)
+"""What a service closing a kept-alive connection under the console's request looks like."""
+
+
 @dataclass(frozen=True)
 class ServiceCaller:
     """Calls made as one person: ``await caller.get("roster", "/v1/shifts", params={...})``."""
@@ -133,10 +138,17 @@ class ServiceCaller:
         """The service's 2xx answer as it came (for bytes: a CSV, a calendar, a photo); refusals raised."""
         client = self.clients.client(service)
         headers = {**self._headers(), **kwargs.pop("headers", {})}
-        try:
-            response = await client.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(service, _describe(exc)) from exc
+        for attempt in (1, 2):
+            try:
+                response = await client.request(method, path, headers=headers, **kwargs)
+                break
+            except STALE_CONNECTION as exc:
+                # A kept-alive connection the service closed just as it was reused ("ReadError" on a busy
+                # machine): a read is asked again once, on a new connection; a change is never sent twice.
+                if method not in SAFE_METHODS or attempt == 2:
+                    raise ServiceUnavailable(service, _describe(exc)) from exc
+            except httpx.HTTPError as exc:
+                raise ServiceUnavailable(service, _describe(exc)) from exc
         _raise_for(service, response)
         return response
 
