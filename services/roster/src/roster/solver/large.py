@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from roster.solver.answer import Progress, ProgressCallback, Solution, Status
-from roster.solver.model import Assignment, Problem, ShiftCount
+from roster.solver.model import Assignment, Problem
 from roster.solver.neighbourhood import Cutter, Neighbourhood, Piece, Roster
-from roster.solver.price import price, trivial_bound
+from roster.solver.price import never_taken, price, priced, trivial_bound
 from roster.solver.roster_model import RosterModel
 from roster.solver.search import hint, light_presolve
 from roster.solver.template import templates
@@ -49,13 +49,7 @@ class Incumbent:
 
 def variables_per_day(problem: Problem) -> float:
     """About how many variables one day of everyone makes (people × the duties each may take)."""
-    never = {
-        (pid, sid)
-        for rule in problem.rules
-        if isinstance(rule, ShiftCount) and rule.maximum == 0
-        for pid in rule.people or ()
-        for sid in rule.shifts or ()
-    }
+    never = never_taken(problem)
     return max(1.0, sum(1 for p in problem.people for s in problem.shifts if (p.id, s.id) not in never))
 
 
@@ -85,15 +79,8 @@ def solve_large(
         on_progress(Progress(best.cost, float(bound), time.monotonic() - started, best.solutions))
     improve(cutter, best, per_day, bound, deadline, workers, started, on_progress)
     assignments = tuple(sorted(_assignments(best.roster), key=lambda a: (a.day, a.person)))
-    penalties = price(problem, assignments)
-    return Solution(
-        status=Status.OPTIMAL if best.cost <= bound else Status.FEASIBLE,
-        assignments=assignments,
-        objective=sum(penalties.values()),
-        best_bound=float(bound),
-        wall_time_s=time.monotonic() - started,
-        penalties=penalties,
-    )
+    status = Status.OPTIMAL if best.cost <= bound else Status.FEASIBLE
+    return priced(problem, assignments, status, float(bound), started)
 
 
 def improve(

@@ -10,9 +10,11 @@ of our rosters 7518 where we had said 7520. Evaluating the roster itself says wh
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from roster.solver.answer import Solution, Status
 from roster.solver.model import Assignment, Cover, Fairness, Problem, Request, ShiftCount, Stability, Unavailable
 
 
@@ -40,6 +42,21 @@ def price(problem: Problem, assignments: Iterable[Assignment]) -> dict[str, int]
     return dict(costs)
 
 
+def priced(
+    problem: Problem, assignments: tuple[Assignment, ...], status: Status, bound: float, started: float
+) -> Solution:
+    """A roster found as the answer: its objective and penalties priced from it (never a solver's own value)."""
+    penalties = price(problem, assignments)
+    return Solution(
+        status=status,
+        assignments=assignments,
+        objective=sum(penalties.values()),
+        best_bound=bound,
+        wall_time_s=time.monotonic() - started,
+        penalties=penalties,
+    )
+
+
 def _fairness(problem: Problem, rule: Fairness, roster: list[Assignment]) -> int:
     """As the model prices it: the period's spread and, with history, the cumulative spread."""
     people = [p.id for p in problem.people if rule.people is None or p.id in rule.people]
@@ -64,17 +81,23 @@ def _valid(problem: Problem, previous: Iterable[Assignment]) -> set[Assignment]:
     return {a for a in previous if a.person in people and a.shift in shifts and 0 <= a.day < problem.horizon.days}
 
 
+def never_taken(problem: Problem) -> set[tuple[str, str]]:
+    """(person, duty) pairs a contract rules out for the whole period ("at most 0" of a duty type)."""
+    everyone = [p.id for p in problem.people]
+    never: set[tuple[str, str]] = set()
+    for rule in problem.rules:
+        if isinstance(rule, ShiftCount) and rule.maximum == 0:
+            shifts = rule.shifts if rule.shifts is not None else [s.id for s in problem.shifts]
+            for pid in rule.people if rule.people is not None else everyone:
+                never.update((pid, sid) for sid in shifts)
+    return never
+
+
 def trivial_bound(problem: Problem) -> int:
     """A lower bound on any roster's price: each cover's shortfall that even everyone eligible and available
     could not fill, and each request no roster can grant (a wish for a duty the person may never take)."""
-    blocked_days: set[tuple[str, int, str | None]] = set()
-    never: set[tuple[str, str]] = set()
-    for rule in problem.rules:
-        if isinstance(rule, Unavailable):
-            blocked_days.add((rule.person, rule.day, rule.shift))
-        elif isinstance(rule, ShiftCount) and rule.maximum == 0 and rule.shifts is not None:
-            for pid in rule.people if rule.people is not None else [p.id for p in problem.people]:
-                never.update((pid, sid) for sid in rule.shifts)
+    blocked_days = {(r.person, r.day, r.shift) for r in problem.rules if isinstance(r, Unavailable)}
+    never = never_taken(problem)
     skills = {s.id: s.skills for s in problem.shifts}
     held = {p.id: p.skills for p in problem.people}
 

@@ -11,7 +11,7 @@ import time
 from ortools.sat.python import cp_model
 
 from roster.solver.answer import Solution, Status
-from roster.solver.price import price
+from roster.solver.price import priced
 from roster.solver.search import Searched
 from roster.solver.variables import RosterVariables
 
@@ -19,44 +19,19 @@ from roster.solver.variables import RosterVariables
 def read_solution(built: RosterVariables, searched: Searched, started: float) -> Solution:
     solver, code, first = searched.solver, searched.code, searched.first
     has_objective = built.model.has_objective()
+    # every cost is ≥ 0, so 0 is a bound too: a weak relaxation's negative one (seen at 600 members) says less
+    bound = max(0.0, solver.best_objective_bound) if has_objective else 0.0
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.FEASIBLE
-        # every cost is ≥ 0, so 0 is a bound too: a weak relaxation's negative one (seen at 600 members) says less
-        bound = max(0.0, solver.best_objective_bound) if has_objective else 0.0
-        assignments = built.assignments(solver.boolean_value)
-        penalties = price(built.problem, assignments)
-        return Solution(
-            status=status,
-            assignments=assignments,
-            objective=sum(penalties.values()),
-            best_bound=bound,
-            wall_time_s=time.monotonic() - started,
-            penalties=penalties,
-        )
+        return priced(built.problem, built.assignments(solver.boolean_value), status, bound, started)
     if searched.start:
         # The search found nothing within the limit (a loaded machine, a short limit): the templates' roster it
         # started from keeps every rule (a template is only made where it does) and is the best so far.
-        penalties = price(built.problem, searched.start)
-        return Solution(
-            status=Status.FEASIBLE,
-            assignments=searched.start,
-            objective=sum(penalties.values()),
-            best_bound=max(0.0, solver.best_objective_bound) if has_objective else 0.0,
-            wall_time_s=time.monotonic() - started,
-            penalties=penalties,
-        )
+        return priced(built.problem, searched.start, Status.FEASIBLE, bound, started)
     if first:
         # The optimising search found nothing within the limit: the first roster is still a roster.
-        assignments = built.assignments(lambda var: bool(first[var.index]))
-        penalties = price(built.problem, assignments)
-        return Solution(
-            status=Status.FEASIBLE,
-            assignments=assignments,
-            objective=sum(penalties.values()),
-            best_bound=max(0.0, solver.best_objective_bound),
-            wall_time_s=time.monotonic() - started,
-            penalties=penalties,
-        )
+        first_roster = built.assignments(lambda var: bool(first[var.index]))
+        return priced(built.problem, first_roster, Status.FEASIBLE, bound, started)
     return Solution(
         status=Status.UNKNOWN,
         assignments=(),
