@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import socket
@@ -32,7 +31,6 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
-from aiokafka import AIOKafkaConsumer
 
 from pingan_shared.clock import FixedClock
 from pingan_shared.db.migrations import apply_migrations, platform_migrations
@@ -49,6 +47,8 @@ from pingan_stack.test_databases import TestDatabases
 from pingan_stack.test_tokens import bearer as bearer  # the tests import it from here
 from pingan_stack.test_tokens import install_session_auth_env, session_jwks
 from pingan_stack.test_topics import delete_topics
+from pingan_stack.test_topics import read_everything as read_everything  # the tests import them from here
+from pingan_stack.test_topics import read_topic as read_topic
 from pingan_stack.topology import with_database
 
 
@@ -205,52 +205,6 @@ async def eventually(check: object, *, timeout: float = 30, interval: float = 0.
         await asyncio.sleep(pause)
         pause = min(pause * 1.5, interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
-
-
-async def read_topic(bootstrap_servers: str, topic: str, *, expected: int, timeout: float = 30) -> list[object]:
-    """Read a topic from the beginning until ``expected`` records arrived (or fail)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    records: list[object] = []
-    try:
-        deadline = time.monotonic() + timeout
-        while len(records) < expected and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for partition_records in batch.values():
-                records.extend(partition_records)
-    finally:
-        await consumer.stop()
-    if len(records) < expected:
-        raise AssertionError(f"{topic}: expected {expected} records, got {len(records)} in {timeout} s")
-    return records
-
-
-async def read_everything(bootstrap_servers: str, topic: str, *, at_least: int, settle: float,
-                          timeout: float = 30) -> list[dict[str, Any]]:
-    """Read a topic from the beginning, decoded as JSON, until at least ``at_least`` records arrived and then none
-    more for ``settle`` seconds (or fail after ``timeout`` seconds with fewer)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    records: list[dict[str, Any]] = []
-    try:
-        deadline = time.monotonic() + timeout
-        quiet_since: float | None = None
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            got = [r for rs in batch.values() for r in rs]
-            records.extend(json.loads(r.value) for r in got)
-            if len(records) >= at_least:
-                if got or quiet_since is None:
-                    quiet_since = time.monotonic()
-                if time.monotonic() - quiet_since >= settle:
-                    break
-    finally:
-        await consumer.stop()
-    if len(records) < at_least:
-        raise AssertionError(f"{topic}: expected at least {at_least} records, got {len(records)} in {timeout} s")
-    return records
 
 
 # --- sample events ------------------------------------------------------------------------------
